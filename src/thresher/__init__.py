@@ -1,0 +1,67 @@
+"""thresher: turn crawled web text into a clean, deduplicated corpus, and say why.
+
+Example:
+    >>> import thresher
+    >>> thresher.plan(threshold=0.8, num_perm=128).bands
+    14
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from thresher._version import __version__
+from thresher.config import (
+    Config, InputConfig, MinHashConfig, OutputConfig, RunConfig, config_from_mapping,
+)
+from thresher.core.lsh import LshPlan
+from thresher.errors import ConfigError, InputError, StageError, ThresherError
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "InputConfig",
+    "InputError",
+    "LshPlan",
+    "MinHashConfig",
+    "OutputConfig",
+    "RunConfig",
+    "StageError",
+    "ThresherError",
+    "__version__",
+    "config_from_mapping",
+    "dedup",
+    "plan",
+]
+
+
+def dedup(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -> dict[str, Any]:
+    """Deduplicate a corpus; return the run summary (also written to ``summary.json``).
+
+    Takes a :class:`Config`, or the same option names as the CLI (``inputs``, ``output``,
+    ``threshold``, ...).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> for i in range(3):
+        ...     _ = (d / f"{i}.txt").write_text("the same words in the same order" if i < 2 else "other")
+        >>> thresher.dedup(inputs=[d], output=d / "out", executor="serial")["counts"]
+        {'read': 3, 'kept': 2, 'duplicate': 1, 'rejected': 0}
+    """
+    from thresher.pipeline.run import run_dedup
+
+    if not isinstance(config, Config):
+        config = config_from_mapping({**(config or {}), **options})
+    elif options:
+        raise ConfigError("pass either a Config or options, not both")
+    return run_dedup(config)
+
+
+def plan(*, threshold: float = 0.8, num_perm: int = 128, fn_weight: float = 0.9) -> LshPlan:
+    """Return the LSH bands and rows thresher chooses for a threshold."""
+    from thresher.core.lsh import choose_bands
+
+    MinHashConfig(threshold=threshold, num_perm=num_perm, fn_weight=fn_weight)
+    return choose_bands(threshold, num_perm, fn_weight=fn_weight)

@@ -1,0 +1,174 @@
+"""The ``thresher`` command: click options mapped onto the same Config the API takes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from thresher._version import __version__
+from thresher.config import config_from_mapping, load_toml
+from thresher.errors import ThresherError
+
+__all__ = ["main"]
+
+_STAGE_LABELS = {"read": "Reading and sketching", "index": "Indexing", "lsh": "LSH bands",
+                 "merge": "Merging candidates", "verify": "Verifying candidates",
+                 "cluster": "Clustering", "write": "Writing kept corpus"}
+
+
+class _RichProgress:
+    """Draws one progress bar per stage on stderr."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import TimeElapsedColumn
+
+        self.console = Console(stderr=True)
+        self.bars = Progress(TextColumn("{task.description:<24}"), BarColumn(),
+                             MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+                             transient=False)
+        self.ids: dict[str, Any] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        if not self.ids:
+            self.bars.start()
+        self.ids[stage] = self.bars.add_task(_STAGE_LABELS.get(stage, stage), total=total)
+
+    def advance(self, stage: str, units: int = 1) -> None:
+        self.bars.advance(self.ids[stage], units)
+
+    def finish(self, stage: str, seconds: float) -> None:
+        task = self.ids[stage]
+        self.bars.update(task, completed=self.bars.tasks[task].total)
+
+    def close(self) -> None:
+        if self.ids:
+            self.bars.stop()
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    c = summary["counts"]
+    table = Table(title="thresher dedup", show_header=False, box=None)
+    table.add_row("read", f"{c['read']:,}")
+    table.add_row("kept", f"{c['kept']:,}")
+    d = summary["duplicates"]
+    table.add_row("duplicate", f"{c['duplicate']:,}  (exact {d['exact']:,}, near {d['near']:,})")
+    table.add_row("rejected", f"{c['rejected']:,}")
+    for reason, count in list(summary["rejected_by_reason"].items())[:5]:
+        table.add_row("", f"  {count:,} × {reason}")
+    ok = "yes" if summary["counts_add_up"] else "NO"
+    table.add_row("counts add up", f"{ok}: {c['read']:,} = {c['kept']:,} + {c['duplicate']:,} "
+                  f"+ {c['rejected']:,}")
+    run = summary["run"]
+    rate = c["read"] / run["seconds"] if run["seconds"] else 0.0
+    table.add_row("time", f"{run['seconds']:.1f} s ({rate:,.0f} docs/s)")
+    table.add_row("output", summary["output"])
+    Console(stderr=True).print(table)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="thresher")
+def main() -> None:
+    """Turn crawled web text into a clean, deduplicated corpus, and say why."""
+    logging.getLogger("thresher").addHandler(logging.StreamHandler(sys.stderr))
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Folder for kept/, decisions.parquet and summary.json.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="TOML file with options; flags given here win.")
+@click.option("--threshold", type=float, help="Jaccard similarity to call two documents "
+              "near-duplicates. [default: 0.8]")
+@click.option("--num-perm", type=int, help="MinHash signature length. [default: 128]")
+@click.option("--ngram", type=int, help="Words per shingle. [default: 5]")
+@click.option("--char-ngram", type=int, help="Characters per shingle for text without "
+              "spaces (CJK, Thai). [default: 5]")
+@click.option("--shingle", type=click.Choice(["auto", "word", "char"]),
+              help="Shingle by words, characters, or choose per document. [default: auto]")
+@click.option("--bands", type=int, help="LSH bands (with --rows); chosen from the threshold "
+              "if omitted.")
+@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
+@click.option("--seed", type=int, help="Seed of every hash. [default: 42]")
+@click.option("--id-field", help="JSON/Parquet field with the id. [default: id]")
+@click.option("--text-field", help="JSON/Parquet field with the text. [default: text]")
+@click.option("--url-field", help="JSON/Parquet field with the URL. [default: url]")
+@click.option("--max-doc-bytes", type=int, help="Reject larger documents. [default: 8 MiB]")
+@click.option("--output-format", type=click.Choice(["input", "jsonl", "parquet"]),
+              help="Format of kept/. [default: input]")
+@click.option("--executor", type=click.Choice(["serial", "local"]),
+              help="Run tasks in this process or in worker processes. [default: local]")
+@click.option("--workers", type=int, help="Worker processes (0 = one per core). [default: 0]")
+@click.option("--work-dir", type=click.Path(path_type=Path),
+              help="Folder for intermediate files (kept after the run). [default: OUTPUT/_work]")
+@click.option("--keep-work", is_flag=True, default=None, help="Keep OUTPUT/_work after success.")
+@click.option("--strict", is_flag=True, default=None, help="Stop with an error at the first "
+              "record that cannot be used, instead of rejecting it.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def dedup(config_file: Path | None, quiet: bool, as_json: bool, **options: Any) -> None:
+    """Find exact and near-duplicate documents in INPUTS and write a deduplicated corpus.
+
+    INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst) and
+    Parquet files, or folders of them.
+    """
+    from thresher.pipeline.run import run_dedup
+
+    base = load_toml(config_file) if config_file else {}
+    progress = None if quiet or as_json else _RichProgress()
+    try:
+        config = config_from_mapping({**base, **options})
+        summary = run_dedup(config, progress=progress)
+    except ThresherError as exc:
+        if progress is not None:
+            progress.close()
+        raise click.ClickException(str(exc)) from None
+    if progress is not None:
+        progress.close()
+    summary["output"] = str(config.output.directory)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    elif not quiet:
+        _print_summary(summary)
+
+
+@main.command()
+@click.option("--threshold", type=float, default=0.8, show_default=True)
+@click.option("--num-perm", type=int, default=128, show_default=True)
+@click.option("--fn-weight", type=float, default=0.9, show_default=True,
+              help="Weight of missed duplicates against false candidates.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan(threshold: float, num_perm: int, fn_weight: float, as_json: bool) -> None:
+    """Show the LSH bands and rows chosen for a threshold, and their S-curve."""
+    import thresher
+
+    try:
+        p = thresher.plan(threshold=threshold, num_perm=num_perm, fn_weight=fn_weight)
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
+    grid = [round(x * 0.05, 2) for x in range(21)]
+    if as_json:
+        click.echo(json.dumps({"threshold": threshold, "num_perm": num_perm, "bands": p.bands,
+                               "rows": p.rows, "false_positive_area": p.false_positive_area,
+                               "false_negative_area": p.false_negative_area,
+                               "curve": {str(s): p.at(s) for s in grid}}, indent=2))
+        return
+    click.echo(f"threshold {threshold}, {num_perm} permutations -> {p.bands} bands x "
+               f"{p.rows} rows ({p.bands * p.rows} values used)")
+    click.echo(f"false-positive area {p.false_positive_area:.4f}, false-negative area "
+               f"{p.false_negative_area:.4f} (weights {1 - fn_weight:.2f} / {fn_weight:.2f})")
+    click.echo("\n similarity  P(candidate)")
+    for s in grid:
+        prob = p.at(s)
+        mark = "  <- threshold" if abs(s - threshold) < 0.025 else ""
+        click.echo(f"   {s:5.2f}     {prob:6.3f}  {'#' * round(prob * 40)}{mark}")

@@ -1,0 +1,200 @@
+"""One configuration object for the CLI, TOML files and the Python API.
+
+Every option lives in a frozen, keyword-only dataclass, nested by concern, and is
+validated when it is built. :func:`config_from_mapping` is the single function that
+turns flat option names (CLI flags, TOML keys) into a :class:`Config`.
+
+Example:
+    >>> cfg = config_from_mapping({"inputs": ["corpus"], "output": "out", "threshold": 0.7})
+    >>> cfg.minhash.threshold
+    0.7
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from thresher.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "InputConfig",
+    "MinHashConfig",
+    "OutputConfig",
+    "RunConfig",
+    "config_from_mapping",
+    "load_toml",
+]
+
+ShingleMode = Literal["auto", "word", "char"]
+OutputFormat = Literal["input", "jsonl", "parquet"]
+ExecutorName = Literal["serial", "local"]
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputConfig:
+    """Where records come from and which fields hold what."""
+
+    paths: tuple[str, ...] = ()
+    id_field: str = "id"
+    text_field: str = "text"
+    url_field: str = "url"
+    max_doc_bytes: int = 8 * 1024 * 1024
+    txt_files_per_shard: int = 2000
+
+    def __post_init__(self) -> None:
+        _check(bool(self.paths), "no input given: pass at least one file or folder")
+        _check(bool(self.id_field), "--id-field must not be empty")
+        _check(bool(self.text_field), "--text-field must not be empty")
+        _check(self.max_doc_bytes > 0, f"--max-doc-bytes must be > 0, got {self.max_doc_bytes}")
+        _check(self.txt_files_per_shard > 0, "txt_files_per_shard must be > 0")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinHashConfig:
+    """How documents are shingled, sketched and matched."""
+
+    threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 5
+    char_ngram: int = 5
+    shingle: ShingleMode = "auto"
+    seed: int = 42
+    bands: int | None = None
+    rows: int | None = None
+    fn_weight: float = 0.9
+    max_bucket_pairs: int = 64
+
+    def __post_init__(self) -> None:
+        _check(0.0 < self.threshold <= 1.0,
+               f"--threshold must be in (0, 1], got {self.threshold}")
+        _check(8 <= self.num_perm <= 1024,
+               f"--num-perm must be between 8 and 1024, got {self.num_perm}")
+        _check(1 <= self.ngram <= 32, f"--ngram must be between 1 and 32, got {self.ngram}")
+        _check(1 <= self.char_ngram <= 32,
+               f"--char-ngram must be between 1 and 32, got {self.char_ngram}")
+        _check(self.shingle in ("auto", "word", "char"),
+               f"--shingle must be auto, word or char, got {self.shingle!r}")
+        _check(0 <= self.seed < 2**63, f"--seed must be in [0, 2**63), got {self.seed}")
+        _check((self.bands is None) == (self.rows is None),
+               "give both --bands and --rows, or neither (then they are chosen from --threshold)")
+        if self.bands is not None and self.rows is not None:
+            _check(self.bands >= 1 and self.rows >= 1, "--bands and --rows must be >= 1")
+            _check(self.bands * self.rows <= self.num_perm,
+                   f"--bands x --rows = {self.bands * self.rows} exceeds --num-perm "
+                   f"{self.num_perm}")
+        _check(0.0 < self.fn_weight < 1.0, f"fn_weight must be in (0, 1), got {self.fn_weight}")
+        _check(self.max_bucket_pairs >= 1, "max_bucket_pairs must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputConfig:
+    """Where results go and in which format."""
+
+    directory: str = ""
+    format: OutputFormat = "input"
+    work_dir: str | None = None
+    keep_work: bool = False
+
+    def __post_init__(self) -> None:
+        _check(bool(self.directory), "no output folder given: pass --output DIR")
+        _check(self.format in ("input", "jsonl", "parquet"),
+               f"--output-format must be input, jsonl or parquet, got {self.format!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """How the work is scheduled; never changes the results."""
+
+    executor: ExecutorName = "local"
+    workers: int = 0
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        _check(self.executor in ("serial", "local"),
+               f"--executor must be serial or local, got {self.executor!r}")
+        _check(self.workers >= 0, f"--workers must be >= 0 (0 = one per core), got {self.workers}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Everything a dedup run needs."""
+
+    input: InputConfig
+    output: OutputConfig
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as plain JSON-able data."""
+        return dataclasses.asdict(self)
+
+    def results_fingerprint(self) -> str:
+        """Return the JSON of every option that can change the results."""
+        data = {"input": dataclasses.asdict(self.input), "minhash": dataclasses.asdict(self.minhash),
+                "format": self.output.format}
+        return json.dumps(data, sort_keys=True)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "input": InputConfig, "minhash": MinHashConfig, "output": OutputConfig, "run": RunConfig,
+}
+_ALIASES = {"inputs": ("input", "paths"), "output": ("output", "directory"),
+            "output_format": ("output", "format"), "output_dir": ("output", "directory")}
+
+
+def _section_of(key: str) -> tuple[str, str]:
+    if key in _ALIASES:
+        return _ALIASES[key]
+    for name, cls in _SECTIONS.items():
+        if key in {f.name for f in dataclasses.fields(cls)}:
+            return name, key
+    raise ConfigError(f"unknown option {key!r}")
+
+
+def config_from_mapping(options: Mapping[str, Any]) -> Config:
+    """Build a :class:`Config` from flat option names; ``None`` values mean 'default'.
+
+    Nested tables (``{"minhash": {"threshold": 0.7}}``) are accepted too, as in TOML.
+    """
+    parts: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in _SECTIONS and isinstance(value, Mapping):
+            for sub, subval in value.items():
+                parts[key][_section_of(sub)[1] if sub not in _ALIASES else sub] = subval
+            continue
+        section, name = _section_of(key)
+        parts[section][name] = value
+    if "paths" in parts["input"]:
+        raw = parts["input"]["paths"]
+        raw = [raw] if isinstance(raw, (str, Path)) else raw
+        parts["input"]["paths"] = tuple(str(p) for p in raw)
+    for key in ("directory", "work_dir"):
+        if key in parts["output"]:
+            parts["output"][key] = str(parts["output"][key])
+    try:
+        return Config(**{name: cls(**parts[name]) for name, cls in _SECTIONS.items()})
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file into a mapping for :func:`config_from_mapping`."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None

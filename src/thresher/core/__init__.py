@@ -1,0 +1,1 @@
+"""Pure algorithms: no I/O, no executors, arrays in and arrays out."""

@@ -1,0 +1,81 @@
+"""Exact Jaccard similarity of candidate pairs, from their shingle hashes."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+__all__ = ["distinct_sets", "jaccard_pairs"]
+
+
+@njit(cache=True)
+def _distinct_sets(flat, offsets, out, out_offsets):  # type: ignore[no-untyped-def]
+    pos = 0
+    for d in range(offsets.shape[0] - 1):
+        part = np.sort(flat[offsets[d] : offsets[d + 1]])
+        last = 0
+        for i in range(part.shape[0]):
+            if i == 0 or part[i] != last:
+                out[pos] = part[i]
+                pos += 1
+                last = part[i]
+        out_offsets[d + 1] = pos
+    return pos
+
+
+def distinct_sets(
+    flat: NDArray[np.uint32], offsets: NDArray[np.int64]
+) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
+    """Return each document's shingle hashes sorted and deduplicated, with new offsets.
+
+    Example:
+        >>> flat, off = distinct_sets(np.array([3, 1, 3, 2, 2], np.uint32), np.array([0, 3, 5]))
+        >>> flat.tolist(), off.tolist()
+        ([1, 3, 2], [0, 2, 3])
+    """
+    out = np.empty(flat.shape[0], dtype=np.uint32)
+    out_offsets = np.zeros(offsets.shape[0], dtype=np.int64)
+    used = _distinct_sets(flat, np.asarray(offsets, dtype=np.int64), out, out_offsets)
+    return out[:used], out_offsets
+
+
+@njit(cache=True)
+def _jaccard_pairs(flat, offsets, left, right, out):  # type: ignore[no-untyped-def]
+    for p in range(left.shape[0]):
+        a0, a1 = offsets[left[p]], offsets[left[p] + 1]
+        b0, b1 = offsets[right[p]], offsets[right[p] + 1]
+        inter = 0
+        i, j = a0, b0
+        while i < a1 and j < b1:
+            x, y = flat[i], flat[j]
+            if x == y:
+                inter += 1
+                i += 1
+                j += 1
+            elif x < y:
+                i += 1
+            else:
+                j += 1
+        union = (a1 - a0) + (b1 - b0) - inter
+        out[p] = inter / union if union > 0 else 1.0
+
+
+def jaccard_pairs(
+    flat: NDArray[np.uint32],
+    offsets: NDArray[np.int64],
+    left: NDArray[np.int64],
+    right: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """Return the Jaccard similarity of sets ``left[p]`` and ``right[p]`` for every pair.
+
+    The sets are sorted, distinct runs of ``flat`` (see :func:`distinct_sets`).
+
+    Example:
+        >>> flat = np.array([1, 2, 3, 2, 3, 4], np.uint32)
+        >>> jaccard_pairs(flat, np.array([0, 3, 6]), np.array([0]), np.array([1])).tolist()
+        [0.5]
+    """
+    out = np.empty(left.shape[0], dtype=np.float64)
+    _jaccard_pairs(flat, offsets, left, right, out)
+    return out

@@ -1,0 +1,35 @@
+"""The exceptions thresher raises.
+
+::
+
+    ThresherError
+    ├── ConfigError (also ValueError)   a bad option value; the message says the fix
+    ├── InputError                      unreadable input; carries ``path`` and ``line``
+    └── StageError                      a stage's artifact is missing or corrupt
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "InputError", "StageError", "ThresherError"]
+
+
+class ThresherError(Exception):
+    """Base of every error thresher raises on purpose."""
+
+
+class ConfigError(ThresherError, ValueError):
+    """An option has a value thresher cannot use."""
+
+
+class InputError(ThresherError):
+    """An input record or file cannot be read; ``path`` and ``line`` say where."""
+
+    def __init__(self, message: str, *, path: str = "", line: int = 0) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+        super().__init__(f"{where}{message}")
+
+
+class StageError(ThresherError):
+    """A stage's artifact on disk is missing, from another version, or corrupt."""

@@ -1,0 +1,87 @@
+"""Parquet input and output, through pyarrow (imported only when a Parquet file is used)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from thresher.io.records import Fields, Record
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
+__all__ = ["copy_kept_rows", "read_parquet"]
+
+_BATCH = 4096
+
+
+def _open(path: str) -> pq.ParquetFile:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path)
+
+
+def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) -> Record:
+    where = f"{name}:{number}"
+    value = row.get(fields.id)
+    rid, generated = (where, True) if value is None or value == "" else (str(value), False)
+    url = row.get(fields.url)
+    url = url if isinstance(url, str) else None
+    text = row.get(fields.text)
+    if not isinstance(text, str):
+        what = "null" if text is None else type(text).__name__
+        return Record(rid, None, url, name, number, f"field {fields.text!r} is {what}, "
+                      "not a string", generated)
+    if len(text) > fields.max_bytes // 4 and len(text.encode("utf-8")) > fields.max_bytes:
+        return Record(rid, None, url, name, number,
+                      f"text exceeds --max-doc-bytes {fields.max_bytes:,}", generated)
+    if not text.strip():
+        return Record(rid, None, url, name, number, "empty text", generated)
+    return Record(rid, text, url, name, number, None, generated)
+
+
+def read_parquet(path: str, name: str, fields: Fields) -> Iterator[Record]:
+    """Yield one record per row; a missing text column rejects every row, saying so."""
+    try:
+        pf = _open(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        yield Record(f"{name}:0", None, None, name, 0, f"cannot read Parquet file: {exc}", True)
+        return
+    columns = pf.schema_arrow.names
+    wanted = [c for c in (fields.id, fields.text, fields.url) if c in columns]
+    number = 0
+    if fields.text not in columns:
+        reason = (f"no {fields.text!r} column (columns: {', '.join(columns[:8])}); "
+                  "see --text-field")
+        for number in range(1, pf.metadata.num_rows + 1):
+            yield Record(f"{name}:{number}", None, None, name, number, reason, True)
+        return
+    try:
+        for batch in pf.iter_batches(batch_size=_BATCH, columns=wanted):
+            for row in batch.to_pylist():
+                number += 1
+                yield _row_record(row, name, number, fields)
+    except Exception as exc:
+        yield Record(f"{name}:{number + 1}", None, None, name, number + 1,
+                     f"unreadable from row {number + 1} on: {exc}", True)
+
+
+def copy_kept_rows(path: str, keep: NDArray[np.bool_], target: str) -> int:
+    """Write the rows of ``path`` where ``keep`` is true to ``target``, same schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = _open(path)
+    start = 0
+    written = 0
+    with pq.ParquetWriter(target, pf.schema_arrow) as writer:
+        for batch in pf.iter_batches(batch_size=_BATCH):
+            mask = keep[start : start + batch.num_rows]
+            start += batch.num_rows
+            if mask.any():
+                writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(mask)))
+                written += int(mask.sum())
+    return written

@@ -1,0 +1,169 @@
+"""Read records from a shard, turning every defect into a rejected record with a reason.
+
+Each reader yields exactly one :class:`Record` per input record, in file order, and
+the kept-corpus writer walks the files the same way: the ``n``-th record of a shard is
+the same record for both. Blank lines in JSONL files are not records.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import orjson
+
+from thresher.io.sources import Shard
+
+__all__ = ["Fields", "Record", "iter_lines", "open_binary", "read_shard"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fields:
+    """Field names and limits the readers apply."""
+
+    id: str = "id"
+    text: str = "text"
+    url: str = "url"
+    max_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input record; ``reject`` is the reason when it cannot be used."""
+
+    id: str
+    text: str | None
+    url: str | None
+    file: str
+    line: int  # 1-based line (JSONL) or row (Parquet); 0 for a whole .txt file
+    reject: str | None = None
+    id_generated: bool = False
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """Open a file for reading bytes, decompressing ``.gz`` and ``.zst`` by name."""
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.endswith(".zst"):
+        import zstandard
+
+        raw = open(path, "rb")
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+    return open(path, "rb")
+
+
+_STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
+
+
+def iter_lines(path: str) -> Iterator[tuple[int, bytes | None, str | None]]:
+    """Yield ``(line_number, line, None)`` per non-blank line, or a last ``(n, None, error)``.
+
+    A truncated or corrupt compressed stream ends the file with an error entry naming
+    the first line that could not be read; the lines before it are still yielded.
+    """
+    number = 0
+    try:
+        with open_binary(path) as fh:
+            for number, raw in enumerate(fh, start=1):
+                line = raw.rstrip(b"\r\n")
+                if line.strip():
+                    yield number, line, None
+    except _STREAM_ERRORS as exc:
+        kind = "truncated or corrupt compressed stream" if number or path.endswith(
+            (".gz", ".zst")) else "unreadable file"
+        yield number + 1, None, f"{kind} from line {number + 1} on: {exc}"
+    except Exception as exc:  # zstandard raises its own ZstdError
+        yield number + 1, None, f"unreadable from line {number + 1} on: {exc}"
+
+
+def _describe_json_error(line: bytes, exc: Exception) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"invalid UTF-8 at byte {err.start}"
+    return f"invalid JSON: {exc}"
+
+
+def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | None]:
+    if fields.text not in obj:
+        names = ", ".join(sorted(obj)[:8]) or "none"
+        return None, f"no {fields.text!r} field (fields: {names}); see --text-field"
+    text = obj[fields.text]
+    if not isinstance(text, str):
+        return None, f"field {fields.text!r} is {type(text).__name__}, not a string"
+    if not text.strip():
+        return None, "empty text"
+    return text, None
+
+
+def _id_of(obj: dict[str, Any], fields: Fields, fallback: str) -> tuple[str, bool]:
+    value = obj.get(fields.id)
+    if value is None or isinstance(value, (dict, list)) or value == "":
+        return fallback, True
+    return str(value), False
+
+
+def _url_of(obj: dict[str, Any], fields: Fields) -> str | None:
+    url = obj.get(fields.url)
+    return url if isinstance(url, str) else None
+
+
+def _jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
+    where = f"{name}:{number}"
+    if len(line) > fields.max_bytes:
+        return Record(where, None, None, name, number,
+                      f"record of {len(line):,} bytes exceeds --max-doc-bytes "
+                      f"{fields.max_bytes:,}", True)
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return Record(where, None, None, name, number, _describe_json_error(line, exc), True)
+    if not isinstance(obj, dict):
+        return Record(where, None, None, name, number,
+                      f"not a JSON object but {type(obj).__name__}", True)
+    rid, generated = _id_of(obj, fields, where)
+    text, problem = _text_of(obj, fields)
+    return Record(rid, text, _url_of(obj, fields), name, number, problem, generated)
+
+
+def _read_jsonl(path: str, name: str, fields: Fields) -> Iterator[Record]:
+    for number, line, error in iter_lines(path):
+        if line is None:
+            yield Record(f"{name}:{number}", None, None, name, number, error, True)
+        else:
+            yield _jsonl_record(line, name, number, fields)
+
+
+def _read_txt(path: str, name: str, fields: Fields) -> Record:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(fields.max_bytes + 1)
+    except OSError as exc:
+        return Record(name, None, None, name, 0, f"cannot read file: {exc.strerror}")
+    if len(data) > fields.max_bytes:
+        return Record(name, None, None, name, 0,
+                      f"file exceeds --max-doc-bytes {fields.max_bytes:,}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return Record(name, None, None, name, 0, f"invalid UTF-8 at byte {err.start}")
+    if not text.strip():
+        return Record(name, None, None, name, 0, "empty text")
+    return Record(name, text, None, name, 0)
+
+
+def read_shard(shard: Shard, fields: Fields) -> Iterator[Record]:
+    """Yield every record of ``shard`` in order; defects become rejected records."""
+    if shard.kind == "txt":
+        for path, name in zip(shard.files, shard.names, strict=True):
+            yield _read_txt(path, name, fields)
+    elif shard.kind == "jsonl":
+        yield from _read_jsonl(shard.files[0], shard.names[0], fields)
+    else:
+        from thresher.io.parquet import read_parquet
+
+        yield from read_parquet(shard.files[0], shard.names[0], fields)

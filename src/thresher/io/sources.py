@@ -1,0 +1,95 @@
+"""Find the input files and cut them into shards, the unit of parallel work."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from thresher.errors import ConfigError
+
+__all__ = ["Kind", "Shard", "discover", "kind_of"]
+
+Kind = Literal["txt", "jsonl", "parquet"]
+
+_SUFFIXES: tuple[tuple[str, Kind], ...] = (
+    (".jsonl.gz", "jsonl"), (".jsonl.zst", "jsonl"), (".ndjson.gz", "jsonl"),
+    (".ndjson.zst", "jsonl"), (".json.gz", "jsonl"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
+    (".parquet", "parquet"), (".txt", "txt"),
+)
+
+
+def kind_of(path: str) -> Kind | None:
+    """Return the format of ``path`` from its name, or ``None`` if thresher does not read it.
+
+    Example:
+        >>> kind_of("crawl/part-0.jsonl.zst"), kind_of("a.txt"), kind_of("x.csv")
+        ('jsonl', 'txt', None)
+    """
+    lower = path.lower()
+    for suffix, kind in _SUFFIXES:
+        if lower.endswith(suffix):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A unit of work: one JSONL or Parquet file, or a group of ``.txt`` files."""
+
+    index: int
+    kind: Kind
+    files: tuple[str, ...]
+    names: tuple[str, ...]  # paths relative to the input folder (the ids of .txt files)
+    prefix: str = ""  # put before names in the output folder when there are several inputs
+
+
+def _walk(root: Path) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if kind_of(name) is not None:
+                found.append((full, os.path.relpath(full, root).replace(os.sep, "/")))
+    return found
+
+
+def _files_of(path: str) -> list[tuple[str, str]]:
+    p = Path(path)
+    if p.is_dir():
+        found = _walk(p)
+        if not found:
+            raise ConfigError(f"no input files in {path}: thresher reads .txt, .jsonl "
+                              "(.gz, .zst) and .parquet files")
+        return found
+    if p.is_file():
+        if kind_of(p.name) is None:
+            raise ConfigError(f"{path}: unknown input format; thresher reads .txt, .jsonl "
+                              "(.gz, .zst) and .parquet files")
+        return [(str(p), p.name)]
+    raise ConfigError(f"input {path} does not exist")
+
+
+def discover(paths: tuple[str, ...], *, txt_per_shard: int) -> list[Shard]:
+    """Return the shards of the inputs, in a fixed order: inputs as given, files sorted.
+
+    With more than one input, output names are prefixed with the input's position so
+    that two inputs with a file of the same name never write to the same place.
+    """
+    shards: list[Shard] = []
+    for pos, path in enumerate(paths):
+        prefix = f"{pos}/" if len(paths) > 1 else ""
+        texts: list[tuple[str, str]] = []
+        for full, rel in _files_of(path):
+            kind = kind_of(rel)
+            if kind == "txt":
+                texts.append((full, rel))
+            elif kind is not None:
+                shards.append(Shard(len(shards), kind, (full,), (rel,), prefix))
+        for start in range(0, len(texts), txt_per_shard):
+            group = texts[start : start + txt_per_shard]
+            shards.append(Shard(len(shards), "txt", tuple(f for f, _ in group),
+                                tuple(n for _, n in group), prefix))
+    return shards

@@ -1,0 +1,133 @@
+"""Write the kept corpus: in the input's own format (records copied byte for byte) or
+converted to JSONL or Parquet with ``id``, ``text`` and ``url``.
+
+Files are written under a temporary name and renamed into place, so a killed run never
+leaves a half-written file that looks finished. A file none of whose records is kept is
+not written. Compressed output is deterministic: gzip members carry no name or time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+from thresher.io.records import Fields, iter_lines, read_shard
+from thresher.io.sources import Shard
+
+__all__ = ["write_kept"]
+
+
+@contextmanager
+def _atomic(target: str) -> Iterator[str]:
+    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    tmp = f"{target}.tmp-{os.getpid()}"
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+@contextmanager
+def _open_out(path: str) -> Iterator[IO[bytes]]:
+    with open(path, "wb") as raw:
+        if path.endswith(".gz"):
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                yield gz
+        elif path.endswith(".zst"):
+            import zstandard
+
+            with zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False) as zs:
+                yield zs
+        else:
+            yield raw
+
+
+def _copy_txt(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
+    for path, name, flag in zip(shard.files, shard.names, keep, strict=True):
+        if flag:
+            with _atomic(os.path.join(root, shard.prefix + name)) as tmp:
+                shutil.copyfile(path, tmp)
+    return int(keep.sum())
+
+
+def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
+    if not keep.any():
+        return 0
+    written = 0
+    with _atomic(os.path.join(root, shard.prefix + shard.names[0])) as tmp, _open_out(tmp) as out:
+        for index, (_, line, _) in enumerate(iter_lines(shard.files[0])):
+            if line is not None and keep[index]:
+                out.write(line + b"\n")
+                written += 1
+    return written
+
+
+def _copy_parquet(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
+    from thresher.io.parquet import copy_kept_rows
+
+    if not keep.any():
+        return 0
+    with _atomic(os.path.join(root, shard.prefix + shard.names[0])) as tmp:
+        return copy_kept_rows(shard.files[0], keep, tmp)
+
+
+def _kept_records(shard: Shard, keep: NDArray[np.bool_], fields: Fields) -> Iterator[dict[str, str | None]]:
+    for index, rec in enumerate(read_shard(shard, fields)):
+        if keep[index] and rec.text is not None:
+            yield {"id": rec.id, "text": rec.text, "url": rec.url}
+
+
+def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields: Fields) -> int:
+    if not keep.any():
+        return 0
+    target = os.path.join(root, f"part-{shard.index:05d}.{fmt}")
+    rows = _kept_records(shard, keep, fields)
+    written = 0
+    with _atomic(target) as tmp:
+        if fmt == "jsonl":
+            with open(tmp, "wb") as out:
+                for row in rows:
+                    out.write(orjson.dumps(row) + b"\n")
+                    written += 1
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("url", pa.string())])
+            with pq.ParquetWriter(tmp, schema) as writer:
+                batch: list[dict[str, str | None]] = []
+                for row in rows:
+                    batch.append(row)
+                    if len(batch) == 4096:
+                        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                        written += len(batch)
+                        batch = []
+                if batch:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                    written += len(batch)
+    return written
+
+
+def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
+               fields: Fields) -> int:
+    """Write the kept records of ``shard`` under ``root``; return how many were written.
+
+    ``keep[i]`` says whether the shard's ``i``-th record (in reading order) is kept.
+    """
+    if fmt != "input":
+        return _convert(shard, keep, root, fmt, fields)
+    if shard.kind == "txt":
+        return _copy_txt(shard, keep, root)
+    if shard.kind == "jsonl":
+        return _copy_jsonl(shard, keep, root)
+    return _copy_parquet(shard, keep, root)

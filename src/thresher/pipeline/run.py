@@ -1,0 +1,209 @@
+"""Run the dedup pipeline: read -> index -> lsh -> verify -> cluster -> write.
+
+Each stage skips the tasks whose completion marker exists, so a run killed at any point
+and started again with the same options and inputs resumes where it stopped and ends
+with byte-identical outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from thresher._version import __version__
+from thresher.config import Config
+from thresher.core.lsh import LshPlan, choose_bands
+from thresher.errors import ConfigError, InputError
+from thresher.executors import Executor, make_executor
+from thresher.io.records import Fields
+from thresher.io.sources import Shard, discover
+from thresher.pipeline import match
+from thresher.pipeline.output import WriteTask, write_decisions, write_task
+from thresher.pipeline.progress import NullProgress, Progress
+from thresher.pipeline.read import ReadTask, read_stage_task
+from thresher.pipeline.workdir import WorkDir
+
+__all__ = ["lsh_plan", "run_dedup"]
+
+T = TypeVar("T")
+_OUTPUTS = ("decisions.parquet", "summary.json", "kept", "_work")
+
+
+def lsh_plan(config: Config) -> LshPlan:
+    """Return the LSH bands and rows the config asks for or implies."""
+    mh = config.minhash
+    if mh.bands is not None and mh.rows is not None:
+        from thresher.core.lsh import _areas
+
+        fp, fn = _areas(mh.threshold, mh.bands, mh.rows)
+        return LshPlan(mh.threshold, mh.bands, mh.rows, fp, fn)
+    return choose_bands(mh.threshold, mh.num_perm, fn_weight=mh.fn_weight)
+
+
+def _manifest(shards: Sequence[Shard]) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for shard in shards:
+        for path in shard.files:
+            st = os.stat(path)
+            out.append([os.path.abspath(path), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _check_output(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output {out} exists and is not a folder")
+    if out.is_dir():
+        foreign = [p.name for p in out.iterdir() if p.name not in _OUTPUTS]
+        if foreign:
+            raise ConfigError(f"output folder {out} holds files thresher did not write "
+                              f"({', '.join(sorted(foreign)[:3])}); choose an empty folder")
+
+
+class _Runner:
+    """Runs the stages of one dedup, skipping finished tasks."""
+
+    def __init__(self, config: Config, progress: Progress) -> None:
+        self.config = config
+        self.progress = progress
+        self.out = Path(config.output.directory)
+        self.work = WorkDir(config.output.work_dir or self.out / "_work")
+        self.timings: dict[str, float] = {}
+        self.executor: Executor = make_executor(config.run.executor, config.run.workers)
+        self.fields = Fields(id=config.input.id_field, text=config.input.text_field,
+                             url=config.input.url_field, max_bytes=config.input.max_doc_bytes)
+
+    def stage(self, name: str, fn: Callable[[T], dict[str, Any]], tasks: Sequence[tuple[str, T]]
+              ) -> list[dict[str, Any]]:
+        """Run the unfinished tasks of a stage; return every task's statistics in order."""
+        start = time.perf_counter()
+        todo = [(i, t) for i, (key, t) in enumerate(tasks) if self.work.done(name, key) is None]
+        self.progress.start(name, len(tasks))
+        self.progress.advance(name, len(tasks) - len(todo))
+        self.executor.map(fn, [t for _, t in todo],
+                          on_done=lambda _i: self.progress.advance(name))
+        stats = [self.work.done(name, key) or {} for key, _ in tasks]
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        self.progress.finish(name, self.timings[name])
+        return stats
+
+    def single(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run a one-task stage in this process unless it already finished."""
+        def task(_: None) -> dict[str, Any]:
+            stats = fn()
+            self.work.mark_done(name, name, stats)
+            return stats
+
+        return self.stage(name, task, [(name, None)])[0]
+
+
+def _category(reason: str) -> str:
+    head = re.split(r":| \(|;", reason, maxsplit=1)[0]
+    return re.sub(r"\d[\d,]*", "N", head).strip()
+
+
+def run_dedup(config: Config, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the whole pipeline for ``config``; return the summary (also written to disk)."""
+    started = time.perf_counter()
+    shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard)
+    out = Path(config.output.directory)
+    _check_output(out)
+    r = _Runner(config, progress or NullProgress())
+    resumed = r.work.prepare({"version": __version__, "config": config.results_fingerprint(),
+                              "inputs": _manifest(shards)})
+    try:
+        return _run_stages(r, shards, resumed, started)
+    finally:
+        r.executor.close()
+
+
+def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) -> dict[str, Any]:
+    cfg, work = r.config, r.work
+    mh = cfg.minhash
+    plan = lsh_plan(cfg)
+    n = len(shards)
+    read_stats = r.stage("read", read_stage_task, [(f"{s.index:05d}", ReadTask(
+        str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram, mh.shingle, mh.seed))
+        for s in shards])
+    if cfg.run.strict:
+        _raise_first_rejection(work, n)
+    r.single("index", lambda: match.build_index(work, n))
+    r.stage("lsh", match.band_task, [(f"band-{b:03d}", match.BandTask(
+        str(work.root), n, b, plan.rows, mh.max_bucket_pairs)) for b in range(plan.bands)])
+    n_cand = r.single("merge", lambda: {"candidates": match.merge_candidates(work, plan.bands)})
+    chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)
+    r.stage("verify", match.verify_task, [(f"chunk-{c:05d}", match.VerifyTask(
+        str(work.root), n, c)) for c in range(chunks)])
+    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks, mh.threshold))
+    offsets = match.shard_offsets(work, n)
+    kept_root = str(r.out / "kept")
+    r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
+        str(work.root), s, int(offsets[s.index]), int(offsets[s.index + 1]), kept_root,
+        cfg.output.format, r.fields)) for s in shards])
+    labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
+    t0 = time.perf_counter()
+    write_decisions(work, n, str(r.out / "decisions.parquet"), threshold=mh.threshold,
+                    labels=labels)
+    r.timings["decisions"] = round(time.perf_counter() - t0, 3)
+    summary = _summary(r, plan, read_stats, cluster, resumed, started)
+    _write_json(r.out / "summary.json", summary)
+    if not cfg.output.keep_work and cfg.output.work_dir is None:
+        work.remove()
+    return summary
+
+
+def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:
+    import pyarrow.parquet as pq
+
+    for s in range(n_shards):
+        meta = pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
+                             columns=["file", "line", "reason"]).to_pylist()
+        for row in meta:
+            if row["reason"] is not None:
+                raise InputError(row["reason"], path=row["file"], line=row["line"])
+
+
+def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
+             cluster: dict[str, Any], resumed: bool, started: float) -> dict[str, Any]:
+    import numpy as np
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    dec = pq.read_table(r.out / "decisions.parquet",
+                        columns=["decision", "match", "reason", "cluster"])
+    decisions = Counter(dec["decision"].to_pylist())
+    matches = Counter(m for m in dec["match"].to_pylist() if m)
+    rejected = pc.filter(dec["reason"], pc.equal(dec["decision"], "rejected")).to_pylist()
+    reasons = Counter(_category(x) for x in rejected if x)
+    sizes = np.bincount(dec["cluster"].drop_null().to_numpy()) if dec.num_rows else np.zeros(0)
+    sizes = sizes[sizes > 1]
+    read = dec.num_rows
+    counts = {"read": read, "kept": decisions["kept"], "duplicate": decisions["duplicate"],
+              "rejected": decisions["rejected"]}
+    return {
+        "thresher": __version__,
+        "counts": counts,
+        "counts_add_up": read == counts["kept"] + counts["duplicate"] + counts["rejected"],
+        "duplicates": {"exact": matches["exact"], "near": matches["near"]},
+        "clusters": {"with_duplicates": int(sizes.shape[0]),
+                     "largest": int(sizes.max()) if sizes.shape[0] else 1},
+        "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "text_bytes_read": sum(s.get("text_bytes", 0) for s in read_stats),
+        "lsh": {"bands": plan.bands, "rows": plan.rows, "candidates": cluster["candidates"],
+                "verified": cluster["verified"]},
+        "config": r.config.to_dict() | {"run": None},
+        "run": {"executor": r.config.run.executor, "workers": r.executor.workers,
+                "resumed": resumed, "seconds": round(time.perf_counter() - started, 3),
+                "stage_seconds": r.timings},
+    }
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)

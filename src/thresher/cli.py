@@ -172,3 +172,7 @@ def plan(threshold: float, num_perm: int, fn_weight: float, as_json: bool) -> No
         prob = p.at(s)
         mark = "  <- threshold" if abs(s - threshold) < 0.025 else ""
         click.echo(f"   {s:5.2f}     {prob:6.3f}  {'#' * round(prob * 40)}{mark}")
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m thresher.cli
+    main()

@@ -1,0 +1,28 @@
+"""Shared fixtures: paths to the shared dev sets and small corpora built on the fly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SPECIMENS = SHARED / "specimens" / "gzero-kim-hits-the-rails"
+CRAWLBENCH = SHARED / "crawlbench-dev"
+
+
+def need_shared(path: Path) -> Path:
+    """Return ``path`` or skip the test, saying why, when ../shared is not beside the repo."""
+    if not path.exists():
+        pytest.skip(f"{path} not found: the shared dev sets sit beside the repository in CI; "
+                    "this check is skipped in a clone without them")
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
+    """Write rows as JSON lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

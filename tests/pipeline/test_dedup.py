@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import thresher
+from tests.conftest import write_jsonl
+from tests.pipeline.corpus import article, make_corpus
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def _outputs(out: Path) -> dict[str, object]:
+    summary = json.loads((out / "summary.json").read_text())
+    summary.pop("run")
+    return {"kept": _tree(out / "kept"), "decisions": (out / "decisions.parquet").read_bytes(),
+            "summary": summary}
+
+
+def _rows(out: Path) -> list[dict[str, object]]:
+    return pq.read_table(out / "decisions.parquet").to_pylist()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def test_finds_exact_and_near_duplicates(corpus: Path, tmp_path: Path) -> None:
+    summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial")
+    c = summary["counts"]
+    assert summary["counts_add_up"] and c["read"] == 180 == c["kept"] + c["duplicate"]
+    assert summary["duplicates"]["exact"] > 10 and summary["duplicates"]["near"] > 10
+    rows = {r["id"]: r for r in _rows(tmp_path / "o")}
+    texts = {}
+    for f in sorted(corpus.glob("*.jsonl")):
+        for line in f.read_text().splitlines():
+            rec = json.loads(line)
+            texts[rec["id"]] = rec["text"]
+    for r in rows.values():
+        if r["decision"] == "duplicate":
+            rep = rows[r["representative"]]
+            assert rep["decision"] == "kept" and r["cluster"] == rep["cluster"]
+            assert r["similarity"] >= 0.8 and r["reason"]
+            assert len(texts[rep["id"]]) >= len(texts[r["id"]])
+            if r["match"] == "exact":
+                assert thresher.core.text.normalize(texts[r["id"]]) == \
+                    thresher.core.text.normalize(texts[rep["id"]])
+    kept_ids = {json.loads(line)["id"] for f in (tmp_path / "o" / "kept").glob("*.jsonl")
+                for line in f.read_text().splitlines()}
+    assert kept_ids == {i for i, r in rows.items() if r["decision"] == "kept"}
+
+
+def test_executors_and_workers_give_identical_outputs(corpus: Path, tmp_path: Path) -> None:
+    runs = [("serial", 1), ("local", 1), ("local", 2), ("local", 3)]
+    results = []
+    for executor, workers in runs:
+        out = tmp_path / f"{executor}{workers}"
+        thresher.dedup(inputs=[corpus], output=out, executor=executor, workers=workers)
+        results.append(_outputs(out))
+    assert all(r == results[0] for r in results[1:])
+
+
+def test_rerun_on_finished_output_gives_same_result(corpus: Path, tmp_path: Path) -> None:
+    thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial")
+    first = _outputs(tmp_path / "o")
+    thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial")
+    assert _outputs(tmp_path / "o") == first
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_output_format_conversion(corpus: Path, tmp_path: Path, fmt: str) -> None:
+    summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+                             output_format=fmt)
+    files = sorted((tmp_path / "o" / "kept").glob(f"*.{fmt}"))
+    if fmt == "jsonl":
+        rows = [json.loads(x) for f in files for x in f.read_text().splitlines()]
+    else:
+        rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+    assert len(rows) == summary["counts"]["kept"]
+    assert set(rows[0]) == {"id", "text", "url"}
+
+
+def _start(corpus: Path, out: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "thresher.cli", "dedup", str(corpus), "-o", str(out),
+           "--executor", "serial", "--quiet"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("stage", ["read", "lsh"])
+def test_resume_after_kill_9(tmp_path: Path, stage: str) -> None:
+    corpus = make_corpus(tmp_path / "c", files=24, per_file=80, seed=5)
+    thresher.dedup(inputs=[corpus], output=tmp_path / "clean", executor="serial")
+    out = tmp_path / "killed"
+    proc = _start(corpus, out)
+    deadline = time.monotonic() + 120
+    while not list((out / "_work" / stage).glob("*.done")):
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "summary.json").exists()
+    summary = thresher.dedup(inputs=[corpus], output=out, executor="serial")
+    assert summary["run"]["resumed"] is True
+    assert _outputs(out) == _outputs(tmp_path / "clean")
+
+
+def test_changed_options_do_not_reuse_work(corpus: Path, tmp_path: Path) -> None:
+    a = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+                       keep_work=True)
+    b = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+                       threshold=0.99, keep_work=True)
+    assert b["run"]["resumed"] is False
+    assert b["duplicates"]["near"] < a["duplicates"]["near"]
+
+
+def test_specimens_are_read_as_txt(tmp_path: Path) -> None:
+    from tests.conftest import SPECIMENS, need_shared
+
+    summary = thresher.dedup(inputs=[need_shared(SPECIMENS)], output=tmp_path / "o",
+                             executor="serial")
+    assert summary["counts"]["read"] == 2
+    assert {r["id"] for r in _rows(tmp_path / "o")} == {p.name for p in SPECIMENS.glob("*.txt")}
+
+
+texts = st.lists(st.text(min_size=1, max_size=200), min_size=1, max_size=12)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts, st.lists(st.integers(0, 11), max_size=6), st.randoms(use_true_random=False))
+def test_properties(tmp_path_factory: pytest.TempPathFactory, docs: list[str],
+                    copies: list[int], rnd: random.Random) -> None:
+    """Copies always cluster; decisions partition the input; order does not matter."""
+    root = tmp_path_factory.mktemp("prop")
+    rows = [{"id": f"doc{i}", "text": t} for i, t in enumerate(docs)]
+    rows += [{"id": f"copy{j}", "text": docs[c % len(docs)]} for j, c in enumerate(copies)]
+    write_jsonl(root / "in" / "a.jsonl", rows)
+    summary = thresher.dedup(inputs=[root / "in"], output=root / "o", executor="serial")
+    got = {r["id"]: r for r in _rows(root / "o")}
+    c = summary["counts"]
+    assert len(got) == len(rows) == c["read"] == c["kept"] + c["duplicate"] + c["rejected"]
+    assert set(got) == {r["id"] for r in rows}
+    for j, src in enumerate(copies):
+        a, b = got[f"copy{j}"], got[f"doc{src % len(docs)}"]
+        assert a["decision"] == b["decision"] == "rejected" or a["cluster"] == b["cluster"]
+    rnd.shuffle(rows)
+    write_jsonl(root / "in2" / "a.jsonl", rows)
+    thresher.dedup(inputs=[root / "in2"], output=root / "o2", executor="serial")
+    again = {r["id"]: (r["decision"], r["representative"]) for r in _rows(root / "o2")}
+    assert again == {k: (r["decision"], r["representative"]) for k, r in got.items()}
+
+
+def test_long_and_cjk_documents(tmp_path: Path) -> None:
+    rng = random.Random(1)
+    long_doc = article(rng, 20000)
+    cjk = "東京は日本の首都です。人口が多い都市で、多くの人が電車で通勤しています。" * 5
+    rows = [{"id": "long", "text": long_doc}, {"id": "long2", "text": long_doc + " extra"},
+            {"id": "cjk", "text": cjk}, {"id": "cjk2", "text": cjk + "終わり"}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o", executor="serial")
+    got = {r["id"]: r for r in _rows(tmp_path / "o")}
+    assert got["long"]["representative"] == "long2"
+    assert got["cjk"]["representative"] == "cjk2"
+    assert "character 5-grams" in got["cjk"]["reason"]

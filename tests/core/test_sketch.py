@@ -79,3 +79,19 @@ def test_signature_agreement_estimates_jaccard() -> None:
             estimates.append(float((s.signatures[0] == s.signatures[1]).mean()))
         # 40 x 128 bins: standard error of the mean is about 0.006 at J = 0.6
         assert np.mean(estimates) == pytest.approx(target, abs=0.03)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_compiled_normalization_matches_the_reference(text: str) -> None:
+    """The kernel's tokens are those of :func:`normalize` (NFKC, casefold, word runs)."""
+    from thresher.core.text import normalize
+
+    s = _sketch([text, normalize(text)])
+    assert np.array_equal(s.fingerprints[0], s.fingerprints[1])
+    assert s.n_tokens[0] == len(normalize(text).split())
+
+
+def test_case_folding_expands_sharp_s() -> None:
+    s = _sketch(["Die Straße ist lang und breit heute", "DIE STRASSE IST LANG UND BREIT HEUTE"])
+    assert np.array_equal(s.fingerprints[0], s.fingerprints[1])

@@ -27,7 +27,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64, seed_mix
-from thresher.core.text import CONTINUOUS, char_classes, prepare_batch
+from thresher.core.text import CONTINUOUS, case_folds, char_classes, prepare_batch
 
 __all__ = ["MODE_AUTO", "MODE_CHAR", "MODE_WORD", "Sketches", "sketch_texts"]
 
@@ -48,6 +48,41 @@ class Sketches:
     modes: NDArray[np.uint8]  # (n,): MODE_WORD or MODE_CHAR
     shingles: NDArray[np.uint32]  # flat 32-bit shingle hashes, in text order, per document
     shingle_offsets: NDArray[np.int64]  # (n + 1,)
+
+
+@njit(cache=True)
+def _decode_fold(data, lo, hi, fold, expand, out):  # type: ignore[no-untyped-def]
+    """Decode UTF-8 data[lo:hi], case-fold it, and write code points to out; return count."""
+    n = 0
+    i = lo
+    while i < hi:
+        b = np.uint32(data[i])
+        if b < 0x80:
+            c, i = b, i + 1
+        elif b < 0xE0 and i + 1 < hi:
+            c, i = ((b & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F), i + 2
+        elif b < 0xF0 and i + 2 < hi:
+            c = ((b & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (
+                np.uint32(data[i + 2]) & 0x3F)
+            i += 3
+        elif i + 3 < hi:
+            c = ((b & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) | (
+                (np.uint32(data[i + 2]) & 0x3F) << 6) | (np.uint32(data[i + 3]) & 0x3F)
+            i += 4
+        else:
+            c, i = np.uint32(0), i + 1
+        if c > 0x10FFFF:
+            c = np.uint32(0)
+        f = fold[c]
+        if f >= 0:
+            out[n] = f
+            n += 1
+        else:
+            k = -f
+            for j in range(expand[k, 0]):
+                out[n] = expand[k, 1 + j]
+                n += 1
+    return n
 
 
 @njit(cache=True)
@@ -146,18 +181,21 @@ def _fingerprint(tokens, n_tok):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _sketch_batch(codes, offsets, table, mode, ngram, char_ngram, seed, probe_seed,  # type: ignore[no-untyped-def]
-                  sigs, fps, n_tokens, modes, sh_flat, sh_off):
+def _sketch_batch(data, offsets, table, fold, expand, mode, ngram, char_ngram,  # type: ignore[no-untyped-def]
+                  seed, probe_seed, sigs, fps, n_tokens, modes, sh_flat, sh_off):
     n_docs = offsets.shape[0] - 1
     longest = 1
     for d in range(n_docs):
         longest = max(longest, offsets[d + 1] - offsets[d])
+    longest *= 3  # a byte can fold to up to three code points
+    codes = np.empty(longest, dtype=np.uint32)
     words = np.empty(longest, dtype=np.uint64)
     chars = np.empty(longest, dtype=np.uint64)
     shingles = np.empty(longest, dtype=np.uint64)
     pos = 0
     for d in range(n_docs):
-        lo, hi = offsets[d], offsets[d + 1]
+        lo = 0
+        hi = _decode_fold(data, offsets[d], offsets[d + 1], fold, expand, codes)
         n_w, cont, n_chars = _word_tokens(codes, lo, hi, table, words)
         fps[d, 0], fps[d, 1] = _fingerprint(words, n_w)
         n_tokens[d] = n_w
@@ -194,15 +232,16 @@ def sketch_texts(
         >>> bool((s.signatures[0] == s.signatures[1]).all()), bool((s.fingerprints[0] == s.fingerprints[1]).all())
         (True, True)
     """
-    codes, offsets = prepare_batch(texts)
+    data, offsets = prepare_batch(texts)
+    fold, expand = case_folds()
     n = len(texts)
     sigs = np.empty((n, num_perm), dtype=np.uint32)
     fps = np.empty((n, 2), dtype=np.uint64)
     n_tokens = np.empty(n, dtype=np.int64)
     modes = np.empty(n, dtype=np.uint8)
-    sh_flat = np.empty(codes.shape[0], dtype=np.uint32)
+    sh_flat = np.empty(3 * data.shape[0], dtype=np.uint32)
     sh_off = np.zeros(n + 1, dtype=np.int64)
-    used = _sketch_batch(codes, offsets, char_classes(), mode, ngram, char_ngram,
+    used = _sketch_batch(data, offsets, char_classes(), fold, expand, mode, ngram, char_ngram,
                          seed_mix(seed, 1), seed_mix(seed, 2),
                          sigs, fps, n_tokens, modes, sh_flat, sh_off)
     return Sketches(sigs, fps, n_tokens, modes, sh_flat[:used].copy(), sh_off)

@@ -22,7 +22,9 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SEPARATOR", "WORD", "CONTINUOUS", "char_classes", "prepare_batch", "normalize"]
+__all__ = [
+    "CONTINUOUS", "SEPARATOR", "WORD", "case_folds", "char_classes", "normalize", "prepare_batch",
+]
 
 SEPARATOR, WORD, CONTINUOUS = 0, 1, 2
 
@@ -56,6 +58,28 @@ def char_classes() -> NDArray[np.uint8]:
     return table
 
 
+@lru_cache(maxsize=1)
+def case_folds() -> tuple[NDArray[np.int32], NDArray[np.uint32]]:
+    """Return ``str.casefold`` as tables for compiled code.
+
+    ``fold[c] >= 0`` is the single code point ``c`` folds to; ``fold[c] = -k`` means
+    ``c`` folds to several code points, ``expand[k, 1:1 + expand[k, 0]]`` (e.g. "ß" -> "ss").
+    """
+    fold = np.arange(0x110000, dtype=np.int32)
+    expansions: list[list[int]] = [[0, 0, 0, 0]]
+    for c in range(_LAST_ASSIGNED_LETTERS):
+        folded = chr(c).casefold()
+        if len(folded) == 1:
+            fold[c] = ord(folded)
+        else:
+            fold[c] = -len(expansions)
+            expansions.append([len(folded), *map(ord, folded), *[0] * (3 - len(folded))])
+    fold.flags.writeable = False
+    expand = np.array(expansions, dtype=np.uint32)
+    expand.flags.writeable = False
+    return fold, expand
+
+
 def normalize(text: str) -> str:
     """Return the normalized form of ``text``: NFKC, case-folded, tokens joined by spaces.
 
@@ -78,16 +102,16 @@ def normalize(text: str) -> str:
     return " ".join(out)
 
 
-def prepare_batch(texts: Sequence[str]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-    """Return NFKC-case-folded code points of ``texts``, concatenated, and their offsets.
+def prepare_batch(texts: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Return the NFKC forms of ``texts`` as UTF-8, concatenated, and their offsets.
 
-    Document ``i`` is ``codes[offsets[i]:offsets[i + 1]]``. The documents are joined by a
-    separator so that tokens never run across two documents.
+    Document ``i`` is ``data[offsets[i]:offsets[i + 1]]``; case folding and tokenizing
+    happen in compiled code. The documents are joined by a newline so that tokens never
+    run across two documents.
     """
-    folded = [unicodedata.normalize("NFKC", t).casefold() for t in texts]
-    lengths = np.fromiter((len(f) + 1 for f in folded), dtype=np.int64, count=len(folded))
-    offsets = np.zeros(len(folded) + 1, dtype=np.int64)
+    encoded = [unicodedata.normalize("NFKC", t).encode("utf-8", "surrogatepass") for t in texts]
+    lengths = np.fromiter((len(e) + 1 for e in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    joined = "\n".join(folded) + "\n"
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    return codes, offsets
+    data = np.frombuffer(b"\n".join(encoded) + b"\n", dtype=np.uint8)
+    return data, offsets

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from thresher.errors import InputError
 from thresher.io.records import Fields, Record
 
 if TYPE_CHECKING:
@@ -43,45 +44,73 @@ def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) 
     return Record(rid, text, url, name, number, None, generated)
 
 
+def _group_starts(pf: pq.ParquetFile) -> list[int]:
+    """Return the first row (0-based) of each row group, then the number of rows."""
+    starts = [0]
+    for g in range(pf.metadata.num_row_groups):
+        starts.append(starts[-1] + pf.metadata.row_group(g).num_rows)
+    return starts
+
+
 def read_parquet(path: str, name: str, fields: Fields) -> Iterator[Record]:
-    """Yield one record per row; a missing text column rejects every row, saying so."""
+    """Yield one record per row; a missing text column rejects every row, saying so.
+
+    Row groups are read one by one: the rows of a row group that cannot be read are each
+    rejected, saying why, and reading goes on with the next row group.
+    """
     try:
         pf = _open(path)
+        columns = pf.schema_arrow.names
+        starts = _group_starts(pf)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         yield Record(f"{name}:0", None, None, name, 0, f"cannot read Parquet file: {exc}", True)
         return
-    columns = pf.schema_arrow.names
-    wanted = [c for c in (fields.id, fields.text, fields.url) if c in columns]
-    number = 0
     if fields.text not in columns:
         reason = (f"no {fields.text!r} column (columns: {', '.join(columns[:8])}); "
                   "see --text-field")
-        for number in range(1, pf.metadata.num_rows + 1):
+        for number in range(1, starts[-1] + 1):
             yield Record(f"{name}:{number}", None, None, name, number, reason, True)
         return
-    try:
-        for batch in pf.iter_batches(batch_size=_BATCH, columns=wanted):
-            for row in batch.to_pylist():
-                number += 1
-                yield _row_record(row, name, number, fields)
-    except Exception as exc:
-        yield Record(f"{name}:{number + 1}", None, None, name, number + 1,
-                     f"unreadable from row {number + 1} on: {exc}", True)
+    wanted = list(dict.fromkeys(c for c in (fields.id, fields.text, fields.url) if c in columns))
+    for group, (lo, hi) in enumerate(zip(starts, starts[1:])):
+        number = lo
+        try:
+            for batch in pf.iter_batches(batch_size=_BATCH, row_groups=[group], columns=wanted):
+                for row in batch.to_pylist():
+                    number += 1
+                    yield _row_record(row, name, number, fields)
+        except Exception as exc:
+            reason = (f"unreadable row group {group} (rows {lo + 1}-{hi}) from row {number + 1}: "
+                      + " ".join(str(exc).split()))
+            for bad in range(number + 1, hi + 1):
+                yield Record(f"{name}:{bad}", None, None, name, bad, reason, True)
 
 
 def copy_kept_rows(path: str, keep: NDArray[np.bool_], target: str) -> int:
-    """Write the rows of ``path`` where ``keep`` is true to ``target``, same schema."""
+    """Write the rows of ``path`` where ``keep`` is true to ``target``, same schema.
+
+    Row groups without a kept row are skipped. A row group whose kept rows cannot be read
+    back raises :class:`InputError` naming the file and row.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     pf = _open(path)
-    start = 0
+    starts = _group_starts(pf)
     written = 0
     with pq.ParquetWriter(target, pf.schema_arrow) as writer:
-        for batch in pf.iter_batches(batch_size=_BATCH):
-            mask = keep[start : start + batch.num_rows]
-            start += batch.num_rows
-            if mask.any():
-                writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(mask)))
-                written += int(mask.sum())
+        for group, (lo, hi) in enumerate(zip(starts, starts[1:])):
+            if not keep[lo:hi].any():
+                continue
+            start = lo
+            try:
+                for batch in pf.iter_batches(batch_size=_BATCH, row_groups=[group]):
+                    mask = keep[start : start + batch.num_rows]
+                    start += batch.num_rows
+                    if mask.any():
+                        writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(mask)))
+                        written += int(mask.sum())
+            except Exception as exc:
+                raise InputError(f"cannot copy kept rows of row group {group}: {exc}",
+                                 path=path, line=start + 1) from exc
     return written

@@ -44,15 +44,69 @@ class Record:
     id_generated: bool = False
 
 
-def open_binary(path: str) -> IO[bytes]:
-    """Open a file for reading bytes, decompressing ``.gz`` and ``.zst`` by name."""
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if path.endswith(".zst"):
+class _ZstdRaw(io.RawIOBase):
+    """Decompress a ``.zst`` file frame by frame, raising ``EOFError`` when it is cut short.
+
+    ``ZstdDecompressor.stream_reader`` ends quietly at a truncated frame, which would drop
+    the rest of the file without a word; ``decompressobj`` says whether a frame ended.
+    """
+
+    _CHUNK = 1 << 15
+
+    def __init__(self, path: str) -> None:
         import zstandard
 
-        raw = open(path, "rb")
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+        self._zstd = zstandard
+        self._raw = open(path, "rb")
+        self._obj = zstandard.ZstdDecompressor().decompressobj()
+        self._in_frame = False  # some bytes of the current frame were fed
+        self._pending = b""
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        while self._pos >= len(self._pending):
+            chunk = self._raw.read(self._CHUNK)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd stream ended before the end of its frame")
+                return False
+            out: list[bytes] = []
+            while chunk:
+                self._in_frame = True
+                out.append(self._obj.decompress(chunk))
+                chunk = b""
+                if self._obj.eof:  # a frame ended; more frames may follow
+                    chunk = self._obj.unused_data
+                    self._obj = self._zstd.ZstdDecompressor().decompressobj()
+                    self._in_frame = False
+            self._pending, self._pos = b"".join(out), 0
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._fill():
+            return 0
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._pending) - self._pos)
+        view[:n] = self._pending[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """Open a file for reading bytes, decompressing ``.gz`` and ``.zst`` by name."""
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if lower.endswith(".zst"):
+        return io.BufferedReader(_ZstdRaw(path), buffer_size=1 << 20)
     return open(path, "rb")
 
 
@@ -73,7 +127,7 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes | None, str | None]]:
                 if line.strip():
                     yield number, line, None
     except _STREAM_ERRORS as exc:
-        kind = "truncated or corrupt compressed stream" if number or path.endswith(
+        kind = "truncated or corrupt compressed stream" if number or path.lower().endswith(
             (".gz", ".zst")) else "unreadable file"
         yield number + 1, None, f"{kind} from line {number + 1} on: {exc}"
     except Exception as exc:  # zstandard raises its own ZstdError
@@ -94,7 +148,8 @@ def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | Non
         return None, f"no {fields.text!r} field (fields: {names}); see --text-field"
     text = obj[fields.text]
     if not isinstance(text, str):
-        return None, f"field {fields.text!r} is {type(text).__name__}, not a string"
+        what = "null" if text is None else type(text).__name__
+        return None, f"field {fields.text!r} is {what}, not a string"
     if not text.strip():
         return None, "empty text"
     return text, None
@@ -158,12 +213,15 @@ def _read_txt(path: str, name: str, fields: Fields) -> Record:
 
 def read_shard(shard: Shard, fields: Fields) -> Iterator[Record]:
     """Yield every record of ``shard`` in order; defects become rejected records."""
+    # With several inputs, names carry the input's prefix (as in the kept/ folder) so that
+    # two inputs holding a file of the same name give distinct file names and ids.
+    names = [shard.prefix + name for name in shard.names]
     if shard.kind == "txt":
-        for path, name in zip(shard.files, shard.names, strict=True):
+        for path, name in zip(shard.files, names, strict=True):
             yield _read_txt(path, name, fields)
     elif shard.kind == "jsonl":
-        yield from _read_jsonl(shard.files[0], shard.names[0], fields)
+        yield from _read_jsonl(shard.files[0], names[0], fields)
     else:
         from thresher.io.parquet import read_parquet
 
-        yield from read_parquet(shard.files[0], shard.names[0], fields)
+        yield from read_parquet(shard.files[0], names[0], fields)

@@ -39,11 +39,12 @@ def _atomic(target: str) -> Iterator[str]:
 
 @contextmanager
 def _open_out(path: str) -> Iterator[IO[bytes]]:
+    lower = path.lower()
     with open(path, "wb") as raw:
-        if path.endswith(".gz"):
+        if lower.endswith(".gz"):
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                 yield gz
-        elif path.endswith(".zst"):
+        elif lower.endswith(".zst"):
             import zstandard
 
             with zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False) as zs:

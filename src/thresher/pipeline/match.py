@@ -25,7 +25,7 @@ VERIFY_CHUNK = 250_000
 
 def shard_offsets(work: WorkDir, n_shards: int) -> NDArray[np.int64]:
     """Return where each shard's records start in the global numbering (and the total)."""
-    sizes = [work.load("read", f"{s:05d}.mode", mmap=True).shape[0] for s in range(n_shards)]
+    sizes = [work.load_raw("read", f"{s:05d}.mode", np.uint8).shape[0] for s in range(n_shards)]
     offsets = np.zeros(n_shards + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     return offsets
@@ -54,7 +54,8 @@ def build_index(work: WorkDir, n_shards: int) -> dict[str, Any]:
     repeated = good[first_of_code[codes[good]] != good]
     dup_of[repeated] = first_of_code[codes[repeated]]
     ok[repeated] = False
-    fp = np.concatenate([work.load("read", f"{s:05d}.fp") for s in range(n_shards)])
+    fp = np.concatenate([work.load_raw("read", f"{s:05d}.fp", np.uint64, 2)
+                         for s in range(n_shards)])
     active = np.flatnonzero(ok)
     key_order = active[np.lexsort((rank[active], fp[active, 1], fp[active, 0]))]
     same = np.zeros(key_order.shape[0], dtype=bool)
@@ -78,6 +79,7 @@ class BandTask:
     band: int
     rows: int
     cap: int
+    num_perm: int
 
 
 def band_task(task: BandTask) -> dict[str, Any]:
@@ -88,7 +90,8 @@ def band_task(task: BandTask) -> dict[str, Any]:
     rank = work.load("index", "rank")
     lo, hi = task.band * task.rows, (task.band + 1) * task.rows
     cols = np.concatenate([np.ascontiguousarray(
-        work.load("read", f"{s:05d}.sig", mmap=True)[:, lo:hi]) for s in range(task.n_shards)])
+        work.load_raw("read", f"{s:05d}.sig", np.uint32, task.num_perm)[:, lo:hi])
+        for s in range(task.n_shards)])
     docs = np.flatnonzero(ok & (leader == np.arange(ok.shape[0])))
     keys = band_keys(np.ascontiguousarray(cols[docs]), 0, task.rows)  # columns cut above
     pairs = bucket_pairs(keys, docs.astype(np.int64), rank, cap=task.cap)
@@ -121,8 +124,8 @@ def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64]
     shard_of = np.searchsorted(offsets, docs, side="right") - 1
     pieces: list[NDArray[np.uint32]] = []
     for s in np.unique(shard_of):
-        sh = work.load("read", f"{s:05d}.sh", mmap=True)
-        shoff = work.load("read", f"{s:05d}.shoff")
+        sh = work.load_raw("read", f"{s:05d}.sh", np.uint32)
+        shoff = work.load_raw("read", f"{s:05d}.shoff", np.int64)
         for local in docs[shard_of == s] - offsets[s]:
             pieces.append(np.asarray(sh[shoff[local] : shoff[local + 1]]))
     lengths = np.fromiter((p.shape[0] for p in pieces), dtype=np.int64, count=len(pieces))

@@ -134,7 +134,8 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         kind=work.load("cluster", "kind"), rep=work.load("cluster", "rep"),
         sim=work.load("cluster", "sim"), leader=work.load("index", "leader"),
         dup_of=work.load("index", "dup_of"),
-        mode=np.concatenate([work.load("read", f"{s:05d}.mode") for s in range(n_shards)]))
+        mode=np.concatenate([work.load_raw("read", f"{s:05d}.mode", np.uint8)
+                             for s in range(n_shards)]))
     tmp = f"{target}.tmp-{os.getpid()}"
     writer = None
     for s in range(n_shards):

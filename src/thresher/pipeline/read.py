@@ -1,18 +1,26 @@
-"""Stage 1, per shard: read records, reject what cannot be used, sketch the rest."""
+"""Stage 1, per shard: read records, reject what cannot be used, sketch the rest.
+
+Records are handled a batch at a time and every batch is appended to the shard's
+artifacts at once, so memory stays bounded by the batch, not the shard.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, Sketches, sketch_texts
+from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, sketch_texts
 from thresher.io.records import Fields, Record, read_shard
 from thresher.io.sources import Shard
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["ReadTask", "read_stage_task"]
+__all__ = ["NO_TOKENS", "ReadTask", "read_stage_task"]
 
 _BATCH = 2048
 _MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
@@ -33,97 +41,82 @@ class ReadTask:
     seed: int
 
 
-class _Columns:
-    """Per-record columns of one shard, grown batch by batch."""
-
-    def __init__(self) -> None:
-        self.meta: dict[str, list[Any]] = {k: [] for k in (
-            "id", "file", "line", "url", "length", "bytes", "reason", "id_generated")}
-        self.sketches: list[Sketches] = []
-        self.slots: list[int] = []  # record index of each sketched text, in order
-
-    def add(self, rec: Record) -> None:
-        m = self.meta
-        m["id"].append(rec.id)
-        m["file"].append(rec.file)
-        m["line"].append(rec.line)
-        m["url"].append(rec.url)
-        m["length"].append(len(rec.text) if rec.text is not None else 0)
-        m["bytes"].append(len(rec.text.encode("utf-8")) if rec.text is not None else 0)
-        m["reason"].append(rec.reject)
-        m["id_generated"].append(rec.id_generated)
-
-
-def _flush(task: ReadTask, cols: _Columns, texts: list[str]) -> None:
-    if texts:
-        cols.sketches.append(sketch_texts(
-            texts, num_perm=task.num_perm, ngram=task.ngram, char_ngram=task.char_ngram,
-            mode=_MODES[task.shingle], seed=task.seed))
-        texts.clear()
-
-
-def _assemble(task: ReadTask, cols: _Columns) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
-    n = len(cols.meta["id"])
-    slots = np.asarray(cols.slots, dtype=np.int64)
-    sig = np.zeros((n, task.num_perm), dtype=np.uint32)
-    fp = np.zeros((n, 2), dtype=np.uint64)
-    mode = np.zeros(n, dtype=np.uint8)
-    tokens = np.zeros(n, dtype=np.int64)
-    counts = np.zeros(n, dtype=np.int64)
-    flat = [s.shingles for s in cols.sketches]
-    if cols.sketches:
-        sig[slots] = np.concatenate([s.signatures for s in cols.sketches])
-        fp[slots] = np.concatenate([s.fingerprints for s in cols.sketches])
-        mode[slots] = np.concatenate([s.modes for s in cols.sketches])
-        tokens[slots] = np.concatenate([s.n_tokens for s in cols.sketches])
-        counts[slots] = np.concatenate([np.diff(s.shingle_offsets) for s in cols.sketches])
-    shoff = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=shoff[1:])
-    sh = np.concatenate(flat) if flat else np.zeros(0, dtype=np.uint32)
-    return {"sig": sig, "fp": fp, "mode": mode, "tokens": tokens, "sh": sh, "shoff": shoff}
-
-
-def _write_meta(path: str, meta: dict[str, list[Any]]) -> None:
+def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: list[int]) -> Any:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    table = pa.table({
-        "id": pa.array(meta["id"], pa.string()), "file": pa.array(meta["file"], pa.string()),
-        "line": pa.array(meta["line"], pa.int64()), "url": pa.array(meta["url"], pa.string()),
-        "length": pa.array(meta["length"], pa.int64()),
-        "bytes": pa.array(meta["bytes"], pa.int64()),
-        "reason": pa.array(meta["reason"], pa.string()),
-        "id_generated": pa.array(meta["id_generated"], pa.bool_()),
+    return pa.table({
+        "id": pa.array([r.id for r in batch], pa.string()),
+        "file": pa.array([r.file for r in batch], pa.string()),
+        "line": pa.array([r.line for r in batch], pa.int64()),
+        "url": pa.array([r.url for r in batch], pa.string()),
+        "length": pa.array([len(r.text) if r.text is not None else 0 for r in batch],
+                           pa.int64()),
+        "bytes": pa.array(nbytes, pa.int64()),
+        "reason": pa.array(reasons, pa.string()),
+        "id_generated": pa.array([r.id_generated for r in batch], pa.bool_()),
     })
-    pq.write_table(table, path + ".tmp")
-    import os
 
-    os.replace(path + ".tmp", path)
+
+def _batch_arrays(task: ReadTask, batch: list[Record]) -> tuple[dict[str, NDArray[Any]],
+                                                                 list[str | None]]:
+    """Sketch the usable records of a batch; return per-record arrays and reasons."""
+    n = len(batch)
+    slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
+    reasons = [r.reject for r in batch]
+    out: dict[str, NDArray[Any]] = {
+        "sig": np.zeros((n, task.num_perm), dtype=np.uint32),
+        "fp": np.zeros((n, 2), dtype=np.uint64), "mode": np.zeros(n, dtype=np.uint8),
+        "count": np.zeros(n, dtype=np.int64), "sh": np.zeros(0, dtype=np.uint32)}
+    if slots:
+        s = sketch_texts([batch[i].text or "" for i in slots], num_perm=task.num_perm,
+                         ngram=task.ngram, char_ngram=task.char_ngram,
+                         mode=_MODES[task.shingle], seed=task.seed)
+        idx = np.asarray(slots)
+        out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
+        out["count"][idx] = np.diff(s.shingle_offsets)
+        out["sh"] = s.shingles
+        for i in idx[s.n_tokens == 0].tolist():
+            reasons[i] = NO_TOKENS
+    return out, reasons
+
+
+def _batches(records: Iterator[Record]) -> Iterator[list[Record]]:
+    while batch := list(islice(records, _BATCH)):
+        yield batch
 
 
 def read_stage_task(task: ReadTask) -> dict[str, Any]:
     """Read and sketch one shard into the work folder; return its statistics."""
+    import pyarrow.parquet as pq
+
     work = WorkDir(task.work)
     name = f"{task.shard.index:05d}"
-    cols = _Columns()
-    texts: list[str] = []
-    for rec in read_shard(task.shard, task.fields):
-        if rec.reject is None and rec.text is not None:
-            cols.slots.append(len(cols.meta["id"]))
-            texts.append(rec.text)
-            if len(texts) >= _BATCH:
-                _flush(task, cols, texts)
-        cols.add(rec)
-    _flush(task, cols, texts)
-    arrays = _assemble(task, cols)
-    slots = np.asarray(cols.slots, dtype=np.int64)
-    for slot in slots[arrays["tokens"][slots] == 0]:
-        cols.meta["reason"][slot] = NO_TOKENS
-    for key, arr in arrays.items():
-        work.save("read", f"{name}.{key}", arr)
-    _write_meta(str(work.path("read", f"{name}.meta.parquet")), cols.meta)
-    stats = {"records": len(cols.meta["id"]),
-             "rejected": sum(r is not None for r in cols.meta["reason"]),
-             "text_bytes": int(sum(cols.meta["bytes"]))}
+    files = {key: work.appender("read", f"{name}.{key}") for key in
+             ("sig", "fp", "mode", "sh", "shoff")}
+    meta_path = str(work.path("read", f"{name}.meta.parquet"))
+    writer = None
+    records = rejected = text_bytes = shingles = 0
+    files["shoff"].write(np.zeros(1, dtype=np.int64))
+    for batch in _batches(read_shard(task.shard, task.fields)):
+        arrays, reasons = _batch_arrays(task, batch)
+        nbytes = [len(r.text.encode("utf-8", "surrogatepass")) if r.text else 0 for r in batch]
+        table = _meta_table(batch, reasons, nbytes)
+        if writer is None:
+            writer = pq.ParquetWriter(meta_path + ".tmp", table.schema)
+        writer.write_table(table)
+        for key in ("sig", "fp", "mode", "sh"):
+            files[key].write(arrays[key])
+        files["shoff"].write(shingles + np.cumsum(arrays["count"]))
+        shingles += int(arrays["count"].sum())
+        records += len(batch)
+        rejected += sum(r is not None for r in reasons)
+        text_bytes += sum(nbytes)
+    if writer is None:
+        writer = pq.ParquetWriter(meta_path + ".tmp", _meta_table([], [], []).schema)
+    writer.close()
+    os.replace(meta_path + ".tmp", meta_path)
+    for f in files.values():
+        f.close()
+    stats = {"records": records, "rejected": rejected, "text_bytes": text_bytes}
     work.mark_done("read", name, stats)
     return stats

@@ -134,7 +134,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
         _raise_first_rejection(work, n)
     r.single("index", lambda: match.build_index(work, n))
     r.stage("lsh", match.band_task, [(f"band-{b:03d}", match.BandTask(
-        str(work.root), n, b, plan.rows, mh.max_bucket_pairs)) for b in range(plan.bands)])
+        str(work.root), n, b, plan.rows, mh.max_bucket_pairs, mh.num_perm))
+        for b in range(plan.bands)])
     n_cand = r.single("merge", lambda: {"candidates": match.merge_candidates(work, plan.bands)})
     chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)
     r.stage("verify", match.verify_task, [(f"chunk-{c:05d}", match.VerifyTask(

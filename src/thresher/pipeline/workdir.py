@@ -4,10 +4,12 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
 
     WORK/run.json                       format, thresher version, results fingerprint
     WORK/read/NNNNN.meta.parquet        per record: id, file, line, url, length, bytes, reason
-    WORK/read/NNNNN.{sig,fp,mode,sh,shoff}.npy
+    WORK/read/NNNNN.{sig,fp,mode,sh,shoff}.bin
+                                        raw little-endian arrays, appended batch by batch:
                                         signatures (n, num_perm) uint32, fingerprints (n, 2)
                                         uint64, shingle mode uint8, shingle hashes uint32
-                                        flat with int64 offsets (n + 1)
+                                        flat with int64 offsets (n + 1); the row count is
+                                        the file size over the row size
     WORK/index/*.npy                    global arrays: status, rank, exact leader
     WORK/lsh/band-NNN.npy               candidate pairs of one band, (lo << 32) | hi
     WORK/verify/cand.npy, chunk-NNNNN.npy
@@ -39,6 +41,24 @@ def _replace_atomically(target: Path, data: bytes) -> None:
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, target)
+
+
+class _Appender:
+    """Appends arrays to a raw file written under a temporary name until closed."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        self.fh = open(self.tmp, "wb")
+
+    def write(self, array: NDArray[Any]) -> None:
+        """Append the array's bytes (little-endian, C order)."""
+        self.fh.write(np.ascontiguousarray(array).tobytes())
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        self.fh.close()
+        os.replace(self.tmp, self.target)
 
 
 class WorkDir:
@@ -96,6 +116,19 @@ class WorkDir:
         """Read an array artifact, memory-mapped if asked."""
         path = self.root / stage / f"{name}.npy"
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+    def appender(self, stage: str, name: str) -> _Appender:
+        """Return a writer that appends arrays to the raw artifact ``name`` of ``stage``."""
+        return _Appender(self.path(stage, f"{name}.bin"))
+
+    def load_raw(self, stage: str, name: str, dtype: type[Any], width: int = 0) -> NDArray[Any]:
+        """Memory-map a raw artifact as rows of ``width`` values (a flat array if 0)."""
+        path = self.root / stage / f"{name}.bin"
+        itemsize = np.dtype(dtype).itemsize * max(width, 1)
+        rows = path.stat().st_size // itemsize
+        if rows == 0:
+            return np.zeros((0, width) if width else 0, dtype=dtype)
+        return np.memmap(path, dtype=dtype, mode="r", shape=(rows, width) if width else (rows,))
 
     def remove(self) -> None:
         """Delete the whole work folder."""

@@ -65,6 +65,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_row("rejected", f"{c['rejected']:,}")
     for reason, count in list(summary["rejected_by_reason"].items())[:5]:
         table.add_row("", f"  {count:,} × {reason}")
+    for example in summary["rejected_examples"][:3]:
+        table.add_row("", f"  e.g. {example}")
     ok = "yes" if summary["counts_add_up"] else "NO"
     table.add_row("counts add up", f"{ok}: {c['read']:,} = {c['kept']:,} + {c['duplicate']:,} "
                   f"+ {c['rejected']:,}")

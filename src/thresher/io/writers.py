@@ -38,8 +38,9 @@ def _atomic(target: str) -> Iterator[str]:
 
 
 @contextmanager
-def _open_out(path: str) -> Iterator[IO[bytes]]:
-    lower = path.lower()
+def _open_out(path: str, name: str) -> Iterator[IO[bytes]]:
+    """Open ``path`` for writing, compressing as the suffix of ``name`` (the final name) says."""
+    lower = name.lower()
     with open(path, "wb") as raw:
         if lower.endswith(".gz"):
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
@@ -65,7 +66,8 @@ def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
     if not keep.any():
         return 0
     written = 0
-    with _atomic(os.path.join(root, shard.prefix + shard.names[0])) as tmp, _open_out(tmp) as out:
+    target = os.path.join(root, shard.prefix + shard.names[0])
+    with _atomic(target) as tmp, _open_out(tmp, target) as out:
         for index, (_, line, _) in enumerate(iter_lines(shard.files[0])):
             if line is not None and keep[index]:
                 out.write(line + b"\n")

@@ -176,11 +176,15 @@ def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
     import pyarrow.parquet as pq
 
     dec = pq.read_table(r.out / "decisions.parquet",
-                        columns=["decision", "match", "reason", "cluster"])
+                        columns=["decision", "match", "reason", "cluster", "file", "line"])
     decisions = Counter(dec["decision"].to_pylist())
     matches = Counter(m for m in dec["match"].to_pylist() if m)
-    rejected = pc.filter(dec["reason"], pc.equal(dec["decision"], "rejected")).to_pylist()
+    rejected_rows = dec.filter(pc.equal(dec["decision"], "rejected"))
+    rejected = rejected_rows["reason"].to_pylist()
     reasons = Counter(_category(x) for x in rejected if x)
+    examples = [f"{row['file']}:{row['line']}: {row['reason']}" if row["line"] else
+                f"{row['file']}: {row['reason']}"
+                for row in rejected_rows.slice(0, 5).to_pylist()]
     sizes = np.bincount(dec["cluster"].drop_null().to_numpy()) if dec.num_rows else np.zeros(0)
     sizes = sizes[sizes > 1]
     read = dec.num_rows
@@ -194,6 +198,7 @@ def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
         "clusters": {"with_duplicates": int(sizes.shape[0]),
                      "largest": int(sizes.max()) if sizes.shape[0] else 1},
         "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "rejected_examples": examples,
         "text_bytes_read": sum(s.get("text_bytes", 0) for s in read_stats),
         "lsh": {"bands": plan.bands, "rows": plan.rows, "candidates": cluster["candidates"],
                 "verified": cluster["verified"]},

@@ -15,7 +15,7 @@ from thresher._version import __version__
 from thresher.config import (
     Config, InputConfig, MinHashConfig, OutputConfig, RunConfig, config_from_mapping,
 )
-from thresher.core.lsh import LshPlan
+from thresher.core.plan import LshPlan
 from thresher.errors import ConfigError, InputError, StageError, ThresherError
 
 __all__ = [
@@ -61,7 +61,7 @@ def dedup(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -
 
 def plan(*, threshold: float = 0.8, num_perm: int = 128, fn_weight: float = 0.9) -> LshPlan:
     """Return the LSH bands and rows thresher chooses for a threshold."""
-    from thresher.core.lsh import choose_bands
+    from thresher.core.plan import choose_bands
 
     MinHashConfig(threshold=threshold, num_perm=num_perm, fn_weight=fn_weight)
     return choose_bands(threshold, num_perm, fn_weight=fn_weight)

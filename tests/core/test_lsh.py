@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from thresher.core.lsh import band_keys, bucket_pairs, candidate_probability, choose_bands
+from thresher.core.lsh import band_keys, bucket_pairs
+from thresher.core.plan import candidate_probability, choose_bands
 
 
 def test_plan_puts_the_curve_around_the_threshold() -> None:

@@ -148,11 +148,11 @@ def _oph(shingles, count, seed, probe_seed, sig):  # type: ignore[no-untyped-def
     filled = np.zeros(k, dtype=np.bool_)
     for i in range(count):
         x = fmix64(shingles[i] ^ seed)
-        b = np.int64(((x >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32))
+        slot = np.int64(((x >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32))
         v = np.uint32(x & np.uint64(0xFFFFFFFF))
-        if v < sig[b] or not filled[b]:
-            sig[b] = v
-            filled[b] = True
+        if v < sig[slot] or not filled[slot]:
+            sig[slot] = v
+            filled[slot] = True
     if count == 0:
         return
     for b in range(k):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -72,7 +73,7 @@ def read_parquet(path: str, name: str, fields: Fields) -> Iterator[Record]:
             yield Record(f"{name}:{number}", None, None, name, number, reason, True)
         return
     wanted = list(dict.fromkeys(c for c in (fields.id, fields.text, fields.url) if c in columns))
-    for group, (lo, hi) in enumerate(zip(starts, starts[1:])):
+    for group, (lo, hi) in enumerate(pairwise(starts)):
         number = lo
         try:
             for batch in pf.iter_batches(batch_size=_BATCH, row_groups=[group], columns=wanted):
@@ -99,7 +100,7 @@ def copy_kept_rows(path: str, keep: NDArray[np.bool_], target: str) -> int:
     starts = _group_starts(pf)
     written = 0
     with pq.ParquetWriter(target, pf.schema_arrow) as writer:
-        for group, (lo, hi) in enumerate(zip(starts, starts[1:])):
+        for group, (lo, hi) in enumerate(pairwise(starts)):
             if not keep[lo:hi].any():
                 continue
             start = lo

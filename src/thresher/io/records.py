@@ -12,7 +12,7 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -104,7 +104,7 @@ def open_binary(path: str) -> IO[bytes]:
     """Open a file for reading bytes, decompressing ``.gz`` and ``.zst`` by name."""
     lower = path.lower()
     if lower.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     if lower.endswith(".zst"):
         return io.BufferedReader(_ZstdRaw(path), buffer_size=1 << 20)
     return open(path, "rb")
@@ -124,6 +124,8 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes | None, str | None]]:
         with open_binary(path) as fh:
             for number, raw in enumerate(fh, start=1):
                 line = raw.rstrip(b"\r\n")
+                if number == 1:
+                    line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
                 if line.strip():
                     yield number, line, None
     except _STREAM_ERRORS as exc:

@@ -45,21 +45,22 @@ class Shard:
     prefix: str = ""  # put before names in the output folder when there are several inputs
 
 
-def _walk(root: Path) -> list[tuple[str, str]]:
+def _walk(root: Path, skip: frozenset[str]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
+        dirnames[:] = [d for d in dirnames if os.path.realpath(os.path.join(dirpath, d))
+                       not in skip]
+        for name in filenames:
             full = os.path.join(dirpath, name)
             if kind_of(name) is not None:
                 found.append((full, os.path.relpath(full, root).replace(os.sep, "/")))
-    return found
+    return sorted(found, key=lambda item: item[1])
 
 
-def _files_of(path: str) -> list[tuple[str, str]]:
+def _files_of(path: str, skip: frozenset[str]) -> list[tuple[str, str]]:
     p = Path(path)
     if p.is_dir():
-        found = _walk(p)
+        found = _walk(p, skip)
         if not found:
             raise ConfigError(f"no input files in {path}: thresher reads .txt, .jsonl "
                               "(.gz, .zst) and .parquet files")
@@ -72,17 +73,20 @@ def _files_of(path: str) -> list[tuple[str, str]]:
     raise ConfigError(f"input {path} does not exist")
 
 
-def discover(paths: tuple[str, ...], *, txt_per_shard: int) -> list[Shard]:
+def discover(paths: tuple[str, ...], *, txt_per_shard: int,
+             skip: tuple[str, ...] = ()) -> list[Shard]:
     """Return the shards of the inputs, in a fixed order: inputs as given, files sorted.
 
     With more than one input, output names are prefixed with the input's position so
     that two inputs with a file of the same name never write to the same place.
+    Folders in ``skip`` (a run's own output folder inside an input folder) are passed over.
     """
+    skipped = frozenset(os.path.realpath(p) for p in skip)
     shards: list[Shard] = []
     for pos, path in enumerate(paths):
         prefix = f"{pos}/" if len(paths) > 1 else ""
         texts: list[tuple[str, str]] = []
-        for full, rel in _files_of(path):
+        for full, rel in _files_of(path, skipped):
             kind = kind_of(rel)
             if kind == "txt":
                 texts.append((full, rel))

@@ -13,7 +13,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 import orjson
@@ -44,7 +44,7 @@ def _open_out(path: str, name: str) -> Iterator[IO[bytes]]:
     with open(path, "wb") as raw:
         if lower.endswith(".gz"):
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-                yield gz
+                yield cast(IO[bytes], gz)
         elif lower.endswith(".zst"):
             import zstandard
 

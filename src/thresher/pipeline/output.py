@@ -109,7 +109,7 @@ def _shard_table(work: WorkDir, s: int, lo: int, hi: int, g: DecisionInputs, ids
         "representative": pa.array([r if k != KIND_KEPT else None
                                     for r, k in zip(rep_ids, kind.tolist(), strict=True)],
                                    pa.string()),
-        "similarity": pa.array(g.sim[lo:hi], pa.float64(), mask=kind == KIND_KEPT),
+        "similarity": pa.array(g.sim[lo:hi], pa.float64(), mask=(kind == KIND_KEPT) | rejected),
         "match": pa.array([_MATCH.get(k) for k in kind.tolist()], pa.string()),
         "reason": pa.array(reasons, pa.string()),
         "file": meta["file"], "line": meta["line"], "url": meta["url"],

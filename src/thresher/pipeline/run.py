@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from thresher._version import __version__
 from thresher.config import Config
-from thresher.core.lsh import LshPlan, choose_bands
+from thresher.core.plan import LshPlan, choose_bands, plan_for
 from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
@@ -39,10 +39,7 @@ def lsh_plan(config: Config) -> LshPlan:
     """Return the LSH bands and rows the config asks for or implies."""
     mh = config.minhash
     if mh.bands is not None and mh.rows is not None:
-        from thresher.core.lsh import _areas
-
-        fp, fn = _areas(mh.threshold, mh.bands, mh.rows)
-        return LshPlan(mh.threshold, mh.bands, mh.rows, fp, fn)
+        return plan_for(mh.threshold, mh.bands, mh.rows)
     return choose_bands(mh.threshold, mh.num_perm, fn_weight=mh.fn_weight)
 
 
@@ -110,8 +107,10 @@ def _category(reason: str) -> str:
 def run_dedup(config: Config, *, progress: Progress | None = None) -> dict[str, Any]:
     """Run the whole pipeline for ``config``; return the summary (also written to disk)."""
     started = time.perf_counter()
-    shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard)
     out = Path(config.output.directory)
+    skip = (str(out), config.output.work_dir or str(out))
+    shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard,
+                      skip=skip)
     _check_output(out)
     r = _Runner(config, progress or NullProgress())
     resumed = r.work.prepare({"version": __version__, "config": config.results_fingerprint(),
@@ -132,7 +131,9 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
         for s in shards])
     if cfg.run.strict:
         _raise_first_rejection(work, n)
-    r.single("index", lambda: match.build_index(work, n))
+    index = r.single("index", lambda: match.build_index(work, n))
+    if cfg.run.strict and index["repeated_ids"]:
+        _raise_repeated_id(work, n)
     r.stage("lsh", match.band_task, [(f"band-{b:03d}", match.BandTask(
         str(work.root), n, b, plan.rows, mh.max_bucket_pairs, mh.num_perm))
         for b in range(plan.bands)])
@@ -167,6 +168,22 @@ def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:
         for row in meta:
             if row["reason"] is not None:
                 raise InputError(row["reason"], path=row["file"], line=row["line"])
+
+
+def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
+                                            columns=["id", "file", "line"])
+                              for s in range(n_shards)])
+    dup_of = work.load("index", "dup_of")
+    first = int(np.flatnonzero(dup_of >= 0)[0])
+    row, orig = table.slice(first, 1).to_pylist()[0], table.slice(int(dup_of[first]), 1)
+    seen = orig.to_pylist()[0]
+    raise InputError(f"duplicate id {row['id']!r} (first seen at {seen['file']}:{seen['line']})",
+                     path=row["file"], line=row["line"])
 
 
 def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],

@@ -115,7 +115,8 @@ class WorkDir:
     def load(self, stage: str, name: str, *, mmap: bool = False) -> NDArray[Any]:
         """Read an array artifact, memory-mapped if asked."""
         path = self.root / stage / f"{name}.npy"
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        array: NDArray[Any] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        return array
 
     def appender(self, stage: str, name: str) -> _Appender:
         """Return a writer that appends arrays to the raw artifact ``name`` of ``stage``."""

@@ -10,10 +10,39 @@ __all__ = ["distinct_sets", "jaccard_pairs"]
 
 
 @njit(cache=True)
+def _radix_sort(values, buf, count):  # type: ignore[no-untyped-def]
+    """Sort values[:count] (uint32) in place: four passes of an 8-bit counting sort."""
+    src, dst = values, buf
+    hist = np.empty(256, dtype=np.int64)
+    for shift in range(0, 32, 8):
+        hist[:] = 0
+        for i in range(count):
+            hist[(src[i] >> shift) & 0xFF] += 1
+        total = 0
+        for b in range(256):
+            c = hist[b]
+            hist[b] = total
+            total += c
+        for i in range(count):
+            b = (src[i] >> shift) & 0xFF
+            dst[hist[b]] = src[i]
+            hist[b] += 1
+        src, dst = dst, src
+    return src  # after an even number of passes: values itself
+
+
+@njit(cache=True)
 def _distinct_sets(flat, offsets, out, out_offsets):  # type: ignore[no-untyped-def]
     pos = 0
+    longest = 0
     for d in range(offsets.shape[0] - 1):
-        part = np.sort(flat[offsets[d] : offsets[d + 1]])
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    work = np.empty(longest, dtype=np.uint32)
+    buf = np.empty(longest, dtype=np.uint32)
+    for d in range(offsets.shape[0] - 1):
+        count = offsets[d + 1] - offsets[d]
+        work[:count] = flat[offsets[d] : offsets[d + 1]]
+        part = _radix_sort(work, buf, count)[:count]
         last = 0
         for i in range(part.shape[0]):
             if i == 0 or part[i] != last:

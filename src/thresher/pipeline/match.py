@@ -120,17 +120,23 @@ class VerifyTask:
 
 def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64]
                  ) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
+    """Return the distinct shingle sets of ``docs`` (sorted global numbers), in that order."""
     offsets = shard_offsets(work, n_shards)
     shard_of = np.searchsorted(offsets, docs, side="right") - 1
     pieces: list[NDArray[np.uint32]] = []
+    lengths: list[NDArray[np.int64]] = []
     for s in np.unique(shard_of):
         sh = work.load_raw("read", f"{s:05d}.sh", np.uint32)
         shoff = work.load_raw("read", f"{s:05d}.shoff", np.int64)
-        for local in docs[shard_of == s] - offsets[s]:
-            pieces.append(np.asarray(sh[shoff[local] : shoff[local + 1]]))
-    lengths = np.fromiter((p.shape[0] for p in pieces), dtype=np.int64, count=len(pieces))
-    flat_off = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=flat_off[1:])
+        local = docs[shard_of == s] - offsets[s]
+        starts, counts = shoff[local], shoff[local + 1] - shoff[local]
+        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+            np.cumsum(counts) - counts, counts)
+        pieces.append(np.asarray(sh[np.repeat(starts, counts) + within]))
+        lengths.append(counts)
+    flat_off = np.zeros(docs.shape[0] + 1, dtype=np.int64)
+    if lengths:
+        np.cumsum(np.concatenate(lengths), out=flat_off[1:])
     flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint32)
     return distinct_sets(flat, flat_off)
 

@@ -18,26 +18,25 @@ __all__ = ["greedy_clusters"]
 
 
 @njit(cache=True)
-def _greedy(n, rank, u, v, sim, rep, rep_sim):  # type: ignore[no-untyped-def]
-    m = u.shape[0]
-    degree = np.zeros(n + 1, dtype=np.int64)
-    for e in range(m):
-        degree[u[e] + 1] += 1
-        degree[v[e] + 1] += 1
-    start = np.cumsum(degree)
+def _greedy(order, cu, cv, sim, rep, rep_sim):  # type: ignore[no-untyped-def]
+    """Greedy clustering over compact node numbers 0..m-1, visited in ``order``."""
+    m = order.shape[0]
+    e = cu.shape[0]
+    start = np.zeros(m + 1, dtype=np.int64)
+    for k in range(e):
+        start[cu[k] + 1] += 1
+        start[cv[k] + 1] += 1
+    for x in range(m):
+        start[x + 1] += start[x]
     fill = start[:-1].copy()
-    nbr = np.empty(2 * m, dtype=np.int64)
-    nsim = np.empty(2 * m, dtype=np.float64)
-    for e in range(m):
-        nbr[fill[u[e]]] = v[e]
-        nsim[fill[u[e]]] = sim[e]
-        fill[u[e]] += 1
-        nbr[fill[v[e]]] = u[e]
-        nsim[fill[v[e]]] = sim[e]
-        fill[v[e]] += 1
-    nodes = np.unique(np.concatenate((u, v)))
-    nodes = nodes[np.argsort(rank[nodes], kind="mergesort")]
-    for x in nodes:
+    nbr = np.empty(2 * e, dtype=np.int64)
+    nsim = np.empty(2 * e, dtype=np.float64)
+    for k in range(e):
+        nbr[fill[cu[k]]], nsim[fill[cu[k]]] = cv[k], sim[k]
+        fill[cu[k]] += 1
+        nbr[fill[cv[k]]], nsim[fill[cv[k]]] = cu[k], sim[k]
+        fill[cv[k]] += 1
+    for x in order:
         if rep[x] != -1:
             continue
         rep[x] = x
@@ -65,12 +64,18 @@ def greedy_clusters(
         >>> rep.tolist()
         [0, 0, 2]
     """
-    n = rank.shape[0]
-    rep = np.full(n, -1, dtype=np.int64)
-    rep_sim = np.ones(n, dtype=np.float64)
-    if u.shape[0]:
-        _greedy(n, np.asarray(rank, np.int64), np.asarray(u, np.int64), np.asarray(v, np.int64),
-                np.asarray(sim, np.float64), rep, rep_sim)
-    unassigned = rep == -1
-    rep[unassigned] = np.flatnonzero(unassigned)
+    rep = np.arange(rank.shape[0], dtype=np.int64)
+    rep_sim = np.ones(rank.shape[0], dtype=np.float64)
+    if u.shape[0] == 0:
+        return rep, rep_sim
+    # Only documents with a verified pair take part: work on their compact numbers, so
+    # memory beyond the two output arrays grows with the pairs, not the corpus.
+    nodes = np.unique(np.concatenate((u, v)))
+    order = np.argsort(rank[nodes], kind="mergesort")
+    local_rep = np.full(nodes.shape[0], -1, dtype=np.int64)
+    local_sim = np.ones(nodes.shape[0], dtype=np.float64)
+    _greedy(order, np.searchsorted(nodes, u), np.searchsorted(nodes, v),
+            np.asarray(sim, np.float64), local_rep, local_sim)
+    rep[nodes] = nodes[local_rep]
+    rep_sim[nodes] = local_sim
     return rep, rep_sim

@@ -158,27 +158,33 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
 
 
 def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any]:
-    """Cluster verified pairs without chaining and decide every record's fate."""
+    """Cluster verified pairs without chaining and decide every record's fate.
+
+    Memory per record: rank (8 bytes, freed before the rest), representative and
+    similarity (8 + 8), exact-group leader (8), record numbers (8), the final
+    representative and similarity (8 + 8), kind and flags (3): at most 59 bytes, plus
+    what the verified pairs need.
+    """
     cand = work.load("verify", "cand")
     sims = (np.concatenate([work.load("verify", f"chunk-{c:05d}") for c in range(chunks)])
             if chunks else np.zeros(0))
     hit = sims >= threshold
     u = (cand[hit] >> np.uint64(32)).astype(np.int64)
     v = (cand[hit] & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    ok, rank, leader = work.load("index", "ok"), work.load("index", "rank"), work.load("index", "leader")
-    rep, rep_sim = greedy_clusters(rank, u, v, sims[hit])
-    final = rep[leader]
-    sim = rep_sim[leader]
-    own = np.arange(ok.shape[0])
-    kind = np.full(ok.shape[0], KIND_KEPT, dtype=np.uint8)
+    rep, rep_sim = greedy_clusters(work.load("index", "rank"), u, v, sims[hit])
+    leader = work.load("index", "leader")
+    final, sim = rep[leader], rep_sim[leader]
+    del rep_sim
+    own = np.arange(leader.shape[0])
     is_exact = leader != own
-    kind[is_exact & (final == leader)] = KIND_EXACT
-    kind[is_exact & (final != leader)] = KIND_EXACT_NEAR
+    kind = np.full(leader.shape[0], KIND_KEPT, dtype=np.uint8)
+    kind[is_exact] = np.where(final[is_exact] == leader[is_exact], KIND_EXACT, KIND_EXACT_NEAR)
     kind[~is_exact & (final != own)] = KIND_NEAR
+    del rep, leader, is_exact, own
+    ok = work.load("index", "ok")
     kind[~ok] = KIND_REJECTED
     final[~ok] = -1
     sim[kind == KIND_EXACT] = 1.0
     for name, arr in (("rep", final), ("sim", sim), ("kind", kind), ("cand_sim", sims)):
         work.save("cluster", name, arr)
-    stats = {"candidates": int(cand.shape[0]), "verified": int(hit.sum())}
-    return stats
+    return {"candidates": int(cand.shape[0]), "verified": int(hit.sum())}

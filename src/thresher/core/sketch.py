@@ -45,6 +45,7 @@ class Sketches:
     signatures: NDArray[np.uint32]  # (n, num_perm)
     fingerprints: NDArray[np.uint64]  # (n, 2): exact-duplicate key
     n_tokens: NDArray[np.int64]  # (n,): word tokens after normalization
+    n_bytes: NDArray[np.int64]  # (n,): UTF-8 size of the NFKC text
     modes: NDArray[np.uint8]  # (n,): MODE_WORD or MODE_CHAR
     shingles: NDArray[np.uint32]  # flat 32-bit shingle hashes, in text order, per document
     shingle_offsets: NDArray[np.int64]  # (n + 1,)
@@ -244,4 +245,5 @@ def sketch_texts(
     used = _sketch_batch(data, offsets, char_classes(), fold, expand, mode, ngram, char_ngram,
                          seed_mix(seed, 1), seed_mix(seed, 2),
                          sigs, fps, n_tokens, modes, sh_flat, sh_off)
-    return Sketches(sigs, fps, n_tokens, modes, sh_flat[:used].copy(), sh_off)
+    return Sketches(sigs, fps, n_tokens, np.diff(offsets) - 1, modes, sh_flat[:used].copy(),
+                    sh_off)

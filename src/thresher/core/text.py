@@ -114,4 +114,4 @@ def prepare_batch(texts: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.i
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     data = np.frombuffer(b"\n".join(encoded) + b"\n", dtype=np.uint8)
-    return data, offsets
+    return data, offsets  # offsets' differences less one are the UTF-8 sizes

@@ -126,7 +126,7 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes | None, str | None]]:
                 line = raw.rstrip(b"\r\n")
                 if number == 1:
                     line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
-                if line.strip():
+                if line and not line.isspace():
                     yield number, line, None
     except _STREAM_ERRORS as exc:
         kind = "truncated or corrupt compressed stream" if number or path.lower().endswith(

@@ -41,7 +41,8 @@ class ReadTask:
     seed: int
 
 
-def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: list[int]) -> Any:
+def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[np.int64]
+                ) -> Any:
     import pyarrow as pa
 
     return pa.table({
@@ -66,7 +67,8 @@ def _batch_arrays(task: ReadTask, batch: list[Record]) -> tuple[dict[str, NDArra
     out: dict[str, NDArray[Any]] = {
         "sig": np.zeros((n, task.num_perm), dtype=np.uint32),
         "fp": np.zeros((n, 2), dtype=np.uint64), "mode": np.zeros(n, dtype=np.uint8),
-        "count": np.zeros(n, dtype=np.int64), "sh": np.zeros(0, dtype=np.uint32)}
+        "count": np.zeros(n, dtype=np.int64), "sh": np.zeros(0, dtype=np.uint32),
+        "bytes": np.zeros(n, dtype=np.int64)}
     if slots:
         s = sketch_texts([batch[i].text or "" for i in slots], num_perm=task.num_perm,
                          ngram=task.ngram, char_ngram=task.char_ngram,
@@ -74,6 +76,7 @@ def _batch_arrays(task: ReadTask, batch: list[Record]) -> tuple[dict[str, NDArra
         idx = np.asarray(slots)
         out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
         out["count"][idx] = np.diff(s.shingle_offsets)
+        out["bytes"][idx] = s.n_bytes
         out["sh"] = s.shingles
         for i in idx[s.n_tokens == 0].tolist():
             reasons[i] = NO_TOKENS
@@ -99,7 +102,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     files["shoff"].write(np.zeros(1, dtype=np.int64))
     for batch in _batches(read_shard(task.shard, task.fields)):
         arrays, reasons = _batch_arrays(task, batch)
-        nbytes = [len(r.text.encode("utf-8", "surrogatepass")) if r.text else 0 for r in batch]
+        nbytes = arrays["bytes"]
         table = _meta_table(batch, reasons, nbytes)
         if writer is None:
             writer = pq.ParquetWriter(meta_path + ".tmp", table.schema)
@@ -110,9 +113,10 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         shingles += int(arrays["count"].sum())
         records += len(batch)
         rejected += sum(r is not None for r in reasons)
-        text_bytes += sum(nbytes)
+        text_bytes += int(nbytes.sum())
     if writer is None:
-        writer = pq.ParquetWriter(meta_path + ".tmp", _meta_table([], [], []).schema)
+        writer = pq.ParquetWriter(meta_path + ".tmp",
+                                  _meta_table([], [], np.zeros(0, np.int64)).schema)
     writer.close()
     os.replace(meta_path + ".tmp", meta_path)
     for f in files.values():

@@ -1,9 +1,8 @@
 """Shingling and MinHash sketches, a batch of documents per call.
 
-Tokens are hashed with FNV-1a over code points and mixed with ``fmix64``. A shingle
-is ``n`` consecutive tokens (word mode) or code points (char mode), hashed by a
-polynomial over its token hashes; a document shorter than ``n`` tokens has one
-shingle made of all its tokens.
+Tokens are hashed with FNV-1a over their code points and mixed with ``fmix64``. A shingle is ``n`` consecutive tokens (word mode) or code points (char
+mode), hashed by a polynomial over its token hashes and mixed with the seed; a document
+shorter than ``n`` tokens has one shingle made of all its tokens.
 
 Signatures use one-permutation hashing with optimal densification (Shrivastava, ICML
 2017): each shingle hash is mixed with the seed once; its high 32 bits pick one of
@@ -13,8 +12,8 @@ document. For every bin, the probability that two documents agree equals their
 Jaccard similarity, as with ``num_perm`` independent permutations, at the cost of one
 hash per shingle instead of ``num_perm``.
 
-Each document also keeps its 32-bit shingle hashes (for exact Jaccard verification,
-which sorts them only for the few documents that are candidates) and a 128-bit fingerprint of its word-token sequence (for exact
+Each document also keeps the low 32 bits of its shingle hashes (for exact Jaccard
+verification, which sorts them only for the few documents that are candidates) and a 128-bit fingerprint of its word-token sequence (for exact
 duplicates).
 """
 
@@ -88,29 +87,36 @@ def _decode_fold(data, lo, hi, fold, expand, out):  # type: ignore[no-untyped-de
 
 @njit(cache=True)
 def _word_tokens(codes, lo, hi, table, out):  # type: ignore[no-untyped-def]
-    """Hash the word tokens of codes[lo:hi] into out; return (count, continuous chars, chars)."""
+    """Hash the word tokens of codes[lo:hi] into out; return (count, continuous chars, chars).
+
+    A token's hash is FNV-1a over its code points, then its length, mixed by fmix64. The
+    loop has no data-dependent branch (word boundaries are too frequent to predict): the
+    running hash is written at position ``n`` for every character and ``n`` advances when
+    a token ends.
+    """
     n = 0
     h = FNV_OFFSET
-    length = 0
+    length = np.uint64(0)
     cont = 0
     chars = 0
+    one = np.uint64(1)
     for i in range(lo, hi):
         c = codes[i]
         cls = table[c]
-        if cls != 0:
-            h = (h ^ np.uint64(c)) * FNV_PRIME
-            length += 1
-            chars += 1
-            if cls == CONTINUOUS:
-                cont += 1
-        elif length > 0:
-            out[n] = fmix64(h ^ np.uint64(length))
-            n += 1
-            h = FNV_OFFSET
-            length = 0
-    if length > 0:
-        out[n] = fmix64(h ^ np.uint64(length))
+        w = np.uint64(cls != 0)
+        cont += cls == CONTINUOUS
+        chars += cls != 0
+        ends = np.int64(length != 0) * np.int64(w == 0)
+        out[n] = h ^ length
+        n += ends
+        keep = np.uint64(0) - w  # all ones inside a word, zero at a separator
+        h = (((h ^ np.uint64(c)) * FNV_PRIME) & keep) | (FNV_OFFSET & ~keep)
+        length = (length + one) & keep
+    if length != 0:
+        out[n] = h ^ length
         n += 1
+    for k in range(n):
+        out[k] = fmix64(out[k])
     return n, cont, chars
 
 
@@ -127,8 +133,8 @@ def _char_tokens(codes, lo, hi, table, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _shingles(tokens, n_tok, ngram, salt, out):  # type: ignore[no-untyped-def]
-    """Write the shingle hashes of tokens[:n_tok] into out; return their count."""
+def _shingles(tokens, n_tok, ngram, salt, seed, out):  # type: ignore[no-untyped-def]
+    """Write the seeded, mixed shingle hashes of tokens[:n_tok] into out; return the count."""
     if n_tok == 0:
         return 0
     width = min(ngram, n_tok)
@@ -137,18 +143,18 @@ def _shingles(tokens, n_tok, ngram, salt, out):  # type: ignore[no-untyped-def]
         s = salt
         for j in range(width):
             s = s * MUL + tokens[i + j]
-        out[i] = fmix64(s ^ np.uint64(width))
+        out[i] = fmix64(s ^ np.uint64(width) ^ seed)
     return count
 
 
 @njit(cache=True)
-def _oph(shingles, count, seed, probe_seed, sig):  # type: ignore[no-untyped-def]
-    """Fill sig with the densified one-permutation MinHash of shingles[:count]."""
+def _oph(shingles, count, probe_seed, sig):  # type: ignore[no-untyped-def]
+    """Fill sig with the densified one-permutation MinHash of mixed shingles[:count]."""
     k = sig.shape[0]
     sig[:] = _EMPTY
     filled = np.zeros(k, dtype=np.bool_)
     for i in range(count):
-        x = fmix64(shingles[i] ^ seed)
+        x = shingles[i]
         slot = np.int64(((x >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32))
         v = np.uint32(x & np.uint64(0xFFFFFFFF))
         if v < sig[slot] or not filled[slot]:
@@ -176,8 +182,8 @@ def _fingerprint(tokens, n_tok):  # type: ignore[no-untyped-def]
     a = FNV_OFFSET
     b = np.uint64(0x84222325CBF29CE4)
     for i in range(n_tok):
-        a = a * MUL + tokens[i]
-        b = fmix64(b ^ tokens[i]) * FNV_PRIME
+        a = (a ^ tokens[i]) * MUL
+        b = (b + tokens[i]) * FNV_PRIME
     return fmix64(a ^ np.uint64(n_tok)), fmix64(b + np.uint64(n_tok))
 
 
@@ -195,21 +201,20 @@ def _sketch_batch(data, offsets, table, fold, expand, mode, ngram, char_ngram,  
     shingles = np.empty(longest, dtype=np.uint64)
     pos = 0
     for d in range(n_docs):
-        lo = 0
         hi = _decode_fold(data, offsets[d], offsets[d + 1], fold, expand, codes)
-        n_w, cont, n_chars = _word_tokens(codes, lo, hi, table, words)
+        n_w, cont, n_chars = _word_tokens(codes, 0, hi, table, words)
         fps[d, 0], fps[d, 1] = _fingerprint(words, n_w)
         n_tokens[d] = n_w
         use_char = mode == MODE_CHAR or (
             mode == MODE_AUTO and n_chars > 0 and cont >= _CONTINUOUS_SHARE * n_chars)
         if use_char:
-            n_c = _char_tokens(codes, lo, hi, table, chars)
-            count = _shingles(chars, n_c, char_ngram, _CHAR_SALT, shingles)
+            n_c = _char_tokens(codes, 0, hi, table, chars)
+            count = _shingles(chars, n_c, char_ngram, _CHAR_SALT, seed, shingles)
             modes[d] = MODE_CHAR
         else:
-            count = _shingles(words, n_w, ngram, np.uint64(0), shingles)
+            count = _shingles(words, n_w, ngram, np.uint64(0), seed, shingles)
             modes[d] = MODE_WORD
-        _oph(shingles, count, seed, probe_seed, sigs[d])
+        _oph(shingles, count, probe_seed, sigs[d])
         for i in range(count):
             sh_flat[pos + i] = np.uint32(shingles[i] & np.uint64(0xFFFFFFFF))
         pos += count

@@ -94,7 +94,7 @@ def _word_tokens(codes, lo, hi, table, out):  # type: ignore[no-untyped-def]
     running hash is written at position ``n`` for every character and ``n`` advances when
     a token ends.
     """
-    n = 0
+    n = np.int64(0)
     h = FNV_OFFSET
     length = np.uint64(0)
     cont = 0

@@ -43,7 +43,7 @@ def dedup(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -
     ``threshold``, ...).
 
     Example:
-        >>> import tempfile, pathlib
+        >>> import tempfile, pathlib, thresher
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> for i in range(3):
         ...     _ = (d / f"{i}.txt").write_text("the same words in the same order" if i < 2 else "other")

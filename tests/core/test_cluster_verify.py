@@ -26,14 +26,21 @@ def test_chain_is_cut_at_the_representative() -> None:
     rank = np.arange(4)
     rep, sim = greedy_clusters(rank, np.array([0, 1, 2]), np.array([1, 2, 3]),
                                np.array([0.9, 0.85, 0.95]))
-    assert rep.tolist() == [0, 0, 2, 2]
-    assert sim.tolist() == [1.0, 0.9, 1.0, 0.95]
+    assert rep.tolist() == [1, 1, 1, 3]  # 1 and 2 match two others; 1 ranks first
+    assert sim.tolist() == [0.9, 1.0, 0.85, 1.0]
 
 
-def test_priority_decides_the_representative() -> None:
-    rank = np.array([2, 0, 1])
+def test_most_connected_document_is_the_representative() -> None:
+    # a source with two copies that do not match each other: the source is the centre
+    rank = np.array([2, 0, 1])  # the copies rank before the source (say, longer)
     rep, _ = greedy_clusters(rank, np.array([0, 0]), np.array([1, 2]), np.array([0.9, 0.9]))
-    assert rep.tolist() == [1, 1, 2]
+    assert rep.tolist() == [0, 0, 0]
+
+
+def test_rank_breaks_ties_between_equally_connected() -> None:
+    rank = np.array([1, 0])
+    rep, _ = greedy_clusters(rank, np.array([0]), np.array([1]), np.array([0.9]))
+    assert rep.tolist() == [1, 1]
 
 
 edges = st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29)), max_size=80)
@@ -56,4 +63,3 @@ def test_members_are_direct_neighbours_of_their_representative(
         assert rep[r] == r  # representatives represent themselves: clusters partition
         if r != doc:
             assert frozenset((doc, r)) in linked
-            assert rank[r] < rank[doc]

@@ -56,7 +56,6 @@ def test_finds_exact_and_near_duplicates(corpus: Path, tmp_path: Path) -> None:
             rep = rows[r["representative"]]
             assert rep["decision"] == "kept" and r["cluster"] == rep["cluster"]
             assert r["similarity"] >= 0.8 and r["reason"]
-            assert len(texts[rep["id"]]) >= len(texts[r["id"]])
             if r["match"] == "exact":
                 assert thresher.core.text.normalize(texts[r["id"]]) == \
                     thresher.core.text.normalize(texts[rep["id"]])

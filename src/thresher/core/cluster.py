@@ -1,8 +1,10 @@
 """Clusters that do not chain: every member is verified against its representative.
 
-Documents are visited in priority order (rank 0 first; the pipeline ranks longer texts
-first, then smaller ids). A document not yet in a cluster becomes a representative and
-takes every verified neighbour that is not yet in a cluster. Each member is therefore
+Documents with verified pairs are visited most-connected first (the document that
+matches the most others is the natural centre of its group: a source page, not one of
+its edited copies), ties broken by rank (the pipeline ranks longer texts first, then
+smaller ids). A document not yet in a cluster becomes a representative and takes every
+verified neighbour that is not yet in a cluster. Each member is therefore
 within the threshold of its representative, so a cluster's diameter is at most twice
 the Jaccard distance ``1 - threshold`` (Jaccard distance is a metric), however long a
 chain of pairwise matches runs through the corpus.
@@ -55,14 +57,15 @@ def greedy_clusters(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Return each document's representative and its similarity to it.
 
-    ``rank[d]`` is document ``d``'s priority (lower wins); ``(u[e], v[e], sim[e])`` are
-    the verified pairs. A document that is its own representative has similarity 1.
+    ``(u[e], v[e], sim[e])`` are the verified pairs; documents are visited by number of
+    verified pairs (more first), then ``rank`` (lower first). A document that is its own
+    representative has similarity 1.
 
     Example:
-        >>> rank = np.array([0, 1, 2])  # a chain 0 - 1 - 2 where 0 and 2 do not match
-        >>> rep, s = greedy_clusters(rank, np.array([0, 1]), np.array([1, 2]), np.array([0.9, 0.9]))
-        >>> rep.tolist()
-        [0, 0, 2]
+        >>> rank = np.array([0, 1, 2, 3])  # a chain 0 - 1 - 2 - 3
+        >>> u, v = np.array([0, 1, 2]), np.array([1, 2, 3])
+        >>> greedy_clusters(rank, u, v, np.array([0.9, 0.9, 0.9]))[0].tolist()
+        [1, 1, 1, 3]
     """
     rep = np.arange(rank.shape[0], dtype=np.int64)
     rep_sim = np.ones(rank.shape[0], dtype=np.float64)
@@ -71,11 +74,12 @@ def greedy_clusters(
     # Only documents with a verified pair take part: work on their compact numbers, so
     # memory beyond the two output arrays grows with the pairs, not the corpus.
     nodes = np.unique(np.concatenate((u, v)))
-    order = np.argsort(rank[nodes], kind="mergesort")
+    cu, cv = np.searchsorted(nodes, u), np.searchsorted(nodes, v)
+    degree = np.bincount(cu, minlength=nodes.shape[0]) + np.bincount(cv, minlength=nodes.shape[0])
+    order = np.lexsort((rank[nodes], -degree))
     local_rep = np.full(nodes.shape[0], -1, dtype=np.int64)
     local_sim = np.ones(nodes.shape[0], dtype=np.float64)
-    _greedy(order, np.searchsorted(nodes, u), np.searchsorted(nodes, v),
-            np.asarray(sim, np.float64), local_rep, local_sim)
+    _greedy(order, cu, cv, np.asarray(sim, np.float64), local_rep, local_sim)
     rep[nodes] = nodes[local_rep]
     rep_sim[nodes] = local_sim
     return rep, rep_sim

@@ -31,14 +31,16 @@ class _RichProgress:
 
         self.console = Console(stderr=True)
         self.bars = Progress(TextColumn("{task.description:<24}"), BarColumn(),
-                             MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+                             MofNCompleteColumn(), TimeElapsedColumn(),
+                             TextColumn("{task.fields[note]}"), console=self.console,
                              transient=False)
         self.ids: dict[str, Any] = {}
 
     def start(self, stage: str, total: int) -> None:
         if not self.ids:
             self.bars.start()
-        self.ids[stage] = self.bars.add_task(_STAGE_LABELS.get(stage, stage), total=total)
+        self.ids[stage] = self.bars.add_task(_STAGE_LABELS.get(stage, stage), total=total,
+                                             note="")
 
     def advance(self, stage: str, units: int = 1) -> None:
         self.bars.advance(self.ids[stage], units)
@@ -46,6 +48,9 @@ class _RichProgress:
     def finish(self, stage: str, seconds: float) -> None:
         task = self.ids[stage]
         self.bars.update(task, completed=self.bars.tasks[task].total)
+
+    def note(self, stage: str, text: str) -> None:
+        self.bars.update(self.ids[stage], note=text)
 
     def close(self) -> None:
         if self.ids:

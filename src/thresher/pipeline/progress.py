@@ -19,6 +19,9 @@ class Progress(Protocol):
     def finish(self, stage: str, seconds: float) -> None:
         """The stage is complete."""
 
+    def note(self, stage: str, text: str) -> None:
+        """Show a live detail of the stage (e.g. records read so far)."""
+
 
 class NullProgress:
     """Reports nothing."""
@@ -30,4 +33,7 @@ class NullProgress:
         """Ignore."""
 
     def finish(self, stage: str, seconds: float) -> None:
+        """Ignore."""
+
+    def note(self, stage: str, text: str) -> None:
         """Ignore."""

@@ -112,6 +112,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         files["shoff"].write(shingles + np.cumsum(arrays["count"]))
         shingles += int(arrays["count"].sum())
         records += len(batch)
+        work.write_progress("read", name, records)
         rejected += sum(r is not None for r in reasons)
         text_bytes += int(nbytes.sum())
     if writer is None:

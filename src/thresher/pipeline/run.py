@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -62,6 +63,27 @@ def _check_output(out: Path) -> None:
                               f"({', '.join(sorted(foreign)[:3])}); choose an empty folder")
 
 
+class _Poller:
+    """Calls a function every half second in a thread while a stage runs."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self.stop.wait(0.5):
+            self.fn()
+
+    def __enter__(self) -> _Poller:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 class _Runner:
     """Runs the stages of one dedup, skipping finished tasks."""
 
@@ -82,12 +104,20 @@ class _Runner:
         todo = [(i, t) for i, (key, t) in enumerate(tasks) if self.work.done(name, key) is None]
         self.progress.start(name, len(tasks))
         self.progress.advance(name, len(tasks) - len(todo))
-        self.executor.map(fn, [t for _, t in todo],
-                          on_done=lambda _i: self.progress.advance(name))
+        with _Poller(lambda: self._note(name, start)):
+            self.executor.map(fn, [t for _, t in todo],
+                              on_done=lambda _i: self.progress.advance(name))
+        self._note(name, start)
         stats = [self.work.done(name, key) or {} for key, _ in tasks]
         self.timings[name] = round(time.perf_counter() - start, 3)
         self.progress.finish(name, self.timings[name])
         return stats
+
+    def _note(self, name: str, start: float) -> None:
+        done = self.work.progress_total(name)
+        if done:
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            self.progress.note(name, f"{done:,} records, {rate:,.0f}/s")
 
     def single(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Run a one-task stage in this process unless it already finished."""

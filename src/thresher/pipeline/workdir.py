@@ -16,6 +16,7 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         distinct candidate pairs and their Jaccard
     WORK/cluster/*.npy                  representative, similarity, match kind per record
     WORK/<stage>/<task>.done            JSON: the task's statistics; written last
+    WORK/<stage>/<task>.progress        records done so far, for the progress display only
 
 An artifact counts only once its ``.done`` marker exists; every file is written under a
 temporary name and renamed, so a killed run leaves no file that looks complete.
@@ -117,6 +118,20 @@ class WorkDir:
         path = self.root / stage / f"{name}.npy"
         array: NDArray[Any] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         return array
+
+    def write_progress(self, stage: str, task: str, count: int) -> None:
+        """Record how many units a running task has done (read by the progress display)."""
+        _replace_atomically(self.path(stage, f"{task}.progress"), str(count).encode())
+
+    def progress_total(self, stage: str) -> int:
+        """Return the units done so far by all tasks of ``stage``."""
+        total = 0
+        for path in (self.root / stage).glob("*.progress"):
+            try:
+                total += int(path.read_text() or 0)
+            except (OSError, ValueError):
+                continue  # being replaced right now; the next poll sees it
+        return total
 
     def appender(self, stage: str, name: str) -> _Appender:
         """Return a writer that appends arrays to the raw artifact ``name`` of ``stage``."""

@@ -48,31 +48,38 @@ def write_task(task: WriteTask) -> dict[str, Any]:
     return stats
 
 
-def _reasons(kind: NDArray[np.uint8], ids: list[str], rep_ids: list[str | None],
-             lead_ids: list[str], sim: NDArray[np.float64], meta_reason: list[str | None],
-             dup_first: list[str | None], shingles: list[str], threshold: float) -> list[str | None]:
-    out: list[str | None] = []
-    for i, k in enumerate(kind.tolist()):
-        if k == KIND_KEPT:
-            out.append(None)
-        elif k == KIND_EXACT:
-            out.append(f"exact duplicate of {rep_ids[i]} (same normalized text)")
-        elif k == KIND_NEAR:
-            out.append(f"near-duplicate of {rep_ids[i]}: Jaccard {sim[i]:.3f} on "
-                       f"{shingles[i]} >= threshold {threshold:g}")
-        elif k == KIND_EXACT_NEAR:
-            out.append(f"near-duplicate of {rep_ids[i]}: Jaccard {sim[i]:.3f} on "
-                       f"{shingles[i]} >= threshold {threshold:g} (exact copy of {lead_ids[i]})")
-        elif dup_first[i] is not None:
-            out.append(f"duplicate id: {ids[i]!r} first seen at {dup_first[i]}")
-        else:
-            out.append(meta_reason[i])
-    return out
+@dataclass(frozen=True)
+class _Rows:
+    """One shard's columns that the reasons are written from."""
+
+    kind: list[int]
+    ids: list[str]
+    rep_ids: list[str | None]
+    lead_ids: list[str]
+    sim: list[float]
+    meta_reason: list[str | None]
+    dup_first: list[str | None]
+    shingles: list[str]
+
+
+def _reason(rows: _Rows, i: int, threshold: float) -> str | None:
+    k = rows.kind[i]
+    if k == KIND_KEPT:
+        return None
+    if k == KIND_EXACT:
+        return f"exact duplicate of {rows.rep_ids[i]} (same normalized text)"
+    if k in (KIND_NEAR, KIND_EXACT_NEAR):
+        why = (f"near-duplicate of {rows.rep_ids[i]}: Jaccard {rows.sim[i]:.3f} on "
+               f"{rows.shingles[i]} >= threshold {threshold:g}")
+        return why if k == KIND_NEAR else f"{why} (exact copy of {rows.lead_ids[i]})"
+    if rows.dup_first[i] is not None:
+        return f"duplicate id: {rows.ids[i]!r} first seen at {rows.dup_first[i]}"
+    return rows.meta_reason[i]
 
 
 @dataclass(frozen=True)
-class DecisionInputs:
-    """Global arrays the decisions table is built from."""
+class _Context:
+    """Global arrays and labels the decisions table is built from."""
 
     kind: NDArray[np.uint8]
     rep: NDArray[np.int64]
@@ -80,38 +87,41 @@ class DecisionInputs:
     leader: NDArray[np.int64]
     dup_of: NDArray[np.int64]
     mode: NDArray[np.uint8]
+    ids: Any  # pyarrow StringArray of every record's id
+    locations: Any  # pyarrow StringArray of every record's "file:line"
+    labels: tuple[str, str]  # how word and character shingles are named in reasons
+    threshold: float
 
 
-def _shard_table(work: WorkDir, s: int, lo: int, hi: int, g: DecisionInputs, ids: Any,
-                 locations: Any, labels: tuple[str, str], threshold: float) -> Any:
+def _masked(values: Any, mask: NDArray[np.bool_]) -> list[Any]:
+    return [None if m else v for v, m in zip(values, mask.tolist(), strict=True)]
+
+
+def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    meta = pq.read_table(work.path("read", f"{s:05d}.meta.parquet"))
-    kind = g.kind[lo:hi]
-    rep = g.rep[lo:hi]
-    has_rep = rep >= 0
-    rep_ids = ids.take(pa.array(np.where(has_rep, rep, 0))).to_pylist()
-    rep_ids = [r if h else None for r, h in zip(rep_ids, has_rep.tolist(), strict=True)]
-    lead_ids = ids.take(pa.array(g.leader[lo:hi])).to_pylist()
-    dup = g.dup_of[lo:hi]
-    dup_first = locations.take(pa.array(np.maximum(dup, 0))).to_pylist()
-    dup_first = [d if x >= 0 else None for d, x in zip(dup_first, dup.tolist(), strict=True)]
-    shingles = [labels[1] if m == 2 else labels[0] for m in g.mode[lo:hi].tolist()]
-    own_ids = meta["id"].to_pylist()
-    reasons = _reasons(kind, own_ids, rep_ids, lead_ids, g.sim[lo:hi],
-                       meta["reason"].to_pylist(), dup_first, shingles, threshold)
+    meta = pq.read_table(work.path("read", f"{shard:05d}.meta.parquet"))
+    kind, rep, dup = ctx.kind[lo:hi], ctx.rep[lo:hi], ctx.dup_of[lo:hi]
     rejected = kind == KIND_REJECTED
+    rep_ids = _masked(ctx.ids.take(pa.array(np.maximum(rep, 0))).to_pylist(), rep < 0)
+    rows = _Rows(
+        kind=kind.tolist(), ids=meta["id"].to_pylist(), rep_ids=rep_ids,
+        lead_ids=ctx.ids.take(pa.array(ctx.leader[lo:hi])).to_pylist(),
+        sim=ctx.sim[lo:hi].tolist(), meta_reason=meta["reason"].to_pylist(),
+        dup_first=_masked(ctx.locations.take(pa.array(np.maximum(dup, 0))).to_pylist(),
+                          dup < 0),
+        shingles=[ctx.labels[1] if m == 2 else ctx.labels[0] for m in ctx.mode[lo:hi].tolist()])
     return pa.table({
         "id": meta["id"],
-        "decision": pa.array([_DECISION[k] for k in kind.tolist()], pa.string()),
+        "decision": pa.array([_DECISION[k] for k in rows.kind], pa.string()),
         "cluster": pa.array(rep, pa.int64(), mask=rejected),
-        "representative": pa.array([r if k != KIND_KEPT else None
-                                    for r, k in zip(rep_ids, kind.tolist(), strict=True)],
-                                   pa.string()),
-        "similarity": pa.array(g.sim[lo:hi], pa.float64(), mask=(kind == KIND_KEPT) | rejected),
-        "match": pa.array([_MATCH.get(k) for k in kind.tolist()], pa.string()),
-        "reason": pa.array(reasons, pa.string()),
+        "representative": pa.array(_masked(rep_ids, kind == KIND_KEPT), pa.string()),
+        "similarity": pa.array(ctx.sim[lo:hi], pa.float64(),
+                               mask=(kind == KIND_KEPT) | rejected),
+        "match": pa.array([_MATCH.get(k) for k in rows.kind], pa.string()),
+        "reason": pa.array([_reason(rows, i, ctx.threshold) for i in range(len(rows.kind))],
+                           pa.string()),
         "file": meta["file"], "line": meta["line"], "url": meta["url"],
     })
 
@@ -130,17 +140,17 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
     ids = table["id"].combine_chunks()
     locations = pc.binary_join_element_wise(
         table["file"], pc.cast(table["line"], pa.string()), ":").combine_chunks()
-    g = DecisionInputs(
+    ctx = _Context(
         kind=work.load("cluster", "kind"), rep=work.load("cluster", "rep"),
         sim=work.load("cluster", "sim"), leader=work.load("index", "leader"),
         dup_of=work.load("index", "dup_of"),
         mode=np.concatenate([work.load_raw("read", f"{s:05d}.mode", np.uint8)
-                             for s in range(n_shards)]))
+                             for s in range(n_shards)]),
+        ids=ids, locations=locations, labels=labels, threshold=threshold)
     tmp = f"{target}.tmp-{os.getpid()}"
     writer = None
     for s in range(n_shards):
-        part = _shard_table(work, s, int(offsets[s]), int(offsets[s + 1]), g, ids, locations,
-                            labels, threshold)
+        part = _shard_table(work, ctx, s, lo=int(offsets[s]), hi=int(offsets[s + 1]))
         if writer is None:
             writer = pq.ParquetWriter(tmp, part.schema)
         writer.write_table(part)

@@ -52,6 +52,7 @@ class InputConfig:
     url_field: str = "url"
     max_doc_bytes: int = 8 * 1024 * 1024
     txt_files_per_shard: int = 2000
+    split_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         _check(bool(self.paths), "no input given: pass at least one file or folder")
@@ -59,6 +60,7 @@ class InputConfig:
         _check(bool(self.text_field), "--text-field must not be empty")
         _check(self.max_doc_bytes > 0, f"--max-doc-bytes must be > 0, got {self.max_doc_bytes}")
         _check(self.txt_files_per_shard > 0, "txt_files_per_shard must be > 0")
+        _check(self.split_bytes >= 0, "split_bytes must be >= 0 (0: never split a file)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -225,10 +225,10 @@ def test_convert_to_jsonl_and_parquet(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert write_kept(shard, keep, str(out / "j"), fmt="jsonl", fields=FIELDS) == 3
     assert write_kept(shard, keep, str(out / "p"), fmt="parquet", fields=FIELDS) == 3
-    assert files_under(out) == ["j/part-00000.jsonl", "p/part-00000.parquet"]
-    rows = [json.loads(x) for x in (out / "j" / "part-00000.jsonl").read_text().splitlines()]
+    assert files_under(out) == ["j/data.jsonl", "p/data.parquet"]
+    rows = [json.loads(x) for x in (out / "j" / "data.jsonl").read_text().splitlines()]
     assert rows == expected
-    table = pq.read_table(out / "p" / "part-00000.parquet")
+    table = pq.read_table(out / "p" / "data.parquet")
     assert table.column_names == ["id", "text", "url"]
     assert all(str(t) == "string" for t in table.schema.types)
     assert table.to_pylist() == expected
@@ -247,13 +247,13 @@ def test_convert_txt_and_parquet_inputs(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert write_kept(shard_of(d), np.array([False, True]), str(out), fmt="jsonl",
                       fields=FIELDS) == 1
-    assert [json.loads(x) for x in (out / "part-00000.jsonl").read_text().splitlines()] == [
+    assert [json.loads(x) for x in (out / "texts-from-a.jsonl").read_text().splitlines()] == [
         {"id": "b.txt", "text": "beta", "url": None}]
     fields = Fields(id="doc", text="body", url="link")
     pshard = shard_of(tmp_path / "p.parquet")
     assert write_kept(pshard, np.array([True, False, True]), str(out / "pq"), fmt="parquet",
                       fields=fields) == 2
-    assert pq.read_table(out / "pq" / "part-00000.parquet").to_pylist() == [
+    assert pq.read_table(out / "pq" / "p.parquet").to_pylist() == [
         {"id": "1", "text": "x", "url": "u"}, {"id": "3", "text": "z", "url": "w"}]
 
 
@@ -265,8 +265,8 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     shard = shard_of(src)
     for fmt in ("input", "jsonl", "parquet"):
         write_kept(shard, np.ones(5, dtype=bool), str(out / fmt), fmt=fmt, fields=FIELDS)
-    assert files_under(out) == ["input/data.jsonl.zst", "jsonl/part-00000.jsonl",
-                                "parquet/part-00000.parquet"]
+    assert files_under(out) == ["input/data.jsonl.zst", "jsonl/data.jsonl",
+                                "parquet/data.parquet"]
 
 
 def test_parquet_kept_rows_that_cannot_be_copied_raise_input_error(tmp_path: Path) -> None:

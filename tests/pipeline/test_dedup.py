@@ -176,3 +176,24 @@ def test_long_and_cjk_documents(tmp_path: Path) -> None:
     assert got["long"]["representative"] == "long2"
     assert got["cjk"]["representative"] == "cjk2"
     assert "character 5-grams" in got["cjk"]["reason"]
+
+
+def test_large_jsonl_split_into_ranges_gives_identical_outputs(tmp_path: Path) -> None:
+    from thresher.io.sources import discover
+
+    corpus = make_corpus(tmp_path / "c", files=1, per_file=300, seed=9)
+    with (corpus / "part-0.jsonl").open("a") as fh:  # blank lines and a broken record
+        fh.write("\n\n{broken\n")
+    shards = discover((str(corpus),), txt_per_shard=10, split_bytes=20_000)
+    assert len(shards) > 10
+    assert [s.first_line for s in shards][:2] == [1, shards[1].first_line]
+    outs = []
+    for split, workers in ((0, 1), (20_000, 1), (20_000, 2)):
+        out = tmp_path / f"o{split}-{workers}"
+        thresher.dedup(inputs=[corpus], output=out, split_bytes=split, workers=workers)
+        outs.append(_outputs(out))
+    for o in outs[1:]:
+        o["summary"]["config"]["input"]["split_bytes"] = 0
+    assert outs[1] == outs[0] and outs[2] == outs[0]
+    rows = _rows(tmp_path / "o0-1")
+    assert rows[-1]["line"] == 303 and rows[-1]["decision"] == "rejected"

@@ -113,16 +113,32 @@ def open_binary(path: str) -> IO[bytes]:
 _STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
 
 
-def iter_lines(path: str) -> Iterator[tuple[int, bytes | None, str | None]]:
+def _lines(fh: IO[bytes], start: int, stop: int | None) -> Iterator[bytes]:
+    """Yield the raw lines of ``fh``, or of its byte range ``[start, stop)``."""
+    if start == 0 and stop is None:
+        yield from fh
+        return
+    fh.seek(start)
+    pos = start
+    for raw in fh:
+        if stop is not None and pos >= stop:
+            return
+        pos += len(raw)
+        yield raw
+
+
+def iter_lines(path: str, *, start: int = 0, stop: int | None = None, first_line: int = 1
+               ) -> Iterator[tuple[int, bytes | None, str | None]]:
     """Yield ``(line_number, line, None)`` per non-blank line, or a last ``(n, None, error)``.
 
     A truncated or corrupt compressed stream ends the file with an error entry naming
-    the first line that could not be read; the lines before it are still yielded.
+    the first line that could not be read; the lines before it are still yielded. With a
+    byte range (plain files only), lines are numbered from ``first_line``.
     """
-    number = 0
+    number = first_line - 1
     try:
         with open_binary(path) as fh:
-            for number, raw in enumerate(fh, start=1):
+            for number, raw in enumerate(_lines(fh, start, stop), start=first_line):
                 line = raw.rstrip(b"\r\n")
                 if number == 1:
                     line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
@@ -187,8 +203,10 @@ def _jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record
     return Record(rid, text, _url_of(obj, fields), name, number, problem, generated)
 
 
-def _read_jsonl(path: str, name: str, fields: Fields) -> Iterator[Record]:
-    for number, line, error in iter_lines(path):
+def _read_jsonl(shard: Shard, name: str, fields: Fields) -> Iterator[Record]:
+    lines = iter_lines(shard.files[0], start=shard.start, stop=shard.stop,
+                       first_line=shard.first_line)
+    for number, line, error in lines:
         if line is None:
             yield Record(f"{name}:{number}", None, None, name, number, error, True)
         else:
@@ -222,7 +240,7 @@ def read_shard(shard: Shard, fields: Fields) -> Iterator[Record]:
         for path, name in zip(shard.files, names, strict=True):
             yield _read_txt(path, name, fields)
     elif shard.kind == "jsonl":
-        yield from _read_jsonl(shard.files[0], names[0], fields)
+        yield from _read_jsonl(shard, names[0], fields)
     else:
         from thresher.io.parquet import read_parquet
 

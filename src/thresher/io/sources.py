@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from thresher.errors import ConfigError
 
-__all__ = ["Kind", "Shard", "discover", "kind_of"]
+__all__ = ["Kind", "Shard", "discover", "kind_of", "split_ranges", "strip_suffix"]
 
 Kind = Literal["txt", "jsonl", "parquet"]
 
@@ -34,6 +34,20 @@ def kind_of(path: str) -> Kind | None:
     return None
 
 
+def strip_suffix(name: str) -> str:
+    """Return ``name`` without its format suffix.
+
+    Example:
+        >>> strip_suffix("crawl/part-0.jsonl.zst")
+        'crawl/part-0'
+    """
+    lower = name.lower()
+    for suffix, _ in _SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: len(name) - len(suffix)]
+    return name
+
+
 @dataclass(frozen=True)
 class Shard:
     """A unit of work: one JSONL or Parquet file, or a group of ``.txt`` files."""
@@ -43,6 +57,52 @@ class Shard:
     files: tuple[str, ...]
     names: tuple[str, ...]  # paths relative to the input folder (the ids of .txt files)
     prefix: str = ""  # put before names in the output folder when there are several inputs
+    start: int = 0  # byte range of a plain JSONL file cut into several shards
+    stop: int | None = None
+    first_line: int = 1  # line number of the range's first line
+
+    @property
+    def whole(self) -> bool:
+        """True if the shard is a whole file (or a group of whole files)."""
+        return self.start == 0 and self.stop is None
+
+
+_PLAIN_JSONL = (".jsonl", ".ndjson")
+_SCAN = 1 << 24
+
+
+def _count_newlines(fh: BinaryIO, start: int, stop: int) -> int:
+    fh.seek(start)
+    count = 0
+    left = stop - start
+    while left > 0:
+        block = fh.read(min(_SCAN, left))
+        if not block:
+            break
+        count += block.count(b"\n")
+        left -= len(block)
+    return count
+
+
+def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None, int]]:
+    """Cut a plain JSONL file into ``(start, stop, first_line)`` ranges of about ``chunk`` bytes.
+
+    Cuts fall just after a newline, so every line lies in exactly one range.
+    """
+    ranges: list[tuple[int, int | None, int]] = []
+    start, line = 0, 1
+    with open(path, "rb") as fh:
+        while start + chunk < size:
+            fh.seek(start + chunk)
+            fh.readline()
+            stop = fh.tell()
+            if stop >= size:
+                break
+            ranges.append((start, stop, line))
+            line += _count_newlines(fh, start, stop)
+            start = stop
+    ranges.append((start, None, line))
+    return ranges
 
 
 def _walk(root: Path, skip: frozenset[str]) -> list[tuple[str, str]]:
@@ -73,13 +133,14 @@ def _files_of(path: str, skip: frozenset[str]) -> list[tuple[str, str]]:
     raise ConfigError(f"input {path} does not exist")
 
 
-def discover(paths: tuple[str, ...], *, txt_per_shard: int,
-             skip: tuple[str, ...] = ()) -> list[Shard]:
+def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...] = (),
+             split_bytes: int = 0) -> list[Shard]:
     """Return the shards of the inputs, in a fixed order: inputs as given, files sorted.
 
     With more than one input, output names are prefixed with the input's position so
     that two inputs with a file of the same name never write to the same place.
     Folders in ``skip`` (a run's own output folder inside an input folder) are passed over.
+    Plain JSONL files larger than ``split_bytes`` (if not 0) become several shards.
     """
     skipped = frozenset(os.path.realpath(p) for p in skip)
     shards: list[Shard] = []
@@ -90,6 +151,11 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int,
             kind = kind_of(rel)
             if kind == "txt":
                 texts.append((full, rel))
+            elif kind == "jsonl" and split_bytes and rel.lower().endswith(_PLAIN_JSONL) and (
+                    os.path.getsize(full) > split_bytes):
+                for start, stop, line in split_ranges(full, os.path.getsize(full), split_bytes):
+                    shards.append(Shard(len(shards), kind, (full,), (rel,), prefix, start,
+                                        stop, line))
             elif kind is not None:
                 shards.append(Shard(len(shards), kind, (full,), (rel,), prefix))
         for start in range(0, len(texts), txt_per_shard):

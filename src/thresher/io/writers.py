@@ -90,10 +90,22 @@ def _kept_records(shard: Shard, keep: NDArray[np.bool_], fields: Fields) -> Iter
             yield {"id": rec.id, "text": rec.text, "url": rec.url}
 
 
+def _converted_name(shard: Shard, fmt: str) -> str:
+    """Name a converted file after its source: ``a/b.jsonl.gz`` -> ``a/b.parquet``.
+
+    A group of ``.txt`` files becomes one file named after its first member.
+    """
+    from thresher.io.sources import strip_suffix
+
+    first = strip_suffix(shard.names[0])
+    base = f"texts-from-{first.replace('/', '_')}" if shard.kind == "txt" else first
+    return f"{shard.prefix}{base}.{fmt}"
+
+
 def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields: Fields) -> int:
     if not keep.any():
         return 0
-    target = os.path.join(root, f"part-{shard.index:05d}.{fmt}")
+    target = os.path.join(root, _converted_name(shard, fmt))
     rows = _kept_records(shard, keep, fields)
     written = 0
     with _atomic(target) as tmp:

@@ -22,6 +22,7 @@ __all__ = ["WriteTask", "write_decisions", "write_task"]
 _DECISION = {KIND_KEPT: "kept", KIND_EXACT: "duplicate", KIND_NEAR: "duplicate",
              KIND_EXACT_NEAR: "duplicate", KIND_REJECTED: "rejected"}
 _MATCH = {KIND_EXACT: "exact", KIND_NEAR: "near", KIND_EXACT_NEAR: "near"}
+ROW_GROUP = 65536
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,20 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         ids=ids, locations=locations, labels=labels, threshold=threshold)
     tmp = f"{target}.tmp-{os.getpid()}"
     writer = None
+    pending: list[Any] = []
+    rows = 0
     for s in range(n_shards):
         part = _shard_table(work, ctx, s, lo=int(offsets[s]), hi=int(offsets[s + 1]))
-        if writer is None:
-            writer = pq.ParquetWriter(tmp, part.schema)
-        writer.write_table(part)
+        writer = writer or pq.ParquetWriter(tmp, part.schema)
+        pending.append(part)
+        rows += part.num_rows
+        if rows >= ROW_GROUP or s == n_shards - 1:
+            # Row groups of a fixed size, whatever the shards: the file's bytes do not
+            # depend on how the input was cut.
+            whole = pa.concat_tables(pending)
+            cut = whole.num_rows if s == n_shards - 1 else whole.num_rows // ROW_GROUP * ROW_GROUP
+            writer.write_table(whole.slice(0, cut), row_group_size=ROW_GROUP)
+            pending, rows = [whole.slice(cut)], whole.num_rows - cut
     if writer is None:
         raise RuntimeError("no shards")
     writer.close()

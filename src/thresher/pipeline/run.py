@@ -7,6 +7,7 @@ with byte-identical outputs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -50,6 +51,18 @@ def _manifest(shards: Sequence[Shard]) -> list[list[Any]]:
         for path in shard.files:
             st = os.stat(path)
             out.append([os.path.abspath(path), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _whole_files(shards: Sequence[Shard]) -> list[tuple[Shard, int, int]]:
+    """Merge the byte-range shards of one file back into one: ``(shard, first, last)``."""
+    out: list[tuple[Shard, int, int]] = []
+    for s in shards:
+        if out and not s.whole and s.start > 0 and out[-1][0].files == s.files:
+            out[-1] = (out[-1][0], out[-1][1], s.index)
+        else:
+            whole = dataclasses.replace(s, start=0, stop=None, first_line=1)
+            out.append((whole, s.index, s.index))
     return out
 
 
@@ -140,7 +153,7 @@ def run_dedup(config: Config, *, progress: Progress | None = None) -> dict[str, 
     out = Path(config.output.directory)
     skip = (str(out), config.output.work_dir or str(out))
     shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard,
-                      skip=skip)
+                      skip=skip, split_bytes=config.input.split_bytes)
     _check_output(out)
     r = _Runner(config, progress or NullProgress())
     resumed = r.work.prepare({"version": __version__, "config": config.results_fingerprint(),
@@ -175,8 +188,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     offsets = match.shard_offsets(work, n)
     kept_root = str(r.out / "kept")
     r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
-        str(work.root), s, int(offsets[s.index]), int(offsets[s.index + 1]), kept_root,
-        cfg.output.format, r.fields)) for s in shards])
+        str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
+        cfg.output.format, r.fields)) for s, first, last in _whole_files(shards)])
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     t0 = time.perf_counter()
     write_decisions(work, n, str(r.out / "decisions.parquet"), threshold=mh.threshold,

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from thresher.config import (
 )
 from thresher.core.plan import LshPlan
 from thresher.errors import ConfigError, InputError, StageError, ThresherError
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "Config",

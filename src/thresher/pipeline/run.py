@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
 import threading
@@ -32,6 +33,8 @@ from thresher.pipeline.read import ReadTask, read_stage_task
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["lsh_plan", "run_dedup"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _OUTPUTS = ("decisions.parquet", "summary.json", "kept", "_work")
@@ -123,6 +126,8 @@ class _Runner:
         self._note(name, start)
         stats = [self.work.done(name, key) or {} for key, _ in tasks]
         self.timings[name] = round(time.perf_counter() - start, 3)
+        log.info("stage %s: %d tasks (%d reused) in %.2f s", name, len(tasks),
+                 len(tasks) - len(todo), self.timings[name])
         self.progress.finish(name, self.timings[name])
         return stats
 

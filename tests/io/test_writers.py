@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from thresher.io.records import Fields, read_shard
 from thresher.io.sources import Shard, discover
@@ -80,13 +82,20 @@ def test_jsonl_kept_lines_are_byte_identical_in_order(tmp_path: Path, suffix: st
     assert written == LINES[0] + b"\n" + LINES[2] + b"\n" + LINES[4] + b"\n"
 
 
-def test_jsonl_crlf_records_keep_their_bytes_with_lf_endings(tmp_path: Path) -> None:
-    src = tmp_path / "data.jsonl"
-    src.write_bytes(LINES[0] + b"\r\n" + LINES[1] + b"\r\n")
-    written = tmp_path / "out" / "data.jsonl"
-    assert write_kept(shard_of(src), np.array([True, True]), str(tmp_path / "out"),
-                      fmt="input", fields=FIELDS) == 2
-    assert written.read_bytes() == LINES[0] + b"\n" + LINES[1] + b"\n"
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zst"])
+def test_jsonl_records_keep_their_exact_bytes(tmp_path: Path, suffix: str) -> None:
+    """Line endings, a byte order mark and blank lines: kept lines are copied as they are."""
+    body = (b"\xef\xbb\xbf" + LINES[0] + b"\r\n  \n\n" + LINES[1] + b"\r\n" + LINES[2] + b"\n"
+            + LINES[3])  # the last line has no line ending
+    src = tmp_path / f"data.jsonl{suffix}"
+    src.write_bytes(compress(body, suffix) if suffix else body)
+    written = tmp_path / "out" / f"data.jsonl{suffix}"
+    assert write_kept(shard_of(src), np.array([True, False, True, True]),
+                      str(tmp_path / "out"), fmt="input", fields=FIELDS) == 3
+    data = written.read_bytes()
+    if suffix:
+        data = decompress(data, suffix)
+    assert data == b"\xef\xbb\xbf" + LINES[0] + b"\r\n" + LINES[2] + b"\n" + LINES[3] + b"\n"
 
 
 @pytest.mark.parametrize("suffix", [".gz", ".zst"])
@@ -298,3 +307,37 @@ def test_parquet_kept_rows_that_cannot_be_copied_raise_input_error(tmp_path: Pat
     with pytest.raises(InputError, match=r"rows\.parquet:21: cannot copy kept rows"):
         write_kept(shard, keep, str(out / "b"), fmt="input", fields=FIELDS)
     assert files_under(out / "b") == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from([b'{"id": 1}', b"  ", b"", b'{"t": "x y"}\r', b"\t{}", b"\xef\xbb\xbf"]),
+                max_size=30),
+       st.booleans(), st.integers(1, 40), st.randoms(use_true_random=False))
+def test_block_copy_matches_line_copy(tmp_path: Path, lines: list[bytes], final_newline: bool,
+                                      block: int, rnd: random.Random) -> None:
+    """The block-wise copier of plain files keeps exactly what the line-wise one keeps."""
+    import tempfile
+
+    import thresher.io.writers as writers
+
+    tmp_path = Path(tempfile.mkdtemp(dir=tmp_path))  # one folder per example
+    body = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    plain, packed = tmp_path / "p" / "a.jsonl", tmp_path / "g" / "a.jsonl.gz"
+    for path, data in ((plain, body), (packed, compress(body, ".gz"))):
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+    records = len(list(read_shard(shard_of(plain), FIELDS)))
+    keep = np.array([rnd.random() < 0.6 for _ in range(records)], dtype=bool)
+    old = writers._BLOCK
+    writers._BLOCK = block
+    try:
+        for path in (plain, packed):
+            out = tmp_path / "out" / path.parent.name
+            write_kept(shard_of(path), keep, str(out), fmt="input", fields=FIELDS)
+    finally:
+        writers._BLOCK = old
+    got = [tmp_path / "out" / d / n for d, n in (("p", "a.jsonl"), ("g", "a.jsonl.gz"))]
+    if not keep.any():
+        assert not any(p.exists() for p in got)
+        return
+    assert got[0].read_bytes() == decompress(got[1].read_bytes(), ".gz")

@@ -149,19 +149,20 @@ def _shingles(tokens, n_tok, ngram, salt, seed, out):  # type: ignore[no-untyped
 
 @njit(cache=True)
 def _oph(shingles, count, probe_seed, sig):  # type: ignore[no-untyped-def]
-    """Fill sig with the densified one-permutation MinHash of mixed shingles[:count]."""
+    """Fill sig with the densified one-permutation MinHash of mixed shingles[:count].
+
+    A bin holding the all-ones value counts as empty (a 2**-32 chance per shingle); the
+    minimum is taken without a branch, since whether it changes is unpredictable.
+    """
     k = sig.shape[0]
     sig[:] = _EMPTY
-    filled = np.zeros(k, dtype=np.bool_)
     for i in range(count):
         x = shingles[i]
         slot = np.int64(((x >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32))
-        v = np.uint32(x & np.uint64(0xFFFFFFFF))
-        if v < sig[slot] or not filled[slot]:
-            sig[slot] = v
-            filled[slot] = True
+        sig[slot] = min(sig[slot], np.uint32(x & np.uint64(0xFFFFFFFF)))
     if count == 0:
         return
+    filled = sig != _EMPTY  # borrow only from bins that were filled by a shingle
     for b in range(k):
         if filled[b]:
             continue

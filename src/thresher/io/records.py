@@ -127,23 +127,24 @@ def _lines(fh: IO[bytes], start: int, stop: int | None) -> Iterator[bytes]:
         yield raw
 
 
-def iter_lines(path: str, *, start: int = 0, stop: int | None = None, first_line: int = 1
-               ) -> Iterator[tuple[int, bytes | None, str | None]]:
+def iter_lines(path: str, *, start: int = 0, stop: int | None = None, first_line: int = 1,
+               raw: bool = False) -> Iterator[tuple[int, bytes | None, str | None]]:
     """Yield ``(line_number, line, None)`` per non-blank line, or a last ``(n, None, error)``.
 
     A truncated or corrupt compressed stream ends the file with an error entry naming
     the first line that could not be read; the lines before it are still yielded. With a
-    byte range (plain files only), lines are numbered from ``first_line``.
+    byte range (plain files only), lines are numbered from ``first_line``. Lines come
+    without their line ending and byte order mark, or exactly as in the file if ``raw``.
     """
     number = first_line - 1
     try:
         with open_binary(path) as fh:
-            for number, raw in enumerate(_lines(fh, start, stop), start=first_line):
-                line = raw.rstrip(b"\r\n")
+            for number, raw_line in enumerate(_lines(fh, start, stop), start=first_line):
+                line = raw_line.rstrip(b"\r\n")
                 if number == 1:
                     line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
                 if line and not line.isspace():
-                    yield number, line, None
+                    yield number, raw_line if raw else line, None
     except _STREAM_ERRORS as exc:
         kind = "truncated or corrupt compressed stream" if number or path.lower().endswith(
             (".gz", ".zst")) else "unreadable file"

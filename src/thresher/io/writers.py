@@ -1,5 +1,6 @@
-"""Write the kept corpus: in the input's own format (records copied byte for byte) or
-converted to JSONL or Parquet with ``id``, ``text`` and ``url``.
+"""Write the kept corpus: in the input's own format (records copied byte for byte, line
+endings included; a last line without one gets a newline) or converted to JSONL or
+Parquet with ``id``, ``text`` and ``url``.
 
 Files are written under a temporary name and renamed into place, so a killed run never
 leaves a half-written file that looks finished. A file none of whose records is kept is
@@ -62,17 +63,72 @@ def _copy_txt(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
     return int(keep.sum())
 
 
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[[9, 10, 11, 12, 13, 32]] = True  # what bytes.isspace() counts
+_BLOCK = 1 << 24
+_BOM = b"\xef\xbb\xbf"
+
+
+def _kept_spans(data: bytes, first: bool, keep: NDArray[np.bool_], index: int
+                ) -> tuple[list[tuple[int, int]], int]:
+    """Return byte spans of kept complete lines in ``data`` and the next record index.
+
+    Records are the non-blank lines, as :func:`iter_lines` counts them.
+    """
+    if not data:
+        return [], index
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    solid = ~_WHITESPACE[arr[starts]]  # a line that starts with a non-space is a record
+    unsure = np.flatnonzero(~solid)  # the rare others (indented or blank) are looked at
+    if first and data.startswith(_BOM):
+        unsure = np.concatenate(([0], unsure))
+    for i in unsure.tolist():
+        line = data[starts[i] : ends[i]]
+        line = line.removeprefix(_BOM) if i == 0 and first else line
+        solid[i] = not line.isspace() and line.rstrip(b"\r") != b""
+    records = np.flatnonzero(solid)
+    kept = records[keep[index : index + records.shape[0]]]
+    if kept.shape[0] == 0:
+        return [], index + records.shape[0]
+    s, e = starts[kept], ends[kept] + 1
+    breaks = np.flatnonzero(s[1:] != e[:-1]) + 1  # a dropped or blank line between two kept
+    runs = list(zip(s[np.concatenate(([0], breaks))].tolist(),
+                    e[np.concatenate((breaks - 1, [e.shape[0] - 1]))].tolist(), strict=True))
+    return runs, index + records.shape[0]
+
+
+def _copy_plain_jsonl(path: str, keep: NDArray[np.bool_], out: IO[bytes]) -> None:
+    """Copy kept lines of an uncompressed file in runs of bytes, a block at a time."""
+    index, carry, first = 0, b"", True
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            runs, index = _kept_spans(data[:cut], first, keep, index)
+            view = memoryview(data)
+            for start, stop in runs:
+                out.write(view[start:stop])
+            carry, first = data[cut:], first and cut == 0
+    if carry:
+        runs, index = _kept_spans(carry + b"\n", first, keep, index)
+        if runs:
+            out.write(carry + b"\n")
+
+
 def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
     if not keep.any():
         return 0
-    written = 0
     target = os.path.join(root, shard.prefix + shard.names[0])
     with _atomic(target) as tmp, _open_out(tmp, target) as out:
-        for index, (_, line, _) in enumerate(iter_lines(shard.files[0])):
-            if line is not None and keep[index]:
-                out.write(line + b"\n")
-                written += 1
-    return written
+        if shard.files[0].lower().endswith((".gz", ".zst")):
+            for index, (_, line, _) in enumerate(iter_lines(shard.files[0], raw=True)):
+                if line is not None and keep[index]:
+                    out.write(line if line.endswith(b"\n") else line + b"\n")
+        else:
+            _copy_plain_jsonl(shard.files[0], keep, out)
+    return int(keep.sum())
 
 
 def _copy_parquet(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:

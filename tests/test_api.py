@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,11 @@ def test_typing_is_strict() -> None:
     mypy = pytest.importorskip("mypy.api")
     out, err, status = mypy.run([])
     assert status == 0, out + err
+
+
+def test_lint_is_clean() -> None:
+    pytest.importorskip("ruff")
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "bench"],
+                         cwd=root, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr

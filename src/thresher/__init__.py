@@ -14,7 +14,12 @@ from typing import Any
 
 from thresher._version import __version__
 from thresher.config import (
-    Config, InputConfig, MinHashConfig, OutputConfig, RunConfig, config_from_mapping,
+    Config,
+    InputConfig,
+    MinHashConfig,
+    OutputConfig,
+    RunConfig,
+    config_from_mapping,
 )
 from thresher.core.plan import LshPlan
 from thresher.errors import ConfigError, InputError, StageError, ThresherError

@@ -62,7 +62,7 @@ def test_identical_texts_always_collide(text: str) -> None:
 
 def _jaccard_pair(rng: np.random.Generator, target: float) -> tuple[str, str]:
     vocab = [f"w{i}" for i in range(100_000)]
-    shared = int(round(400 * 2 * target / (1 + target)))
+    shared = round(400 * 2 * target / (1 + target))
     common = list(rng.choice(vocab, size=shared, replace=False))
     rest = list(rng.choice(vocab, size=2 * (400 - shared), replace=False))
     return " ".join(common + rest[: 400 - shared]), " ".join(common + rest[400 - shared:])

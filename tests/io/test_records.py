@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -12,20 +11,13 @@ from typing import Any
 
 import pytest
 
+from tests.io.util import compress
 from thresher.io.records import Fields, Record, iter_lines, read_shard
 from thresher.io.sources import Shard, discover
 
 COMPRESSIONS = ["", ".gz", ".zst"]
 
 
-def compress(data: bytes, suffix: str) -> bytes:
-    if suffix == ".gz":
-        return gzip.compress(data, mtime=0)
-    if suffix == ".zst":
-        import zstandard
-
-        return zstandard.ZstdCompressor().compress(data)
-    return data
 
 
 def write(path: Path, data: bytes) -> Path:

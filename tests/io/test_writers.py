@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import random
@@ -14,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.io.util import compress, decompress
 from thresher.io.records import Fields, read_shard
 from thresher.io.sources import Shard, discover
 from thresher.io.writers import write_kept
@@ -21,24 +21,8 @@ from thresher.io.writers import write_kept
 FIELDS = Fields()
 
 
-def compress(data: bytes, suffix: str) -> bytes:
-    if suffix == ".gz":
-        return gzip.compress(data, mtime=0)
-    if suffix == ".zst":
-        import zstandard
-
-        return zstandard.ZstdCompressor().compress(data)
-    return data
 
 
-def decompress(data: bytes, suffix: str) -> bytes:
-    if suffix.lower() == ".gz":
-        return gzip.decompress(data)
-    if suffix.lower() == ".zst":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read()
-    return data
 
 
 def shard_of(*paths: Path, txt_per_shard: int = 100) -> Shard:
@@ -318,7 +302,7 @@ def test_block_copy_matches_line_copy(tmp_path: Path, lines: list[bytes], final_
     """The block-wise copier of plain files keeps exactly what the line-wise one keeps."""
     import tempfile
 
-    import thresher.io.writers as writers
+    from thresher.io import writers
 
     tmp_path = Path(tempfile.mkdtemp(dir=tmp_path))  # one folder per example
     body = b"\n".join(lines) + (b"\n" if final_newline else b"")

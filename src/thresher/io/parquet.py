@@ -63,7 +63,7 @@ def read_parquet(path: str, name: str, fields: Fields) -> Iterator[Record]:
         pf = _open(path)
         columns = pf.schema_arrow.names
         starts = _group_starts(pf)
-    except Exception as exc:  # pyarrow raises several types for corrupt files
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files
         yield Record(f"{name}:0", None, None, name, 0, f"cannot read Parquet file: {exc}", True)
         return
     if fields.text not in columns:
@@ -80,7 +80,7 @@ def read_parquet(path: str, name: str, fields: Fields) -> Iterator[Record]:
                 for row in batch.to_pylist():
                     number += 1
                     yield _row_record(row, name, number, fields)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any pyarrow failure rejects the rows
             reason = (f"unreadable row group {group} (rows {lo + 1}-{hi}) from row {number + 1}: "
                       + " ".join(str(exc).split()))
             for bad in range(number + 1, hi + 1):

@@ -13,7 +13,12 @@ from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
 from thresher.pipeline.match import (
-    KIND_EXACT, KIND_EXACT_NEAR, KIND_KEPT, KIND_NEAR, KIND_REJECTED, shard_offsets,
+    KIND_EXACT,
+    KIND_EXACT_NEAR,
+    KIND_KEPT,
+    KIND_NEAR,
+    KIND_REJECTED,
+    shard_offsets,
 )
 from thresher.pipeline.workdir import WorkDir
 

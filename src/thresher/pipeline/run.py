@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from thresher._version import __version__
 from thresher.config import Config
@@ -91,7 +91,7 @@ class _Poller:
         while not self.stop.wait(0.5):
             self.fn()
 
-    def __enter__(self) -> _Poller:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -50,7 +50,7 @@ class _Appender:
     def __init__(self, target: Path) -> None:
         self.target = target
         self.tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-        self.fh = open(self.tmp, "wb")
+        self.fh = open(self.tmp, "wb")  # noqa: SIM115 - closed by close()
 
     def write(self, array: NDArray[Any]) -> None:
         """Append the array's bytes (little-endian, C order)."""

@@ -41,6 +41,9 @@ def test_toml_tables_and_flat_keys_build_the_same_config(tmp_path: object) -> No
     b = thresher.config_from_mapping({"inputs": ["x"], "output": "o", "threshold": 0.7,
                                       "ngram": 3})
     assert a == b
+    toml.write_text('output = "o"\n[input]\npaths = ["x"]\nthreshold = 0.7\n')
+    with pytest.raises(thresher.ConfigError, match=r"belongs in \[minhash\]"):
+        thresher.config_from_mapping(thresher.config.load_toml(toml))
 
 
 def test_plan_matches_cli_defaults() -> None:

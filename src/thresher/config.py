@@ -176,7 +176,10 @@ def config_from_mapping(options: Mapping[str, Any]) -> Config:
             continue
         if key in _SECTIONS and isinstance(value, Mapping):
             for sub, subval in value.items():
-                parts[key][_section_of(sub)[1] if sub not in _ALIASES else sub] = subval
+                section, name = _section_of(sub)
+                if section != key:
+                    raise ConfigError(f"option {sub!r} belongs in [{section}], not [{key}]")
+                parts[section][name] = subval
             continue
         section, name = _section_of(key)
         parts[section][name] = value

@@ -17,34 +17,30 @@ Example::
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
+import io
+import itertools
 import json
 import re
 import sys
 import time
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
+GEN_VERSION = 1  # bump when the output for a given seed changes (run.py cache key)
 VOCAB_SEED = 20240601  # the vocabulary is the same for every --seed
 VOCAB_SIZE = 40_000
 ZIPF_S = 1.05
 SHINGLE = 5
 WORDS_MIN, WORDS_MAX = 200, 1500
 
-FUNCTION_WORDS = (
-    "the of and to a in is that for it as was with be by on not he i this are or his "
-    "from at which but have an they you were her she there one been we their all has "
-    "would will more if no when can about so out what up some into them other than its "
-    "our time only new could also two may first these like any after over people most "
-    "very where just made between 2019 through years back 10 well even because much "
-    "here many how those before three your day same should each while both 2020 still "
-    "under world last never us 100 own might great since against right 2021 around "
-    "state another come being used 5 without does 12 life home work"
-).split()
+FUNCTION_WORDS = ["the", "of", "and", "to", "a", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not", "he", "i", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an", "they", "you", "were", "her", "she", "there", "one", "been", "we", "their", "all", "has", "would", "will", "more", "if", "no", "when", "can", "about", "so", "out", "what", "up", "some", "into", "them", "other", "than", "its", "our", "time", "only", "new", "could", "also", "two", "may", "first", "these", "like", "any", "after", "over", "people", "most", "very", "where", "just", "made", "between", "2019", "through", "years", "back", "10", "well", "even", "because", "much", "here", "many", "how", "those", "before", "three", "your", "day", "same", "should", "each", "while", "both", "2020", "still", "under", "world", "last", "never", "us", "100", "own", "might", "great", "since", "against", "right", "2021", "around", "state", "another", "come", "being", "used", "5", "without", "does", "12", "life", "home", "work"]
 
 ONSETS = ("", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t",
           "v", "w", "z", "br", "ch", "cl", "cr", "dr", "fl", "gr", "pl", "pr", "sh", "sl",
@@ -55,7 +51,7 @@ ACCENTS = {"e": "é", "a": "á", "o": "ö", "u": "ü", "i": "í"}
 TLDS = ("com", "net", "org", "io", "co.uk", "de", "info", "news")
 MENU_WORDS = ("Home", "About", "Blog", "News", "Shop", "Contact", "Archive", "Events",
               "Careers", "Support", "Login", "Search", "Topics", "Reviews", "Guides")
-PUNCT = np.array([".", ".", ".", ".", "?", "!"], dtype=object)
+SUFFIXES = ("", ",", ".", ".", ".", ".", "?", "!")  # after 0: comma, then sentence ends
 EDIT_KINDS = ("exact", "format", "words", "append", "remove", "truncate")
 EDIT_CDF = np.cumsum([0.12, 0.13, 0.40, 0.10, 0.10, 0.15])
 TOKEN_RE = re.compile(r"[^\W_]+")
@@ -93,8 +89,9 @@ def build_vocab(size: int = VOCAB_SIZE) -> np.ndarray:
 def zipf_cdf(n: int, s: float) -> np.ndarray:
     """Cumulative distribution of a Zipf-Mandelbrot law over ``n`` ranks."""
     weights = 1.0 / np.power(np.arange(1, n + 1) + 2.7, s)
-    cdf = np.cumsum(weights)
-    return cdf / cdf[-1]
+    cdf: np.ndarray = np.cumsum(weights)
+    cdf /= cdf[-1]
+    return cdf
 
 
 # --------------------------------------------------------------------------- documents
@@ -130,6 +127,8 @@ class Writer:
         self.rng = rng
         self.vocab = build_vocab()
         self.caps = np.array([w.capitalize() for w in self.vocab], dtype=object)
+        self.forms = np.concatenate([table + sfx for table in (self.vocab, self.caps)
+                                     for sfx in SUFFIXES])
         # inverse-CDF lookup table: a uniform integer indexes straight to a rank
         grid = (np.arange(1 << 22) + 0.5) / (1 << 22)
         self.table = np.searchsorted(zipf_cdf(len(self.vocab), ZIPF_S), grid).astype(np.int32)
@@ -154,7 +153,7 @@ class Writer:
         """One string of ``lengths[i]`` words from ``table`` per entry, joined by ``sep``."""
         words = table[self.ids(int(lengths.sum()))].tolist()
         bounds = np.r_[0, np.cumsum(lengths)].tolist()
-        return [sep.join(words[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        return [sep.join(words[a:b]) for a, b in itertools.pairwise(bounds)]
 
     def bodies(self, lengths: np.ndarray,
                para_len: tuple[int, int] = (30, 160)) -> list[list[str]]:
@@ -166,29 +165,40 @@ class Writer:
         return out
 
     def _bodies(self, lengths: np.ndarray, para_len: tuple[int, int]) -> list[list[str]]:
-        """Vectorised :meth:`bodies` for one batch: one word stream, cut per document."""
+        """Vectorised :meth:`bodies` for one batch: one word stream, cut per document.
+
+        Every token is one gather from :attr:`forms` (case x trailing punctuation),
+        so no string is built per word.
+        """
         rng = self.rng
         total = int(lengths.sum())
-        doc_ends = np.cumsum(lengths) - 1
-        ids = self.ids(total)
-        words = self.vocab[ids]
-        ends = np.cumsum(rng.integers(5, 25, size=total // 5 + 2)) - 1
-        ends = np.union1d(ends[ends < total], doc_ends)
-        starts = np.r_[0, ends[:-1] + 1]
-        commas = np.flatnonzero(rng.random(total) < 0.05)
-        words[commas] = words[commas] + ","
-        words[starts] = self.caps[ids[starts]]
-        words[ends] = self.vocab[ids[ends]] + PUNCT[rng.integers(len(PUNCT), size=len(ends))]
-        # paragraph breaks after the sentence end nearest to every 30-160 words
+        doc_ends = np.cumsum(lengths)
+        ends = np.cumsum(rng.integers(5, 25, size=total // 5 + 2))
+        ends = np.union1d(ends[ends < total], doc_ends)  # exclusive sentence ends
+        suffix = (rng.random(total) < 0.05).astype(np.int64)  # 1 = comma
+        suffix[ends - 1] = rng.integers(2, 2 + len(SUFFIXES) - 2, size=len(ends))
+        case = np.zeros(total, dtype=np.int64)
+        case[np.r_[0, ends[:-1]]] = 1
+        codes = (case * len(SUFFIXES) + suffix) * len(self.vocab) + self.ids(total)
+        flat = self.forms[codes].tolist()
+        # paragraph breaks after the sentence end nearest to every lo-hi words
         lo, hi = para_len
         target = np.cumsum(rng.integers(lo, hi, size=total // lo + 2))
         pick = np.unique(np.searchsorted(ends, target[target < total]))
-        pends = np.setdiff1d(ends[pick[pick < len(ends)]], doc_ends)
-        words[pends] = words[pends] + "\n\n"
-        flat = words.tolist()
-        bounds = np.r_[0, doc_ends + 1].tolist()
-        return [" ".join(flat[a:b]).replace("\n\n ", "\n\n").split("\n\n")
-                for a, b in zip(bounds[:-1], bounds[1:])]
+        cuts = np.union1d(ends[pick[pick < len(ends)]], doc_ends).tolist()
+        out: list[list[str]] = []
+        paras: list[str] = []
+        start, d = 0, 0
+        doc_end = int(doc_ends[0])
+        for cut in cuts:
+            paras.append(" ".join(flat[start:cut]))
+            start = cut
+            if cut == doc_end:
+                out.append(paras)
+                paras = []
+                d += 1
+                doc_end = int(doc_ends[d]) if d < len(doc_ends) else -1
+        return out
 
     def host(self) -> Host:
         """A fake host with its own menu and footer (some hosts have no chrome)."""
@@ -237,7 +247,7 @@ def edit_words(w: Writer, paragraphs: list[str], rate: float) -> list[str]:
     """Substitute/delete/insert about ``rate`` of the words, in bursts of 1-4 words."""
     words_per = [p.split(" ") for p in paragraphs]
     flat = [x for ws in words_per for x in ws]
-    n_bursts = max(1, int(round(rate * len(flat) / 2.5)))
+    n_bursts = max(1, round(rate * len(flat) / 2.5))
     out = list(flat)
     starts = np.sort(w.rng.choice(len(flat), size=min(n_bursts, len(flat)), replace=False))[::-1]
     for s in starts.tolist():  # right to left keeps earlier indices valid
@@ -252,7 +262,7 @@ def edit_words(w: Writer, paragraphs: list[str], rate: float) -> list[str]:
     # re-split into the same number of paragraphs, proportionally
     bounds = np.cumsum([len(ws) for ws in words_per])
     bounds = np.round(bounds * (len(out) / max(1, len(flat)))).astype(int)
-    return [" ".join(out[a:b]) for a, b in zip(np.r_[0, bounds[:-1]], bounds) if b > a]
+    return [" ".join(out[a:b]) for a, b in itertools.pairwise([0, *bounds.tolist()]) if b > a]
 
 
 def truncate(paragraphs: list[str], keep: float) -> list[str]:
@@ -289,8 +299,13 @@ def make_copy(w: Writer, src: Doc, n_hosts: int) -> tuple[Doc, bool]:
         label = f"words:{rate:.3f}"
     elif kind == "append":
         paras.append(w.paragraph(int(w.rng.integers(40, 150))))
-    elif kind == "remove" and len(paras) >= 3:
-        del paras[int(w.rng.integers(len(paras)))]
+    elif kind == "remove":  # drop a paragraph holding at most a quarter of the words
+        sizes = np.array([p.count(" ") + 1 for p in paras])
+        small = np.flatnonzero(sizes <= 0.25 * sizes.sum())
+        if len(small):
+            del paras[int(small[w.rng.integers(len(small))])]
+        else:
+            label = "exact"
     elif kind == "truncate":
         paras = truncate(paras, 0.9)
     host = src.host
@@ -319,7 +334,9 @@ class ShingleHasher:
 
     def shingles(self, text: str) -> np.ndarray:
         """Sorted unique 5-gram hashes (NFKC, casefold, ``[^\\W_]+`` tokens)."""
-        tokens = TOKEN_RE.findall(unicodedata.normalize("NFKC", text).casefold())
+        if not text.isascii():
+            text = unicodedata.normalize("NFKC", text)
+        tokens = TOKEN_RE.findall(text.casefold())
         arr = np.fromiter(map(hash, tokens), np.int64, len(tokens)).view(np.uint64)
         n = len(arr) - SHINGLE + 1
         if n <= 0:  # fewer tokens than a shingle: the whole text is one shingle
@@ -327,7 +344,8 @@ class ShingleHasher:
         h = np.zeros(n, dtype=np.uint64)
         for k in range(SHINGLE):
             h = (h ^ (arr[k:k + n] * self.mult[k])) * np.uint64(0x100000001B3)
-        return np.unique(h)
+        h.sort()
+        return h[np.r_[True, h[1:] != h[:-1]]]
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -346,7 +364,7 @@ def plan_copies(rng: np.random.Generator, n_docs: int, dup_rate: float) -> list[
     About half of the originals get copies until ``dup_rate * n_docs`` copies are
     planned; originals plus copies add up to exactly ``n_docs``.
     """
-    n_copies = int(round(dup_rate * n_docs))
+    n_copies = round(dup_rate * n_docs)
     choices = (1, 1, 1, 2, 2, 3, 4)
     counts: list[int] = []
     total = planned = 0
@@ -402,8 +420,9 @@ def generate(n_docs: int, seed: int, dup_rate: float) -> tuple[list[str], list[D
 def open_out(path: Path) -> IO[str]:
     """Open a text file for writing, gzip-compressed if it ends in ``.gz``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".gz":
-        return gzip.open(path, "wt", encoding="utf-8", compresslevel=3)
+    if path.suffix == ".gz":  # mtime=0 keeps the bytes identical across runs
+        raw = gzip.GzipFile(path, "wb", compresslevel=3, mtime=0)
+        return io.TextIOWrapper(raw, encoding="utf-8")
     return path.open("w", encoding="utf-8")
 
 
@@ -417,7 +436,7 @@ def truth_path(out: Path) -> Path:
 
 def records(texts: list[str], docs: list[Doc], hosts: list[Host]) -> Iterator[tuple[str, str]]:
     """Yield (corpus line, truth line) pairs in output order, assigning ids."""
-    for i, (text, doc) in enumerate(zip(texts, docs)):
+    for i, (text, doc) in enumerate(zip(texts, docs, strict=True)):
         doc_id = f"d{i:08d}"
         rec = {"id": doc_id, "text": text, "url": url_of(doc, hosts, i)}
         truth: dict[str, object] = {"id": doc_id, "cluster": f"d{doc.cluster:08d}"}
@@ -436,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dup-rate", type=float, default=0.2,
                     help="fraction of output documents that are injected copies")
     args = ap.parse_args(argv)
+    gc.disable()  # millions of long-lived strings: cyclic GC passes only cost time
     t0 = time.perf_counter()
     texts, docs, hosts = generate(args.docs, args.seed, args.dup_rate)
     t1 = time.perf_counter()

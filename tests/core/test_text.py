@@ -34,3 +34,19 @@ def test_normalize_is_idempotent(text: str) -> None:
 @given(st.text(alphabet=st.characters(categories=["L", "N", "P", "Z"])))
 def test_normalize_ignores_spacing_and_case(text: str) -> None:
     assert normalize(text) == normalize("  " + text.casefold().replace(" ", "\n  ") + " .")
+
+
+def test_shipped_tables_match_unicodedata() -> None:
+    """The tables shipped for this Unicode version are what unicodedata says."""
+    import numpy as np
+
+    from thresher.core import text
+
+    if not text._tables_file().exists():
+        import pytest
+
+        pytest.skip("no tables shipped for this Unicode version; they are built at run time")
+    assert np.array_equal(text.char_classes(), text._build_char_classes())
+    fold, expand = text._build_case_folds()
+    assert np.array_equal(text.case_folds()[0], fold)
+    assert np.array_equal(text.case_folds()[1], expand)

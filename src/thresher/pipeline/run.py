@@ -234,6 +234,19 @@ def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:
                      path=row["file"], line=row["line"])
 
 
+def _kept_bytes(work: WorkDir, n_shards: int) -> int:
+    """Return the UTF-8 size (after NFKC) of the kept documents' texts."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from thresher.pipeline.match import KIND_KEPT
+
+    sizes = np.concatenate([pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
+                                          columns=["bytes"])["bytes"].to_numpy()
+                            for s in range(n_shards)]) if n_shards else np.zeros(0, np.int64)
+    return int(sizes[work.load("cluster", "kind") == KIND_KEPT].sum())
+
+
 def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
              cluster: dict[str, Any], resumed: bool, started: float) -> dict[str, Any]:
     import numpy as np
@@ -264,7 +277,8 @@ def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
                      "largest": int(sizes.max()) if sizes.shape[0] else 1},
         "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         "rejected_examples": examples,
-        "text_bytes_read": sum(s.get("text_bytes", 0) for s in read_stats),
+        "text_bytes": {"read": sum(s.get("text_bytes", 0) for s in read_stats),
+                       "kept": _kept_bytes(r.work, len(read_stats))},
         "lsh": {"bands": plan.bands, "rows": plan.rows, "candidates": cluster["candidates"],
                 "verified": cluster["verified"]},
         "config": json.loads(r.config.results_fingerprint()),

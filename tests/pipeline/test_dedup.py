@@ -197,3 +197,13 @@ def test_large_jsonl_split_into_ranges_gives_identical_outputs(tmp_path: Path) -
     assert outs[1] == outs[0] and outs[2] == outs[0]
     rows = _rows(tmp_path / "o0-1")
     assert rows[-1]["line"] == 303 and rows[-1]["decision"] == "rejected"
+
+
+@pytest.mark.parametrize("content", ["", '{"id": 1}\n{"text": ""}\n'])
+def test_empty_or_all_rejected_input(tmp_path: Path, content: str) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text(content)
+    summary = thresher.dedup(inputs=[tmp_path / "in"], output=tmp_path / "o", executor="serial")
+    c = summary["counts"]
+    assert c["kept"] == c["duplicate"] == 0 and c["rejected"] == c["read"] == content.count("\n")
+    assert len(_rows(tmp_path / "o")) == c["read"]

@@ -146,7 +146,8 @@ def prepare_batch(texts: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.i
     happen in compiled code. The documents are joined by a newline so that tokens never
     run across two documents.
     """
-    encoded = [unicodedata.normalize("NFKC", t).encode("utf-8", "surrogatepass") for t in texts]
+    encoded = [(t if t.isascii() else unicodedata.normalize("NFKC", t)).encode(
+        "utf-8", "surrogatepass") for t in texts]  # ASCII text is its own NFKC form
     lengths = np.fromiter((len(e) + 1 for e in encoded), dtype=np.int64, count=len(encoded))
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])

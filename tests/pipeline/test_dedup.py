@@ -207,3 +207,11 @@ def test_empty_or_all_rejected_input(tmp_path: Path, content: str) -> None:
     c = summary["counts"]
     assert c["kept"] == c["duplicate"] == 0 and c["rejected"] == c["read"] == content.count("\n")
     assert len(_rows(tmp_path / "o")) == c["read"]
+
+
+def test_a_new_run_replaces_the_outputs_of_an_earlier_one(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "a" / "first.jsonl", [{"id": "1", "text": "one text here"}])
+    write_jsonl(tmp_path / "b" / "second.jsonl", [{"id": "2", "text": "another text"}])
+    thresher.dedup(inputs=[tmp_path / "a"], output=tmp_path / "o", executor="serial")
+    thresher.dedup(inputs=[tmp_path / "b"], output=tmp_path / "o", executor="serial")
+    assert sorted(p.name for p in (tmp_path / "o" / "kept").iterdir()) == ["second.jsonl"]

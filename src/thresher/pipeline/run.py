@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import threading
 import time
 from collections import Counter
@@ -163,6 +164,10 @@ def run_dedup(config: Config, *, progress: Progress | None = None) -> dict[str, 
     r = _Runner(config, progress or NullProgress())
     resumed = r.work.prepare({"version": __version__, "config": config.results_fingerprint(),
                               "inputs": _manifest(shards)})
+    if not resumed:  # outputs of an earlier run would mix with this one's
+        shutil.rmtree(out / "kept", ignore_errors=True)
+        for name in ("decisions.parquet", "summary.json"):
+            (out / name).unlink(missing_ok=True)
     try:
         return _run_stages(r, shards, resumed, started)
     finally:

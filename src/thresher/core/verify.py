@@ -6,7 +6,28 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["distinct_sets", "jaccard_pairs"]
+__all__ = ["distinct_sets", "gather_slices", "jaccard_pairs"]
+
+
+@njit(cache=True)
+def _gather(src, starts, counts, out):  # type: ignore[no-untyped-def]
+    pos = 0
+    for i in range(starts.shape[0]):
+        out[pos : pos + counts[i]] = src[starts[i] : starts[i] + counts[i]]
+        pos += counts[i]
+
+
+def gather_slices(src: NDArray[np.uint32], starts: NDArray[np.int64], counts: NDArray[np.int64]
+                  ) -> NDArray[np.uint32]:
+    """Concatenate ``src[starts[i]:starts[i] + counts[i]]`` for every ``i``.
+
+    Example:
+        >>> gather_slices(np.arange(10, dtype=np.uint32), np.array([7, 1]), np.array([2, 3])).tolist()
+        [7, 8, 1, 2, 3]
+    """
+    out = np.empty(int(counts.sum()), dtype=np.uint32)
+    _gather(np.asarray(src), np.asarray(starts, np.int64), np.asarray(counts, np.int64), out)
+    return out
 
 
 @njit(cache=True)

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from thresher.core.cluster import greedy_clusters
 from thresher.core.lsh import band_keys, bucket_pairs
-from thresher.core.verify import distinct_sets, jaccard_pairs
+from thresher.core.verify import distinct_sets, gather_slices, jaccard_pairs
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 KIND_KEPT, KIND_EXACT, KIND_NEAR, KIND_EXACT_NEAR, KIND_REJECTED = 0, 1, 2, 3, 4
-VERIFY_CHUNK = 250_000
+VERIFY_CHUNK = 50_000  # pairs per task: bounds the shingle sets a task holds
 
 
 def shard_offsets(work: WorkDir, n_shards: int) -> NDArray[np.int64]:
@@ -130,9 +130,7 @@ def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64]
         shoff = work.load_raw("read", f"{s:05d}.shoff", np.int64)
         local = docs[shard_of == s] - offsets[s]
         starts, counts = shoff[local], shoff[local + 1] - shoff[local]
-        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
-            np.cumsum(counts) - counts, counts)
-        pieces.append(np.asarray(sh[np.repeat(starts, counts) + within]))
+        pieces.append(gather_slices(sh, starts, counts))
         lengths.append(counts)
     flat_off = np.zeros(docs.shape[0] + 1, dtype=np.int64)
     if lengths:

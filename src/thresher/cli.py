@@ -116,6 +116,10 @@ def main() -> None:
 @click.option("--text-field", help="JSON/Parquet field with the text. [default: text]")
 @click.option("--url-field", help="JSON/Parquet field with the URL. [default: url]")
 @click.option("--max-doc-bytes", type=int, help="Reject larger documents. [default: 8 MiB]")
+@click.option("--extractor", type=click.Choice(["trafilatura", "resiliparse"]),
+              help="Main-content extractor for WARC HTML. [default: trafilatura]")
+@click.option("--warc-id", type=click.Choice(["record", "url"]),
+              help="Id of WARC/WET documents: WARC-Record-ID or target URI. [default: record]")
 @click.option("--output-format", type=click.Choice(["input", "jsonl", "parquet"]),
               help="Format of kept/. [default: input]")
 @click.option("--executor", type=click.Choice(["serial", "local"]),
@@ -131,8 +135,8 @@ def main() -> None:
 def dedup(config_file: Path | None, quiet: bool, as_json: bool, **options: Any) -> None:
     """Find exact and near-duplicate documents in INPUTS and write a deduplicated corpus.
 
-    INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst) and
-    Parquet files, or folders of them.
+    INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst),
+    Parquet files, WARC (.warc.gz) and WET (.warc.wet.gz) files, or folders of them.
     """
     from thresher.pipeline.run import run_dedup
 

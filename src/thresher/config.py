@@ -53,6 +53,8 @@ class InputConfig:
     max_doc_bytes: int = 8 * 1024 * 1024
     txt_files_per_shard: int = 2000
     split_bytes: int = 64 * 1024 * 1024
+    warc_id: str = "record"
+    extractor: str = "trafilatura"
 
     def __post_init__(self) -> None:
         _check(bool(self.paths), "no input given: pass at least one file or folder")
@@ -61,6 +63,10 @@ class InputConfig:
         _check(self.max_doc_bytes > 0, f"--max-doc-bytes must be > 0, got {self.max_doc_bytes}")
         _check(self.txt_files_per_shard > 0, "txt_files_per_shard must be > 0")
         _check(self.split_bytes >= 0, "split_bytes must be >= 0 (0: never split a file)")
+        _check(self.warc_id in ("record", "url"),
+               f"--warc-id must be record or url, got {self.warc_id!r}")
+        _check(self.extractor in ("trafilatura", "resiliparse"),
+               f"--extractor must be trafilatura or resiliparse, got {self.extractor!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,13 +10,17 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import orjson
 
 from thresher.io.sources import Shard
+
+if TYPE_CHECKING:
+    from thresher.io.warc import WarcOptions
 
 __all__ = ["Fields", "Record", "iter_lines", "open_binary", "read_shard"]
 
@@ -42,6 +46,7 @@ class Record:
     line: int  # 1-based line (JSONL) or row (Parquet); 0 for a whole .txt file
     reject: str | None = None
     id_generated: bool = False
+    extra: dict[str, Any] | None = None  # WARC and WET: crawl_date, title, language, ...
 
 
 class _ZstdRaw(io.RawIOBase):
@@ -232,8 +237,12 @@ def _read_txt(path: str, name: str, fields: Fields) -> Record:
     return Record(name, text, None, name, 0)
 
 
-def read_shard(shard: Shard, fields: Fields) -> Iterator[Record]:
-    """Yield every record of ``shard`` in order; defects become rejected records."""
+def read_shard(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = None,
+               warc: WarcOptions | None = None) -> Iterator[Record]:
+    """Yield every record of ``shard`` in order; defects become rejected records.
+
+    WARC and WET files also hold records that are not documents: ``skipped`` counts them.
+    """
     # With several inputs, names carry the input's prefix (as in the kept/ folder) so that
     # two inputs holding a file of the same name give distinct file names and ids.
     names = [shard.prefix + name for name in shard.names]
@@ -242,6 +251,12 @@ def read_shard(shard: Shard, fields: Fields) -> Iterator[Record]:
             yield _read_txt(path, name, fields)
     elif shard.kind == "jsonl":
         yield from _read_jsonl(shard, names[0], fields)
+    elif shard.kind in ("warc", "wet"):
+        from thresher.io.warc import WarcOptions, read_warc
+
+        yield from read_warc(shard.files[0], names[0], fields, wet=shard.kind == "wet",
+                             opts=warc or WarcOptions(),
+                             skipped=Counter() if skipped is None else skipped)
     else:
         from thresher.io.parquet import read_parquet
 

@@ -11,9 +11,11 @@ from thresher.errors import ConfigError
 
 __all__ = ["Kind", "Shard", "discover", "kind_of", "split_ranges", "strip_suffix"]
 
-Kind = Literal["txt", "jsonl", "parquet"]
+Kind = Literal["txt", "jsonl", "parquet", "warc", "wet"]
 
 _SUFFIXES: tuple[tuple[str, Kind], ...] = (
+    (".warc.wet.gz", "wet"), (".warc.wet", "wet"), (".wet.gz", "wet"),
+    (".warc.gz", "warc"), (".warc", "warc"),
     (".jsonl.gz", "jsonl"), (".jsonl.zst", "jsonl"), (".ndjson.gz", "jsonl"),
     (".ndjson.zst", "jsonl"), (".json.gz", "jsonl"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
     (".parquet", "parquet"), (".txt", "txt"),

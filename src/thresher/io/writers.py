@@ -189,12 +189,62 @@ def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields:
     return written
 
 
+def _warc_spans(path: str) -> dict[int, int]:
+    """Map each record's start offset in a WARC file to the next record's (or the end)."""
+    from fastwarc import warc
+
+    with open(path, "rb") as fh:
+        starts = [rec.stream_pos for rec in warc.ArchiveIterator(
+            fh, parse_http=False, fsspec_args=False)]
+    return dict(zip(starts, [*starts[1:], os.path.getsize(path)], strict=True))
+
+
+def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: str) -> int:
+    """Copy the kept records' bytes (whole gzip members in a .warc.gz) in file order."""
+    import pyarrow.parquet as pq
+
+    offsets = pq.read_table(docs, columns=["offset"])["offset"].to_numpy()[keep]
+    offsets = offsets[offsets >= 0]
+    if offsets.shape[0] == 0:
+        return 0
+    spans = _warc_spans(shard.files[0])
+    with _atomic(os.path.join(root, shard.prefix + shard.names[0])) as tmp, \
+            open(tmp, "wb") as out, open(shard.files[0], "rb") as src:
+        for start in offsets.tolist():
+            src.seek(start)
+            out.write(src.read(spans[start] - start))
+    return int(offsets.shape[0])
+
+
+def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, docs: str) -> int:
+    """Write kept WARC/WET documents as JSONL or Parquet with their extracted metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(docs, columns=["id", "text", "url", "crawl_date", "title",
+                                         "language"]).filter(pa.array(keep))
+    if table.num_rows == 0:
+        return 0
+    with _atomic(os.path.join(root, _converted_name(shard, fmt))) as tmp:
+        if fmt == "jsonl":
+            with open(tmp, "wb") as out:
+                out.writelines(orjson.dumps(row) + b"\n" for row in table.to_pylist())
+        else:
+            pq.write_table(table, tmp)
+    return int(table.num_rows)
+
+
 def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
-               fields: Fields) -> int:
+               fields: Fields, docs: str | None = None) -> int:
     """Write the kept records of ``shard`` under ``root``; return how many were written.
 
-    ``keep[i]`` says whether the shard's ``i``-th record (in reading order) is kept.
+    ``keep[i]`` says whether the shard's ``i``-th record (in reading order) is kept. For
+    WARC and WET shards, ``docs`` is the read stage's table of extracted documents.
     """
+    if shard.kind in ("warc", "wet") and docs is not None:
+        if fmt == "input":
+            return _copy_warc(shard, keep, root, docs)
+        return _convert_docs(shard, keep, root, fmt, docs)
     if fmt != "input":
         return _convert(shard, keep, root, fmt, fields)
     if shard.kind == "txt":

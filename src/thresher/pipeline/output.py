@@ -47,8 +47,10 @@ def write_task(task: WriteTask) -> dict[str, Any]:
     """Write the kept records of one shard under the output's ``kept/`` folder."""
     work = WorkDir(task.work)
     kind = work.load("cluster", "kind", mmap=True)[task.start : task.stop]
+    docs = (str(work.path("read", f"{task.shard.index:05d}.docs.parquet"))
+            if task.shard.kind in ("warc", "wet") else None)
     written = write_kept(task.shard, np.asarray(kind) == KIND_KEPT, task.root, fmt=task.fmt,
-                         fields=task.fields)
+                         fields=task.fields, docs=docs)
     stats = {"written": written}
     work.mark_done("write", f"{task.shard.index:05d}", stats)
     return stats

@@ -7,8 +7,9 @@ artifacts at once, so memory stays bounded by the batch, not the shard.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -18,6 +19,7 @@ from numpy.typing import NDArray
 from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, sketch_texts
 from thresher.io.records import Fields, Record, read_shard
 from thresher.io.sources import Shard
+from thresher.io.warc import WarcOptions
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["NO_TOKENS", "ReadTask", "read_stage_task"]
@@ -39,6 +41,7 @@ class ReadTask:
     char_ngram: int
     shingle: str
     seed: int
+    warc: WarcOptions = field(default_factory=WarcOptions)
 
 
 def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[np.int64]
@@ -83,6 +86,39 @@ def _batch_arrays(task: ReadTask, batch: list[Record]) -> tuple[dict[str, NDArra
     return out, reasons
 
 
+class _DocsWriter:
+    """Keeps what extraction found in WARC and WET records, for the kept-corpus writer."""
+
+    COLUMNS = ("id", "text", "url", "crawl_date", "title", "language", "full_text", "offset")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.writer: Any = None
+
+    def write(self, batch: list[Record]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        extra = [r.extra or {} for r in batch]
+        table = pa.table({
+            "id": pa.array([r.id for r in batch], pa.string()),
+            "text": pa.array([r.text for r in batch], pa.string()),
+            "url": pa.array([r.url for r in batch], pa.string()),
+            **{k: pa.array([e.get(k) for e in extra], pa.string())
+               for k in ("crawl_date", "title", "language", "full_text")},
+            "offset": pa.array([e.get("offset", -1) for e in extra], pa.int64()),
+        })
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path + ".tmp", table.schema)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is None:
+            self.write([])
+        self.writer.close()
+        os.replace(self.path + ".tmp", self.path)
+
+
 def _batches(records: Iterator[Record]) -> Iterator[list[Record]]:
     while batch := list(islice(records, _BATCH)):
         yield batch
@@ -100,7 +136,13 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     writer = None
     records = rejected = text_bytes = shingles = 0
     files["shoff"].write(np.zeros(1, dtype=np.int64))
-    for batch in _batches(read_shard(task.shard, task.fields)):
+    skipped: Counter[str] = Counter()
+    docs = _DocsWriter(str(work.path("read", f"{name}.docs.parquet"))) if task.shard.kind in (
+        "warc", "wet") else None
+    for batch in _batches(read_shard(task.shard, task.fields, skipped=skipped,
+                                     warc=task.warc)):
+        if docs is not None:
+            docs.write(batch)
         arrays, reasons = _batch_arrays(task, batch)
         nbytes = arrays["bytes"]
         table = _meta_table(batch, reasons, nbytes)
@@ -122,6 +164,9 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     os.replace(meta_path + ".tmp", meta_path)
     for f in files.values():
         f.close()
-    stats = {"records": records, "rejected": rejected, "text_bytes": text_bytes}
+    if docs is not None:
+        docs.close()
+    stats = {"records": records, "rejected": rejected, "text_bytes": text_bytes,
+             "skipped": dict(sorted(skipped.items()))}
     work.mark_done("read", name, stats)
     return stats

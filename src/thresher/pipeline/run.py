@@ -27,6 +27,7 @@ from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
+from thresher.io.warc import WarcOptions
 from thresher.pipeline import match
 from thresher.pipeline.output import WriteTask, write_decisions, write_task
 from thresher.pipeline.progress import NullProgress, Progress
@@ -179,9 +180,10 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     mh = cfg.minhash
     plan = lsh_plan(cfg)
     n = len(shards)
+    warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
     read_stats = r.stage("read", read_stage_task, [(f"{s.index:05d}", ReadTask(
-        str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram, mh.shingle, mh.seed))
-        for s in shards])
+        str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram, mh.shingle, mh.seed,
+        warc)) for s in shards])
     if cfg.run.strict:
         _raise_first_rejection(work, n)
     index = r.single("index", lambda: match.build_index(work, n))
@@ -270,6 +272,9 @@ def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
                 for row in rejected_rows.slice(0, 5).to_pylist()]
     sizes = np.bincount(dec["cluster"].drop_null().to_numpy()) if dec.num_rows else np.zeros(0)
     sizes = sizes[sizes > 1]
+    skipped: Counter[str] = Counter()
+    for stats in read_stats:
+        skipped.update(stats.get("skipped", {}))
     read = dec.num_rows
     counts = {"read": read, "kept": decisions["kept"], "duplicate": decisions["duplicate"],
               "rejected": decisions["rejected"]}
@@ -281,6 +286,7 @@ def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
         "clusters": {"with_duplicates": int(sizes.shape[0]),
                      "largest": int(sizes.max()) if sizes.shape[0] else 1},
         "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "skipped_by_reason": dict(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
         "rejected_examples": examples,
         "text_bytes": {"read": sum(s.get("text_bytes", 0) for s in read_stats),
                        "kept": _kept_bytes(r.work, len(read_stats))},

@@ -77,6 +77,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row("", f"  {count:,} × {reason}")
     for example in summary["rejected_examples"][:3]:
         table.add_row("", f"  e.g. {example}")
+    skipped = summary.get("skipped_by_reason", {})
+    if skipped:
+        table.add_row("not documents", f"{sum(skipped.values()):,} WARC records skipped")
+        for reason, count in list(skipped.items())[:5]:
+            table.add_row("", f"  {count:,} × {reason}")
     ok = "yes" if summary["counts_add_up"] else "NO"
     table.add_row("counts add up", f"{ok}: {c['read']:,} = {c['kept']:,} + {c['duplicate']:,} "
                   f"+ {c['rejected']:,}")

@@ -33,8 +33,8 @@ def _need(module: str) -> Any:
 
     try:
         return importlib.import_module(module)
-    except ImportError:
-        raise ConfigError(f"reading HTML needs {module.split('.')[0]}: "
+    except ImportError as exc:
+        raise ConfigError(f"reading HTML needs {module.split('.')[0]} ({exc}): "
                           "pip install 'thresher[html]'") from None
 
 

@@ -143,6 +143,8 @@ def read_warc(path: str, name: str, fields: Fields, *, wet: bool, opts: WarcOpti
                     yield _html_record(rec, number, name, fields, opts)
                 else:
                     skipped[reason] += 1
+    except ConfigError:
+        raise  # a missing extra is the user's to fix, not a defect of this file
     except (OSError, ValueError) as exc:
         yield Record(f"{name}:{number + 1}", None, None, name, number + 1,
                      f"unreadable from record {number + 1} on: {exc}", True)

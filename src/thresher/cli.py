@@ -127,8 +127,12 @@ def main() -> None:
               help="Id of WARC/WET documents: WARC-Record-ID or target URI. [default: record]")
 @click.option("--output-format", type=click.Choice(["input", "jsonl", "parquet"]),
               help="Format of kept/. [default: input]")
-@click.option("--executor", type=click.Choice(["serial", "local"]),
-              help="Run tasks in this process or in worker processes. [default: local]")
+@click.option("--executor", type=click.Choice(["serial", "local", "ray"]),
+              help="Run tasks in this process, in worker processes, or as Ray tasks "
+              "(pip install 'thresher[ray]'). [default: local]")
+@click.option("--ray-address", help="Ray cluster to join (with --executor ray); a local "
+              "Ray instance is started if omitted. The work folder must be on a file "
+              "system every node sees.")
 @click.option("--workers", type=int, help="Worker processes (0 = one per core). [default: 0]")
 @click.option("--work-dir", type=click.Path(path_type=Path),
               help="Folder for intermediate files (kept after the run). [default: OUTPUT/_work]")

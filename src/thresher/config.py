@@ -34,7 +34,7 @@ __all__ = [
 
 ShingleMode = Literal["auto", "word", "char"]
 OutputFormat = Literal["input", "jsonl", "parquet"]
-ExecutorName = Literal["serial", "local"]
+ExecutorName = Literal["serial", "local", "ray"]
 
 
 def _check(ok: bool, message: str) -> None:
@@ -128,10 +128,13 @@ class RunConfig:
     executor: ExecutorName = "local"
     workers: int = 0
     strict: bool = False
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
-        _check(self.executor in ("serial", "local"),
-               f"--executor must be serial or local, got {self.executor!r}")
+        _check(self.executor in ("serial", "local", "ray"),
+               f"--executor must be serial, local or ray, got {self.executor!r}")
+        _check(self.ray_address is None or self.executor == "ray",
+               "--ray-address goes with --executor ray")
         _check(self.workers >= 0, f"--workers must be >= 0 (0 = one per core), got {self.workers}")
 
 

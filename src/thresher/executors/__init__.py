@@ -93,10 +93,14 @@ class LocalExecutor:
             self._pool = None
 
 
-def make_executor(name: str, workers: int = 0) -> Executor:
-    """Return the executor called ``name`` ("serial" or "local")."""
+def make_executor(name: str, workers: int = 0, *, address: str | None = None) -> Executor:
+    """Return the executor called ``name`` ("serial", "local" or "ray")."""
     if name == "serial":
         return SerialExecutor()
     if name == "local":
         return LocalExecutor(workers)
-    raise ConfigError(f"unknown executor {name!r}: use serial or local")
+    if name == "ray":
+        from thresher.executors.ray import RayExecutor
+
+        return RayExecutor(workers, address)
+    raise ConfigError(f"unknown executor {name!r}: use serial, local or ray")

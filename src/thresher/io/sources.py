@@ -108,6 +108,7 @@ def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None
 
 
 def _walk(root: Path, skip: frozenset[str]) -> list[tuple[str, str]]:
+    root = root.absolute()  # workers on other nodes or in other folders find the same files
     found: list[tuple[str, str]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if os.path.realpath(os.path.join(dirpath, d))
@@ -131,7 +132,7 @@ def _files_of(path: str, skip: frozenset[str]) -> list[tuple[str, str]]:
         if kind_of(p.name) is None:
             raise ConfigError(f"{path}: unknown input format; thresher reads .txt, .jsonl "
                               "(.gz, .zst) and .parquet files")
-        return [(str(p), p.name)]
+        return [(str(p.absolute()), p.name)]
     raise ConfigError(f"input {path} does not exist")
 
 

@@ -108,10 +108,11 @@ class _Runner:
     def __init__(self, config: Config, progress: Progress) -> None:
         self.config = config
         self.progress = progress
-        self.out = Path(config.output.directory)
-        self.work = WorkDir(config.output.work_dir or self.out / "_work")
+        self.out = Path(config.output.directory).absolute()  # tasks may run elsewhere
+        self.work = WorkDir(Path(config.output.work_dir or self.out / "_work").absolute())
         self.timings: dict[str, float] = {}
-        self.executor: Executor = make_executor(config.run.executor, config.run.workers)
+        self.executor: Executor = make_executor(config.run.executor, config.run.workers,
+                                                address=config.run.ray_address)
         self.fields = Fields(id=config.input.id_field, text=config.input.text_field,
                              url=config.input.url_field, max_bytes=config.input.max_doc_bytes)
 
@@ -141,12 +142,16 @@ class _Runner:
 
     def single(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Run a one-task stage in this process unless it already finished."""
-        def task(_: None) -> dict[str, Any]:
+        start = time.perf_counter()
+        self.progress.start(name, 1)
+        stats = self.work.done(name, name)
+        if stats is None:
             stats = fn()
             self.work.mark_done(name, name, stats)
-            return stats
-
-        return self.stage(name, task, [(name, None)])[0]
+        self.progress.advance(name)
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        self.progress.finish(name, self.timings[name])
+        return stats
 
 
 def _category(reason: str) -> str:

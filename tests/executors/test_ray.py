@@ -1,0 +1,49 @@
+"""The Ray executor gives byte-identical outputs to the serial and local executors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import thresher
+from tests.pipeline.corpus import make_corpus
+from tests.pipeline.test_dedup import _outputs
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_matches_serial_and_local(local_ray: None, tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "c", files=3, per_file=120, seed=11)
+    outs = {}
+    for executor in ("serial", "local", "ray"):
+        out = tmp_path / executor
+        summary = thresher.dedup(inputs=[corpus], output=out, executor=executor,
+                                 split_bytes=50_000)
+        assert summary["counts_add_up"] and summary["duplicates"]["near"] > 0
+        outs[executor] = _outputs(out)
+    assert outs["ray"] == outs["serial"] == outs["local"]
+
+
+def test_ray_address_needs_the_ray_executor() -> None:
+    with pytest.raises(thresher.ConfigError, match="--ray-address goes with --executor ray"):
+        thresher.config_from_mapping({"inputs": ["x"], "output": "o", "ray_address": "auto"})
+
+
+def test_errors_in_ray_tasks_come_back_as_themselves(local_ray: None) -> None:
+    from thresher.executors.ray import RayExecutor
+
+    with pytest.raises(thresher.InputError, match="broken"):
+        RayExecutor().map(_fail, [1])
+
+
+def _fail(_: int) -> None:
+    raise thresher.InputError("broken", path="f", line=1)

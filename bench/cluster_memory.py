@@ -1,10 +1,11 @@
-"""Measure the clustering stage's peak memory per document, beyond the artifacts on disk.
+"""Measure the clustering stage's peak memory, beyond the artifacts on disk.
 
 Usage: python bench/cluster_memory.py CORPUS.jsonl [--threshold 0.8]
 
 Runs ``thresher dedup`` once with ``--keep-work``, then runs the clustering stage again
-under ``tracemalloc`` (which sees every numpy allocation) and prints the peak in bytes per
-input record. The signatures and shingles stay on disk; clustering never loads them.
+under ``tracemalloc`` (which sees every numpy allocation) and prints the peak, per input
+record and per candidate pair (what it actually grows with). The signatures and shingles
+stay on disk; clustering never loads them.
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ def main() -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     n = summary["counts"]["read"]
-    print(json.dumps({"records": n, "verified_pairs": summary["lsh"]["verified"],
-                      "peak_bytes": peak, "bytes_per_record": round(peak / n, 1)}))
+    cand = summary["lsh"]["candidates"]
+    print(json.dumps({"records": n, "candidate_pairs": cand,
+                      "verified_pairs": summary["lsh"]["verified"], "peak_bytes": peak,
+                      "bytes_per_record": round(peak / n, 1),
+                      "bytes_per_candidate_pair": round(peak / max(cand, 1), 1)}))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["greedy_clusters"]
+__all__ = ["cluster_nodes", "greedy_clusters"]
 
 
 @njit(cache=True)
@@ -49,6 +49,27 @@ def _greedy(order, cu, cv, sim, rep, rep_sim):  # type: ignore[no-untyped-def]
                 rep_sim[y] = nsim[k]
 
 
+def cluster_nodes(rank: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.int64],
+                  sim: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Cluster the documents of the verified pairs; return them with representatives.
+
+    Returns ``(nodes, rep, rep_sim)``: the distinct documents of the pairs, sorted, each
+    one's representative and its similarity to it. ``rank`` may be memory-mapped: only
+    the pairs' documents are read from it, so memory grows with the pairs, not the corpus.
+    """
+    nodes = np.unique(np.concatenate((u, v)))
+    if nodes.shape[0] == 0:
+        return nodes.astype(np.int64), nodes.astype(np.int64), np.zeros(0)
+    cu, cv = np.searchsorted(nodes, u), np.searchsorted(nodes, v)
+    degree = np.bincount(cu, minlength=nodes.shape[0]) + np.bincount(cv, minlength=nodes.shape[0])
+    order = np.lexsort((np.asarray(rank[nodes]), -degree))
+    local_rep = np.full(nodes.shape[0], -1, dtype=np.int64)
+    local_sim = np.ones(nodes.shape[0], dtype=np.float64)
+    _greedy(order, cu, cv, np.asarray(sim, np.float64), local_rep, local_sim)
+    return nodes, nodes[local_rep], local_sim
+
+
 def greedy_clusters(
     rank: NDArray[np.int64],
     u: NDArray[np.int64],
@@ -69,17 +90,7 @@ def greedy_clusters(
     """
     rep = np.arange(rank.shape[0], dtype=np.int64)
     rep_sim = np.ones(rank.shape[0], dtype=np.float64)
-    if u.shape[0] == 0:
-        return rep, rep_sim
-    # Only documents with a verified pair take part: work on their compact numbers, so
-    # memory beyond the two output arrays grows with the pairs, not the corpus.
-    nodes = np.unique(np.concatenate((u, v)))
-    cu, cv = np.searchsorted(nodes, u), np.searchsorted(nodes, v)
-    degree = np.bincount(cu, minlength=nodes.shape[0]) + np.bincount(cv, minlength=nodes.shape[0])
-    order = np.lexsort((rank[nodes], -degree))
-    local_rep = np.full(nodes.shape[0], -1, dtype=np.int64)
-    local_sim = np.ones(nodes.shape[0], dtype=np.float64)
-    _greedy(order, cu, cv, np.asarray(sim, np.float64), local_rep, local_sim)
-    rep[nodes] = nodes[local_rep]
-    rep_sim[nodes] = local_sim
+    nodes, node_rep, node_sim = cluster_nodes(rank, u, v, sim)
+    rep[nodes] = node_rep
+    rep_sim[nodes] = node_sim
     return rep, rep_sim

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.core.cluster import greedy_clusters
+from thresher.core.cluster import cluster_nodes
 from thresher.core.lsh import band_keys, bucket_pairs
 from thresher.core.verify import distinct_sets, gather_slices, jaccard_pairs
 from thresher.pipeline.workdir import WorkDir
@@ -46,13 +46,11 @@ def build_index(work: WorkDir, n_shards: int) -> dict[str, Any]:
     rank = np.empty(n, dtype=np.int64)
     rank[order.to_numpy()] = np.arange(n, dtype=np.int64)
     codes = pc.dictionary_encode(table["id"]).combine_chunks().indices.to_numpy()
-    dup_of = np.full(n, -1, dtype=np.int64)
     good = np.flatnonzero(ok)
     _, first = np.unique(codes[good], return_index=True)
     first_of_code = np.full(int(codes.max(initial=0)) + 1, -1, dtype=np.int64)
     first_of_code[codes[good[first]]] = good[first]
     repeated = good[first_of_code[codes[good]] != good]
-    dup_of[repeated] = first_of_code[codes[repeated]]
     ok[repeated] = False
     fp = np.concatenate([work.load_raw("read", f"{s:05d}.fp", np.uint64, 2)
                          for s in range(n_shards)])
@@ -61,13 +59,25 @@ def build_index(work: WorkDir, n_shards: int) -> dict[str, Any]:
     same = np.zeros(key_order.shape[0], dtype=bool)
     same[1:] = (fp[key_order[1:]] == fp[key_order[:-1]]).all(axis=1)
     group_start = np.maximum.accumulate(np.where(same, 0, np.arange(key_order.shape[0])))
-    leader = np.arange(n, dtype=np.int64)
-    leader[key_order] = key_order[group_start]
-    for name, arr in (("ok", ok), ("rank", rank), ("leader", leader), ("dup_of", dup_of)):
+    leaders = key_order[group_start]
+    members = leaders != key_order
+    order = np.argsort(key_order[members], kind="mergesort")
+    exact_doc, exact_leader = key_order[members][order], leaders[members][order]
+    repeated_first = first_of_code[codes[repeated]]
+    # Sparse where it can be: only exact copies and repeated ids get a row.
+    for name, arr in (("ok", ok), ("rank", rank), ("exact_doc", exact_doc),
+                      ("exact_leader", exact_leader), ("repeated", repeated),
+                      ("repeated_first", repeated_first)):
         work.save("index", name, arr)
-    stats = {"records": n, "repeated_ids": int(repeated.shape[0]),
-             "exact_members": int((leader[active] != active).sum())}
-    return stats
+    return {"records": n, "repeated_ids": int(repeated.shape[0]),
+            "exact_members": int(exact_doc.shape[0])}
+
+
+def active_docs(work: WorkDir) -> NDArray[np.int64]:
+    """Return the records that take part in LSH: usable, and not an exact copy of another."""
+    mask = work.load("index", "ok").copy()
+    mask[work.load("index", "exact_doc")] = False
+    return np.flatnonzero(mask)
 
 
 @dataclass(frozen=True)
@@ -85,14 +95,12 @@ class BandTask:
 def band_task(task: BandTask) -> dict[str, Any]:
     """Bucket the active records by one band's key and save the candidate pairs."""
     work = WorkDir(task.work)
-    ok = work.load("index", "ok")
-    leader = work.load("index", "leader")
     rank = work.load("index", "rank")
     lo, hi = task.band * task.rows, (task.band + 1) * task.rows
     cols = np.concatenate([np.ascontiguousarray(
         work.load_raw("read", f"{s:05d}.sig", np.uint32, task.num_perm)[:, lo:hi])
         for s in range(task.n_shards)])
-    docs = np.flatnonzero(ok & (leader == np.arange(ok.shape[0])))
+    docs = active_docs(work)
     keys = band_keys(np.ascontiguousarray(cols[docs]), 0, task.rows)  # columns cut above
     pairs = bucket_pairs(keys, docs.astype(np.int64), rank, cap=task.cap)
     work.save("lsh", f"band-{task.band:03d}", pairs)
@@ -156,12 +164,11 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
 
 
 def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any]:
-    """Cluster verified pairs without chaining and decide every record's fate.
+    """Cluster verified pairs without chaining; save one row per duplicate, sorted by record.
 
-    Memory per record: rank (8 bytes, freed before the rest), representative and
-    similarity (8 + 8), exact-group leader (8), record numbers (8), the final
-    representative and similarity (8 + 8), kind and flags (3): at most 59 bytes, plus
-    what the verified pairs need.
+    Nothing here is sized by the corpus: the verified pairs' documents get compact numbers,
+    and only duplicates are written (``dup_doc``, ``dup_rep``, ``dup_sim``, ``dup_kind``,
+    ``dup_lead``); every other usable record is kept and its own representative.
     """
     cand = work.load("verify", "cand")
     sims = (np.concatenate([work.load("verify", f"chunk-{c:05d}") for c in range(chunks)])
@@ -169,20 +176,64 @@ def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any
     hit = sims >= threshold
     u = (cand[hit] >> np.uint64(32)).astype(np.int64)
     v = (cand[hit] & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    rep, rep_sim = greedy_clusters(work.load("index", "rank"), u, v, sims[hit])
-    leader = work.load("index", "leader")
-    final, sim = rep[leader], rep_sim[leader]
-    del rep_sim
-    own = np.arange(leader.shape[0])
-    is_exact = leader != own
-    kind = np.full(leader.shape[0], KIND_KEPT, dtype=np.uint8)
-    kind[is_exact] = np.where(final[is_exact] == leader[is_exact], KIND_EXACT, KIND_EXACT_NEAR)
-    kind[~is_exact & (final != own)] = KIND_NEAR
-    del rep, leader, is_exact, own
-    ok = work.load("index", "ok")
-    kind[~ok] = KIND_REJECTED
-    final[~ok] = -1
-    sim[kind == KIND_EXACT] = 1.0
-    for name, arr in (("rep", final), ("sim", sim), ("kind", kind), ("cand_sim", sims)):
-        work.save("cluster", name, arr)
+    nodes, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sims[hit])
+    near = rep != nodes
+    near_doc, near_rep, near_sim = nodes[near], rep[near], rep_sim[near]
+    exact_doc, leader = work.load("index", "exact_doc"), work.load("index", "exact_leader")
+    # An exact copy follows its group's leader: to the leader's representative if the
+    # leader is itself a near duplicate, else to the leader.
+    via = np.zeros(leader.shape[0], dtype=bool)
+    lead_rep, lead_sim = leader.copy(), np.ones(leader.shape[0])
+    if near_doc.shape[0]:
+        at = np.minimum(np.searchsorted(near_doc, leader), near_doc.shape[0] - 1)
+        via = near_doc[at] == leader
+        lead_rep[via], lead_sim[via] = near_rep[at[via]], near_sim[at[via]]
+    doc = np.concatenate((near_doc, exact_doc))
+    order = np.argsort(doc, kind="mergesort")
+    columns = {
+        "dup_doc": doc,
+        "dup_rep": np.concatenate((near_rep, lead_rep)),
+        "dup_sim": np.concatenate((near_sim, lead_sim)),
+        "dup_kind": np.concatenate((np.full(near_doc.shape[0], KIND_NEAR, np.uint8),
+                                    np.where(via, KIND_EXACT_NEAR, KIND_EXACT).astype(np.uint8))),
+        "dup_lead": np.concatenate((near_doc, leader)),
+    }
+    for name, arr in columns.items():
+        work.save("cluster", name, arr[order])
+    work.save("cluster", "cand_sim", sims)
     return {"candidates": int(cand.shape[0]), "verified": int(hit.sum())}
+
+
+@dataclass(frozen=True)
+class ShardDecisions:
+    """Every record's fate in one record range, rebuilt from the sparse cluster output."""
+
+    kind: NDArray[np.uint8]
+    rep: NDArray[np.int64]  # -1 for rejected records
+    sim: NDArray[np.float64]
+    lead: NDArray[np.int64]  # the exact copy's group leader, else the record itself
+    repeated_first: NDArray[np.int64]  # for a repeated id: the first record, else -1
+
+
+def _overlay(keys: NDArray[np.int64], lo: int, hi: int) -> slice:
+    return slice(int(np.searchsorted(keys, lo)), int(np.searchsorted(keys, hi)))
+
+
+def shard_decisions(work: WorkDir, lo: int, hi: int) -> ShardDecisions:
+    """Return the decisions of records ``lo`` to ``hi`` (memory sized by the range)."""
+    ok = np.asarray(work.load("index", "ok", mmap=True)[lo:hi])
+    own = np.arange(lo, hi, dtype=np.int64)
+    kind = np.where(ok, KIND_KEPT, KIND_REJECTED).astype(np.uint8)
+    rep, sim, lead = np.where(ok, own, -1), np.ones(hi - lo), own.copy()
+    doc = work.load("cluster", "dup_doc", mmap=True)
+    part = _overlay(doc, lo, hi)
+    at = np.asarray(doc[part]) - lo
+    kind[at] = work.load("cluster", "dup_kind", mmap=True)[part]
+    rep[at] = work.load("cluster", "dup_rep", mmap=True)[part]
+    sim[at] = work.load("cluster", "dup_sim", mmap=True)[part]
+    lead[at] = work.load("cluster", "dup_lead", mmap=True)[part]
+    first = np.full(hi - lo, -1, dtype=np.int64)
+    repeated = work.load("index", "repeated", mmap=True)
+    part = _overlay(repeated, lo, hi)
+    first[np.asarray(repeated[part]) - lo] = work.load("index", "repeated_first", mmap=True)[part]
+    return ShardDecisions(kind, rep, sim, lead, first)

@@ -18,6 +18,7 @@ from thresher.pipeline.match import (
     KIND_KEPT,
     KIND_NEAR,
     KIND_REJECTED,
+    shard_decisions,
     shard_offsets,
 )
 from thresher.pipeline.workdir import WorkDir
@@ -46,10 +47,10 @@ class WriteTask:
 def write_task(task: WriteTask) -> dict[str, Any]:
     """Write the kept records of one shard under the output's ``kept/`` folder."""
     work = WorkDir(task.work)
-    kind = work.load("cluster", "kind", mmap=True)[task.start : task.stop]
+    kind = shard_decisions(work, task.start, task.stop).kind
     docs = (str(work.path("read", f"{task.shard.index:05d}.docs.parquet"))
             if task.shard.kind in ("warc", "wet") else None)
-    written = write_kept(task.shard, np.asarray(kind) == KIND_KEPT, task.root, fmt=task.fmt,
+    written = write_kept(task.shard, kind == KIND_KEPT, task.root, fmt=task.fmt,
                          fields=task.fields, docs=docs)
     stats = {"written": written}
     work.mark_done("write", f"{task.shard.index:05d}", stats)
@@ -87,13 +88,8 @@ def _reason(rows: _Rows, i: int, threshold: float) -> str | None:
 
 @dataclass(frozen=True)
 class _Context:
-    """Global arrays and labels the decisions table is built from."""
+    """What every shard's decisions table is written with."""
 
-    kind: NDArray[np.uint8]
-    rep: NDArray[np.int64]
-    sim: NDArray[np.float64]
-    leader: NDArray[np.int64]
-    dup_of: NDArray[np.int64]
     mode: NDArray[np.uint8]
     ids: Any  # pyarrow StringArray of every record's id
     locations: Any  # pyarrow StringArray of every record's "file:line"
@@ -110,23 +106,23 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int) 
     import pyarrow.parquet as pq
 
     meta = pq.read_table(work.path("read", f"{shard:05d}.meta.parquet"))
-    kind, rep, dup = ctx.kind[lo:hi], ctx.rep[lo:hi], ctx.dup_of[lo:hi]
+    d = shard_decisions(work, lo, hi)
+    kind, rep = d.kind, d.rep
     rejected = kind == KIND_REJECTED
     rep_ids = _masked(ctx.ids.take(pa.array(np.maximum(rep, 0))).to_pylist(), rep < 0)
     rows = _Rows(
         kind=kind.tolist(), ids=meta["id"].to_pylist(), rep_ids=rep_ids,
-        lead_ids=ctx.ids.take(pa.array(ctx.leader[lo:hi])).to_pylist(),
-        sim=ctx.sim[lo:hi].tolist(), meta_reason=meta["reason"].to_pylist(),
-        dup_first=_masked(ctx.locations.take(pa.array(np.maximum(dup, 0))).to_pylist(),
-                          dup < 0),
+        lead_ids=ctx.ids.take(pa.array(d.lead)).to_pylist(),
+        sim=d.sim.tolist(), meta_reason=meta["reason"].to_pylist(),
+        dup_first=_masked(ctx.locations.take(pa.array(np.maximum(d.repeated_first, 0)))
+                          .to_pylist(), d.repeated_first < 0),
         shingles=[ctx.labels[1] if m == 2 else ctx.labels[0] for m in ctx.mode[lo:hi].tolist()])
     return pa.table({
         "id": meta["id"],
         "decision": pa.array([_DECISION[k] for k in rows.kind], pa.string()),
         "cluster": pa.array(rep, pa.int64(), mask=rejected),
         "representative": pa.array(_masked(rep_ids, kind == KIND_KEPT), pa.string()),
-        "similarity": pa.array(ctx.sim[lo:hi], pa.float64(),
-                               mask=(kind == KIND_KEPT) | rejected),
+        "similarity": pa.array(d.sim, pa.float64(), mask=(kind == KIND_KEPT) | rejected),
         "match": pa.array([_MATCH.get(k) for k in rows.kind], pa.string()),
         "reason": pa.array([_reason(rows, i, ctx.threshold) for i in range(len(rows.kind))],
                            pa.string()),
@@ -149,9 +145,6 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
     locations = pc.binary_join_element_wise(
         table["file"], pc.cast(table["line"], pa.string()), ":").combine_chunks()
     ctx = _Context(
-        kind=work.load("cluster", "kind"), rep=work.load("cluster", "rep"),
-        sim=work.load("cluster", "sim"), leader=work.load("index", "leader"),
-        dup_of=work.load("index", "dup_of"),
         mode=np.concatenate([work.load_raw("read", f"{s:05d}.mode", np.uint8)
                              for s in range(n_shards)]),
         ids=ids, locations=locations, labels=labels, threshold=threshold)

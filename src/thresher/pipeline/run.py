@@ -231,16 +231,15 @@ def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:
 
 
 def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:
-    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.concat_tables([pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
                                             columns=["id", "file", "line"])
                               for s in range(n_shards)])
-    dup_of = work.load("index", "dup_of")
-    first = int(np.flatnonzero(dup_of >= 0)[0])
-    row, orig = table.slice(first, 1).to_pylist()[0], table.slice(int(dup_of[first]), 1)
+    first = int(work.load("index", "repeated")[0])
+    row = table.slice(first, 1).to_pylist()[0]
+    orig = table.slice(int(work.load("index", "repeated_first")[0]), 1)
     seen = orig.to_pylist()[0]
     raise InputError(f"duplicate id {row['id']!r} (first seen at {seen['file']}:{seen['line']})",
                      path=row["file"], line=row["line"])
@@ -248,15 +247,18 @@ def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:
 
 def _kept_bytes(work: WorkDir, n_shards: int) -> int:
     """Return the UTF-8 size (after NFKC) of the kept documents' texts."""
-    import numpy as np
     import pyarrow.parquet as pq
 
-    from thresher.pipeline.match import KIND_KEPT
+    from thresher.pipeline.match import KIND_KEPT, shard_decisions, shard_offsets
 
-    sizes = np.concatenate([pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
-                                          columns=["bytes"])["bytes"].to_numpy()
-                            for s in range(n_shards)]) if n_shards else np.zeros(0, np.int64)
-    return int(sizes[work.load("cluster", "kind") == KIND_KEPT].sum())
+    offsets = shard_offsets(work, n_shards)
+    total = 0
+    for s in range(n_shards):
+        sizes = pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
+                              columns=["bytes"])["bytes"].to_numpy()
+        kept = shard_decisions(work, int(offsets[s]), int(offsets[s + 1])).kind == KIND_KEPT
+        total += int(sizes[kept].sum())
+    return total
 
 
 def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],

@@ -10,11 +10,13 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         uint64, shingle mode uint8, shingle hashes uint32
                                         flat with int64 offsets (n + 1); the row count is
                                         the file size over the row size
-    WORK/index/*.npy                    global arrays: status, rank, exact leader
+    WORK/index/*.npy                    per record: usable (bool), rank; sparse: exact copies
+                                        and their group leader, repeated ids and the first
     WORK/lsh/band-NNN.npy               candidate pairs of one band, (lo << 32) | hi
     WORK/verify/cand.npy, chunk-NNNNN.npy
                                         distinct candidate pairs and their Jaccard
-    WORK/cluster/*.npy                  representative, similarity, match kind per record
+    WORK/cluster/dup_*.npy              one row per duplicate, sorted by record: its
+                                        representative, similarity, kind, exact-group leader
     WORK/<stage>/<task>.done            JSON: the task's statistics; written last
     WORK/<stage>/<task>.progress        records done so far, for the progress display only
 

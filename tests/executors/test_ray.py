@@ -47,3 +47,22 @@ def test_errors_in_ray_tasks_come_back_as_themselves(local_ray: None) -> None:
 
 def _fail(_: int) -> None:
     raise thresher.InputError("broken", path="f", line=1)
+
+
+def test_a_task_whose_worker_dies_is_run_again(local_ray: None, tmp_path: Path) -> None:
+    """Ray retries a task whose worker process dies; stage tasks are safe to run twice."""
+    from thresher.executors.ray import RayExecutor
+
+    marker = tmp_path / "died-once"
+    assert RayExecutor().map(_die_once, [(str(marker), 3), (str(marker), 4)]) == [9, 16]
+    assert marker.exists()
+
+
+def _die_once(task: tuple[str, int]) -> int:
+    import os
+
+    marker, x = task
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)  # the worker process dies mid-task, as a killed node would
+    return x * x

@@ -54,10 +54,12 @@ def _extra(rec: Any, offset: int, **more: Any) -> dict[str, Any]:
     return {"crawl_date": rec.headers.get("WARC-Date"), "offset": offset, **more}
 
 
-def _short(body: bytes, rec: Any) -> str | None:
-    """Say so if the record holds fewer bytes than its length promises (a cut stream)."""
+def _body_problem(body: bytes, rec: Any, fields: Fields) -> str | None:
+    """Say what is wrong with a record's body: cut short (a broken stream) or too large."""
     if len(body) < rec.content_length:
         return f"truncated record: {len(body):,} of {rec.content_length:,} bytes"
+    if len(body) > fields.max_bytes:
+        return f"record of {len(body):,} bytes exceeds --max-doc-bytes {fields.max_bytes:,}"
     return None
 
 
@@ -67,11 +69,8 @@ def _wet_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOpti
     body = rec.reader.read()
     extra = _extra(rec, rec.stream_pos,
                    language=rec.headers.get("WARC-Identified-Content-Language"))
-    if short := _short(body, rec):
-        return Record(**base, text=None, reject=short, extra=extra)
-    if len(body) > fields.max_bytes:
-        return Record(**base, text=None, reject=f"record of {len(body):,} bytes exceeds "
-                      f"--max-doc-bytes {fields.max_bytes:,}", extra=extra)
+    if problem := _body_problem(body, rec, fields):
+        return Record(**base, text=None, reject=problem, extra=extra)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -104,11 +103,8 @@ def _html_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOpt
 
     base = _base(rec, number, name, opts)
     body = rec.reader.read()
-    if short := _short(body, rec):
-        return Record(**base, text=None, reject=short, extra=_extra(rec, rec.stream_pos))
-    if len(body) > fields.max_bytes:
-        return Record(**base, text=None, reject=f"payload of {len(body):,} bytes exceeds "
-                      f"--max-doc-bytes {fields.max_bytes:,}", extra=_extra(rec, rec.stream_pos))
+    if problem := _body_problem(body, rec, fields):
+        return Record(**base, text=None, reject=problem, extra=_extra(rec, rec.stream_pos))
     try:
         page = extract_page(decode_html(body, rec.http_charset), opts.extractor)  # type: ignore[arg-type]
     except ConfigError:

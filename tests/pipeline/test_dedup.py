@@ -215,3 +215,28 @@ def test_a_new_run_replaces_the_outputs_of_an_earlier_one(tmp_path: Path) -> Non
     thresher.dedup(inputs=[tmp_path / "a"], output=tmp_path / "o", executor="serial")
     thresher.dedup(inputs=[tmp_path / "b"], output=tmp_path / "o", executor="serial")
     assert sorted(p.name for p in (tmp_path / "o" / "kept").iterdir()) == ["second.jsonl"]
+
+
+def test_large_parquet_split_by_row_groups_gives_identical_outputs(tmp_path: Path) -> None:
+    import json as _json
+
+    import pyarrow as pa
+
+    from thresher.io.sources import discover
+
+    corpus = make_corpus(tmp_path / "c", files=1, per_file=300, seed=13)
+    rows = [_json.loads(x) for x in (corpus / "part-0.jsonl").read_text().splitlines()]
+    rows[7]["text"] = None  # a rejected row inside a later row group keeps its number
+    (tmp_path / "p").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "p" / "a.parquet", row_group_size=40)
+    shards = discover((str(tmp_path / "p"),), txt_per_shard=10, split_bytes=20_000)
+    assert len(shards) > 2 and shards[1].first_line > 1
+    outs = []
+    for split in (0, 20_000):
+        out = tmp_path / f"o{split}"
+        thresher.dedup(inputs=[tmp_path / "p"], output=out, split_bytes=split, workers=2)
+        outs.append(_outputs(out))
+    outs[1]["summary"]["config"]["input"]["split_bytes"] = 0
+    assert outs[1] == outs[0]
+    got = _rows(tmp_path / "o0")
+    assert got[7]["decision"] == "rejected" and got[7]["line"] == 8

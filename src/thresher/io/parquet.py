@@ -53,11 +53,13 @@ def _group_starts(pf: pq.ParquetFile) -> list[int]:
     return starts
 
 
-def read_parquet(path: str, name: str, fields: Fields) -> Iterator[Record]:
+def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None = None
+                 ) -> Iterator[Record]:
     """Yield one record per row; a missing text column rejects every row, saying so.
 
     Row groups are read one by one: the rows of a row group that cannot be read are each
-    rejected, saying why, and reading goes on with the next row group.
+    rejected, saying why, and reading goes on with the next row group. ``groups`` limits
+    reading to some row groups (a shard of a large file); rows keep their file numbers.
     """
     try:
         pf = _open(path)
@@ -66,14 +68,17 @@ def read_parquet(path: str, name: str, fields: Fields) -> Iterator[Record]:
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files
         yield Record(f"{name}:0", None, None, name, 0, f"cannot read Parquet file: {exc}", True)
         return
+    groups = groups if groups is not None else range(len(starts) - 1)
     if fields.text not in columns:
         reason = (f"no {fields.text!r} column (columns: {', '.join(columns[:8])}); "
                   "see --text-field")
-        for number in range(1, starts[-1] + 1):
+        for number in range(starts[groups.start] + 1, starts[groups.stop] + 1):
             yield Record(f"{name}:{number}", None, None, name, number, reason, True)
         return
     wanted = list(dict.fromkeys(c for c in (fields.id, fields.text, fields.url) if c in columns))
     for group, (lo, hi) in enumerate(pairwise(starts)):
+        if group not in groups:
+            continue
         number = lo
         try:
             for batch in pf.iter_batches(batch_size=_BATCH, row_groups=[group], columns=wanted):

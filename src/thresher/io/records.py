@@ -260,4 +260,5 @@ def read_shard(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = N
     else:
         from thresher.io.parquet import read_parquet
 
-        yield from read_parquet(shard.files[0], names[0], fields)
+        groups = None if shard.whole else range(shard.start, shard.stop or 0)
+        yield from read_parquet(shard.files[0], names[0], fields, groups=groups)

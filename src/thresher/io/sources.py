@@ -59,7 +59,7 @@ class Shard:
     files: tuple[str, ...]
     names: tuple[str, ...]  # paths relative to the input folder (the ids of .txt files)
     prefix: str = ""  # put before names in the output folder when there are several inputs
-    start: int = 0  # byte range of a plain JSONL file cut into several shards
+    start: int = 0  # a part of a large file: byte range (plain JSONL), row groups (Parquet)
     stop: int | None = None
     first_line: int = 1  # line number of the range's first line
 
@@ -104,6 +104,33 @@ def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None
             line += _count_newlines(fh, start, stop)
             start = stop
     ranges.append((start, None, line))
+    return ranges
+
+
+def _row_group_ranges(path: str, chunk: int) -> list[tuple[int, int | None, int]]:
+    """Cut a Parquet file into runs of row groups of about ``chunk`` bytes.
+
+    Returns ``(first_group, stop_group, first_row)``, or one whole-file range ``(0, None, 1)``
+    when there is nothing to cut or the metadata cannot be read (the reader then says what
+    is wrong).
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception:  # noqa: BLE001 - the reader reports a corrupt file
+        return [(0, None, 1)]
+    ranges: list[tuple[int, int | None, int]] = []
+    start, size, row, first_row = 0, 0, 0, 1
+    for g in range(meta.num_row_groups):
+        if size >= chunk:
+            ranges.append((start, g, first_row))
+            start, size, first_row = g, 0, row + 1
+        size += meta.row_group(g).total_byte_size
+        row += meta.row_group(g).num_rows
+    if not ranges:
+        return [(0, None, 1)]
+    ranges.append((start, meta.num_row_groups, first_row))
     return ranges
 
 
@@ -159,6 +186,10 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
                 for start, stop, line in split_ranges(full, os.path.getsize(full), split_bytes):
                     shards.append(Shard(len(shards), kind, (full,), (rel,), prefix, start,
                                         stop, line))
+            elif kind == "parquet" and split_bytes and os.path.getsize(full) > split_bytes:
+                for start, stop, row in _row_group_ranges(full, split_bytes):
+                    shards.append(Shard(len(shards), kind, (full,), (rel,), prefix, start,
+                                        stop, row))
             elif kind is not None:
                 shards.append(Shard(len(shards), kind, (full,), (rel,), prefix))
         for start in range(0, len(texts), txt_per_shard):

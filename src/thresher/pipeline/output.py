@@ -101,7 +101,9 @@ def _masked(values: Any, mask: NDArray[np.bool_]) -> list[Any]:
     return [None if m else v for v, m in zip(values, mask.tolist(), strict=True)]
 
 
-def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int) -> Any:
+def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
+                 ) -> tuple[Any, int]:
+    """Return one shard's decisions table and the text bytes of its kept records."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -117,6 +119,7 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int) 
         dup_first=_masked(ctx.locations.take(pa.array(np.maximum(d.repeated_first, 0)))
                           .to_pylist(), d.repeated_first < 0),
         shingles=[ctx.labels[1] if m == 2 else ctx.labels[0] for m in ctx.mode[lo:hi].tolist()])
+    kept_bytes = int(meta["bytes"].to_numpy()[kind == KIND_KEPT].sum())
     return pa.table({
         "id": meta["id"],
         "decision": pa.array([_DECISION[k] for k in rows.kind], pa.string()),
@@ -127,12 +130,15 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int) 
         "reason": pa.array([_reason(rows, i, ctx.threshold) for i in range(len(rows.kind))],
                            pa.string()),
         "file": meta["file"], "line": meta["line"], "url": meta["url"],
-    })
+    }), kept_bytes
 
 
 def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: float,
-                    labels: tuple[str, str]) -> None:
-    """Write ``decisions.parquet``: one row per input record, in input order."""
+                    labels: tuple[str, str]) -> int:
+    """Write ``decisions.parquet``: one row per input record, in input order.
+
+    Returns the UTF-8 size (after NFKC) of the kept documents' texts.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -151,9 +157,10 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
     tmp = f"{target}.tmp-{os.getpid()}"
     writer = None
     pending: list[Any] = []
-    rows = 0
+    rows = kept_bytes = 0
     for s in range(n_shards):
-        part = _shard_table(work, ctx, s, lo=int(offsets[s]), hi=int(offsets[s + 1]))
+        part, size = _shard_table(work, ctx, s, lo=int(offsets[s]), hi=int(offsets[s + 1]))
+        kept_bytes += size
         writer = writer or pq.ParquetWriter(tmp, part.schema)
         pending.append(part)
         rows += part.num_rows
@@ -168,3 +175,4 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         raise RuntimeError("no shards")
     writer.close()
     os.replace(tmp, target)
+    return kept_bytes

@@ -209,10 +209,11 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
         cfg.output.format, r.fields)) for s, first, last in _whole_files(shards)])
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     t0 = time.perf_counter()
-    write_decisions(work, n, str(r.out / "decisions.parquet"), threshold=mh.threshold,
-                    labels=labels)
+    kept_bytes = write_decisions(work, n, str(r.out / "decisions.parquet"),
+                                 threshold=mh.threshold, labels=labels)
     r.timings["decisions"] = round(time.perf_counter() - t0, 3)
-    summary = _summary(r, plan, read_stats, cluster, resumed, started)
+    summary = _summary(r, plan=plan, read_stats=read_stats, cluster=cluster,
+                       kept_bytes=kept_bytes, resumed=resumed, started=started)
     _write_json(r.out / "summary.json", summary)
     if not cfg.output.keep_work and cfg.output.work_dir is None:
         work.remove()
@@ -245,24 +246,9 @@ def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:
                      path=row["file"], line=row["line"])
 
 
-def _kept_bytes(work: WorkDir, n_shards: int) -> int:
-    """Return the UTF-8 size (after NFKC) of the kept documents' texts."""
-    import pyarrow.parquet as pq
-
-    from thresher.pipeline.match import KIND_KEPT, shard_decisions, shard_offsets
-
-    offsets = shard_offsets(work, n_shards)
-    total = 0
-    for s in range(n_shards):
-        sizes = pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
-                              columns=["bytes"])["bytes"].to_numpy()
-        kept = shard_decisions(work, int(offsets[s]), int(offsets[s + 1])).kind == KIND_KEPT
-        total += int(sizes[kept].sum())
-    return total
-
-
-def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
-             cluster: dict[str, Any], resumed: bool, started: float) -> dict[str, Any]:
+def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
+             cluster: dict[str, Any], kept_bytes: int, resumed: bool, started: float
+             ) -> dict[str, Any]:
     import numpy as np
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -296,7 +282,7 @@ def _summary(r: _Runner, plan: LshPlan, read_stats: list[dict[str, Any]],
         "skipped_by_reason": dict(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
         "rejected_examples": examples,
         "text_bytes": {"read": sum(s.get("text_bytes", 0) for s in read_stats),
-                       "kept": _kept_bytes(r.work, len(read_stats))},
+                       "kept": kept_bytes},
         "lsh": {"bands": plan.bands, "rows": plan.rows, "candidates": cluster["candidates"],
                 "verified": cluster["verified"]},
         "config": json.loads(r.config.results_fingerprint()),

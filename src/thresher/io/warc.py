@@ -63,6 +63,12 @@ def _body_problem(body: bytes, rec: Any, fields: Fields) -> str | None:
     return None
 
 
+def _doc(base: dict[str, Any], extra: dict[str, Any], text: str | None,
+         reject: str | None) -> Record:
+    """Return the document, or the rejected record (without text) if ``reject`` says why."""
+    return Record(**base, text=None if reject else text, reject=reject, extra=extra)
+
+
 def _wet_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOptions
                 ) -> Record:
     base = _base(rec, number, name, opts)
@@ -70,14 +76,12 @@ def _wet_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOpti
     extra = _extra(rec, rec.stream_pos,
                    language=rec.headers.get("WARC-Identified-Content-Language"))
     if problem := _body_problem(body, rec, fields):
-        return Record(**base, text=None, reject=problem, extra=extra)
+        return _doc(base, extra, None, problem)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        return Record(**base, text=None, reject=f"invalid UTF-8 at byte {err.start}",
-                      extra=extra)
-    reject = None if text.strip() else "empty text"
-    return Record(**base, text=text if reject is None else None, reject=reject, extra=extra)
+        return _doc(base, extra, None, f"invalid UTF-8 at byte {err.start}")
+    return _doc(base, extra, text, None if text.strip() else "empty text")
 
 
 def _skip_reason(rec: Any, warc: Any) -> str | None:
@@ -103,20 +107,17 @@ def _html_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOpt
 
     base = _base(rec, number, name, opts)
     body = rec.reader.read()
+    extra = _extra(rec, rec.stream_pos)
     if problem := _body_problem(body, rec, fields):
-        return Record(**base, text=None, reject=problem, extra=_extra(rec, rec.stream_pos))
+        return _doc(base, extra, None, problem)
     try:
         page = extract_page(decode_html(body, rec.http_charset), opts.extractor)  # type: ignore[arg-type]
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - a page the extractor cannot handle
-        return Record(**base, text=None, reject=f"cannot extract text: {exc}",
-                      extra=_extra(rec, rec.stream_pos))
-    extra = _extra(rec, rec.stream_pos, title=page.title, language=page.language,
-                   full_text=page.full_text)
-    reject = None if page.text.strip() else "no main text extracted"
-    return Record(**base, text=page.text if reject is None else None, reject=reject,
-                  extra=extra)
+        return _doc(base, extra, None, f"cannot extract text: {exc}")
+    extra |= {"title": page.title, "language": page.language, "full_text": page.full_text}
+    return _doc(base, extra, page.text, None if page.text.strip() else "no main text extracted")
 
 
 def read_warc(path: str, name: str, fields: Fields, *, wet: bool, opts: WarcOptions,

@@ -80,8 +80,10 @@ def no_crash(result: Result) -> None:
 
 def decisions(out: Path) -> list[dict[str, Any]]:
     table = pq.read_table(out / "decisions.parquet")
-    assert table.column_names == ["id", "decision", "cluster", "representative", "similarity",
-                                  "match", "reason", "file", "line", "url"]
+    assert table.column_names == [
+        "id", "decision", "cluster", "representative", "similarity", "containment", "match",
+        "reason", "file", "line", "url", "content_start", "content_end", "rep_content_start",
+        "rep_content_end"]
     return table.to_pylist()  # type: ignore[no-any-return]
 
 

@@ -117,6 +117,16 @@ def main() -> None:
               "if omitted.")
 @click.option("--rows", type=int, help="LSH rows per band (with --bands).")
 @click.option("--seed", type=int, help="Seed of every hash. [default: 42]")
+@click.option("--match", type=click.Choice(["content", "full"]),
+              help="Compare documents on their content (page chrome set aside) or on their "
+                   "whole text. [default: content]")
+@click.option("--containment", type=float, help="Share of a document's content found in "
+              "another that makes it a partial duplicate. [default: 0.8]")
+@click.option("--group-by", help="Field whose value groups pages of one site for the "
+              "template statistics. [default: the host of --url-field, else the whole input]")
+@click.option("--strip-boilerplate", is_flag=True, default=None,
+              help="Write kept documents as their content only; list the removed blocks in "
+                   "OUTPUT/boilerplate.parquet.")
 @click.option("--id-field", help="JSON/Parquet field with the id. [default: id]")
 @click.option("--text-field", help="JSON/Parquet field with the text. [default: text]")
 @click.option("--url-field", help="JSON/Parquet field with the URL. [default: url]")

@@ -24,6 +24,7 @@ from thresher.errors import ConfigError
 
 __all__ = [
     "Config",
+    "ContentConfig",
     "InputConfig",
     "MinHashConfig",
     "OutputConfig",
@@ -35,6 +36,7 @@ __all__ = [
 ShingleMode = Literal["auto", "word", "char"]
 OutputFormat = Literal["input", "jsonl", "parquet"]
 ExecutorName = Literal["serial", "local", "ray"]
+MatchMode = Literal["content", "full"]
 
 
 def _check(ok: bool, message: str) -> None:
@@ -107,6 +109,27 @@ class MinHashConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContentConfig:
+    """How page chrome is told from content, and what documents are matched on."""
+
+    match: MatchMode = "content"
+    group_by: str | None = None
+    containment: float = 0.8
+    min_shared: int = 20
+    strip_boilerplate: bool = False
+
+    def __post_init__(self) -> None:
+        _check(self.match in ("content", "full"),
+               f"--match must be content or full, got {self.match!r}")
+        _check(self.group_by is None or bool(self.group_by), "--group-by must not be empty")
+        _check(0.0 < self.containment <= 1.0,
+               f"--containment must be in (0, 1], got {self.containment}")
+        _check(self.min_shared >= 1, f"min_shared must be >= 1, got {self.min_shared}")
+        _check(not self.strip_boilerplate or self.match == "content",
+               "--strip-boilerplate needs --match content")
+
+
+@dataclass(frozen=True, kw_only=True)
 class OutputConfig:
     """Where results go and in which format."""
 
@@ -145,6 +168,7 @@ class Config:
     input: InputConfig
     output: OutputConfig
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    content: ContentConfig = field(default_factory=ContentConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,12 +178,13 @@ class Config:
     def results_fingerprint(self) -> str:
         """Return the JSON of every option that can change the results."""
         data = {"input": dataclasses.asdict(self.input), "minhash": dataclasses.asdict(self.minhash),
-                "format": self.output.format}
+                "content": dataclasses.asdict(self.content), "format": self.output.format}
         return json.dumps(data, sort_keys=True)
 
 
 _SECTIONS: dict[str, type[Any]] = {
-    "input": InputConfig, "minhash": MinHashConfig, "output": OutputConfig, "run": RunConfig,
+    "input": InputConfig, "minhash": MinHashConfig, "content": ContentConfig,
+    "output": OutputConfig, "run": RunConfig,
 }
 _ALIASES = {"inputs": ("input", "paths"), "output": ("output", "directory"),
             "output_format": ("output", "format"), "output_dir": ("output", "directory")}

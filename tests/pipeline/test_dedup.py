@@ -41,7 +41,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_finds_exact_and_near_duplicates(corpus: Path, tmp_path: Path) -> None:
-    summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial")
+    summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+                             match="full")
     c = summary["counts"]
     assert summary["counts_add_up"] and c["read"] == 180 == c["kept"] + c["duplicate"]
     assert summary["duplicates"]["exact"] > 10 and summary["duplicates"]["near"] > 10

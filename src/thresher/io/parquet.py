@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.errors import InputError
-from thresher.io.records import Fields, Record
+from thresher.io.records import Fields, Record, group_value
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -42,7 +42,8 @@ def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) 
                       f"text exceeds --max-doc-bytes {fields.max_bytes:,}", generated)
     if not text.strip():
         return Record(rid, None, url, name, number, "empty text", generated)
-    return Record(rid, text, url, name, number, None, generated)
+    return Record(rid, text, url, name, number, None, generated,
+                  group=group_value(row.get(fields.group)) if fields.group else None)
 
 
 def _group_starts(pf: pq.ParquetFile) -> list[int]:
@@ -75,7 +76,8 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
         for number in range(starts[groups.start] + 1, starts[groups.stop] + 1):
             yield Record(f"{name}:{number}", None, None, name, number, reason, True)
         return
-    wanted = list(dict.fromkeys(c for c in (fields.id, fields.text, fields.url) if c in columns))
+    wanted = list(dict.fromkeys(c for c in (fields.id, fields.text, fields.url, fields.group)
+                                  if c in columns))
     for group, (lo, hi) in enumerate(pairwise(starts)):
         if group not in groups:
             continue

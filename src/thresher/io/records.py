@@ -22,7 +22,7 @@ from thresher.io.sources import Shard
 if TYPE_CHECKING:
     from thresher.io.warc import WarcOptions
 
-__all__ = ["Fields", "Record", "iter_lines", "open_binary", "read_shard"]
+__all__ = ["Fields", "Record", "group_value", "iter_lines", "open_binary", "read_shard"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +33,7 @@ class Fields:
     text: str = "text"
     url: str = "url"
     max_bytes: int = 8 * 1024 * 1024
+    group: str | None = None  # field naming a record's site, for the template statistics
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class Record:
     reject: str | None = None
     id_generated: bool = False
     extra: dict[str, Any] | None = None  # WARC and WET: crawl_date, title, language, ...
+    group: str | None = None  # the value of Fields.group, when one is named
 
 
 class _ZstdRaw(io.RawIOBase):
@@ -186,6 +188,11 @@ def _id_of(obj: dict[str, Any], fields: Fields, fallback: str) -> tuple[str, boo
     return str(value), False
 
 
+def group_value(value: Any) -> str | None:
+    """Return a ``--group-by`` field's value as text (None when absent)."""
+    return None if value is None else value if isinstance(value, str) else str(value)
+
+
 def _url_of(obj: dict[str, Any], fields: Fields) -> str | None:
     url = obj.get(fields.url)
     return url if isinstance(url, str) else None
@@ -206,7 +213,8 @@ def _jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record
                       f"not a JSON object but {type(obj).__name__}", True)
     rid, generated = _id_of(obj, fields, where)
     text, problem = _text_of(obj, fields)
-    return Record(rid, text, _url_of(obj, fields), name, number, problem, generated)
+    return Record(rid, text, _url_of(obj, fields), name, number, problem, generated,
+                  group=group_value(obj.get(fields.group)) if fields.group else None)
 
 
 def _read_jsonl(shard: Shard, name: str, fields: Fields) -> Iterator[Record]:

@@ -140,10 +140,12 @@ def _copy_parquet(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
         return copy_kept_rows(shard.files[0], keep, tmp)
 
 
-def _kept_records(shard: Shard, keep: NDArray[np.bool_], fields: Fields) -> Iterator[dict[str, str | None]]:
+def _kept_records(shard: Shard, keep: NDArray[np.bool_], fields: Fields,
+                  texts: list[str | None] | None = None) -> Iterator[dict[str, str | None]]:
     for index, rec in enumerate(read_shard(shard, fields)):
         if keep[index] and rec.text is not None:
-            yield {"id": rec.id, "text": rec.text, "url": rec.url}
+            text = rec.text if texts is None else texts[index]
+            yield {"id": rec.id, "text": text, "url": rec.url}
 
 
 def _converted_name(shard: Shard, fmt: str) -> str:
@@ -158,11 +160,12 @@ def _converted_name(shard: Shard, fmt: str) -> str:
     return f"{shard.prefix}{base}.{fmt}"
 
 
-def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields: Fields) -> int:
+def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields: Fields,
+             texts: list[str | None] | None = None) -> int:
     if not keep.any():
         return 0
     target = os.path.join(root, _converted_name(shard, fmt))
-    rows = _kept_records(shard, keep, fields)
+    rows = _kept_records(shard, keep, fields, texts)
     written = 0
     with _atomic(target) as tmp:
         if fmt == "jsonl":
@@ -216,13 +219,17 @@ def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: str) -> i
     return int(offsets.shape[0])
 
 
-def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, docs: str) -> int:
+def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, docs: str,
+                  texts: list[str | None] | None = None) -> int:
     """Write kept WARC/WET documents as JSONL or Parquet with their extracted metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.read_table(docs, columns=["id", "text", "url", "crawl_date", "title",
-                                         "language"]).filter(pa.array(keep))
+                                         "language"])
+    if texts is not None:
+        table = table.set_column(1, "text", pa.array(texts, pa.string()))
+    table = table.filter(pa.array(keep))
     if table.num_rows == 0:
         return 0
     with _atomic(os.path.join(root, _converted_name(shard, fmt))) as tmp:
@@ -234,19 +241,70 @@ def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, do
     return int(table.num_rows)
 
 
+def _rewrite_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields,
+                   texts: list[str | None]) -> int:
+    """Write kept JSONL records with their text field replaced, other fields as they were."""
+    if not keep.any():
+        return 0
+    target = os.path.join(root, shard.prefix + shard.names[0])
+    with _atomic(target) as tmp, _open_out(tmp, target) as out:
+        for index, (_, line, _) in enumerate(iter_lines(shard.files[0], raw=True)):
+            if line is not None and keep[index]:
+                obj = orjson.loads(line)
+                obj[fields.text] = texts[index]
+                out.write(orjson.dumps(obj) + b"\n")
+    return int(keep.sum())
+
+
+def _rewrite_parquet(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields,
+                     texts: list[str | None]) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not keep.any():
+        return 0
+    table = pq.read_table(shard.files[0])
+    at = table.schema.get_field_index(fields.text)
+    table = table.set_column(at, table.schema.field(at), pa.array(texts, pa.string()))
+    table = table.filter(pa.array(keep))
+    with _atomic(os.path.join(root, shard.prefix + shard.names[0])) as tmp:
+        pq.write_table(table, tmp)
+    return int(table.num_rows)
+
+
+def _rewrite_txt(shard: Shard, keep: NDArray[np.bool_], root: str,
+                 texts: list[str | None]) -> int:
+    for name, flag, text in zip(shard.names, keep, texts, strict=True):
+        if flag:
+            with _atomic(os.path.join(root, shard.prefix + name)) as tmp, \
+                    open(tmp, "w", encoding="utf-8") as out:
+                out.write(text or "")
+    return int(keep.sum())
+
+
 def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
-               fields: Fields, docs: str | None = None) -> int:
+               fields: Fields, docs: str | None = None,
+               texts: list[str | None] | None = None) -> int:
     """Write the kept records of ``shard`` under ``root``; return how many were written.
 
     ``keep[i]`` says whether the shard's ``i``-th record (in reading order) is kept. For
     WARC and WET shards, ``docs`` is the read stage's table of extracted documents.
+    ``texts`` (one per record) replaces the records' texts: the cleaned content. WARC and
+    WET records cannot carry it in their own format, so they are written as JSONL then.
     """
     if shard.kind in ("warc", "wet") and docs is not None:
-        if fmt == "input":
+        if fmt == "input" and texts is None:
             return _copy_warc(shard, keep, root, docs)
-        return _convert_docs(shard, keep, root, fmt, docs)
+        return _convert_docs(shard, keep, root, "jsonl" if fmt == "input" else fmt, docs,
+                             texts)
     if fmt != "input":
-        return _convert(shard, keep, root, fmt, fields)
+        return _convert(shard, keep, root, fmt, fields, texts)
+    if texts is not None:
+        if shard.kind == "txt":
+            return _rewrite_txt(shard, keep, root, texts)
+        if shard.kind == "jsonl":
+            return _rewrite_jsonl(shard, keep, root, fields, texts)
+        return _rewrite_parquet(shard, keep, root, fields, texts)
     if shard.kind == "txt":
         return _copy_txt(shard, keep, root)
     if shard.kind == "jsonl":

@@ -14,12 +14,12 @@ from thresher.core.verify import distinct_sets, gather_slices, jaccard_pairs
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
-    "KIND_EXACT", "KIND_EXACT_NEAR", "KIND_KEPT", "KIND_NEAR", "KIND_REJECTED",
+    "KIND_EXACT", "KIND_EXACT_NEAR", "KIND_KEPT", "KIND_NEAR", "KIND_PARTIAL", "KIND_REJECTED",
     "BandTask", "VerifyTask", "band_task", "build_index", "cluster_stage", "merge_candidates",
     "verify_task",
 ]
 
-KIND_KEPT, KIND_EXACT, KIND_NEAR, KIND_EXACT_NEAR, KIND_REJECTED = 0, 1, 2, 3, 4
+KIND_KEPT, KIND_EXACT, KIND_NEAR, KIND_EXACT_NEAR, KIND_REJECTED, KIND_PARTIAL = 0, 1, 2, 3, 4, 5
 VERIFY_CHUNK = 50_000  # pairs per task: bounds the shingle sets a task holds
 
 
@@ -31,7 +31,7 @@ def shard_offsets(work: WorkDir, n_shards: int) -> NDArray[np.int64]:
     return offsets
 
 
-def build_index(work: WorkDir, n_shards: int) -> dict[str, Any]:
+def build_index(work: WorkDir, n_shards: int, src: str = "read") -> dict[str, Any]:
     """Rank records, reject repeated ids, and group exact duplicates; save global arrays."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -52,7 +52,7 @@ def build_index(work: WorkDir, n_shards: int) -> dict[str, Any]:
     first_of_code[codes[good[first]]] = good[first]
     repeated = good[first_of_code[codes[good]] != good]
     ok[repeated] = False
-    fp = np.concatenate([work.load_raw("read", f"{s:05d}.fp", np.uint64, 2)
+    fp = np.concatenate([work.load_raw(src, f"{s:05d}.fp", np.uint64, 2)
                          for s in range(n_shards)])
     active = np.flatnonzero(ok)
     key_order = active[np.lexsort((rank[active], fp[active, 1], fp[active, 0]))]
@@ -90,6 +90,7 @@ class BandTask:
     rows: int
     cap: int
     num_perm: int
+    src: str = "read"  # the stage whose sketches are matched: read (whole text) or content
 
 
 def band_task(task: BandTask) -> dict[str, Any]:
@@ -98,7 +99,7 @@ def band_task(task: BandTask) -> dict[str, Any]:
     rank = work.load("index", "rank")
     lo, hi = task.band * task.rows, (task.band + 1) * task.rows
     cols = np.concatenate([np.ascontiguousarray(
-        work.load_raw("read", f"{s:05d}.sig", np.uint32, task.num_perm)[:, lo:hi])
+        work.load_raw(task.src, f"{s:05d}.sig", np.uint32, task.num_perm)[:, lo:hi])
         for s in range(task.n_shards)])
     docs = active_docs(work)
     keys = band_keys(np.ascontiguousarray(cols[docs]), 0, task.rows)  # columns cut above
@@ -124,9 +125,10 @@ class VerifyTask:
     work: str
     n_shards: int
     chunk: int
+    src: str = "read"
 
 
-def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64]
+def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64], src: str
                  ) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
     """Return the distinct shingle sets of ``docs`` (sorted global numbers), in that order."""
     offsets = shard_offsets(work, n_shards)
@@ -134,8 +136,8 @@ def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64]
     pieces: list[NDArray[np.uint32]] = []
     lengths: list[NDArray[np.int64]] = []
     for s in np.unique(shard_of):
-        sh = work.load_raw("read", f"{s:05d}.sh", np.uint32)
-        shoff = work.load_raw("read", f"{s:05d}.shoff", np.int64)
+        sh = work.load_raw(src, f"{s:05d}.sh", np.uint32)
+        shoff = work.load_raw(src, f"{s:05d}.shoff", np.int64)
         local = docs[shard_of == s] - offsets[s]
         starts, counts = shoff[local], shoff[local + 1] - shoff[local]
         pieces.append(gather_slices(sh, starts, counts))
@@ -148,37 +150,67 @@ def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64]
 
 
 def verify_task(task: VerifyTask) -> dict[str, Any]:
-    """Save the Jaccard similarity of every candidate pair in the chunk."""
+    """Save the Jaccard similarity and containment of every candidate pair in the chunk.
+
+    Containment is the share of the smaller document's distinct shingles that the other
+    holds; it is saved next to the similarity (``chunk-N`` and ``cont-N``).
+    """
     work = WorkDir(task.work)
     cand = work.load("verify", "cand", mmap=True)
     part = np.asarray(cand[task.chunk * VERIFY_CHUNK : (task.chunk + 1) * VERIFY_CHUNK])
     u = (part >> np.uint64(32)).astype(np.int64)
     v = (part & np.uint64(0xFFFFFFFF)).astype(np.int64)
     docs = np.unique(np.concatenate((u, v)))
-    flat, offsets = _gather_sets(work, task.n_shards, docs)
-    sims = jaccard_pairs(flat, offsets, np.searchsorted(docs, u), np.searchsorted(docs, v))
+    flat, offsets = _gather_sets(work, task.n_shards, docs, task.src)
+    iu, iv = np.searchsorted(docs, u), np.searchsorted(docs, v)
+    sims = jaccard_pairs(flat, offsets, iu, iv)
+    sizes = np.diff(offsets).astype(np.float64)
+    a, b = sizes[iu], sizes[iv]
+    inter = np.rint(sims * (a + b) / (1.0 + sims))
+    cont = inter / np.maximum(np.minimum(a, b), 1.0)
     work.save("verify", f"chunk-{task.chunk:05d}", sims)
+    work.save("verify", f"cont-{task.chunk:05d}", cont)
+    work.save("verify", f"inter-{task.chunk:05d}", inter.astype(np.int64))
     stats = {"pairs": int(part.shape[0])}
     work.mark_done("verify", f"chunk-{task.chunk:05d}", stats)
     return stats
 
 
-def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any]:
+def cluster_stage(work: WorkDir, chunks: int, threshold: float, *,
+                  containment: float | None = None, min_shared: int = 1) -> dict[str, Any]:
     """Cluster verified pairs without chaining; save one row per duplicate, sorted by record.
 
     Nothing here is sized by the corpus: the verified pairs' documents get compact numbers,
     and only duplicates are written (``dup_doc``, ``dup_rep``, ``dup_sim``, ``dup_kind``,
-    ``dup_lead``); every other usable record is kept and its own representative.
+    ``dup_lead``, ``dup_cont``); every other usable record is kept and its own representative.
+
+    With ``containment``, a pair also matches when the smaller document has at least that
+    share of its distinct shingles (and ``min_shared`` of them) in the other: a partial
+    duplicate, such as an article syndicated with a paragraph cut.
     """
     cand = work.load("verify", "cand")
-    sims = (np.concatenate([work.load("verify", f"chunk-{c:05d}") for c in range(chunks)])
-            if chunks else np.zeros(0))
+
+    def joined(name: str, dtype: type[Any]) -> NDArray[Any]:
+        return (np.concatenate([work.load("verify", f"{name}-{c:05d}") for c in range(chunks)])
+                if chunks else np.zeros(0, dtype=dtype))
+
+    sims, conts, inters = joined("chunk", np.float64), joined("cont", np.float64), \
+        joined("inter", np.int64)
     hit = sims >= threshold
+    if containment is not None:
+        hit |= (conts >= containment) & (inters >= min_shared)
     u = (cand[hit] >> np.uint64(32)).astype(np.int64)
     v = (cand[hit] & np.uint64(0xFFFFFFFF)).astype(np.int64)
     nodes, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sims[hit])
     near = rep != nodes
     near_doc, near_rep, near_sim = nodes[near], rep[near], rep_sim[near]
+    # Each member's containment towards its representative: looked up by the pair key.
+    lo_, hi_ = np.minimum(near_doc, near_rep), np.maximum(near_doc, near_rep)
+    pair = (lo_.astype(np.uint64) << np.uint64(32)) | hi_.astype(np.uint64)
+    at = np.searchsorted(cand, pair)
+    near_cont = conts[np.minimum(at, max(cand.shape[0] - 1, 0))] if cand.shape[0] else \
+        np.zeros(0)
+    partial = near_sim < threshold
     exact_doc, leader = work.load("index", "exact_doc"), work.load("index", "exact_leader")
     # An exact copy follows its group's leader: to the leader's representative if the
     # leader is itself a near duplicate, else to the leader.
@@ -194,9 +226,10 @@ def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any
         "dup_doc": doc,
         "dup_rep": np.concatenate((near_rep, lead_rep)),
         "dup_sim": np.concatenate((near_sim, lead_sim)),
-        "dup_kind": np.concatenate((np.full(near_doc.shape[0], KIND_NEAR, np.uint8),
+        "dup_kind": np.concatenate((np.where(partial, KIND_PARTIAL, KIND_NEAR).astype(np.uint8),
                                     np.where(via, KIND_EXACT_NEAR, KIND_EXACT).astype(np.uint8))),
         "dup_lead": np.concatenate((near_doc, leader)),
+        "dup_cont": np.concatenate((near_cont, np.ones(leader.shape[0]))),
     }
     for name, arr in columns.items():
         work.save("cluster", name, arr[order])
@@ -213,6 +246,7 @@ class ShardDecisions:
     sim: NDArray[np.float64]
     lead: NDArray[np.int64]  # the exact copy's group leader, else the record itself
     repeated_first: NDArray[np.int64]  # for a repeated id: the first record, else -1
+    cont: NDArray[np.float64]  # share of the smaller document's shingles in the other
 
 
 def _overlay(keys: NDArray[np.int64], lo: int, hi: int) -> slice:
@@ -232,8 +266,10 @@ def shard_decisions(work: WorkDir, lo: int, hi: int) -> ShardDecisions:
     rep[at] = work.load("cluster", "dup_rep", mmap=True)[part]
     sim[at] = work.load("cluster", "dup_sim", mmap=True)[part]
     lead[at] = work.load("cluster", "dup_lead", mmap=True)[part]
+    cont = np.ones(hi - lo)
+    cont[at] = work.load("cluster", "dup_cont", mmap=True)[part]
     first = np.full(hi - lo, -1, dtype=np.int64)
     repeated = work.load("index", "repeated", mmap=True)
     part = _overlay(repeated, lo, hi)
     first[np.asarray(repeated[part]) - lo] = work.load("index", "repeated_first", mmap=True)[part]
-    return ShardDecisions(kind, rep, sim, lead, first)
+    return ShardDecisions(kind, rep, sim, lead, first, cont)

@@ -17,6 +17,7 @@ from thresher.pipeline.match import (
     KIND_EXACT_NEAR,
     KIND_KEPT,
     KIND_NEAR,
+    KIND_PARTIAL,
     KIND_REJECTED,
     shard_decisions,
     shard_offsets,
@@ -26,8 +27,9 @@ from thresher.pipeline.workdir import WorkDir
 __all__ = ["WriteTask", "write_decisions", "write_task"]
 
 _DECISION = {KIND_KEPT: "kept", KIND_EXACT: "duplicate", KIND_NEAR: "duplicate",
-             KIND_EXACT_NEAR: "duplicate", KIND_REJECTED: "rejected"}
-_MATCH = {KIND_EXACT: "exact", KIND_NEAR: "near", KIND_EXACT_NEAR: "near"}
+             KIND_EXACT_NEAR: "duplicate", KIND_PARTIAL: "duplicate", KIND_REJECTED: "rejected"}
+_MATCH = {KIND_EXACT: "exact", KIND_NEAR: "near", KIND_EXACT_NEAR: "near",
+          KIND_PARTIAL: "partial"}
 ROW_GROUP = 65536
 
 
@@ -42,16 +44,22 @@ class WriteTask:
     root: str
     fmt: str
     fields: Fields
+    clean: tuple[int, ...] = ()  # content shards whose cleaned texts replace the records'
 
 
 def write_task(task: WriteTask) -> dict[str, Any]:
     """Write the kept records of one shard under the output's ``kept/`` folder."""
+    import pyarrow.parquet as pq
+
     work = WorkDir(task.work)
     kind = shard_decisions(work, task.start, task.stop).kind
     docs = (str(work.path("read", f"{task.shard.index:05d}.docs.parquet"))
             if task.shard.kind in ("warc", "wet") else None)
+    texts = [t for s in task.clean for t in pq.read_table(
+        work.path("content", f"{s:05d}.clean.parquet"))["text"].to_pylist()] \
+        if task.clean else None
     written = write_kept(task.shard, kind == KIND_KEPT, task.root, fmt=task.fmt,
-                         fields=task.fields, docs=docs)
+                         fields=task.fields, docs=docs, texts=texts)
     stats = {"written": written}
     work.mark_done("write", f"{task.shard.index:05d}", stats)
     return stats
@@ -66,20 +74,26 @@ class _Rows:
     rep_ids: list[str | None]
     lead_ids: list[str]
     sim: list[float]
+    cont: list[float]
     meta_reason: list[str | None]
     dup_first: list[str | None]
     shingles: list[str]
 
 
-def _reason(rows: _Rows, i: int, threshold: float) -> str | None:
+def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
     k = rows.kind[i]
+    of = "content" if ctx.content else "text"
     if k == KIND_KEPT:
         return None
     if k == KIND_EXACT:
-        return f"exact duplicate of {rows.rep_ids[i]} (same normalized text)"
+        return f"exact duplicate of {rows.rep_ids[i]} (same normalized {of})"
+    if k == KIND_PARTIAL:
+        return (f"partial duplicate of {rows.rep_ids[i]}: {rows.cont[i]:.3f} of the smaller "
+                f"{of}'s {rows.shingles[i]} are in the other (containment >= "
+                f"{ctx.containment:g}; Jaccard {rows.sim[i]:.3f})")
     if k in (KIND_NEAR, KIND_EXACT_NEAR):
-        why = (f"near-duplicate of {rows.rep_ids[i]}: Jaccard {rows.sim[i]:.3f} on "
-               f"{rows.shingles[i]} >= threshold {threshold:g}")
+        why = (f"near-duplicate of {rows.rep_ids[i]}: Jaccard {rows.sim[i]:.3f} on the "
+               f"{of}'s {rows.shingles[i]} >= threshold {ctx.threshold:g}")
         return why if k == KIND_NEAR else f"{why} (exact copy of {rows.lead_ids[i]})"
     if rows.dup_first[i] is not None:
         return f"duplicate id: {rows.ids[i]!r} first seen at {rows.dup_first[i]}"
@@ -95,6 +109,12 @@ class _Context:
     locations: Any  # pyarrow StringArray of every record's "file:line"
     labels: tuple[str, str]  # how word and character shingles are named in reasons
     threshold: float
+    containment: float
+    spans: NDArray[np.int64] | None  # (records, 2) content spans when matching on content
+
+    @property
+    def content(self) -> bool:
+        return self.spans is not None
 
 
 def _masked(values: Any, mask: NDArray[np.bool_]) -> list[Any]:
@@ -115,26 +135,36 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
     rows = _Rows(
         kind=kind.tolist(), ids=meta["id"].to_pylist(), rep_ids=rep_ids,
         lead_ids=ctx.ids.take(pa.array(d.lead)).to_pylist(),
-        sim=d.sim.tolist(), meta_reason=meta["reason"].to_pylist(),
+        sim=d.sim.tolist(), cont=d.cont.tolist(), meta_reason=meta["reason"].to_pylist(),
         dup_first=_masked(ctx.locations.take(pa.array(np.maximum(d.repeated_first, 0)))
                           .to_pylist(), d.repeated_first < 0),
         shingles=[ctx.labels[1] if m == 2 else ctx.labels[0] for m in ctx.mode[lo:hi].tolist()])
     kept_bytes = int(meta["bytes"].to_numpy()[kind == KIND_KEPT].sum())
+    dup = (kind == KIND_KEPT) | rejected
+    spans: dict[str, Any] = {}
+    if ctx.spans is not None:
+        own, other = ctx.spans[lo:hi], ctx.spans[np.maximum(rep, 0)]
+        spans = {"content_start": pa.array(own[:, 0], pa.int64(), mask=rejected),
+                 "content_end": pa.array(own[:, 1], pa.int64(), mask=rejected),
+                 "rep_content_start": pa.array(other[:, 0], pa.int64(), mask=dup),
+                 "rep_content_end": pa.array(other[:, 1], pa.int64(), mask=dup)}
     return pa.table({
         "id": meta["id"],
         "decision": pa.array([_DECISION[k] for k in rows.kind], pa.string()),
         "cluster": pa.array(rep, pa.int64(), mask=rejected),
         "representative": pa.array(_masked(rep_ids, kind == KIND_KEPT), pa.string()),
-        "similarity": pa.array(d.sim, pa.float64(), mask=(kind == KIND_KEPT) | rejected),
+        "similarity": pa.array(d.sim, pa.float64(), mask=dup),
+        "containment": pa.array(d.cont, pa.float64(), mask=dup),
         "match": pa.array([_MATCH.get(k) for k in rows.kind], pa.string()),
-        "reason": pa.array([_reason(rows, i, ctx.threshold) for i in range(len(rows.kind))],
+        "reason": pa.array([_reason(rows, i, ctx) for i in range(len(rows.kind))],
                            pa.string()),
-        "file": meta["file"], "line": meta["line"], "url": meta["url"],
+        "file": meta["file"], "line": meta["line"], "url": meta["url"], **spans,
     }), kept_bytes
 
 
 def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: float,
-                    labels: tuple[str, str]) -> int:
+                    labels: tuple[str, str], containment: float = 1.0, content: bool = False
+                    ) -> int:
     """Write ``decisions.parquet``: one row per input record, in input order.
 
     Returns the UTF-8 size (after NFKC) of the kept documents' texts.
@@ -150,10 +180,14 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
     ids = table["id"].combine_chunks()
     locations = pc.binary_join_element_wise(
         table["file"], pc.cast(table["line"], pa.string()), ":").combine_chunks()
+    src = "content" if content else "read"
     ctx = _Context(
-        mode=np.concatenate([work.load_raw("read", f"{s:05d}.mode", np.uint8)
+        mode=np.concatenate([work.load_raw(src, f"{s:05d}.mode", np.uint8)
                              for s in range(n_shards)]),
-        ids=ids, locations=locations, labels=labels, threshold=threshold)
+        ids=ids, locations=locations, labels=labels, threshold=threshold,
+        containment=containment,
+        spans=np.concatenate([work.load_raw("content", f"{s:05d}.span", np.int64, 2)
+                              for s in range(n_shards)]) if content else None)
     tmp = f"{target}.tmp-{os.getpid()}"
     writer = None
     pending: list[Any] = []

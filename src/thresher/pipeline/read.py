@@ -42,6 +42,7 @@ class ReadTask:
     shingle: str
     seed: int
     warc: WarcOptions = field(default_factory=WarcOptions)
+    blocks: bool = False  # content matching: also write the block keys for the site counts
 
 
 def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[np.int64]
@@ -119,6 +120,19 @@ class _DocsWriter:
         os.replace(self.path + ".tmp", self.path)
 
 
+def _write_blocks(task: ReadTask, batch: list[Record], reasons: list[str | None],
+                  fps: NDArray[np.uint64], files: dict[str, Any]) -> None:
+    from thresher.pipeline.chrome import block_pairs, group_of
+
+    slots = [i for i, r in enumerate(reasons) if r is None]
+    parts, groups = block_pairs([batch[i].text or "" for i in slots],
+                                [group_of(batch[i], task.fields) for i in slots],
+                                np.ascontiguousarray(fps[slots, 0]))
+    for p, pairs in enumerate(parts):
+        files[f"blk{p:02d}"].write(pairs)
+    files["grp"].write(groups)
+
+
 def _batches(records: Iterator[Record]) -> Iterator[list[Record]]:
     while batch := list(islice(records, _BATCH)):
         yield batch
@@ -139,11 +153,18 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     skipped: Counter[str] = Counter()
     docs = _DocsWriter(str(work.path("read", f"{name}.docs.parquet"))) if task.shard.kind in (
         "warc", "wet") else None
+    if task.blocks:
+        from thresher.pipeline.chrome import PARTITIONS
+
+        for key in [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp"]:
+            files[key] = work.appender("read", f"{name}.{key}")
     for batch in _batches(read_shard(task.shard, task.fields, skipped=skipped,
                                      warc=task.warc)):
         if docs is not None:
             docs.write(batch)
         arrays, reasons = _batch_arrays(task, batch)
+        if task.blocks:
+            _write_blocks(task, batch, reasons, arrays["fp"], files)
         nbytes = arrays["bytes"]
         table = _meta_table(batch, reasons, nbytes)
         if writer is None:

@@ -28,10 +28,10 @@ from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
-from thresher.pipeline import match
+from thresher.pipeline import chrome, match
 from thresher.pipeline.output import WriteTask, write_decisions, write_task
 from thresher.pipeline.progress import NullProgress, Progress
-from thresher.pipeline.read import ReadTask, read_stage_task
+from thresher.pipeline.read import _MODES, ReadTask, read_stage_task
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["lsh_plan", "run_dedup"]
@@ -39,15 +39,25 @@ __all__ = ["lsh_plan", "run_dedup"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_OUTPUTS = ("decisions.parquet", "summary.json", "kept", "_work")
+_OUTPUTS = ("decisions.parquet", "summary.json", "kept", "_work", "boilerplate.parquet")
+
+
+CONTENT_CANDIDATES = 0.5  # content matching: LSH finds pairs from this Jaccard on
 
 
 def lsh_plan(config: Config) -> LshPlan:
-    """Return the LSH bands and rows the config asks for or implies."""
+    """Return the LSH bands and rows the config asks for or implies.
+
+    Matching on content also accepts partial duplicates (containment), whose Jaccard is
+    lower than their containment: candidates are then sought from ``CONTENT_CANDIDATES``.
+    """
     mh = config.minhash
     if mh.bands is not None and mh.rows is not None:
         return plan_for(mh.threshold, mh.bands, mh.rows)
-    return choose_bands(mh.threshold, mh.num_perm, fn_weight=mh.fn_weight)
+    target = mh.threshold
+    if config.content.match == "content":
+        target = min(target, CONTENT_CANDIDATES)
+    return choose_bands(target, mh.num_perm, fn_weight=mh.fn_weight)
 
 
 def _manifest(shards: Sequence[Shard]) -> list[list[Any]]:
@@ -114,7 +124,8 @@ class _Runner:
         self.executor: Executor = make_executor(config.run.executor, config.run.workers,
                                                 address=config.run.ray_address)
         self.fields = Fields(id=config.input.id_field, text=config.input.text_field,
-                             url=config.input.url_field, max_bytes=config.input.max_doc_bytes)
+                             url=config.input.url_field, max_bytes=config.input.max_doc_bytes,
+                             group=config.content.group_by)
 
     def stage(self, name: str, fn: Callable[[T], dict[str, Any]], tasks: Sequence[tuple[str, T]]
               ) -> list[dict[str, Any]]:
@@ -172,7 +183,7 @@ def run_dedup(config: Config, *, progress: Progress | None = None) -> dict[str, 
                               "inputs": _manifest(shards)})
     if not resumed:  # outputs of an earlier run would mix with this one's
         shutil.rmtree(out / "kept", ignore_errors=True)
-        for name in ("decisions.parquet", "summary.json"):
+        for name in ("decisions.parquet", "summary.json", "boilerplate.parquet"):
             (out / name).unlink(missing_ok=True)
     try:
         return _run_stages(r, shards, resumed, started)
@@ -186,38 +197,72 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     plan = lsh_plan(cfg)
     n = len(shards)
     warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
+    content = cfg.content.match == "content"
     read_stats = r.stage("read", read_stage_task, [(f"{s.index:05d}", ReadTask(
         str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram, mh.shingle, mh.seed,
-        warc)) for s in shards])
+        warc, blocks=content)) for s in shards])
     if cfg.run.strict:
         _raise_first_rejection(work, n)
-    index = r.single("index", lambda: match.build_index(work, n))
+    src, content_stats = "read", []
+    if content:
+        src = "content"
+        r.stage("template", chrome.template_task, [(f"part-{p:02d}", chrome.TemplateTask(
+            str(work.root), n, p)) for p in range(chrome.PARTITIONS)])
+        r.single("groups", lambda: chrome.count_groups(work, n))
+        content_stats = r.stage("content", chrome.content_task, [(f"{s.index:05d}",
+            chrome.ContentTask(str(work.root), s, r.fields, mh.num_perm, mh.ngram,
+                               mh.char_ngram, _MODES[mh.shingle], mh.seed,
+                               cfg.content.strip_boilerplate, warc)) for s in shards])
+    index = r.single("index", lambda: match.build_index(work, n, src))
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
     r.stage("lsh", match.band_task, [(f"band-{b:03d}", match.BandTask(
-        str(work.root), n, b, plan.rows, mh.max_bucket_pairs, mh.num_perm))
+        str(work.root), n, b, plan.rows, mh.max_bucket_pairs, mh.num_perm, src))
         for b in range(plan.bands)])
     n_cand = r.single("merge", lambda: {"candidates": match.merge_candidates(work, plan.bands)})
     chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)
     r.stage("verify", match.verify_task, [(f"chunk-{c:05d}", match.VerifyTask(
-        str(work.root), n, c)) for c in range(chunks)])
-    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks, mh.threshold))
+        str(work.root), n, c, src)) for c in range(chunks)])
+    cluster = r.single("cluster", lambda: match.cluster_stage(
+        work, chunks, mh.threshold, containment=cfg.content.containment if content else None,
+        min_shared=cfg.content.min_shared))
     offsets = match.shard_offsets(work, n)
     kept_root = str(r.out / "kept")
     r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
         str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
-        cfg.output.format, r.fields)) for s, first, last in _whole_files(shards)])
+        cfg.output.format, r.fields,
+        tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else ()))
+        for s, first, last in _whole_files(shards)])
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     t0 = time.perf_counter()
     kept_bytes = write_decisions(work, n, str(r.out / "decisions.parquet"),
-                                 threshold=mh.threshold, labels=labels)
+                                 threshold=mh.threshold, labels=labels,
+                                 containment=cfg.content.containment, content=content)
+    if cfg.content.strip_boilerplate:
+        _write_boilerplate(work, n, r.out / "boilerplate.parquet")
     r.timings["decisions"] = round(time.perf_counter() - t0, 3)
     summary = _summary(r, plan=plan, read_stats=read_stats, cluster=cluster,
-                       kept_bytes=kept_bytes, resumed=resumed, started=started)
+                       kept_bytes=kept_bytes, resumed=resumed, started=started,
+                       content_stats=content_stats)
     _write_json(r.out / "summary.json", summary)
     if not cfg.output.keep_work and cfg.output.work_dir is None:
         work.remove()
     return summary
+
+
+def _write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
+    """Concatenate the shards' removed blocks into one file, in input order."""
+    import pyarrow.parquet as pq
+
+    tmp = target.with_name(target.name + ".tmp")
+    writer = None
+    for s in range(n_shards):
+        part = pq.read_table(work.path("content", f"{s:05d}.removed.parquet"))
+        writer = writer or pq.ParquetWriter(tmp, part.schema)
+        writer.write_table(part, row_group_size=65536)
+    if writer is not None:
+        writer.close()
+        os.replace(tmp, target)
 
 
 def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:
@@ -247,8 +292,8 @@ def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:
 
 
 def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
-             cluster: dict[str, Any], kept_bytes: int, resumed: bool, started: float
-             ) -> dict[str, Any]:
+             cluster: dict[str, Any], kept_bytes: int, resumed: bool, started: float,
+             content_stats: list[dict[str, Any]]) -> dict[str, Any]:
     import numpy as np
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -275,7 +320,10 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
         "thresher": __version__,
         "counts": counts,
         "counts_add_up": read == counts["kept"] + counts["duplicate"] + counts["rejected"],
-        "duplicates": {"exact": matches["exact"], "near": matches["near"]},
+        "duplicates": {"exact": matches["exact"], "near": matches["near"],
+                       "partial": matches["partial"]},
+        "matched_on": r.config.content.match,
+        **({"boilerplate": _boilerplate_share(content_stats)} if content_stats else {}),
         "clusters": {"with_duplicates": int(sizes.shape[0]),
                      "largest": int(sizes.max()) if sizes.shape[0] else 1},
         "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -291,6 +339,13 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
                 "resumed": resumed, "seconds": round(time.perf_counter() - started, 3),
                 "stage_seconds": r.timings},
     }
+
+
+def _boilerplate_share(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    blocks = sum(s.get("block_chars", 0) for s in stats)
+    kept = sum(s.get("content_chars", 0) for s in stats)
+    return {"block_chars": blocks, "content_chars": kept,
+            "share_removed": round(1 - kept / blocks, 4) if blocks else 0.0}
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

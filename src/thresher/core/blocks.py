@@ -1,0 +1,438 @@
+"""Blocks of plain text and the evidence that tells an article from its page's chrome.
+
+A document is cut into blocks at line breaks; a block is a line with something visible
+on it. For every block one compiled pass over the UTF-8 text counts what a reader sees
+in it: words, punctuation, sentence ends, capitalised and short words, digits, list
+bullets, separators, links and copyright signs, and a key (its case-folded words with
+digit runs masked) under which it is counted across the other pages of its site.
+
+:func:`block_features` turns those counts into one row of numbers per block, adding
+what only the whole document shows: where the block sits, how long its neighbours are,
+how many of its words it shares with the title and with the document's other long
+blocks (an article's paragraphs share their topic's words; a run of teasers for other
+stories does not), and on how many other pages of the same site the block recurs.
+Nothing here names a site or a phrase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64
+from thresher.core.text import case_folds, char_classes
+
+__all__ = ["FEATURES", "Blocks", "block_features", "split_blocks"]
+
+# Raw per-block counts, columns of Blocks.stats.
+(_WORDS, _CHARS, _PUNCT, _TERM, _COLON, _SENTS, _COMMAS, _CAPS, _DIGITS, _SHORT, _WORDLEN,
+ _SEPS, _SLASH, _BULLET, _UPPER, _LOWER, _COPY, _LINK) = range(18)
+_N_STATS = 18
+_MIN_LONG_WORD = 3  # code points: words shorter than this do not carry a topic
+_LONG_BLOCK = 8  # words: a block this long can be a paragraph
+_CONTEXT = (-3, -2, -1, 1, 2, 3)
+# With fewer distinct pages than this, a block on every page may as well be a copied
+# article as a template: the site's counts are not used.
+_MIN_SITE_PAGES = 3
+
+FEATURES: tuple[str, ...] = (
+    "log_words", "log_chars", "punct_share", "ends_sentence", "ends_colon", "sentences",
+    "commas_per_word", "capitalised_share", "digit_share", "short_word_share",
+    "mean_word_length", "separators", "slashes", "bullet", "all_caps", "copyright", "link",
+    "position", "words_before", "words_after", "log_blocks", "log_doc_words",
+    "title_overlap", "recurrence", "log_site_pages_with_block", "site_share_with_block",
+    "log_site_pages", "first_block",
+    *[f"{name}_{off:+d}" for off in _CONTEXT
+      for name in ("log_words", "ends_sentence", "title_overlap")],
+    "short_blocks_around", "log_words_around", "title_overlap_ahead",
+    "doc_words_on_other_pages", "blocks_around_on_other_pages",
+    "title_words_before", "title_words_after",
+)
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The blocks of a batch of ``n`` documents (``m`` blocks in all)."""
+
+    doc_offsets: NDArray[np.int64]  # (n + 1,): blocks of document d are [off[d], off[d+1])
+    start: NDArray[np.int64]  # (m,): first code point of the block in its document
+    end: NDArray[np.int64]  # (m,): one past its last visible code point
+    key: NDArray[np.uint64]  # (m,): case-folded words, digit runs masked
+    stats: NDArray[np.float64]  # (m, 18): raw counts
+    word_hashes: NDArray[np.uint64]  # flat: distinct topic-word hashes per block
+    word_offsets: NDArray[np.int64]  # (m + 1,)
+
+
+@njit(cache=True, inline="always")
+def _invisible(c):  # type: ignore[no-untyped-def]
+    return (c <= 0x20 or c == 0x7F or c == 0xA0 or c == 0xAD or 0x2000 <= c <= 0x200F
+            or c == 0x2028 or c == 0x2029 or c == 0x202F or c == 0x205F or c == 0x3000
+            or c == 0xFEFF)
+
+
+@njit(cache=True, inline="always")
+def _terminal(c):  # type: ignore[no-untyped-def]
+    return c == 0x2E or c == 0x21 or c == 0x3F or c == 0x3002 or c == 0xFF01 or c == 0xFF1F \
+        or c == 0x2026 or c == 0x0964 or c == 0x061F or c == 0xFF0E
+
+
+@njit(cache=True, inline="always")
+def _closing(c):  # type: ignore[no-untyped-def]
+    return c == 0x22 or c == 0x27 or c == 0x29 or c == 0x5D or c == 0xBB or c == 0x201D \
+        or c == 0x2019 or c == 0x300D or c == 0x300F or c == 0xFF09
+
+
+@njit(cache=True, inline="always")
+def _punct(c):  # type: ignore[no-untyped-def]
+    return c == 0x2C or c == 0x3B or c == 0x3A or c == 0x3001 or c == 0xFF0C \
+        or c == 0xFF1B or c == 0xFF1A or c == 0x060C or _terminal(c)
+
+
+@njit(cache=True, inline="always")
+def _separator(c):  # type: ignore[no-untyped-def]
+    return c == 0x7C or c == 0xBB or c == 0xAB or c == 0x203A or c == 0x2039 or c == 0xB7 \
+        or c == 0x2022 or c == 0x2192 or c == 0x2190 or c == 0x25B8 or c == 0x25BA \
+        or c == 0x2023 or c == 0x25AA
+
+
+@njit(cache=True)
+def _decode(data, lo, hi, out):  # type: ignore[no-untyped-def]
+    n = 0
+    i = lo
+    while i < hi:
+        b = np.uint32(data[i])
+        if b < 0x80:
+            c, i = b, i + 1
+        elif b < 0xE0 and i + 1 < hi:
+            c, i = ((b & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F), i + 2
+        elif b < 0xF0 and i + 2 < hi:
+            c = ((b & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (
+                np.uint32(data[i + 2]) & 0x3F)
+            i += 3
+        elif i + 3 < hi:
+            c = ((b & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) | (
+                (np.uint32(data[i + 2]) & 0x3F) << 6) | (np.uint32(data[i + 3]) & 0x3F)
+            i += 4
+        else:
+            c, i = np.uint32(0), i + 1
+        out[n] = c if c <= 0x10FFFF else 0
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _split_batch(data, offsets, table, fold, starts, ends, keys, stats, doc_off,  # type: ignore[no-untyped-def]
+                 whash, woff):
+    n_docs = offsets.shape[0] - 1
+    longest = 1
+    for d in range(n_docs):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    codes = np.empty(longest, dtype=np.uint32)
+    seen = np.empty(longest, dtype=np.uint64)
+    m = 0
+    nw = 0
+    for d in range(n_docs):
+        n = _decode(data, offsets[d], offsets[d + 1], codes)
+        line = 0
+        while line <= n:
+            stop = line
+            while stop < n and codes[stop] != 0x0A:
+                stop += 1
+            a, b = line, stop
+            while a < b and _invisible(codes[a]):
+                a += 1
+            while b > a and _invisible(codes[b - 1]):
+                b -= 1
+            if a < b:
+                s = stats[m]
+                s[:] = 0.0
+                key = FNV_OFFSET
+                h = FNV_OFFSET
+                length = 0
+                upper_first = False
+                n_seen = 0
+                last, prev1 = np.uint32(0), np.uint32(0)
+                core = np.uint32(0)  # the last character that is not a closing mark
+                for i in range(a, b + 1):
+                    c = codes[i] if i < b else np.uint32(0x20)
+                    word = i < b and table[c] != 0
+                    if word:
+                        f = fold[c]
+                        fc = np.uint64(f) if f >= 0 else np.uint64(c)
+                        if 0x30 <= c <= 0x39:
+                            s[_DIGITS] += 1
+                            if length == 0 or not (0x30 <= last <= 0x39):
+                                h = (h ^ np.uint64(0x30)) * FNV_PRIME
+                        else:
+                            h = (h ^ fc) * FNV_PRIME
+                            if f >= 0 and f != np.int32(c):
+                                s[_UPPER] += 1
+                                if length == 0:
+                                    upper_first = True
+                            elif table[c] == 1:
+                                s[_LOWER] += 1
+                        length += 1
+                    elif length > 0:
+                        wh = fmix64(h ^ np.uint64(length))
+                        key = (key ^ wh) * MUL
+                        s[_WORDS] += 1
+                        s[_WORDLEN] += length
+                        if length <= 3:
+                            s[_SHORT] += 1
+                        if upper_first:
+                            s[_CAPS] += 1
+                        if length >= _MIN_LONG_WORD:
+                            seen[n_seen] = wh
+                            n_seen += 1
+                        h = FNV_OFFSET
+                        length = 0
+                        upper_first = False
+                    if i == b:
+                        break
+                    s[_CHARS] += 1
+                    if _punct(c):
+                        s[_PUNCT] += 1
+                    if c == 0x2C or c == 0x3001 or c == 0xFF0C or c == 0x060C:
+                        s[_COMMAS] += 1
+                    if _terminal(c) and (i + 1 == b or _invisible(codes[i + 1])
+                                         or _closing(codes[i + 1])):
+                        s[_SENTS] += 1
+                    if _separator(c):
+                        s[_SEPS] += 1
+                    if c == 0x2F:
+                        s[_SLASH] += 1
+                    if c == 0xA9:
+                        s[_COPY] += 1
+                    if c == 0x40 or (c == 0x2F and last == 0x2F and prev1 == 0x3A):
+                        s[_LINK] += 1
+                    if not _closing(c):
+                        core = c
+                    prev1, last = last, c
+                if _terminal(core):
+                    s[_TERM] = 1.0
+                elif core == 0x3A or core == 0xFF1A:
+                    s[_COLON] = 1.0
+                first = codes[a]
+                if first == 0x2D or first == 0x2A or first == 0x2022 or first == 0xB7 \
+                        or first == 0x2013 or first == 0x2014 or first == 0x25AA \
+                        or first == 0x25BA or first == 0x25B8 or first == 0x2023:
+                    s[_BULLET] = 1.0
+                starts[m], ends[m] = a, b
+                keys[m] = fmix64(key ^ np.uint64(s[_WORDS]))
+                srt = np.sort(seen[:n_seen])
+                for j in range(n_seen):
+                    if j == 0 or srt[j] != srt[j - 1]:
+                        whash[nw] = srt[j]
+                        nw += 1
+                m += 1
+                woff[m] = nw
+            line = stop + 1
+        doc_off[d + 1] = m
+    return m, nw
+
+
+def split_blocks(texts: list[str]) -> Blocks:
+    """Cut a batch of documents into blocks and count what is in each.
+
+    Example:
+        >>> b = split_blocks(["Title\\n\\nA sentence, with words.\\n  Home | About  "])
+        >>> b.doc_offsets.tolist(), b.start.tolist(), b.end.tolist()
+        ([0, 3], [0, 7, 33], [5, 30, 45])
+    """
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    cap = sum(t.count("\n") + 1 for t in texts)
+    starts = np.empty(cap, dtype=np.int64)
+    ends = np.empty(cap, dtype=np.int64)
+    keys = np.empty(cap, dtype=np.uint64)
+    stats = np.empty((cap, _N_STATS), dtype=np.float64)
+    doc_off = np.zeros(len(texts) + 1, dtype=np.int64)
+    whash = np.empty(max(data.shape[0] // 2 + 1, 1), dtype=np.uint64)
+    woff = np.zeros(cap + 1, dtype=np.int64)
+    fold, _ = case_folds()
+    m, nw = _split_batch(data, offsets, char_classes(), fold, starts, ends, keys, stats,
+                         doc_off, whash, woff)
+    return Blocks(doc_off, starts[:m].copy(), ends[:m].copy(), keys[:m].copy(),
+                  stats[:m].copy(), whash[:nw].copy(), woff[: m + 1].copy())
+
+
+@njit(cache=True)
+def _doc_word_features(lo, hi, stats, whash, woff, title_out, rec_out):  # type: ignore[no-untyped-def]
+    """Title overlap and recurrence of blocks lo..hi of one document (-1: no topic words)."""
+    total = woff[hi] - woff[lo]
+    if total == 0:
+        title_out[lo:hi] = -1.0
+        rec_out[lo:hi] = -1.0
+        return
+    hashes = whash[woff[lo]:woff[hi]]
+    owner = np.empty(total, dtype=np.int64)
+    for b in range(lo, hi):
+        owner[woff[b] - woff[lo]:woff[b + 1] - woff[lo]] = b
+    order = np.argsort(hashes, kind="mergesort")
+    n_long = 0
+    for b in range(lo, hi):
+        if stats[b, _WORDS] >= _LONG_BLOCK:
+            n_long += 1
+    df = np.zeros(total, dtype=np.int64)  # long blocks holding the word, per occurrence
+    in_title = np.zeros(total, dtype=np.bool_)
+    i = 0
+    while i < total:
+        j = i
+        count = 0
+        title = False
+        while j < total and hashes[order[j]] == hashes[order[i]]:
+            b = owner[order[j]]
+            if stats[b, _WORDS] >= _LONG_BLOCK:
+                count += 1
+            if b == lo:
+                title = True
+            j += 1
+        for k in range(i, j):
+            df[order[k]] = count
+            in_title[order[k]] = title
+        i = j
+    for b in range(lo, hi):
+        own = 1 if stats[b, _WORDS] >= _LONG_BLOCK else 0
+        words = 0
+        shared = 0
+        titled = 0
+        for k in range(woff[b] - woff[lo], woff[b + 1] - woff[lo]):
+            if n_long >= 4 and df[k] * 2 > n_long:
+                continue  # the document's function words: in most of its paragraphs
+            words += 1
+            if df[k] - own >= 1:
+                shared += 1
+            if in_title[k]:
+                titled += 1
+        if words == 0:
+            title_out[b] = -1.0
+            rec_out[b] = -1.0
+        else:
+            title_out[b] = titled / words if b != lo else -1.0
+            rec_out[b] = shared / words
+
+
+@njit(cache=True)
+def _features(doc_off, stats, whash, woff, site_count, site_pages, out):  # type: ignore[no-untyped-def]
+    m = stats.shape[0]
+    title = np.empty(m, dtype=np.float64)
+    rec = np.empty(m, dtype=np.float64)
+    for d in range(doc_off.shape[0] - 1):
+        lo, hi = doc_off[d], doc_off[d + 1]
+        if hi == lo:
+            continue
+        _doc_word_features(lo, hi, stats, whash, woff, title, rec)
+        n = hi - lo
+        total = 0.0
+        for b in range(lo, hi):
+            total += stats[b, _WORDS]
+        before = 0.0
+        pages = site_pages[d] if site_pages[d] >= _MIN_SITE_PAGES else 1
+        for b in range(lo, hi):
+            s = stats[b]
+            w = s[_WORDS]
+            c = s[_CHARS]
+            f = out[b]
+            f[0] = np.log1p(w)
+            f[1] = np.log1p(c)
+            f[2] = s[_PUNCT] / max(c, 1.0)
+            f[3] = s[_TERM]
+            f[4] = s[_COLON]
+            f[5] = s[_SENTS]
+            f[6] = s[_COMMAS] / max(w, 1.0)
+            f[7] = s[_CAPS] / max(w, 1.0)
+            f[8] = s[_DIGITS] / max(c, 1.0)
+            f[9] = s[_SHORT] / max(w, 1.0)
+            f[10] = s[_WORDLEN] / max(w, 1.0)
+            f[11] = s[_SEPS]
+            f[12] = s[_SLASH]
+            f[13] = s[_BULLET]
+            f[14] = 1.0 if s[_UPPER] >= 2 and s[_LOWER] == 0 else 0.0
+            f[15] = s[_COPY]
+            f[16] = s[_LINK]
+            f[17] = (b - lo) / max(n - 1, 1)
+            f[18] = before / max(total, 1.0)
+            before += w
+            f[19] = before / max(total, 1.0)
+            f[20] = np.log1p(n)
+            f[21] = np.log1p(total)
+            f[22] = title[b]
+            f[23] = rec[b]
+            others = max(site_count[b] - 1, 0) if pages > 1 else 0
+            f[24] = np.log1p(others)
+            f[25] = others / (pages - 1) if pages > 1 else -1.0
+            f[26] = np.log1p(max(pages - 1, 0))
+            f[27] = 1.0 if b == lo else 0.0
+        col = 28
+        for off in (-3, -2, -1, 1, 2, 3):
+            for b in range(lo, hi):
+                o = b + off
+                if lo <= o < hi:
+                    out[b, col] = out[o, 0]
+                    out[b, col + 1] = out[o, 3]
+                    out[b, col + 2] = title[o]
+                else:
+                    out[b, col] = -1.0
+                    out[b, col + 1] = -1.0
+                    out[b, col + 2] = -1.0
+            col += 3
+        for b in range(lo, hi):
+            short = 0.0
+            cnt = 0.0
+            for o in range(max(lo, b - 3), min(hi, b + 4)):
+                short += 1.0 if stats[o, _WORDS] < 5 else 0.0
+                cnt += 1.0
+            out[b, col] = short / cnt
+            lw = 0.0
+            cnt = 0.0
+            for o in range(max(lo, b - 5), min(hi, b + 6)):
+                lw += out[o, 0]
+                cnt += 1.0
+            out[b, col + 1] = lw / cnt
+            ahead = 0.0
+            cnt = 0.0
+            for o in range(b + 1, min(hi, b + 11)):
+                ahead += max(title[o], 0.0)
+                cnt += 1.0
+            out[b, col + 2] = ahead / cnt if cnt else -1.0
+        shared_words = 0.0
+        for b in range(lo, hi):
+            if site_count[b] > 1 and pages > 1:
+                shared_words += stats[b, _WORDS]
+        for b in range(lo, hi):
+            out[b, col + 3] = shared_words / max(total, 1.0) if pages > 1 else -1.0
+            near = 0.0
+            cnt = 0.0
+            for o in range(max(lo, b - 3), min(hi, b + 4)):
+                if o != b:
+                    near += 1.0 if site_count[o] > 1 and pages > 1 else 0.0
+                    cnt += 1.0
+            out[b, col + 4] = near / cnt if cnt and pages > 1 else -1.0
+        mass = 0.0
+        for b in range(lo, hi):
+            mass += max(title[b], 0.0) * stats[b, _WORDS]
+        seen = 0.0
+        for b in range(lo, hi):
+            here = max(title[b], 0.0) * stats[b, _WORDS]
+            out[b, col + 5] = seen / mass if mass > 0 else -1.0
+            seen += here
+            out[b, col + 6] = (mass - seen) / mass if mass > 0 else -1.0
+
+
+def block_features(blocks: Blocks, site_count: NDArray[np.int64],
+                   site_pages: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Return the ``(m, len(FEATURES))`` feature rows of the blocks.
+
+    ``site_count[b]``: on how many pages of its site (distinct texts, this one included)
+    block ``b``'s key occurs; ``site_pages[d]``: how many pages document ``d``'s site has.
+    """
+    out = np.empty((blocks.stats.shape[0], len(FEATURES)), dtype=np.float64)
+    _features(blocks.doc_offsets, blocks.stats, blocks.word_hashes, blocks.word_offsets,
+              np.asarray(site_count, dtype=np.int64), np.asarray(site_pages, dtype=np.int64),
+              out)
+    return out

@@ -1,0 +1,293 @@
+"""Content matching: site block statistics (two passes), then each page's content.
+
+Pass one (in the read stage) cuts every usable document into blocks and writes, per
+shard, the pairs (site-and-block key, document fingerprint) into ``PARTITIONS`` files
+by the key's top bits, and the pairs (site key, document fingerprint).
+
+The ``template`` stage counts, one partition per task, on how many distinct documents
+(exact copies count once) each block key occurs, and keeps only the keys on two or
+more: the table's size is the number of distinct repeated blocks, not the corpus.
+Counts are exact and sorted, so they depend neither on the order of the input nor on
+the number of workers.
+
+Pass two (the ``content`` stage) reads each shard again, looks its blocks up in that
+table, scores every block with the shipped model, keeps the main-text span, and
+sketches the content for matching. A document in which no content is found is matched
+on its whole text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import xxhash
+from numpy.typing import NDArray
+
+from thresher.core.blocks import Blocks, block_features, split_blocks
+from thresher.core.content import KEEP, NONE_FOUND, REASONS, load_model, predict, select_content
+from thresher.core.sketch import sketch_texts
+from thresher.io.records import Fields, Record, read_shard
+from thresher.io.sources import Shard
+from thresher.io.warc import WarcOptions
+from thresher.pipeline.workdir import WorkDir
+
+__all__ = ["PARTITIONS", "ContentTask", "TemplateTask", "block_pairs", "content_task",
+           "count_groups", "group_of", "template_task"]
+
+PARTITIONS = 16
+_SHIFT = np.uint64(60)  # top four bits pick the partition
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_BATCH = 2048
+
+
+def group_of(record: Record, fields: Fields) -> str:
+    """Return the site a record belongs to: the ``--group-by`` value, else its URL's host.
+
+    Records with neither share one group, the whole input.
+
+    Example:
+        >>> group_of(Record("a", "t", "https://WWW.Example.org/x", "f", 1), Fields())
+        'example.org'
+    """
+    if fields.group is not None:
+        return record.group or ""
+    if not record.url:
+        return ""
+    try:
+        host = urlsplit(record.url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def _group_hash(groups: list[str]) -> NDArray[np.uint64]:
+    return np.fromiter((xxhash.xxh3_64_intdigest(g.encode("utf-8", "surrogatepass"))
+                        for g in groups), dtype=np.uint64, count=len(groups))
+
+
+def _site_keys(blocks: Blocks, ghash: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """Mix every block's key with its document's site: one key per (site, block)."""
+    per_doc = np.diff(blocks.doc_offsets)
+    g = np.repeat(ghash, per_doc)
+    with np.errstate(over="ignore"):
+        k = (blocks.key ^ (g * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
+    return k ^ (k >> np.uint64(29))
+
+
+def block_pairs(texts: list[str], groups: list[str], fps: NDArray[np.uint64]
+                ) -> tuple[list[NDArray[np.uint64]], NDArray[np.uint64]]:
+    """Pass one for a batch: (key, fingerprint) pairs per partition, and (site, fingerprint)."""
+    blocks = split_blocks(texts)
+    ghash = _group_hash(groups)
+    keys = _site_keys(blocks, ghash)
+    doc_fp = np.repeat(fps, np.diff(blocks.doc_offsets))
+    pairs = np.stack((keys, doc_fp), axis=1)
+    part = (keys >> _SHIFT).astype(np.int64)
+    out = [pairs[part == p] for p in range(PARTITIONS)]
+    return out, np.stack((ghash, fps), axis=1)
+
+
+def _distinct_rows(a: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    if a.shape[0] == 0:
+        return a
+    order = np.lexsort((a[:, 1], a[:, 0]))
+    a = a[order]
+    new = np.ones(a.shape[0], dtype=bool)
+    new[1:] = (a[1:] != a[:-1]).any(axis=1)
+    return a[new]
+
+
+@dataclass(frozen=True)
+class TemplateTask:
+    """Count one partition of block keys over all shards."""
+
+    work: str
+    n_shards: int
+    part: int
+
+
+def template_task(task: TemplateTask) -> dict[str, Any]:
+    """Keep the block keys of one partition that occur on two or more distinct documents."""
+    work = WorkDir(task.work)
+    pairs = np.concatenate([work.load_raw("read", f"{s:05d}.blk{task.part:02d}", np.uint64, 2)
+                            for s in range(task.n_shards)])
+    pairs = _distinct_rows(pairs)
+    keys, counts = np.unique(pairs[:, 0], return_counts=True)
+    repeated = counts >= 2
+    work.save("template", f"keys-{task.part:02d}", keys[repeated])
+    work.save("template", f"counts-{task.part:02d}", counts[repeated].astype(np.uint32))
+    stats = {"blocks": int(pairs.shape[0]), "repeated": int(repeated.sum())}
+    work.mark_done("template", f"part-{task.part:02d}", stats)
+    return stats
+
+
+def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
+    """Count the distinct documents of every site; save the sorted table."""
+    pairs = _distinct_rows(np.concatenate([work.load_raw("read", f"{s:05d}.grp", np.uint64, 2)
+                                           for s in range(n_shards)]))
+    keys, counts = np.unique(pairs[:, 0], return_counts=True)
+    work.save("template", "group_keys", keys)
+    work.save("template", "group_pages", counts.astype(np.int64))
+    return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0))}
+
+
+def _lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: NDArray[Any],
+            default: int) -> NDArray[np.int64]:
+    at = np.searchsorted(table, keys)
+    at_ok = np.minimum(at, max(table.shape[0] - 1, 0))
+    found = (at < table.shape[0]) & (table[at_ok] == keys) if table.shape[0] else \
+        np.zeros(keys.shape[0], dtype=bool)
+    out = np.full(keys.shape[0], default, dtype=np.int64)
+    out[found] = values[at_ok[found]]
+    return out
+
+
+@dataclass(frozen=True)
+class ContentTask:
+    """Find the content of one shard's documents and sketch it."""
+
+    work: str
+    shard: Shard
+    fields: Fields
+    num_perm: int
+    ngram: int
+    char_ngram: int
+    shingle: int
+    seed: int
+    strip: bool
+    warc: WarcOptions
+
+
+class _Tables:
+    def __init__(self, work: WorkDir) -> None:
+        self.keys = np.concatenate([work.load("template", f"keys-{p:02d}")
+                                    for p in range(PARTITIONS)])
+        self.counts = np.concatenate([work.load("template", f"counts-{p:02d}")
+                                      for p in range(PARTITIONS)])
+        self.group_keys = work.load("template", "group_keys")
+        self.group_pages = work.load("template", "group_pages")
+
+
+def _content_of(batch: list[Record], slots: list[int], task: ContentTask, tables: _Tables
+                ) -> tuple[Blocks, NDArray[np.uint8]]:
+    texts = [batch[i].text or "" for i in slots]
+    blocks = split_blocks(texts)
+    if task.shard.kind == "warc":  # the HTML extractor already chose the main text
+        return blocks, np.zeros(blocks.key.shape[0], dtype=np.uint8)
+    ghash = _group_hash([group_of(batch[i], task.fields) for i in slots])
+    counts = _lookup(_site_keys(blocks, ghash), tables.keys, tables.counts, 1)
+    pages = _lookup(ghash, tables.group_keys, tables.group_pages, 1)
+    model = load_model()
+    p = predict(model, block_features(blocks, counts, pages))
+    return blocks, select_content(blocks.doc_offsets, p, blocks.stats[:, 0],
+                                  cut=model.cut, drop=model.drop)
+
+
+def content_task(task: ContentTask) -> dict[str, Any]:
+    """Pass two over one shard: content spans, content sketches, removed blocks."""
+    import pyarrow as pa
+
+    work = WorkDir(task.work)
+    tables = _Tables(work)
+    name = f"{task.shard.index:05d}"
+    files = {key: work.appender("content", f"{name}.{key}") for key in
+             ("sig", "fp", "mode", "sh", "shoff", "span")}
+    files["shoff"].write(np.zeros(1, dtype=np.int64))
+    shingles = 0
+    records = 0
+    chars = Counter[str]()
+    removed_rows: dict[str, list[Any]] = {k: [] for k in
+                                          ("id", "block", "start", "end", "reason", "text")}
+    cleaned: list[str | None] = []
+    reader = read_shard(task.shard, task.fields, skipped=Counter(), warc=task.warc)
+    while batch := list(islice(reader, _BATCH)):
+        n = len(batch)
+        slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
+        blocks, fate = _content_of(batch, slots, task, tables)
+        content = [""] * len(slots)
+        span = np.full((n, 2), -1, dtype=np.int64)
+        for j, i in enumerate(slots):
+            text = batch[i].text or ""
+            lo, hi = blocks.doc_offsets[j], blocks.doc_offsets[j + 1]
+            keep = np.flatnonzero(fate[lo:hi] == KEEP) + lo
+            if keep.shape[0] == 0:
+                content[j] = text
+                span[i] = (0, len(text))
+            else:
+                content[j] = "\n".join(text[a:b] for a, b in zip(
+                    blocks.start[keep].tolist(), blocks.end[keep].tolist(), strict=True))
+                span[i] = (blocks.start[keep[0]], blocks.end[keep[-1]])
+            chars["content"] += sum(blocks.end[keep] - blocks.start[keep]) if keep.shape[0] \
+                else len(text)
+            chars["blocks"] += int((blocks.end[lo:hi] - blocks.start[lo:hi]).sum())
+            if task.strip:
+                for b in range(lo, hi):
+                    if fate[b] != KEEP:
+                        a, e = int(blocks.start[b]), int(blocks.end[b])
+                        removed_rows["id"].append(batch[i].id)
+                        removed_rows["block"].append(b - lo)
+                        removed_rows["start"].append(a)
+                        removed_rows["end"].append(e)
+                        removed_rows["reason"].append(REASONS[int(fate[b])])
+                        removed_rows["text"].append(text[a:e])
+        if task.strip:
+            slot_text = dict(zip(slots, content, strict=True))
+            nothing = {slots[j] for j in range(len(slots))
+                       if (fate[blocks.doc_offsets[j]:blocks.doc_offsets[j + 1]]
+                           == NONE_FOUND).all()}
+            cleaned.extend(None if i not in slot_text else
+                           batch[i].text if i in nothing else slot_text[i] for i in range(n))
+        arrays = _sketch(task, n, slots, content)
+        for key in ("sig", "fp", "mode", "sh"):
+            files[key].write(arrays[key])
+        files["span"].write(span)
+        files["shoff"].write(shingles + np.cumsum(arrays["count"]))
+        shingles += int(arrays["count"].sum())
+        records += n
+        work.write_progress("content", name, records)
+    for f in files.values():
+        f.close()
+    if task.strip:
+        removed = pa.table({"id": pa.array(removed_rows["id"], pa.string()),
+                            "block": pa.array(removed_rows["block"], pa.int32()),
+                            "start": pa.array(removed_rows["start"], pa.int64()),
+                            "end": pa.array(removed_rows["end"], pa.int64()),
+                            "reason": pa.array(removed_rows["reason"], pa.string()),
+                            "text": pa.array(removed_rows["text"], pa.string())})
+        _write_parquet(work.path("content", f"{name}.removed.parquet"), removed)
+        _write_parquet(work.path("content", f"{name}.clean.parquet"),
+                       pa.table({"text": pa.array(cleaned, pa.string())}))
+    stats = {"records": records, "block_chars": int(chars["blocks"]),
+             "content_chars": int(chars["content"])}
+    work.mark_done("content", name, stats)
+    return stats
+
+
+def _write_parquet(path: Any, table: Any) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = f"{path}.tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _sketch(task: ContentTask, n: int, slots: list[int], content: list[str]
+            ) -> dict[str, NDArray[Any]]:
+    out: dict[str, NDArray[Any]] = {
+        "sig": np.zeros((n, task.num_perm), dtype=np.uint32),
+        "fp": np.zeros((n, 2), dtype=np.uint64), "mode": np.zeros(n, dtype=np.uint8),
+        "count": np.zeros(n, dtype=np.int64), "sh": np.zeros(0, dtype=np.uint32)}
+    if slots:
+        s = sketch_texts(content, num_perm=task.num_perm, ngram=task.ngram,
+                         char_ngram=task.char_ngram, mode=task.shingle, seed=task.seed)
+        idx = np.asarray(slots)
+        out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
+        out["count"][idx] = np.diff(s.shingle_offsets)
+        out["sh"] = s.shingles
+    return out

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import numpy as np
 import xxhash
 
-from thresher.core.blocks import FEATURES, block_features, split_blocks
+from thresher.core.blocks import FEATURES, block_features, headings, split_blocks
 from thresher.core.content import KEEP, TreeModel, predict, select_content
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +147,9 @@ def main() -> None:
     words = blocks.stats[:, 0]
     for cut in () if args.no_cv else (0.4, 0.5, 0.6):
         for drop in (0.1, 0.2, 0.3):
-            fate = select_content(off, p, words, cut=cut, drop=drop)
+            fate = select_content(off, p, words, cut=cut, drop=drop,
+                                  title=np.ascontiguousarray(x[:, FEATURES.index("title_overlap")]),
+                                  heading=headings(blocks))
             per: dict[str, list[float]] = defaultdict(list)
             for i in rows:
                 t = docs[i]["text"]

@@ -1,8 +1,9 @@
 """Quality gate on ../shared/crawlbench-dev: CI fails when a change lowers these figures.
 
-Floors are pinned at what thresher reaches with whole-text matching (default options)
-minus a small margin. The re-crawl and syndicated kinds, whose page chrome differs, are
-the boilerplate-aware matching's to raise; their figures here are recorded, not gated.
+Two runs: the default (matching on content, boilerplate stripped) and whole-text matching
+(``--match full``). Floors are what each reaches, less a small margin. The cleaned-text
+figure is in-sample for the shipped block model (trained on these pages); the
+cross-validated figure, folds grouped by site, is printed by ``bench/train_blocks.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -20,30 +22,53 @@ import thresher
 from tests.conftest import CRAWLBENCH, need_shared
 
 FLOORS = {
-    "precision": 0.97,  # reached: 0.974
-    "f1": 0.545,  # reached: 0.557
-    "exact_recall": 1.0,  # reached: 1.000 (155 byte-identical copies)
-    "high_similarity_recall": 0.98,  # reached: 0.995 (pairs with word 5-gram Jaccard >= 0.8)
+    "content": {
+        "precision": 0.98,  # reached: 0.988
+        "f1": 0.87,  # reached: 0.882
+        "recrawl_recall": 0.92,  # reached: 0.933 (recrawl 0.918, recrawl_tail 0.947)
+        "exact_recall": 1.0,  # reached: 1.000
+        "high_similarity_recall": 0.99,  # reached: 0.996
+        "cleaned_token_f1": 0.86,  # reached: 0.867 (the documents as given: 0.690)
+    },
+    "full": {
+        "precision": 0.97,  # reached: 0.974
+        "f1": 0.545,  # reached: 0.557
+        "exact_recall": 1.0,
+        "high_similarity_recall": 0.98,  # reached: 0.995
+    },
 }
-CEILINGS = {"chrome_merge_rate": 0.005}  # reached: 0.0037 (25 of 6,705 pairs)
+CEILINGS = {"content": {"chrome_merge_rate": 0.005},  # reached: 0.0036 (24 of 6,705 pairs)
+            "full": {"chrome_merge_rate": 0.005}}  # reached: 0.0037 (25)
 
 
-@pytest.fixture(scope="module")
-def scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _run(tmp: Path, match: str) -> dict[str, Any]:
     bench = need_shared(CRAWLBENCH)
-    tmp = tmp_path_factory.mktemp("gate")
-    thresher.dedup(inputs=[bench / "docs.jsonl.gz"], output=tmp / "out")
+    strip = match == "content"
+    thresher.dedup(inputs=[bench / "docs.jsonl.gz"], output=tmp / "out", match=match,
+                   strip_boilerplate=strip, keep_work=True)
+    rows = pq.read_table(tmp / "out" / "decisions.parquet", columns=["id", "cluster"])
     clusters = tmp / "clusters.jsonl"
-    rows = pq.read_table(tmp / "out" / "decisions.parquet", columns=["id", "cluster"]).to_pylist()
-    clusters.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = tmp / "scores.json"
-    subprocess.run([sys.executable, str(bench / "score.py"), "--labels",
-                    str(bench / "labels.jsonl"), "--clusters", str(clusters), "--json",
-                    str(result)], check=True, capture_output=True)
-    data: dict[str, Any] = json.loads(Path(result).read_text())
-    print("crawlbench-dev:", {k: data[k] for k in ("precision", "recall", "f1",
-                                                   "chrome_merge_rate")})
+    clusters.write_text("".join(json.dumps(r) + "\n" for r in rows.to_pylist()))
+    args = [sys.executable, str(bench / "score.py"), "--labels", str(bench / "labels.jsonl"),
+            "--clusters", str(clusters), "--json", str(tmp / "scores.json")]
+    if strip:
+        parts = sorted((tmp / "out" / "_work" / "content").glob("*.clean.parquet"))
+        texts = pa.concat_tables([pq.read_table(p) for p in parts])["text"].to_pylist()
+        cleaned = tmp / "cleaned.jsonl"
+        cleaned.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in
+                                   zip(rows["id"].to_pylist(), texts, strict=True)))
+        args += ["--cleaned", str(cleaned), "--gold", str(bench / "gold.jsonl.gz")]
+    subprocess.run(args, check=True, capture_output=True)
+    data: dict[str, Any] = json.loads((tmp / "scores.json").read_text())
+    print(f"crawlbench-dev ({match}):", {k: data[k] for k in ("precision", "recall", "f1",
+                                                             "chrome_merge_rate")})
     return data
+
+
+@pytest.fixture(scope="module", params=["content", "full"])
+def scores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> tuple[str, dict[str, Any]]:
+    return request.param, _run(tmp_path_factory.mktemp(request.param), request.param)
 
 
 def _figure(scores: dict[str, Any], name: str) -> float:
@@ -51,14 +76,20 @@ def _figure(scores: dict[str, Any], name: str) -> float:
         return float(scores["source_pair_recall"]["exact"]["recall"])
     if name == "high_similarity_recall":
         return float(scores["source_pair_recall_by_j5"]["[0.8,1.0]"]["recall"])
+    if name == "cleaned_token_f1":
+        kinds = scores["cleaning"]["bag_f1_by_kind"].values()
+        return sum(k["mean"] * k["n"] for k in kinds) / sum(k["n"] for k in kinds)
     return float(scores[name])
 
 
-@pytest.mark.parametrize("name", sorted(FLOORS))
-def test_floor(scores: dict[str, Any], name: str) -> None:
-    assert _figure(scores, name) >= FLOORS[name]
+def test_floors(scores: tuple[str, dict[str, Any]]) -> None:
+    match, data = scores
+    low = {n: round(_figure(data, n), 4) for n, floor in FLOORS[match].items()
+           if _figure(data, n) < floor}
+    assert not low, f"{match}: below the floor: {low}"
 
 
-@pytest.mark.parametrize("name", sorted(CEILINGS))
-def test_ceiling(scores: dict[str, Any], name: str) -> None:
-    assert _figure(scores, name) <= CEILINGS[name]
+def test_ceilings(scores: tuple[str, dict[str, Any]]) -> None:
+    match, data = scores
+    high = {n: _figure(data, n) for n, cap in CEILINGS[match].items() if _figure(data, n) > cap}
+    assert not high, f"{match}: above the ceiling: {high}"

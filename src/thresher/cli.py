@@ -71,7 +71,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_row("read", f"{c['read']:,}")
     table.add_row("kept", f"{c['kept']:,}")
     d = summary["duplicates"]
-    table.add_row("duplicate", f"{c['duplicate']:,}  (exact {d['exact']:,}, near {d['near']:,})")
+    table.add_row("duplicate", f"{c['duplicate']:,}  (exact {d['exact']:,}, near {d['near']:,}, "
+                               f"partial {d.get('partial', 0):,}; on {summary.get('matched_on', 'text')})")
+    if "boilerplate" in summary:
+        table.add_row("chrome", f"{summary['boilerplate']['share_removed']:.0%} of the text set "
+                                "aside as page chrome")
     table.add_row("rejected", f"{c['rejected']:,}")
     for reason, count in list(summary["rejected_by_reason"].items())[:5]:
         table.add_row("", f"  {count:,} × {reason}")

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64
 from thresher.core.text import case_folds, char_classes
 
-__all__ = ["FEATURES", "Blocks", "block_features", "split_blocks"]
+__all__ = ["FEATURES", "Blocks", "block_features", "headings", "split_blocks"]
 
 # Raw per-block counts, columns of Blocks.stats.
 (_WORDS, _CHARS, _PUNCT, _TERM, _COLON, _SENTS, _COMMAS, _CAPS, _DIGITS, _SHORT, _WORDLEN,
@@ -435,4 +435,12 @@ def block_features(blocks: Blocks, site_count: NDArray[np.int64],
     _features(blocks.doc_offsets, blocks.stats, blocks.word_hashes, blocks.word_offsets,
               np.asarray(site_count, dtype=np.int64), np.asarray(site_pages, dtype=np.int64),
               out)
+    return out
+
+
+def headings(blocks: Blocks) -> NDArray[np.bool_]:
+    """Return which blocks read as headings: at most six words and no sentence end."""
+    s = blocks.stats
+    out: NDArray[np.bool_] = ((s[:, _WORDS] >= 1) & (s[:, _WORDS] <= 6) & (s[:, _TERM] == 0)
+                              & (s[:, _COLON] == 0))
     return out

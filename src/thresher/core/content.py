@@ -22,8 +22,9 @@ from thresher.core.blocks import FEATURES
 
 __all__ = ["KEEP", "REASONS", "TreeModel", "load_model", "predict", "select_content"]
 
-KEEP, HEADER, TRAILER, INLINE, NONE_FOUND = 0, 1, 2, 3, 4
+KEEP, HEADER, TRAILER, INLINE, NONE_FOUND, TEASERS = 0, 1, 2, 3, 4, 5
 REASONS = {HEADER: "before the main text", TRAILER: "after the main text",
+           TEASERS: "a run of teasers for other stories after the main text",
            INLINE: "chrome inside the main text", NONE_FOUND: "no main text found"}
 _MODEL = Path(__file__).with_name("blocks-model.npz")
 
@@ -65,27 +66,64 @@ def load_model(path: Path = _MODEL) -> TreeModel:
 
 
 @njit(cache=True)
-def _predict(x, feature, threshold, left, right, value, roots, baseline, out):  # type: ignore[no-untyped-def]
-    for i in range(x.shape[0]):
-        raw = baseline
-        for r in roots:
+def _predict(xt, feature, threshold, left, right, value, roots, baseline, out):  # type: ignore[no-untyped-def]
+    """Tree by tree over all rows: one tree's nodes stay in cache while the rows stream.
+
+    ``xt`` is feature-major (features, rows). Every row sums the trees in the same order
+    as a row-by-row loop would, so the result is the same to the bit.
+    """
+    n = xt.shape[1]
+    raw = np.full(n, baseline)
+    for r in roots:
+        for i in range(n):
             node = r
             while left[node] >= 0:
-                node = left[node] if x[i, feature[node]] <= threshold[node] else right[node]
-            raw += value[node]
-        out[i] = 1.0 / (1.0 + np.exp(-raw))
+                node = left[node] if xt[feature[node], i] <= threshold[node] else right[node]
+            raw[i] += value[node]
+    for i in range(n):
+        out[i] = 1.0 / (1.0 + np.exp(-raw[i]))
 
 
 def predict(model: TreeModel, x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Return each row's probability of being content."""
     out = np.empty(x.shape[0], dtype=np.float64)
-    _predict(np.ascontiguousarray(x), model.feature, model.threshold, model.left, model.right,
+    _predict(np.ascontiguousarray(x.T), model.feature, model.threshold, model.left, model.right,
              model.value, model.roots, model.baseline, out)
     return out
 
 
 @njit(cache=True)
-def _select(doc_off, p, words, cut, drop, reason):  # type: ignore[no-untyped-def]
+def _teaser_run(a, b, title, heading, words):  # type: ignore[no-untyped-def]
+    """Return where a trailing run of teasers opens inside span [a, b), else b.
+
+    A heading (a short line without a sentence end) opens the run when no block from it
+    to the span's end shares a topic word with the page's title while at least two
+    paragraphs before it do, and the run holds less than half of the span's words: the
+    title names the article, and what follows such a heading is about other stories
+    ("related", "more from", "read next", in any language).
+    """
+    total = 0.0
+    for i in range(a, b):
+        total += words[i]
+    anchored = 0
+    before = 0.0
+    for h in range(a, b):
+        if anchored >= 2 and heading[h] and b - h >= 3 and (total - before) * 2 < total:
+            ok = True
+            for i in range(h, b):
+                if title[i] > 0.0:
+                    ok = False
+                    break
+            if ok:
+                return h
+        if title[h] > 0.0 and words[h] >= 8:
+            anchored += 1
+        before += words[h]
+    return b
+
+
+@njit(cache=True)
+def _select(doc_off, p, words, cut, drop, title, heading, reason):  # type: ignore[no-untyped-def]
     for d in range(doc_off.shape[0] - 1):
         lo, hi = doc_off[d], doc_off[d + 1]
         best, cur, start = 0.0, 0.0, lo
@@ -101,16 +139,26 @@ def _select(doc_off, p, words, cut, drop, reason):  # type: ignore[no-untyped-de
         if b == a:
             reason[lo:hi] = NONE_FOUND
             continue
+        if a == lo + 1 and heading[lo] and (title[a:b] > 0.0).any():
+            a = lo  # the page's title, right before a text that it names: the headline
+        t = _teaser_run(a, b, title, heading, words)
         reason[lo:a] = HEADER
         reason[b:hi] = TRAILER
+        reason[t:b] = TEASERS
+        b = t
         for i in range(a, b):
             reason[i] = INLINE if p[i] < drop else KEEP
 
 
 def select_content(doc_offsets: NDArray[np.int64], p: NDArray[np.float64],
-                   words: NDArray[np.float64], *, cut: float, drop: float
-                   ) -> NDArray[np.uint8]:
+                   words: NDArray[np.float64], *, cut: float, drop: float,
+                   title: NDArray[np.float64] | None = None,
+                   heading: NDArray[np.bool_] | None = None) -> NDArray[np.uint8]:
     """Return each block's fate: ``KEEP`` or why it is not content (see ``REASONS``).
+
+    ``title`` (share of a block's topic words found in the title, -1 for none) and
+    ``heading`` (short line without a sentence end) let a trailing run of teasers for
+    other stories be cut off the span.
 
     Example:
         >>> p = np.array([0.1, 0.9, 0.4, 0.8, 0.2])
@@ -118,5 +166,8 @@ def select_content(doc_offsets: NDArray[np.int64], p: NDArray[np.float64],
         [1, 0, 3, 0, 2]
     """
     reason = np.zeros(p.shape[0], dtype=np.uint8)
-    _select(doc_offsets, p, words, cut, drop, reason)
+    n = p.shape[0]
+    _select(doc_offsets, p, words, cut, drop,
+            np.full(n, -1.0) if title is None else title,
+            np.zeros(n, dtype=np.bool_) if heading is None else heading, reason)
     return reason

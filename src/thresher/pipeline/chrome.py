@@ -29,7 +29,7 @@ import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-from thresher.core.blocks import Blocks, block_features, split_blocks
+from thresher.core.blocks import FEATURES, Blocks, block_features, headings, split_blocks
 from thresher.core.content import KEEP, NONE_FOUND, REASONS, load_model, predict, select_content
 from thresher.core.sketch import sketch_texts
 from thresher.io.records import Fields, Record, read_shard
@@ -44,6 +44,7 @@ PARTITIONS = 16
 _SHIFT = np.uint64(60)  # top four bits pick the partition
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BATCH = 2048
+TITLE_OVERLAP = FEATURES.index("title_overlap")
 
 
 def group_of(record: Record, fields: Fields) -> str:
@@ -184,9 +185,12 @@ def _content_of(batch: list[Record], slots: list[int], task: ContentTask, tables
     counts = _lookup(_site_keys(blocks, ghash), tables.keys, tables.counts, 1)
     pages = _lookup(ghash, tables.group_keys, tables.group_pages, 1)
     model = load_model()
-    p = predict(model, block_features(blocks, counts, pages))
+    x = block_features(blocks, counts, pages)
+    p = predict(model, x)
     return blocks, select_content(blocks.doc_offsets, p, blocks.stats[:, 0],
-                                  cut=model.cut, drop=model.drop)
+                                  cut=model.cut, drop=model.drop,
+                                  title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
+                                  heading=headings(blocks))
 
 
 def content_task(task: ContentTask) -> dict[str, Any]:

@@ -42,7 +42,7 @@ T = TypeVar("T")
 _OUTPUTS = ("decisions.parquet", "summary.json", "kept", "_work", "boilerplate.parquet")
 
 
-CONTENT_CANDIDATES = 0.5  # content matching: LSH finds pairs from this Jaccard on
+CONTENT_CANDIDATES = 0.3  # content matching: LSH finds pairs from this Jaccard on
 
 
 def lsh_plan(config: Config) -> LshPlan:

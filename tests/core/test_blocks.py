@@ -1,0 +1,101 @@
+"""Blocks, their counts and features, the shipped model, and the content span."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thresher.core.blocks import FEATURES, block_features, headings, split_blocks
+from thresher.core.content import (
+    HEADER,
+    INLINE,
+    KEEP,
+    NONE_FOUND,
+    TEASERS,
+    TRAILER,
+    load_model,
+    predict,
+    select_content,
+)
+
+
+def test_blocks_are_visible_lines_with_python_offsets() -> None:
+    text = "Überschrift\n\u200b\n  Zweite Zeile, mit Wörtern.  \r\nHome | About"
+    b = split_blocks([text, "", "one"])
+    assert b.doc_offsets.tolist() == [0, 3, 3, 4]
+    got = [text[s:e] for s, e in zip(b.start[:3], b.end[:3], strict=True)]
+    assert got == ["Überschrift", "Zweite Zeile, mit Wörtern.", "Home | About"]
+
+
+def test_counts_of_a_block() -> None:
+    b = split_blocks(["Dr. Smith said: it works, mostly. Really!\nREUTERS/Jo Doe\n- item",
+                      "© 2024 Example | Terms | https://example.org"])
+    s = b.stats
+    words, chars, term, sents, commas, caps = s[0, 0], s[0, 1], s[0, 3], s[0, 5], s[0, 6], s[0, 7]
+    assert (words, term, sents, commas, caps) == (7, 1, 3, 1, 3) and chars == 41
+    assert s[1, 12] == 1  # a slash
+    assert s[2, 13] == 1  # a bullet
+    assert s[3, 16] == 1 and s[3, 17] == 1 and s[3, 11] == 2  # copyright, link, separators
+
+
+def test_keys_mask_numbers_and_case_but_not_words() -> None:
+    b = split_blocks(["Page 2 of 10", "PAGE 3 of 11", "Page 3 of eleven"])
+    assert b.key[0] == b.key[1] != b.key[2]
+
+
+def test_features_see_title_and_site_counts() -> None:
+    text = ("Volcano erupts near town\nMenu\nThe volcano erupted at dawn, and the town was "
+            "evacuated before noon today.\nOther story about football results in the league.")
+    b = split_blocks([text])
+    x = block_features(b, np.array([1, 5, 1, 1]), np.array([10]))
+    f = {name: x[:, i] for i, name in enumerate(FEATURES)}
+    assert f["title_overlap"][2] > 0 and f["title_overlap"][3] == 0
+    assert f["site_share_with_block"][1] == pytest.approx(4 / 9)
+    assert f["site_share_with_block"][2] == 0
+    # With too few pages, a shared block is no evidence either way.
+    y = block_features(b, np.array([2, 2, 2, 2]), np.array([2]))
+    assert (y[:, FEATURES.index("site_share_with_block")] == -1).all()
+
+
+def test_model_prefers_paragraphs_to_menus() -> None:
+    menu = "Home\nNews\nSport\nContact us\nLogin"
+    body = ("Heavy rain flooded the valley on Tuesday, and officials closed three roads "
+            "while crews cleared the debris.\nResidents said the water rose faster than in "
+            "any storm they remembered, reaching the doors of the church by evening.")
+    b = split_blocks([f"Flooding in the valley\n{menu}\n{body}\n{menu}"])
+    p = predict(load_model(), block_features(b, np.ones(b.key.shape[0], np.int64),
+                                             np.ones(1, np.int64)))
+    assert p[6] > 0.5 and p[7] > 0.5
+    assert max(p[1:6]) < 0.5 and max(p[8:]) < 0.5
+
+
+def test_span_selection_and_reasons() -> None:
+    p = np.array([0.1, 0.9, 0.2, 0.9, 0.1, 0.0])
+    fate = select_content(np.array([0, 6]), p, np.full(6, 9.0), cut=0.5, drop=0.3)
+    assert fate.tolist() == [HEADER, KEEP, INLINE, KEEP, TRAILER, TRAILER]
+    none = select_content(np.array([0, 2]), np.array([0.1, 0.2]), np.ones(2), cut=0.5,
+                          drop=0.3)
+    assert none.tolist() == [NONE_FOUND, NONE_FOUND]
+
+
+@pytest.mark.parametrize("heading", ["More from the Daily Planet", "Lesen Sie auch",
+                                     "Plus d'articles", "Related"])
+def test_a_heading_that_opens_unrelated_stories_ends_the_article(heading: str) -> None:
+    article = [
+        "Glacier retreat speeds up",
+        ("The glacier lost more ice this summer than in any year on record, scientists "
+         "said."),
+        ("Glacier melt now adds to sea level rise faster than the ice sheets, the study of "
+         "the glacier found."),
+        "Researchers measured the glacier from planes and satellites.",
+    ]
+    teasers = ["Football club signs a new coach after a difficult season.", "Photo: Agency",
+               "Parliament votes on the budget after a long night of debate.",
+               "Stock markets rose on Friday as investors cheered earnings."]
+    b = split_blocks(["\n".join([*article, heading, *teasers])])
+    x = block_features(b, np.ones(b.key.shape[0], np.int64), np.ones(1, np.int64))
+    p = np.array([0.4, 0.9, 0.9, 0.9, 0.6, 0.9, 0.6, 0.9, 0.9])
+    fate = select_content(b.doc_offsets, p, b.stats[:, 0], cut=0.5, drop=0.3,
+                          title=np.ascontiguousarray(x[:, FEATURES.index("title_overlap")]),
+                          heading=headings(b))
+    assert fate.tolist() == [KEEP] * 4 + [TEASERS] * 5

@@ -1,0 +1,137 @@
+"""Content matching end to end: the specimens, cleaning, partial duplicates, site groups."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import thresher
+from tests.conftest import SPECIMENS, need_shared, write_jsonl
+
+
+def _decisions(out: Path) -> dict[str, dict[str, object]]:
+    return {r["id"]: r for r in pq.read_table(out / "decisions.parquet").to_pylist()}
+
+
+def test_specimens_are_one_article_and_its_text_is_cleaned(tmp_path: Path) -> None:
+    folder = need_shared(SPECIMENS)
+    summary = thresher.dedup(inputs=[folder], output=tmp_path / "o", strip_boilerplate=True)
+    assert summary["counts"]["kept"] == 1 and summary["counts"]["duplicate"] == 1
+    rows = list(_decisions(tmp_path / "o").values())
+    assert len({r["cluster"] for r in rows}) == 1
+    (kept,) = (tmp_path / "o" / "kept").rglob("*.txt")
+    original = (folder / kept.name).read_text()
+    cleaned = kept.read_text()
+    paragraphs = [p for p in original.split("\n\n") if p.strip()]
+    heading = next(i for i, p in enumerate(paragraphs) if len(p.split()) <= 6 and i > 0)
+    assert cleaned.split("\n")[0] == paragraphs[0]  # the headline
+    assert cleaned.split("\n")[-1] == paragraphs[heading - 1]  # the last paragraph
+    assert paragraphs[heading] not in cleaned and paragraphs[heading + 1] not in cleaned
+    removed = pq.read_table(tmp_path / "o" / "boilerplate.parquet").to_pylist()
+    for row in rows:
+        text = (folder / Path(str(row["id"])).name).read_text()
+        mine = [r for r in removed if r["id"] == row["id"]]
+        assert mine[0]["text"] == paragraphs[heading] and mine[0]["reason"]
+        assert text[mine[0]["start"]:mine[0]["end"]] == mine[0]["text"]
+        assert all(r["start"] >= row["content_end"] for r in mine)  # type: ignore[operator]
+
+
+def test_specimens_do_not_hinge_on_the_heading_phrase(tmp_path: Path) -> None:
+    folder = need_shared(SPECIMENS)
+    for f in sorted(folder.glob("*.txt")):
+        paragraphs = f.read_text().split("\n\n")
+        at = next(i for i, p in enumerate(paragraphs) if len(p.split()) <= 6 and i > 0)
+        paragraphs[at] = "Lire aussi"
+        (tmp_path / f.name).write_text("\n\n".join(paragraphs))
+    summary = thresher.dedup(inputs=[tmp_path], output=tmp_path / "o", strip_boilerplate=True)
+    assert summary["counts"]["duplicate"] == 1
+
+
+def test_whole_text_matching_misses_the_specimens(tmp_path: Path) -> None:
+    folder = need_shared(SPECIMENS)
+    summary = thresher.dedup(inputs=[folder], output=tmp_path / "o", match="full")
+    assert summary["counts"]["kept"] == 2 and "boilerplate" not in summary
+
+
+def _page(title: str, body: list[str], chrome: list[str], tail: list[str]) -> str:
+    return "\n".join([title, *chrome, *body, *tail])
+
+
+CHROME = ["Home", "World", "Business", "Sport", "Sign in", "Subscribe"]
+TAIL = ["About us", "Contact", "Privacy policy", "© 2025 The Example Times"]
+
+
+def _article(topic: str, n: int) -> list[str]:
+    return [f"Paragraph {i} about {topic}: the committee heard evidence from witnesses, "
+            f"weighed the costs of {topic} against its benefits, and wrote down why the "
+            f"decision number {i} on {topic} matters to readers." for i in range(n)]
+
+
+def test_jsonl_is_rewritten_with_content_and_other_fields_kept(tmp_path: Path) -> None:
+    rows = []
+    for i, topic in enumerate(["bridges", "schools", "rivers", "trains"]):
+        text = _page(f"The {topic} report", _article(topic, 6), CHROME, TAIL)
+        rows.append({"id": f"a{i}", "text": text, "url": f"https://example.org/{topic}",
+                     "lang": "en"})
+    write_jsonl(tmp_path / "in" / "c.jsonl", rows)
+    summary = thresher.dedup(inputs=[tmp_path / "in"], output=tmp_path / "o",
+                             strip_boilerplate=True)
+    assert summary["counts"]["kept"] == 4  # same chrome, different articles: all kept
+    kept = [json.loads(x) for x in (tmp_path / "o" / "kept" / "c.jsonl").read_text().splitlines()]
+    assert [k["lang"] for k in kept] == ["en"] * 4
+    for k, row in zip(kept, rows, strict=True):
+        assert "Privacy policy" not in k["text"] and "Subscribe" not in k["text"]
+        assert k["text"] in row["text"] or all(p in row["text"] for p in k["text"].split("\n"))
+        assert "committee heard evidence" in k["text"]
+
+
+def test_recrawl_in_other_chrome_and_syndicated_copy_are_found(tmp_path: Path) -> None:
+    body = _article("harbours", 8)
+    other = ["Menu", "Local", "Weather", "Traffic", "Obituaries"]
+    rows = [
+        {"id": "page", "text": _page("Harbours", body, CHROME, TAIL), "url": "https://a.org/1"},
+        {"id": "recrawl", "text": _page("Harbours", body, other, ["Imprint", "Jobs"]),
+         "url": "https://a.org/1?v=2"},
+        {"id": "syndicated", "text": _page("Harbours", body[1:7], ["Front page", "Opinion"],
+                                           ["Feedback"]), "url": "https://b.net/x"},
+        {"id": "different", "text": _page("Tunnels", _article("tunnels", 8), CHROME, TAIL),
+         "url": "https://a.org/2"},
+    ]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o")
+    d = _decisions(tmp_path / "o")
+    assert d["page"]["decision"] == "kept" and d["different"]["decision"] == "kept"
+    assert d["recrawl"]["representative"] == "page" and d["recrawl"]["match"] in ("exact", "near")
+    assert d["syndicated"]["representative"] == "page" and d["syndicated"]["match"] == "partial"
+    assert d["syndicated"]["containment"] >= 0.8 > d["syndicated"]["similarity"]  # type: ignore[operator]
+    assert "partial duplicate of page" in str(d["syndicated"]["reason"])
+    text = rows[2]["text"]
+    start, end = d["syndicated"]["content_start"], d["syndicated"]["content_end"]
+    assert start <= text.index(body[1]) and end == text.index(body[6]) + len(body[6])  # type: ignore[operator]
+    full = thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "f", match="full")
+    assert full["counts"]["duplicate"] < 2
+
+
+def test_group_by_field_and_outputs_do_not_depend_on_order(tmp_path: Path) -> None:
+    rows = [{"id": f"d{i}", "site": f"s{i % 2}",
+             "text": _page(f"Report {i}", _article(f"topic{i}", 4), CHROME, TAIL)}
+            for i in range(12)]
+    write_jsonl(tmp_path / "a" / "x.jsonl", rows)
+    write_jsonl(tmp_path / "b" / "x.jsonl", rows[::-1])
+    out = []
+    for name in ("a", "b"):
+        thresher.dedup(inputs=[tmp_path / name], output=tmp_path / f"o{name}", group_by="site",
+                       strip_boilerplate=True, executor="serial")
+        removed = pq.read_table(tmp_path / f"o{name}" / "boilerplate.parquet").to_pylist()
+        out.append(sorted((r["id"], r["start"], r["reason"]) for r in removed))
+    assert out[0] == out[1] and out[0]
+    shutil.rmtree(tmp_path / "oa")
+
+
+def test_strip_needs_content_matching() -> None:
+    with pytest.raises(thresher.ConfigError, match="strip-boilerplate"):
+        thresher.dedup(inputs=["x"], output="y", match="full", strip_boilerplate=True)

@@ -117,6 +117,11 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--no-cv", action="store_true", help="only fit and save the model")
+    parser.add_argument("--trees", type=int, default=80)
+    parser.add_argument("--no-rules", action="store_true",
+                        help="score the span alone, without the headline and teaser rules")
+    parser.add_argument("--depth", type=int, default=6)
+    parser.add_argument("--rate", type=float, default=0.2)
     args = parser.parse_args()
     docs = _jsonl(BENCH / "docs.jsonl.gz")
     gold = {r["id"]: r["gold"] for r in _jsonl(BENCH / "gold.jsonl.gz")}
@@ -134,8 +139,9 @@ def main() -> None:
         ys = np.concatenate([y[i] for i in train])
         ws = np.log1p(blocks.stats[np.concatenate([np.arange(off[i], off[i + 1])
                                                    for i in train]), 0]) + 0.1
-        return HistGradientBoostingClassifier(max_iter=200, max_depth=6, learning_rate=0.1,
-                                              random_state=0).fit(xs, ys, sample_weight=ws)
+        return HistGradientBoostingClassifier(
+            max_iter=args.trees, max_depth=args.depth, learning_rate=args.rate,
+            random_state=0).fit(xs, ys, sample_weight=ws)
 
     p = np.zeros(x.shape[0])
     splits = [] if args.no_cv else GroupKFold(args.folds).split(rows, groups=groups)
@@ -147,9 +153,10 @@ def main() -> None:
     words = blocks.stats[:, 0]
     for cut in () if args.no_cv else (0.4, 0.5, 0.6):
         for drop in (0.1, 0.2, 0.3):
-            fate = select_content(off, p, words, cut=cut, drop=drop,
-                                  title=np.ascontiguousarray(x[:, FEATURES.index("title_overlap")]),
-                                  heading=headings(blocks))
+            rules = {} if args.no_rules else {
+                "title": np.ascontiguousarray(x[:, FEATURES.index("title_overlap")]),
+                "heading": headings(blocks)}
+            fate = select_content(off, p, words, cut=cut, drop=drop, **rules)
             per: dict[str, list[float]] = defaultdict(list)
             for i in rows:
                 t = docs[i]["text"]

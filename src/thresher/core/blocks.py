@@ -222,10 +222,22 @@ def _split_batch(data, offsets, table, fold, starts, ends, keys, stats, doc_off,
                     s[_BULLET] = 1.0
                 starts[m], ends[m] = a, b
                 keys[m] = fmix64(key ^ np.uint64(s[_WORDS]))
-                srt = np.sort(seen[:n_seen])
-                for j in range(n_seen):
-                    if j == 0 or srt[j] != srt[j - 1]:
-                        whash[nw] = srt[j]
+                if n_seen > 64:  # long block: sort instead of comparing pairs
+                    seen[:n_seen] = np.sort(seen[:n_seen])
+                for j in range(n_seen):  # the block's distinct words
+                    h_j = seen[j]
+                    if n_seen > 64:
+                        if j == 0 or h_j != seen[j - 1]:
+                            whash[nw] = h_j
+                            nw += 1
+                        continue
+                    dup = False
+                    for k in range(woff[m], nw):
+                        if whash[k] == h_j:
+                            dup = True
+                            break
+                    if not dup:
+                        whash[nw] = h_j
                         nw += 1
                 m += 1
                 woff[m] = nw

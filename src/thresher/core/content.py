@@ -65,30 +65,83 @@ def load_model(path: Path = _MODEL) -> TreeModel:
     return model
 
 
-@njit(cache=True)
-def _predict(xt, feature, threshold, left, right, value, roots, baseline, out):  # type: ignore[no-untyped-def]
-    """Tree by tree over all rows: one tree's nodes stay in cache while the rows stream.
+@dataclass(frozen=True)
+class _Complete:
+    """The ensemble with every tree grown to the same depth, for branch-free traversal.
 
-    ``xt`` is feature-major (features, rows). Every row sums the trees in the same order
-    as a row-by-row loop would, so the result is the same to the bit.
+    A leaf above the full depth becomes a node whose test always goes left (threshold
+    +inf) down to copies of its value, so every row takes exactly ``depth`` steps and
+    reaches the leaf it would have reached in the original tree.
     """
-    n = xt.shape[1]
-    raw = np.full(n, baseline)
-    for r in roots:
-        for i in range(n):
-            node = r
-            while left[node] >= 0:
-                node = left[node] if xt[feature[node], i] <= threshold[node] else right[node]
-            raw[i] += value[node]
-    for i in range(n):
-        out[i] = 1.0 / (1.0 + np.exp(-raw[i]))
+
+    depth: int
+    feature: NDArray[np.int64]  # (trees, 2**depth - 1)
+    threshold: NDArray[np.float64]
+    value: NDArray[np.float64]  # (trees, 2**depth)
+
+
+_COMPLETED: dict[int, tuple[TreeModel, _Complete]] = {}
+
+
+def _complete(model: TreeModel) -> _Complete:
+    done = _COMPLETED.get(id(model))
+    if done is not None and done[0] is model:
+        return done[1]
+    result = _grow(model)
+    _COMPLETED[id(model)] = (model, result)
+    return result
+
+
+def _grow(model: TreeModel) -> _Complete:
+    def depth(node: int) -> int:
+        if model.left[node] < 0:
+            return 0
+        return 1 + max(depth(int(model.left[node])), depth(int(model.right[node])))
+
+    d = max(depth(int(r)) for r in model.roots)
+    inner = (1 << d) - 1
+    n = len(model.roots)
+    feature = np.zeros((n, inner), dtype=np.int64)
+    threshold = np.full((n, inner), np.inf)
+    value = np.zeros((n, 1 << d), dtype=np.float64)
+
+    def fill(t: int, node: int, at: int, level: int) -> None:
+        if level == d:
+            value[t, at - inner] = model.value[node]
+            return
+        if model.left[node] < 0:  # a leaf early: always left, value copied below
+            fill(t, node, 2 * at + 1, level + 1)
+            fill(t, node, 2 * at + 2, level + 1)
+            return
+        feature[t, at], threshold[t, at] = model.feature[node], model.threshold[node]
+        fill(t, int(model.left[node]), 2 * at + 1, level + 1)
+        fill(t, int(model.right[node]), 2 * at + 2, level + 1)
+
+    for t, root in enumerate(model.roots):
+        fill(t, int(root), 0, 0)
+    return _Complete(d, feature, threshold, value)
+
+
+@njit(cache=True)
+def _predict(x, depth, feature, threshold, value, baseline, out):  # type: ignore[no-untyped-def]
+    """Sum the trees in order for every row; each step is a comparison, not a branch."""
+    inner = (1 << depth) - 1
+    for i in range(x.shape[0]):
+        raw = baseline
+        for t in range(feature.shape[0]):
+            at = np.int64(0)
+            for _ in range(depth):
+                at = 2 * at + 1 + np.int64(x[i, feature[t, at]] > threshold[t, at])
+            raw += value[t, at - inner]
+        out[i] = 1.0 / (1.0 + np.exp(-raw))
 
 
 def predict(model: TreeModel, x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Return each row's probability of being content."""
+    c = _complete(model)
     out = np.empty(x.shape[0], dtype=np.float64)
-    _predict(np.ascontiguousarray(x.T), model.feature, model.threshold, model.left, model.right,
-             model.value, model.roots, model.baseline, out)
+    _predict(np.ascontiguousarray(x), c.depth, c.feature, c.threshold, c.value,
+             model.baseline, out)
     return out
 
 
@@ -98,7 +151,8 @@ def _teaser_run(a, b, title, heading, words):  # type: ignore[no-untyped-def]
 
     A heading (a short line without a sentence end) opens the run when no block from it
     to the span's end shares a topic word with the page's title while at least two
-    paragraphs before it do, and the run holds less than half of the span's words: the
+    paragraphs before it, and half of them, do, and the run holds less than half of the
+    span's words: the
     title names the article, and what follows such a heading is about other stories
     ("related", "more from", "read next", in any language).
     """
@@ -106,9 +160,11 @@ def _teaser_run(a, b, title, heading, words):  # type: ignore[no-untyped-def]
     for i in range(a, b):
         total += words[i]
     anchored = 0
+    paragraphs = 0
     before = 0.0
     for h in range(a, b):
-        if anchored >= 2 and heading[h] and b - h >= 3 and (total - before) * 2 < total:
+        if anchored >= 2 and anchored * 2 >= paragraphs and heading[h] and b - h >= 3 \
+                and (total - before) * 2 < total:
             ok = True
             for i in range(h, b):
                 if title[i] > 0.0:
@@ -116,8 +172,10 @@ def _teaser_run(a, b, title, heading, words):  # type: ignore[no-untyped-def]
                     break
             if ok:
                 return h
-        if title[h] > 0.0 and words[h] >= 8:
-            anchored += 1
+        if words[h] >= 8:
+            paragraphs += 1
+            if title[h] > 0.0:
+                anchored += 1
         before += words[h]
     return b
 

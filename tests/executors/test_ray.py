@@ -21,15 +21,18 @@ def local_ray() -> Iterator[None]:
     ray.shutdown()
 
 
-def test_ray_matches_serial_and_local(local_ray: None, tmp_path: Path) -> None:
+@pytest.mark.parametrize("match", ["content", "full"])
+def test_ray_matches_serial_and_local(local_ray: None, tmp_path: Path, match: str) -> None:
     corpus = make_corpus(tmp_path / "c", files=3, per_file=120, seed=11)
     outs = {}
+    strip = match == "content"
     for executor in ("serial", "local", "ray"):
         out = tmp_path / executor
         summary = thresher.dedup(inputs=[corpus], output=out, executor=executor,
-                                 split_bytes=50_000)
+                                 split_bytes=50_000, match=match, strip_boilerplate=strip)
         assert summary["counts_add_up"] and summary["duplicates"]["near"] > 0
-        outs[executor] = _outputs(out)
+        outs[executor] = (_outputs(out), (out / "boilerplate.parquet").read_bytes()
+                          if strip else b"")
     assert outs["ray"] == outs["serial"] == outs["local"]
 
 

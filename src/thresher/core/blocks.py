@@ -17,6 +17,7 @@ Nothing here names a site or a phrase.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -66,38 +67,6 @@ class Blocks:
     word_offsets: NDArray[np.int64]  # (m + 1,)
 
 
-@njit(cache=True, inline="always")
-def _invisible(c):  # type: ignore[no-untyped-def]
-    return (c <= 0x20 or c == 0x7F or c == 0xA0 or c == 0xAD or 0x2000 <= c <= 0x200F
-            or c == 0x2028 or c == 0x2029 or c == 0x202F or c == 0x205F or c == 0x3000
-            or c == 0xFEFF)
-
-
-@njit(cache=True, inline="always")
-def _terminal(c):  # type: ignore[no-untyped-def]
-    return c == 0x2E or c == 0x21 or c == 0x3F or c == 0x3002 or c == 0xFF01 or c == 0xFF1F \
-        or c == 0x2026 or c == 0x0964 or c == 0x061F or c == 0xFF0E
-
-
-@njit(cache=True, inline="always")
-def _closing(c):  # type: ignore[no-untyped-def]
-    return c == 0x22 or c == 0x27 or c == 0x29 or c == 0x5D or c == 0xBB or c == 0x201D \
-        or c == 0x2019 or c == 0x300D or c == 0x300F or c == 0xFF09
-
-
-@njit(cache=True, inline="always")
-def _punct(c):  # type: ignore[no-untyped-def]
-    return c == 0x2C or c == 0x3B or c == 0x3A or c == 0x3001 or c == 0xFF0C \
-        or c == 0xFF1B or c == 0xFF1A or c == 0x060C or _terminal(c)
-
-
-@njit(cache=True, inline="always")
-def _separator(c):  # type: ignore[no-untyped-def]
-    return c == 0x7C or c == 0xBB or c == 0xAB or c == 0x203A or c == 0x2039 or c == 0xB7 \
-        or c == 0x2022 or c == 0x2192 or c == 0x2190 or c == 0x25B8 or c == 0x25BA \
-        or c == 0x2023 or c == 0x25AA
-
-
 @njit(cache=True)
 def _decode(data, lo, hi, out):  # type: ignore[no-untyped-def]
     n = 0
@@ -123,9 +92,37 @@ def _decode(data, lo, hi, out):  # type: ignore[no-untyped-def]
     return n
 
 
+_INVIS, _TERMF, _CLOSE, _PUNCTF, _SEPF, _COMMA, _BULLETF = 1, 2, 4, 8, 16, 32, 64
+
+
+@lru_cache(maxsize=1)
+def _flags() -> NDArray[np.uint8]:
+    """Return, per code point, the marks the block counts look for, as bits."""
+    marks: dict[int, int] = {}
+    for c in [*range(0x21), 0x7F, 0xA0, 0xAD, *range(0x2000, 0x2010), 0x2028, 0x2029,
+              0x202F, 0x205F, 0x3000, 0xFEFF]:
+        marks[c] = marks.get(c, 0) | _INVIS
+    for c in (0x2E, 0x21, 0x3F, 0x3002, 0xFF01, 0xFF1F, 0x2026, 0x0964, 0x061F, 0xFF0E):
+        marks[c] = marks.get(c, 0) | _TERMF | _PUNCTF
+    for c in (0x22, 0x27, 0x29, 0x5D, 0xBB, 0x201D, 0x2019, 0x300D, 0x300F, 0xFF09):
+        marks[c] = marks.get(c, 0) | _CLOSE
+    for c in (0x2C, 0x3B, 0x3A, 0x3001, 0xFF0C, 0xFF1B, 0xFF1A, 0x060C):
+        marks[c] = marks.get(c, 0) | _PUNCTF
+    for c in (0x2C, 0x3001, 0xFF0C, 0x060C):
+        marks[c] = marks.get(c, 0) | _COMMA
+    for c in (0x7C, 0xBB, 0xAB, 0x203A, 0x2039, 0xB7, 0x2022, 0x2192, 0x2190, 0x25B8, 0x25BA,
+              0x2023, 0x25AA):
+        marks[c] = marks.get(c, 0) | _SEPF
+    for c in (0x2D, 0x2A, 0x2022, 0xB7, 0x2013, 0x2014, 0x25AA, 0x25BA, 0x25B8, 0x2023):
+        marks[c] = marks.get(c, 0) | _BULLETF
+    table = np.zeros(0x110000, dtype=np.uint8)
+    table[list(marks)] = list(marks.values())
+    return table
+
+
 @njit(cache=True)
-def _split_batch(data, offsets, table, fold, starts, ends, keys, stats, doc_off,  # type: ignore[no-untyped-def]
-                 whash, woff):
+def _split_batch(data, offsets, table, fold, flags, starts, ends, keys, stats,  # type: ignore[no-untyped-def]
+                 doc_off, whash, woff):
     n_docs = offsets.shape[0] - 1
     longest = 1
     for d in range(n_docs):
@@ -142,13 +139,13 @@ def _split_batch(data, offsets, table, fold, starts, ends, keys, stats, doc_off,
             while stop < n and codes[stop] != 0x0A:
                 stop += 1
             a, b = line, stop
-            while a < b and _invisible(codes[a]):
+            while a < b and flags[codes[a]] & _INVIS:
                 a += 1
-            while b > a and _invisible(codes[b - 1]):
+            while b > a and flags[codes[b - 1]] & _INVIS:
                 b -= 1
             if a < b:
-                s = stats[m]
-                s[:] = 0.0
+                words = chars = punct = sents = commas = caps = digits = short = 0
+                wordlen = seps = slash = upper = lower = copy = link = 0
                 key = FNV_OFFSET
                 h = FNV_OFFSET
                 length = 0
@@ -161,29 +158,28 @@ def _split_batch(data, offsets, table, fold, starts, ends, keys, stats, doc_off,
                     word = i < b and table[c] != 0
                     if word:
                         f = fold[c]
-                        fc = np.uint64(f) if f >= 0 else np.uint64(c)
                         if 0x30 <= c <= 0x39:
-                            s[_DIGITS] += 1
+                            digits += 1
                             if length == 0 or not (0x30 <= last <= 0x39):
                                 h = (h ^ np.uint64(0x30)) * FNV_PRIME
                         else:
-                            h = (h ^ fc) * FNV_PRIME
+                            h = (h ^ (np.uint64(f) if f >= 0 else np.uint64(c))) * FNV_PRIME
                             if f >= 0 and f != np.int32(c):
-                                s[_UPPER] += 1
+                                upper += 1
                                 if length == 0:
                                     upper_first = True
                             elif table[c] == 1:
-                                s[_LOWER] += 1
+                                lower += 1
                         length += 1
                     elif length > 0:
                         wh = fmix64(h ^ np.uint64(length))
                         key = (key ^ wh) * MUL
-                        s[_WORDS] += 1
-                        s[_WORDLEN] += length
+                        words += 1
+                        wordlen += length
                         if length <= 3:
-                            s[_SHORT] += 1
+                            short += 1
                         if upper_first:
-                            s[_CAPS] += 1
+                            caps += 1
                         if length >= _MIN_LONG_WORD:
                             seen[n_seen] = wh
                             n_seen += 1
@@ -192,36 +188,42 @@ def _split_batch(data, offsets, table, fold, starts, ends, keys, stats, doc_off,
                         upper_first = False
                     if i == b:
                         break
-                    s[_CHARS] += 1
-                    if _punct(c):
-                        s[_PUNCT] += 1
-                    if c == 0x2C or c == 0x3001 or c == 0xFF0C or c == 0x060C:
-                        s[_COMMAS] += 1
-                    if _terminal(c) and (i + 1 == b or _invisible(codes[i + 1])
-                                         or _closing(codes[i + 1])):
-                        s[_SENTS] += 1
-                    if _separator(c):
-                        s[_SEPS] += 1
-                    if c == 0x2F:
-                        s[_SLASH] += 1
-                    if c == 0xA9:
-                        s[_COPY] += 1
-                    if c == 0x40 or (c == 0x2F and last == 0x2F and prev1 == 0x3A):
-                        s[_LINK] += 1
-                    if not _closing(c):
+                    chars += 1
+                    if not word:
+                        fl = flags[c]
+                        if fl != 0:
+                            if fl & _PUNCTF:
+                                punct += 1
+                            if fl & _COMMA:
+                                commas += 1
+                            if fl & _TERMF and (i + 1 == b or flags[codes[i + 1]] & (
+                                    _INVIS | _CLOSE)):
+                                sents += 1
+                            if fl & _SEPF:
+                                seps += 1
+                        if c == 0x2F:
+                            slash += 1
+                            if last == 0x2F and prev1 == 0x3A:
+                                link += 1
+                        elif c == 0x40:
+                            link += 1
+                        elif c == 0xA9:
+                            copy += 1
+                        if not fl & _CLOSE:
+                            core = c
+                    else:
                         core = c
                     prev1, last = last, c
-                if _terminal(core):
-                    s[_TERM] = 1.0
-                elif core == 0x3A or core == 0xFF1A:
-                    s[_COLON] = 1.0
-                first = codes[a]
-                if first == 0x2D or first == 0x2A or first == 0x2022 or first == 0xB7 \
-                        or first == 0x2013 or first == 0x2014 or first == 0x25AA \
-                        or first == 0x25BA or first == 0x25B8 or first == 0x2023:
-                    s[_BULLET] = 1.0
+                s = stats[m]
+                s[_WORDS], s[_CHARS], s[_PUNCT], s[_SENTS] = words, chars, punct, sents
+                s[_COMMAS], s[_CAPS], s[_DIGITS], s[_SHORT] = commas, caps, digits, short
+                s[_WORDLEN], s[_SEPS], s[_SLASH], s[_UPPER] = wordlen, seps, slash, upper
+                s[_LOWER], s[_COPY], s[_LINK] = lower, copy, link
+                s[_TERM] = 1.0 if flags[core] & _TERMF else 0.0
+                s[_COLON] = 1.0 if core == 0x3A or core == 0xFF1A else 0.0
+                s[_BULLET] = 1.0 if flags[codes[a]] & _BULLETF else 0.0
                 starts[m], ends[m] = a, b
-                keys[m] = fmix64(key ^ np.uint64(s[_WORDS]))
+                keys[m] = fmix64(key ^ np.uint64(words))
                 if n_seen > 64:  # long block: sort instead of comparing pairs
                     seen[:n_seen] = np.sort(seen[:n_seen])
                 for j in range(n_seen):  # the block's distinct words
@@ -267,8 +269,8 @@ def split_blocks(texts: list[str]) -> Blocks:
     whash = np.empty(max(data.shape[0] // 2 + 1, 1), dtype=np.uint64)
     woff = np.zeros(cap + 1, dtype=np.int64)
     fold, _ = case_folds()
-    m, nw = _split_batch(data, offsets, char_classes(), fold, starts, ends, keys, stats,
-                         doc_off, whash, woff)
+    m, nw = _split_batch(data, offsets, char_classes(), fold, _flags(), starts, ends, keys,
+                         stats, doc_off, whash, woff)
     return Blocks(doc_off, starts[:m].copy(), ends[:m].copy(), keys[:m].copy(),
                   stats[:m].copy(), whash[:nw].copy(), woff[: m + 1].copy())
 

@@ -30,7 +30,7 @@ import xxhash
 from numpy.typing import NDArray
 
 from thresher.core.blocks import FEATURES, Blocks, block_features, headings, split_blocks
-from thresher.core.content import KEEP, NONE_FOUND, REASONS, load_model, predict, select_content
+from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
 from thresher.core.sketch import sketch_texts
 from thresher.io.records import Fields, Record, read_shard
 from thresher.io.sources import Shard
@@ -206,47 +206,56 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     shingles = 0
     records = 0
     chars = Counter[str]()
-    removed_rows: dict[str, list[Any]] = {k: [] for k in
-                                          ("id", "block", "start", "end", "reason", "text")}
+    removed_parts: list[Any] = []
     cleaned: list[str | None] = []
+    reasons = pa.array([REASONS.get(k) for k in range(max(REASONS) + 1)], pa.string())
     reader = read_shard(task.shard, task.fields, skipped=Counter(), warc=task.warc)
     while batch := list(islice(reader, _BATCH)):
         n = len(batch)
         slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
+        texts = [batch[i].text or "" for i in slots]
         blocks, fate = _content_of(batch, slots, task, tables)
-        content = [""] * len(slots)
+        doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
+        keep = fate == KEEP
+        kept = np.flatnonzero(keep)
+        pieces = [texts[d][a:e] for d, a, e in zip(doc_of[kept].tolist(),
+                                                    blocks.start[kept].tolist(),
+                                                    blocks.end[kept].tolist(), strict=True)]
+        per_doc = np.bincount(doc_of[kept], minlength=len(slots)).tolist()
+        content, at = [], 0
+        for j, count in enumerate(per_doc):
+            content.append("\n".join(pieces[at:at + count]) if count else texts[j])
+            at += count
         span = np.full((n, 2), -1, dtype=np.int64)
-        for j, i in enumerate(slots):
-            text = batch[i].text or ""
-            lo, hi = blocks.doc_offsets[j], blocks.doc_offsets[j + 1]
-            keep = np.flatnonzero(fate[lo:hi] == KEEP) + lo
-            if keep.shape[0] == 0:
-                content[j] = text
-                span[i] = (0, len(text))
-            else:
-                content[j] = "\n".join(text[a:b] for a, b in zip(
-                    blocks.start[keep].tolist(), blocks.end[keep].tolist(), strict=True))
-                span[i] = (blocks.start[keep[0]], blocks.end[keep[-1]])
-            chars["content"] += sum(blocks.end[keep] - blocks.start[keep]) if keep.shape[0] \
-                else len(text)
-            chars["blocks"] += int((blocks.end[lo:hi] - blocks.start[lo:hi]).sum())
-            if task.strip:
-                for b in range(lo, hi):
-                    if fate[b] != KEEP:
-                        a, e = int(blocks.start[b]), int(blocks.end[b])
-                        removed_rows["id"].append(batch[i].id)
-                        removed_rows["block"].append(b - lo)
-                        removed_rows["start"].append(a)
-                        removed_rows["end"].append(e)
-                        removed_rows["reason"].append(REASONS[int(fate[b])])
-                        removed_rows["text"].append(text[a:e])
+        if slots:
+            last = np.full(len(slots), -1, dtype=np.int64)
+            np.maximum.at(last, doc_of[kept], kept)
+            first = _first_kept(blocks.doc_offsets, keep)
+            found = np.asarray(per_doc) > 0
+            lengths = np.array([len(t) for t in texts], dtype=np.int64)
+            where = np.asarray(slots)
+            top = max(blocks.start.shape[0] - 1, 0)
+            starts = np.append(blocks.start, 0)[np.clip(first, 0, top)]
+            ends = np.append(blocks.end, 0)[np.clip(last, 0, top)]
+            span[where, 0] = np.where(found, starts, 0)
+            span[where, 1] = np.where(found, ends, lengths)
+            size = blocks.end - blocks.start
+            chars["blocks"] += int(size.sum())
+            chars["content"] += int(size[kept].sum()) + int(lengths[~found].sum())
         if task.strip:
-            slot_text = dict(zip(slots, content, strict=True))
-            nothing = {slots[j] for j in range(len(slots))
-                       if (fate[blocks.doc_offsets[j]:blocks.doc_offsets[j + 1]]
-                           == NONE_FOUND).all()}
-            cleaned.extend(None if i not in slot_text else
-                           batch[i].text if i in nothing else slot_text[i] for i in range(n))
+            gone = np.flatnonzero(~keep)
+            ids = pa.array([batch[i].id for i in slots], pa.string())
+            removed_parts.append(pa.table({
+                "id": ids.take(pa.array(doc_of[gone])),
+                "block": pa.array(gone - blocks.doc_offsets[doc_of[gone]], pa.int32()),
+                "start": pa.array(blocks.start[gone], pa.int64()),
+                "end": pa.array(blocks.end[gone], pa.int64()),
+                "reason": reasons.take(pa.array(fate[gone].astype(np.int64))),
+                "text": pa.array([texts[d][a:e] for d, a, e in zip(
+                    doc_of[gone].tolist(), blocks.start[gone].tolist(),
+                    blocks.end[gone].tolist(), strict=True)], pa.string())}))
+            by_slot = dict(zip(slots, content, strict=True))
+            cleaned.extend(by_slot.get(i) for i in range(n))
         arrays = _sketch(task, n, slots, content)
         for key in ("sig", "fp", "mode", "sh"):
             files[key].write(arrays[key])
@@ -258,12 +267,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     for f in files.values():
         f.close()
     if task.strip:
-        removed = pa.table({"id": pa.array(removed_rows["id"], pa.string()),
-                            "block": pa.array(removed_rows["block"], pa.int32()),
-                            "start": pa.array(removed_rows["start"], pa.int64()),
-                            "end": pa.array(removed_rows["end"], pa.int64()),
-                            "reason": pa.array(removed_rows["reason"], pa.string()),
-                            "text": pa.array(removed_rows["text"], pa.string())})
+        removed = pa.concat_tables(removed_parts) if removed_parts else _no_removed_blocks()
         _write_parquet(work.path("content", f"{name}.removed.parquet"), removed)
         _write_parquet(work.path("content", f"{name}.clean.parquet"),
                        pa.table({"text": pa.array(cleaned, pa.string())}))
@@ -271,6 +275,24 @@ def content_task(task: ContentTask) -> dict[str, Any]:
              "content_chars": int(chars["content"])}
     work.mark_done("content", name, stats)
     return stats
+
+
+def _first_kept(doc_offsets: NDArray[np.int64], keep: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Return each document's first kept block (or its end when none is kept)."""
+    m = keep.shape[0]
+    nxt = np.where(keep, np.arange(m), m)
+    nxt = np.minimum.accumulate(nxt[::-1])[::-1] if m else nxt  # next kept block at or after
+    starts = doc_offsets[:-1]
+    return np.where(starts < m, nxt[np.minimum(starts, max(m - 1, 0))], m) if m else \
+        np.zeros(starts.shape[0], dtype=np.int64)
+
+
+def _no_removed_blocks() -> Any:
+    import pyarrow as pa
+
+    return pa.table({"id": pa.array([], pa.string()), "block": pa.array([], pa.int32()),
+                     "start": pa.array([], pa.int64()), "end": pa.array([], pa.int64()),
+                     "reason": pa.array([], pa.string()), "text": pa.array([], pa.string())})
 
 
 def _write_parquet(path: Any, table: Any) -> None:

@@ -117,11 +117,11 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--no-cv", action="store_true", help="only fit and save the model")
-    parser.add_argument("--trees", type=int, default=80)
+    parser.add_argument("--trees", type=int, default=40)
     parser.add_argument("--no-rules", action="store_true",
                         help="score the span alone, without the headline and teaser rules")
     parser.add_argument("--depth", type=int, default=6)
-    parser.add_argument("--rate", type=float, default=0.2)
+    parser.add_argument("--rate", type=float, default=0.3)
     args = parser.parse_args()
     docs = _jsonl(BENCH / "docs.jsonl.gz")
     gold = {r["id"]: r["gold"] for r in _jsonl(BENCH / "gold.jsonl.gz")}

@@ -125,7 +125,9 @@ def main() -> None:
               help="Compare documents on their content (page chrome set aside) or on their "
                    "whole text. [default: content]")
 @click.option("--containment", type=float, help="Share of a document's content found in "
-              "another that makes it a partial duplicate. [default: 0.8]")
+              "a page of another site that makes it a partial duplicate. [default: 0.55]")
+@click.option("--site-containment", type=float, help="The same between two pages of one "
+              "site, which share text the site repeats. [default: 0.9]")
 @click.option("--group-by", help="Field whose value groups pages of one site for the "
               "template statistics. [default: the host of --url-field, else the whole input]")
 @click.option("--strip-boilerplate", is_flag=True, default=None,

@@ -114,7 +114,8 @@ class ContentConfig:
 
     match: MatchMode = "content"
     group_by: str | None = None
-    containment: float = 0.8
+    containment: float = 0.55
+    site_containment: float = 0.9
     min_shared: int = 20
     strip_boilerplate: bool = False
 
@@ -124,6 +125,8 @@ class ContentConfig:
         _check(self.group_by is None or bool(self.group_by), "--group-by must not be empty")
         _check(0.0 < self.containment <= 1.0,
                f"--containment must be in (0, 1], got {self.containment}")
+        _check(0.0 < self.site_containment <= 1.0,
+               f"site_containment must be in (0, 1], got {self.site_containment}")
         _check(self.min_shared >= 1, f"min_shared must be >= 1, got {self.min_shared}")
         _check(not self.strip_boilerplate or self.match == "content",
                "--strip-boilerplate needs --match content")

@@ -201,7 +201,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     tables = _Tables(work)
     name = f"{task.shard.index:05d}"
     files = {key: work.appender("content", f"{name}.{key}") for key in
-             ("sig", "fp", "mode", "sh", "shoff", "span")}
+             ("sig", "fp", "mode", "sh", "shoff", "span", "site")}
     files["shoff"].write(np.zeros(1, dtype=np.int64))
     shingles = 0
     records = 0
@@ -227,6 +227,10 @@ def content_task(task: ContentTask) -> dict[str, Any]:
             content.append("\n".join(pieces[at:at + count]) if count else texts[j])
             at += count
         span = np.full((n, 2), -1, dtype=np.int64)
+        site = np.zeros(n, dtype=np.uint64)
+        if slots:
+            site[np.asarray(slots)] = _group_hash([group_of(batch[i], task.fields)
+                                                   for i in slots])
         if slots:
             last = np.full(len(slots), -1, dtype=np.int64)
             np.maximum.at(last, doc_of[kept], kept)
@@ -260,6 +264,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         for key in ("sig", "fp", "mode", "sh"):
             files[key].write(arrays[key])
         files["span"].write(span)
+        files["site"].write(site)
         files["shoff"].write(shingles + np.cumsum(arrays["count"]))
         shingles += int(arrays["count"].sum())
         records += n

@@ -177,7 +177,9 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
 
 
 def cluster_stage(work: WorkDir, chunks: int, threshold: float, *,
-                  containment: float | None = None, min_shared: int = 1) -> dict[str, Any]:
+                  containment: float | None = None, min_shared: int = 1,
+                  site_containment: float | None = None, n_shards: int = 0
+                  ) -> dict[str, Any]:
     """Cluster verified pairs without chaining; save one row per duplicate, sorted by record.
 
     Nothing here is sized by the corpus: the verified pairs' documents get compact numbers,
@@ -186,7 +188,10 @@ def cluster_stage(work: WorkDir, chunks: int, threshold: float, *,
 
     With ``containment``, a pair also matches when the smaller document has at least that
     share of its distinct shingles (and ``min_shared`` of them) in the other: a partial
-    duplicate, such as an article syndicated with a paragraph cut.
+    duplicate, such as an article syndicated with a paragraph cut. Two pages of one site
+    share text that the site puts on many pages (a product blurb, a notice, comments
+    shown under several posts), so between them a partial match needs
+    ``site_containment`` instead (read from the content stage's ``site`` keys).
     """
     cand = work.load("verify", "cand")
 
@@ -198,7 +203,14 @@ def cluster_stage(work: WorkDir, chunks: int, threshold: float, *,
         joined("inter", np.int64)
     hit = sims >= threshold
     if containment is not None:
-        hit |= (conts >= containment) & (inters >= min_shared)
+        need = np.full(cand.shape[0], containment)
+        if site_containment is not None and cand.shape[0]:
+            site = np.concatenate([work.load_raw("content", f"{s:05d}.site", np.uint64)
+                                   for s in range(n_shards)])
+            a = (cand >> np.uint64(32)).astype(np.int64)
+            b = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
+            need[site[a] == site[b]] = site_containment
+        hit |= (conts >= need) & (inters >= min_shared)
     u = (cand[hit] >> np.uint64(32)).astype(np.int64)
     v = (cand[hit] & np.uint64(0xFFFFFFFF)).astype(np.int64)
     nodes, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sims[hit])

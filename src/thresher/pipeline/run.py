@@ -225,7 +225,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
         str(work.root), n, c, src)) for c in range(chunks)])
     cluster = r.single("cluster", lambda: match.cluster_stage(
         work, chunks, mh.threshold, containment=cfg.content.containment if content else None,
-        min_shared=cfg.content.min_shared))
+        min_shared=cfg.content.min_shared, site_containment=cfg.content.site_containment,
+        n_shards=n))
     offsets = match.shard_offsets(work, n)
     kept_root = str(r.out / "kept")
     r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(

@@ -122,6 +122,7 @@ def main() -> None:
                         help="score the span alone, without the headline and teaser rules")
     parser.add_argument("--depth", type=int, default=6)
     parser.add_argument("--rate", type=float, default=0.3)
+    parser.add_argument("--leaves", type=int, default=31)
     args = parser.parse_args()
     docs = _jsonl(BENCH / "docs.jsonl.gz")
     gold = {r["id"]: r["gold"] for r in _jsonl(BENCH / "gold.jsonl.gz")}
@@ -141,7 +142,7 @@ def main() -> None:
                                                    for i in train]), 0]) + 0.1
         return HistGradientBoostingClassifier(
             max_iter=args.trees, max_depth=args.depth, learning_rate=args.rate,
-            random_state=0).fit(xs, ys, sample_weight=ws)
+            max_leaf_nodes=args.leaves, random_state=0).fit(xs, ys, sample_weight=ws)
 
     p = np.zeros(x.shape[0])
     splits = [] if args.no_cv else GroupKFold(args.folds).split(rows, groups=groups)

@@ -16,7 +16,9 @@ from thresher.errors import ThresherError
 
 __all__ = ["main"]
 
-_STAGE_LABELS = {"read": "Reading and sketching", "index": "Indexing", "lsh": "LSH bands",
+_STAGE_LABELS = {"read": "Reading and sketching", "template": "Counting site blocks",
+                 "groups": "Counting site pages", "content": "Finding content",
+                 "index": "Indexing", "lsh": "LSH bands",
                  "merge": "Merging candidates", "verify": "Verifying candidates",
                  "cluster": "Clustering", "write": "Writing kept corpus"}
 

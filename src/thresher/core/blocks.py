@@ -63,7 +63,7 @@ class Blocks:
     end: NDArray[np.int64]  # (m,): one past its last visible code point
     key: NDArray[np.uint64]  # (m,): case-folded words, digit runs masked
     stats: NDArray[np.float64]  # (m, 18): raw counts
-    word_hashes: NDArray[np.uint64]  # flat: distinct topic-word hashes per block
+    word_hashes: NDArray[np.uint64]  # flat: topic-word hashes per block, in text order
     word_offsets: NDArray[np.int64]  # (m + 1,)
 
 
@@ -224,23 +224,8 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, keys, stats,  
                 s[_BULLET] = 1.0 if flags[codes[a]] & _BULLETF else 0.0
                 starts[m], ends[m] = a, b
                 keys[m] = fmix64(key ^ np.uint64(words))
-                if n_seen > 64:  # long block: sort instead of comparing pairs
-                    seen[:n_seen] = np.sort(seen[:n_seen])
-                for j in range(n_seen):  # the block's distinct words
-                    h_j = seen[j]
-                    if n_seen > 64:
-                        if j == 0 or h_j != seen[j - 1]:
-                            whash[nw] = h_j
-                            nw += 1
-                        continue
-                    dup = False
-                    for k in range(woff[m], nw):
-                        if whash[k] == h_j:
-                            dup = True
-                            break
-                    if not dup:
-                        whash[nw] = h_j
-                        nw += 1
+                whash[nw:nw + n_seen] = seen[:n_seen]
+                nw += n_seen
                 m += 1
                 woff[m] = nw
             line = stop + 1
@@ -294,15 +279,20 @@ def _doc_word_features(lo, hi, stats, whash, woff, title_out, rec_out):  # type:
             n_long += 1
     df = np.zeros(total, dtype=np.int64)  # long blocks holding the word, per occurrence
     in_title = np.zeros(total, dtype=np.bool_)
+    first = np.zeros(total, dtype=np.bool_)  # the word's first occurrence in its block
     i = 0
     while i < total:
         j = i
         count = 0
         title = False
+        prev = -1
         while j < total and hashes[order[j]] == hashes[order[i]]:
-            b = owner[order[j]]
-            if stats[b, _WORDS] >= _LONG_BLOCK:
-                count += 1
+            b = owner[order[j]]  # ascending within a word: the sort is stable
+            if b != prev:
+                first[order[j]] = True
+                if stats[b, _WORDS] >= _LONG_BLOCK:
+                    count += 1
+                prev = b
             if b == lo:
                 title = True
             j += 1
@@ -316,7 +306,7 @@ def _doc_word_features(lo, hi, stats, whash, woff, title_out, rec_out):  # type:
         shared = 0
         titled = 0
         for k in range(woff[b] - woff[lo], woff[b + 1] - woff[lo]):
-            if n_long >= 4 and df[k] * 2 > n_long:
+            if not first[k] or (n_long >= 4 and df[k] * 2 > n_long):
                 continue  # the document's function words: in most of its paragraphs
             words += 1
             if df[k] - own >= 1:

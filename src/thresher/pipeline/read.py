@@ -144,12 +144,15 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
 
     work = WorkDir(task.work)
     name = f"{task.shard.index:05d}"
-    files = {key: work.appender("read", f"{name}.{key}") for key in
-             ("sig", "fp", "mode", "sh", "shoff")}
+    # Matching on content sketches the content later: the whole text's signatures and
+    # shingles would not be read, only its fingerprint (site counts) and mode (record count).
+    kept = ("fp", "mode") if task.blocks else ("sig", "fp", "mode", "sh", "shoff")
+    files = {key: work.appender("read", f"{name}.{key}") for key in kept}
     meta_path = str(work.path("read", f"{name}.meta.parquet"))
     writer = None
     records = rejected = text_bytes = shingles = 0
-    files["shoff"].write(np.zeros(1, dtype=np.int64))
+    if "shoff" in files:
+        files["shoff"].write(np.zeros(1, dtype=np.int64))
     skipped: Counter[str] = Counter()
     docs = _DocsWriter(str(work.path("read", f"{name}.docs.parquet"))) if task.shard.kind in (
         "warc", "wet") else None
@@ -171,8 +174,10 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
             writer = pq.ParquetWriter(meta_path + ".tmp", table.schema)
         writer.write_table(table)
         for key in ("sig", "fp", "mode", "sh"):
-            files[key].write(arrays[key])
-        files["shoff"].write(shingles + np.cumsum(arrays["count"]))
+            if key in files:
+                files[key].write(arrays[key])
+        if "shoff" in files:
+            files["shoff"].write(shingles + np.cumsum(arrays["count"]))
         shingles += int(arrays["count"].sum())
         records += len(batch)
         work.write_progress("read", name, records)

@@ -123,6 +123,8 @@ class Doc:
 class Writer:
     """Generates sentences, paragraphs, hosts and whole documents from one rng."""
 
+    length_scale = 1.0  # scales body lengths (and their bounds); 1.0 is the benchmark's
+
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
         self.vocab = build_vocab()
@@ -215,8 +217,9 @@ class Writer:
 
     def doc_lengths(self, n: int) -> np.ndarray:
         """Body lengths in words: log-normal, clipped to [200, 1500]."""
-        x = self.rng.lognormal(np.log(520.0), 0.55, size=n)
-        return np.clip(x, WORDS_MIN, WORDS_MAX).astype(np.int64)
+        k = self.length_scale
+        x = self.rng.lognormal(np.log(520.0 * k), 0.55, size=n)
+        return np.clip(x, WORDS_MIN * k, WORDS_MAX * k).astype(np.int64)
 
     def slugs(self, n: int) -> list[str]:
         """URL path segments."""

@@ -20,7 +20,9 @@ _STAGE_LABELS = {"read": "Reading and sketching", "template": "Counting site blo
                  "groups": "Counting site pages", "content": "Finding content",
                  "index": "Indexing", "lsh": "LSH bands",
                  "merge": "Merging candidates", "verify": "Verifying candidates",
-                 "cluster": "Clustering", "write": "Writing kept corpus"}
+                 "edges": "Matching pairs", "components": "Finding components",
+                 "buckets": "Clustering components", "cluster": "Collecting clusters",
+                 "write": "Writing kept corpus"}
 
 
 class _RichProgress:

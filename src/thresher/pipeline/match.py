@@ -15,7 +15,8 @@ from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
     "KIND_EXACT", "KIND_EXACT_NEAR", "KIND_KEPT", "KIND_NEAR", "KIND_PARTIAL", "KIND_REJECTED",
-    "BandTask", "VerifyTask", "band_task", "build_index", "cluster_stage", "merge_candidates",
+    "BandTask", "BucketTask", "EdgeTask", "VerifyTask", "band_task", "bucket_task",
+    "build_index", "cluster_stage", "component_labels", "edge_task", "merge_candidates",
     "verify_task",
 ]
 
@@ -176,52 +177,169 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
     return stats
 
 
-def cluster_stage(work: WorkDir, chunks: int, threshold: float, *,
-                  containment: float | None = None, min_shared: int = 1,
-                  site_containment: float | None = None, n_shards: int = 0
-                  ) -> dict[str, Any]:
-    """Cluster verified pairs without chaining; save one row per duplicate, sorted by record.
+CLUSTER_BUCKETS = 16  # clustering tasks; components are dealt to them by label
 
-    Nothing here is sized by the corpus: the verified pairs' documents get compact numbers,
-    and only duplicates are written (``dup_doc``, ``dup_rep``, ``dup_sim``, ``dup_kind``,
-    ``dup_lead``, ``dup_cont``); every other usable record is kept and its own representative.
 
-    With ``containment``, a pair also matches when the smaller document has at least that
-    share of its distinct shingles (and ``min_shared`` of them) in the other: a partial
-    duplicate, such as an article syndicated with a paragraph cut. Two pages of one site
-    share text that the site puts on many pages (a product blurb, a notice, comments
-    shown under several posts), so between them a partial match needs
-    ``site_containment`` instead (read from the content stage's ``site`` keys).
+@dataclass(frozen=True)
+class EdgeTask:
+    """Decide which candidate pairs of one verified chunk are matches."""
+
+    work: str
+    n_shards: int
+    chunk: int
+    threshold: float
+    containment: float | None = None
+    min_shared: int = 1
+    site_containment: float | None = None
+
+
+def edge_task(task: EdgeTask) -> dict[str, Any]:
+    """Save the chunk's matching pairs (``edges-N``: u, v, similarity, containment).
+
+    A pair matches when its Jaccard similarity reaches the threshold. With
+    ``containment``, it also matches when the smaller document has at least that share of
+    its distinct shingles (and ``min_shared`` of them) in the other: a partial duplicate,
+    such as an article syndicated with a paragraph cut. Two pages of one site share text
+    that the site puts on many pages (a product blurb, a notice, comments shown under
+    several posts), so between them a partial match needs ``site_containment`` instead
+    (read from the content stage's ``site`` keys).
     """
-    cand = work.load("verify", "cand")
+    work = WorkDir(task.work)
+    c = task.chunk
+    cand = np.asarray(work.load("verify", "cand", mmap=True)[
+        c * VERIFY_CHUNK:(c + 1) * VERIFY_CHUNK])
+    sims, conts = work.load("verify", f"chunk-{c:05d}"), work.load("verify", f"cont-{c:05d}")
+    u = (cand >> np.uint64(32)).astype(np.int64)
+    v = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    hit = sims >= task.threshold
+    if task.containment is not None:
+        need = np.full(cand.shape[0], task.containment)
+        if task.site_containment is not None and cand.shape[0]:
+            site = _site_of(work, task.n_shards, np.concatenate((u, v)))
+            need[site[:u.shape[0]] == site[u.shape[0]:]] = task.site_containment
+        hit |= (conts >= need) & (work.load("verify", f"inter-{c:05d}") >= task.min_shared)
+    edges = np.stack((u[hit], v[hit]), axis=1)
+    work.save("cluster", f"edges-{c:05d}", edges)
+    work.save("cluster", f"esim-{c:05d}", sims[hit])
+    work.save("cluster", f"econt-{c:05d}", conts[hit])
+    stats = {"edges": int(hit.sum())}
+    work.mark_done("edges", f"chunk-{c:05d}", stats)
+    return stats
 
-    def joined(name: str, dtype: type[Any]) -> NDArray[Any]:
-        return (np.concatenate([work.load("verify", f"{name}-{c:05d}") for c in range(chunks)])
-                if chunks else np.zeros(0, dtype=dtype))
 
-    sims, conts, inters = joined("chunk", np.float64), joined("cont", np.float64), \
-        joined("inter", np.int64)
-    hit = sims >= threshold
-    if containment is not None:
-        need = np.full(cand.shape[0], containment)
-        if site_containment is not None and cand.shape[0]:
-            site = np.concatenate([work.load_raw("content", f"{s:05d}.site", np.uint64)
-                                   for s in range(n_shards)])
-            a = (cand >> np.uint64(32)).astype(np.int64)
-            b = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
-            need[site[a] == site[b]] = site_containment
-        hit |= (conts >= need) & (inters >= min_shared)
-    u = (cand[hit] >> np.uint64(32)).astype(np.int64)
-    v = (cand[hit] & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    nodes, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sims[hit])
-    near = rep != nodes
-    near_doc, near_rep, near_sim = nodes[near], rep[near], rep_sim[near]
-    # Each member's containment towards its representative: looked up by the pair key.
-    lo_, hi_ = np.minimum(near_doc, near_rep), np.maximum(near_doc, near_rep)
-    pair = (lo_.astype(np.uint64) << np.uint64(32)) | hi_.astype(np.uint64)
-    at = np.searchsorted(cand, pair)
-    near_cont = conts[np.minimum(at, max(cand.shape[0] - 1, 0))] if cand.shape[0] else \
+def _site_of(work: WorkDir, n_shards: int, docs: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """Return the site key of each document (global numbers), reading shard by shard."""
+    offsets = shard_offsets(work, n_shards)
+    out = np.zeros(docs.shape[0], dtype=np.uint64)
+    shard_of = np.searchsorted(offsets, docs, side="right") - 1
+    for s in np.unique(shard_of):
+        mask = shard_of == s
+        out[mask] = work.load_raw("content", f"{s:05d}.site", np.uint64)[docs[mask] - offsets[s]]
+    return out
+
+
+def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
+    """Label every matched document with the smallest document of its connected component.
+
+    The edges are read one chunk at a time (never all at once): each round lowers both
+    ends of every edge to the smaller of their labels, then follows labels to their
+    roots (pointer jumping), until a round changes nothing. Memory: the documents that
+    have a match and one label each.
+    """
+    parts = [np.unique(work.load("cluster", f"edges-{c:05d}")) for c in range(chunks)]
+    nodes = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    label = np.arange(nodes.shape[0], dtype=np.int64)
+    rounds = 0
+    while True:
+        rounds += 1
+        before = label.copy()
+        for c in range(chunks):
+            e = work.load("cluster", f"edges-{c:05d}")
+            a, b = np.searchsorted(nodes, e[:, 0]), np.searchsorted(nodes, e[:, 1])
+            low = np.minimum(label[a], label[b])
+            np.minimum.at(label, a, low)
+            np.minimum.at(label, b, low)
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            break
+    work.save("cluster", "nodes", nodes)
+    work.save("cluster", "labels", nodes[label])
+    return {"documents": int(nodes.shape[0]), "rounds": rounds,
+            "components": int(np.unique(label).shape[0])}
+
+
+@dataclass(frozen=True)
+class BucketTask:
+    """Cluster the components dealt to one bucket."""
+
+    work: str
+    chunks: int
+    bucket: int
+
+
+def bucket_task(task: BucketTask) -> dict[str, Any]:
+    """Cluster one bucket's components without chaining; save members and representatives.
+
+    The greedy clustering of :func:`cluster_nodes` decides a document's fate from its
+    neighbours only, visiting documents in one global order (degree, then rank), so run on
+    whole components separately it decides exactly as it would on the whole graph: the
+    buckets' results, put together, are the single-node result.
+    """
+    work = WorkDir(task.work)
+    nodes = work.load("cluster", "nodes", mmap=True)
+    labels = work.load("cluster", "labels", mmap=True)
+    us, vs, sims, conts = [], [], [], []
+    for c in range(task.chunks):
+        e = work.load("cluster", f"edges-{c:05d}")
+        lab = np.asarray(labels[np.searchsorted(nodes, e[:, 0])])
+        mine = (lab % CLUSTER_BUCKETS) == task.bucket
+        us.append(e[mine, 0])
+        vs.append(e[mine, 1])
+        sims.append(work.load("cluster", f"esim-{c:05d}")[mine])
+        conts.append(work.load("cluster", f"econt-{c:05d}")[mine])
+    u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
+    v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
+    sim = np.concatenate(sims) if sims else np.zeros(0)
+    cont = np.concatenate(conts) if conts else np.zeros(0)
+    members, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sim)
+    near = rep != members
+    doc, to, s = members[near], rep[near], rep_sim[near]
+    # Each member's containment towards its representative, looked up by the pair.
+    key = (np.minimum(u, v).astype(np.uint64) << np.uint64(32)) | np.maximum(u, v).astype(
+        np.uint64)
+    order = np.argsort(key)
+    want = (np.minimum(doc, to).astype(np.uint64) << np.uint64(32)) | np.maximum(
+        doc, to).astype(np.uint64)
+    at = np.searchsorted(key[order], want)
+    c_of = cont[order][np.minimum(at, max(key.shape[0] - 1, 0))] if key.shape[0] else \
         np.zeros(0)
+    name = f"bucket-{task.bucket:03d}"
+    for part, arr in (("doc", doc), ("rep", to), ("sim", s), ("cont", c_of)):
+        work.save("cluster", f"{name}-{part}", arr)
+    stats = {"documents": int(members.shape[0]), "duplicates": int(doc.shape[0])}
+    work.mark_done("buckets", name, stats)
+    return stats
+
+
+def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any]:
+    """Put the buckets' clusters together; save one row per duplicate, sorted by record.
+
+    Nothing here is sized by the corpus: only duplicates are written (``dup_doc``,
+    ``dup_rep``, ``dup_sim``, ``dup_kind``, ``dup_lead``, ``dup_cont``); every other usable
+    record is kept and its own representative.
+    """
+    def joined(part: str, dtype: type[Any]) -> NDArray[Any]:
+        return np.concatenate([work.load("cluster", f"bucket-{b:03d}-{part}")
+                               for b in range(CLUSTER_BUCKETS)]).astype(dtype)
+
+    near_doc = joined("doc", np.int64)
+    order = np.argsort(near_doc, kind="mergesort")
+    near_doc, near_rep = near_doc[order], joined("rep", np.int64)[order]
+    near_sim, near_cont = joined("sim", np.float64)[order], joined("cont", np.float64)[order]
     partial = near_sim < threshold
     exact_doc, leader = work.load("index", "exact_doc"), work.load("index", "exact_leader")
     # An exact copy follows its group's leader: to the leader's representative if the
@@ -245,8 +363,10 @@ def cluster_stage(work: WorkDir, chunks: int, threshold: float, *,
     }
     for name, arr in columns.items():
         work.save("cluster", name, arr[order])
-    work.save("cluster", "cand_sim", sims)
-    return {"candidates": int(cand.shape[0]), "verified": int(hit.sum())}
+    cand = work.load("verify", "cand", mmap=True)
+    edges = sum(int(work.load("cluster", f"esim-{c:05d}", mmap=True).shape[0])
+                for c in range(chunks))
+    return {"candidates": int(cand.shape[0]), "verified": edges}
 
 
 @dataclass(frozen=True)

@@ -223,10 +223,14 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)
     r.stage("verify", match.verify_task, [(f"chunk-{c:05d}", match.VerifyTask(
         str(work.root), n, c, src)) for c in range(chunks)])
-    cluster = r.single("cluster", lambda: match.cluster_stage(
-        work, chunks, mh.threshold, containment=cfg.content.containment if content else None,
-        min_shared=cfg.content.min_shared, site_containment=cfg.content.site_containment,
-        n_shards=n))
+    r.stage("edges", match.edge_task, [(f"chunk-{c:05d}", match.EdgeTask(
+        str(work.root), n, c, mh.threshold,
+        cfg.content.containment if content else None, cfg.content.min_shared,
+        cfg.content.site_containment if content else None)) for c in range(chunks)])
+    r.single("components", lambda: match.component_labels(work, chunks))
+    r.stage("buckets", match.bucket_task, [(f"bucket-{b:03d}", match.BucketTask(
+        str(work.root), chunks, b)) for b in range(match.CLUSTER_BUCKETS)])
+    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks, mh.threshold))
     offsets = match.shard_offsets(work, n)
     kept_root = str(r.out / "kept")
     r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(

@@ -1,0 +1,81 @@
+"""Clustering cut into components and buckets gives the single-graph clustering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from thresher.core.cluster import cluster_nodes
+from thresher.pipeline import match
+from thresher.pipeline.workdir import WorkDir
+
+
+def _components(n: int, pairs: list[tuple[int, int]]) -> dict[int, int]:
+    """Smallest member of each node's component, by breadth-first search."""
+    nbr: dict[int, list[int]] = {}
+    for a, b in pairs:
+        nbr.setdefault(a, []).append(b)
+        nbr.setdefault(b, []).append(a)
+    out: dict[int, int] = {}
+    for start in sorted(nbr):
+        if start in out:
+            continue
+        seen, todo = {start}, [start]
+        while todo:
+            x = todo.pop()
+            for y in nbr[x]:
+                if y not in seen:
+                    seen.add(y)
+                    todo.append(y)
+        low = min(seen)
+        out.update(dict.fromkeys(seen, low))
+    return out
+
+
+edges = st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), max_size=150)
+
+
+@settings(max_examples=60, deadline=None)
+@given(edges, st.integers(1, 4), st.randoms(use_true_random=False))
+def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], chunks: int,
+                                                rnd: object) -> None:
+    import tempfile
+
+    pairs = sorted({(min(a, b), max(a, b)) for a, b in pairs if a != b})
+    n = 60
+    perm = list(range(n))
+    rnd.shuffle(perm)  # type: ignore[attr-defined]
+    rank = np.array(perm, dtype=np.int64)
+    sims = np.array([0.8 + 0.2 * ((a * 7 + b) % 11) / 11 for a, b in pairs])
+    with tempfile.TemporaryDirectory() as tmp:
+        work = WorkDir(Path(tmp))
+        work.save("index", "rank", rank)
+        cut = np.array_split(np.arange(len(pairs)), chunks)
+        for c, part in enumerate(cut):
+            e = np.array([pairs[i] for i in part], dtype=np.int64).reshape(-1, 2)
+            work.save("cluster", f"edges-{c:05d}", e)
+            work.save("cluster", f"esim-{c:05d}", sims[part])
+            work.save("cluster", f"econt-{c:05d}", np.ones(part.shape[0]))
+        stats = match.component_labels(work, chunks)
+        labels = dict(zip(work.load("cluster", "nodes").tolist(),
+                          work.load("cluster", "labels").tolist(), strict=True))
+        assert labels == _components(n, pairs)
+        assert stats["components"] == len(set(labels.values()))
+        for b in range(match.CLUSTER_BUCKETS):
+            match.bucket_task(match.BucketTask(str(tmp), chunks, b))
+        got = {}
+        for b in range(match.CLUSTER_BUCKETS):
+            doc = work.load("cluster", f"bucket-{b:03d}-doc")
+            rep = work.load("cluster", f"bucket-{b:03d}-rep")
+            sim = work.load("cluster", f"bucket-{b:03d}-sim")
+            got.update(zip(doc.tolist(), zip(rep.tolist(), sim.tolist(), strict=True),
+                           strict=True))
+    u = np.array([a for a, _ in pairs], dtype=np.int64)
+    v = np.array([b for _, b in pairs], dtype=np.int64)
+    nodes, rep, rep_sim = cluster_nodes(rank, u, v, sims)
+    want = {d: (r, s) for d, r, s in zip(nodes.tolist(), rep.tolist(), rep_sim.tolist(),
+                                         strict=True) if d != r}
+    assert got == want

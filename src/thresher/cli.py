@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 _STAGE_LABELS = {"read": "Reading and sketching", "template": "Counting site blocks",
                  "groups": "Counting site pages", "content": "Finding content",
-                 "index": "Indexing", "lsh": "LSH bands",
+                 "index": "Indexing", "keys": "Band keys", "lsh": "LSH buckets",
                  "merge": "Merging candidates", "verify": "Verifying candidates",
                  "edges": "Matching pairs", "components": "Finding components",
                  "buckets": "Clustering components", "cluster": "Collecting clusters",

@@ -79,3 +79,18 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
     want = {d: (r, s) for d, r, s in zip(nodes.tolist(), rep.tolist(), rep_sim.tolist(),
                                          strict=True) if d != r}
     assert got == want
+
+
+def test_band_keys_cut_into_ranges_give_the_same_results(tmp_path: Path,
+                                                          monkeypatch: object) -> None:
+    import thresher
+    from tests.pipeline.corpus import make_corpus
+    from tests.pipeline.test_dedup import _outputs
+
+    corpus = make_corpus(tmp_path / "c", files=2, per_file=150, seed=3)
+    one = thresher.dedup(inputs=[corpus], output=tmp_path / "one", executor="serial")
+    monkeypatch.setattr(match, "PART_BUDGET", 2_000)  # type: ignore[attr-defined]
+    assert match.lsh_parts(300, 32) > 100
+    many = thresher.dedup(inputs=[corpus], output=tmp_path / "many", executor="serial")
+    assert one["duplicates"]["near"] > 0 and many["lsh"] == one["lsh"]
+    assert _outputs(tmp_path / "one") == _outputs(tmp_path / "many")

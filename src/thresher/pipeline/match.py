@@ -15,9 +15,9 @@ from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
     "KIND_EXACT", "KIND_EXACT_NEAR", "KIND_KEPT", "KIND_NEAR", "KIND_PARTIAL", "KIND_REJECTED",
-    "BandTask", "BucketTask", "EdgeTask", "VerifyTask", "band_task", "bucket_task",
-    "build_index", "cluster_stage", "component_labels", "edge_task", "merge_candidates",
-    "verify_task",
+    "BandTask", "BucketTask", "EdgeTask", "KeysTask", "VerifyTask", "band_task", "bucket_task",
+    "build_index", "cluster_stage", "component_labels", "edge_task", "keys_task", "lsh_parts",
+    "merge_candidates", "verify_task",
 ]
 
 KIND_KEPT, KIND_EXACT, KIND_NEAR, KIND_EXACT_NEAR, KIND_REJECTED, KIND_PARTIAL = 0, 1, 2, 3, 4, 5
@@ -81,39 +81,92 @@ def active_docs(work: WorkDir) -> NDArray[np.int64]:
     return np.flatnonzero(mask)
 
 
+PART_BUDGET = 256 << 20  # bytes of band keys one LSH task may hold
+
+
+def lsh_parts(n_active: int, bands: int) -> int:
+    """Return how many key ranges the band keys are cut into (24 bytes per key)."""
+    return max(1, -(-(n_active * bands * 24) // PART_BUDGET))
+
+
 @dataclass(frozen=True)
-class BandTask:
-    """One LSH band over all records."""
+class KeysTask:
+    """Write one shard's band keys, every band, into files by key range."""
 
     work: str
     n_shards: int
-    band: int
+    shard: int
+    bands: int
     rows: int
-    cap: int
     num_perm: int
+    parts: int
     src: str = "read"  # the stage whose sketches are matched: read (whole text) or content
 
 
-def band_task(task: BandTask) -> dict[str, Any]:
-    """Bucket the active records by one band's key and save the candidate pairs."""
+def keys_task(task: KeysTask) -> dict[str, Any]:
+    """Spill the shard's (band, key, document) rows to ``parts`` files by the key's top bits.
+
+    Every bucket of a band lands whole in one file, so each range can be bucketed on its
+    own; rows are written in document order, which the bucketing keeps.
+    """
     work = WorkDir(task.work)
-    rank = work.load("index", "rank")
-    lo, hi = task.band * task.rows, (task.band + 1) * task.rows
-    cols = np.concatenate([np.ascontiguousarray(
-        work.load_raw(task.src, f"{s:05d}.sig", np.uint32, task.num_perm)[:, lo:hi])
-        for s in range(task.n_shards)])
-    docs = active_docs(work)
-    keys = band_keys(np.ascontiguousarray(cols[docs]), 0, task.rows)  # columns cut above
-    pairs = bucket_pairs(keys, docs.astype(np.int64), rank, cap=task.cap)
-    work.save("lsh", f"band-{task.band:03d}", pairs)
-    stats = {"pairs": int(pairs.shape[0])}
-    work.mark_done("lsh", f"band-{task.band:03d}", stats)
+    offsets = shard_offsets(work, task.n_shards)
+    lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
+    ok = np.asarray(work.load("index", "ok", mmap=True)[lo:hi]).copy()
+    exact = work.load("index", "exact_doc", mmap=True)
+    part = slice(int(np.searchsorted(exact, lo)), int(np.searchsorted(exact, hi)))
+    ok[np.asarray(exact[part]) - lo] = False
+    local = np.flatnonzero(ok)
+    sig = work.load_raw(task.src, f"{task.shard:05d}.sig", np.uint32, task.num_perm)
+    sig = np.ascontiguousarray(sig[local])
+    docs = (local + lo).astype(np.uint64)
+    out = [work.appender("keys", f"{task.shard:05d}.p{p:04d}") for p in range(task.parts)]
+    for b in range(task.bands):
+        keys = band_keys(np.ascontiguousarray(sig[:, b * task.rows:(b + 1) * task.rows]), 0,
+                         task.rows)
+        which = (keys >> np.uint64(32)).astype(np.int64) * task.parts >> 32
+        rows = np.stack((np.full(keys.shape[0], b, dtype=np.uint64), keys, docs), axis=1)
+        for p in range(task.parts):
+            out[p].write(rows[which == p])
+    for f in out:
+        f.close()
+    stats = {"documents": int(local.shape[0])}
+    work.mark_done("keys", f"{task.shard:05d}", stats)
     return stats
 
 
-def merge_candidates(work: WorkDir, bands: int) -> int:
-    """Merge the bands' pairs into one sorted array of distinct candidates; return its size."""
-    parts = [work.load("lsh", f"band-{b:03d}") for b in range(bands)]
+@dataclass(frozen=True)
+class BandTask:
+    """One key range of every band: bucket its documents and pair them."""
+
+    work: str
+    n_shards: int
+    part: int
+    bands: int
+    cap: int
+
+
+def band_task(task: BandTask) -> dict[str, Any]:
+    """Bucket one key range of every band and save the candidate pairs."""
+    work = WorkDir(task.work)
+    rank = work.load("index", "rank")
+    rows = np.concatenate([work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 3)
+                           for s in range(task.n_shards)])
+    pairs = []
+    for b in range(task.bands):
+        mine = rows[rows[:, 0] == b]
+        pairs.append(bucket_pairs(np.ascontiguousarray(mine[:, 1]),
+                                  mine[:, 2].astype(np.int64), rank, cap=task.cap))
+    out = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.uint64)
+    work.save("lsh", f"part-{task.part:04d}", out)
+    stats = {"pairs": int(out.shape[0])}
+    work.mark_done("lsh", f"part-{task.part:04d}", stats)
+    return stats
+
+
+def merge_candidates(work: WorkDir, parts_: int) -> int:
+    """Merge the key ranges' pairs into one sorted array of distinct candidates."""
+    parts = [work.load("lsh", f"part-{p:04d}") for p in range(parts_)]
     cand = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
     work.save("verify", "cand", cand)
     return int(cand.shape[0])

@@ -216,10 +216,13 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     index = r.single("index", lambda: match.build_index(work, n, src))
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
-    r.stage("lsh", match.band_task, [(f"band-{b:03d}", match.BandTask(
-        str(work.root), n, b, plan.rows, mh.max_bucket_pairs, mh.num_perm, src))
-        for b in range(plan.bands)])
-    n_cand = r.single("merge", lambda: {"candidates": match.merge_candidates(work, plan.bands)})
+    parts = match.lsh_parts(index["records"] - index["exact_members"], plan.bands)
+    r.stage("keys", match.keys_task, [(f"{s:05d}", match.KeysTask(
+        str(work.root), n, s, plan.bands, plan.rows, mh.num_perm, parts, src))
+        for s in range(n)])
+    r.stage("lsh", match.band_task, [(f"part-{p:04d}", match.BandTask(
+        str(work.root), n, p, plan.bands, mh.max_bucket_pairs)) for p in range(parts)])
+    n_cand = r.single("merge", lambda: {"candidates": match.merge_candidates(work, parts)})
     chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)
     r.stage("verify", match.verify_task, [(f"chunk-{c:05d}", match.VerifyTask(
         str(work.root), n, c, src)) for c in range(chunks)])

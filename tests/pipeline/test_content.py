@@ -135,3 +135,21 @@ def test_group_by_field_and_outputs_do_not_depend_on_order(tmp_path: Path) -> No
 def test_strip_needs_content_matching() -> None:
     with pytest.raises(thresher.ConfigError, match="strip-boilerplate"):
         thresher.dedup(inputs=["x"], output="y", match="full", strip_boilerplate=True)
+
+
+def test_site_counts_in_passes_give_the_same_results(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from thresher.pipeline import chrome
+
+    rows = [{"id": f"d{i}", "url": f"https://s{i % 3}.example/{i}",
+             "text": _page(f"Report {i}", _article(f"topic{i % 7}", 4), CHROME, TAIL)}
+            for i in range(60)]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    outs = []
+    for name, budget in (("one", chrome.PASS_BUDGET), ("many", 64)):
+        monkeypatch.setattr(chrome, "PASS_BUDGET", budget)
+        thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / name,
+                       executor="serial", strip_boilerplate=True)
+        outs.append([(tmp_path / name / f).read_bytes()
+                     for f in ("decisions.parquet", "boilerplate.parquet")])
+    assert outs[0] == outs[1]

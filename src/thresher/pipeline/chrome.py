@@ -113,17 +113,38 @@ class TemplateTask:
     part: int
 
 
+PASS_BUDGET = 256 << 20  # bytes of (key, fingerprint) pairs a template task holds at once
+
+
 def template_task(task: TemplateTask) -> dict[str, Any]:
-    """Keep the block keys of one partition that occur on two or more distinct documents."""
+    """Keep the block keys of one partition that occur on two or more distinct documents.
+
+    A partition larger than ``PASS_BUDGET`` is counted in passes, each over a sub-range
+    of the keys (the next bits below the partition's), so memory stays within the budget
+    whatever the corpus; the result is the same, since a key's pairs all fall in one pass.
+    """
     work = WorkDir(task.work)
-    pairs = np.concatenate([work.load_raw("read", f"{s:05d}.blk{task.part:02d}", np.uint64, 2)
-                            for s in range(task.n_shards)])
-    pairs = _distinct_rows(pairs)
-    keys, counts = np.unique(pairs[:, 0], return_counts=True)
-    repeated = counts >= 2
-    work.save("template", f"keys-{task.part:02d}", keys[repeated])
-    work.save("template", f"counts-{task.part:02d}", counts[repeated].astype(np.uint32))
-    stats = {"blocks": int(pairs.shape[0]), "repeated": int(repeated.sum())}
+    files = [work.load_raw("read", f"{s:05d}.blk{task.part:02d}", np.uint64, 2)
+             for s in range(task.n_shards)]
+    total = sum(f.nbytes for f in files)
+    passes = max(1, -(-total // PASS_BUDGET))
+    keys_out, counts_out, blocks = [], [], 0
+    for q in range(passes):
+        chunks = []
+        for f in files:
+            sub = ((f[:, 0] << np.uint64(4)) >> np.uint64(32)).astype(np.int64) * passes >> 32
+            chunks.append(np.asarray(f[sub == q]))
+        pairs = _distinct_rows(np.concatenate(chunks))
+        blocks += int(pairs.shape[0])
+        keys, counts = np.unique(pairs[:, 0], return_counts=True)
+        repeated = counts >= 2
+        keys_out.append(keys[repeated])
+        counts_out.append(counts[repeated].astype(np.uint32))
+    keys = np.concatenate(keys_out)
+    order = np.argsort(keys)
+    work.save("template", f"keys-{task.part:02d}", keys[order])
+    work.save("template", f"counts-{task.part:02d}", np.concatenate(counts_out)[order])
+    stats = {"blocks": blocks, "repeated": int(keys.shape[0]), "passes": passes}
     work.mark_done("template", f"part-{task.part:02d}", stats)
     return stats
 

@@ -84,9 +84,12 @@ def active_docs(work: WorkDir) -> NDArray[np.int64]:
 PART_BUDGET = 256 << 20  # bytes of band keys one LSH task may hold
 
 
+MIN_PARTS = 8  # enough tasks to keep workers busy on a small corpus
+
+
 def lsh_parts(n_active: int, bands: int) -> int:
     """Return how many key ranges the band keys are cut into (24 bytes per key)."""
-    return max(1, -(-(n_active * bands * 24) // PART_BUDGET))
+    return max(MIN_PARTS, -(-(n_active * bands * 24) // PART_BUDGET))
 
 
 @dataclass(frozen=True)

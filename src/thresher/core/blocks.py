@@ -24,6 +24,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64
+from thresher.core.sketch import next_code_point
 from thresher.core.text import case_folds, char_classes
 
 __all__ = ["FEATURES", "Blocks", "block_features", "headings", "split_blocks"]
@@ -72,22 +73,7 @@ def _decode(data, lo, hi, out):  # type: ignore[no-untyped-def]
     n = 0
     i = lo
     while i < hi:
-        b = np.uint32(data[i])
-        if b < 0x80:
-            c, i = b, i + 1
-        elif b < 0xE0 and i + 1 < hi:
-            c, i = ((b & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F), i + 2
-        elif b < 0xF0 and i + 2 < hi:
-            c = ((b & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (
-                np.uint32(data[i + 2]) & 0x3F)
-            i += 3
-        elif i + 3 < hi:
-            c = ((b & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) | (
-                (np.uint32(data[i + 2]) & 0x3F) << 6) | (np.uint32(data[i + 3]) & 0x3F)
-            i += 4
-        else:
-            c, i = np.uint32(0), i + 1
-        out[n] = c if c <= 0x10FFFF else 0
+        out[n], i = next_code_point(data, i, hi)
         n += 1
     return n
 

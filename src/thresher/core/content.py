@@ -29,7 +29,7 @@ REASONS = {HEADER: "before the main text", TRAILER: "after the main text",
 _MODEL = Path(__file__).with_name("blocks-model.npz")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: its evaluation form is cached
 class TreeModel:
     """A binary gradient-boosted tree ensemble as flat arrays (one row per node)."""
 
@@ -80,19 +80,8 @@ class _Complete:
     value: NDArray[np.float64]  # (trees, 2**depth)
 
 
-_COMPLETED: dict[int, tuple[TreeModel, _Complete]] = {}
-
-
+@lru_cache(maxsize=8)
 def _complete(model: TreeModel) -> _Complete:
-    done = _COMPLETED.get(id(model))
-    if done is not None and done[0] is model:
-        return done[1]
-    result = _grow(model)
-    _COMPLETED[id(model)] = (model, result)
-    return result
-
-
-def _grow(model: TreeModel) -> _Complete:
     def depth(node: int) -> int:
         if model.left[node] < 0:
             return 0

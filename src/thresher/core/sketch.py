@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64, seed_mix
 from thresher.core.text import CONTINUOUS, case_folds, char_classes, prepare_batch
 
-__all__ = ["MODE_AUTO", "MODE_CHAR", "MODE_WORD", "Sketches", "sketch_texts"]
+__all__ = ["MODE_AUTO", "MODE_CHAR", "MODE_WORD", "Sketches", "next_code_point", "sketch_texts"]
 
 MODE_AUTO, MODE_WORD, MODE_CHAR = 0, 1, 2
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -50,29 +50,35 @@ class Sketches:
     shingle_offsets: NDArray[np.int64]  # (n + 1,)
 
 
+@njit(cache=True, inline="always")
+def next_code_point(data, i, hi):  # type: ignore[no-untyped-def]
+    """Decode the UTF-8 sequence at data[i] (not past hi); return (code point, next i).
+
+    A truncated sequence or a value past U+10FFFF decodes as 0 and moves one byte on.
+    """
+    b = np.uint32(data[i])
+    if b < 0x80:
+        return b, i + 1
+    if b < 0xE0 and i + 1 < hi:
+        return ((b & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F), i + 2
+    if b < 0xF0 and i + 2 < hi:
+        c = ((b & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (
+            np.uint32(data[i + 2]) & 0x3F)
+        return c, i + 3
+    if i + 3 < hi:
+        c = ((b & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) | (
+            (np.uint32(data[i + 2]) & 0x3F) << 6) | (np.uint32(data[i + 3]) & 0x3F)
+        return (c if c <= 0x10FFFF else np.uint32(0)), i + 4
+    return np.uint32(0), i + 1
+
+
 @njit(cache=True)
 def _decode_fold(data, lo, hi, fold, expand, out):  # type: ignore[no-untyped-def]
     """Decode UTF-8 data[lo:hi], case-fold it, and write code points to out; return count."""
     n = 0
     i = lo
     while i < hi:
-        b = np.uint32(data[i])
-        if b < 0x80:
-            c, i = b, i + 1
-        elif b < 0xE0 and i + 1 < hi:
-            c, i = ((b & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F), i + 2
-        elif b < 0xF0 and i + 2 < hi:
-            c = ((b & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) | (
-                np.uint32(data[i + 2]) & 0x3F)
-            i += 3
-        elif i + 3 < hi:
-            c = ((b & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) | (
-                (np.uint32(data[i + 2]) & 0x3F) << 6) | (np.uint32(data[i + 3]) & 0x3F)
-            i += 4
-        else:
-            c, i = np.uint32(0), i + 1
-        if c > 0x10FFFF:
-            c = np.uint32(0)
+        c, i = next_code_point(data, i, hi)
         f = fold[c]
         if f >= 0:
             out[n] = f

@@ -31,10 +31,8 @@ from numpy.typing import NDArray
 
 from thresher.core.blocks import FEATURES, Blocks, block_features, headings, split_blocks
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
-from thresher.core.sketch import sketch_texts
 from thresher.io.records import Fields, Record, read_shard
-from thresher.io.sources import Shard
-from thresher.io.warc import WarcOptions
+from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["PARTITIONS", "ContentTask", "TemplateTask", "block_pairs", "content_task",
@@ -172,18 +170,10 @@ def _lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: NDArray
 
 @dataclass(frozen=True)
 class ContentTask:
-    """Find the content of one shard's documents and sketch it."""
+    """Find the content of one shard's documents and sketch it as the read stage would."""
 
-    work: str
-    shard: Shard
-    fields: Fields
-    num_perm: int
-    ngram: int
-    char_ngram: int
-    shingle: int
-    seed: int
+    read: ReadTask  # the shard, its fields, and how to sketch
     strip: bool
-    warc: WarcOptions
 
 
 class _Tables:
@@ -196,13 +186,11 @@ class _Tables:
         self.group_pages = work.load("template", "group_pages")
 
 
-def _content_of(batch: list[Record], slots: list[int], task: ContentTask, tables: _Tables
+def _content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: _Tables
                 ) -> tuple[Blocks, NDArray[np.uint8]]:
-    texts = [batch[i].text or "" for i in slots]
     blocks = split_blocks(texts)
-    if task.shard.kind == "warc":  # the HTML extractor already chose the main text
+    if kind == "warc":  # the HTML extractor already chose the main text
         return blocks, np.zeros(blocks.key.shape[0], dtype=np.uint8)
-    ghash = _group_hash([group_of(batch[i], task.fields) for i in slots])
     counts = _lookup(_site_keys(blocks, ghash), tables.keys, tables.counts, 1)
     pages = _lookup(ghash, tables.group_keys, tables.group_pages, 1)
     model = load_model()
@@ -218,9 +206,10 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     """Pass two over one shard: content spans, content sketches, removed blocks."""
     import pyarrow as pa
 
-    work = WorkDir(task.work)
+    read = task.read
+    work = WorkDir(read.work)
     tables = _Tables(work)
-    name = f"{task.shard.index:05d}"
+    name = f"{read.shard.index:05d}"
     files = {key: work.appender("content", f"{name}.{key}") for key in
              ("sig", "fp", "mode", "sh", "shoff", "span", "site")}
     files["shoff"].write(np.zeros(1, dtype=np.int64))
@@ -230,12 +219,13 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     removed_parts: list[Any] = []
     cleaned: list[str | None] = []
     reasons = pa.array([REASONS.get(k) for k in range(max(REASONS) + 1)], pa.string())
-    reader = read_shard(task.shard, task.fields, skipped=Counter(), warc=task.warc)
+    reader = read_shard(read.shard, read.fields, skipped=Counter(), warc=read.warc)
     while batch := list(islice(reader, _BATCH)):
         n = len(batch)
         slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
         texts = [batch[i].text or "" for i in slots]
-        blocks, fate = _content_of(batch, slots, task, tables)
+        ghash = _group_hash([group_of(batch[i], read.fields) for i in slots])
+        blocks, fate = _content_of(texts, ghash, read.shard.kind, tables)
         doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
         keep = fate == KEEP
         kept = np.flatnonzero(keep)
@@ -250,8 +240,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         span = np.full((n, 2), -1, dtype=np.int64)
         site = np.zeros(n, dtype=np.uint64)
         if slots:
-            site[np.asarray(slots)] = _group_hash([group_of(batch[i], task.fields)
-                                                   for i in slots])
+            site[np.asarray(slots)] = ghash
         if slots:
             last = np.full(len(slots), -1, dtype=np.int64)
             np.maximum.at(last, doc_of[kept], kept)
@@ -281,7 +270,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
                     blocks.end[gone].tolist(), strict=True)], pa.string())}))
             by_slot = dict(zip(slots, content, strict=True))
             cleaned.extend(by_slot.get(i) for i in range(n))
-        arrays = _sketch(task, n, slots, content)
+        arrays, _ = sketch_rows(read, n, slots, content)
         for key in ("sig", "fp", "mode", "sh"):
             files[key].write(arrays[key])
         files["span"].write(span)
@@ -327,19 +316,3 @@ def _write_parquet(path: Any, table: Any) -> None:
     tmp = f"{path}.tmp"
     pq.write_table(table, tmp)
     os.replace(tmp, path)
-
-
-def _sketch(task: ContentTask, n: int, slots: list[int], content: list[str]
-            ) -> dict[str, NDArray[Any]]:
-    out: dict[str, NDArray[Any]] = {
-        "sig": np.zeros((n, task.num_perm), dtype=np.uint32),
-        "fp": np.zeros((n, 2), dtype=np.uint64), "mode": np.zeros(n, dtype=np.uint8),
-        "count": np.zeros(n, dtype=np.int64), "sh": np.zeros(0, dtype=np.uint32)}
-    if slots:
-        s = sketch_texts(content, num_perm=task.num_perm, ngram=task.ngram,
-                         char_ngram=task.char_ngram, mode=task.shingle, seed=task.seed)
-        idx = np.asarray(slots)
-        out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
-        out["count"][idx] = np.diff(s.shingle_offsets)
-        out["sh"] = s.shingles
-    return out

@@ -74,10 +74,12 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read") -> dict[str, An
             "exact_members": int(exact_doc.shape[0])}
 
 
-def active_docs(work: WorkDir) -> NDArray[np.int64]:
-    """Return the records that take part in LSH: usable, and not an exact copy of another."""
-    mask = work.load("index", "ok").copy()
-    mask[work.load("index", "exact_doc")] = False
+def active_docs(work: WorkDir, lo: int, hi: int) -> NDArray[np.int64]:
+    """Return the records ``lo`` to ``hi`` that take part in LSH, as offsets from ``lo``:
+    usable, and not an exact copy of another."""
+    mask = np.asarray(work.load("index", "ok", mmap=True)[lo:hi]).copy()
+    exact = work.load("index", "exact_doc", mmap=True)
+    mask[np.asarray(exact[_overlay(exact, lo, hi)]) - lo] = False
     return np.flatnonzero(mask)
 
 
@@ -115,11 +117,7 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     work = WorkDir(task.work)
     offsets = shard_offsets(work, task.n_shards)
     lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
-    ok = np.asarray(work.load("index", "ok", mmap=True)[lo:hi]).copy()
-    exact = work.load("index", "exact_doc", mmap=True)
-    part = slice(int(np.searchsorted(exact, lo)), int(np.searchsorted(exact, hi)))
-    ok[np.asarray(exact[part]) - lo] = False
-    local = np.flatnonzero(ok)
+    local = active_docs(work, lo, hi)
     sig = work.load_raw(task.src, f"{task.shard:05d}.sig", np.uint32, task.num_perm)
     sig = np.ascontiguousarray(sig[local])
     docs = (local + lo).astype(np.uint64)

@@ -22,7 +22,7 @@ from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["NO_TOKENS", "ReadTask", "read_stage_task"]
+__all__ = ["NO_TOKENS", "ReadTask", "read_stage_task", "sketch_rows"]
 
 _BATCH = 2048
 _MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
@@ -62,28 +62,37 @@ def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[
     })
 
 
-def _batch_arrays(task: ReadTask, batch: list[Record]) -> tuple[dict[str, NDArray[Any]],
-                                                                 list[str | None]]:
-    """Sketch the usable records of a batch; return per-record arrays and reasons."""
-    n = len(batch)
-    slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
-    reasons = [r.reject for r in batch]
+def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: list[str]
+                ) -> tuple[dict[str, NDArray[Any]], list[int]]:
+    """Sketch ``texts``, the rows ``slots`` of a batch of ``n``; other rows stay zero.
+
+    Returns the per-row arrays and the rows whose text has no token.
+    """
     out: dict[str, NDArray[Any]] = {
         "sig": np.zeros((n, task.num_perm), dtype=np.uint32),
         "fp": np.zeros((n, 2), dtype=np.uint64), "mode": np.zeros(n, dtype=np.uint8),
         "count": np.zeros(n, dtype=np.int64), "sh": np.zeros(0, dtype=np.uint32),
         "bytes": np.zeros(n, dtype=np.int64)}
-    if slots:
-        s = sketch_texts([batch[i].text or "" for i in slots], num_perm=task.num_perm,
-                         ngram=task.ngram, char_ngram=task.char_ngram,
-                         mode=_MODES[task.shingle], seed=task.seed)
-        idx = np.asarray(slots)
-        out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
-        out["count"][idx] = np.diff(s.shingle_offsets)
-        out["bytes"][idx] = s.n_bytes
-        out["sh"] = s.shingles
-        for i in idx[s.n_tokens == 0].tolist():
-            reasons[i] = NO_TOKENS
+    if not slots:
+        return out, []
+    s = sketch_texts(texts, num_perm=task.num_perm, ngram=task.ngram,
+                     char_ngram=task.char_ngram, mode=_MODES[task.shingle], seed=task.seed)
+    idx = np.asarray(slots)
+    out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
+    out["count"][idx] = np.diff(s.shingle_offsets)
+    out["bytes"][idx] = s.n_bytes
+    out["sh"] = s.shingles
+    return out, idx[s.n_tokens == 0].tolist()
+
+
+def _batch_arrays(task: ReadTask, batch: list[Record]) -> tuple[dict[str, NDArray[Any]],
+                                                                 list[str | None]]:
+    """Sketch the usable records of a batch; return per-record arrays and reasons."""
+    slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
+    reasons = [r.reject for r in batch]
+    out, empty = sketch_rows(task, len(batch), slots, [batch[i].text or "" for i in slots])
+    for i in empty:
+        reasons[i] = NO_TOKENS
     return out, reasons
 
 

@@ -31,7 +31,7 @@ from thresher.io.warc import WarcOptions
 from thresher.pipeline import chrome, match
 from thresher.pipeline.output import WriteTask, write_decisions, write_task
 from thresher.pipeline.progress import NullProgress, Progress
-from thresher.pipeline.read import _MODES, ReadTask, read_stage_task
+from thresher.pipeline.read import ReadTask, read_stage_task
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["lsh_plan", "run_dedup"]
@@ -198,9 +198,9 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     n = len(shards)
     warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
     content = cfg.content.match == "content"
-    read_stats = r.stage("read", read_stage_task, [(f"{s.index:05d}", ReadTask(
-        str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram, mh.shingle, mh.seed,
-        warc, blocks=content)) for s in shards])
+    reads = [ReadTask(str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram,
+                      mh.shingle, mh.seed, warc, blocks=content) for s in shards]
+    read_stats = r.stage("read", read_stage_task, [(f"{t.shard.index:05d}", t) for t in reads])
     if cfg.run.strict:
         _raise_first_rejection(work, n)
     src, content_stats = "read", []
@@ -209,10 +209,9 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
         r.stage("template", chrome.template_task, [(f"part-{p:02d}", chrome.TemplateTask(
             str(work.root), n, p)) for p in range(chrome.PARTITIONS)])
         r.single("groups", lambda: chrome.count_groups(work, n))
-        content_stats = r.stage("content", chrome.content_task, [(f"{s.index:05d}",
-            chrome.ContentTask(str(work.root), s, r.fields, mh.num_perm, mh.ngram,
-                               mh.char_ngram, _MODES[mh.shingle], mh.seed,
-                               cfg.content.strip_boilerplate, warc)) for s in shards])
+        content_stats = r.stage("content", chrome.content_task, [(
+            f"{t.shard.index:05d}", chrome.ContentTask(t, cfg.content.strip_boilerplate))
+            for t in reads])
     index = r.single("index", lambda: match.build_index(work, n, src))
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)

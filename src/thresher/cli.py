@@ -132,6 +132,12 @@ def main() -> None:
               "a page of another site that makes it a partial duplicate. [default: 0.55]")
 @click.option("--site-containment", type=float, help="The same between two pages of one "
               "site, which share text the site repeats. [default: 0.9]")
+@click.option("--titles/--no-titles", default=None, help="Weigh the pages' titles (their "
+              "first line) between two pages of one site: the same title with "
+              "--title-containment of shared content is one article; different titles never "
+              "make a partial match. [default: on]")
+@click.option("--title-containment", type=float, help="Share of the smaller content found "
+              "in a page of the same site under the same title. [default: 0.5]")
 @click.option("--group-by", help="Field whose value groups pages of one site for the "
               "template statistics. [default: the host of --url-field, else the whole input]")
 @click.option("--strip-boilerplate", is_flag=True, default=None,

@@ -117,6 +117,8 @@ class ContentConfig:
     containment: float = 0.55
     site_containment: float = 0.9
     min_shared: int = 20
+    titles: bool = True
+    title_containment: float = 0.5
     strip_boilerplate: bool = False
 
     def __post_init__(self) -> None:
@@ -128,6 +130,8 @@ class ContentConfig:
         _check(0.0 < self.site_containment <= 1.0,
                f"site_containment must be in (0, 1], got {self.site_containment}")
         _check(self.min_shared >= 1, f"min_shared must be >= 1, got {self.min_shared}")
+        _check(0.0 < self.title_containment <= 1.0,
+               f"--title-containment must be in (0, 1], got {self.title_containment}")
         _check(not self.strip_boilerplate or self.match == "content",
                "--strip-boilerplate needs --match content")
 

@@ -153,3 +153,58 @@ def test_site_counts_in_passes_give_the_same_results(tmp_path: Path,
         outs.append([(tmp_path / name / f).read_bytes()
                      for f in ("decisions.parquet", "boilerplate.parquet")])
     assert outs[0] == outs[1]
+
+
+def test_titles_join_recrawls_and_keep_lookalikes_apart(tmp_path: Path) -> None:
+    body = _article("bridges", 8)
+    others = [{"id": f"o{i}", "url": f"https://example.org/{t}",
+               "text": _page(f"The {t} report", _article(t, 8), CHROME, TAIL)}
+              for i, t in enumerate(["schools", "rivers", "trains", "forests"])]
+    rows = [
+        {"id": "page", "url": "https://example.org/bridges",
+         "text": _page("The bridges report", body, CHROME, TAIL)},
+        # The same article, crawled with its comments: too little shared for the site bar.
+        {"id": "recrawl", "url": "https://example.org/bridges?page=1",
+         "text": _page("The bridges report", body[:6] + _article("ferries", 3), CHROME, TAIL)},
+        # Another page of the site that embeds the whole article in a longer one.
+        {"id": "lookalike", "url": "https://example.org/hub",
+         "text": _page("Bridges and tolls, a dossier", body + _article("tolls", 4),
+                       CHROME, TAIL)},
+        *others,
+    ]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o")
+    d = _decisions(tmp_path / "o")
+    (dup,) = [d[i] for i in ("page", "recrawl") if d[i]["decision"] == "duplicate"]
+    assert d["page"]["cluster"] == d["recrawl"]["cluster"] and dup["match"] == "title"
+    assert 0.5 <= dup["containment"] < 0.9  # type: ignore[operator]
+    assert f"same article as {dup['representative']}" in str(dup["reason"])
+    assert d["lookalike"]["decision"] == "kept"
+    assert all(d[r["id"]]["decision"] == "kept" for r in others)
+    # Without the titles the site's containment bar decides: the lookalike is merged and
+    # the recrawl is not.
+    thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "n", titles=False)
+    n = _decisions(tmp_path / "n")
+    assert n["recrawl"]["decision"] == "kept"
+    assert {n["lookalike"]["decision"], n["page"]["decision"]} == {"kept", "duplicate"}
+
+
+def test_a_title_is_evidence_only_where_it_names_one_page() -> None:
+    import numpy as np
+
+    from thresher.core.blocks import split_blocks
+    from thresher.pipeline.chrome import title_keys
+
+    texts = ["The bridges report\nbody", "The bridges report\nbody", "Menu\nbody",
+             "Search results for you\nbody", "The tunnels report\nbody"]
+    blocks = split_blocks(texts)
+    keys = np.arange(1, blocks.key.shape[0] + 1, dtype=np.uint64) * np.uint64(1 << 20)
+    first = blocks.doc_offsets[:-1]
+    counts = np.ones(keys.shape[0], dtype=np.int64)
+    counts[first] = [2, 2, 2, 5, 1]  # documents of the site that carry each title
+    out = title_keys(blocks, keys, counts, np.full(5, 8, dtype=np.int64))
+    assert out[0] != 0 and out[1] != 0 and out[4] != 0  # specific titles
+    assert out[2] == 0  # one word names no article
+    assert out[3] == 0  # on more than half of the site's pages: the template's
+    small_site = title_keys(blocks, keys, counts, np.full(5, 2, dtype=np.int64))
+    assert not small_site.any()  # too few pages to tell a template from an article

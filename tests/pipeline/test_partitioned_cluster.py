@@ -59,6 +59,7 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
             work.save("cluster", f"edges-{c:05d}", e)
             work.save("cluster", f"esim-{c:05d}", sims[part])
             work.save("cluster", f"econt-{c:05d}", np.ones(part.shape[0]))
+            work.save("cluster", f"ewhy-{c:05d}", np.zeros(part.shape[0], dtype=np.uint8))
         stats = match.component_labels(work, chunks)
         labels = dict(zip(work.load("cluster", "nodes").tolist(),
                           work.load("cluster", "labels").tolist(), strict=True))

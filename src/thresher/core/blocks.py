@@ -27,7 +27,7 @@ from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64
 from thresher.core.sketch import next_code_point
 from thresher.core.text import case_folds, char_classes
 
-__all__ = ["FEATURES", "Blocks", "block_features", "headings", "split_blocks"]
+__all__ = ["FEATURES", "MIN_SITE_PAGES", "Blocks", "block_features", "headings", "split_blocks"]
 
 # Raw per-block counts, columns of Blocks.stats.
 (_WORDS, _CHARS, _PUNCT, _TERM, _COLON, _SENTS, _COMMAS, _CAPS, _DIGITS, _SHORT, _WORDLEN,
@@ -38,7 +38,7 @@ _LONG_BLOCK = 8  # words: a block this long can be a paragraph
 _CONTEXT = (-3, -2, -1, 1, 2, 3)
 # With fewer distinct pages than this, a block on every page may as well be a copied
 # article as a template: the site's counts are not used.
-_MIN_SITE_PAGES = 3
+MIN_SITE_PAGES = 3
 
 FEATURES: tuple[str, ...] = (
     "log_words", "log_chars", "punct_share", "ends_sentence", "ends_colon", "sentences",
@@ -322,7 +322,7 @@ def _features(doc_off, stats, whash, woff, site_count, site_pages, out):  # type
         for b in range(lo, hi):
             total += stats[b, _WORDS]
         before = 0.0
-        pages = site_pages[d] if site_pages[d] >= _MIN_SITE_PAGES else 1
+        pages = site_pages[d] if site_pages[d] >= MIN_SITE_PAGES else 1
         for b in range(lo, hi):
             s = stats[b]
             w = s[_WORDS]

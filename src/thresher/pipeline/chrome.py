@@ -29,7 +29,14 @@ import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-from thresher.core.blocks import FEATURES, Blocks, block_features, headings, split_blocks
+from thresher.core.blocks import (
+    FEATURES,
+    MIN_SITE_PAGES,
+    Blocks,
+    block_features,
+    headings,
+    split_blocks,
+)
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
 from thresher.io.records import Fields, Record, read_shard
 from thresher.pipeline.read import ReadTask, sketch_rows
@@ -186,20 +193,47 @@ class _Tables:
         self.group_pages = work.load("template", "group_pages")
 
 
+TITLE_MIN_WORDS = 2  # a shorter first line ("Menu", "Home") names no article
+
+
+def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int64],
+               pages: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """Return each document's title key where its title names one article of its site, else 0.
+
+    The title is the first line. It is evidence only on a site with enough pages to tell
+    a template from an article (``MIN_SITE_PAGES``), when it has ``TITLE_MIN_WORDS``
+    words, and when no more than half of the site's pages carry it: a title that most
+    pages share ("Search results", the site's name) is part of the template.
+    """
+    first = blocks.doc_offsets[:-1]
+    has = blocks.doc_offsets[1:] > first
+    at = np.minimum(first, max(keys.shape[0] - 1, 0))
+    out = np.zeros(first.shape[0], dtype=np.uint64)
+    if not keys.shape[0]:
+        return out
+    words = blocks.stats[at, 0]
+    ok = has & (pages >= MIN_SITE_PAGES) & (words >= TITLE_MIN_WORDS) & \
+        (2 * counts[at] <= pages)
+    out[ok] = keys[at[ok]] | np.uint64(1)  # never 0
+    return out
+
+
 def _content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: _Tables
-                ) -> tuple[Blocks, NDArray[np.uint8]]:
+                ) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64]]:
     blocks = split_blocks(texts)
     if kind == "warc":  # the HTML extractor already chose the main text
-        return blocks, np.zeros(blocks.key.shape[0], dtype=np.uint8)
-    counts = _lookup(_site_keys(blocks, ghash), tables.keys, tables.counts, 1)
+        return (blocks, np.zeros(blocks.key.shape[0], dtype=np.uint8),
+                np.zeros(len(texts), dtype=np.uint64))
+    keys = _site_keys(blocks, ghash)
+    counts = _lookup(keys, tables.keys, tables.counts, 1)
     pages = _lookup(ghash, tables.group_keys, tables.group_pages, 1)
     model = load_model()
     x = block_features(blocks, counts, pages)
     p = predict(model, x)
-    return blocks, select_content(blocks.doc_offsets, p, blocks.stats[:, 0],
-                                  cut=model.cut, drop=model.drop,
-                                  title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
-                                  heading=headings(blocks))
+    fate = select_content(blocks.doc_offsets, p, blocks.stats[:, 0], cut=model.cut,
+                          drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
+                          heading=headings(blocks))
+    return blocks, fate, title_keys(blocks, keys, counts, pages)
 
 
 def content_task(task: ContentTask) -> dict[str, Any]:
@@ -211,7 +245,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     tables = _Tables(work)
     name = f"{read.shard.index:05d}"
     files = {key: work.appender("content", f"{name}.{key}") for key in
-             ("sig", "fp", "mode", "sh", "shoff", "span", "site")}
+             ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title")}
     files["shoff"].write(np.zeros(1, dtype=np.int64))
     shingles = 0
     records = 0
@@ -225,7 +259,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
         texts = [batch[i].text or "" for i in slots]
         ghash = _group_hash([group_of(batch[i], read.fields) for i in slots])
-        blocks, fate = _content_of(texts, ghash, read.shard.kind, tables)
+        blocks, fate, titles = _content_of(texts, ghash, read.shard.kind, tables)
         doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
         keep = fate == KEEP
         kept = np.flatnonzero(keep)
@@ -239,8 +273,10 @@ def content_task(task: ContentTask) -> dict[str, Any]:
             at += count
         span = np.full((n, 2), -1, dtype=np.int64)
         site = np.zeros(n, dtype=np.uint64)
+        title = np.zeros(n, dtype=np.uint64)
         if slots:
             site[np.asarray(slots)] = ghash
+            title[np.asarray(slots)] = titles
         if slots:
             last = np.full(len(slots), -1, dtype=np.int64)
             np.maximum.at(last, doc_of[kept], kept)
@@ -275,6 +311,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
             files[key].write(arrays[key])
         files["span"].write(span)
         files["site"].write(site)
+        files["title"].write(title)
         files["shoff"].write(shingles + np.cumsum(arrays["count"]))
         shingles += int(arrays["count"].sum())
         records += n

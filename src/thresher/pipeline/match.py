@@ -15,12 +15,14 @@ from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
     "KIND_EXACT", "KIND_EXACT_NEAR", "KIND_KEPT", "KIND_NEAR", "KIND_PARTIAL", "KIND_REJECTED",
+    "KIND_TITLE",
     "BandTask", "BucketTask", "EdgeTask", "KeysTask", "VerifyTask", "band_task", "bucket_task",
     "build_index", "cluster_stage", "component_labels", "edge_task", "keys_task", "lsh_parts",
     "merge_candidates", "verify_task",
 ]
 
-KIND_KEPT, KIND_EXACT, KIND_NEAR, KIND_EXACT_NEAR, KIND_REJECTED, KIND_PARTIAL = 0, 1, 2, 3, 4, 5
+(KIND_KEPT, KIND_EXACT, KIND_NEAR, KIND_EXACT_NEAR, KIND_REJECTED, KIND_PARTIAL,
+ KIND_TITLE) = range(7)
 VERIFY_CHUNK = 50_000  # pairs per task: bounds the shingle sets a task holds
 
 
@@ -106,13 +108,16 @@ class KeysTask:
     num_perm: int
     parts: int
     src: str = "read"  # the stage whose sketches are matched: read (whole text) or content
+    titles: bool = False  # one more band: pages of a site under the same title
 
 
 def keys_task(task: KeysTask) -> dict[str, Any]:
     """Spill the shard's (band, key, document) rows to ``parts`` files by the key's top bits.
 
     Every bucket of a band lands whole in one file, so each range can be bucketed on its
-    own; rows are written in document order, which the bucketing keeps.
+    own; rows are written in document order, which the bucketing keeps. With ``titles``,
+    band number ``bands`` holds the content stage's title keys, so that two pages of a
+    site under one title are compared whatever their sketches say.
     """
     work = WorkDir(task.work)
     offsets = shard_offsets(work, task.n_shards)
@@ -127,6 +132,14 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
                          task.rows)
         which = (keys >> np.uint64(32)).astype(np.int64) * task.parts >> 32
         rows = np.stack((np.full(keys.shape[0], b, dtype=np.uint64), keys, docs), axis=1)
+        for p in range(task.parts):
+            out[p].write(rows[which == p])
+    if task.titles:
+        title = work.load_raw("content", f"{task.shard:05d}.title", np.uint64)[local]
+        has = title != 0
+        which = (title[has] >> np.uint64(32)).astype(np.int64) * task.parts >> 32
+        rows = np.stack((np.full(int(has.sum()), task.bands, dtype=np.uint64), title[has],
+                         docs[has]), axis=1)
         for p in range(task.parts):
             out[p].write(rows[which == p])
     for f in out:
@@ -245,6 +258,10 @@ class EdgeTask:
     containment: float | None = None
     min_shared: int = 1
     site_containment: float | None = None
+    title_containment: float | None = None
+
+
+EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE = 0, 1, 2  # why an edge was accepted
 
 
 def edge_task(task: EdgeTask) -> dict[str, Any]:
@@ -257,6 +274,12 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     that the site puts on many pages (a product blurb, a notice, comments shown under
     several posts), so between them a partial match needs ``site_containment`` instead
     (read from the content stage's ``site`` keys).
+
+    With ``title_containment``, the pages' titles weigh in (the content stage's ``title``
+    keys, set only where a title names one article of its site). Two pages of one site
+    under the same title are crawls of one article when the smaller content has that
+    share of its shingles in the other; two pages under different titles are different
+    articles, and only a Jaccard match joins them, never containment.
     """
     work = WorkDir(task.work)
     c = task.chunk
@@ -266,29 +289,46 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     u = (cand >> np.uint64(32)).astype(np.int64)
     v = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
     hit = sims >= task.threshold
+    why = np.full(cand.shape[0], EDGE_NEAR, dtype=np.uint8)
     if task.containment is not None:
         need = np.full(cand.shape[0], task.containment)
+        shared = work.load("verify", f"inter-{c:05d}") >= task.min_shared
         if task.site_containment is not None and cand.shape[0]:
-            site = _site_of(work, task.n_shards, np.concatenate((u, v)))
-            need[site[:u.shape[0]] == site[u.shape[0]:]] = task.site_containment
-        hit |= (conts >= need) & (work.load("verify", f"inter-{c:05d}") >= task.min_shared)
+            both = np.concatenate((u, v))
+            site = _per_doc(work, task.n_shards, both, "site")
+            same_site = site[:u.shape[0]] == site[u.shape[0]:]
+            need[same_site] = task.site_containment
+            if task.title_containment is not None:
+                title = _per_doc(work, task.n_shards, both, "title")
+                tu, tv = title[:u.shape[0]], title[u.shape[0]:]
+                titled = same_site & (tu != 0) & (tv != 0)
+                need[titled & (tu != tv)] = np.inf
+                same = titled & (tu == tv) & ~hit & (conts >= task.title_containment) & shared
+                hit |= same
+                why[same] = EDGE_TITLE
+        partial = ~hit & (conts >= need) & shared
+        hit |= partial
+        why[partial] = EDGE_PARTIAL
     edges = np.stack((u[hit], v[hit]), axis=1)
     work.save("cluster", f"edges-{c:05d}", edges)
     work.save("cluster", f"esim-{c:05d}", sims[hit])
     work.save("cluster", f"econt-{c:05d}", conts[hit])
+    work.save("cluster", f"ewhy-{c:05d}", why[hit])
     stats = {"edges": int(hit.sum())}
     work.mark_done("edges", f"chunk-{c:05d}", stats)
     return stats
 
 
-def _site_of(work: WorkDir, n_shards: int, docs: NDArray[np.int64]) -> NDArray[np.uint64]:
-    """Return the site key of each document (global numbers), reading shard by shard."""
+def _per_doc(work: WorkDir, n_shards: int, docs: NDArray[np.int64], part: str
+             ) -> NDArray[np.uint64]:
+    """Return the content stage's ``part`` key (site or title) of each document (global
+    numbers), reading shard by shard."""
     offsets = shard_offsets(work, n_shards)
     out = np.zeros(docs.shape[0], dtype=np.uint64)
     shard_of = np.searchsorted(offsets, docs, side="right") - 1
     for s in np.unique(shard_of):
         mask = shard_of == s
-        out[mask] = work.load_raw("content", f"{s:05d}.site", np.uint64)[docs[mask] - offsets[s]]
+        out[mask] = work.load_raw("content", f"{s:05d}.{part}", np.uint64)[docs[mask] - offsets[s]]
     return out
 
 
@@ -346,7 +386,7 @@ def bucket_task(task: BucketTask) -> dict[str, Any]:
     work = WorkDir(task.work)
     nodes = work.load("cluster", "nodes", mmap=True)
     labels = work.load("cluster", "labels", mmap=True)
-    us, vs, sims, conts = [], [], [], []
+    us, vs, sims, conts, whys = [], [], [], [], []
     for c in range(task.chunks):
         e = work.load("cluster", f"edges-{c:05d}")
         lab = np.asarray(labels[np.searchsorted(nodes, e[:, 0])])
@@ -355,31 +395,34 @@ def bucket_task(task: BucketTask) -> dict[str, Any]:
         vs.append(e[mine, 1])
         sims.append(work.load("cluster", f"esim-{c:05d}")[mine])
         conts.append(work.load("cluster", f"econt-{c:05d}")[mine])
+        whys.append(work.load("cluster", f"ewhy-{c:05d}")[mine])
     u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
     v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
     sim = np.concatenate(sims) if sims else np.zeros(0)
     cont = np.concatenate(conts) if conts else np.zeros(0)
+    why = np.concatenate(whys) if whys else np.zeros(0, dtype=np.uint8)
     members, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sim)
     near = rep != members
     doc, to, s = members[near], rep[near], rep_sim[near]
-    # Each member's containment towards its representative, looked up by the pair.
+    # Each member's containment and evidence towards its representative, by the pair.
     key = (np.minimum(u, v).astype(np.uint64) << np.uint64(32)) | np.maximum(u, v).astype(
         np.uint64)
     order = np.argsort(key)
     want = (np.minimum(doc, to).astype(np.uint64) << np.uint64(32)) | np.maximum(
         doc, to).astype(np.uint64)
     at = np.searchsorted(key[order], want)
-    c_of = cont[order][np.minimum(at, max(key.shape[0] - 1, 0))] if key.shape[0] else \
-        np.zeros(0)
+    at = np.minimum(at, max(key.shape[0] - 1, 0))
+    c_of = cont[order][at] if key.shape[0] else np.zeros(0)
+    why_of = why[order][at] if key.shape[0] else np.zeros(0, dtype=np.uint8)
     name = f"bucket-{task.bucket:03d}"
-    for part, arr in (("doc", doc), ("rep", to), ("sim", s), ("cont", c_of)):
+    for part, arr in (("doc", doc), ("rep", to), ("sim", s), ("cont", c_of), ("why", why_of)):
         work.save("cluster", f"{name}-{part}", arr)
     stats = {"documents": int(members.shape[0]), "duplicates": int(doc.shape[0])}
     work.mark_done("buckets", name, stats)
     return stats
 
 
-def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any]:
+def cluster_stage(work: WorkDir, chunks: int) -> dict[str, Any]:
     """Put the buckets' clusters together; save one row per duplicate, sorted by record.
 
     Nothing here is sized by the corpus: only duplicates are written (``dup_doc``,
@@ -394,7 +437,9 @@ def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any
     order = np.argsort(near_doc, kind="mergesort")
     near_doc, near_rep = near_doc[order], joined("rep", np.int64)[order]
     near_sim, near_cont = joined("sim", np.float64)[order], joined("cont", np.float64)[order]
-    partial = near_sim < threshold
+    near_why = joined("why", np.uint8)[order]
+    near_kind = np.where(near_why == EDGE_TITLE, KIND_TITLE, np.where(
+        near_why == EDGE_PARTIAL, KIND_PARTIAL, KIND_NEAR)).astype(np.uint8)
     exact_doc, leader = work.load("index", "exact_doc"), work.load("index", "exact_leader")
     # An exact copy follows its group's leader: to the leader's representative if the
     # leader is itself a near duplicate, else to the leader.
@@ -410,7 +455,7 @@ def cluster_stage(work: WorkDir, chunks: int, threshold: float) -> dict[str, Any
         "dup_doc": doc,
         "dup_rep": np.concatenate((near_rep, lead_rep)),
         "dup_sim": np.concatenate((near_sim, lead_sim)),
-        "dup_kind": np.concatenate((np.where(partial, KIND_PARTIAL, KIND_NEAR).astype(np.uint8),
+        "dup_kind": np.concatenate((near_kind,
                                     np.where(via, KIND_EXACT_NEAR, KIND_EXACT).astype(np.uint8))),
         "dup_lead": np.concatenate((near_doc, leader)),
         "dup_cont": np.concatenate((near_cont, np.ones(leader.shape[0]))),

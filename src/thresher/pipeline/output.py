@@ -19,6 +19,7 @@ from thresher.pipeline.match import (
     KIND_NEAR,
     KIND_PARTIAL,
     KIND_REJECTED,
+    KIND_TITLE,
     shard_decisions,
     shard_offsets,
 )
@@ -27,9 +28,10 @@ from thresher.pipeline.workdir import WorkDir
 __all__ = ["WriteTask", "write_decisions", "write_task"]
 
 _DECISION = {KIND_KEPT: "kept", KIND_EXACT: "duplicate", KIND_NEAR: "duplicate",
-             KIND_EXACT_NEAR: "duplicate", KIND_PARTIAL: "duplicate", KIND_REJECTED: "rejected"}
+             KIND_EXACT_NEAR: "duplicate", KIND_PARTIAL: "duplicate", KIND_TITLE: "duplicate",
+             KIND_REJECTED: "rejected"}
 _MATCH = {KIND_EXACT: "exact", KIND_NEAR: "near", KIND_EXACT_NEAR: "near",
-          KIND_PARTIAL: "partial"}
+          KIND_PARTIAL: "partial", KIND_TITLE: "title"}
 ROW_GROUP = 65536
 
 
@@ -91,6 +93,11 @@ def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
         return (f"partial duplicate of {rows.rep_ids[i]}: {rows.cont[i]:.3f} of the smaller "
                 f"{of}'s {rows.shingles[i]} are in the other (containment >= "
                 f"{ctx.containment:g}; Jaccard {rows.sim[i]:.3f})")
+    if k == KIND_TITLE:
+        return (f"same article as {rows.rep_ids[i]}: both pages of the site carry its title, "
+                f"and {rows.cont[i]:.3f} of the smaller {of}'s {rows.shingles[i]} are in the "
+                f"other (containment >= {ctx.title_containment:g}; Jaccard "
+                f"{rows.sim[i]:.3f})")
     if k in (KIND_NEAR, KIND_EXACT_NEAR):
         why = (f"near-duplicate of {rows.rep_ids[i]}: Jaccard {rows.sim[i]:.3f} on the "
                f"{of}'s {rows.shingles[i]} >= threshold {ctx.threshold:g}")
@@ -110,6 +117,7 @@ class _Context:
     labels: tuple[str, str]  # how word and character shingles are named in reasons
     threshold: float
     containment: float
+    title_containment: float
     spans: NDArray[np.int64] | None  # (records, 2) content spans when matching on content
 
     @property
@@ -163,8 +171,8 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
 
 
 def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: float,
-                    labels: tuple[str, str], containment: float = 1.0, content: bool = False
-                    ) -> int:
+                    labels: tuple[str, str], containment: float = 1.0,
+                    title_containment: float = 1.0, content: bool = False) -> int:
     """Write ``decisions.parquet``: one row per input record, in input order.
 
     Returns the UTF-8 size (after NFKC) of the kept documents' texts.
@@ -185,7 +193,7 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         mode=np.concatenate([work.load_raw(src, f"{s:05d}.mode", np.uint8)
                              for s in range(n_shards)]),
         ids=ids, locations=locations, labels=labels, threshold=threshold,
-        containment=containment,
+        containment=containment, title_containment=title_containment,
         spans=np.concatenate([work.load_raw("content", f"{s:05d}.span", np.int64, 2)
                               for s in range(n_shards)]) if content else None)
     tmp = f"{target}.tmp-{os.getpid()}"

@@ -215,12 +215,14 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     index = r.single("index", lambda: match.build_index(work, n, src))
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
-    parts = match.lsh_parts(index["records"] - index["exact_members"], plan.bands)
+    titles = content and cfg.content.titles
+    parts = match.lsh_parts(index["records"] - index["exact_members"], plan.bands + titles)
     r.stage("keys", match.keys_task, [(f"{s:05d}", match.KeysTask(
-        str(work.root), n, s, plan.bands, plan.rows, mh.num_perm, parts, src))
+        str(work.root), n, s, plan.bands, plan.rows, mh.num_perm, parts, src, titles))
         for s in range(n)])
     r.stage("lsh", match.band_task, [(f"part-{p:04d}", match.BandTask(
-        str(work.root), n, p, plan.bands, mh.max_bucket_pairs)) for p in range(parts)])
+        str(work.root), n, p, plan.bands + titles, mh.max_bucket_pairs))
+        for p in range(parts)])
     n_cand = r.single("merge", lambda: {"candidates": match.merge_candidates(work, parts)})
     chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)
     r.stage("verify", match.verify_task, [(f"chunk-{c:05d}", match.VerifyTask(
@@ -228,11 +230,12 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     r.stage("edges", match.edge_task, [(f"chunk-{c:05d}", match.EdgeTask(
         str(work.root), n, c, mh.threshold,
         cfg.content.containment if content else None, cfg.content.min_shared,
-        cfg.content.site_containment if content else None)) for c in range(chunks)])
+        cfg.content.site_containment if content else None,
+        cfg.content.title_containment if titles else None)) for c in range(chunks)])
     r.single("components", lambda: match.component_labels(work, chunks))
     r.stage("buckets", match.bucket_task, [(f"bucket-{b:03d}", match.BucketTask(
         str(work.root), chunks, b)) for b in range(match.CLUSTER_BUCKETS)])
-    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks, mh.threshold))
+    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks))
     offsets = match.shard_offsets(work, n)
     kept_root = str(r.out / "kept")
     r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
@@ -244,7 +247,9 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     t0 = time.perf_counter()
     kept_bytes = write_decisions(work, n, str(r.out / "decisions.parquet"),
                                  threshold=mh.threshold, labels=labels,
-                                 containment=cfg.content.containment, content=content)
+                                 containment=cfg.content.containment,
+                                 title_containment=cfg.content.title_containment,
+                                 content=content)
     if cfg.content.strip_boilerplate:
         _write_boilerplate(work, n, r.out / "boilerplate.parquet")
     r.timings["decisions"] = round(time.perf_counter() - t0, 3)
@@ -328,7 +333,7 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
         "counts": counts,
         "counts_add_up": read == counts["kept"] + counts["duplicate"] + counts["rejected"],
         "duplicates": {"exact": matches["exact"], "near": matches["near"],
-                       "partial": matches["partial"]},
+                       "partial": matches["partial"], "title": matches["title"]},
         "matched_on": r.config.content.match,
         **({"boilerplate": _boilerplate_share(content_stats)} if content_stats else {}),
         "clusters": {"with_duplicates": int(sizes.shape[0]),

@@ -160,8 +160,9 @@ def main() -> None:
               "Ray instance is started if omitted. The work folder must be on a file "
               "system every node sees.")
 @click.option("--workers", type=int, help="Worker processes (0 = one per core). [default: 0]")
-@click.option("--work-dir", type=click.Path(path_type=Path),
-              help="Folder for intermediate files (kept after the run). [default: OUTPUT/_work]")
+@click.option("--work-dir", help="Folder for intermediate files (kept after the run): a path, "
+              "or an fsspec URL such as s3://bucket/run (pip install 'thresher[remote]'), "
+              "which every Ray node can reach. [default: OUTPUT/_work]")
 @click.option("--keep-work", is_flag=True, default=None, help="Keep OUTPUT/_work after success.")
 @click.option("--strict", is_flag=True, default=None, help="Stop with an error at the first "
               "record that cannot be used, instead of rejecting it.")

@@ -26,13 +26,17 @@ def test_ray_matches_serial_and_local(local_ray: None, tmp_path: Path, match: st
     corpus = make_corpus(tmp_path / "c", files=3, per_file=120, seed=11)
     outs = {}
     strip = match == "content"
-    for executor in ("serial", "local", "ray"):
-        out = tmp_path / executor
+    # Ray with its work folder at an fsspec URL (as s3:// would be on a cluster).
+    url = {"work_dir": f"file://{tmp_path}/work"} if strip else {}
+    for name, executor, extra in (("serial", "serial", {}), ("local", "local", {}),
+                                  ("ray", "ray", url)):
+        out = tmp_path / name
         summary = thresher.dedup(inputs=[corpus], output=out, executor=executor,
-                                 split_bytes=50_000, match=match, strip_boilerplate=strip)
+                                 split_bytes=50_000, match=match, strip_boilerplate=strip,
+                                 **extra)
         assert summary["counts_add_up"] and summary["duplicates"]["near"] > 0
-        outs[executor] = (_outputs(out), (out / "boilerplate.parquet").read_bytes()
-                          if strip else b"")
+        outs[name] = (_outputs(out), (out / "boilerplate.parquet").read_bytes()
+                      if strip else b"")
     assert outs["ray"] == outs["serial"] == outs["local"]
 
 

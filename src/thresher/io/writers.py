@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import numpy as np
 import orjson
@@ -202,11 +202,9 @@ def _warc_spans(path: str) -> dict[int, int]:
     return dict(zip(starts, [*starts[1:], os.path.getsize(path)], strict=True))
 
 
-def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: str) -> int:
+def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: Any) -> int:
     """Copy the kept records' bytes (whole gzip members in a .warc.gz) in file order."""
-    import pyarrow.parquet as pq
-
-    offsets = pq.read_table(docs, columns=["offset"])["offset"].to_numpy()[keep]
+    offsets = docs["offset"].to_numpy()[keep]
     offsets = offsets[offsets >= 0]
     if offsets.shape[0] == 0:
         return 0
@@ -219,14 +217,13 @@ def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: str) -> i
     return int(offsets.shape[0])
 
 
-def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, docs: str,
+def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, docs: Any,
                   texts: list[str | None] | None = None) -> int:
     """Write kept WARC/WET documents as JSONL or Parquet with their extracted metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(docs, columns=["id", "text", "url", "crawl_date", "title",
-                                         "language"])
+    table = docs.select(["id", "text", "url", "crawl_date", "title", "language"])
     if texts is not None:
         table = table.set_column(1, "text", pa.array(texts, pa.string()))
     table = table.filter(pa.array(keep))
@@ -283,12 +280,13 @@ def _rewrite_txt(shard: Shard, keep: NDArray[np.bool_], root: str,
 
 
 def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
-               fields: Fields, docs: str | None = None,
+               fields: Fields, docs: Any = None,
                texts: list[str | None] | None = None) -> int:
     """Write the kept records of ``shard`` under ``root``; return how many were written.
 
     ``keep[i]`` says whether the shard's ``i``-th record (in reading order) is kept. For
-    WARC and WET shards, ``docs`` is the read stage's table of extracted documents.
+    WARC and WET shards, ``docs`` is the read stage's table of extracted documents (a
+    pyarrow Table).
     ``texts`` (one per record) replaces the records' texts: the cleaned content. WARC and
     WET records cannot carry it in their own format, so they are written as JSONL then.
     """

@@ -18,7 +18,6 @@ on its whole text.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
@@ -320,9 +319,9 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         f.close()
     if task.strip:
         removed = pa.concat_tables(removed_parts) if removed_parts else _no_removed_blocks()
-        _write_parquet(work.path("content", f"{name}.removed.parquet"), removed)
-        _write_parquet(work.path("content", f"{name}.clean.parquet"),
-                       pa.table({"text": pa.array(cleaned, pa.string())}))
+        work.write_parquet("content", f"{name}.removed.parquet", removed)
+        work.write_parquet("content", f"{name}.clean.parquet",
+                           pa.table({"text": pa.array(cleaned, pa.string())}))
     stats = {"records": records, "block_chars": int(chars["blocks"]),
              "content_chars": int(chars["content"])}
     work.mark_done("content", name, stats)
@@ -345,11 +344,3 @@ def _no_removed_blocks() -> Any:
     return pa.table({"id": pa.array([], pa.string()), "block": pa.array([], pa.int32()),
                      "start": pa.array([], pa.int64()), "end": pa.array([], pa.int64()),
                      "reason": pa.array([], pa.string()), "text": pa.array([], pa.string())})
-
-
-def _write_parquet(path: Any, table: Any) -> None:
-    import pyarrow.parquet as pq
-
-    tmp = f"{path}.tmp"
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)

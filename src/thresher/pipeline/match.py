@@ -38,10 +38,9 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read") -> dict[str, An
     """Rank records, reject repeated ids, and group exact duplicates; save global arrays."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    metas = [pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
-                           columns=["id", "length", "reason"]) for s in range(n_shards)]
+    metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", ["id", "length", "reason"])
+             for s in range(n_shards)]
     table = pa.concat_tables(metas)
     n = table.num_rows
     ok = pc.is_null(table["reason"]).to_numpy(zero_copy_only=False)

@@ -51,15 +51,13 @@ class WriteTask:
 
 def write_task(task: WriteTask) -> dict[str, Any]:
     """Write the kept records of one shard under the output's ``kept/`` folder."""
-    import pyarrow.parquet as pq
 
     work = WorkDir(task.work)
     kind = shard_decisions(work, task.start, task.stop).kind
-    docs = (str(work.path("read", f"{task.shard.index:05d}.docs.parquet"))
+    docs = (work.read_parquet("read", f"{task.shard.index:05d}.docs.parquet")
             if task.shard.kind in ("warc", "wet") else None)
-    texts = [t for s in task.clean for t in pq.read_table(
-        work.path("content", f"{s:05d}.clean.parquet"))["text"].to_pylist()] \
-        if task.clean else None
+    texts = [t for s in task.clean for t in work.read_parquet(
+        "content", f"{s:05d}.clean.parquet")["text"].to_pylist()] if task.clean else None
     written = write_kept(task.shard, kind == KIND_KEPT, task.root, fmt=task.fmt,
                          fields=task.fields, docs=docs, texts=texts)
     stats = {"written": written}
@@ -133,9 +131,8 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
                  ) -> tuple[Any, int]:
     """Return one shard's decisions table and the text bytes of its kept records."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    meta = pq.read_table(work.path("read", f"{shard:05d}.meta.parquet"))
+    meta = work.read_parquet("read", f"{shard:05d}.meta.parquet")
     d = shard_decisions(work, lo, hi)
     kind, rep = d.kind, d.rep
     rejected = kind == KIND_REJECTED
@@ -182,8 +179,8 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
     import pyarrow.parquet as pq
 
     offsets = shard_offsets(work, n_shards)
-    metas = [pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
-                           columns=["id", "file", "line"]) for s in range(n_shards)]
+    metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", ["id", "file", "line"])
+             for s in range(n_shards)]
     table = pa.concat_tables(metas)
     ids = table["id"].combine_chunks()
     locations = pc.binary_join_element_wise(

@@ -6,7 +6,6 @@ artifacts at once, so memory stays bounded by the batch, not the shard.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -101,13 +100,11 @@ class _DocsWriter:
 
     COLUMNS = ("id", "text", "url", "crawl_date", "title", "language", "full_text", "offset")
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.writer: Any = None
+    def __init__(self, work: WorkDir, name: str) -> None:
+        self.writer = work.parquet_writer("read", name)
 
     def write(self, batch: list[Record]) -> None:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         extra = [r.extra or {} for r in batch]
         table = pa.table({
@@ -118,15 +115,13 @@ class _DocsWriter:
                for k in ("crawl_date", "title", "language", "full_text")},
             "offset": pa.array([e.get("offset", -1) for e in extra], pa.int64()),
         })
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path + ".tmp", table.schema)
         self.writer.write_table(table)
+        self.written = True
 
     def close(self) -> None:
-        if self.writer is None:
+        if not getattr(self, "written", False):
             self.write([])
         self.writer.close()
-        os.replace(self.path + ".tmp", self.path)
 
 
 def _write_blocks(task: ReadTask, batch: list[Record], reasons: list[str | None],
@@ -149,7 +144,6 @@ def _batches(records: Iterator[Record]) -> Iterator[list[Record]]:
 
 def read_stage_task(task: ReadTask) -> dict[str, Any]:
     """Read and sketch one shard into the work folder; return its statistics."""
-    import pyarrow.parquet as pq
 
     work = WorkDir(task.work)
     name = f"{task.shard.index:05d}"
@@ -157,13 +151,12 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     # shingles would not be read, only its fingerprint (site counts) and mode (record count).
     kept = ("fp", "mode") if task.blocks else ("sig", "fp", "mode", "sh", "shoff")
     files = {key: work.appender("read", f"{name}.{key}") for key in kept}
-    meta_path = str(work.path("read", f"{name}.meta.parquet"))
-    writer = None
+    writer = work.parquet_writer("read", f"{name}.meta.parquet")
     records = rejected = text_bytes = shingles = 0
     if "shoff" in files:
         files["shoff"].write(np.zeros(1, dtype=np.int64))
     skipped: Counter[str] = Counter()
-    docs = _DocsWriter(str(work.path("read", f"{name}.docs.parquet"))) if task.shard.kind in (
+    docs = _DocsWriter(work, f"{name}.docs.parquet") if task.shard.kind in (
         "warc", "wet") else None
     if task.blocks:
         from thresher.pipeline.chrome import PARTITIONS
@@ -179,8 +172,6 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
             _write_blocks(task, batch, reasons, arrays["fp"], files)
         nbytes = arrays["bytes"]
         table = _meta_table(batch, reasons, nbytes)
-        if writer is None:
-            writer = pq.ParquetWriter(meta_path + ".tmp", table.schema)
         writer.write_table(table)
         for key in ("sig", "fp", "mode", "sh"):
             if key in files:
@@ -192,11 +183,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         work.write_progress("read", name, records)
         rejected += sum(r is not None for r in reasons)
         text_bytes += int(nbytes.sum())
-    if writer is None:
-        writer = pq.ParquetWriter(meta_path + ".tmp",
-                                  _meta_table([], [], np.zeros(0, np.int64)).schema)
-    writer.close()
-    os.replace(meta_path + ".tmp", meta_path)
+    writer.close(_meta_table([], [], np.zeros(0, np.int64)).schema)
     for f in files.values():
         f.close()
     if docs is not None:

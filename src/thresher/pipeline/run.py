@@ -32,7 +32,7 @@ from thresher.pipeline import chrome, match
 from thresher.pipeline.output import WriteTask, write_decisions, write_task
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask, read_stage_task
-from thresher.pipeline.workdir import WorkDir
+from thresher.pipeline.workdir import WorkDir, is_url
 
 __all__ = ["lsh_plan", "run_dedup"]
 
@@ -119,7 +119,8 @@ class _Runner:
         self.config = config
         self.progress = progress
         self.out = Path(config.output.directory).absolute()  # tasks may run elsewhere
-        self.work = WorkDir(Path(config.output.work_dir or self.out / "_work").absolute())
+        work = config.output.work_dir or self.out / "_work"
+        self.work = WorkDir(work if is_url(work) else Path(work).absolute())
         self.timings: dict[str, float] = {}
         self.executor: Executor = make_executor(config.run.executor, config.run.workers,
                                                 address=config.run.ray_address)
@@ -180,7 +181,9 @@ def run_dedup(config: Config, *, progress: Progress | None = None) -> dict[str, 
     _check_output(out)
     r = _Runner(config, progress or NullProgress())
     resumed = r.work.prepare({"version": __version__, "config": config.results_fingerprint(),
-                              "inputs": _manifest(shards)})
+                              "inputs": _manifest(shards),
+                              # the write stage's files are there: another output starts afresh
+                              "output": str(r.out)})
     if not resumed:  # outputs of an earlier run would mix with this one's
         shutil.rmtree(out / "kept", ignore_errors=True)
         for name in ("decisions.parquet", "summary.json", "boilerplate.parquet"):
@@ -269,7 +272,7 @@ def _write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
     tmp = target.with_name(target.name + ".tmp")
     writer = None
     for s in range(n_shards):
-        part = pq.read_table(work.path("content", f"{s:05d}.removed.parquet"))
+        part = work.read_parquet("content", f"{s:05d}.removed.parquet")
         writer = writer or pq.ParquetWriter(tmp, part.schema)
         writer.write_table(part, row_group_size=65536)
     if writer is not None:
@@ -278,11 +281,10 @@ def _write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
 
 
 def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:
-    import pyarrow.parquet as pq
 
     for s in range(n_shards):
-        meta = pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
-                             columns=["file", "line", "reason"]).to_pylist()
+        meta = work.read_parquet("read", f"{s:05d}.meta.parquet",
+                                 ["file", "line", "reason"]).to_pylist()
         for row in meta:
             if row["reason"] is not None:
                 raise InputError(row["reason"], path=row["file"], line=row["line"])
@@ -290,10 +292,9 @@ def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:
 
 def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    table = pa.concat_tables([pq.read_table(work.path("read", f"{s:05d}.meta.parquet"),
-                                            columns=["id", "file", "line"])
+    table = pa.concat_tables([work.read_parquet("read", f"{s:05d}.meta.parquet",
+                                                ["id", "file", "line"])
                               for s in range(n_shards)])
     first = int(work.load("index", "repeated")[0])
     row = table.slice(first, 1).to_pylist()[0]

@@ -22,22 +22,37 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
 
 An artifact counts only once its ``.done`` marker exists; every file is written under a
 temporary name and renamed, so a killed run leaves no file that looks complete.
+
+The folder is a local path (shared between nodes by a network file system for a Ray
+cluster) or an fsspec URL (``s3://bucket/run``, ``gs://...``, ``file:///...``; needs
+``pip install 'thresher[remote]'`` and the protocol's own package, such as s3fs). On a
+URL, files are written whole (a local temporary file uploaded when complete) and read
+whole instead of memory-mapped, so a task's memory holds the artifacts it reads.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FORMAT", "WorkDir"]
+from thresher.errors import ConfigError
+
+__all__ = ["FORMAT", "WorkDir", "is_url"]
 
 FORMAT = 1
+
+
+def is_url(location: str | Path) -> bool:
+    """Return whether a work folder is given as an fsspec URL rather than a local path."""
+    return "://" in str(location)
 
 
 def _replace_atomically(target: Path, data: bytes) -> None:
@@ -49,9 +64,15 @@ def _replace_atomically(target: Path, data: bytes) -> None:
 class _Appender:
     """Appends arrays to a raw file written under a temporary name until closed."""
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, upload: Any = None) -> None:
         self.target = target
-        self.tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        self.upload = upload  # for a URL: called with the finished local file
+        if upload is None:
+            self.tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        else:
+            fd, name = tempfile.mkstemp(prefix="thresher-", suffix=".part")
+            os.close(fd)
+            self.tmp = Path(name)
         self.fh = open(self.tmp, "wb")  # noqa: SIM115 - closed by close()
 
     def write(self, array: NDArray[Any]) -> None:
@@ -61,14 +82,76 @@ class _Appender:
     def close(self) -> None:
         """Finish the file and move it into place."""
         self.fh.close()
-        os.replace(self.tmp, self.target)
+        if self.upload is None:
+            os.replace(self.tmp, self.target)
+            return
+        try:
+            self.upload(str(self.tmp))
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+class _ParquetWriter:
+    """A Parquet file written batch by batch, in place only once closed."""
+
+    def __init__(self, work: WorkDir, stage: str, name: str) -> None:
+        self.work, self.stage, self.name = work, stage, name
+        self.writer: Any = None
+        self.appender = work.appender(stage, name, suffix="")
+
+    def write_table(self, table: Any, **options: Any) -> None:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.appender.fh, table.schema)
+        self.writer.write_table(table, **options)
+
+    def close(self, schema: Any = None) -> None:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.appender.fh, schema)
+        self.writer.close()
+        self.appender.close()
 
 
 class WorkDir:
-    """A run's work folder."""
+    """A run's work folder: a local path or an fsspec URL."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.url = is_url(root)
+        self.root: Any = str(root) if self.url else Path(root)
+        self.fs: Any = None
+        if self.url:
+            try:
+                import fsspec
+            except ImportError as exc:
+                raise ConfigError(f"a work folder at a URL ({root}) needs fsspec: "
+                                  "pip install 'thresher[remote]'") from exc
+            try:
+                self.fs, base = fsspec.core.url_to_fs(str(root))
+            except (ImportError, ValueError) as exc:
+                raise ConfigError(f"cannot open the work folder {root}: {exc}") from exc
+            self._base = str(base).rstrip("/")
+
+    def _at(self, *parts: str) -> Any:
+        """The location of a file: a local Path, or the path inside the fsspec file system."""
+        if self.url:
+            return "/".join((self._base, *parts))
+        return self.root.joinpath(*parts)
+
+    def _read_bytes(self, *parts: str) -> bytes:
+        if self.url:
+            return bytes(self.fs.cat_file(self._at(*parts)))
+        return bytes(self._at(*parts).read_bytes())
+
+    def _write_bytes(self, data: bytes, *parts: str) -> None:
+        if self.url:
+            self.fs.makedirs(self._at(*parts[:-1]), exist_ok=True)
+            self.fs.pipe_file(self._at(*parts), data)
+        else:
+            self.root.joinpath(*parts[:-1]).mkdir(parents=True, exist_ok=True)
+            _replace_atomically(self._at(*parts), data)
 
     def prepare(self, fingerprint: dict[str, Any]) -> bool:
         """Make the folder ready for a run; return True if earlier work is reused.
@@ -76,78 +159,135 @@ class WorkDir:
         Work from a run with another fingerprint (options, inputs, version) is removed.
         """
         meta = {"format": FORMAT, **fingerprint}
-        run_file = self.root / "run.json"
-        if run_file.exists():
+        try:
+            earlier = self._read_bytes("run.json")
+        except OSError:
+            earlier = None  # a new folder (or one thresher never wrote to): left as it is
+        if earlier is not None:
             try:
-                same = json.loads(run_file.read_text()) == meta
-            except (OSError, ValueError):
+                same = json.loads(earlier) == meta
+            except ValueError:
                 same = False
             if same:
                 return True
-            shutil.rmtree(self.root)
-        self.root.mkdir(parents=True, exist_ok=True)
-        _replace_atomically(run_file, json.dumps(meta, sort_keys=True).encode())
+            self.remove()
+        self._write_bytes(json.dumps(meta, sort_keys=True).encode(), "run.json")
         return False
 
     def path(self, stage: str, name: str) -> Path:
-        """Return the path of artifact ``name`` of ``stage``, creating the stage folder."""
+        """Return the local path of artifact ``name`` of ``stage``, creating the stage folder.
+
+        Only for a local work folder; the methods below serve both kinds.
+        """
+        if self.url:
+            raise RuntimeError("no local path in a work folder at a URL")
         folder = self.root / stage
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / name
+        return Path(folder / name)
 
     def done(self, stage: str, task: str) -> dict[str, Any] | None:
         """Return the statistics of a finished task, or None if it has not finished."""
-        marker = self.root / stage / f"{task}.done"
         try:
-            return dict(json.loads(marker.read_text()))
+            return dict(json.loads(self._read_bytes(stage, f"{task}.done")))
         except (OSError, ValueError):
             return None
 
     def mark_done(self, stage: str, task: str, stats: dict[str, Any]) -> None:
         """Record that a task finished, with its statistics."""
-        _replace_atomically(self.path(stage, f"{task}.done"),
-                            json.dumps(stats, sort_keys=True).encode())
+        self._write_bytes(json.dumps(stats, sort_keys=True).encode(), stage, f"{task}.done")
 
     def save(self, stage: str, name: str, array: NDArray[Any]) -> None:
         """Write an array artifact atomically."""
+        if self.url:
+            buf = io.BytesIO()
+            np.save(buf, array, allow_pickle=False)
+            self._write_bytes(buf.getvalue(), stage, f"{name}.npy")
+            return
         target = self.path(stage, f"{name}.npy")
         tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}.npy")
         np.save(tmp, array, allow_pickle=False)
         os.replace(tmp, target)
 
     def load(self, stage: str, name: str, *, mmap: bool = False) -> NDArray[Any]:
-        """Read an array artifact, memory-mapped if asked."""
+        """Read an array artifact, memory-mapped if asked (and the folder is local)."""
+        if self.url:
+            loaded: NDArray[Any] = np.load(io.BytesIO(self._read_bytes(stage, f"{name}.npy")),
+                                           allow_pickle=False)
+            return loaded
         path = self.root / stage / f"{name}.npy"
         array: NDArray[Any] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         return array
 
     def write_progress(self, stage: str, task: str, count: int) -> None:
         """Record how many units a running task has done (read by the progress display)."""
-        _replace_atomically(self.path(stage, f"{task}.progress"), str(count).encode())
+        self._write_bytes(str(count).encode(), stage, f"{task}.progress")
 
     def progress_total(self, stage: str) -> int:
         """Return the units done so far by all tasks of ``stage``."""
         total = 0
-        for path in (self.root / stage).glob("*.progress"):
+        if self.url:
             try:
-                total += int(path.read_text() or 0)
+                found = self.fs.glob(self._at(stage, "*.progress"))
+            except OSError:
+                return 0
+            names = [str(f).rsplit("/", 1)[-1] for f in found]
+        else:
+            names = [p.name for p in (self.root / stage).glob("*.progress")]
+        for name in names:
+            try:
+                total += int(self._read_bytes(stage, name) or 0)
             except (OSError, ValueError):
                 continue  # being replaced right now; the next poll sees it
         return total
 
-    def appender(self, stage: str, name: str) -> _Appender:
+    def appender(self, stage: str, name: str, suffix: str = ".bin") -> _Appender:
         """Return a writer that appends arrays to the raw artifact ``name`` of ``stage``."""
-        return _Appender(self.path(stage, f"{name}.bin"))
+        if not self.url:
+            return _Appender(self.path(stage, f"{name}{suffix}"))
+        target = self._at(stage, f"{name}{suffix}")
+
+        def upload(local: str) -> None:
+            self.fs.makedirs(self._at(stage), exist_ok=True)
+            self.fs.put_file(local, target)
+
+        return _Appender(Path(target), upload)
 
     def load_raw(self, stage: str, name: str, dtype: type[Any], width: int = 0) -> NDArray[Any]:
         """Memory-map a raw artifact as rows of ``width`` values (a flat array if 0)."""
-        path = self.root / stage / f"{name}.bin"
         itemsize = np.dtype(dtype).itemsize * max(width, 1)
+        if self.url:
+            data = np.frombuffer(self._read_bytes(stage, f"{name}.bin"), dtype=dtype)
+            rows = data.shape[0] * np.dtype(dtype).itemsize // itemsize
+            return data.reshape((rows, width) if width else (rows,))
+        path = self.root / stage / f"{name}.bin"
         rows = path.stat().st_size // itemsize
         if rows == 0:
             return np.zeros((0, width) if width else 0, dtype=dtype)
         return np.memmap(path, dtype=dtype, mode="r", shape=(rows, width) if width else (rows,))
 
+    def parquet_writer(self, stage: str, name: str) -> _ParquetWriter:
+        """Return a Parquet writer for artifact ``name``, in place once closed."""
+        return _ParquetWriter(self, stage, name)
+
+    def write_parquet(self, stage: str, name: str, table: Any) -> None:
+        """Write a Parquet artifact whole."""
+        writer = self.parquet_writer(stage, name)
+        writer.write_table(table)
+        writer.close()
+
+    def read_parquet(self, stage: str, name: str, columns: list[str] | None = None) -> Any:
+        """Read a Parquet artifact (the named columns, or all)."""
+        import pyarrow.parquet as pq
+
+        if self.url:
+            with self.fs.open(self._at(stage, name), "rb") as fh:
+                return pq.read_table(fh, columns=columns)
+        return pq.read_table(self.root / stage / name, columns=columns)
+
     def remove(self) -> None:
         """Delete the whole work folder."""
+        if self.url:
+            if self.fs.exists(self._base):
+                self.fs.rm(self._base, recursive=True)
+            return
         shutil.rmtree(self.root, ignore_errors=True)

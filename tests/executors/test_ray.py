@@ -73,3 +73,29 @@ def _die_once(task: tuple[str, int]) -> int:
         open(marker, "w").close()
         os._exit(1)  # the worker process dies mid-task, as a killed node would
     return x * x
+
+
+def test_a_restarted_driver_resumes_with_the_same_outputs(
+        local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver dies after the Ray tasks of the first stages finished; run again, it
+    reuses their files (completion markers) and ends with the outputs of a clean run."""
+    from thresher.pipeline import match
+
+    corpus = make_corpus(tmp_path / "c", files=2, per_file=120, seed=12)
+    thresher.dedup(inputs=[corpus], output=tmp_path / "clean", executor="serial",
+                   strip_boilerplate=True)
+
+    def driver_dies(*_: object) -> None:
+        raise KeyboardInterrupt  # what a killed driver leaves: no later stage ran
+
+    real = match.component_labels
+    monkeypatch.setattr(match, "component_labels", driver_dies)
+    with pytest.raises(KeyboardInterrupt):
+        thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="ray",
+                       strip_boilerplate=True)
+    assert not (tmp_path / "o" / "summary.json").exists()
+    monkeypatch.setattr(match, "component_labels", real)
+    summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="ray",
+                             strip_boilerplate=True)
+    assert summary["run"]["resumed"] is True
+    assert _outputs(tmp_path / "o") == _outputs(tmp_path / "clean")

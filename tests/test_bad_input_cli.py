@@ -82,7 +82,7 @@ def decisions(out: Path) -> list[dict[str, Any]]:
     table = pq.read_table(out / "decisions.parquet")
     assert table.column_names == [
         "id", "decision", "cluster", "representative", "similarity", "containment", "match",
-        "reason", "file", "line", "url", "content_start", "content_end", "rep_content_start",
+        "reason", "file", "line", "url", "length", "content_start", "content_end", "rep_content_start",
         "rep_content_end"]
     return table.to_pylist()  # type: ignore[no-any-return]
 

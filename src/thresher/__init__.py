@@ -41,6 +41,7 @@ __all__ = [
     "config_from_mapping",
     "dedup",
     "plan",
+    "write_report",
 ]
 
 
@@ -73,3 +74,13 @@ def plan(*, threshold: float = 0.8, num_perm: int = 128, fn_weight: float = 0.9)
 
     MinHashConfig(threshold=threshold, num_perm=num_perm, fn_weight=fn_weight)
     return choose_bands(threshold, num_perm, fn_weight=fn_weight)
+
+
+def write_report(run_dir: Any, target: Any = None, **options: Any) -> Any:
+    """Write the HTML report of a finished run (``thresher report``); return its path.
+
+    See :func:`thresher.report.write_report` for the options.
+    """
+    from thresher.report import write_report as write
+
+    return write(run_dir, target, **options)

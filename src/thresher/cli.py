@@ -76,7 +76,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_row("kept", f"{c['kept']:,}")
     d = summary["duplicates"]
     table.add_row("duplicate", f"{c['duplicate']:,}  (exact {d['exact']:,}, near {d['near']:,}, "
-                               f"partial {d.get('partial', 0):,}; on {summary.get('matched_on', 'text')})")
+                               f"partial {d.get('partial', 0):,}, same title "
+                               f"{d.get('title', 0):,}; on {summary.get('matched_on', 'text')})")
     if "boilerplate" in summary:
         table.add_row("chrome", f"{summary['boilerplate']['share_removed']:.0%} of the text set "
                                 "aside as page chrome")
@@ -97,6 +98,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     rate = c["read"] / run["seconds"] if run["seconds"] else 0.0
     table.add_row("time", f"{run['seconds']:.1f} s ({rate:,.0f} docs/s)")
     table.add_row("output", summary["output"])
+    if "report" in summary:
+        table.add_row("report", summary["report"])
     Console(stderr=True).print(table)
 
 
@@ -166,9 +169,12 @@ def main() -> None:
 @click.option("--keep-work", is_flag=True, default=None, help="Keep OUTPUT/_work after success.")
 @click.option("--strict", is_flag=True, default=None, help="Stop with an error at the first "
               "record that cannot be used, instead of rejecting it.")
+@click.option("--report", "report", is_flag=True, help="Also write OUTPUT/report.html "
+              "(see thresher report).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-def dedup(config_file: Path | None, quiet: bool, as_json: bool, **options: Any) -> None:
+def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
+          **options: Any) -> None:
     """Find exact and near-duplicate documents in INPUTS and write a deduplicated corpus.
 
     INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst),
@@ -181,6 +187,10 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, **options: Any) 
     try:
         config = config_from_mapping({**base, **options})
         summary = run_dedup(config, progress=progress)
+        if report:
+            from thresher.report import write_report
+
+            summary["report"] = str(write_report(config.output.directory))
     except ThresherError as exc:
         if progress is not None:
             progress.close()
@@ -192,6 +202,30 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, **options: Any) 
         click.echo(json.dumps(summary, indent=2))
     elif not quiet:
         _print_summary(summary)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="The HTML file. [default: RUN_DIR/report.html]")
+@click.option("--clusters", type=int, default=2000, show_default=True,
+              help="List this many of the largest clusters.")
+@click.option("--sample", type=int, default=500, show_default=True,
+              help="And this many others drawn at random.")
+@click.option("--text-budget", type=int, default=8_000_000, show_default=True,
+              help="Characters of document text the page may embed for side-by-side views.")
+def report(run_dir: Path, output: Path | None, clusters: int, sample: int,
+           text_budget: int) -> None:
+    """Write one self-contained HTML page about the run in RUN_DIR: counts, plots,
+    clusters side by side, rejected records."""
+    from thresher.report import write_report
+
+    try:
+        path = write_report(run_dir, output, clusters=clusters, sample=sample,
+                            text_budget=text_budget)
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(path))
 
 
 @main.command()

@@ -261,6 +261,7 @@ class EdgeTask:
 
 
 EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE = 0, 1, 2  # why an edge was accepted
+SIMILARITY_BINS = 20  # the verified candidates' Jaccard, accepted and not, in the summary
 
 
 def edge_task(task: EdgeTask) -> dict[str, Any]:
@@ -313,7 +314,10 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     work.save("cluster", f"esim-{c:05d}", sims[hit])
     work.save("cluster", f"econt-{c:05d}", conts[hit])
     work.save("cluster", f"ewhy-{c:05d}", why[hit])
-    stats = {"edges": int(hit.sum())}
+    bins = np.minimum((sims * SIMILARITY_BINS).astype(np.int64), SIMILARITY_BINS - 1)
+    stats = {"edges": int(hit.sum()),
+             "accepted": np.bincount(bins[hit], minlength=SIMILARITY_BINS).tolist(),
+             "rejected": np.bincount(bins[~hit], minlength=SIMILARITY_BINS).tolist()}
     work.mark_done("edges", f"chunk-{c:05d}", stats)
     return stats
 

@@ -163,7 +163,8 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
         "match": pa.array([_MATCH.get(k) for k in rows.kind], pa.string()),
         "reason": pa.array([_reason(rows, i, ctx) for i in range(len(rows.kind))],
                            pa.string()),
-        "file": meta["file"], "line": meta["line"], "url": meta["url"], **spans,
+        "file": meta["file"], "line": meta["line"], "url": meta["url"],
+        "length": meta["length"], **spans,
     }), kept_bytes
 
 

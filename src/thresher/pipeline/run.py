@@ -230,7 +230,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)
     r.stage("verify", match.verify_task, [(f"chunk-{c:05d}", match.VerifyTask(
         str(work.root), n, c, src)) for c in range(chunks)])
-    r.stage("edges", match.edge_task, [(f"chunk-{c:05d}", match.EdgeTask(
+    edge_stats = r.stage("edges", match.edge_task, [(f"chunk-{c:05d}", match.EdgeTask(
         str(work.root), n, c, mh.threshold,
         cfg.content.containment if content else None, cfg.content.min_shared,
         cfg.content.site_containment if content else None,
@@ -239,6 +239,10 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     r.stage("buckets", match.bucket_task, [(f"bucket-{b:03d}", match.BucketTask(
         str(work.root), chunks, b)) for b in range(match.CLUSTER_BUCKETS)])
     cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks))
+    zero = [0] * match.SIMILARITY_BINS
+    cluster = {**cluster, "similarity": {
+        key: [sum(c) for c in zip(zero, *(s.get(key, zero) for s in edge_stats), strict=True)]
+        for key in ("accepted", "rejected")}}
     offsets = match.shard_offsets(work, n)
     kept_root = str(r.out / "kept")
     r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
@@ -345,9 +349,12 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
         "text_bytes": {"read": sum(s.get("text_bytes", 0) for s in read_stats),
                        "kept": kept_bytes},
         "lsh": {"bands": plan.bands, "rows": plan.rows, "candidates": cluster["candidates"],
-                "verified": cluster["verified"]},
+                "verified": cluster["verified"], "candidate_threshold": plan.threshold,
+                # verified candidates by Jaccard, in equal bins over [0, 1]
+                "similarity": cluster["similarity"]},
         "config": json.loads(r.config.results_fingerprint()),
         "run": {"output": str(r.out), "executor": r.config.run.executor,
+                "inputs": [str(Path(p).absolute()) for p in r.config.input.paths],
                 "workers": r.executor.workers,
                 "resumed": resumed, "seconds": round(time.perf_counter() - started, 3),
                 "stage_seconds": r.timings},

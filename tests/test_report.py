@@ -1,0 +1,130 @@
+"""The HTML report, opened in headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+import thresher
+from tests.conftest import CRAWLBENCH, SPECIMENS, need_shared
+
+pytest.importorskip("matplotlib")
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.environ.get("CI"):
+        pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
+    pytest.skip("no chromium here (apt-get install chromium); CI installs it")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = _chromium()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _open(browser: Any, report: Path) -> tuple[Any, list[str]]:
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(report.resolve().as_uri())
+    return page, errors
+
+
+def _shown_counts(page: Any) -> dict[str, int]:
+    return {el.get_attribute("data-key"): int(el.inner_text().replace(",", ""))
+            for el in page.query_selector_all(".count")}
+
+
+def test_specimens_report_shows_the_article_shared_and_the_chrome_struck(
+        browser: Any, tmp_path: Path) -> None:
+    folder = need_shared(SPECIMENS)
+    out = tmp_path / "run"
+    summary = thresher.dedup(inputs=[folder], output=out, strip_boilerplate=True)
+    report = thresher.write_report(out)
+    page, errors = _open(browser, report)
+    assert _shown_counts(page) == summary["counts"]
+    cluster = page.locator("details.cluster")
+    assert cluster.count() == 1
+    cluster.first.locator("summary").click()
+    docs = cluster.first.locator(".doc")
+    assert docs.count() == 2 and docs.nth(0).is_visible() and docs.nth(1).is_visible()
+    removed = pq.read_table(out / "boilerplate.parquet").to_pylist()
+    for side in range(2):
+        shared = docs.nth(side).locator(".blk.shared").all_inner_texts()
+        chrome = docs.nth(side).locator(".blk.chrome").all_inner_texts()
+        text = (folder / Path(summary_ids(out)[side]).name).read_text()
+        paragraphs = [p for p in text.split("\n\n") if p.strip()]
+        assert shared[0] == paragraphs[0]  # the headline, shared by both crawls
+        assert len(shared) >= 5  # the article's paragraphs
+        # The trailing blocks (the "More from ..." run) are marked chrome, struck through.
+        mine = [r["text"] for r in removed if r["id"] == summary_ids(out)[side]]
+        assert mine[0] in chrome
+        assert docs.nth(side).locator(".blk.chrome s").count() == len(chrome)
+        assert not set(chrome) & set(shared)
+    assert errors == []
+    page.screenshot(path=str(tmp_path / "specimens.png"))
+    assert (tmp_path / "specimens.png").stat().st_size > 10_000
+
+
+def summary_ids(out: Path) -> list[str]:
+    return [str(r["id"]) for r in pq.read_table(out / "decisions.parquet").to_pylist()]
+
+
+def test_crawlbench_report_counts_search_and_bounds(browser: Any, tmp_path: Path) -> None:
+    bench = need_shared(CRAWLBENCH)
+    out = tmp_path / "run"
+    summary = thresher.dedup(inputs=[bench / "docs.jsonl.gz"], output=out,
+                             strip_boilerplate=True)
+    report = thresher.write_report(out, tmp_path / "r.html", clusters=100, sample=20,
+                                   text_budget=300_000)
+    assert json.loads((out / "summary.json").read_text())["counts"] == summary["counts"]
+    page, errors = _open(browser, report)
+    assert _shown_counts(page) == summary["counts"]
+    clusters = page.locator("details.cluster")
+    assert clusters.count() == 120  # the 100 largest and 20 drawn at random
+    sizes = [int(t) for t in page.locator("details.cluster summary b").all_inner_texts()]
+    assert sizes[:100] == sorted(sizes[:100], reverse=True)
+    assert sizes[0] == summary["clusters"]["largest"]
+    # Side by side only as far as the text budget goes; the page says how far.
+    with_text = page.locator("details.cluster:has(.pair)").count()
+    assert 0 < with_text < 120
+    assert f"side by side: the first {with_text} of them" in page.inner_text("#clusters")
+    # Searching by an id keeps its cluster only.
+    rep = clusters.nth(5).get_attribute("data-rep")
+    page.fill("#search", rep)
+    assert page.inner_text("#shown") == "1" and clusters.nth(5).is_visible()
+    assert page.locator("#plots svg").count() == 4
+    assert errors == []
+
+
+def test_report_of_no_run_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(thresher.ConfigError, match="not a finished thresher run"):
+        thresher.write_report(tmp_path)
+
+
+def test_rejected_records_are_listed_with_their_reasons(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[1] / "examples" / "sample"
+    summary = thresher.dedup(inputs=[sample], output=tmp_path / "run", executor="serial")
+    page = thresher.write_report(tmp_path / "run").read_text()
+    rejected = page[page.index('id="rejected"'):]
+    assert summary["counts"]["rejected"] == 2
+    for example in summary["rejected_examples"]:
+        where, reason = example.split(": ", 1)
+        assert where in rejected and reason.split(":")[0] in rejected

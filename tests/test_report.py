@@ -128,3 +128,17 @@ def test_rejected_records_are_listed_with_their_reasons(tmp_path: Path) -> None:
     for example in summary["rejected_examples"]:
         where, reason = example.split(": ", 1)
         assert where in rejected and reason.split(":")[0] in rejected
+
+
+def test_blocks_changed_in_place_mark_the_words_that_differ() -> None:
+    from thresher.report import _blocks, _compare
+
+    a = "Title\nThe council met on Monday and voted for the bridge.\nSame closing line.\nMenu"
+    b = "Title\nThe council met on Tuesday and voted against the bridge.\nSame closing line."
+    rep, other = _blocks(a, [(a.index("Menu"), len(a))], None), _blocks(b, [], None)
+    ma, mb, wa, wb = _compare(rep, other)
+    assert ma == ["shared", "diff", "shared", "chrome"] and mb == ["shared", "diff", "shared"]
+    assert "<mark>Monday</mark>" in wa[1] and "<mark>for</mark>" in wa[1]
+    assert "<mark>Tuesday</mark>" in wb[1] and "<mark>against</mark>" in wb[1]
+    assert "<mark>" not in wa[1].replace("<mark>Monday</mark>", "").replace(
+        "<mark>for</mark>", "")

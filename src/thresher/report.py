@@ -33,6 +33,7 @@ __all__ = ["write_report"]
 
 MEMBERS_SHOWN = 8  # members per cluster shown side by side with the representative
 DOC_CHARS = 6000  # characters of each shown document
+CHROME_RUN = 3  # blocks shown of a run of chrome; the rest are counted
 TOP_SITES = 20
 REJECTED_SHOWN = 1000
 
@@ -152,37 +153,87 @@ def _norm(line: str) -> str:
     return _SPACE.sub(" ", line.casefold()).strip()
 
 
-def _side(blocks: list[tuple[str, bool]], marks: list[str], limit: int) -> str:
-    parts, used = [], 0
-    for (line, _), mark in zip(blocks, marks, strict=True):
+def _side(blocks: list[tuple[str, bool]], marks: list[str], limit: int,
+          words: dict[int, str] | None = None) -> str:
+    parts, used, run = [], 0, 0
+    for k, ((line, _), mark) in enumerate(zip(blocks, marks, strict=True)):
+        run = run + 1 if mark == "chrome" else 0
+        if run > CHROME_RUN:  # a long run of chrome: its first blocks stand for it
+            if run == CHROME_RUN + 1:
+                rest = next((i for i in range(k, len(marks)) if marks[i] != "chrome"),
+                            len(marks)) - k
+                parts.append(f'<p class="blk more">… {rest:,} more blocks of page chrome'
+                             "</p>")
+            continue
         if used >= limit:
             parts.append('<p class="blk more">… (cut here: the page shows the first '
                          f'{limit:,} characters)</p>')
             break
         shown = line[: max(limit - used, 0)]
         used += len(line)
-        body = html.escape(shown)
+        body = words[k] if mark == "diff" and words and k in words and \
+            len(shown) == len(line) else html.escape(shown)
         if mark == "chrome":
             body = f"<s>{body}</s>"
         parts.append(f'<p class="blk {mark}">{body}</p>')
     return "".join(parts)
 
 
+_TOKEN = re.compile(r"\S+\s*|\s+")  # words with their trailing space
+
+
+def _word_diff(a: str, b: str) -> tuple[str, str] | None:
+    """Both lines as HTML with the words that differ marked, if they are alike at all."""
+    ta, tb = _TOKEN.findall(a), _TOKEN.findall(b)
+    if len(ta) * len(tb) > 250_000:
+        return None
+    matcher = difflib.SequenceMatcher(None, ta, tb)
+    if matcher.real_quick_ratio() < 0.5 or matcher.quick_ratio() < 0.5 or \
+            matcher.ratio() < 0.5:
+        return None
+    out_a, out_b = [], []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        pa, pb = "".join(ta[i1:i2]), "".join(tb[j1:j2])
+        if tag == "equal":
+            out_a.append(html.escape(pa))
+            out_b.append(html.escape(pb))
+        else:
+            out_a.append(_marked(pa))
+            out_b.append(_marked(pb))
+    return "".join(out_a), "".join(out_b)
+
+
+def _marked(text: str) -> str:
+    """``text`` escaped, its words (not the space after them) marked."""
+    words = text.rstrip()
+    if not words:
+        return html.escape(text)
+    return f"<mark>{html.escape(words)}</mark>{html.escape(text[len(words):])}"
+
+
 def _compare(rep: list[tuple[str, bool]], other: list[tuple[str, bool]]
-             ) -> tuple[list[str], list[str]]:
-    """Mark each block of both documents: shared content, chrome, or a difference."""
+             ) -> tuple[list[str], list[str], dict[int, str], dict[int, str]]:
+    """Mark each block of both documents: shared content, chrome, or a difference; for
+    blocks changed in place, also the words that differ (HTML by block)."""
     a, b = [_norm(x) for x, _ in rep], [_norm(x) for x, _ in other]
     ma, mb = ["diff"] * len(a), ["diff"] * len(b)
+    wa: dict[int, str] = {}
+    wb: dict[int, str] = {}
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             ma[i1:i2] = ["shared"] * (i2 - i1)
             mb[j1:j2] = ["shared"] * (j2 - j1)
+        elif tag == "replace":
+            for i, j in zip(range(i1, i2), range(j1, j2)):
+                both = _word_diff(rep[i][0], other[j][0])
+                if both is not None:
+                    wa[i], wb[j] = both
     for marks, blocks in ((ma, rep), (mb, other)):
         for k, (_, gone) in enumerate(blocks):
             if gone:
                 marks[k] = "chrome"
-    return ma, mb
+    return ma, mb, wa, wb
 
 
 # ---------------------------------------------------------------- plots
@@ -319,7 +370,7 @@ padding:4px 10px}details.cluster summary{cursor:pointer}.pair{display:grid;
 grid-template-columns:1fr 1fr;gap:12px;margin:8px 0 14px}.doc{border:1px solid #eee;
 padding:4px 8px;max-height:520px;overflow:auto;font-size:12.5px}.doc h4{margin:2px 0 6px}
 .blk{margin:2px 0;padding:1px 4px;border-radius:3px}.shared{background:#dff3df}
-.chrome{color:#999}.diff{background:#fff2cc}.more{color:#777;font-style:italic}
+.chrome{color:#999}.diff{background:#fff2cc}.diff mark{background:#ffc766}.more{color:#777;font-style:italic}
 .legend span{margin-right:14px;padding:1px 6px;border-radius:3px}.note{color:#555}
 pre{background:#fff;border:1px solid #ddd;padding:8px;overflow:auto;max-height:300px}
 input#search{width:420px;padding:5px 8px;font-size:14px}
@@ -410,14 +461,14 @@ def _cluster_html(c: _Cluster, cols: _Columns, texts: dict[int, str],
             if m not in texts:
                 continue
             mine = _blocks(texts[m], chrome.get(cols.ids[m], []), _span(cols, m))
-            ma, mb = _compare(rep_blocks, mine)
+            ma, mb, wa, wb = _compare(rep_blocks, mine)
             pairs.append(
                 f'<div class="pair" data-member="{_e(cols.ids[m])}">'
                 f'<div class="doc rep"><h4>kept: {_e(rep)}</h4>'
-                f"{_side(rep_blocks, ma, DOC_CHARS)}</div>"
+                f"{_side(rep_blocks, ma, DOC_CHARS, wa)}</div>"
                 f'<div class="doc member"><h4>{_e(cols.ids[m])}: {_e(cols.match[m])}, '
                 f"similarity {_fmt(cols.sims[m])}, containment {_fmt(cols.conts[m])}</h4>"
-                f"{_side(mine, mb, DOC_CHARS)}</div></div>")
+                f"{_side(mine, mb, DOC_CHARS, wb)}</div></div>")
         if len(c.members) > MEMBERS_SHOWN:
             pairs.append(f'<p class="note">The first {MEMBERS_SHOWN} of {len(c.members)} '
                          "duplicates are shown side by side.</p>")
@@ -477,8 +528,8 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
             f"({len(shown):,} in all, <span id=\"shown\">{len(shown)}</span> matching the "
             f"search); side by side: the first {len(with_text):,} of them.")
     legend = ('<p class="legend"><span class="shared">shared with the kept document</span>'
-              '<span class="diff">differs</span><span class="chrome"><s>page chrome (not '
-              "content)</s></span></p>")
+              '<span class="diff">differs (<mark>words</mark> changed)</span><span '
+              'class="chrome"><s>page chrome (not content)</s></span></p>')
     rejected = _rejected_html(decisions)
     figures = "".join(f'<figure id="plot-{k}">{v}</figure>' for k, v in plots.items())
     page = f"""<!DOCTYPE html>

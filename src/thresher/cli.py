@@ -137,8 +137,8 @@ def main() -> None:
               "site, which share text the site repeats. [default: 0.9]")
 @click.option("--titles/--no-titles", default=None, help="Weigh the pages' titles (their "
               "first line) between two pages of one site: the same title with "
-              "--title-containment of shared content is one article; different titles never "
-              "make a partial match. [default: on]")
+              "--title-containment of shared content is one article; different titles are "
+              "different articles. [default: on]")
 @click.option("--title-containment", type=float, help="Share of the smaller content found "
               "in a page of the same site under the same title. [default: 0.5]")
 @click.option("--group-by", help="Field whose value groups pages of one site for the "

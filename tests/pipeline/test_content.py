@@ -159,16 +159,19 @@ def test_titles_join_recrawls_and_keep_lookalikes_apart(tmp_path: Path) -> None:
     body = _article("bridges", 8)
     others = [{"id": f"o{i}", "url": f"https://example.org/{t}",
                "text": _page(f"The {t} report", _article(t, 8), CHROME, TAIL)}
-              for i, t in enumerate(["schools", "rivers", "trains", "forests"])]
+              for i, t in enumerate(["schools", "rivers", "trains", "forests", "harbours",
+                                     "libraries", "markets", "parks", "roads", "taxes"])]
     rows = [
         {"id": "page", "url": "https://example.org/bridges",
          "text": _page("The bridges report", body, CHROME, TAIL)},
         # The same article, crawled with its comments: too little shared for the site bar.
         {"id": "recrawl", "url": "https://example.org/bridges?page=1",
          "text": _page("The bridges report", body[:6] + _article("ferries", 3), CHROME, TAIL)},
-        # Another page of the site that embeds the whole article in a longer one.
-        {"id": "lookalike", "url": "https://example.org/hub",
-         "text": _page("Bridges and tolls, a dossier", body + _article("tolls", 4),
+        # Another page of the site with the whole article in it, under its own title:
+        # what two such pages share is taken for the site's (a cleaning that kept chrome
+        # in), not for one article.
+        {"id": "retitled", "url": "https://example.org/bridges-2",
+         "text": _page("Bridges: the report, part two", body + _article("tolls", 1),
                        CHROME, TAIL)},
         *others,
     ]
@@ -179,14 +182,14 @@ def test_titles_join_recrawls_and_keep_lookalikes_apart(tmp_path: Path) -> None:
     assert d["page"]["cluster"] == d["recrawl"]["cluster"] and dup["match"] == "title"
     assert 0.5 <= dup["containment"] < 0.9  # type: ignore[operator]
     assert f"same article as {dup['representative']}" in str(dup["reason"])
-    assert d["lookalike"]["decision"] == "kept"
+    assert d["retitled"]["decision"] == "kept"
     assert all(d[r["id"]]["decision"] == "kept" for r in others)
-    # Without the titles the site's containment bar decides: the lookalike is merged and
+    # Without the titles the site's containment bar decides: the other page is merged and
     # the recrawl is not.
     thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "n", titles=False)
     n = _decisions(tmp_path / "n")
     assert n["recrawl"]["decision"] == "kept"
-    assert {n["lookalike"]["decision"], n["page"]["decision"]} == {"kept", "duplicate"}
+    assert {n["retitled"]["decision"], n["page"]["decision"]} == {"kept", "duplicate"}
 
 
 def test_a_title_is_evidence_only_where_it_names_one_page() -> None:

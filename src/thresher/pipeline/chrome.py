@@ -193,26 +193,28 @@ class _Tables:
 
 
 TITLE_MIN_WORDS = 2  # a shorter first line ("Menu", "Home") names no article
+TITLE_MAX_WORDS = 30  # a longer one is a paragraph, not a title
 
 
 def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int64],
                pages: NDArray[np.int64]) -> NDArray[np.uint64]:
     """Return each document's title key where its title names one article of its site, else 0.
 
-    The title is the first line. It is evidence only on a site with enough pages to tell
-    a template from an article (``MIN_SITE_PAGES``), when it has ``TITLE_MIN_WORDS``
-    words, and when no more than half of the site's pages carry it: a title that most
-    pages share ("Search results", the site's name) is part of the template.
+    The title is the first line of a document of more than one line. It is evidence only
+    on a site with enough pages to tell a template from an article (``MIN_SITE_PAGES``),
+    when it has ``TITLE_MIN_WORDS`` to ``TITLE_MAX_WORDS`` words, and when no more than
+    half of the site's pages carry it: a title that most pages share ("Search results",
+    the site's name) is part of the template.
     """
     first = blocks.doc_offsets[:-1]
-    has = blocks.doc_offsets[1:] > first
+    has = blocks.doc_offsets[1:] > first + 1
     at = np.minimum(first, max(keys.shape[0] - 1, 0))
     out = np.zeros(first.shape[0], dtype=np.uint64)
     if not keys.shape[0]:
         return out
     words = blocks.stats[at, 0]
     ok = has & (pages >= MIN_SITE_PAGES) & (words >= TITLE_MIN_WORDS) & \
-        (2 * counts[at] <= pages)
+        (words <= TITLE_MAX_WORDS) & (2 * counts[at] <= pages)
     out[ok] = keys[at[ok]] | np.uint64(1)  # never 0
     return out
 

@@ -279,7 +279,8 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     keys, set only where a title names one article of its site). Two pages of one site
     under the same title are crawls of one article when the smaller content has that
     share of its shingles in the other; two pages under different titles are different
-    articles, and only a Jaccard match joins them, never containment.
+    articles, which no similarity joins (what they share is the site's, kept in by the
+    cleaning); only an exact copy of the content still is one.
     """
     work = WorkDir(task.work)
     c = task.chunk
@@ -302,7 +303,9 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
                 title = _per_doc(work, task.n_shards, both, "title")
                 tu, tv = title[:u.shape[0]], title[u.shape[0]:]
                 titled = same_site & (tu != 0) & (tv != 0)
-                need[titled & (tu != tv)] = np.inf
+                apart = titled & (tu != tv)
+                need[apart] = np.inf
+                hit &= ~apart
                 same = titled & (tu == tv) & ~hit & (conts >= task.title_containment) & shared
                 hit |= same
                 why[same] = EDGE_TITLE

@@ -258,9 +258,50 @@ class EdgeTask:
     min_shared: int = 1
     site_containment: float | None = None
     title_containment: float | None = None
+    skip: tuple[str, str] | None = None  # (stage, name) of documents to leave out
 
 
 EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE = 0, 1, 2  # why an edge was accepted
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """When a verified pair is a match (see :func:`edge_task`)."""
+
+    threshold: float
+    containment: float | None = None
+    min_shared: int = 1
+    site_containment: float | None = None
+    title_containment: float | None = None
+
+    def decide(self, sims: NDArray[np.float64], conts: NDArray[np.float64],
+               inter: NDArray[np.int64] | None,
+               sites: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
+               titles: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
+               ) -> tuple[NDArray[np.bool_], NDArray[np.uint8]]:
+        """Return which pairs match, and why (``EDGE_*``)."""
+        hit = sims >= self.threshold
+        why = np.full(sims.shape[0], EDGE_NEAR, dtype=np.uint8)
+        if self.containment is None or inter is None:
+            return hit, why
+        need = np.full(sims.shape[0], self.containment)
+        shared = inter >= self.min_shared
+        if self.site_containment is not None and sites is not None:
+            same_site = sites[0] == sites[1]
+            need[same_site] = self.site_containment
+            if self.title_containment is not None and titles is not None:
+                tu, tv = titles
+                titled = same_site & (tu != 0) & (tv != 0)
+                apart = titled & (tu != tv)
+                need[apart] = np.inf
+                hit &= ~apart
+                same = titled & (tu == tv) & ~hit & (conts >= self.title_containment) & shared
+                hit |= same
+                why[same] = EDGE_TITLE
+        partial = ~hit & (conts >= need) & shared
+        hit |= partial
+        why[partial] = EDGE_PARTIAL
+        return hit, why
 SIMILARITY_BINS = 20  # the verified candidates' Jaccard, accepted and not, in the summary
 
 
@@ -289,29 +330,21 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     sims, conts = work.load("verify", f"chunk-{c:05d}"), work.load("verify", f"cont-{c:05d}")
     u = (cand >> np.uint64(32)).astype(np.int64)
     v = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    hit = sims >= task.threshold
-    why = np.full(cand.shape[0], EDGE_NEAR, dtype=np.uint8)
-    if task.containment is not None:
-        need = np.full(cand.shape[0], task.containment)
-        shared = work.load("verify", f"inter-{c:05d}") >= task.min_shared
-        if task.site_containment is not None and cand.shape[0]:
-            both = np.concatenate((u, v))
-            site = _per_doc(work, task.n_shards, both, "site")
-            same_site = site[:u.shape[0]] == site[u.shape[0]:]
-            need[same_site] = task.site_containment
-            if task.title_containment is not None:
-                title = _per_doc(work, task.n_shards, both, "title")
-                tu, tv = title[:u.shape[0]], title[u.shape[0]:]
-                titled = same_site & (tu != 0) & (tv != 0)
-                apart = titled & (tu != tv)
-                need[apart] = np.inf
-                hit &= ~apart
-                same = titled & (tu == tv) & ~hit & (conts >= task.title_containment) & shared
-                hit |= same
-                why[same] = EDGE_TITLE
-        partial = ~hit & (conts >= need) & shared
-        hit |= partial
-        why[partial] = EDGE_PARTIAL
+    rule = MatchRule(task.threshold, task.containment, task.min_shared,
+                     task.site_containment, task.title_containment)
+    sites = titles = None
+    if rule.site_containment is not None and cand.shape[0]:
+        both = np.concatenate((u, v))
+        site = _per_doc(work, task.n_shards, both, "site")
+        sites = (site[:u.shape[0]], site[u.shape[0]:])
+        if rule.title_containment is not None:
+            title = _per_doc(work, task.n_shards, both, "title")
+            titles = (title[:u.shape[0]], title[u.shape[0]:])
+    inter = work.load("verify", f"inter-{c:05d}") if rule.containment is not None else None
+    hit, why = rule.decide(sims, conts, inter, sites, titles)
+    if task.skip is not None and cand.shape[0]:  # matched to an indexed document already
+        skip = work.load(*task.skip)
+        hit &= ~(np.isin(u, skip) | np.isin(v, skip))
     edges = np.stack((u[hit], v[hit]), axis=1)
     work.save("cluster", f"edges-{c:05d}", edges)
     work.save("cluster", f"esim-{c:05d}", sims[hit])

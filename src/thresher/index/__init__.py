@@ -1,0 +1,1 @@
+"""The persistent index: check new crawls against everything kept before."""

@@ -1,0 +1,273 @@
+"""The persistent index on disk: immutable segments listed by a manifest (LSM-style).
+
+Layout::
+
+    INDEX/manifest.json          format, the config the index was built with, the segments
+    INDEX/segments/seg-NNNNNN/   one per batch added, never changed once listed:
+        keys.npy, kdocs.npy      band keys (every band, and the title band) sorted, with
+                                 the segment-local document of each
+        fp.npy, fporder.npy      content fingerprints (n, 2) and their sorted order
+        sh.npy, shoff.npy        distinct content shingles, flat, with offsets (n + 1)
+        site.npy, title.npy      site and title keys (the matching rules between pages)
+        docs.parquet             id, url, file, line of every document
+    INDEX/lock                   held by the one writer
+
+Why segments (``bench/index_store.py``, README): adding is a sort and a few sequential
+writes, far faster than inserting row by row into SQLite or LMDB, and a reader needs no
+lock at all: it reads the manifest once and opens the segments it lists, which never
+change. A writer builds its segment under a temporary name, fsyncs it, renames it into
+place, then replaces the manifest atomically: a writer killed at any point leaves the
+index as it was (its half-built segment is not listed, and the next writer removes it)
+or with the whole batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from thresher._version import __version__
+from thresher.errors import ConfigError
+
+__all__ = ["FORMAT", "IndexStore", "Segment"]
+
+FORMAT = 1
+ARRAYS = ("keys", "kdocs", "fp", "fporder", "sh", "shoff", "site", "title")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One batch's documents, read-only (arrays memory-mapped on first use)."""
+
+    path: Path
+    name: str
+    batch: int
+    docs: int
+    first: int  # the index-wide number of its first document
+
+    def array(self, name: str) -> NDArray[Any]:
+        loaded: NDArray[Any] = np.load(self.path / f"{name}.npy", mmap_mode="r")
+        return loaded
+
+    @cached_property
+    def keys(self) -> NDArray[np.uint64]:
+        return self.array("keys")
+
+    @cached_property
+    def kdocs(self) -> NDArray[np.uint32]:
+        return self.array("kdocs")
+
+    def lookup(self, keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Return (which of ``keys``, segment-local document) for every indexed match."""
+        lo = np.searchsorted(self.keys, keys, side="left")
+        hi = np.searchsorted(self.keys, keys, side="right")
+        count = hi - lo
+        which = np.repeat(np.arange(keys.shape[0], dtype=np.int64), count)
+        if not which.shape[0]:
+            return which, np.zeros(0, dtype=np.int64)
+        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(count)[:-1])), count)
+        at = starts + np.arange(which.shape[0])
+        return which, np.asarray(self.kdocs[at], dtype=np.int64)
+
+    def lookup_fp(self, fp: NDArray[np.uint64]) -> NDArray[np.int64]:
+        """Return the segment-local document with each fingerprint (rows of 2), or -1."""
+        sfp, order = self.array("fp"), self.array("fporder")
+        if not sfp.shape[0]:
+            return np.full(fp.shape[0], -1, dtype=np.int64)
+        ordered = sfp[order]
+        key = ordered[:, 0]
+        at = np.searchsorted(key, fp[:, 0])
+        out = np.full(fp.shape[0], -1, dtype=np.int64)
+        for i, a in enumerate(at.tolist()):
+            while a < key.shape[0] and key[a] == fp[i, 0]:
+                if ordered[a, 1] == fp[i, 1]:
+                    out[i] = int(order[a])
+                    break
+                a += 1
+        return out
+
+    def shingles(self, local: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
+        """Return the shingle sets of ``local`` documents, flat with offsets."""
+        sh, shoff = self.array("sh"), self.array("shoff")
+        counts = shoff[local + 1] - shoff[local]
+        offsets = np.zeros(local.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        flat = np.concatenate([np.asarray(sh[a:b]) for a, b in
+                               zip(shoff[local].tolist(), shoff[local + 1].tolist(),
+                                   strict=True)]) if local.shape[0] else \
+            np.zeros(0, dtype=np.uint32)
+        return flat.astype(np.uint32, copy=False), offsets
+
+    def table(self, columns: list[str] | None = None) -> Any:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.path / "docs.parquet", columns=columns)
+
+
+class IndexStore:
+    """A persistent index folder. Readers need no lock; one writer at a time."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # ------------------------------------------------------------ create and read
+    @classmethod
+    def create(cls, path: str | Path, config: dict[str, Any]) -> IndexStore:
+        """Create an empty index built with ``config`` (the options that shape matching)."""
+        store = cls(path)
+        if (store.path / "manifest.json").exists():
+            raise ConfigError(f"{store.path} is already a thresher index")
+        if store.path.exists() and any(store.path.iterdir()):
+            raise ConfigError(f"{store.path} exists and is not empty")
+        (store.path / "segments").mkdir(parents=True, exist_ok=True)
+        store._write_manifest({"format": FORMAT, "thresher": __version__,
+                               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                               "config": config, "segments": [], "documents": 0,
+                               "next_batch": 1})
+        return store
+
+    def manifest(self) -> dict[str, Any]:
+        """Return the manifest: the index as of the last finished ``add``."""
+        try:
+            data: dict[str, Any] = json.loads((self.path / "manifest.json").read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{self.path} is not a thresher index (no manifest.json); "
+                              "create one with: thresher index create PATH") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the index manifest in {self.path}: {exc}") from None
+        if data.get("format") != FORMAT:
+            raise ConfigError(f"{self.path} has index format {data.get('format')}; this "
+                              f"thresher reads format {FORMAT}")
+        return data
+
+    def check_config(self, config: dict[str, Any]) -> None:
+        """Refuse options that would match differently from those the index was built with."""
+        built = self.manifest()["config"]
+        diff = sorted(_differences(built, config))
+        if diff:
+            shown = "; ".join(f"{k}: index {a!r}, given {b!r}" for k, a, b in diff[:6])
+            raise ConfigError(f"the index at {self.path} was built with other options "
+                              f"({shown}); use the index's options or another index")
+
+    def segments(self, manifest: dict[str, Any] | None = None) -> list[Segment]:
+        """Return the segments of a manifest (the current one by default), in order."""
+        m = manifest if manifest is not None else self.manifest()
+        out, first = [], 0
+        for s in m["segments"]:
+            out.append(Segment(self.path / "segments" / s["name"], s["name"], int(s["batch"]),
+                               int(s["docs"]), first))
+            first += int(s["docs"])
+        return out
+
+    # ------------------------------------------------------------ write
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the index's writer lock; remove what a killed writer left."""
+        self.manifest()  # it is an index
+        with open(self.path / "lock", "a+b") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(f"another thresher is adding to {self.path}; wait for it "
+                                  "to finish") from None
+            try:
+                self._remove_orphans()
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def _remove_orphans(self) -> None:
+        listed = {s["name"] for s in self.manifest()["segments"]}
+        for child in (self.path / "segments").iterdir():
+            if child.name not in listed:
+                shutil.rmtree(child, ignore_errors=True)
+        for child in self.path.glob(".manifest.json.tmp-*"):
+            child.unlink(missing_ok=True)
+
+    def commit(self, arrays: dict[str, NDArray[Any]], docs: Any, info: dict[str, Any]
+               ) -> dict[str, Any]:
+        """Add one batch as a new segment and list it (call within :meth:`writer`).
+
+        ``arrays`` holds ``ARRAYS`` for the batch's documents (segment-local numbering),
+        ``docs`` their table (id, url, file, line). Returns the new manifest.
+        """
+        import pyarrow.parquet as pq
+
+        manifest = self.manifest()
+        batch = int(manifest["next_batch"])
+        name = f"seg-{batch:06d}"
+        tmp = self.path / "segments" / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        for key in ARRAYS:
+            with open(tmp / f"{key}.npy", "wb") as fh:
+                np.save(fh, arrays[key], allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+        with open(tmp / "docs.parquet", "wb") as fh:
+            pq.write_table(docs, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        os.rename(tmp, self.path / "segments" / name)
+        _fsync_dir(self.path / "segments")
+        n = int(docs.num_rows)
+        manifest["segments"].append({"name": name, "batch": batch, "docs": n, **info})
+        manifest["documents"] = int(manifest["documents"]) + n
+        manifest["next_batch"] = batch + 1
+        self._write_manifest(manifest)
+        return manifest
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        _write_atomically(self.path / "manifest.json",
+                          json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+    # ------------------------------------------------------------ stats
+    def stats(self) -> dict[str, Any]:
+        """What the index holds: documents, batches, disk, the options it was built with."""
+        m = self.manifest()
+        disk = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        docs = int(m["documents"])
+        return {"path": str(self.path), "documents": docs, "batches": len(m["segments"]),
+                "disk_bytes": disk, "bytes_per_document": round(disk / docs, 1) if docs else None,
+                "created": m.get("created"), "thresher": m.get("thresher"),
+                "segments": [{k: s[k] for k in ("name", "batch", "docs")} for s in m["segments"]],
+                "config": m["config"]}
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            yield from _differences(a.get(key), b.get(key), f"{prefix}{key}.")
+    elif a != b:
+        yield prefix.rstrip("."), a, b

@@ -1,0 +1,127 @@
+"""The index store: segments, manifest, one writer, crash safety, lookups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import thresher
+from thresher.index.store import IndexStore
+
+CONFIG = {"minhash": {"threshold": 0.8, "num_perm": 128}, "content": {"match": "content"}}
+
+
+def _batch(n: int, seed: int) -> tuple[dict[str, Any], Any]:
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(1, 2**63, size=(n, 3)).astype(np.uint64)
+    flat, owner = keys.reshape(-1), np.repeat(np.arange(n, dtype=np.uint32), 3)
+    order = np.argsort(flat, kind="stable")
+    fp = rng.integers(1, 2**63, size=(n, 2)).astype(np.uint64)
+    sizes = rng.integers(1, 6, size=n)
+    shoff = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    arrays = {"keys": flat[order], "kdocs": owner[order], "fp": fp,
+              "fporder": np.lexsort((fp[:, 1], fp[:, 0])).astype(np.int64),
+              "sh": np.arange(shoff[-1], dtype=np.uint32), "shoff": shoff,
+              "site": np.zeros(n, np.uint64), "title": np.zeros(n, np.uint64)}
+    docs = pa.table({"id": [f"b{seed}-{i}" for i in range(n)], "url": [None] * n,
+                     "file": ["f"] * n, "line": list(range(1, n + 1))})
+    return {"arrays": arrays, "keys": keys}, docs
+
+
+def test_create_commit_and_look_up(tmp_path: Path) -> None:
+    store = IndexStore.create(tmp_path / "ix", CONFIG)
+    assert store.stats()["documents"] == 0
+    made = []
+    for seed in (1, 2):
+        batch, docs = _batch(50, seed)
+        with store.writer():
+            store.commit(batch["arrays"], docs, {"inputs": ["x"]})
+        made.append(batch)
+    segs = store.segments()
+    assert [s.batch for s in segs] == [1, 2] and [s.first for s in segs] == [0, 50]
+    which, local = segs[1].lookup(made[1]["keys"][7])
+    assert set(local.tolist()) == {7} and sorted(which.tolist()) == [0, 1, 2]
+    which, local = segs[0].lookup(made[1]["keys"][7])
+    assert local.shape[0] == 0
+    fp = made[0]["arrays"]["fp"]
+    assert segs[0].lookup_fp(fp[[3, 9]]).tolist() == [3, 9]
+    assert segs[1].lookup_fp(fp[[3]]).tolist() == [-1]
+    flat, off = segs[0].shingles(np.array([2, 0]))
+    sh, shoff = made[0]["arrays"]["sh"], made[0]["arrays"]["shoff"]
+    assert flat[off[0]:off[1]].tolist() == sh[shoff[2]:shoff[3]].tolist()
+    assert segs[1].table(["id"])["id"][0].as_py() == "b2-0"
+    stats = store.stats()
+    assert stats["documents"] == 100 and stats["batches"] == 2 and stats["bytes_per_document"]
+
+
+def test_config_mismatch_and_non_index_are_refused(tmp_path: Path) -> None:
+    store = IndexStore.create(tmp_path / "ix", CONFIG)
+    other = {"minhash": {"threshold": 0.7, "num_perm": 128}, "content": {"match": "content"}}
+    with pytest.raises(thresher.ConfigError, match=r"minhash.threshold: index 0.8, given 0.7"):
+        store.check_config(other)
+    store.check_config(CONFIG)
+    with pytest.raises(thresher.ConfigError, match="not a thresher index"):
+        IndexStore(tmp_path / "nothing").manifest()
+    with pytest.raises(thresher.ConfigError, match="already a thresher index"):
+        IndexStore.create(tmp_path / "ix", CONFIG)
+
+
+def test_one_writer_at_a_time(tmp_path: Path) -> None:
+    store = IndexStore.create(tmp_path / "ix", CONFIG)
+    second = IndexStore(tmp_path / "ix").writer()
+    with store.writer(), pytest.raises(thresher.ConfigError, match="another thresher"), second:
+        pass
+
+
+_KILLED_WRITER = """
+import sys, time, numpy as np
+sys.path.insert(0, {tests!r})
+from tests.index.test_store import _batch
+from thresher.index.store import IndexStore
+import thresher.index.store as st
+store = IndexStore({path!r})
+real = st._fsync_dir
+def slow(path):  # the segment is written, not yet listed: stop here and wait to be killed
+    real(path)
+    if ".tmp-" in str(path):
+        print("written", flush=True)
+        time.sleep(60)
+st._fsync_dir = slow
+batch, docs = _batch(40, 3)
+with store.writer():
+    store.commit(batch["arrays"], docs, {{}})
+"""
+
+
+def test_a_killed_writer_leaves_the_index_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    store = IndexStore.create(path, CONFIG)
+    batch, docs = _batch(30, 1)
+    with store.writer():
+        store.commit(batch["arrays"], docs, {})
+    before = (path / "manifest.json").read_bytes()
+    code = _KILLED_WRITER.format(tests=str(Path(__file__).resolve().parents[2]), path=str(path))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (path / "manifest.json").read_bytes() == before  # the batch is not half there
+    assert [s.docs for s in store.segments()] == [30]
+    leftovers = [p for p in (path / "segments").iterdir() if p.name.startswith(".tmp-")]
+    assert leftovers  # what the killed writer left, unlisted
+    batch, docs = _batch(20, 2)
+    started = time.monotonic()
+    with store.writer():  # the lock died with its holder; the leftovers are removed
+        store.commit(batch["arrays"], docs, {})
+    assert time.monotonic() - started < 30
+    assert not [p for p in (path / "segments").iterdir() if p.name.startswith(".tmp-")]
+    assert [s.docs for s in store.segments()] == [30, 20]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -22,7 +23,8 @@ _STAGE_LABELS = {"read": "Reading and sketching", "template": "Counting site blo
                  "merge": "Merging candidates", "verify": "Verifying candidates",
                  "edges": "Matching pairs", "components": "Finding components",
                  "buckets": "Clustering components", "cluster": "Collecting clusters",
-                 "write": "Writing kept corpus"}
+                 "write": "Writing kept corpus", "probe": "Looking up the index",
+                 "probed": "Gathering index matches"}
 
 
 class _RichProgress:
@@ -100,6 +102,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_row("output", summary["output"])
     if "report" in summary:
         table.add_row("report", summary["report"])
+    if "index" in summary:
+        ix = summary["index"]
+        line = f"{ix['matched']:,} matched documents indexed before ({ix['path']})"
+        if ix["mode"] == "add":
+            line += (f"; {ix['added']:,} added as batch {ix['batch']}, "
+                     f"{ix['documents']:,} documents in all")
+        table.add_row("index", line)
     Console(stderr=True).print(table)
 
 
@@ -258,6 +267,130 @@ def plan(threshold: float, num_perm: int, fn_weight: float, as_json: bool) -> No
         prob = p.at(s)
         mark = "  <- threshold" if abs(s - threshold) < 0.025 else ""
         click.echo(f"   {s:5.2f}     {prob:6.3f}  {'#' * round(prob * 40)}{mark}")
+
+
+_MATCHING = [
+    click.option("--threshold", type=float, help="Jaccard similarity of near-duplicates. "
+                 "[default: 0.8]"),
+    click.option("--num-perm", type=int, help="MinHash signature length. [default: 128]"),
+    click.option("--ngram", type=int, help="Words per shingle. [default: 5]"),
+    click.option("--char-ngram", type=int, help="Characters per shingle for text without "
+                 "spaces. [default: 5]"),
+    click.option("--shingle", type=click.Choice(["auto", "word", "char"])),
+    click.option("--bands", type=int, help="LSH bands (with --rows)."),
+    click.option("--rows", type=int, help="LSH rows per band (with --bands)."),
+    click.option("--seed", type=int, help="Seed of every hash. [default: 42]"),
+    click.option("--match", type=click.Choice(["content", "full"]),
+                 help="Match on content or whole text. [default: content]"),
+    click.option("--containment", type=float),
+    click.option("--site-containment", type=float),
+    click.option("--titles/--no-titles", default=None),
+    click.option("--title-containment", type=float),
+    click.option("--group-by", help="Field grouping pages of one site."),
+]
+
+_RUNNING = [
+    click.argument("path", type=click.Path(path_type=Path)),
+    click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
+    click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+                 help="Folder for kept/, decisions.parquet and summary.json."),
+    click.option("--executor", type=click.Choice(["serial", "local", "ray"])),
+    click.option("--workers", type=int),
+    click.option("--strip-boilerplate", is_flag=True, default=None),
+    click.option("--id-field"), click.option("--text-field"), click.option("--url-field"),
+    click.option("--work-dir"), click.option("--keep-work", is_flag=True, default=None),
+    click.option("-q", "--quiet", is_flag=True),
+    click.option("--json", "as_json", is_flag=True),
+]
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _with(options: list[Any]) -> Callable[[_F], _F]:
+    """Apply a list of click decorators, the first one outermost."""
+    def apply(fn: _F) -> _F:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return apply
+
+
+@main.group("index")
+def index_group() -> None:
+    """A persistent index: check each new crawl against everything kept before."""
+
+
+@index_group.command("create")
+@click.argument("path", type=click.Path(path_type=Path))
+@_with(_MATCHING)
+@click.option("--json", "as_json", is_flag=True)
+def index_create(path: Path, as_json: bool, **options: Any) -> None:
+    """Create an empty index at PATH that matches with these options (kept for good)."""
+    from thresher import index
+
+    try:
+        stats = index.create(path, **options)
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(stats, indent=2) if as_json else f"created {stats['path']}")
+
+
+def _index_run(mode: str, path: Path, inputs: tuple[Path, ...], output: Path, quiet: bool,
+               as_json: bool, options: dict[str, Any]) -> None:
+    from thresher import index
+
+    progress = None if quiet or as_json else _RichProgress()
+    try:
+        summary = index._run(path, list(inputs), output, mode, options, progress)
+    except ThresherError as exc:
+        if progress is not None:
+            progress.close()
+        raise click.ClickException(str(exc)) from None
+    if progress is not None:
+        progress.close()
+    summary["output"] = str(output)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    elif not quiet:
+        _print_summary(summary)
+
+
+@index_group.command("add")
+@_with(_RUNNING)
+def index_add(path: Path, inputs: tuple[Path, ...], output: Path, quiet: bool, as_json: bool,
+              **options: Any) -> None:
+    """Deduplicate INPUTS against themselves and the index at PATH, write OUTPUT as dedup
+    does, and add the kept documents to the index as one batch."""
+    _index_run("add", path, inputs, output, quiet, as_json, options)
+
+
+@index_group.command("query")
+@_with(_RUNNING)
+def index_query(path: Path, inputs: tuple[Path, ...], output: Path, quiet: bool,
+                as_json: bool, **options: Any) -> None:
+    """Like add, but leave the index as it is: report only."""
+    _index_run("query", path, inputs, output, quiet, as_json, options)
+
+
+@index_group.command("stats")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def index_stats(path: Path, as_json: bool) -> None:
+    """What the index at PATH holds: documents, batches, disk per document, its options."""
+    from thresher import index
+
+    try:
+        stats = index.stats(path)
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(stats, indent=2))
+        return
+    per = stats["bytes_per_document"]
+    click.echo(f"{stats['path']}: {stats['documents']:,} documents in {stats['batches']} "
+               f"batches, {stats['disk_bytes']:,} bytes on disk"
+               + (f" ({per:,.0f} per document)" if per else ""))
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m thresher.cli

@@ -31,7 +31,8 @@ def _batch(n: int, seed: int) -> tuple[dict[str, Any], Any]:
     arrays = {"keys": flat[order], "kdocs": owner[order], "fp": fp,
               "fporder": np.lexsort((fp[:, 1], fp[:, 0])).astype(np.int64),
               "sh": np.arange(shoff[-1], dtype=np.uint32), "shoff": shoff,
-              "site": np.zeros(n, np.uint64), "title": np.zeros(n, np.uint64)}
+              "site": np.zeros(n, np.uint64), "title": np.zeros(n, np.uint64),
+              "span": np.zeros((n, 2), np.int64)}
     docs = pa.table({"id": [f"b{seed}-{i}" for i in range(n)], "url": [None] * n,
                      "file": ["f"] * n, "line": list(range(1, n + 1))})
     return {"arrays": arrays, "keys": keys}, docs

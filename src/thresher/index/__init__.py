@@ -1,1 +1,80 @@
-"""The persistent index: check new crawls against everything kept before."""
+"""The persistent index: check each new crawl against everything kept before.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from thresher import index
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a").mkdir(), (d / "b").mkdir()
+    >>> text = "the same words in the same order, crawled twice and more than once"
+    >>> _ = (d / "a" / "1.txt").write_text(text), (d / "b" / "2.txt").write_text(text)
+    >>> _ = index.create(d / "ix")
+    >>> index.add(d / "ix", [d / "a"], d / "out-a", executor="serial")["counts"]["kept"]
+    1
+    >>> index.add(d / "ix", [d / "b"], d / "out-b", executor="serial")["counts"]["duplicate"]
+    1
+    >>> index.stats(d / "ix")["documents"]
+    1
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add", "create", "query", "stats"]
+
+_PLACEHOLDER = {"inputs": ["."], "output": "."}  # a Config needs them; create reads none
+
+
+def create(path: str | Path, **options: Any) -> dict[str, Any]:
+    """Create an empty index whose matching options are ``options`` (the defaults else).
+
+    Returns :func:`stats`. Later ``add`` and ``query`` calls use these options; giving
+    others is refused.
+    """
+    from thresher.config import config_from_mapping
+    from thresher.index.store import IndexStore
+    from thresher.pipeline.run import index_config
+
+    config = config_from_mapping({**options, **_PLACEHOLDER})
+    return IndexStore.create(path, index_config(config)).stats()
+
+
+def _config(path: str | Path, inputs: Any, output: str | Path, options: dict[str, Any]
+            ) -> Any:
+    from thresher.config import config_from_mapping
+    from thresher.index.store import IndexStore
+
+    built = IndexStore(path).manifest()["config"]
+    return config_from_mapping({**built, **options, "inputs": inputs, "output": output})
+
+
+def _run(path: str | Path, inputs: Any, output: str | Path, mode: str,
+         options: dict[str, Any], progress: Any = None) -> dict[str, Any]:
+    from thresher.pipeline.run import IndexRun, run_dedup
+
+    config = _config(path, inputs, output, options)
+    return run_dedup(config, progress=progress, index=IndexRun(str(path), mode))
+
+
+def add(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:
+    """Deduplicate ``inputs`` against themselves and the index, write the same outputs as
+    ``thresher.dedup`` to ``output``, and add the kept documents to the index as one batch.
+
+    A duplicate of an indexed document names it as ``representative`` (with
+    ``representative_batch``); the summary's ``index`` section says what was matched and
+    added. Options are those of ``dedup``; the matching ones must equal the index's.
+    """
+    return _run(path, inputs, output, "add", options)
+
+
+def query(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:
+    """Like :func:`add`, but the index is left as it is: a report only."""
+    return _run(path, inputs, output, "query", options)
+
+
+def stats(path: str | Path) -> dict[str, Any]:
+    """Return what the index holds: documents, batches, disk, its options."""
+    from thresher.index.store import IndexStore
+
+    return IndexStore(path).stats()

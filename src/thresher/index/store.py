@@ -45,7 +45,7 @@ from thresher.errors import ConfigError
 __all__ = ["FORMAT", "IndexStore", "Segment"]
 
 FORMAT = 1
-ARRAYS = ("keys", "kdocs", "fp", "fporder", "sh", "shoff", "site", "title")
+ARRAYS = ("keys", "kdocs", "fp", "fporder", "sh", "shoff", "site", "title", "span")
 
 
 def _fsync_dir(path: Path) -> None:

@@ -461,7 +461,7 @@ def bucket_task(task: BucketTask) -> dict[str, Any]:
     return stats
 
 
-def cluster_stage(work: WorkDir, chunks: int) -> dict[str, Any]:
+def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False) -> dict[str, Any]:
     """Put the buckets' clusters together; save one row per duplicate, sorted by record.
 
     Nothing here is sized by the corpus: only duplicates are written (``dup_doc``,
@@ -479,6 +479,19 @@ def cluster_stage(work: WorkDir, chunks: int) -> dict[str, Any]:
     near_why = joined("why", np.uint8)[order]
     near_kind = np.where(near_why == EDGE_TITLE, KIND_TITLE, np.where(
         near_why == EDGE_PARTIAL, KIND_PARTIAL, KIND_NEAR)).astype(np.uint8)
+    if old:
+        records = int(work.load("index", "ok", mmap=True).shape[0])
+        p_doc = work.load("probe", "all-doc").astype(np.int64)
+        p_why = work.load("probe", "all-why")
+        p_kind = np.where(p_why == 3, KIND_EXACT, np.where(p_why == EDGE_TITLE, KIND_TITLE,
+                          np.where(p_why == EDGE_PARTIAL, KIND_PARTIAL, KIND_NEAR)))
+        near_doc = np.concatenate((near_doc, p_doc))
+        order = np.argsort(near_doc, kind="mergesort")
+        near_doc = near_doc[order]
+        near_rep = np.concatenate((near_rep, records + work.load("probe", "all-ref")))[order]
+        near_sim = np.concatenate((near_sim, work.load("probe", "all-sim")))[order]
+        near_cont = np.concatenate((near_cont, work.load("probe", "all-cont")))[order]
+        near_kind = np.concatenate((near_kind, p_kind.astype(np.uint8)))[order]
     exact_doc, leader = work.load("index", "exact_doc"), work.load("index", "exact_leader")
     # An exact copy follows its group's leader: to the leader's representative if the
     # leader is itself a near duplicate, else to the leader.

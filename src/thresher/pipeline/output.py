@@ -78,6 +78,12 @@ class _Rows:
     meta_reason: list[str | None]
     dup_first: list[str | None]
     shingles: list[str]
+    rep_notes: dict[int, str] | None = None  # rows whose representative is indexed
+
+
+def _rep(rows: _Rows, i: int) -> str:
+    note = (rows.rep_notes or {}).get(i, "")
+    return f"{rows.rep_ids[i]}{note}"
 
 
 def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
@@ -86,18 +92,18 @@ def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
     if k == KIND_KEPT:
         return None
     if k == KIND_EXACT:
-        return f"exact duplicate of {rows.rep_ids[i]} (same normalized {of})"
+        return f"exact duplicate of {_rep(rows, i)} (same normalized {of})"
     if k == KIND_PARTIAL:
-        return (f"partial duplicate of {rows.rep_ids[i]}: {rows.cont[i]:.3f} of the smaller "
+        return (f"partial duplicate of {_rep(rows, i)}: {rows.cont[i]:.3f} of the smaller "
                 f"{of}'s {rows.shingles[i]} are in the other (containment >= "
                 f"{ctx.containment:g}; Jaccard {rows.sim[i]:.3f})")
     if k == KIND_TITLE:
-        return (f"same article as {rows.rep_ids[i]}: both pages of the site carry its title, "
+        return (f"same article as {_rep(rows, i)}: both pages of the site carry its title, "
                 f"and {rows.cont[i]:.3f} of the smaller {of}'s {rows.shingles[i]} are in the "
                 f"other (containment >= {ctx.title_containment:g}; Jaccard "
                 f"{rows.sim[i]:.3f})")
     if k in (KIND_NEAR, KIND_EXACT_NEAR):
-        why = (f"near-duplicate of {rows.rep_ids[i]}: Jaccard {rows.sim[i]:.3f} on the "
+        why = (f"near-duplicate of {_rep(rows, i)}: Jaccard {rows.sim[i]:.3f} on the "
                f"{of}'s {rows.shingles[i]} >= threshold {ctx.threshold:g}")
         return why if k == KIND_NEAR else f"{why} (exact copy of {rows.lead_ids[i]})"
     if rows.dup_first[i] is not None:
@@ -117,6 +123,9 @@ class _Context:
     containment: float
     title_containment: float
     spans: NDArray[np.int64] | None  # (records, 2) content spans when matching on content
+    # With a persistent index: representatives numbered from the record count on are
+    # indexed documents, given here as number -> (id, batch, content span).
+    old: dict[int, tuple[str, int, tuple[int, int]]] | None = None
 
     @property
     def content(self) -> bool:
@@ -136,19 +145,29 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
     d = shard_decisions(work, lo, hi)
     kind, rep = d.kind, d.rep
     rejected = kind == KIND_REJECTED
-    rep_ids = _masked(ctx.ids.take(pa.array(np.maximum(rep, 0))).to_pylist(), rep < 0)
+    records = len(ctx.ids)
+    indexed = rep >= records
+    here = np.where(indexed, 0, np.maximum(rep, 0))
+    rep_ids = _masked(ctx.ids.take(pa.array(here)).to_pylist(), rep < 0)
+    old = ctx.old or {}
+    for k in np.flatnonzero(indexed).tolist():
+        rep_ids[k] = old[int(rep[k])][0]
     rows = _Rows(
         kind=kind.tolist(), ids=meta["id"].to_pylist(), rep_ids=rep_ids,
         lead_ids=ctx.ids.take(pa.array(d.lead)).to_pylist(),
         sim=d.sim.tolist(), cont=d.cont.tolist(), meta_reason=meta["reason"].to_pylist(),
         dup_first=_masked(ctx.locations.take(pa.array(np.maximum(d.repeated_first, 0)))
                           .to_pylist(), d.repeated_first < 0),
-        shingles=[ctx.labels[1] if m == 2 else ctx.labels[0] for m in ctx.mode[lo:hi].tolist()])
+        shingles=[ctx.labels[1] if m == 2 else ctx.labels[0] for m in ctx.mode[lo:hi].tolist()],
+        rep_notes={k: f" (in the index, batch {old[int(rep[k])][1]})"
+                   for k in np.flatnonzero(indexed).tolist()})
     kept_bytes = int(meta["bytes"].to_numpy()[kind == KIND_KEPT].sum())
     dup = (kind == KIND_KEPT) | rejected
     spans: dict[str, Any] = {}
     if ctx.spans is not None:
-        own, other = ctx.spans[lo:hi], ctx.spans[np.maximum(rep, 0)]
+        own, other = ctx.spans[lo:hi], ctx.spans[here].copy()
+        for k in np.flatnonzero(indexed).tolist():
+            other[k] = old[int(rep[k])][2]
         spans = {"content_start": pa.array(own[:, 0], pa.int64(), mask=rejected),
                  "content_end": pa.array(own[:, 1], pa.int64(), mask=rejected),
                  "rep_content_start": pa.array(other[:, 0], pa.int64(), mask=dup),
@@ -156,7 +175,7 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
     return pa.table({
         "id": meta["id"],
         "decision": pa.array([_DECISION[k] for k in rows.kind], pa.string()),
-        "cluster": pa.array(rep, pa.int64(), mask=rejected),
+        "cluster": pa.array(rep, pa.int64(), mask=rejected | indexed),
         "representative": pa.array(_masked(rep_ids, kind == KIND_KEPT), pa.string()),
         "similarity": pa.array(d.sim, pa.float64(), mask=dup),
         "containment": pa.array(d.cont, pa.float64(), mask=dup),
@@ -164,13 +183,17 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
         "reason": pa.array([_reason(rows, i, ctx) for i in range(len(rows.kind))],
                            pa.string()),
         "file": meta["file"], "line": meta["line"], "url": meta["url"],
-        "length": meta["length"], **spans,
+        "length": meta["length"], **spans, **({} if ctx.old is None else {
+            "representative_batch": pa.array(
+                [old[int(r)][1] if r >= records else None for r in rep.tolist()],
+                pa.int64())}),
     }), kept_bytes
 
 
 def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: float,
                     labels: tuple[str, str], containment: float = 1.0,
-                    title_containment: float = 1.0, content: bool = False) -> int:
+                    title_containment: float = 1.0, content: bool = False,
+                    old: dict[int, tuple[str, int, tuple[int, int]]] | None = None) -> int:
     """Write ``decisions.parquet``: one row per input record, in input order.
 
     Returns the UTF-8 size (after NFKC) of the kept documents' texts.
@@ -191,7 +214,7 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         mode=np.concatenate([work.load_raw(src, f"{s:05d}.mode", np.uint8)
                              for s in range(n_shards)]),
         ids=ids, locations=locations, labels=labels, threshold=threshold,
-        containment=containment, title_containment=title_containment,
+        containment=containment, title_containment=title_containment, old=old,
         spans=np.concatenate([work.load_raw("content", f"{s:05d}.span", np.int64, 2)
                               for s in range(n_shards)]) if content else None)
     tmp = f"{target}.tmp-{os.getpid()}"

@@ -171,8 +171,42 @@ def _category(reason: str) -> str:
     return re.sub(r"\d[\d,]*", "N", head).strip()
 
 
-def run_dedup(config: Config, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the whole pipeline for ``config``; return the summary (also written to disk)."""
+@dataclasses.dataclass(frozen=True)
+class IndexRun:
+    """Run against a persistent index: ``add`` (then add the kept documents) or ``query``."""
+
+    path: str
+    mode: str  # "add" or "query"
+
+
+def index_config(config: Config) -> dict[str, Any]:
+    """The options an index is built with: those that shape matching."""
+    content = dataclasses.asdict(config.content)
+    content.pop("strip_boilerplate")
+    return {"minhash": dataclasses.asdict(config.minhash), "content": content}
+
+
+def run_dedup(config: Config, *, progress: Progress | None = None,
+              index: IndexRun | None = None) -> dict[str, Any]:
+    """Run the whole pipeline for ``config``; return the summary (also written to disk).
+
+    With ``index``, documents are also matched against that persistent index, and with
+    ``index.mode == "add"`` the kept ones are added to it as one batch.
+    """
+    if index is None:
+        return _run_dedup(config, progress, None, None)
+    from thresher.index.store import IndexStore
+
+    store = IndexStore(index.path)
+    store.check_config(index_config(config))
+    if index.mode == "add":
+        with store.writer():
+            return _run_dedup(config, progress, store, index)
+    return _run_dedup(config, progress, store, index)
+
+
+def _run_dedup(config: Config, progress: Progress | None, store: Any, index: IndexRun | None
+               ) -> dict[str, Any]:
     started = time.perf_counter()
     out = Path(config.output.directory)
     skip = (str(out), config.output.work_dir or str(out))
@@ -183,18 +217,22 @@ def run_dedup(config: Config, *, progress: Progress | None = None) -> dict[str, 
     resumed = r.work.prepare({"version": __version__, "config": config.results_fingerprint(),
                               "inputs": _manifest(shards),
                               # the write stage's files are there: another output starts afresh
-                              "output": str(r.out)})
+                              "output": str(r.out),
+                              "index": None if store is None else
+                              [str(store.path), index.mode if index else None,
+                               store.manifest()["segments"]]})
     if not resumed:  # outputs of an earlier run would mix with this one's
         shutil.rmtree(out / "kept", ignore_errors=True)
         for name in ("decisions.parquet", "summary.json", "boilerplate.parquet"):
             (out / name).unlink(missing_ok=True)
     try:
-        return _run_stages(r, shards, resumed, started)
+        return _run_stages(r, shards, resumed, started, store, index)
     finally:
         r.executor.close()
 
 
-def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) -> dict[str, Any]:
+def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
+                store: Any = None, ixrun: IndexRun | None = None) -> dict[str, Any]:
     cfg, work = r.config, r.work
     mh = cfg.minhash
     plan = lsh_plan(cfg)
@@ -219,6 +257,20 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
     titles = content and cfg.content.titles
+    rule = match.MatchRule(mh.threshold, cfg.content.containment if content else None,
+                           cfg.content.min_shared,
+                           cfg.content.site_containment if content else None,
+                           cfg.content.title_containment if titles else None)
+    probed: dict[str, Any] = {}
+    if store is not None:
+        from thresher.index import probe
+
+        segs = tuple((s.name, s.batch, s.docs, s.first) for s in store.segments())
+        probe_stats = r.stage("probe", probe.probe_task, [(f"{s:05d}", probe.ProbeTask(
+            str(work.root), n, s, str(store.path), segs, plan.bands, plan.rows, mh.num_perm,
+            titles, rule, src)) for s in range(n)])
+        probed = r.single("probed", lambda: probe.merge_probes(work, n))
+        probed["candidates"] = sum(x.get("candidates", 0) for x in probe_stats)
     parts = match.lsh_parts(index["records"] - index["exact_members"], plan.bands + titles)
     r.stage("keys", match.keys_task, [(f"{s:05d}", match.KeysTask(
         str(work.root), n, s, plan.bands, plan.rows, mh.num_perm, parts, src, titles))
@@ -234,11 +286,13 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
         str(work.root), n, c, mh.threshold,
         cfg.content.containment if content else None, cfg.content.min_shared,
         cfg.content.site_containment if content else None,
-        cfg.content.title_containment if titles else None)) for c in range(chunks)])
+        cfg.content.title_containment if titles else None,
+        ("probe", "all-doc") if store is not None else None)) for c in range(chunks)])
     r.single("components", lambda: match.component_labels(work, chunks))
     r.stage("buckets", match.bucket_task, [(f"bucket-{b:03d}", match.BucketTask(
         str(work.root), chunks, b)) for b in range(match.CLUSTER_BUCKETS)])
-    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks))
+    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks,
+                                                                 old=store is not None))
     zero = [0] * match.SIMILARITY_BINS
     cluster = {**cluster, "similarity": {
         key: [sum(c) for c in zip(zero, *(s.get(key, zero) for s in edge_stats), strict=True)]
@@ -252,21 +306,72 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float) 
         for s, first, last in _whole_files(shards)])
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     t0 = time.perf_counter()
+    old = _indexed_refs(work, store) if store is not None else None
     kept_bytes = write_decisions(work, n, str(r.out / "decisions.parquet"),
                                  threshold=mh.threshold, labels=labels,
                                  containment=cfg.content.containment,
                                  title_containment=cfg.content.title_containment,
-                                 content=content)
+                                 content=content, old=old)
     if cfg.content.strip_boilerplate:
         _write_boilerplate(work, n, r.out / "boilerplate.parquet")
     r.timings["decisions"] = round(time.perf_counter() - t0, 3)
     summary = _summary(r, plan=plan, read_stats=read_stats, cluster=cluster,
                        kept_bytes=kept_bytes, resumed=resumed, started=started,
                        content_stats=content_stats)
+    if store is not None and ixrun is not None:
+        summary["index"] = _index_summary(r, store, ixrun, probed, plan, titles, src, n)
     _write_json(r.out / "summary.json", summary)
     if not cfg.output.keep_work and cfg.output.work_dir is None:
         work.remove()
     return summary
+
+
+def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[int, int]]]:
+    """The indexed documents that this run's duplicates point to: number -> (id, batch, span)."""
+    import numpy as np
+    import pyarrow as pa
+
+    records = int(work.load("index", "ok", mmap=True).shape[0])
+    reps = work.load("cluster", "dup_rep")
+    refs = np.unique(reps[reps >= records]) - records
+    out: dict[int, tuple[str, int, tuple[int, int]]] = {}
+    for seg in store.segments():
+        mine = refs[(refs >= seg.first) & (refs < seg.first + seg.docs)] - seg.first
+        if not mine.shape[0]:
+            continue
+        ids = seg.table(["id"])["id"].take(pa.array(mine)).to_pylist()
+        spans = np.asarray(seg.array("span")[mine])
+        for local, i, span in zip(mine.tolist(), ids, spans.tolist(), strict=True):
+            out[records + seg.first + local] = (i, seg.batch, (span[0], span[1]))
+    return out
+
+
+def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, Any],
+                   plan: LshPlan, titles: bool, src: str, n: int) -> dict[str, Any]:
+    """Add the kept documents to the index (``add``); say what the index did."""
+    from thresher.index.probe import commit_run
+    from thresher.pipeline.match import KIND_KEPT, shard_decisions
+
+    out: dict[str, Any] = {"path": str(store.path), "mode": ixrun.mode,
+                           "matched": probed.get("matched", 0),
+                           "exact": probed.get("exact", 0),
+                           "candidates": probed.get("candidates", 0),
+                           "documents_before": int(store.manifest()["documents"])}
+    if ixrun.mode == "add":
+        t0 = time.perf_counter()
+        records = int(r.work.load("index", "ok", mmap=True).shape[0])
+        kept = shard_decisions(r.work, 0, records).kind == KIND_KEPT
+        cfg = r.config
+        manifest = commit_run(r.work, store, n, kept, bands=plan.bands, rows=plan.rows,
+                              num_perm=cfg.minhash.num_perm, titles=titles, src=src,
+                              info={"inputs": [str(Path(p).absolute())
+                                               for p in cfg.input.paths],
+                                    "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                           time.gmtime())})
+        r.timings["index-add"] = round(time.perf_counter() - t0, 3)
+        out.update({"added": int(kept.sum()), "batch": manifest["segments"][-1]["batch"],
+                    "documents": int(manifest["documents"])})
+    return out
 
 
 def _write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:

@@ -1,0 +1,229 @@
+"""Match a run's documents against a persistent index, and add its kept ones to it.
+
+The ``probe`` stage runs after the run's own ``index`` stage. For every usable document of
+a shard that is not an exact copy of another in the run, it looks up its content
+fingerprint and its band keys (every band and the title band) in each segment of the
+index, verifies the candidates on their exact shingle sets, and keeps those that pass the
+run's own match rule (:class:`~thresher.pipeline.match.MatchRule`): the best one per
+document (an exact copy first, then the highest similarity, then the earliest indexed).
+
+A document matched so is a duplicate of the indexed one: indexed documents were kept
+before and stay kept, so they are visited first, as representatives, and such documents
+take no part in the run's own clustering (no chain runs through them). Its exact copies
+in the run follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from thresher.core.lsh import band_keys
+from thresher.core.verify import distinct_sets, gather_slices, jaccard_pairs
+from thresher.index.store import IndexStore, Segment
+from thresher.pipeline.match import (
+    EDGE_NEAR,
+    MatchRule,
+    _gather_sets,
+    active_docs,
+    shard_offsets,
+)
+from thresher.pipeline.workdir import WorkDir
+
+__all__ = ["EDGE_EXACT", "ProbeTask", "commit_run", "merge_probes", "probe_task",
+           "store_keys"]
+
+EDGE_EXACT = 3  # the same content fingerprint as the indexed document
+_MIX = np.uint64(0xD6E8FEB86659FD93)
+
+
+def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
+               title: NDArray[np.uint64] | None) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """Return every document's band keys (each band mixed in) and title key, with owners.
+
+    One sorted table holds all bands in the index, so a band's number is mixed into its
+    keys; title keys (never 0 where set) are kept as they are.
+    """
+    parts, owners = [], []
+    n = sig.shape[0]
+    for b in range(bands):
+        k = band_keys(np.ascontiguousarray(sig[:, b * rows:(b + 1) * rows]), 0, rows)
+        with np.errstate(over="ignore"):
+            k = (k ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
+        parts.append(k ^ (k >> np.uint64(31)))
+        owners.append(np.arange(n, dtype=np.int64))
+    if title is not None:
+        has = np.flatnonzero(title != 0)
+        parts.append(title[has])
+        owners.append(has.astype(np.int64))
+    if not parts:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(parts), np.concatenate(owners)
+
+
+@dataclass(frozen=True)
+class ProbeTask:
+    """Match one shard's documents against the index's segments."""
+
+    work: str
+    n_shards: int
+    shard: int
+    index: str
+    segments: tuple[tuple[str, int, int, int], ...]  # (name, batch, docs, first)
+    bands: int
+    rows: int
+    num_perm: int
+    titles: bool
+    rule: MatchRule
+    src: str = "content"
+
+
+def _segments(task: ProbeTask) -> list[Segment]:
+    root = IndexStore(task.index).path / "segments"
+    return [Segment(root / name, name, batch, docs, first)
+            for name, batch, docs, first in task.segments]
+
+
+def probe_task(task: ProbeTask) -> dict[str, Any]:
+    """Save, per matched document of the shard, its best indexed match (``probe/NNNNN-*``)."""
+    work = WorkDir(task.work)
+    offsets = shard_offsets(work, task.n_shards)
+    lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
+    local = active_docs(work, lo, hi)
+    name = f"{task.shard:05d}"
+    sig = np.ascontiguousarray(work.load_raw(task.src, f"{name}.sig", np.uint32,
+                                             task.num_perm)[local])
+    fp = np.ascontiguousarray(work.load_raw(task.src, f"{name}.fp", np.uint64, 2)[local])
+    src_title = task.titles and task.src == "content"
+    title = np.asarray(work.load_raw("content", f"{name}.title", np.uint64)[local]) \
+        if src_title else None
+    site = np.asarray(work.load_raw("content", f"{name}.site", np.uint64)[local]) \
+        if task.src == "content" else np.zeros(local.shape[0], dtype=np.uint64)
+    keys, owner = store_keys(sig, task.bands, task.rows, title)
+    found: list[tuple[NDArray[Any], ...]] = []
+    candidates = 0
+    for seg in _segments(task):
+        same = seg.lookup_fp(fp)
+        exact = np.flatnonzero(same >= 0)
+        if exact.shape[0]:
+            found.append((exact, seg.first + same[exact], np.ones(exact.shape[0]),
+                          np.ones(exact.shape[0]), np.full(exact.shape[0], EDGE_EXACT,
+                                                           dtype=np.uint8)))
+        which, old = seg.lookup(keys)
+        if not which.shape[0]:
+            continue
+        pair = np.unique((owner[which] << np.int64(32)) | old)
+        mine, old = pair >> np.int64(32), pair & np.int64(0xFFFFFFFF)
+        candidates += int(pair.shape[0])
+        found.append(_verify(work, task, seg, local + lo, mine, old, site, title))
+    stats = _save_best(work, name, local + lo, found)
+    stats["candidates"] = candidates
+    work.mark_done("probe", name, stats)
+    return stats
+
+
+def _verify(work: WorkDir, task: ProbeTask, seg: Segment, docs: NDArray[np.int64],
+            mine: NDArray[np.int64], old: NDArray[np.int64], site: NDArray[np.uint64],
+            title: NDArray[np.uint64] | None) -> tuple[NDArray[Any], ...]:
+    """Verify (document, indexed) pairs; return the matching ones as probe rows."""
+    new_docs = np.unique(mine)
+    new_flat, new_off = _gather_sets(work, task.n_shards, docs[new_docs], task.src)
+    old_docs = np.unique(old)
+    old_flat, old_off = seg.shingles(old_docs)
+    flat = np.concatenate((new_flat, old_flat))
+    offsets = np.concatenate((new_off, new_off[-1] + old_off[1:]))
+    iu = np.searchsorted(new_docs, mine)
+    iv = new_docs.shape[0] + np.searchsorted(old_docs, old)
+    sims = jaccard_pairs(flat, offsets, iu, iv)
+    sizes = np.diff(offsets).astype(np.float64)
+    a, b = sizes[iu], sizes[iv]
+    inter = np.rint(sims * (a + b) / (1.0 + sims))
+    conts = inter / np.maximum(np.minimum(a, b), 1.0)
+    sites = (site[mine], np.asarray(seg.array("site")[old])) if task.src == "content" else None
+    titles = (title[mine], np.asarray(seg.array("title")[old])) if title is not None else None
+    hit, why = task.rule.decide(sims, conts, inter.astype(np.int64), sites, titles)
+    return (mine[hit], seg.first + old[hit], sims[hit], conts[hit], why[hit])
+
+
+def _save_best(work: WorkDir, name: str, docs: NDArray[np.int64],
+               found: list[tuple[NDArray[Any], ...]]) -> dict[str, Any]:
+    if found:
+        mine, ref, sim, cont, why = (np.concatenate(x) for x in zip(*found, strict=True))
+    else:
+        mine, ref = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        sim, cont, why = np.zeros(0), np.zeros(0), np.zeros(0, np.uint8)
+    # Best first: an exact copy, then the highest similarity, then the earliest indexed.
+    order = np.lexsort((ref, -sim, why != EDGE_EXACT, mine))
+    mine, ref, sim, cont, why = mine[order], ref[order], sim[order], cont[order], why[order]
+    first = np.ones(mine.shape[0], dtype=bool)
+    first[1:] = mine[1:] != mine[:-1]
+    for part, arr in (("doc", docs[mine[first]]), ("ref", ref[first]), ("sim", sim[first]),
+                      ("cont", cont[first]), ("why", why[first])):
+        work.save("probe", f"{name}-{part}", arr)
+    return {"matched": int(first.sum())}
+
+
+def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
+    """Put the shards' matches together (sorted by document): ``probe/all-*``."""
+    out = {}
+    for part in ("doc", "ref", "sim", "cont", "why"):
+        out[part] = np.concatenate([work.load("probe", f"{s:05d}-{part}")
+                                    for s in range(n_shards)]) if n_shards else np.zeros(0)
+        work.save("probe", f"all-{part}", out[part])
+    kinds = np.bincount(out["why"].astype(np.int64), minlength=4) if out["why"].shape[0] \
+        else np.zeros(4, dtype=np.int64)
+    return {"matched": int(out["doc"].shape[0]), "exact": int(kinds[EDGE_EXACT]),
+            "near": int(kinds[EDGE_NEAR])}
+
+
+def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
+               bands: int, rows: int, num_perm: int, titles: bool, src: str,
+               info: dict[str, Any]) -> dict[str, Any]:
+    """Add the run's kept documents to the index as one new segment (under its writer lock)."""
+    import pyarrow as pa
+
+    offsets = shard_offsets(work, n_shards)
+    arrays: dict[str, list[NDArray[Any]]] = {k: [] for k in ("sig", "fp", "site", "title",
+                                                            "span")}
+    flats, lengths, tables = [], [], []
+    for s in range(n_shards):
+        lo, hi = int(offsets[s]), int(offsets[s + 1])
+        local = np.flatnonzero(kept[lo:hi])
+        name = f"{s:05d}"
+        arrays["sig"].append(np.asarray(work.load_raw(src, f"{name}.sig", np.uint32,
+                                                      num_perm)[local]))
+        arrays["fp"].append(np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]))
+        content = src == "content"
+        arrays["site"].append(np.asarray(work.load_raw("content", f"{name}.site", np.uint64)
+                                         [local]) if content else np.zeros(local.shape[0],
+                                                                           np.uint64))
+        arrays["title"].append(np.asarray(work.load_raw("content", f"{name}.title", np.uint64)
+                                          [local]) if content and titles else
+                               np.zeros(local.shape[0], np.uint64))
+        arrays["span"].append(np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)
+                                         [local]) if content else np.zeros((local.shape[0], 2),
+                                                                           np.int64))
+        sh = work.load_raw(src, f"{name}.sh", np.uint32)
+        shoff = work.load_raw(src, f"{name}.shoff", np.int64)
+        counts = shoff[local + 1] - shoff[local]
+        flats.append(gather_slices(np.asarray(sh), np.asarray(shoff[local]), counts))
+        lengths.append(counts)
+        meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
+        tables.append(meta.take(pa.array(local)))
+    sig = np.concatenate(arrays["sig"]) if arrays["sig"] else np.zeros((0, num_perm), np.uint32)
+    fp = np.concatenate(arrays["fp"])
+    title = np.concatenate(arrays["title"])
+    keys, owner = store_keys(sig, bands, rows, title if titles else None)
+    order = np.argsort(keys, kind="stable")
+    raw_off = np.zeros(sig.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(lengths), out=raw_off[1:])
+    sh, shoff = distinct_sets(np.concatenate(flats), raw_off)
+    out: dict[str, NDArray[Any]] = {
+        "keys": keys[order], "kdocs": owner[order].astype(np.uint32), "fp": fp,
+           "fporder": np.lexsort((fp[:, 1], fp[:, 0])).astype(np.int64), "sh": sh,
+           "shoff": shoff, "site": np.concatenate(arrays["site"]), "title": title,
+           "span": np.concatenate(arrays["span"])}
+    return store.commit(out, pa.concat_tables(tables), info)

@@ -1,0 +1,108 @@
+"""index create / add / query / stats end to end: new crawls against what was kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import thresher
+from tests.conftest import SPECIMENS, need_shared
+from tests.pipeline.corpus import make_corpus
+from thresher import index
+
+
+def _rows(out: Path) -> dict[str, dict[str, object]]:
+    return {str(r["id"]): r for r in pq.read_table(out / "decisions.parquet").to_pylist()}
+
+
+def test_specimens_second_crawl_is_a_duplicate_of_the_first(tmp_path: Path) -> None:
+    folder = need_shared(SPECIMENS)
+    first, second = sorted(folder.glob("*.txt"))
+    for name, f in (("one", first), ("two", second)):
+        (tmp_path / name).mkdir()
+        shutil.copy(f, tmp_path / name / f.name)
+    ix = tmp_path / "ix"
+    index.create(ix)
+    a = index.add(ix, [tmp_path / "one"], tmp_path / "out1")
+    assert a["counts"]["kept"] == 1 and a["index"]["added"] == 1 and a["index"]["batch"] == 1
+    b = index.add(ix, [tmp_path / "two"], tmp_path / "out2")
+    assert b["counts"]["duplicate"] == 1 and b["index"]["added"] == 0
+    (row,) = _rows(tmp_path / "out2").values()
+    assert row["decision"] == "duplicate" and row["representative"] == first.name
+    assert row["representative_batch"] == 1 and row["cluster"] is None
+    assert row["match"] == "exact" and f"{first.name} (in the index, batch 1)" in str(
+        row["reason"])
+    text = second.read_text()
+    assert 0 <= row["content_start"] < row["content_end"] < len(text)  # type: ignore[operator]
+    assert row["rep_content_end"] is not None
+    assert not list((tmp_path / "out2" / "kept").rglob("*.txt"))
+    stats = index.stats(ix)
+    assert stats["documents"] == 1 and stats["batches"] == 2  # the second added no document
+    assert stats["bytes_per_document"] > 0
+
+
+def test_add_dedups_within_the_batch_and_against_the_index(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "c", files=2, per_file=150, seed=21)
+    files = sorted(corpus.glob("*.jsonl"))
+    ix = tmp_path / "ix"
+    index.create(ix)
+    one = index.add(ix, [files[0]], tmp_path / "o1", executor="serial")
+    # The same file again: every usable record is a duplicate of an indexed one.
+    again = index.query(ix, [files[0]], tmp_path / "q", executor="serial")
+    assert again["counts"]["kept"] == 0
+    assert again["counts"]["duplicate"] == one["counts"]["kept"] + one["counts"]["duplicate"]
+    assert index.stats(ix)["documents"] == one["counts"]["kept"]  # query changed nothing
+    rows = _rows(tmp_path / "q")
+    kept_first = {i for i, r in _rows(tmp_path / "o1").items() if r["decision"] == "kept"}
+    assert {r["representative"] for r in rows.values() if r["decision"] == "duplicate"} \
+        <= kept_first
+    # A second file: its own near-duplicates found as in a plain run, and none of the
+    # documents it shares with the first is kept again.
+    two = index.add(ix, [files[1]], tmp_path / "o2", executor="serial")
+    plain = thresher.dedup(inputs=[files[1]], output=tmp_path / "p", executor="serial")
+    assert two["counts"]["kept"] <= plain["counts"]["kept"]
+    assert index.stats(ix)["documents"] == one["counts"]["kept"] + two["counts"]["kept"]
+    # Against both batches, the union of the files is all duplicates.
+    both = index.query(ix, [corpus], tmp_path / "q2", executor="serial")
+    assert both["counts"]["kept"] == 0
+
+
+def test_the_index_options_are_kept_and_other_ones_refused(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "c", files=1, per_file=40, seed=3)
+    index.create(tmp_path / "ix", threshold=0.7)
+    assert index.stats(tmp_path / "ix")["config"]["minhash"]["threshold"] == 0.7
+    with pytest.raises(thresher.ConfigError, match="minhash.threshold: index 0.7, given 0.8"):
+        index.add(tmp_path / "ix", [corpus], tmp_path / "o", threshold=0.8)
+    with pytest.raises(thresher.ConfigError, match="not a thresher index"):
+        index.add(tmp_path / "none", [corpus], tmp_path / "o")
+
+
+def test_a_killed_add_leaves_the_index_as_it_was(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "c", files=12, per_file=80, seed=8)
+    ix = tmp_path / "ix"
+    index.create(ix)
+    before = (ix / "manifest.json").read_bytes()
+    code = ("import sys; from thresher import index; "
+            f"index.add({str(ix)!r}, [{str(corpus)!r}], {str(tmp_path / 'o')!r}, "
+            "executor='serial')")
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "o" / "_work" / "read").glob("*.done")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (ix / "manifest.json").read_bytes() == before
+    assert index.stats(ix)["documents"] == 0
+    done = index.add(ix, [corpus], tmp_path / "o", executor="serial")  # resumes
+    assert done["run"]["resumed"] and index.stats(ix)["documents"] == done["counts"]["kept"]
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["index"]["batch"] == 1

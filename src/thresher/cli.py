@@ -192,21 +192,30 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
     from thresher.pipeline.run import run_dedup
 
     base = load_toml(config_file) if config_file else {}
-    progress = None if quiet or as_json else _RichProgress()
-    try:
+
+    def run(progress: _RichProgress | None) -> dict[str, Any]:
         config = config_from_mapping({**base, **options})
         summary = run_dedup(config, progress=progress)
         if report:
             from thresher.report import write_report
 
             summary["report"] = str(write_report(config.output.directory))
+        summary["output"] = str(config.output.directory)
+        return summary
+
+    _show(run, quiet, as_json)
+
+
+def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool) -> None:
+    """Run with progress bars (unless quiet or JSON), then print the summary."""
+    progress = None if quiet or as_json else _RichProgress()
+    try:
+        summary = run(progress)
     except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
         if progress is not None:
             progress.close()
-        raise click.ClickException(str(exc)) from None
-    if progress is not None:
-        progress.close()
-    summary["output"] = str(config.output.directory)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     elif not quiet:
@@ -340,20 +349,12 @@ def _index_run(mode: str, path: Path, inputs: tuple[Path, ...], output: Path, qu
                as_json: bool, options: dict[str, Any]) -> None:
     from thresher import index
 
-    progress = None if quiet or as_json else _RichProgress()
-    try:
+    def run(progress: _RichProgress | None) -> dict[str, Any]:
         summary = index._run(path, list(inputs), output, mode, options, progress)
-    except ThresherError as exc:
-        if progress is not None:
-            progress.close()
-        raise click.ClickException(str(exc)) from None
-    if progress is not None:
-        progress.close()
-    summary["output"] = str(output)
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-    elif not quiet:
-        _print_summary(summary)
+        summary["output"] = str(output)
+        return summary
+
+    _show(run, quiet, as_json)
 
 
 @index_group.command("add")

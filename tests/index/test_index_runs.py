@@ -106,3 +106,27 @@ def test_a_killed_add_leaves_the_index_as_it_was(tmp_path: Path) -> None:
     done = index.add(ix, [corpus], tmp_path / "o", executor="serial")  # resumes
     assert done["run"]["resumed"] and index.stats(ix)["documents"] == done["counts"]["kept"]
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["index"]["batch"] == 1
+
+
+def test_the_index_commands(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from thresher.cli import main
+
+    corpus = make_corpus(tmp_path / "c", files=1, per_file=60, seed=4)
+    run = CliRunner().invoke
+    ix = str(tmp_path / "ix")
+    assert run(main, ["index", "create", ix, "--threshold", "0.75"]).exit_code == 0
+    added = run(main, ["index", "add", ix, str(corpus), "-o", str(tmp_path / "o"), "--json",
+                       "--executor", "serial"])
+    assert added.exit_code == 0, added.output
+    summary = json.loads(added.output)
+    assert summary["index"]["added"] == summary["counts"]["kept"]
+    stats = json.loads(run(main, ["index", "stats", ix, "--json"]).output)
+    assert stats["documents"] == summary["counts"]["kept"]
+    assert stats["config"]["minhash"]["threshold"] == 0.75
+    queried = run(main, ["index", "query", ix, str(corpus), "-o", str(tmp_path / "q"), "-q"])
+    assert queried.exit_code == 0 and queried.output == ""
+    missing = run(main, ["index", "stats", str(tmp_path / "nope")])
+    assert missing.exit_code == 1 and "not a thresher index" in missing.output
+    assert "Traceback" not in missing.output

@@ -130,3 +130,23 @@ def test_the_index_commands(tmp_path: Path) -> None:
     missing = run(main, ["index", "stats", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "not a thresher index" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_a_live_index_answers_lone_queries_as_add_decided(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "c", files=1, per_file=120, seed=31)
+    (data,) = sorted(corpus.glob("*.jsonl"))
+    ix = tmp_path / "ix"
+    index.create(ix)
+    index.add(ix, [data], tmp_path / "o", executor="serial")
+    live = index.Index(ix)
+    rows = [json.loads(x) for x in data.read_text().splitlines()]
+    decided = _rows(tmp_path / "o")
+    found = live.query([r["text"] for r in rows], urls=[r.get("url") for r in rows])
+    kept = [i for i, r in enumerate(rows) if decided[r["id"]]["decision"] == "kept"]
+    assert kept and all(found[i] is not None and found[i]["id"] == rows[i]["id"]  # type: ignore[index]
+                        for i in kept)
+    dups = [i for i, r in enumerate(rows) if decided[r["id"]]["decision"] == "duplicate"]
+    agree = sum(found[i] is not None and found[i]["id"] == decided[rows[i]["id"]][  # type: ignore[index]
+        "representative"] for i in dups)
+    assert agree >= 0.9 * len(dups)
+    assert live.query(["nothing like any of them, a page never crawled before today"]) == [None]

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 import thresher
+from thresher.index.probe import fp_tables
 from thresher.index.store import IndexStore
 
 CONFIG = {"minhash": {"threshold": 0.8, "num_perm": 128}, "content": {"match": "content"}}
@@ -29,10 +30,12 @@ def _batch(n: int, seed: int) -> tuple[dict[str, Any], Any]:
     sizes = rng.integers(1, 6, size=n)
     shoff = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
     arrays = {"keys": flat[order], "kdocs": owner[order], "fp": fp,
-              "fporder": np.lexsort((fp[:, 1], fp[:, 0])).astype(np.int64),
+              **fp_tables(fp),
               "sh": np.arange(shoff[-1], dtype=np.uint32), "shoff": shoff,
               "site": np.zeros(n, np.uint64), "title": np.zeros(n, np.uint64),
-              "span": np.zeros((n, 2), np.int64)}
+              "span": np.zeros((n, 2), np.int64), "tkeys": np.zeros(0, np.uint64),
+              "tcounts": np.zeros(0, np.uint32), "gkeys": np.zeros(0, np.uint64),
+              "gpages": np.zeros(0, np.int64)}
     docs = pa.table({"id": [f"b{seed}-{i}" for i in range(n)], "url": [None] * n,
                      "file": ["f"] * n, "line": list(range(1, n + 1))})
     return {"arrays": arrays, "keys": keys}, docs
@@ -87,6 +90,7 @@ _KILLED_WRITER = """
 import sys, time, numpy as np
 sys.path.insert(0, {tests!r})
 from tests.index.test_store import _batch
+from thresher.index.probe import fp_tables
 from thresher.index.store import IndexStore
 import thresher.index.store as st
 store = IndexStore({path!r})

@@ -21,7 +21,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add", "create", "query", "stats"]
+__all__ = ["Index", "add", "create", "query", "stats"]
+
+def __getattr__(name: str) -> Any:
+    if name == "Index":  # numba and the model load only when a live index is wanted
+        from thresher.index.live import Index
+
+        return Index
+    raise AttributeError(name)
+
 
 _PLACEHOLDER = {"inputs": ["."], "output": "."}  # a Config needs them; create reads none
 

@@ -102,10 +102,34 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
         if src_title else None
     site = np.asarray(work.load_raw("content", f"{name}.site", np.uint64)[local]) \
         if task.src == "content" else np.zeros(local.shape[0], dtype=np.uint64)
-    keys, owner = store_keys(sig, task.bands, task.rows, title)
+    docs = local + lo
+
+    def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
+        return _gather_sets(work, task.n_shards, docs[rows], task.src)
+
+    found, candidates = match_batch(_segments(task), sig, fp, sets_of, site, title,
+                                    task.rule, task.bands, task.rows,
+                                    content=task.src == "content")
+    stats = _save_best(work, name, docs, found)
+    stats["candidates"] = candidates
+    work.mark_done("probe", name, stats)
+    return stats
+
+
+def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np.uint64],
+                sets_of: Any, site: NDArray[np.uint64], title: NDArray[np.uint64] | None,
+                rule: MatchRule, bands: int, rows: int, *, content: bool
+                ) -> tuple[list[tuple[NDArray[Any], ...]], int]:
+    """Match documents (rows of ``sig``/``fp``) against indexed ones.
+
+    ``sets_of(rows)`` returns the documents' distinct shingle sets (flat, offsets) in the
+    order given. Returns every match as (row, indexed number, similarity, containment,
+    why) arrays, and the number of candidates verified.
+    """
+    keys, owner = store_keys(sig, bands, rows, title)
     found: list[tuple[NDArray[Any], ...]] = []
     candidates = 0
-    for seg in _segments(task):
+    for seg in segments:
         same = seg.lookup_fp(fp)
         exact = np.flatnonzero(same >= 0)
         if exact.shape[0]:
@@ -118,19 +142,16 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
         pair = np.unique((owner[which] << np.int64(32)) | old)
         mine, old = pair >> np.int64(32), pair & np.int64(0xFFFFFFFF)
         candidates += int(pair.shape[0])
-        found.append(_verify(work, task, seg, local + lo, mine, old, site, title))
-    stats = _save_best(work, name, local + lo, found)
-    stats["candidates"] = candidates
-    work.mark_done("probe", name, stats)
-    return stats
+        found.append(_verify(seg, sets_of, mine, old, site, title, rule, content))
+    return found, candidates
 
 
-def _verify(work: WorkDir, task: ProbeTask, seg: Segment, docs: NDArray[np.int64],
-            mine: NDArray[np.int64], old: NDArray[np.int64], site: NDArray[np.uint64],
-            title: NDArray[np.uint64] | None) -> tuple[NDArray[Any], ...]:
+def _verify(seg: Segment, sets_of: Any, mine: NDArray[np.int64], old: NDArray[np.int64],
+            site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule,
+            content: bool) -> tuple[NDArray[Any], ...]:
     """Verify (document, indexed) pairs; return the matching ones as probe rows."""
     new_docs = np.unique(mine)
-    new_flat, new_off = _gather_sets(work, task.n_shards, docs[new_docs], task.src)
+    new_flat, new_off = sets_of(new_docs)
     old_docs = np.unique(old)
     old_flat, old_off = seg.shingles(old_docs)
     flat = np.concatenate((new_flat, old_flat))
@@ -142,28 +163,34 @@ def _verify(work: WorkDir, task: ProbeTask, seg: Segment, docs: NDArray[np.int64
     a, b = sizes[iu], sizes[iv]
     inter = np.rint(sims * (a + b) / (1.0 + sims))
     conts = inter / np.maximum(np.minimum(a, b), 1.0)
-    sites = (site[mine], np.asarray(seg.array("site")[old])) if task.src == "content" else None
+    sites = (site[mine], np.asarray(seg.array("site")[old])) if content else None
     titles = (title[mine], np.asarray(seg.array("title")[old])) if title is not None else None
-    hit, why = task.rule.decide(sims, conts, inter.astype(np.int64), sites, titles)
+    hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites, titles)
     return (mine[hit], seg.first + old[hit], sims[hit], conts[hit], why[hit])
 
 
-def _save_best(work: WorkDir, name: str, docs: NDArray[np.int64],
-               found: list[tuple[NDArray[Any], ...]]) -> dict[str, Any]:
+def best_matches(found: list[tuple[NDArray[Any], ...]]) -> tuple[NDArray[Any], ...]:
+    """Keep each document's best match: an exact copy, then the highest similarity, then
+    the earliest indexed. Returns (row, indexed number, similarity, containment, why)."""
     if found:
         mine, ref, sim, cont, why = (np.concatenate(x) for x in zip(*found, strict=True))
     else:
         mine, ref = np.zeros(0, np.int64), np.zeros(0, np.int64)
         sim, cont, why = np.zeros(0), np.zeros(0), np.zeros(0, np.uint8)
-    # Best first: an exact copy, then the highest similarity, then the earliest indexed.
     order = np.lexsort((ref, -sim, why != EDGE_EXACT, mine))
     mine, ref, sim, cont, why = mine[order], ref[order], sim[order], cont[order], why[order]
     first = np.ones(mine.shape[0], dtype=bool)
     first[1:] = mine[1:] != mine[:-1]
-    for part, arr in (("doc", docs[mine[first]]), ("ref", ref[first]), ("sim", sim[first]),
-                      ("cont", cont[first]), ("why", why[first])):
+    return mine[first], ref[first], sim[first], cont[first], why[first]
+
+
+def _save_best(work: WorkDir, name: str, docs: NDArray[np.int64],
+               found: list[tuple[NDArray[Any], ...]]) -> dict[str, Any]:
+    mine, ref, sim, cont, why = best_matches(found)
+    for part, arr in (("doc", docs[mine]), ("ref", ref), ("sim", sim), ("cont", cont),
+                      ("why", why)):
         work.save("probe", f"{name}-{part}", arr)
-    return {"matched": int(first.sum())}
+    return {"matched": int(mine.shape[0])}
 
 
 def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
@@ -221,9 +248,35 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     raw_off = np.zeros(sig.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.concatenate(lengths), out=raw_off[1:])
     sh, shoff = distinct_sets(np.concatenate(flats), raw_off)
-    out: dict[str, NDArray[Any]] = {
+    tables_ = _template_tables(work, src)
+    out: dict[str, NDArray[Any]] = {**tables_,
         "keys": keys[order], "kdocs": owner[order].astype(np.uint32), "fp": fp,
-           "fporder": np.lexsort((fp[:, 1], fp[:, 0])).astype(np.int64), "sh": sh,
+           **fp_tables(fp), "sh": sh,
            "shoff": shoff, "site": np.concatenate(arrays["site"]), "title": title,
            "span": np.concatenate(arrays["span"])}
     return store.commit(out, pa.concat_tables(tables), info)
+
+
+def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:
+    """Fingerprints sorted for lookups: both halves in order, and their documents."""
+    order = np.lexsort((fp[:, 1], fp[:, 0])).astype(np.int64)
+    return {"fpkey": np.ascontiguousarray(fp[order, 0]),
+            "fpsub": np.ascontiguousarray(fp[order, 1]), "fporder": order}
+
+
+def _template_tables(work: WorkDir, src: str) -> dict[str, NDArray[Any]]:
+    """The run's site statistics (block keys on two or more pages, pages per site), kept
+    with the segment so that a later lone query can weigh its blocks against them."""
+    if src != "content":
+        empty = np.zeros(0, dtype=np.uint64)
+        return {"tkeys": empty, "tcounts": np.zeros(0, np.uint32), "gkeys": empty,
+                "gpages": np.zeros(0, np.int64)}
+    from thresher.pipeline.chrome import PARTITIONS
+
+    keys = np.concatenate([work.load("template", f"keys-{p:02d}") for p in range(PARTITIONS)])
+    counts = np.concatenate([work.load("template", f"counts-{p:02d}")
+                             for p in range(PARTITIONS)])
+    order = np.argsort(keys)
+    return {"tkeys": keys[order], "tcounts": counts[order],
+            "gkeys": work.load("template", "group_keys"),
+            "gpages": work.load("template", "group_pages")}

@@ -6,9 +6,13 @@ Layout::
     INDEX/segments/seg-NNNNNN/   one per batch added, never changed once listed:
         keys.npy, kdocs.npy      band keys (every band, and the title band) sorted, with
                                  the segment-local document of each
-        fp.npy, fporder.npy      content fingerprints (n, 2) and their sorted order
+        fp.npy                   content fingerprints (n, 2)
+        fpkey, fpsub, fporder    the same sorted (both halves) and their documents
         sh.npy, shoff.npy        distinct content shingles, flat, with offsets (n + 1)
         site.npy, title.npy      site and title keys (the matching rules between pages)
+        span.npy                 each document's content span in its text
+        tkeys.npy, tcounts.npy   the batch's site statistics: block keys on two or more
+        gkeys.npy, gpages.npy    pages and their counts, pages per site
         docs.parquet             id, url, file, line of every document
     INDEX/lock                   held by the one writer
 
@@ -31,7 +35,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -45,7 +49,9 @@ from thresher.errors import ConfigError
 __all__ = ["FORMAT", "IndexStore", "Segment"]
 
 FORMAT = 1
-ARRAYS = ("keys", "kdocs", "fp", "fporder", "sh", "shoff", "site", "title", "span")
+ARRAYS = ("keys", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site", "title",
+          "span",
+          "tkeys", "tcounts", "gkeys", "gpages")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -75,10 +81,13 @@ class Segment:
     batch: int
     docs: int
     first: int  # the index-wide number of its first document
+    _arrays: dict[str, NDArray[Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def array(self, name: str) -> NDArray[Any]:
-        loaded: NDArray[Any] = np.load(self.path / f"{name}.npy", mmap_mode="r")
-        return loaded
+        """One of the segment's arrays, memory-mapped once and kept."""
+        if name not in self._arrays:
+            self._arrays[name] = np.load(self.path / f"{name}.npy", mmap_mode="r")
+        return self._arrays[name]
 
     @cached_property
     def keys(self) -> NDArray[np.uint64]:
@@ -102,16 +111,14 @@ class Segment:
 
     def lookup_fp(self, fp: NDArray[np.uint64]) -> NDArray[np.int64]:
         """Return the segment-local document with each fingerprint (rows of 2), or -1."""
-        sfp, order = self.array("fp"), self.array("fporder")
-        if not sfp.shape[0]:
-            return np.full(fp.shape[0], -1, dtype=np.int64)
-        ordered = sfp[order]
-        key = ordered[:, 0]
-        at = np.searchsorted(key, fp[:, 0])
+        key, sub, order = self.array("fpkey"), self.array("fpsub"), self.array("fporder")
         out = np.full(fp.shape[0], -1, dtype=np.int64)
+        if not key.shape[0]:
+            return out
+        at = np.searchsorted(key, fp[:, 0])
         for i, a in enumerate(at.tolist()):
             while a < key.shape[0] and key[a] == fp[i, 0]:
-                if ordered[a, 1] == fp[i, 1]:
+                if sub[a] == fp[i, 1]:
                     out[i] = int(order[a])
                     break
                 a += 1

@@ -41,8 +41,9 @@ from thresher.io.records import Fields, Record, read_shard
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["PARTITIONS", "ContentTask", "TemplateTask", "block_pairs", "content_task",
-           "count_groups", "group_of", "template_task"]
+__all__ = ["PARTITIONS", "ContentTask", "TemplateTask", "block_pairs", "content_of",
+           "content_task", "content_texts", "count_groups", "group_of", "template_task",
+           "title_keys"]
 
 PARTITIONS = 16
 _SHIFT = np.uint64(60)  # top four bits pick the partition
@@ -191,6 +192,12 @@ class _Tables:
         self.group_keys = work.load("template", "group_keys")
         self.group_pages = work.load("template", "group_pages")
 
+    def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Each block's count of pages on its site, and each document's site pages."""
+        return (_lookup(keys, self.keys, self.counts, 1),
+                _lookup(ghash, self.group_keys, self.group_pages, 1))
+
 
 TITLE_MIN_WORDS = 2  # a shorter first line ("Menu", "Home") names no article
 TITLE_MAX_WORDS = 30  # a longer one is a paragraph, not a title
@@ -219,15 +226,19 @@ def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int6
     return out
 
 
-def _content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: _Tables
-                ) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64]]:
+def content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: Any
+               ) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64]]:
+    """Cut texts into blocks and decide each block's fate; return also the title keys.
+
+    ``tables(site keys, site hashes)`` gives the site statistics: each block's count of
+    pages holding it, and each document's count of site pages.
+    """
     blocks = split_blocks(texts)
     if kind == "warc":  # the HTML extractor already chose the main text
         return (blocks, np.zeros(blocks.key.shape[0], dtype=np.uint8),
                 np.zeros(len(texts), dtype=np.uint64))
     keys = _site_keys(blocks, ghash)
-    counts = _lookup(keys, tables.keys, tables.counts, 1)
-    pages = _lookup(ghash, tables.group_keys, tables.group_pages, 1)
+    counts, pages = tables(keys, ghash)
     model = load_model()
     x = block_features(blocks, counts, pages)
     p = predict(model, x)
@@ -235,6 +246,23 @@ def _content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: 
                           drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
                           heading=headings(blocks))
     return blocks, fate, title_keys(blocks, keys, counts, pages)
+
+
+def content_texts(texts: list[str], blocks: Blocks, fate: NDArray[np.uint8]
+                  ) -> tuple[list[str], list[int]]:
+    """Each document's content (its kept blocks, one per line; the whole text when none
+    is kept) and its number of kept blocks."""
+    doc_of = np.repeat(np.arange(len(texts)), np.diff(blocks.doc_offsets))
+    kept = np.flatnonzero(fate == KEEP)
+    pieces = [texts[d][a:e] for d, a, e in zip(doc_of[kept].tolist(),
+                                                blocks.start[kept].tolist(),
+                                                blocks.end[kept].tolist(), strict=True)]
+    per_doc = np.bincount(doc_of[kept], minlength=len(texts)).tolist()
+    content, at = [], 0
+    for j, count in enumerate(per_doc):
+        content.append("\n".join(pieces[at:at + count]) if count else texts[j])
+        at += count
+    return content, per_doc
 
 
 def content_task(task: ContentTask) -> dict[str, Any]:
@@ -260,18 +288,11 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
         texts = [batch[i].text or "" for i in slots]
         ghash = _group_hash([group_of(batch[i], read.fields) for i in slots])
-        blocks, fate, titles = _content_of(texts, ghash, read.shard.kind, tables)
+        blocks, fate, titles = content_of(texts, ghash, read.shard.kind, tables)
         doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
         keep = fate == KEEP
         kept = np.flatnonzero(keep)
-        pieces = [texts[d][a:e] for d, a, e in zip(doc_of[kept].tolist(),
-                                                    blocks.start[kept].tolist(),
-                                                    blocks.end[kept].tolist(), strict=True)]
-        per_doc = np.bincount(doc_of[kept], minlength=len(slots)).tolist()
-        content, at = [], 0
-        for j, count in enumerate(per_doc):
-            content.append("\n".join(pieces[at:at + count]) if count else texts[j])
-            at += count
+        content, per_doc = content_texts(texts, blocks, fate)
         span = np.full((n, 2), -1, dtype=np.int64)
         site = np.zeros(n, dtype=np.uint64)
         title = np.zeros(n, dtype=np.uint64)

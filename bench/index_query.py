@@ -1,0 +1,84 @@
+"""Latency of lone queries against a persistent index, and the rate of ``index add``.
+
+Usage: python bench/index_query.py --corpus FILE.jsonl [--docs N] [--queries 2000]
+                                   [--index DIR] [--keep]
+
+Adds the first ``--docs`` records of the corpus to a new index (one core, ``--executor
+serial``; or reuses ``--index`` if it exists), then opens it in process
+(``thresher.index.Index``) and times one-document queries, half of them pages from the
+corpus (found), half of them pages never indexed (edited beyond recognition), with the
+page cache warm. Prints docs/s of the add, query p50/p95/p99 and disk per document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from thresher import index
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--index", type=Path)
+    parser.add_argument("--keep", action="store_true", help="keep the index built here")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="thresher-ixq-"))
+    path = args.index or tmp / "ix"
+    with args.corpus.open() as fh:
+        rows = [json.loads(x) for x in itertools.islice(fh, args.docs)]
+    if not (path / "manifest.json").exists():
+        data = tmp / "batch.jsonl"
+        data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        index.create(path)
+        t = time.perf_counter()
+        summary = index.add(path, [data], tmp / "out", executor="serial")
+        seconds = time.perf_counter() - t
+        print(f"add: {len(rows):,} documents in {seconds:.1f} s, "
+              f"{len(rows) / seconds:,.0f} docs/s (one core), the index's part "
+              f"{summary['run']['stage_seconds'].get('index-add', 0):.1f} s")
+    live = index.Index(path)
+    rng = random.Random(7)
+    picks = [rows[rng.randrange(len(rows))] for _ in range(args.queries)]
+    queries = []
+    for k, r in enumerate(picks):
+        text = r["text"]
+        if k % 2:  # never indexed: its words shuffled
+            words = text.split()
+            rng.shuffle(words)
+            text = " ".join(words)
+        queries.append((text, r.get("url")))
+    for text, url in queries[:50]:
+        live.query([text], [url])  # compile and warm
+    times, hits = [], 0
+    for text, url in queries:
+        t = time.perf_counter()
+        found = live.query([text], [url])
+        times.append(time.perf_counter() - t)
+        hits += found[0] is not None
+    ms = np.array(times) * 1000
+    stats = index.stats(path)
+    print(f"index: {stats['documents']:,} documents, {len(live.segments)} segments, "
+          f"{stats['bytes_per_document']:,.0f} bytes per document")
+    print(f"query: {len(queries):,} one-document queries ({hits:,} found): "
+          f"p50 {np.percentile(ms, 50):.2f} ms, p95 {np.percentile(ms, 95):.2f} ms, "
+          f"p99 {np.percentile(ms, 99):.2f} ms")
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        print("kept", tmp)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""An index opened in this process, for lone queries: a crawler's "have I seen this?".
+
+Opening reads the manifest once (a snapshot: batches added later are not seen until the
+index is opened again) and memory-maps the segments. A query runs, for a handful of
+pages, what a run does for a shard: blocks and the block model (the site statistics are
+the index's, plus the page itself), the content's sketch, the fingerprint and band-key
+lookups in every segment, verification and the run's match rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from thresher.core.sketch import sketch_texts
+from thresher.core.verify import distinct_sets, gather_slices
+from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
+from thresher.index.store import IndexStore, Segment
+from thresher.io.records import Fields, Record
+from thresher.pipeline.match import EDGE_PARTIAL, EDGE_TITLE, MatchRule
+from thresher.pipeline.read import _MODES
+
+__all__ = ["Index"]
+
+_MATCH = {EDGE_EXACT: "exact", EDGE_PARTIAL: "partial", EDGE_TITLE: "title"}
+
+
+class Index:
+    """A read-only snapshot of an index, kept open for many small queries.
+
+    Example:
+        >>> import tempfile, pathlib, thresher.index as index
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "in").mkdir()
+        >>> text = "a page that the crawler has fetched once already and kept as it was"
+        >>> _ = (d / "in" / "1.txt").write_text(text)
+        >>> _ = index.create(d / "ix")
+        >>> _ = index.add(d / "ix", [d / "in"], d / "out", executor="serial")
+        >>> ix = index.Index(d / "ix")
+        >>> ix.query([text])[0]["id"], ix.query(["something else entirely, never seen"])
+        ('1.txt', [None])
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        from thresher.config import config_from_mapping
+        from thresher.pipeline.run import lsh_plan
+
+        self.store = IndexStore(path)
+        manifest = self.store.manifest()
+        self.config = config_from_mapping({**manifest["config"], "inputs": ["."],
+                                           "output": "."})
+        self.segments: list[Segment] = self.store.segments(manifest)
+        self.documents = int(manifest["documents"])
+        self.plan = lsh_plan(self.config)
+        c, mh = self.config.content, self.config.minhash
+        self.content = c.match == "content"
+        self.titles = self.content and c.titles
+        self.rule = MatchRule(mh.threshold, c.containment if self.content else None,
+                              c.min_shared, c.site_containment if self.content else None,
+                              c.title_containment if self.titles else None)
+        self._tables = [(s.array("tkeys"), s.array("tcounts"), s.array("gkeys"),
+                         s.array("gpages")) for s in self.segments]
+        self._ids: dict[int, Any] = {}
+
+    def _site_stats(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
+                    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Counts over the indexed batches, the queried page itself included."""
+        from thresher.pipeline.chrome import _lookup
+
+        counts = np.ones(keys.shape[0], dtype=np.int64)
+        pages = np.ones(ghash.shape[0], dtype=np.int64)
+        for tkeys, tcounts, gkeys, gpages in self._tables:
+            counts += _lookup(keys, np.asarray(tkeys), np.asarray(tcounts), 0)
+            pages += _lookup(ghash, np.asarray(gkeys), np.asarray(gpages), 0)
+        return counts, pages
+
+    def query(self, texts: list[str], urls: list[str | None] | None = None,
+              groups: list[str] | None = None) -> list[dict[str, Any] | None]:
+        """Return, for each text, its best indexed match (id, batch, similarity,
+        containment, match) or None. ``urls`` (or ``groups``, as ``--group-by`` would)
+        tell each page's site."""
+        from thresher.pipeline.chrome import _group_hash, content_of, content_texts, group_of
+
+        n = len(texts)
+        if groups is None:
+            groups = [group_of(Record("", "", u, "", 0), Fields())
+                      for u in (urls or [None] * n)]
+        ghash = _group_hash(groups)
+        title: NDArray[np.uint64] | None = None
+        content = texts
+        if self.content:
+            blocks, fate, title = content_of(texts, ghash, "text", self._site_stats)
+            content, _ = content_texts(texts, blocks, fate)
+            if not self.titles:
+                title = None
+        mh = self.config.minhash
+        s = sketch_texts(content, num_perm=mh.num_perm, ngram=mh.ngram,
+                         char_ngram=mh.char_ngram, mode=_MODES[mh.shingle], seed=mh.seed)
+
+        def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
+            off = s.shingle_offsets
+            counts = (off[rows + 1] - off[rows]).astype(np.int64)
+            flat = gather_slices(s.shingles, off[rows].astype(np.int64), counts)
+            offsets = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            return distinct_sets(flat, offsets)
+
+        found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
+                               title, self.rule, self.plan.bands, self.plan.rows,
+                               content=self.content)
+        rows, ref, sim, cont, why = best_matches(found)
+        out: list[dict[str, Any] | None] = [None] * n
+        for row, r, si, co, w in zip(rows.tolist(), ref.tolist(), sim.tolist(), cont.tolist(),
+                                     why.tolist(), strict=True):
+            seg = next(g for g in self.segments if g.first <= r < g.first + g.docs)
+            out[row] = {"id": self._id(seg, r - seg.first), "batch": seg.batch,
+                        "similarity": round(si, 4), "containment": round(co, 4),
+                        "match": _MATCH.get(w, "near" if si >= self.rule.threshold
+                                            else "partial")}
+        return out
+
+    def _id(self, seg: Segment, local: int) -> str:
+        if seg.batch not in self._ids:
+            self._ids[seg.batch] = seg.table(["id"])["id"]
+        return str(self._ids[seg.batch][local].as_py())

@@ -1,13 +1,17 @@
 """Latency of lone queries against a persistent index, and the rate of ``index add``.
 
 Usage: python bench/index_query.py --corpus FILE.jsonl [--docs N] [--queries 2000]
-                                   [--index DIR] [--keep]
+                                   [--index DIR] [--keep] [--filler M]
 
 Adds the first ``--docs`` records of the corpus to a new index (one core, ``--executor
 serial``; or reuses ``--index`` if it exists), then opens it in process
 (``thresher.index.Index``) and times one-document queries, half of them pages from the
 corpus (found), half of them pages never indexed (edited beyond recognition), with the
 page cache warm. Prints docs/s of the add, query p50/p95/p99 and disk per document.
+
+``--filler M`` first adds a batch of M synthetic documents (random band keys and
+fingerprints, one shingle each: they match nothing), so that lookups search tables the
+size of an M-document index; the real pages keep their matches.
 """
 
 from __future__ import annotations
@@ -26,6 +30,33 @@ import numpy as np
 from thresher import index
 
 
+def _fill(path: Path, docs: int) -> None:
+    import pyarrow as pa
+
+    from thresher.index.probe import fp_tables
+    from thresher.index.store import IndexStore
+
+    store = IndexStore(path)
+    bands = index.Index(path).plan.bands
+    rng = np.random.default_rng(5)
+    keys = rng.integers(1, 2**63, size=docs * (bands + 1), dtype=np.int64).view(np.uint64)
+    keys.sort()  # owners are random anyway: their order does not matter
+    kdocs = rng.integers(0, docs, size=keys.shape[0], dtype=np.int64).astype(np.uint32)
+    fp = rng.integers(1, 2**63, size=(docs, 2), dtype=np.int64).view(np.uint64)
+    arrays = {"keys": keys, "kdocs": kdocs, "fp": fp, **fp_tables(fp),
+              "sh": rng.integers(0, 2**32, size=docs, dtype=np.int64).astype(np.uint32),
+              "shoff": np.arange(docs + 1, dtype=np.int64),
+              "site": np.zeros(docs, np.uint64), "title": np.zeros(docs, np.uint64),
+              "span": np.zeros((docs, 2), np.int64), "tkeys": np.zeros(0, np.uint64),
+              "tcounts": np.zeros(0, np.uint32), "gkeys": np.zeros(0, np.uint64),
+              "gpages": np.zeros(0, np.int64)}
+    table = pa.table({"id": pa.array([f"filler-{i}" for i in range(docs)]),
+                      "url": pa.nulls(docs, pa.string()), "file": pa.nulls(docs, pa.string()),
+                      "line": pa.nulls(docs, pa.int64())})
+    with store.writer():
+        store.commit(arrays, table, {"inputs": ["synthetic filler"]})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True)
@@ -33,6 +64,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--index", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the index built here")
+    parser.add_argument("--filler", type=int, default=0)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="thresher-ixq-"))
     path = args.index or tmp / "ix"
@@ -48,6 +80,10 @@ def main() -> None:
         print(f"add: {len(rows):,} documents in {seconds:.1f} s, "
               f"{len(rows) / seconds:,.0f} docs/s (one core), the index's part "
               f"{summary['run']['stage_seconds'].get('index-add', 0):.1f} s")
+    if args.filler:
+        t = time.perf_counter()
+        _fill(path, args.filler)
+        print(f"filler: {args.filler:,} synthetic documents in {time.perf_counter() - t:.0f} s")
     live = index.Index(path)
     rng = random.Random(7)
     picks = [rows[rng.randrange(len(rows))] for _ in range(args.queries)]

@@ -130,3 +130,40 @@ def test_a_killed_writer_leaves_the_index_as_it_was(tmp_path: Path) -> None:
     assert time.monotonic() - started < 30
     assert not [p for p in (path / "segments").iterdir() if p.name.startswith(".tmp-")]
     assert [s.docs for s in store.segments()] == [30, 20]
+
+
+def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import thresher.index.store as st
+
+    store = IndexStore.create(tmp_path / "ix", CONFIG)
+    store.max_segments = 3
+    made = []
+    for seed in range(1, 8):
+        batch, docs = _batch(10 + seed, seed)
+        with store.writer():
+            store.commit(batch["arrays"], docs, {})
+        made.append(batch)
+    segs = store.segments()
+    assert len(segs) == 3 and store.stats()["batches"] == 7
+    assert sum(s.docs for s in segs) == sum(10 + seed for seed in range(1, 8))
+    first = 0
+    for b, batch in enumerate(made, start=1):
+        for local in (0, 5):
+            want = first + local
+            (seg,) = [s for s in segs if s.first <= want < s.first + s.docs]
+            _, found = seg.lookup(batch["keys"][local])
+            assert set((seg.first + found).tolist()) == {want}
+            assert seg.batch_of(found[:1]).tolist() == [b]
+            assert seg.lookup_fp(batch["arrays"]["fp"][[local]]).tolist() == [want - seg.first]
+            flat, _ = seg.shingles(np.array([want - seg.first]))
+            sh, shoff = batch["arrays"]["sh"], batch["arrays"]["shoff"]
+            assert flat.tolist() == sh[shoff[local]:shoff[local + 1]].tolist()
+        first += batch["keys"].shape[0]
+    # Merged-away segments stay for readers that opened the index before, then go.
+    names = {p.name for p in (tmp_path / "ix" / "segments").iterdir()}
+    assert len(names) > 3
+    monkeypatch.setattr(st, "RETIRED_SECONDS", 0)
+    with store.writer():
+        pass
+    assert {p.name for p in (tmp_path / "ix" / "segments").iterdir()} == {s.name for s in segs}

@@ -63,7 +63,7 @@ class Index:
                               c.title_containment if self.titles else None)
         self._tables = [(s.array("tkeys"), s.array("tcounts"), s.array("gkeys"),
                          s.array("gpages")) for s in self.segments]
-        self._ids: dict[int, Any] = {}
+        self._ids: dict[str, Any] = {}
 
     def _site_stats(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -116,13 +116,15 @@ class Index:
         for row, r, si, co, w in zip(rows.tolist(), ref.tolist(), sim.tolist(), cont.tolist(),
                                      why.tolist(), strict=True):
             seg = next(g for g in self.segments if g.first <= r < g.first + g.docs)
-            out[row] = {"id": self._id(seg, r - seg.first), "batch": seg.batch,
+            local = r - seg.first
+            out[row] = {"id": self._id(seg, local),
+                        "batch": int(seg.batch_of(np.array([local]))[0]),
                         "similarity": round(si, 4), "containment": round(co, 4),
                         "match": _MATCH.get(w, "near" if si >= self.rule.threshold
                                             else "partial")}
         return out
 
     def _id(self, seg: Segment, local: int) -> str:
-        if seg.batch not in self._ids:
-            self._ids[seg.batch] = seg.table(["id"])["id"]
-        return str(self._ids[seg.batch][local].as_py())
+        if seg.name not in self._ids:
+            self._ids[seg.name] = seg.table(["id"])["id"]
+        return str(self._ids[seg.name][local].as_py())

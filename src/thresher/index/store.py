@@ -49,6 +49,7 @@ from thresher.errors import ConfigError
 __all__ = ["FORMAT", "IndexStore", "Segment"]
 
 FORMAT = 1
+RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still using it
 ARRAYS = ("keys", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site", "title",
           "span",
           "tkeys", "tcounts", "gkeys", "gpages")
@@ -136,6 +137,12 @@ class Segment:
             np.zeros(0, dtype=np.uint32)
         return flat.astype(np.uint32, copy=False), offsets
 
+    def batch_of(self, local: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The batch that added each of ``local`` (a merged segment holds several)."""
+        if (self.path / "batch.npy").exists():
+            return np.asarray(self.array("batch")[local], dtype=np.int64)
+        return np.full(np.shape(local), self.batch, dtype=np.int64)
+
     def table(self, columns: list[str] | None = None) -> Any:
         import pyarrow.parquet as pq
 
@@ -215,9 +222,14 @@ class IndexStore:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def _remove_orphans(self) -> None:
-        listed = {s["name"] for s in self.manifest()["segments"]}
+        manifest = self.manifest()
+        listed = {s["name"] for s in manifest["segments"]}
+        # Segments merged away stay a while for readers that opened the index before.
+        now = time.time()
+        keep = {name for name, when in manifest.get("retired", {}).items()
+                if now - when < RETIRED_SECONDS}
         for child in (self.path / "segments").iterdir():
-            if child.name not in listed:
+            if child.name not in listed and child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
         for child in self.path.glob(".manifest.json.tmp-*"):
             child.unlink(missing_ok=True)
@@ -229,16 +241,29 @@ class IndexStore:
         ``arrays`` holds ``ARRAYS`` for the batch's documents (segment-local numbering),
         ``docs`` their table (id, url, file, line). Returns the new manifest.
         """
-        import pyarrow.parquet as pq
-
         manifest = self.manifest()
         batch = int(manifest["next_batch"])
         name = f"seg-{batch:06d}"
+        self._write_segment(name, arrays, docs)
+        n = int(docs.num_rows)
+        manifest["segments"].append({"name": name, "batch": batch, "docs": n, **info})
+        manifest["documents"] = int(manifest["documents"]) + n
+        manifest["next_batch"] = batch + 1
+        self._write_manifest(manifest)
+        while len(manifest["segments"]) > self.max_segments:
+            manifest = self._merge_smallest(manifest)
+        return manifest
+
+    max_segments = 8  # more are merged, two neighbours at a time, the smallest pair first
+
+    def _write_segment(self, name: str, arrays: dict[str, NDArray[Any]], docs: Any) -> None:
+        import pyarrow.parquet as pq
+
         tmp = self.path / "segments" / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        for key in ARRAYS:
+        for key, value in arrays.items():
             with open(tmp / f"{key}.npy", "wb") as fh:
-                np.save(fh, arrays[key], allow_pickle=False)
+                np.save(fh, value, allow_pickle=False)
                 fh.flush()
                 os.fsync(fh.fileno())
         with open(tmp / "docs.parquet", "wb") as fh:
@@ -248,10 +273,32 @@ class IndexStore:
         _fsync_dir(tmp)
         os.rename(tmp, self.path / "segments" / name)
         _fsync_dir(self.path / "segments")
-        n = int(docs.num_rows)
-        manifest["segments"].append({"name": name, "batch": batch, "docs": n, **info})
-        manifest["documents"] = int(manifest["documents"]) + n
-        manifest["next_batch"] = batch + 1
+
+    def _merge_smallest(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Merge the two neighbouring segments with the fewest documents into one.
+
+        Neighbours keep every document's index-wide number (numbers follow the manifest's
+        order), so nothing that points into the index changes. The merged segment is
+        listed in place of the two by one atomic manifest replacement.
+        """
+        import pyarrow as pa
+
+        entries = manifest["segments"]
+        k = min(range(len(entries) - 1),
+                key=lambda i: (entries[i]["docs"] + entries[i + 1]["docs"], i))
+        a, b = self.segments(manifest)[k:k + 2]
+        arrays = _merged(a, b)
+        docs = pa.concat_tables([a.table(), b.table()])
+        name = f"seg-{a.batch:06d}-{b.name.rsplit('-', 1)[-1]}-{uuid.uuid4().hex[:6]}"
+        self._write_segment(name, arrays, docs)
+        batches = sorted(set(entries[k].get("batches", [entries[k]["batch"]]))
+                         | set(entries[k + 1].get("batches", [entries[k + 1]["batch"]])))
+        merged = {"name": name, "batch": batches[0], "batches": batches,
+                  "docs": a.docs + b.docs}
+        retired = dict(manifest.get("retired", {}))
+        retired.update({entries[k]["name"]: time.time(), entries[k + 1]["name"]: time.time()})
+        manifest = {**manifest, "segments": [*entries[:k], merged, *entries[k + 2:]],
+                    "retired": retired}
         self._write_manifest(manifest)
         return manifest
 
@@ -265,11 +312,39 @@ class IndexStore:
         m = self.manifest()
         disk = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
         docs = int(m["documents"])
-        return {"path": str(self.path), "documents": docs, "batches": len(m["segments"]),
+        return {"path": str(self.path), "documents": docs,
+                "batches": int(m["next_batch"]) - 1, "segment_count": len(m["segments"]),
                 "disk_bytes": disk, "bytes_per_document": round(disk / docs, 1) if docs else None,
                 "created": m.get("created"), "thresher": m.get("thresher"),
                 "segments": [{k: s[k] for k in ("name", "batch", "docs")} for s in m["segments"]],
                 "config": m["config"]}
+
+
+def _merged(a: Segment, b: Segment) -> dict[str, NDArray[Any]]:
+    """The arrays of one segment holding ``a``'s documents, then ``b``'s."""
+    from thresher.index.probe import fp_tables
+
+    keys = np.concatenate((a.keys, b.keys))
+    kdocs = np.concatenate((np.asarray(a.kdocs), np.asarray(b.kdocs) + np.uint32(a.docs)))
+    order = np.argsort(keys, kind="stable")
+    fp = np.concatenate((a.array("fp"), b.array("fp")))
+    a_off, b_off = np.asarray(a.array("shoff")), np.asarray(b.array("shoff"))
+    out: dict[str, NDArray[Any]] = {
+        "keys": keys[order], "kdocs": kdocs[order], "fp": fp, **fp_tables(fp),
+        "sh": np.concatenate((a.array("sh"), b.array("sh"))),
+        "shoff": np.concatenate((a_off, b_off[1:] + a_off[-1])),
+        "batch": np.concatenate((a.batch_of(np.arange(a.docs)), b.batch_of(np.arange(b.docs)))),
+    }
+    for name in ("site", "title", "span"):
+        out[name] = np.concatenate((a.array(name), b.array(name)))
+    for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):
+        both = np.concatenate((a.array(keys_name), b.array(keys_name)))
+        counts = np.concatenate((a.array(counts_name), b.array(counts_name)))
+        unique, at = np.unique(both, return_inverse=True)
+        summed = np.zeros(unique.shape[0], dtype=counts.dtype)
+        np.add.at(summed, at, counts)
+        out[keys_name], out[counts_name] = unique, summed
+    return out
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:

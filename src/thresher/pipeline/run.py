@@ -341,8 +341,10 @@ def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[
             continue
         ids = seg.table(["id"])["id"].take(pa.array(mine)).to_pylist()
         spans = np.asarray(seg.array("span")[mine])
-        for local, i, span in zip(mine.tolist(), ids, spans.tolist(), strict=True):
-            out[records + seg.first + local] = (i, seg.batch, (span[0], span[1]))
+        batches = seg.batch_of(mine).tolist()
+        for local, i, span, batch in zip(mine.tolist(), ids, spans.tolist(), batches,
+                                         strict=True):
+            out[records + seg.first + local] = (i, batch, (span[0], span[1]))
     return out
 
 

@@ -394,5 +394,26 @@ def index_stats(path: Path, as_json: bool) -> None:
                + (f" ({per:,.0f} per document)" if per else ""))
 
 
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--allow-add", is_flag=True, help="Also accept POST /add.")
+def serve(path: Path, host: str, port: int, allow_add: bool) -> None:
+    """Serve the index at PATH over HTTP (pip install 'thresher[serve]'): POST /query with
+    {"text", "url"} or {"documents": [...]}; GET /health, /stats; POST /add if allowed."""
+    from thresher.index.serve import make_app
+
+    try:
+        app = make_app(path, allow_add=allow_add)
+        import uvicorn
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ImportError:
+        raise click.ClickException("thresher serve needs uvicorn: pip install "
+                                   "'thresher[serve]'") from None
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
 if __name__ == "__main__":  # pragma: no cover - python -m thresher.cli
     main()

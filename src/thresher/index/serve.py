@@ -1,0 +1,179 @@
+"""``thresher serve``: the index over HTTP, JSON in and out, for crawlers.
+
+Routes:
+
+- ``GET /health``: ``{"status": "ok", "documents": N, "batches": B}``;
+- ``GET /stats``: what ``thresher index stats --json`` prints;
+- ``POST /query``: ``{"text": ..., "url": ...}`` or ``{"documents": [{"text", "url"}, ...]}``
+  (at most ``MAX_DOCUMENTS``); answers ``{"results": [{"seen": bool, "id", "batch",
+  "similarity", "containment", "match"}, ...]}`` in the same order;
+- ``POST /add`` (only with ``--allow-add``): ``{"documents": [{"id", "text", "url"}, ...]}``
+  runs ``index add`` on them (one add at a time) and answers what it decided.
+
+Bad requests get a 4xx with a message (``{"error": ...}``), never a traceback. The
+index is read as a snapshot, opened again when its manifest changes (an ``add`` by this
+server or by another process).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from thresher.errors import ConfigError, ThresherError
+
+__all__ = ["MAX_BODY", "MAX_DOCUMENTS", "make_app"]
+
+MAX_DOCUMENTS = 1000
+MAX_BODY = 16 << 20
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _documents(body: Any, *, need_id: bool) -> list[dict[str, Any]]:
+    """The request's documents, checked: a list of objects with a string text."""
+    if not isinstance(body, dict):
+        raise _BadRequest("the body must be a JSON object")
+    if "documents" in body:
+        docs = body["documents"]
+        if not isinstance(docs, list) or not docs:
+            raise _BadRequest('"documents" must be a non-empty list')
+    elif "text" in body and not need_id:
+        docs = [body]
+    else:
+        raise _BadRequest('give "documents": [{"text": ..., "url": ...}]' +
+                          ("" if need_id else ' or "text"'))
+    if len(docs) > MAX_DOCUMENTS:
+        raise _BadRequest(f"at most {MAX_DOCUMENTS} documents per request, got {len(docs)}",
+                          413)
+    for k, doc in enumerate(docs):
+        if not isinstance(doc, dict):
+            raise _BadRequest(f"documents[{k}] must be an object")
+        if not isinstance(doc.get("text"), str) or not doc["text"].strip():
+            raise _BadRequest(f"documents[{k}].text must be a non-empty string")
+        if doc.get("url") is not None and not isinstance(doc["url"], str):
+            raise _BadRequest(f"documents[{k}].url must be a string")
+        if need_id and (not isinstance(doc.get("id"), str) or not doc["id"]):
+            raise _BadRequest(f"documents[{k}].id must be a non-empty string")
+    return docs
+
+
+class _Live:
+    """The open index, reopened when its manifest changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.adding = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._index: Any = None
+
+    def get(self) -> Any:
+        from thresher.index.live import Index
+        from thresher.index.store import IndexStore
+
+        try:
+            st = (self.path / "manifest.json").stat()
+        except FileNotFoundError:
+            IndexStore(self.path).manifest()  # raises the clear error
+            raise
+        stamp = (st.st_mtime_ns, st.st_size)
+        with self.lock:
+            if stamp != self._stamp:
+                self._index, self._stamp = Index(self.path), stamp
+            return self._index
+
+
+def make_app(path: str | Path, *, allow_add: bool = False) -> Any:
+    """Return the ASGI application serving the index at ``path``."""
+    try:
+        from starlette.applications import Starlette
+        from starlette.exceptions import HTTPException
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+    except ImportError:
+        raise ConfigError("thresher serve needs starlette and uvicorn: pip install "
+                          "'thresher[serve]'") from None
+    from thresher import index
+
+    live = _Live(Path(path))
+    live.get()  # fail now, not at the first request, if it is no index
+
+    async def body_of(request: Request) -> Any:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise _BadRequest(f"the body is larger than {MAX_BODY:,} bytes", 413)
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _BadRequest(f"the body is not JSON: {exc}") from None
+
+    async def health(request: Request) -> JSONResponse:
+        ix = live.get()
+        return JSONResponse({"status": "ok", "documents": ix.documents,
+                             "batches": len({s.batch for s in ix.segments})})
+
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse(index.stats(path))
+
+    async def query(request: Request) -> JSONResponse:
+        from starlette.concurrency import run_in_threadpool
+
+        docs = _documents(await body_of(request), need_id=False)
+        found = await run_in_threadpool(live.get().query, [d["text"] for d in docs],
+                                        [d.get("url") for d in docs])
+        return JSONResponse({"results": [{"seen": False} if f is None else {"seen": True, **f}
+                                         for f in found]})
+
+    async def add(request: Request) -> JSONResponse:
+        from starlette.concurrency import run_in_threadpool
+
+        if not allow_add:
+            raise _BadRequest("adding is off: start the server with --allow-add", 403)
+        docs = _documents(await body_of(request), need_id=True)
+        return JSONResponse(await run_in_threadpool(_add, path, live, docs))
+
+    async def bad_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, _BadRequest)
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+    async def thresher_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"internal error ({type(exc).__name__}); the server "
+                                      "log has the details"}, status_code=500)
+
+    return Starlette(routes=[
+        Route("/health", health, methods=["GET"]), Route("/stats", stats, methods=["GET"]),
+        Route("/query", query, methods=["POST"]), Route("/add", add, methods=["POST"]),
+    ], exception_handlers={_BadRequest: bad_request, HTTPException: http_error,
+                           ThresherError: thresher_error, Exception: server_error})
+
+
+def _add(path: str | Path, live: _Live, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    from thresher import index
+
+    with live.adding, tempfile.TemporaryDirectory(prefix="thresher-serve-") as tmp:
+        data = Path(tmp) / "posted.jsonl"
+        data.write_text("".join(json.dumps({"id": d["id"], "text": d["text"],
+                                            "url": d.get("url")}) + "\n" for d in docs))
+        summary = index.add(path, [data], Path(tmp) / "out", executor="serial")
+        rows = pq.read_table(Path(tmp) / "out" / "decisions.parquet",
+                             columns=["id", "decision", "representative", "reason"]).to_pylist()
+    return {"batch": summary["index"]["batch"], "added": summary["index"]["added"],
+            "documents": summary["index"]["documents"], "decisions": rows}

@@ -150,3 +150,54 @@ def test_a_live_index_answers_lone_queries_as_add_decided(tmp_path: Path) -> Non
         "representative"] for i in dups)
     assert agree >= 0.9 * len(dups)
     assert live.query(["nothing like any of them, a page never crawled before today"]) == [None]
+
+
+def test_a_new_crawl_is_cleaned_with_the_site_seen_before(tmp_path: Path) -> None:
+    from tests.conftest import write_jsonl
+    from tests.pipeline.test_content import CHROME, TAIL, _article, _page
+
+    foot = ("The Example Times is published every morning by the Example Media Group, which "
+            "also owns several regional papers across the country and a radio station.")
+
+    def page(topic: str) -> dict[str, str]:
+        return {"id": topic, "url": f"https://example.org/{topic}",
+                "text": _page(f"The {topic} report", _article(topic, 6), CHROME, [foot, *TAIL])}
+
+    write_jsonl(tmp_path / "b1.jsonl", [page(t) for t in ("schools", "rivers", "trains",
+                                                         "forests", "harbours", "parks")])
+    write_jsonl(tmp_path / "b2.jsonl", [page("bridges")])
+    index.create(tmp_path / "ix")
+    index.add(tmp_path / "ix", [tmp_path / "b1.jsonl"], tmp_path / "o1", strip_boilerplate=True)
+    index.add(tmp_path / "ix", [tmp_path / "b2.jsonl"], tmp_path / "o2", strip_boilerplate=True)
+    thresher.dedup(inputs=[tmp_path / "b2.jsonl"], output=tmp_path / "alone",
+                   strip_boilerplate=True)
+
+    def cleaned(out: str) -> str:
+        return str(json.loads((tmp_path / out / "kept" / "b2.jsonl").read_text())["text"])
+
+    # One page of a site says nothing of its template; the six indexed before do.
+    assert foot in cleaned("alone") and foot not in cleaned("o2")
+    assert "committee heard evidence" in cleaned("o2")
+
+
+def test_readers_run_while_a_writer_adds(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "c", files=1, per_file=40, seed=6)
+    (data,) = sorted(corpus.glob("*.jsonl"))
+    ix = tmp_path / "ix"
+    index.create(ix)
+    index.add(ix, [data], tmp_path / "o", executor="serial")
+    holder = ("import sys, time; from thresher.index.store import IndexStore\n"
+              f"with IndexStore({str(ix)!r}).writer():\n"
+              "    print('holding', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
+        with pytest.raises(thresher.ConfigError, match="another thresher is adding"):
+            index.add(ix, [data], tmp_path / "o2", executor="serial")
+        text = json.loads(data.read_text().splitlines()[0])["text"]
+        assert index.Index(ix).query([text])[0] is not None  # a reader takes no lock
+        summary = index.query(ix, [data], tmp_path / "q", executor="serial")
+        assert summary["counts"]["kept"] == 0
+    finally:
+        proc.kill()
+        proc.wait()

@@ -181,6 +181,8 @@ class ContentTask:
 
     read: ReadTask  # the shard, its fields, and how to sketch
     strip: bool
+    # A persistent index whose site statistics count too: (path, segment names).
+    index: tuple[str, tuple[str, ...]] | None = None
 
 
 class _Tables:
@@ -224,6 +226,28 @@ def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int6
         (words <= TITLE_MAX_WORDS) & (2 * counts[at] <= pages)
     out[ok] = keys[at[ok]] | np.uint64(1)  # never 0
     return out
+
+
+class _WithIndex:
+    """The run's site statistics plus those of the indexed batches: a new crawl of a site
+    is weighed against every page of it seen before."""
+
+    def __init__(self, run: _Tables, path: str, names: tuple[str, ...]) -> None:
+        from pathlib import Path
+
+        self.run = run
+        root = Path(path) / "segments"
+        self.tables = [tuple(np.load(root / name / f"{k}.npy", mmap_mode="r")
+                             for k in ("tkeys", "tcounts", "gkeys", "gpages"))
+                       for name in names]
+
+    def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        counts, pages = self.run(keys, ghash)
+        for tkeys, tcounts, gkeys, gpages in self.tables:
+            counts = counts + _lookup(keys, np.asarray(tkeys), np.asarray(tcounts), 0)
+            pages = pages + _lookup(ghash, np.asarray(gkeys), np.asarray(gpages), 0)
+        return counts, pages
 
 
 def content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: Any
@@ -271,7 +295,9 @@ def content_task(task: ContentTask) -> dict[str, Any]:
 
     read = task.read
     work = WorkDir(read.work)
-    tables = _Tables(work)
+    tables: Any = _Tables(work)
+    if task.index is not None:
+        tables = _WithIndex(tables, *task.index)
     name = f"{read.shard.index:05d}"
     files = {key: work.appender("content", f"{name}.{key}") for key in
              ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title")}

@@ -251,7 +251,10 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
             str(work.root), n, p)) for p in range(chrome.PARTITIONS)])
         r.single("groups", lambda: chrome.count_groups(work, n))
         content_stats = r.stage("content", chrome.content_task, [(
-            f"{t.shard.index:05d}", chrome.ContentTask(t, cfg.content.strip_boilerplate))
+            f"{t.shard.index:05d}", chrome.ContentTask(
+                t, cfg.content.strip_boilerplate,
+                None if store is None else
+                (str(store.path), tuple(x.name for x in store.segments()))))
             for t in reads])
     index = r.single("index", lambda: match.build_index(work, n, src))
     if cfg.run.strict and index["repeated_ids"]:

@@ -74,6 +74,8 @@ def _clusters(decisions: Any) -> list[_Cluster]:
     rows = pc.indices_nonzero(pc.equal(decisions["decision"], "duplicate")).to_pylist()
     by: dict[int, _Cluster] = {}
     for row, cluster in zip(rows, dup["cluster"].to_pylist(), strict=True):
+        if cluster is None:  # a duplicate of a document in a persistent index
+            continue
         by.setdefault(cluster, _Cluster(cluster)).members.append(row)
     return sorted(by.values(), key=lambda c: (-c.size, c.rep))
 
@@ -523,7 +525,10 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
     plots = _plots(summary, [c.size for c in every], _site_shares(decisions, removed))
     cluster_html = "".join(_cluster_html(c, cols, texts, chrome, k in with_text)
                            for k, c in enumerate(shown))
-    note = (f"{len(every):,} clusters have duplicates. Listed: the {min(clusters, len(every)):,}"
+    indexed = _indexed_count(decisions)
+    note = ((f"{indexed:,} documents are duplicates of documents indexed before (their "
+             "representative is in the index, not in this run). ") if indexed else "") + (
+        f"{len(every):,} clusters have duplicates. Listed: the {min(clusters, len(every)):,}"
             f" largest and {max(len(shown) - clusters, 0):,} drawn at random from the others "
             f"({len(shown):,} in all, <span id=\"shown\">{len(shown)}</span> matching the "
             f"search); side by side: the first {len(with_text):,} of them.")
@@ -550,6 +555,14 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def _indexed_count(decisions: Any) -> int:
+    import pyarrow.compute as pc
+
+    if "representative_batch" not in decisions.column_names:
+        return 0
+    return int(pc.sum(pc.is_valid(decisions["representative_batch"])).as_py() or 0)
 
 
 def _rejected_html(decisions: Any) -> str:

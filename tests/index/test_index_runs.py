@@ -201,3 +201,15 @@ def test_readers_run_while_a_writer_adds(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_report_of_an_add_names_the_indexed_duplicates(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    corpus = make_corpus(tmp_path / "c", files=1, per_file=60, seed=9)
+    (data,) = sorted(corpus.glob("*.jsonl"))
+    index.create(tmp_path / "ix")
+    index.add(tmp_path / "ix", [data], tmp_path / "o1", executor="serial")
+    again = index.add(tmp_path / "ix", [data], tmp_path / "o2", executor="serial")
+    page = thresher.write_report(tmp_path / "o2").read_text()
+    assert f"{again['counts']['duplicate']:,} documents are duplicates of documents indexed" \
+        in page

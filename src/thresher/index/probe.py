@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.lsh import band_keys
-from thresher.core.verify import distinct_sets, gather_slices, jaccard_pairs
+from thresher.core.verify import gather_slices, jaccard_pairs
 from thresher.index.store import IndexStore, Segment
 from thresher.pipeline.match import (
     EDGE_NEAR,
@@ -209,52 +209,73 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
                bands: int, rows: int, num_perm: int, titles: bool, src: str,
                info: dict[str, Any]) -> dict[str, Any]:
-    """Add the run's kept documents to the index as one new segment (under its writer lock)."""
+    """Add the run's kept documents to the index as one new segment (under its writer lock).
+
+    Memory holds the batch's band keys and per-document columns (about 300 bytes per
+    document); the shingle sets (about 1 KB per document) are streamed from the work
+    folder into the segment, one shard at a time, as they are (made distinct when read).
+    """
     import pyarrow as pa
 
     offsets = shard_offsets(work, n_shards)
-    arrays: dict[str, list[NDArray[Any]]] = {k: [] for k in ("sig", "fp", "site", "title",
-                                                            "span")}
-    flats, lengths, tables = [], [], []
+    content = src == "content"
+    cols: dict[str, list[NDArray[Any]]] = {k: [] for k in ("keys", "owner", "fp", "site",
+                                                          "title", "span", "count")}
+    tables, done = [], 0
     for s in range(n_shards):
         lo, hi = int(offsets[s]), int(offsets[s + 1])
         local = np.flatnonzero(kept[lo:hi])
         name = f"{s:05d}"
-        arrays["sig"].append(np.asarray(work.load_raw(src, f"{name}.sig", np.uint32,
-                                                      num_perm)[local]))
-        arrays["fp"].append(np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]))
-        content = src == "content"
-        arrays["site"].append(np.asarray(work.load_raw("content", f"{name}.site", np.uint64)
-                                         [local]) if content else np.zeros(local.shape[0],
-                                                                           np.uint64))
-        arrays["title"].append(np.asarray(work.load_raw("content", f"{name}.title", np.uint64)
-                                          [local]) if content and titles else
-                               np.zeros(local.shape[0], np.uint64))
-        arrays["span"].append(np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)
-                                         [local]) if content else np.zeros((local.shape[0], 2),
-                                                                           np.int64))
-        sh = work.load_raw(src, f"{name}.sh", np.uint32)
+        sig = np.ascontiguousarray(work.load_raw(src, f"{name}.sig", np.uint32,
+                                                 num_perm)[local])
+        title = np.asarray(work.load_raw("content", f"{name}.title", np.uint64)[local]) \
+            if content and titles else np.zeros(local.shape[0], np.uint64)
+        keys, owner = store_keys(sig, bands, rows, title if titles else None)
+        cols["keys"].append(keys)
+        cols["owner"].append(owner + done)
+        cols["fp"].append(np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]))
+        cols["title"].append(title)
+        cols["site"].append(np.asarray(work.load_raw("content", f"{name}.site", np.uint64)
+                                       [local]) if content else np.zeros(local.shape[0],
+                                                                         np.uint64))
+        cols["span"].append(np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)
+                                       [local]) if content else np.zeros((local.shape[0], 2),
+                                                                         np.int64))
         shoff = work.load_raw(src, f"{name}.shoff", np.int64)
-        counts = shoff[local + 1] - shoff[local]
-        flats.append(gather_slices(np.asarray(sh), np.asarray(shoff[local]), counts))
-        lengths.append(counts)
+        cols["count"].append(np.asarray(shoff[local + 1] - shoff[local]))
         meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
         tables.append(meta.take(pa.array(local)))
-    sig = np.concatenate(arrays["sig"]) if arrays["sig"] else np.zeros((0, num_perm), np.uint32)
-    fp = np.concatenate(arrays["fp"])
-    title = np.concatenate(arrays["title"])
-    keys, owner = store_keys(sig, bands, rows, title if titles else None)
-    order = np.argsort(keys, kind="stable")
-    raw_off = np.zeros(sig.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(lengths), out=raw_off[1:])
-    sh, shoff = distinct_sets(np.concatenate(flats), raw_off)
-    tables_ = _template_tables(work, src)
-    out: dict[str, NDArray[Any]] = {**tables_,
-        "keys": keys[order], "kdocs": owner[order].astype(np.uint32), "fp": fp,
-           **fp_tables(fp), "sh": sh,
-           "shoff": shoff, "site": np.concatenate(arrays["site"]), "title": title,
-           "span": np.concatenate(arrays["span"])}
-    return store.commit(out, pa.concat_tables(tables), info)
+        done += int(local.shape[0])
+    joined = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
+    order = np.argsort(joined["keys"], kind="stable")
+    shoff = np.zeros(done + 1, dtype=np.int64)
+    np.cumsum(joined["count"], out=shoff[1:])
+
+    def write_sh(path: Any) -> None:
+        from numpy.lib.format import open_memmap
+
+        out = open_memmap(path, mode="w+", dtype=np.uint32, shape=(int(shoff[-1]),))
+        at = 0
+        for s in range(n_shards):
+            lo, hi = int(offsets[s]), int(offsets[s + 1])
+            local = np.flatnonzero(kept[lo:hi])
+            raw_off = work.load_raw(src, f"{s:05d}.shoff", np.int64)
+            counts = np.asarray(raw_off[local + 1] - raw_off[local])
+            piece = gather_slices(np.asarray(work.load_raw(src, f"{s:05d}.sh", np.uint32)),
+                                  np.asarray(raw_off[local]), counts)
+            out[at:at + piece.shape[0]] = piece
+            at += piece.shape[0]
+        out.flush()
+        del out
+
+    fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
+    arrays: dict[str, Any] = {
+        **_template_tables(work, src), "keys": joined["keys"][order].astype(np.uint64),
+        "kdocs": joined["owner"][order].astype(np.uint32), "fp": fp, **fp_tables(fp),
+        "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
+        "title": joined["title"].astype(np.uint64),
+        "span": joined["span"].reshape(-1, 2).astype(np.int64)}
+    return store.commit(arrays, pa.concat_tables(tables), info)
 
 
 def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:

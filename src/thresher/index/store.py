@@ -126,7 +126,15 @@ class Segment:
         return out
 
     def shingles(self, local: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-        """Return the shingle sets of ``local`` documents, flat with offsets."""
+        """Return the distinct, sorted shingle sets of ``local`` documents, flat with
+        offsets (stored as sketched; made distinct here, for the few read)."""
+        from thresher.core.verify import distinct_sets
+
+        flat, offsets = self._raw_shingles(local)
+        return distinct_sets(flat, offsets)
+
+    def _raw_shingles(self, local: NDArray[np.int64]
+                      ) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
         sh, shoff = self.array("sh"), self.array("shoff")
         counts = shoff[local + 1] - shoff[local]
         offsets = np.zeros(local.shape[0] + 1, dtype=np.int64)
@@ -234,7 +242,7 @@ class IndexStore:
         for child in self.path.glob(".manifest.json.tmp-*"):
             child.unlink(missing_ok=True)
 
-    def commit(self, arrays: dict[str, NDArray[Any]], docs: Any, info: dict[str, Any]
+    def commit(self, arrays: dict[str, Any], docs: Any, info: dict[str, Any]
                ) -> dict[str, Any]:
         """Add one batch as a new segment and list it (call within :meth:`writer`).
 
@@ -256,12 +264,17 @@ class IndexStore:
 
     max_segments = 8  # more are merged, two neighbours at a time, the smallest pair first
 
-    def _write_segment(self, name: str, arrays: dict[str, NDArray[Any]], docs: Any) -> None:
+    def _write_segment(self, name: str, arrays: dict[str, Any], docs: Any) -> None:
         import pyarrow.parquet as pq
 
         tmp = self.path / "segments" / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
         for key, value in arrays.items():
+            if callable(value):  # streamed by the caller into the file
+                value(tmp / f"{key}.npy")
+                with open(tmp / f"{key}.npy", "rb") as fh:
+                    os.fsync(fh.fileno())
+                continue
             with open(tmp / f"{key}.npy", "wb") as fh:
                 np.save(fh, value, allow_pickle=False)
                 fh.flush()

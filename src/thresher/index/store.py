@@ -333,7 +333,7 @@ class IndexStore:
                 "config": m["config"]}
 
 
-def _merged(a: Segment, b: Segment) -> dict[str, NDArray[Any]]:
+def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     """The arrays of one segment holding ``a``'s documents, then ``b``'s."""
     from thresher.index.probe import fp_tables
 
@@ -342,9 +342,9 @@ def _merged(a: Segment, b: Segment) -> dict[str, NDArray[Any]]:
     order = np.argsort(keys, kind="stable")
     fp = np.concatenate((a.array("fp"), b.array("fp")))
     a_off, b_off = np.asarray(a.array("shoff")), np.asarray(b.array("shoff"))
-    out: dict[str, NDArray[Any]] = {
+    out: dict[str, Any] = {
         "keys": keys[order], "kdocs": kdocs[order], "fp": fp, **fp_tables(fp),
-        "sh": np.concatenate((a.array("sh"), b.array("sh"))),
+        "sh": _concat_writer(a.array("sh"), b.array("sh")),
         "shoff": np.concatenate((a_off, b_off[1:] + a_off[-1])),
         "batch": np.concatenate((a.batch_of(np.arange(a.docs)), b.batch_of(np.arange(b.docs)))),
     }
@@ -358,6 +358,25 @@ def _merged(a: Segment, b: Segment) -> dict[str, NDArray[Any]]:
         np.add.at(summed, at, counts)
         out[keys_name], out[counts_name] = unique, summed
     return out
+
+
+def _concat_writer(*parts: NDArray[Any]) -> Any:
+    """A writer of the parts' concatenation as one ``.npy`` file, copied in slices so that
+    memory stays small whatever their size."""
+    def write(path: Any) -> None:
+        from numpy.lib.format import open_memmap
+
+        total = sum(int(p.shape[0]) for p in parts)
+        out = open_memmap(path, mode="w+", dtype=parts[0].dtype, shape=(total,))
+        at, step = 0, 1 << 24
+        for p in parts:
+            for lo in range(0, int(p.shape[0]), step):
+                piece = np.asarray(p[lo:lo + step])
+                out[at:at + piece.shape[0]] = piece
+                at += piece.shape[0]
+        out.flush()
+        del out
+    return write
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:

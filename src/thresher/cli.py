@@ -112,6 +112,80 @@ def _print_summary(summary: dict[str, Any]) -> None:
     Console(stderr=True).print(table)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _with(options: list[Any]) -> Callable[[_F], _F]:
+    """Apply a list of click decorators, the first one outermost."""
+    def apply(fn: _F) -> _F:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return apply
+
+
+# The options that shape matching: dedup takes them, and an index is created with them.
+_MATCHING = [
+    click.option("--threshold", type=float, help="Jaccard similarity to call two documents "
+                 "near-duplicates. [default: 0.8]"),
+    click.option("--num-perm", type=int, help="MinHash signature length. [default: 128]"),
+    click.option("--ngram", type=int, help="Words per shingle. [default: 5]"),
+    click.option("--char-ngram", type=int, help="Characters per shingle for text without "
+                 "spaces (CJK, Thai). [default: 5]"),
+    click.option("--shingle", type=click.Choice(["auto", "word", "char"]),
+                 help="Shingle by words, characters, or choose per document. [default: auto]"),
+    click.option("--bands", type=int, help="LSH bands (with --rows); chosen from the threshold "
+                 "if omitted."),
+    click.option("--rows", type=int, help="LSH rows per band (with --bands)."),
+    click.option("--seed", type=int, help="Seed of every hash. [default: 42]"),
+    click.option("--match", type=click.Choice(["content", "full"]),
+                 help="Compare documents on their content (page chrome set aside) or on their "
+                      "whole text. [default: content]"),
+    click.option("--containment", type=float, help="Share of a document's content found in "
+                 "a page of another site that makes it a partial duplicate. [default: 0.55]"),
+    click.option("--site-containment", type=float, help="The same between two pages of one "
+                 "site, which share text the site repeats. [default: 0.9]"),
+    click.option("--titles/--no-titles", default=None, help="Weigh the pages' titles (their "
+                 "first line) between two pages of one site: the same title with "
+                 "--title-containment of shared content is one article; different titles are "
+                 "different articles. [default: on]"),
+    click.option("--title-containment", type=float, help="Share of the smaller content found "
+                 "in a page of the same site under the same title. [default: 0.5]"),
+    click.option("--group-by", help="Field whose value groups pages of one site for the "
+                 "template statistics. [default: the host of --url-field, else the whole input]"),
+]
+_FIELDS = [
+    click.option("--id-field", help="JSON/Parquet field with the id. [default: id]"),
+    click.option("--text-field", help="JSON/Parquet field with the text. [default: text]"),
+    click.option("--url-field", help="JSON/Parquet field with the URL. [default: url]"),
+]
+_QUIET_JSON = [
+    click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary."),
+    click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."),
+]
+_STRIP = click.option("--strip-boilerplate", is_flag=True, default=None,
+                      help="Write kept documents as their content only; list the removed "
+                           "blocks in OUTPUT/boilerplate.parquet.")
+_OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+                       help="Folder for kept/, decisions.parquet and summary.json.")
+_EXECUTION = [
+    click.option("--executor", type=click.Choice(["serial", "local", "ray"]),
+                 help="Run tasks in this process, in worker processes, or as Ray tasks "
+                 "(pip install 'thresher[ray]'). [default: local]"),
+    click.option("--workers", type=int, help="Worker processes (0 = one per core). [default: 0]"),
+    click.option("--work-dir", help="Folder for intermediate files (kept after the run): a path, "
+                 "or an fsspec URL such as s3://bucket/run (pip install 'thresher[remote]'), "
+                 "which every Ray node can reach. [default: OUTPUT/_work]"),
+    click.option("--keep-work", is_flag=True, default=None, help="Keep OUTPUT/_work after success."),
+]
+# index add and index query: a dedup run against an index.
+_RUNNING = [
+    click.argument("path", type=click.Path(path_type=Path)),
+    click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
+    _OUTPUT, _STRIP, *_FIELDS, *_EXECUTION, *_QUIET_JSON,
+]
+
+
 @click.group()
 @click.version_option(__version__, prog_name="thresher")
 def main() -> None:
@@ -121,43 +195,12 @@ def main() -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="Folder for kept/, decisions.parquet and summary.json.")
+@_OUTPUT
 @click.option("--config", "config_file", type=click.Path(path_type=Path),
               help="TOML file with options; flags given here win.")
-@click.option("--threshold", type=float, help="Jaccard similarity to call two documents "
-              "near-duplicates. [default: 0.8]")
-@click.option("--num-perm", type=int, help="MinHash signature length. [default: 128]")
-@click.option("--ngram", type=int, help="Words per shingle. [default: 5]")
-@click.option("--char-ngram", type=int, help="Characters per shingle for text without "
-              "spaces (CJK, Thai). [default: 5]")
-@click.option("--shingle", type=click.Choice(["auto", "word", "char"]),
-              help="Shingle by words, characters, or choose per document. [default: auto]")
-@click.option("--bands", type=int, help="LSH bands (with --rows); chosen from the threshold "
-              "if omitted.")
-@click.option("--rows", type=int, help="LSH rows per band (with --bands).")
-@click.option("--seed", type=int, help="Seed of every hash. [default: 42]")
-@click.option("--match", type=click.Choice(["content", "full"]),
-              help="Compare documents on their content (page chrome set aside) or on their "
-                   "whole text. [default: content]")
-@click.option("--containment", type=float, help="Share of a document's content found in "
-              "a page of another site that makes it a partial duplicate. [default: 0.55]")
-@click.option("--site-containment", type=float, help="The same between two pages of one "
-              "site, which share text the site repeats. [default: 0.9]")
-@click.option("--titles/--no-titles", default=None, help="Weigh the pages' titles (their "
-              "first line) between two pages of one site: the same title with "
-              "--title-containment of shared content is one article; different titles are "
-              "different articles. [default: on]")
-@click.option("--title-containment", type=float, help="Share of the smaller content found "
-              "in a page of the same site under the same title. [default: 0.5]")
-@click.option("--group-by", help="Field whose value groups pages of one site for the "
-              "template statistics. [default: the host of --url-field, else the whole input]")
-@click.option("--strip-boilerplate", is_flag=True, default=None,
-              help="Write kept documents as their content only; list the removed blocks in "
-                   "OUTPUT/boilerplate.parquet.")
-@click.option("--id-field", help="JSON/Parquet field with the id. [default: id]")
-@click.option("--text-field", help="JSON/Parquet field with the text. [default: text]")
-@click.option("--url-field", help="JSON/Parquet field with the URL. [default: url]")
+@_with(_MATCHING)
+@_STRIP
+@_with(_FIELDS)
 @click.option("--max-doc-bytes", type=int, help="Reject larger documents. [default: 8 MiB]")
 @click.option("--extractor", type=click.Choice(["trafilatura", "resiliparse"]),
               help="Main-content extractor for WARC HTML. [default: trafilatura]")
@@ -165,23 +208,15 @@ def main() -> None:
               help="Id of WARC/WET documents: WARC-Record-ID or target URI. [default: record]")
 @click.option("--output-format", type=click.Choice(["input", "jsonl", "parquet"]),
               help="Format of kept/. [default: input]")
-@click.option("--executor", type=click.Choice(["serial", "local", "ray"]),
-              help="Run tasks in this process, in worker processes, or as Ray tasks "
-              "(pip install 'thresher[ray]'). [default: local]")
+@_with(_EXECUTION)
 @click.option("--ray-address", help="Ray cluster to join (with --executor ray); a local "
               "Ray instance is started if omitted. The work folder must be on a file "
               "system every node sees.")
-@click.option("--workers", type=int, help="Worker processes (0 = one per core). [default: 0]")
-@click.option("--work-dir", help="Folder for intermediate files (kept after the run): a path, "
-              "or an fsspec URL such as s3://bucket/run (pip install 'thresher[remote]'), "
-              "which every Ray node can reach. [default: OUTPUT/_work]")
-@click.option("--keep-work", is_flag=True, default=None, help="Keep OUTPUT/_work after success.")
 @click.option("--strict", is_flag=True, default=None, help="Stop with an error at the first "
               "record that cannot be used, instead of rejecting it.")
 @click.option("--report", "report", is_flag=True, help="Also write OUTPUT/report.html "
               "(see thresher report).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@_with(_QUIET_JSON)
 def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
           **options: Any) -> None:
     """Find exact and near-duplicate documents in INPUTS and write a deduplicated corpus.
@@ -277,52 +312,6 @@ def plan(threshold: float, num_perm: int, fn_weight: float, as_json: bool) -> No
         mark = "  <- threshold" if abs(s - threshold) < 0.025 else ""
         click.echo(f"   {s:5.2f}     {prob:6.3f}  {'#' * round(prob * 40)}{mark}")
 
-
-_MATCHING = [
-    click.option("--threshold", type=float, help="Jaccard similarity of near-duplicates. "
-                 "[default: 0.8]"),
-    click.option("--num-perm", type=int, help="MinHash signature length. [default: 128]"),
-    click.option("--ngram", type=int, help="Words per shingle. [default: 5]"),
-    click.option("--char-ngram", type=int, help="Characters per shingle for text without "
-                 "spaces. [default: 5]"),
-    click.option("--shingle", type=click.Choice(["auto", "word", "char"])),
-    click.option("--bands", type=int, help="LSH bands (with --rows)."),
-    click.option("--rows", type=int, help="LSH rows per band (with --bands)."),
-    click.option("--seed", type=int, help="Seed of every hash. [default: 42]"),
-    click.option("--match", type=click.Choice(["content", "full"]),
-                 help="Match on content or whole text. [default: content]"),
-    click.option("--containment", type=float),
-    click.option("--site-containment", type=float),
-    click.option("--titles/--no-titles", default=None),
-    click.option("--title-containment", type=float),
-    click.option("--group-by", help="Field grouping pages of one site."),
-]
-
-_RUNNING = [
-    click.argument("path", type=click.Path(path_type=Path)),
-    click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
-    click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-                 help="Folder for kept/, decisions.parquet and summary.json."),
-    click.option("--executor", type=click.Choice(["serial", "local", "ray"])),
-    click.option("--workers", type=int),
-    click.option("--strip-boilerplate", is_flag=True, default=None),
-    click.option("--id-field"), click.option("--text-field"), click.option("--url-field"),
-    click.option("--work-dir"), click.option("--keep-work", is_flag=True, default=None),
-    click.option("-q", "--quiet", is_flag=True),
-    click.option("--json", "as_json", is_flag=True),
-]
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _with(options: list[Any]) -> Callable[[_F], _F]:
-    """Apply a list of click decorators, the first one outermost."""
-    def apply(fn: _F) -> _F:
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-    return apply
 
 
 @main.group("index")

@@ -535,7 +535,7 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
     legend = ('<p class="legend"><span class="shared">shared with the kept document</span>'
               '<span class="diff">differs (<mark>words</mark> changed)</span><span '
               'class="chrome"><s>page chrome (not content)</s></span></p>')
-    rejected = _rejected_html(decisions)
+    rejected = _rejected_html(decisions, summary.get("rejected_by_reason", {}))
     figures = "".join(f'<figure id="plot-{k}">{v}</figure>' for k, v in plots.items())
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>thresher report: {_e(run.name)}</title>
@@ -565,15 +565,13 @@ def _indexed_count(decisions: Any) -> int:
     return int(pc.sum(pc.is_valid(decisions["representative_batch"])).as_py() or 0)
 
 
-def _rejected_html(decisions: Any) -> str:
+def _rejected_html(decisions: Any, by_reason: dict[str, int]) -> str:
     import pyarrow.compute as pc
 
     rej = decisions.filter(pc.equal(decisions["decision"], "rejected"))
     if rej.num_rows == 0:
         return "<p>None.</p>"
-    reasons = Counter(re.split(r":| \(", r or "", maxsplit=1)[0]
-                      for r in rej["reason"].to_pylist())
-    by = "".join(f"<tr><td>{_e(k)}</td><td>{v:,}</td></tr>" for k, v in reasons.most_common())
+    by = "".join(f"<tr><td>{_e(k)}</td><td>{v:,}</td></tr>" for k, v in by_reason.items())
     rows = "".join(
         f"<tr><td><code>{_e(i)}</code></td><td>{_e(f)}:{_e(n)}</td><td>{_e(r)}</td></tr>"
         for i, f, n, r in zip(*(rej[c].to_pylist()[:REJECTED_SHOWN]

@@ -24,6 +24,17 @@ def _rows(out: Path) -> dict[str, dict[str, object]]:
     return {str(r["id"]): r for r in pq.read_table(out / "decisions.parquet").to_pylist()}
 
 
+def _indexed(tmp_path: Path, per_file: int, seed: int, out: str = "o"
+             ) -> tuple[Path, Path]:
+    """One generated JSONL file added to a new index: (the file, the index)."""
+    corpus = make_corpus(tmp_path / "c", files=1, per_file=per_file, seed=seed)
+    (data,) = sorted(corpus.glob("*.jsonl"))
+    ix = tmp_path / "ix"
+    index.create(ix)
+    index.add(ix, [data], tmp_path / out, executor="serial")
+    return data, ix
+
+
 def test_specimens_second_crawl_is_a_duplicate_of_the_first(tmp_path: Path) -> None:
     folder = need_shared(SPECIMENS)
     first, second = sorted(folder.glob("*.txt"))
@@ -133,11 +144,7 @@ def test_the_index_commands(tmp_path: Path) -> None:
 
 
 def test_a_live_index_answers_lone_queries_as_add_decided(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "c", files=1, per_file=120, seed=31)
-    (data,) = sorted(corpus.glob("*.jsonl"))
-    ix = tmp_path / "ix"
-    index.create(ix)
-    index.add(ix, [data], tmp_path / "o", executor="serial")
+    data, ix = _indexed(tmp_path, 120, 31)
     live = index.Index(ix)
     rows = [json.loads(x) for x in data.read_text().splitlines()]
     decided = _rows(tmp_path / "o")
@@ -181,11 +188,7 @@ def test_a_new_crawl_is_cleaned_with_the_site_seen_before(tmp_path: Path) -> Non
 
 
 def test_readers_run_while_a_writer_adds(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "c", files=1, per_file=40, seed=6)
-    (data,) = sorted(corpus.glob("*.jsonl"))
-    ix = tmp_path / "ix"
-    index.create(ix)
-    index.add(ix, [data], tmp_path / "o", executor="serial")
+    data, ix = _indexed(tmp_path, 40, 6)
     holder = ("import sys, time; from thresher.index.store import IndexStore\n"
               f"with IndexStore({str(ix)!r}).writer():\n"
               "    print('holding', flush=True); time.sleep(60)\n")
@@ -205,11 +208,8 @@ def test_readers_run_while_a_writer_adds(tmp_path: Path) -> None:
 
 def test_the_report_of_an_add_names_the_indexed_duplicates(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    corpus = make_corpus(tmp_path / "c", files=1, per_file=60, seed=9)
-    (data,) = sorted(corpus.glob("*.jsonl"))
-    index.create(tmp_path / "ix")
-    index.add(tmp_path / "ix", [data], tmp_path / "o1", executor="serial")
-    again = index.add(tmp_path / "ix", [data], tmp_path / "o2", executor="serial")
+    data, ix = _indexed(tmp_path, 60, 9, out="o1")
+    again = index.add(ix, [data], tmp_path / "o2", executor="serial")
     page = thresher.write_report(tmp_path / "o2").read_text()
     assert f"{again['counts']['duplicate']:,} documents are duplicates of documents indexed" \
         in page

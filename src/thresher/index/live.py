@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from thresher.core.sketch import sketch_texts
 from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
-from thresher.index.store import IndexStore, Segment
+from thresher.index.store import IndexStore, Segment, site_stats
 from thresher.io.records import Fields, Record
 from thresher.pipeline.match import EDGE_PARTIAL, EDGE_TITLE, MatchRule
 from thresher.pipeline.read import _MODES
@@ -61,21 +61,13 @@ class Index:
         self.rule = MatchRule(mh.threshold, c.containment if self.content else None,
                               c.min_shared, c.site_containment if self.content else None,
                               c.title_containment if self.titles else None)
-        self._tables = [(s.array("tkeys"), s.array("tcounts"), s.array("gkeys"),
-                         s.array("gpages")) for s in self.segments]
         self._ids: dict[str, Any] = {}
 
     def _site_stats(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Counts over the indexed batches, the queried page itself included."""
-        from thresher.pipeline.chrome import _lookup
-
-        counts = np.ones(keys.shape[0], dtype=np.int64)
-        pages = np.ones(ghash.shape[0], dtype=np.int64)
-        for tkeys, tcounts, gkeys, gpages in self._tables:
-            counts += _lookup(keys, np.asarray(tkeys), np.asarray(tcounts), 0)
-            pages += _lookup(ghash, np.asarray(gkeys), np.asarray(gpages), 0)
-        return counts, pages
+        counts, pages = site_stats(self.segments, keys, ghash)
+        return counts + 1, pages + 1
 
     def query(self, texts: list[str], urls: list[str | None] | None = None,
               groups: list[str] | None = None) -> list[dict[str, Any] | None]:

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from thresher.core.lsh import band_keys
 from thresher.core.verify import gather_slices, jaccard_pairs
-from thresher.index.store import IndexStore, Segment
+from thresher.index.store import IndexStore, Segment, open_segments
 from thresher.pipeline.match import (
     EDGE_NEAR,
     MatchRule,
@@ -81,12 +81,6 @@ class ProbeTask:
     src: str = "content"
 
 
-def _segments(task: ProbeTask) -> list[Segment]:
-    root = IndexStore(task.index).path / "segments"
-    return [Segment(root / name, name, batch, docs, first)
-            for name, batch, docs, first in task.segments]
-
-
 def probe_task(task: ProbeTask) -> dict[str, Any]:
     """Save, per matched document of the shard, its best indexed match (``probe/NNNNN-*``)."""
     work = WorkDir(task.work)
@@ -107,7 +101,8 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
     def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
         return _gather_sets(work, task.n_shards, docs[rows], task.src)
 
-    found, candidates = match_batch(_segments(task), sig, fp, sets_of, site, title,
+    found, candidates = match_batch(open_segments(task.index, task.segments), sig, fp,
+                                    sets_of, site, title,
                                     task.rule, task.bands, task.rows,
                                     content=task.src == "content")
     stats = _save_best(work, name, docs, found)

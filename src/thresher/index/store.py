@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 from thresher._version import __version__
 from thresher.errors import ConfigError
 
-__all__ = ["FORMAT", "IndexStore", "Segment"]
+__all__ = ["FORMAT", "IndexStore", "Segment", "open_segments", "site_stats"]
 
 FORMAT = 1
 RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still using it
@@ -331,6 +331,30 @@ class IndexStore:
                 "created": m.get("created"), "thresher": m.get("thresher"),
                 "segments": [{k: s[k] for k in ("name", "batch", "docs")} for s in m["segments"]],
                 "config": m["config"]}
+
+
+def open_segments(path: str | Path, entries: tuple[tuple[str, int, int, int], ...]
+                  ) -> list[Segment]:
+    """Segments named by (name, batch, documents, first number): a snapshot handed to tasks."""
+    root = Path(path) / "segments"
+    return [Segment(root / name, name, batch, docs, first)
+            for name, batch, docs, first in entries]
+
+
+def site_stats(segments: list[Segment], keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
+               ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The indexed batches' site statistics summed: for each site block key, the pages that
+    held it (0 where none did), and for each site hash, its pages."""
+    from thresher.pipeline.chrome import _lookup
+
+    counts = np.zeros(keys.shape[0], dtype=np.int64)
+    pages = np.zeros(ghash.shape[0], dtype=np.int64)
+    for seg in segments:
+        counts += _lookup(keys, np.asarray(seg.array("tkeys")),
+                          np.asarray(seg.array("tcounts")), 0)
+        pages += _lookup(ghash, np.asarray(seg.array("gkeys")),
+                         np.asarray(seg.array("gpages")), 0)
+    return counts, pages
 
 
 def _merged(a: Segment, b: Segment) -> dict[str, Any]:

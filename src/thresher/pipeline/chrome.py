@@ -181,8 +181,9 @@ class ContentTask:
 
     read: ReadTask  # the shard, its fields, and how to sketch
     strip: bool
-    # A persistent index whose site statistics count too: (path, segment names).
-    index: tuple[str, tuple[str, ...]] | None = None
+    # A persistent index whose site statistics count too: its path and segments
+    # (name, batch, documents, first number).
+    index: tuple[str, tuple[tuple[str, int, int, int], ...]] | None = None
 
 
 class _Tables:
@@ -232,22 +233,20 @@ class _WithIndex:
     """The run's site statistics plus those of the indexed batches: a new crawl of a site
     is weighed against every page of it seen before."""
 
-    def __init__(self, run: _Tables, path: str, names: tuple[str, ...]) -> None:
-        from pathlib import Path
+    def __init__(self, run: _Tables, path: str,
+                 entries: tuple[tuple[str, int, int, int], ...]) -> None:
+        from thresher.index.store import open_segments
 
         self.run = run
-        root = Path(path) / "segments"
-        self.tables = [tuple(np.load(root / name / f"{k}.npy", mmap_mode="r")
-                             for k in ("tkeys", "tcounts", "gkeys", "gpages"))
-                       for name in names]
+        self.segments = open_segments(path, entries)
 
     def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        from thresher.index.store import site_stats
+
         counts, pages = self.run(keys, ghash)
-        for tkeys, tcounts, gkeys, gpages in self.tables:
-            counts = counts + _lookup(keys, np.asarray(tkeys), np.asarray(tcounts), 0)
-            pages = pages + _lookup(ghash, np.asarray(gkeys), np.asarray(gpages), 0)
-        return counts, pages
+        more, more_pages = site_stats(self.segments, keys, ghash)
+        return counts + more, pages + more_pages
 
 
 def content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: Any
@@ -325,7 +324,6 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         if slots:
             site[np.asarray(slots)] = ghash
             title[np.asarray(slots)] = titles
-        if slots:
             last = np.full(len(slots), -1, dtype=np.int64)
             np.maximum.at(last, doc_of[kept], kept)
             first = _first_kept(blocks.doc_offsets, keep)

@@ -239,6 +239,9 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     n = len(shards)
     warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
     content = cfg.content.match == "content"
+    # The index as this run sees it: (name, batch, documents, first number) per segment.
+    segs = () if store is None else tuple((s.name, s.batch, s.docs, s.first)
+                                          for s in store.segments())
     reads = [ReadTask(str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram,
                       mh.shingle, mh.seed, warc, blocks=content) for s in shards]
     read_stats = r.stage("read", read_stage_task, [(f"{t.shard.index:05d}", t) for t in reads])
@@ -253,8 +256,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         content_stats = r.stage("content", chrome.content_task, [(
             f"{t.shard.index:05d}", chrome.ContentTask(
                 t, cfg.content.strip_boilerplate,
-                None if store is None else
-                (str(store.path), tuple(x.name for x in store.segments()))))
+                None if store is None else (str(store.path), segs)))
             for t in reads])
     index = r.single("index", lambda: match.build_index(work, n, src))
     if cfg.run.strict and index["repeated_ids"]:
@@ -268,7 +270,6 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     if store is not None:
         from thresher.index import probe
 
-        segs = tuple((s.name, s.batch, s.docs, s.first) for s in store.segments())
         probe_stats = r.stage("probe", probe.probe_task, [(f"{s:05d}", probe.ProbeTask(
             str(work.root), n, s, str(store.path), segs, plan.bands, plan.rows, mh.num_perm,
             titles, rule, src)) for s in range(n)])

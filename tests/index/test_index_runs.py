@@ -213,3 +213,37 @@ def test_the_report_of_an_add_names_the_indexed_duplicates(tmp_path: Path) -> No
     page = thresher.write_report(tmp_path / "o2").read_text()
     assert f"{again['counts']['duplicate']:,} documents are duplicates of documents indexed" \
         in page
+
+
+def test_an_add_killed_after_its_commit_resumes_without_adding_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from thresher.pipeline import run
+
+    corpus = make_corpus(tmp_path / "c", files=2, per_file=80, seed=12)
+    index.create(tmp_path / "clean")
+    clean = index.add(tmp_path / "clean", [corpus], tmp_path / "co", executor="serial")
+    ix = tmp_path / "ix"
+    index.create(ix)
+    real = run._write_json
+
+    def killed(path: Path, data: dict[str, object]) -> None:
+        raise KeyboardInterrupt  # the batch is listed; the summary is never written
+
+    monkeypatch.setattr(run, "_write_json", killed)
+    with pytest.raises(KeyboardInterrupt):
+        index.add(ix, [corpus], tmp_path / "o", executor="serial")
+    assert index.stats(ix)["documents"] == clean["counts"]["kept"] > 0
+    monkeypatch.setattr(run, "_write_json", real)
+    again = index.add(ix, [corpus], tmp_path / "o", executor="serial")
+    assert again["run"]["resumed"] and again["counts"] == clean["counts"]
+    assert again["index"] == {**clean["index"], "path": str(ix)}
+    stats = index.stats(ix)
+    assert stats["batches"] == 1 and stats["documents"] == clean["counts"]["kept"]
+    assert _rows(tmp_path / "o") == _rows(tmp_path / "co")
+    # A later add of the same crawl is a new batch; what the first kept is found in it.
+    later = index.add(ix, [corpus], tmp_path / "o2", executor="serial")
+    assert later["index"]["batch"] == 2
+    rows = _rows(tmp_path / "o2")
+    for i, row in _rows(tmp_path / "o").items():
+        if row["decision"] == "kept":
+            assert (rows[i]["representative"], rows[i]["representative_batch"]) == (i, 1)

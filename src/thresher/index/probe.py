@@ -203,7 +203,7 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
 
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
                bands: int, rows: int, num_perm: int, titles: bool, src: str,
-               info: dict[str, Any]) -> dict[str, Any]:
+               info: dict[str, Any], token: str = "") -> dict[str, Any]:
     """Add the run's kept documents to the index as one new segment (under its writer lock).
 
     Memory holds the batch's band keys and per-document columns (about 300 bytes per
@@ -270,7 +270,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
         "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
         "title": joined["title"].astype(np.uint64),
         "span": joined["span"].reshape(-1, 2).astype(np.int64)}
-    return store.commit(arrays, pa.concat_tables(tables), info)
+    return store.commit(arrays, pa.concat_tables(tables), info, token=token)
 
 
 def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:

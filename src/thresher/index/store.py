@@ -49,6 +49,7 @@ from thresher.errors import ConfigError
 __all__ = ["FORMAT", "IndexStore", "Segment", "open_segments", "site_stats"]
 
 FORMAT = 1
+RUNS_KEPT = 256  # the last runs' tokens, so that a run killed after its commit resumes
 RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still using it
 ARRAYS = ("keys", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site", "title",
           "span",
@@ -242,12 +243,13 @@ class IndexStore:
         for child in self.path.glob(".manifest.json.tmp-*"):
             child.unlink(missing_ok=True)
 
-    def commit(self, arrays: dict[str, Any], docs: Any, info: dict[str, Any]
-               ) -> dict[str, Any]:
+    def commit(self, arrays: dict[str, Any], docs: Any, info: dict[str, Any],
+               token: str = "") -> dict[str, Any]:
         """Add one batch as a new segment and list it (call within :meth:`writer`).
 
         ``arrays`` holds ``ARRAYS`` for the batch's documents (segment-local numbering),
-        ``docs`` their table (id, url, file, line). Returns the new manifest.
+        ``docs`` their table (id, url, file, line). ``token`` names the run that adds
+        it (see :meth:`committed`). Returns the new manifest.
         """
         manifest = self.manifest()
         batch = int(manifest["next_batch"])
@@ -257,10 +259,18 @@ class IndexStore:
         manifest["segments"].append({"name": name, "batch": batch, "docs": n, **info})
         manifest["documents"] = int(manifest["documents"]) + n
         manifest["next_batch"] = batch + 1
+        if token:  # listed with the batch, in the same atomic replacement
+            runs = {**manifest.get("runs", {}), token: batch}
+            manifest["runs"] = dict(sorted(runs.items(), key=lambda kv: kv[1])[-RUNS_KEPT:])
         self._write_manifest(manifest)
         while len(manifest["segments"]) > self.max_segments:
             manifest = self._merge_smallest(manifest)
         return manifest
+
+    def committed(self, token: str) -> int | None:
+        """The batch that the run named ``token`` added, if the index lists it."""
+        batch = self.manifest().get("runs", {}).get(token)
+        return None if batch is None else int(batch)
 
     max_segments = 8  # more are merged, two neighbours at a time, the smallest pair first
 

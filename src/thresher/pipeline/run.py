@@ -177,6 +177,10 @@ class IndexRun:
 
     path: str
     mode: str  # "add" or "query"
+    # Filled in by the run: the token an ``add`` commits its batch under, and the batch
+    # when an earlier attempt of this very run committed it before it could finish.
+    token: str = ""
+    committed: int | None = None
 
 
 def index_config(config: Config) -> dict[str, Any]:
@@ -214,25 +218,62 @@ def _run_dedup(config: Config, progress: Progress | None, store: Any, index: Ind
                       skip=skip, split_bytes=config.input.split_bytes)
     _check_output(out)
     r = _Runner(config, progress or NullProgress())
-    resumed = r.work.prepare({"version": __version__, "config": config.results_fingerprint(),
-                              "inputs": _manifest(shards),
-                              # the write stage's files are there: another output starts afresh
-                              "output": str(r.out),
-                              "index": None if store is None else
-                              [str(store.path), index.mode if index else None,
-                               store.manifest()["segments"]]})
+    fingerprint: dict[str, Any] = {"version": __version__, "config": config.results_fingerprint(),
+                   "inputs": _manifest(shards),
+                   # the write stage's files are there: another output starts afresh
+                   "output": str(r.out),
+                   "index": None if store is None else
+                   [str(store.path), index.mode if index else None,
+                    store.manifest()["segments"]]}
+    if store is not None and index is not None and index.mode == "add":
+        fingerprint, index = _committed_add(r.work, store, index, fingerprint)
+    resumed = r.work.prepare(fingerprint)
     if not resumed:  # outputs of an earlier run would mix with this one's
         shutil.rmtree(out / "kept", ignore_errors=True)
         for name in ("decisions.parquet", "summary.json", "boilerplate.parquet"):
             (out / name).unlink(missing_ok=True)
     try:
-        return _run_stages(r, shards, resumed, started, store, index)
+        return _run_stages(r, shards, resumed, started, store, index,
+                           None if store is None else fingerprint["index"][2])
     finally:
         r.executor.close()
 
 
+def _normal(data: Any) -> Any:
+    """``data`` as JSON would give it back (tuples become lists)."""
+    return json.loads(json.dumps(data, sort_keys=True))
+
+
+def _committed_add(work: WorkDir, store: Any, ixrun: IndexRun, fingerprint: dict[str, Any]
+                   ) -> tuple[dict[str, Any], IndexRun]:
+    """Give an ``add`` its commit token; notice an earlier attempt that already committed.
+
+    The token is a hash of the run's fingerprint as the run began, index segments
+    included. An attempt killed after its batch was listed but before it wrote its
+    summary left a work folder whose fingerprint names the index as it was then; if the
+    index lists a batch under that fingerprint's token, this run is that run, resumed:
+    it keeps the earlier fingerprint (the stages' work stays valid) and does not add the
+    batch twice.
+    """
+    import hashlib
+
+    def token(fp: dict[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(_normal(fp), sort_keys=True).encode()).hexdigest()[:32]
+
+    earlier = work.earlier()
+    def without_segments(fp: dict[str, Any]) -> Any:
+        return _normal({**fp, "index": (fp.get("index") or [None] * 3)[:2]})
+
+    if earlier is not None and without_segments(earlier) == without_segments(fingerprint):
+        batch = store.committed(token(earlier))
+        if batch is not None:
+            return earlier, dataclasses.replace(ixrun, token=token(earlier), committed=batch)
+    return fingerprint, dataclasses.replace(ixrun, token=token(fingerprint))
+
+
 def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
-                store: Any = None, ixrun: IndexRun | None = None) -> dict[str, Any]:
+                store: Any = None, ixrun: IndexRun | None = None,
+                entries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     cfg, work = r.config, r.work
     mh = cfg.minhash
     plan = lsh_plan(cfg)
@@ -241,7 +282,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     content = cfg.content.match == "content"
     # The index as this run sees it: (name, batch, documents, first number) per segment.
     segs = () if store is None else tuple((s.name, s.batch, s.docs, s.first)
-                                          for s in store.segments())
+                                          for s in store.segments({"segments": entries}))
     reads = [ReadTask(str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram,
                       mh.shingle, mh.seed, warc, blocks=content) for s in shards]
     read_stats = r.stage("read", read_stage_task, [(f"{t.shard.index:05d}", t) for t in reads])
@@ -323,7 +364,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                        kept_bytes=kept_bytes, resumed=resumed, started=started,
                        content_stats=content_stats)
     if store is not None and ixrun is not None:
-        summary["index"] = _index_summary(r, store, ixrun, probed, plan, titles, src, n)
+        summary["index"] = _index_summary(r, store, ixrun, probed, plan, titles, src, n,
+                                          sum(int(e["docs"]) for e in entries or ()))
     _write_json(r.out / "summary.json", summary)
     if not cfg.output.keep_work and cfg.output.work_dir is None:
         work.remove()
@@ -353,7 +395,8 @@ def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[
 
 
 def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, Any],
-                   plan: LshPlan, titles: bool, src: str, n: int) -> dict[str, Any]:
+                   plan: LshPlan, titles: bool, src: str, n: int, before: int
+                   ) -> dict[str, Any]:
     """Add the kept documents to the index (``add``); say what the index did."""
     from thresher.index.probe import commit_run
     from thresher.pipeline.match import KIND_KEPT, shard_decisions
@@ -362,20 +405,25 @@ def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, An
                            "matched": probed.get("matched", 0),
                            "exact": probed.get("exact", 0),
                            "candidates": probed.get("candidates", 0),
-                           "documents_before": int(store.manifest()["documents"])}
+                           "documents_before": before}
     if ixrun.mode == "add":
         t0 = time.perf_counter()
         records = int(r.work.load("index", "ok", mmap=True).shape[0])
         kept = shard_decisions(r.work, 0, records).kind == KIND_KEPT
         cfg = r.config
-        manifest = commit_run(r.work, store, n, kept, bands=plan.bands, rows=plan.rows,
-                              num_perm=cfg.minhash.num_perm, titles=titles, src=src,
-                              info={"inputs": [str(Path(p).absolute())
-                                               for p in cfg.input.paths],
-                                    "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                           time.gmtime())})
+        if ixrun.committed is None:
+            manifest = commit_run(r.work, store, n, kept, bands=plan.bands, rows=plan.rows,
+                                  num_perm=cfg.minhash.num_perm, titles=titles, src=src,
+                                  info={"inputs": [str(Path(p).absolute())
+                                                   for p in cfg.input.paths],
+                                        "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                               time.gmtime())},
+                                  token=ixrun.token)
+            batch = int(manifest["next_batch"]) - 1
+        else:  # an earlier attempt committed the batch and was killed before its summary
+            manifest, batch = store.manifest(), ixrun.committed
         r.timings["index-add"] = round(time.perf_counter() - t0, 3)
-        out.update({"added": int(kept.sum()), "batch": manifest["segments"][-1]["batch"],
+        out.update({"added": int(kept.sum()), "batch": batch,
                     "documents": int(manifest["documents"])})
     return out
 

@@ -153,6 +153,16 @@ class WorkDir:
             self.root.joinpath(*parts[:-1]).mkdir(parents=True, exist_ok=True)
             _replace_atomically(self._at(*parts), data)
 
+    def earlier(self) -> dict[str, Any] | None:
+        """Return the fingerprint of the run that prepared this folder, if there is one."""
+        try:
+            meta = json.loads(self._read_bytes("run.json"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(meta, dict) or meta.pop("format", None) != FORMAT:
+            return None
+        return meta
+
     def prepare(self, fingerprint: dict[str, Any]) -> bool:
         """Make the folder ready for a run; return True if earlier work is reused.
 

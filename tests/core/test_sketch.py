@@ -95,3 +95,51 @@ def test_compiled_normalization_matches_the_reference(text: str) -> None:
 def test_case_folding_expands_sharp_s() -> None:
     s = _sketch(["Die Straße ist lang und breit heute", "DIE STRASSE IST LANG UND BREIT HEUTE"])
     assert np.array_equal(s.fingerprints[0], s.fingerprints[1])
+
+
+# Characters NFKC treats differently: combining marks (in and out of canonical order,
+# composing or not), Hangul jamo that compose into syllables, compatibility forms
+# (no-break space, full-width, ligatures, superscripts, a long Arabic ligature),
+# singletons (Angstrom and Ohm signs), Devanagari with nukta and virama, Greek with
+# ypogegrammeni, CJK compatibility ideographs, ASCII and Latin-1 letters around them.
+_NFKC_ALPHABET = (
+    "aeiouAZ ßéÅ\u00a0\u00b2\u00b5\u00aa\u017f"
+    "\u0300\u0301\u0308\u0316\u0323\u0327\u0344\u0345\u0315\u031b\u0334"
+    "\u1100\u1161\u11a8\uac00\uac01\u3131\u314f\u3134\uffa1\uffc2"
+    "\uff21\uff41\ufb01\ufb03\u2075\u2460\ufdfa\u3392\u337f"
+    "\u212b\u2126\u1e9b\u0958\u0915\u093c\u094d\u0930"
+    "\u03b1\u1fb3\u03ac\uf900\uf9dc\u0627\u064b\u0650\u0651"
+    "\u0b47\u0b3e\u0cc6\u0cd5\u0f71\u0f72\u0f80"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet=_NFKC_ALPHABET, max_size=40), min_size=1, max_size=6))
+def test_texts_sketch_as_their_nfkc_forms(texts: list[str]) -> None:
+    """Normalizing in compiled code (or leaving a text to unicodedata) changes nothing."""
+    import unicodedata
+
+    got = _sketch(texts)
+    want = _sketch([unicodedata.normalize("NFKC", t) for t in texts])
+    assert np.array_equal(got.signatures, want.signatures)
+    assert np.array_equal(got.fingerprints, want.fingerprints)
+    assert np.array_equal(got.n_tokens, want.n_tokens)
+    assert np.array_equal(got.modes, want.modes)
+    assert np.array_equal(got.shingles, want.shingles)
+    assert np.array_equal(got.shingle_offsets, want.shingle_offsets)
+    assert got.n_bytes.tolist() == [len(t.encode("utf-8")) for t in texts]
+
+
+def test_every_character_folds_as_nfkc_then_casefold() -> None:
+    """Each code point alone, between letters, sketches as its NFKC form."""
+    import unicodedata
+
+    from thresher.core.text import SLOW, folds
+
+    fold, expand = folds()
+    fast = [c for c in range(0x30000) if fold[c] >= 0 or expand[-fold[c], 1] != SLOW]
+    texts = [f"ab{chr(c)}cd e{chr(c)} f" for c in fast if not 0xD800 <= c < 0xE000]
+    got = _sketch(texts, num_perm=4)
+    want = _sketch([unicodedata.normalize("NFKC", t) for t in texts], num_perm=4)
+    assert np.array_equal(got.fingerprints, want.fingerprints)
+    assert np.array_equal(got.shingles, want.shingles)

@@ -19,14 +19,24 @@ duplicates).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64, seed_mix
-from thresher.core.text import CONTINUOUS, case_folds, char_classes, prepare_batch
+from thresher.core.text import (
+    CONTINUOUS,
+    MARK,
+    SLOW,
+    case_folds,
+    char_classes,
+    folds,
+    prepare_batch,
+)
 
 __all__ = ["MODE_AUTO", "MODE_CHAR", "MODE_WORD", "Sketches", "next_code_point", "sketch_texts"]
 
@@ -35,6 +45,7 @@ _EMPTY = np.uint32(0xFFFFFFFF)
 _CHAR_SALT = np.uint64(0x5BD1E9955BD1E995)
 _CONTINUOUS_SHARE = 0.3
 _MAX_PROBES = 64
+_UNNORMALIZED = 255  # a mode for a text the first pass leaves to unicodedata.normalize
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ class Sketches:
     signatures: NDArray[np.uint32]  # (n, num_perm)
     fingerprints: NDArray[np.uint64]  # (n, 2): exact-duplicate key
     n_tokens: NDArray[np.int64]  # (n,): word tokens after normalization
-    n_bytes: NDArray[np.int64]  # (n,): UTF-8 size of the NFKC text
+    n_bytes: NDArray[np.int64]  # (n,): UTF-8 size of the text as given
     modes: NDArray[np.uint8]  # (n,): MODE_WORD or MODE_CHAR
     shingles: NDArray[np.uint32]  # flat 32-bit shingle hashes, in text order, per document
     shingle_offsets: NDArray[np.int64]  # (n + 1,)
@@ -74,9 +85,16 @@ def next_code_point(data, i, hi):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def _decode_fold(data, lo, hi, fold, expand, out):  # type: ignore[no-untyped-def]
-    """Decode UTF-8 data[lo:hi], case-fold it, and write code points to out; return count."""
+    """Decode UTF-8 data[lo:hi], fold it by the tables, write code points to out.
+
+    Return the count, or -1 if the text needs :func:`unicodedata.normalize` first (a
+    character of kind ``SLOW``, or combining marks out of canonical order).
+    """
     n = 0
     i = lo
+    # The combining class of the last character folded by a row, and where its output
+    # ended: when the output has grown since, the character before is a plain one (0).
+    last, end = np.uint32(0), -1
     while i < hi:
         c, i = next_code_point(data, i, hi)
         f = fold[c]
@@ -85,9 +103,13 @@ def _decode_fold(data, lo, hi, fold, expand, out):  # type: ignore[no-untyped-de
             n += 1
         else:
             k = -f
+            kind = expand[k, 1]
+            if kind == SLOW or (kind == MARK and end == n and last > expand[k, 2]):
+                return -1
             for j in range(expand[k, 0]):
-                out[n] = expand[k, 1 + j]
+                out[n] = expand[k, 3 + j]
                 n += 1
+            last, end = expand[k, 2], n
     return n
 
 
@@ -195,13 +217,13 @@ def _fingerprint(tokens, n_tok):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _sketch_batch(data, offsets, table, fold, expand, mode, ngram, char_ngram,  # type: ignore[no-untyped-def]
+def _sketch_batch(data, offsets, table, fold, expand, grow, mode, ngram, char_ngram,  # type: ignore[no-untyped-def]
                   seed, probe_seed, sigs, fps, n_tokens, modes, sh_flat, sh_off):
     n_docs = offsets.shape[0] - 1
     longest = 1
     for d in range(n_docs):
         longest = max(longest, offsets[d + 1] - offsets[d])
-    longest *= 3  # a byte can fold to up to three code points
+    longest *= grow  # the most code points a byte folds to
     codes = np.empty(longest, dtype=np.uint32)
     words = np.empty(longest, dtype=np.uint64)
     chars = np.empty(longest, dtype=np.uint64)
@@ -209,6 +231,10 @@ def _sketch_batch(data, offsets, table, fold, expand, mode, ngram, char_ngram,  
     pos = 0
     for d in range(n_docs):
         hi = _decode_fold(data, offsets[d], offsets[d + 1], fold, expand, codes)
+        if hi < 0:  # left for a second pass, after unicodedata.normalize
+            modes[d] = _UNNORMALIZED
+            sh_off[d + 1] = pos
+            continue
         n_w, cont, n_chars = _word_tokens(codes, 0, hi, table, words)
         fps[d, 0], fps[d, 1] = _fingerprint(words, n_w)
         n_tokens[d] = n_w
@@ -246,16 +272,67 @@ def sketch_texts(
         (True, True)
     """
     data, offsets = prepare_batch(texts)
-    fold, expand = case_folds()
-    n = len(texts)
-    sigs = np.empty((n, num_perm), dtype=np.uint32)
-    fps = np.empty((n, 2), dtype=np.uint64)
-    n_tokens = np.empty(n, dtype=np.int64)
-    modes = np.empty(n, dtype=np.uint8)
-    sh_flat = np.empty(3 * data.shape[0], dtype=np.uint32)
-    sh_off = np.zeros(n + 1, dtype=np.int64)
-    used = _sketch_batch(data, offsets, char_classes(), fold, expand, mode, ngram, char_ngram,
-                         seed_mix(seed, 1), seed_mix(seed, 2),
-                         sigs, fps, n_tokens, modes, sh_flat, sh_off)
-    return Sketches(sigs, fps, n_tokens, np.diff(offsets) - 1, modes, sh_flat[:used].copy(),
-                    sh_off)
+    args = (char_classes(), mode, ngram, char_ngram, seed_mix(seed, 1), seed_mix(seed, 2))
+    sigs, fps, n_tokens, modes, sh_flat, sh_off = _sketch_pass(data, offsets, folds(),
+                                                               num_perm, args)
+    redo = np.flatnonzero(modes == _UNNORMALIZED)
+    if redo.shape[0]:  # texts that need NFKC's composition or reordering
+        again = _sketch_pass(*prepare_batch([unicodedata.normalize("NFKC", texts[i])
+                                             for i in redo]), case_folds(), num_perm, args)
+        sigs[redo], fps[redo], n_tokens[redo], modes[redo] = again[:4]
+        sh_flat, sh_off = _splice(sh_flat, sh_off, redo, *again[4:])
+    return Sketches(sigs, fps, n_tokens, np.diff(offsets) - 1, modes, sh_flat, sh_off)
+
+
+def _sketch_pass(data: NDArray[np.uint8], offsets: NDArray[np.int64],
+                 tables: tuple[NDArray[np.int32], NDArray[np.uint32]], num_perm: int,
+                 args: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
+    """Run the kernel: (signatures, fingerprints, tokens, modes, shingles, offsets)."""
+    n, grow = offsets.shape[0] - 1, _grow(*tables)
+    out = (np.empty((n, num_perm), dtype=np.uint32), np.zeros((n, 2), dtype=np.uint64),
+           np.zeros(n, dtype=np.int64), np.empty(n, dtype=np.uint8),
+           # at most a shingle a code point
+           np.empty(grow * data.shape[0], dtype=np.uint32), np.zeros(n + 1, dtype=np.int64))
+    used = _sketch_batch(data, offsets, args[0], *tables, grow, *args[1:], *out)  # type: ignore[call-arg]
+    return (*out[:4], out[4][:used].copy(), out[5])
+
+
+def _grow(fold: NDArray[np.int32], expand: NDArray[np.uint32]) -> int:
+    """The most code points one byte of UTF-8 folds to under these tables."""
+    key = (fold.ctypes.data, expand.ctypes.data)
+    if key not in _GROW:
+        codes = np.flatnonzero(fold < 0)
+        utf8 = np.where(codes < 0x80, 1, np.where(codes < 0x800, 2, np.where(
+            codes < 0x10000, 3, 4)))
+        counts = expand[-fold[codes], 0]
+        _GROW[key] = max(1, int(np.ceil((counts / utf8).max()))) if codes.shape[0] else 1
+    return _GROW[key]
+
+
+_GROW: dict[tuple[int, int], int] = {}
+
+
+@njit(cache=True)
+def _splice_into(flat, off, redo, flat2, off2, out, out_off):  # type: ignore[no-untyped-def]
+    r = 0
+    at = 0
+    for d in range(off.shape[0] - 1):
+        if r < redo.shape[0] and redo[r] == d:
+            lo, hi, src = off2[r], off2[r + 1], flat2
+            r += 1
+        else:
+            lo, hi, src = off[d], off[d + 1], flat
+        for i in range(lo, hi):
+            out[at] = src[i]
+            at += 1
+        out_off[d + 1] = at
+
+
+def _splice(flat: NDArray[np.uint32], off: NDArray[np.int64], redo: NDArray[np.int64],
+            flat2: NDArray[np.uint32], off2: NDArray[np.int64]
+            ) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
+    """Put the shingles of documents ``redo`` (``flat2``, ``off2``) in their places."""
+    out = np.empty(flat.shape[0] + flat2.shape[0], dtype=np.uint32)
+    out_off = np.zeros_like(off)
+    _splice_into(flat, off, redo, flat2, off2, out, out_off)
+    return out, out_off

@@ -21,10 +21,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 __all__ = [
-    "CONTINUOUS", "SEPARATOR", "WORD", "case_folds", "char_classes", "normalize", "prepare_batch",
+    "CONTINUOUS", "MARK", "ORDINARY", "SEPARATOR", "SLOW", "WORD", "case_folds", "char_classes",
+    "folds", "normalize", "prepare_batch",
 ]
 
 SEPARATOR, WORD, CONTINUOUS = 0, 1, 2
@@ -56,17 +58,54 @@ def _build_char_classes() -> NDArray[np.uint8]:
     return table
 
 
-def _build_case_folds() -> tuple[NDArray[np.int32], NDArray[np.uint32]]:
+# Kinds of the rows of the fold tables' expansions (see :func:`folds`).
+ORDINARY, MARK, SLOW = 0, 1, 2
+_NFKC_RANGES = ((0, _LAST_ASSIGNED_LETTERS), (0xE0000, 0xE1000))  # the rest maps to itself
+
+
+def _composition_seconds() -> set[int]:
+    """Code points that can compose with the character before them (NFC's "Maybe")."""
+    seconds = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul V and T
+    for c in range(0x110000):
+        d = unicodedata.decomposition(chr(c))
+        if d and not d.startswith("<") and len(parts := d.split()) == 2:
+            seconds.add(int(parts[1], 16))
+    return seconds
+
+
+def _build_folds(nfkc: bool) -> tuple[NDArray[np.int32], NDArray[np.uint32]]:
+    """Build the tables of :func:`folds` (``nfkc``) or :func:`case_folds`."""
     fold = np.arange(0x110000, dtype=np.int32)
-    expansions: list[list[int]] = [[0, 0, 0, 0]]
-    for c in range(_LAST_ASSIGNED_LETTERS):
-        folded = chr(c).casefold()
-        if len(folded) == 1:
-            fold[c] = ord(folded)
-        else:
-            fold[c] = -len(expansions)
-            expansions.append([len(folded), *map(ord, folded), *[0] * (3 - len(folded))])
-    return fold, np.array(expansions, dtype=np.uint32)
+    rows: list[list[int]] = [[0, ORDINARY, 0]]
+    seconds = _composition_seconds() if nfkc else set()
+
+    def plain(x: str) -> bool:  # left alone by NFKC whatever surrounds it
+        return (unicodedata.normalize("NFKC", x) == x and not unicodedata.combining(x)
+                and ord(x) not in seconds)
+
+    for lo, hi in _NFKC_RANGES:
+        for c in range(lo, hi):
+            ch = chr(c)
+            kind, last = ORDINARY, 0
+            if nfkc and not plain(ch):
+                mapped = unicodedata.normalize("NFKC", ch)
+                decomposed = unicodedata.normalize("NFKD", ch)
+                if c in seconds:
+                    kind = SLOW
+                elif mapped == ch:  # a combining mark that composes with nothing
+                    kind, last = MARK, unicodedata.combining(ch)
+                elif all(map(plain, mapped)) and plain(decomposed[0]):
+                    ch, last = mapped, unicodedata.combining(decomposed[-1])
+                else:
+                    kind = SLOW
+            folded = ch.casefold()
+            if kind == ORDINARY and last == 0 and len(folded) == 1:
+                fold[c] = ord(folded)
+            else:
+                fold[c] = -len(rows)
+                rows.append([len(folded), kind, last, *map(ord, folded)])
+    width = max(map(len, rows))
+    return fold, np.array([r + [0] * (width - len(r)) for r in rows], dtype=np.uint32)
 
 
 def _tables_file() -> Path:
@@ -79,27 +118,32 @@ def save_tables() -> Path:
     They are derived from :mod:`unicodedata` only; shipping them saves every run the
     fifth of a second it takes to build them. ``python -m thresher.core.text`` calls this.
     """
-    fold, expand = _build_case_folds()
+    fold, expand = _build_folds(nfkc=False)
+    nfold, nexpand = _build_folds(nfkc=True)
     path = _tables_file()
-    np.savez_compressed(path, classes=_build_char_classes(),
-                        fold_delta=fold - np.arange(fold.shape[0], dtype=np.int32),
-                        expand=expand)
+    ramp = np.arange(fold.shape[0], dtype=np.int32)
+    np.savez_compressed(path, classes=_build_char_classes(), fold_delta=fold - ramp,
+                        expand=expand, nfkc_delta=nfold - ramp, nfkc_expand=nexpand)
     return path
 
 
+Tables = tuple[NDArray[np.uint8], NDArray[np.int32], NDArray[np.uint32], NDArray[np.int32],
+               NDArray[np.uint32]]
+
+
 @lru_cache(maxsize=1)
-def _tables() -> tuple[NDArray[np.uint8], NDArray[np.int32], NDArray[np.uint32]]:
+def _tables() -> Tables:
     path = _tables_file()
+    ramp = np.arange(0x110000, dtype=np.int32)
     if path.exists():
         with np.load(path) as data:
-            classes, delta, expand = data["classes"], data["fold_delta"], data["expand"]
-        fold = delta + np.arange(delta.shape[0], dtype=np.int32)
-    else:  # another Unicode version than the shipped tables: build them (about 0.2 s)
-        classes = _build_char_classes()
-        fold, expand = _build_case_folds()
-    for array in (classes, fold, expand):
+            tables: Tables = (data["classes"], data["fold_delta"] + ramp, data["expand"],
+                              data["nfkc_delta"] + ramp, data["nfkc_expand"])
+    else:  # another Unicode version than the shipped tables: build them (a few seconds)
+        tables = (_build_char_classes(), *_build_folds(nfkc=False), *_build_folds(nfkc=True))
+    for array in tables:
         array.flags.writeable = False
-    return classes, fold, expand
+    return tables
 
 
 def char_classes() -> NDArray[np.uint8]:
@@ -108,12 +152,30 @@ def char_classes() -> NDArray[np.uint8]:
 
 
 def case_folds() -> tuple[NDArray[np.int32], NDArray[np.uint32]]:
-    """Return ``str.casefold`` as tables for compiled code.
+    """Return ``str.casefold`` as tables for compiled code, for text already in NFKC.
 
     ``fold[c] >= 0`` is the single code point ``c`` folds to; ``fold[c] = -k`` means
-    ``c`` folds to several code points, ``expand[k, 1:1 + expand[k, 0]]`` (e.g. "ß" -> "ss").
+    ``c`` folds to ``expand[k, 3:3 + expand[k, 0]]`` (e.g. "ß" -> "ss"); the row's kind
+    (``expand[k, 1]``) is always ``ORDINARY`` here.
     """
-    _, fold, expand = _tables()
+    _, fold, expand, _, _ = _tables()
+    return fold, expand
+
+
+def folds() -> tuple[NDArray[np.int32], NDArray[np.uint32]]:
+    """Return NFKC followed by ``str.casefold`` as tables, for text as it comes.
+
+    The same layout as :func:`case_folds`. Most characters are left alone by NFKC
+    whatever surrounds them; they fold as there. A character whose NFKC form is the same
+    wherever it stands (full-width letters, ligatures, the no-break space) folds to the
+    case fold of that form; the row's third column is the combining class of the last
+    character of its decomposition. A combining mark that composes with nothing is kind
+    ``MARK``, with its combining class there: a run of marks out of canonical order
+    needs NFKC's reordering. Any other character (one that composes with what comes
+    before it, or maps to one that does) is kind ``SLOW``: a text holding it, or marks
+    out of order, is normalized by :func:`unicodedata.normalize` first.
+    """
+    _, _, _, fold, expand = _tables()
     return fold, expand
 
 
@@ -140,19 +202,35 @@ def normalize(text: str) -> str:
 
 
 def prepare_batch(texts: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    """Return the NFKC forms of ``texts`` as UTF-8, concatenated, and their offsets.
+    """Return ``texts`` as UTF-8, concatenated, and their offsets.
 
-    Document ``i`` is ``data[offsets[i]:offsets[i + 1]]``; case folding and tokenizing
-    happen in compiled code. The documents are joined by a newline so that tokens never
-    run across two documents.
+    Document ``i`` is ``data[offsets[i]:offsets[i + 1]]``; normalization, case folding
+    and tokenizing happen in compiled code. The documents are joined by a newline so
+    that tokens never run across two documents.
     """
-    encoded = [(t if t.isascii() else unicodedata.normalize("NFKC", t)).encode(
-        "utf-8", "surrogatepass") for t in texts]  # ASCII text is its own NFKC form
-    lengths = np.fromiter((len(e) + 1 for e in encoded), dtype=np.int64, count=len(encoded))
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    data = np.frombuffer(b"\n".join(encoded) + b"\n", dtype=np.uint8)
+    joined = "\n".join([*texts, ""])
+    data = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    chars = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(chars, out=offsets[1:])
+    if not joined.isascii():  # code point offsets to byte offsets
+        offsets = _byte_offsets(data, offsets)
     return data, offsets  # offsets' differences less one are the UTF-8 sizes
+
+
+@njit(cache=True)
+def _byte_offsets(data, points):  # type: ignore[no-untyped-def]
+    out = np.zeros_like(points)
+    k, seen = 1, 0
+    for i in range(data.shape[0]):
+        while k < points.shape[0] and seen == points[k] and (data[i] & 0xC0) != 0x80:
+            out[k] = i
+            k += 1
+        seen += (data[i] & 0xC0) != 0x80
+    while k < points.shape[0]:
+        out[k] = data.shape[0]
+        k += 1
+    return out
 
 
 if __name__ == "__main__":  # pragma: no cover - maintenance entry point

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +58,40 @@ def _fill(path: Path, docs: int) -> None:
         store.commit(arrays, table, {"inputs": ["synthetic filler"]})
 
 
+def time_queries(path: Path, rows: list[dict[str, Any]], count: int, seed: int = 7
+                 ) -> dict[str, Any]:
+    """Time ``count`` one-document queries on the open index at ``path``.
+
+    Half are pages drawn from ``rows``, half the same pages with their words shuffled
+    (never indexed); the first 50 only warm up.
+    """
+    live = index.Index(path)
+    rng = random.Random(seed)
+    picks = [rows[rng.randrange(len(rows))] for _ in range(count)]
+    queries = []
+    for k, r in enumerate(picks):
+        text = r["text"]
+        if k % 2:  # never indexed: its words shuffled
+            words = text.split()
+            rng.shuffle(words)
+            text = " ".join(words)
+        queries.append((text, r.get("url")))
+    for text, url in queries[:50]:
+        live.query([text], [url])  # compile and warm
+    times, hits = [], 0
+    for text, url in queries:
+        t = time.perf_counter()
+        found = live.query([text], [url])
+        times.append(time.perf_counter() - t)
+        hits += found[0] is not None
+    ms = np.array(times) * 1000
+    stats = index.stats(path)
+    return {"documents": stats["documents"], "segments": len(live.segments),
+            "bytes_per_document": stats["bytes_per_document"], "queries": len(queries),
+            "found": hits, **{f"p{q}_ms": round(float(np.percentile(ms, q)), 3)
+                              for q in (50, 95, 99)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True)
@@ -84,32 +119,12 @@ def main() -> None:
         t = time.perf_counter()
         _fill(path, args.filler)
         print(f"filler: {args.filler:,} synthetic documents in {time.perf_counter() - t:.0f} s")
-    live = index.Index(path)
-    rng = random.Random(7)
-    picks = [rows[rng.randrange(len(rows))] for _ in range(args.queries)]
-    queries = []
-    for k, r in enumerate(picks):
-        text = r["text"]
-        if k % 2:  # never indexed: its words shuffled
-            words = text.split()
-            rng.shuffle(words)
-            text = " ".join(words)
-        queries.append((text, r.get("url")))
-    for text, url in queries[:50]:
-        live.query([text], [url])  # compile and warm
-    times, hits = [], 0
-    for text, url in queries:
-        t = time.perf_counter()
-        found = live.query([text], [url])
-        times.append(time.perf_counter() - t)
-        hits += found[0] is not None
-    ms = np.array(times) * 1000
-    stats = index.stats(path)
-    print(f"index: {stats['documents']:,} documents, {len(live.segments)} segments, "
-          f"{stats['bytes_per_document']:,.0f} bytes per document")
-    print(f"query: {len(queries):,} one-document queries ({hits:,} found): "
-          f"p50 {np.percentile(ms, 50):.2f} ms, p95 {np.percentile(ms, 95):.2f} ms, "
-          f"p99 {np.percentile(ms, 99):.2f} ms")
+    report = time_queries(path, rows, args.queries)
+    print(f"index: {report['documents']:,} documents, {report['segments']} segments, "
+          f"{report['bytes_per_document']:,.0f} bytes per document")
+    print(f"query: {report['queries']:,} one-document queries ({report['found']:,} found): "
+          f"p50 {report['p50_ms']:.2f} ms, p95 {report['p95_ms']:.2f} ms, "
+          f"p99 {report['p99_ms']:.2f} ms")
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     else:

@@ -160,6 +160,19 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
             sh, shoff = batch["arrays"]["sh"], batch["arrays"]["shoff"]
             assert flat.tolist() == sh[shoff[local]:shoff[local + 1]].tolist()
         first += batch["keys"].shape[0]
+    # Merged tables: sorted, holding every batch's keys and fingerprints, nothing else.
+    starts = np.cumsum([0] + [b["keys"].shape[0] for b in made])
+    for seg in segs:
+        keys, kdocs = np.asarray(seg.keys), np.asarray(seg.kdocs)
+        assert np.all(keys[:-1] <= keys[1:])
+        want = sorted((int(k), int(start - seg.first + d))
+                      for batch, start in zip(made, starts.tolist(), strict=False)
+                      if seg.first <= start < seg.first + seg.docs
+                      for d, row in enumerate(batch["keys"]) for k in row)
+        assert sorted(zip(keys.tolist(), kdocs.tolist(), strict=True)) == want
+        tables = fp_tables(np.asarray(seg.array("fp")))
+        for name, table in tables.items():
+            assert np.array_equal(seg.array(name), table)
     # Merged-away segments stay for readers that opened the index before, then go.
     names = {p.name for p in (tmp_path / "ix" / "segments").iterdir()}
     assert len(names) > 3

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from thresher._version import __version__
@@ -368,22 +369,31 @@ def site_stats(segments: list[Segment], keys: NDArray[np.uint64], ghash: NDArray
 
 
 def _merged(a: Segment, b: Segment) -> dict[str, Any]:
-    """The arrays of one segment holding ``a``'s documents, then ``b``'s."""
-    from thresher.index.probe import fp_tables
+    """The arrays of one segment holding ``a``'s documents, then ``b``'s.
 
-    keys = np.concatenate((a.keys, b.keys))
-    kdocs = np.concatenate((np.asarray(a.kdocs), np.asarray(b.kdocs) + np.uint32(a.docs)))
-    order = np.argsort(keys, kind="stable")
-    fp = np.concatenate((a.array("fp"), b.array("fp")))
+    The large ones are written straight from the two memory-mapped segments into the
+    new files: sorted tables by merging (``a``'s entry first among equal keys, as a
+    stable sort of the concatenation would), the rest by copying in slices. Memory holds
+    one byte per band key and document (which side each entry comes from) and the batch
+    numbers, not the tables.
+    """
+    kmask = _merge_mask(a.keys, b.keys, a.keys, b.keys, False)
+    fa = (a.array("fpkey"), a.array("fpsub"), a.array("fporder"))
+    fb = (b.array("fpkey"), b.array("fpsub"), b.array("fporder"))
+    fmask = _merge_mask(fa[0], fb[0], fa[1], fb[1], True)
     a_off, b_off = np.asarray(a.array("shoff")), np.asarray(b.array("shoff"))
     out: dict[str, Any] = {
-        "keys": keys[order], "kdocs": kdocs[order], "fp": fp, **fp_tables(fp),
+        "keys": _merge_writer(kmask, a.keys, b.keys, 0),
+        "kdocs": _merge_writer(kmask, a.kdocs, b.kdocs, a.docs),
+        "fpkey": _merge_writer(fmask, fa[0], fb[0], 0),
+        "fpsub": _merge_writer(fmask, fa[1], fb[1], 0),
+        "fporder": _merge_writer(fmask, fa[2], fb[2], a.docs),
         "sh": _concat_writer(a.array("sh"), b.array("sh")),
         "shoff": np.concatenate((a_off, b_off[1:] + a_off[-1])),
         "batch": np.concatenate((a.batch_of(np.arange(a.docs)), b.batch_of(np.arange(b.docs)))),
     }
-    for name in ("site", "title", "span"):
-        out[name] = np.concatenate((a.array(name), b.array(name)))
+    for name in ("fp", "site", "title", "span"):
+        out[name] = _concat_writer(a.array(name), b.array(name))
     for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):
         both = np.concatenate((a.array(keys_name), b.array(keys_name)))
         counts = np.concatenate((a.array(counts_name), b.array(counts_name)))
@@ -394,18 +404,80 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     return out
 
 
+@njit(cache=True)
+def _merge_mask(ka, kb, sa, sb, by_sub):  # type: ignore[no-untyped-def]
+    """Which side each entry of the merge of two sorted tables comes from (1: ``a``).
+
+    Sorted by key, then (``by_sub``) by the second key; ties go to ``a``.
+    """
+    n, m = ka.shape[0], kb.shape[0]
+    mask = np.empty(n + m, dtype=np.uint8)
+    i = j = 0
+    for t in range(n + m):
+        if j >= m:
+            take = True
+        elif i >= n:
+            take = False
+        elif ka[i] != kb[j]:
+            take = ka[i] < kb[j]
+        else:
+            take = (not by_sub) or sa[i] <= sb[j]
+        mask[t] = take
+        if take:
+            i += 1
+        else:
+            j += 1
+    return mask
+
+
+@njit(cache=True)
+def _fill(mask, a, b, b_add, out, lo, hi, i, j):  # type: ignore[no-untyped-def]
+    for t in range(lo, hi):
+        if mask[t]:
+            out[t - lo] = a[i]
+            i += 1
+        else:
+            out[t - lo] = b[j] + b_add
+            j += 1
+    return i, j
+
+
+def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_add: int
+                  ) -> Any:
+    """A writer of the merge of ``a`` and ``b`` (``b_add`` added to ``b``'s values) by
+    ``mask``, a slice at a time."""
+    def write(path: Any) -> None:
+        from numpy.lib.format import open_memmap
+
+        out = open_memmap(path, mode="w+", dtype=a.dtype, shape=(mask.shape[0],))
+        i = j = 0
+        add = a.dtype.type(b_add)
+        for lo in range(0, mask.shape[0], _SLICE):
+            hi = min(lo + _SLICE, mask.shape[0])
+            piece = np.empty(hi - lo, dtype=a.dtype)
+            i, j = _fill(mask, np.asarray(a), np.asarray(b), add, piece, lo, hi, i, j)
+            out[lo:hi] = piece
+        out.flush()
+        del out
+    return write
+
+
+_SLICE = 1 << 22
+
+
 def _concat_writer(*parts: NDArray[Any]) -> Any:
-    """A writer of the parts' concatenation as one ``.npy`` file, copied in slices so that
-    memory stays small whatever their size."""
+    """A writer of the parts' concatenation (along the first axis) as one ``.npy`` file,
+    copied in slices so that memory stays small whatever their size."""
     def write(path: Any) -> None:
         from numpy.lib.format import open_memmap
 
         total = sum(int(p.shape[0]) for p in parts)
-        out = open_memmap(path, mode="w+", dtype=parts[0].dtype, shape=(total,))
-        at, step = 0, 1 << 24
+        out = open_memmap(path, mode="w+", dtype=parts[0].dtype,
+                          shape=(total, *parts[0].shape[1:]))
+        at = 0
         for p in parts:
-            for lo in range(0, int(p.shape[0]), step):
-                piece = np.asarray(p[lo:lo + step])
+            for lo in range(0, int(p.shape[0]), _SLICE):
+                piece = np.asarray(p[lo:lo + _SLICE])
                 out[at:at + piece.shape[0]] = piece
                 at += piece.shape[0]
         out.flush()

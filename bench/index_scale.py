@@ -9,7 +9,8 @@ ids prefixed by the chunk). A new index is created, then every ``--batch`` docum
 are added with ``thresher index add --executor local``, each in its own process while a
 thread samples the resident memory of its whole process tree; each batch's outputs are
 removed once measured. Segments past eight are merged inside ``add``, so the later
-batches' figures include merging. At the end: one-document query latency on the open
+batches' figures include merging. Then ``index query`` of the first file again (a
+re-crawl: every page should be found), and one-document query latency on the open
 index (``index_query.time_queries``: pages of the corpus, and the same pages with their
 words shuffled), disk per document, and a JSON line per batch.
 """
@@ -35,8 +36,9 @@ import index_query
 import scale
 
 
-def _add(ix: Path, files: list[Path], out: Path, workers: int, match: str) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "thresher.cli", "index", "add", str(ix), *map(str, files),
+def _add(ix: Path, files: list[Path], out: Path, workers: int, match: str,
+         verb: str = "add") -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "thresher.cli", "index", verb, str(ix), *map(str, files),
            "-o", str(out), "--executor", "local", "--workers", str(workers), "--json"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -63,7 +65,11 @@ def _add(ix: Path, files: list[Path], out: Path, workers: int, match: str) -> di
             "docs_per_s": round(read / wall), "peak_rss_gib": round(peak / 2**30, 2),
             "index_add_s": stages.get("index-add"), "probe_s": stages.get("probe"),
             "matched_in_index": summary["index"]["matched"],
-            "added": summary["index"]["added"], "documents": summary["index"]["documents"],
+            "duplicates": summary["counts"]["duplicate"], "kept": summary["counts"]["kept"],
+            "rejected": summary["counts"]["rejected"],
+            "added": summary["index"].get("added", 0),
+            "documents": summary["index"].get("documents",
+                                              summary["index"]["documents_before"]),
             "match": match}
 
 
@@ -106,6 +112,11 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
         batches.append(row)
         print(json.dumps(row), flush=True)
+    # The first batch's first file again, as a re-crawl: every page should be found.
+    out = args.dir / "index-batch-out"
+    again = _add(ix, files[:1], out, args.workers, args.match, verb="query")
+    shutil.rmtree(out, ignore_errors=True)
+    print(json.dumps({"requery": again}), flush=True)
     rng = random.Random(args.seed)
     rows: list[dict[str, Any]] = []
     for path in rng.sample(files, min(10, len(files))):
@@ -119,6 +130,7 @@ def main() -> None:
                       "add_docs_per_s": round(total_in / total_wall),
                       "add_docs_per_s_per_core": round(total_in / total_wall / args.workers),
                       "peak_rss_gib": max(r["peak_rss_gib"] for r in batches),
+                      "requery": again,
                       "query": queries}, indent=1))
 
 

@@ -247,3 +247,23 @@ def test_an_add_killed_after_its_commit_resumes_without_adding_twice(
     for i, row in _rows(tmp_path / "o").items():
         if row["decision"] == "kept":
             assert (rows[i]["representative"], rows[i]["representative_batch"]) == (i, 1)
+
+
+def test_an_unchanged_page_is_found_however_its_site_is_cleaned_later(tmp_path: Path
+                                                                      ) -> None:
+    """More pages of a site change what its cleaning removes; a page crawled again
+    unchanged is still an exact copy of itself (the whole texts' fingerprints)."""
+    corpus = make_corpus(tmp_path / "c", files=2, per_file=80, seed=12)
+    ix = tmp_path / "ix"
+    index.create(ix)
+    index.add(ix, [corpus], tmp_path / "o1", executor="serial")
+    # The site statistics now count the indexed pages and the queried ones.
+    again = index.query(ix, [corpus], tmp_path / "q", executor="serial")
+    rows = _rows(tmp_path / "q")
+    kept = [i for i, r in _rows(tmp_path / "o1").items() if r["decision"] == "kept"]
+    moved = sum(rows[i]["content_start"] != r["content_start"]
+                for i, r in _rows(tmp_path / "o1").items() if i in kept)
+    assert moved > 0  # the cleaning did change
+    for i in kept:
+        assert (rows[i]["representative"], rows[i]["match"]) == (i, "exact")
+    assert again["index"]["exact"] >= len(kept)

@@ -100,9 +100,12 @@ class Index:
             np.cumsum(counts, out=offsets[1:])
             return distinct_sets(flat, offsets)
 
+        tfp = sketch_texts(texts, num_perm=1, ngram=mh.ngram, char_ngram=mh.char_ngram,
+                           mode=_MODES[mh.shingle], seed=mh.seed).fingerprints \
+            if self.content else None  # the whole texts' (an unchanged page)
         found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
                                title, self.rule, self.plan.bands, self.plan.rows,
-                               content=self.content)
+                               content=self.content, tfp=tfp)
         rows, ref, sim, cont, why = best_matches(found)
         out: list[dict[str, Any] | None] = [None] * n
         for row, r, si, co, w in zip(rows.tolist(), ref.tolist(), sim.tolist(), cont.tolist(),

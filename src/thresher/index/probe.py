@@ -101,10 +101,12 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
     def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
         return _gather_sets(work, task.n_shards, docs[rows], task.src)
 
+    tfp = np.ascontiguousarray(work.load_raw("read", f"{name}.fp", np.uint64, 2)[local]) \
+        if task.src == "content" else None
     found, candidates = match_batch(open_segments(task.index, task.segments), sig, fp,
                                     sets_of, site, title,
                                     task.rule, task.bands, task.rows,
-                                    content=task.src == "content")
+                                    content=task.src == "content", tfp=tfp)
     stats = _save_best(work, name, docs, found)
     stats["candidates"] = candidates
     work.mark_done("probe", name, stats)
@@ -113,24 +115,30 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
 
 def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np.uint64],
                 sets_of: Any, site: NDArray[np.uint64], title: NDArray[np.uint64] | None,
-                rule: MatchRule, bands: int, rows: int, *, content: bool
+                rule: MatchRule, bands: int, rows: int, *, content: bool,
+                tfp: NDArray[np.uint64] | None = None
                 ) -> tuple[list[tuple[NDArray[Any], ...]], int]:
     """Match documents (rows of ``sig``/``fp``) against indexed ones.
 
     ``sets_of(rows)`` returns the documents' distinct shingle sets (flat, offsets) in the
-    order given. Returns every match as (row, indexed number, similarity, containment,
-    why) arrays, and the number of candidates verified.
+    order given; ``tfp`` are the whole texts' fingerprints when matching on content (an
+    unchanged page is an exact copy whatever its cleaning). Returns every match as (row,
+    indexed number, similarity, containment, why) arrays, and the number of candidates
+    verified.
     """
     keys, owner = store_keys(sig, bands, rows, title)
     found: list[tuple[NDArray[Any], ...]] = []
     candidates = 0
     for seg in segments:
-        same = seg.lookup_fp(fp)
-        exact = np.flatnonzero(same >= 0)
-        if exact.shape[0]:
-            found.append((exact, seg.first + same[exact], np.ones(exact.shape[0]),
-                          np.ones(exact.shape[0]), np.full(exact.shape[0], EDGE_EXACT,
-                                                           dtype=np.uint8)))
+        for table, prints in (("fp", fp), ("tfp", tfp)):
+            if prints is None:
+                continue
+            same = seg.lookup_fp(prints, table)
+            exact = np.flatnonzero(same >= 0)
+            if exact.shape[0]:
+                found.append((exact, seg.first + same[exact], np.ones(exact.shape[0]),
+                              np.ones(exact.shape[0]), np.full(exact.shape[0], EDGE_EXACT,
+                                                               dtype=np.uint8)))
         which, old = seg.lookup(keys)
         if not which.shape[0]:
             continue
@@ -264,8 +272,15 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
         del out
 
     fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
+    if content:  # the whole texts' fingerprints too
+        tfp = np.concatenate([np.asarray(work.load_raw("read", f"{s:05d}.fp", np.uint64, 2)
+                                         [np.flatnonzero(kept[offsets[s]:offsets[s + 1]])])
+                              for s in range(n_shards)]) if n_shards else np.zeros((0, 2))
+        text_tables = {f"t{k}": v for k, v in fp_tables(tfp.astype(np.uint64)).items()}
+    else:
+        text_tables = {}
     arrays: dict[str, Any] = {
-        **_template_tables(work, src), "keys": joined["keys"][order].astype(np.uint64),
+        **_template_tables(work, src), **text_tables, "keys": joined["keys"][order].astype(np.uint64),
         "kdocs": joined["owner"][order].astype(np.uint32), "fp": fp, **fp_tables(fp),
         "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
         "title": joined["title"].astype(np.uint64),

@@ -8,6 +8,9 @@ Layout::
                                  the segment-local document of each
         fp.npy                   content fingerprints (n, 2)
         fpkey, fpsub, fporder    the same sorted (both halves) and their documents
+        tfpkey, tfpsub, tfporder the whole texts' fingerprints, sorted (matching on
+                                 content: a page crawled again unchanged is found
+                                 whatever its cleaning makes of it next time)
         sh.npy, shoff.npy        distinct content shingles, flat, with offsets (n + 1)
         site.npy, title.npy      site and title keys (the matching rules between pages)
         span.npy                 each document's content span in its text
@@ -112,9 +115,21 @@ class Segment:
         at = starts + np.arange(which.shape[0])
         return which, np.asarray(self.kdocs[at], dtype=np.int64)
 
-    def lookup_fp(self, fp: NDArray[np.uint64]) -> NDArray[np.int64]:
-        """Return the segment-local document with each fingerprint (rows of 2), or -1."""
-        key, sub, order = self.array("fpkey"), self.array("fpsub"), self.array("fporder")
+    def optional(self, name: str, dtype: type[Any]) -> NDArray[Any]:
+        """An array that only some segments hold (empty where this one does not)."""
+        if (self.path / f"{name}.npy").exists():
+            return self.array(name)
+        return np.zeros(0, dtype=dtype)
+
+    def lookup_fp(self, fp: NDArray[np.uint64], table: str = "fp") -> NDArray[np.int64]:
+        """Return the segment-local document with each fingerprint (rows of 2), or -1.
+
+        ``table`` is ``"fp"`` (the content's fingerprints) or ``"tfp"`` (the whole
+        texts', kept when matching on content).
+        """
+        key, sub = self.optional(f"{table}key", np.uint64), self.optional(f"{table}sub",
+                                                                         np.uint64)
+        order = self.optional(f"{table}order", np.int64)
         out = np.full(fp.shape[0], -1, dtype=np.int64)
         if not key.shape[0]:
             return out
@@ -378,20 +393,23 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     numbers, not the tables.
     """
     kmask = _merge_mask(a.keys, b.keys, a.keys, b.keys, False)
-    fa = (a.array("fpkey"), a.array("fpsub"), a.array("fporder"))
-    fb = (b.array("fpkey"), b.array("fpsub"), b.array("fporder"))
-    fmask = _merge_mask(fa[0], fb[0], fa[1], fb[1], True)
     a_off, b_off = np.asarray(a.array("shoff")), np.asarray(b.array("shoff"))
     out: dict[str, Any] = {
         "keys": _merge_writer(kmask, a.keys, b.keys, 0),
         "kdocs": _merge_writer(kmask, a.kdocs, b.kdocs, a.docs),
-        "fpkey": _merge_writer(fmask, fa[0], fb[0], 0),
-        "fpsub": _merge_writer(fmask, fa[1], fb[1], 0),
-        "fporder": _merge_writer(fmask, fa[2], fb[2], a.docs),
-        "sh": _concat_writer(a.array("sh"), b.array("sh")),
         "shoff": np.concatenate((a_off, b_off[1:] + a_off[-1])),
         "batch": np.concatenate((a.batch_of(np.arange(a.docs)), b.batch_of(np.arange(b.docs)))),
     }
+    parts = (("key", np.uint64), ("sub", np.uint64), ("order", np.int64))
+    for table in ("fp", "tfp"):  # sorted fingerprints (tfp: not in every segment)
+        fa = [a.optional(f"{table}{part}", dtype) for part, dtype in parts]
+        fb = [b.optional(f"{table}{part}", dtype) for part, dtype in parts]
+        if table == "tfp" and not fa[0].shape[0] + fb[0].shape[0]:
+            continue
+        fmask = _merge_mask(fa[0], fb[0], fa[1], fb[1], True)
+        for part, x, y, add in (("key", fa[0], fb[0], 0), ("sub", fa[1], fb[1], 0),
+                                ("order", fa[2], fb[2], a.docs)):
+            out[f"{table}{part}"] = _merge_writer(fmask, x, y, add)
     for name in ("fp", "site", "title", "span"):
         out[name] = _concat_writer(a.array(name), b.array(name))
     for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):

@@ -36,6 +36,8 @@ def _batch(n: int, seed: int) -> tuple[dict[str, Any], Any]:
               "span": np.zeros((n, 2), np.int64), "tkeys": np.zeros(0, np.uint64),
               "tcounts": np.zeros(0, np.uint32), "gkeys": np.zeros(0, np.uint64),
               "gpages": np.zeros(0, np.int64)}
+    if seed % 2:  # whole-text fingerprints: only some segments have them
+        arrays.update({f"t{k}": v for k, v in fp_tables(fp ^ np.uint64(1)).items()})
     docs = pa.table({"id": [f"b{seed}-{i}" for i in range(n)], "url": [None] * n,
                      "file": ["f"] * n, "line": list(range(1, n + 1))})
     return {"arrays": arrays, "keys": keys}, docs
@@ -156,6 +158,9 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
             assert set((seg.first + found).tolist()) == {want}
             assert seg.batch_of(found[:1]).tolist() == [b]
             assert seg.lookup_fp(batch["arrays"]["fp"][[local]]).tolist() == [want - seg.first]
+            text_fp = batch["arrays"]["fp"][[local]] ^ np.uint64(1)
+            assert seg.lookup_fp(text_fp, "tfp").tolist() == [
+                want - seg.first if "tfpkey" in batch["arrays"] else -1]
             flat, _ = seg.shingles(np.array([want - seg.first]))
             sh, shoff = batch["arrays"]["sh"], batch["arrays"]["shoff"]
             assert flat.tolist() == sh[shoff[local]:shoff[local + 1]].tolist()

@@ -397,6 +397,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     out: dict[str, Any] = {
         "keys": _merge_writer(kmask, a.keys, b.keys, 0),
         "kdocs": _merge_writer(kmask, a.kdocs, b.kdocs, a.docs),
+        "sh": _concat_writer(a.array("sh"), b.array("sh")),
         "shoff": np.concatenate((a_off, b_off[1:] + a_off[-1])),
         "batch": np.concatenate((a.batch_of(np.arange(a.docs)), b.batch_of(np.arange(b.docs)))),
     }

@@ -127,6 +127,8 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
     verified.
     """
     keys, owner = store_keys(sig, bands, rows, title)
+    ask = np.argsort(keys, kind="stable")
+    keys, owner = keys[ask], owner[ask]
     found: list[tuple[NDArray[Any], ...]] = []
     candidates = 0
     for seg in segments:

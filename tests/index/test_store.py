@@ -21,7 +21,7 @@ from thresher.index.store import IndexStore
 CONFIG = {"minhash": {"threshold": 0.8, "num_perm": 128}, "content": {"match": "content"}}
 
 
-def _batch(n: int, seed: int) -> tuple[dict[str, Any], Any]:
+def _batch(n: int, seed: int, first: int = 0) -> tuple[dict[str, Any], Any]:
     rng = np.random.default_rng(seed)
     keys = rng.integers(1, 2**63, size=(n, 3)).astype(np.uint64)
     flat, owner = keys.reshape(-1), np.repeat(np.arange(n, dtype=np.uint32), 3)
@@ -36,8 +36,10 @@ def _batch(n: int, seed: int) -> tuple[dict[str, Any], Any]:
               "span": np.zeros((n, 2), np.int64), "tkeys": np.zeros(0, np.uint64),
               "tcounts": np.zeros(0, np.uint32), "gkeys": np.zeros(0, np.uint64),
               "gpages": np.zeros(0, np.int64)}
-    if seed % 2:  # whole-text fingerprints: only some segments have them
-        arrays.update({f"t{k}": v for k, v in fp_tables(fp ^ np.uint64(1)).items()})
+    if seed % 2:  # whole-text fingerprints (index-wide numbers): only in some segments
+        text = fp_tables(fp ^ np.uint64(1))
+        text["fporder"] = text["fporder"] + first
+        arrays.update({f"t{k}": v for k, v in text.items()})
     docs = pa.table({"id": [f"b{seed}-{i}" for i in range(n)], "url": [None] * n,
                      "file": ["f"] * n, "line": list(range(1, n + 1))})
     return {"arrays": arrays, "keys": keys}, docs
@@ -142,7 +144,7 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
     store.max_segments = 3
     made = []
     for seed in range(1, 8):
-        batch, docs = _batch(10 + seed, seed)
+        batch, docs = _batch(10 + seed, seed, sum(10 + k for k in range(1, seed)))
         with store.writer():
             store.commit(batch["arrays"], docs, {})
         made.append(batch)
@@ -160,7 +162,7 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
             assert seg.lookup_fp(batch["arrays"]["fp"][[local]]).tolist() == [want - seg.first]
             text_fp = batch["arrays"]["fp"][[local]] ^ np.uint64(1)
             assert seg.lookup_fp(text_fp, "tfp").tolist() == [
-                want - seg.first if "tfpkey" in batch["arrays"] else -1]
+                want if "tfpkey" in batch["arrays"] else -1]
             flat, _ = seg.shingles(np.array([want - seg.first]))
             sh, shoff = batch["arrays"]["sh"], batch["arrays"]["shoff"]
             assert flat.tolist() == sh[shoff[local]:shoff[local + 1]].tolist()

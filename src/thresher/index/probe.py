@@ -137,8 +137,9 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
                 continue
             same = seg.lookup_fp(prints, table)
             exact = np.flatnonzero(same >= 0)
-            if exact.shape[0]:
-                found.append((exact, seg.first + same[exact], np.ones(exact.shape[0]),
+            if exact.shape[0]:  # tfp's numbers are index-wide already
+                base = seg.first if table == "fp" else 0
+                found.append((exact, base + same[exact], np.ones(exact.shape[0]),
                               np.ones(exact.shape[0]), np.full(exact.shape[0], EDGE_EXACT,
                                                                dtype=np.uint8)))
         which, old = seg.lookup(keys)
@@ -213,7 +214,8 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
 
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
                bands: int, rows: int, num_perm: int, titles: bool, src: str,
-               info: dict[str, Any], token: str = "") -> dict[str, Any]:
+               info: dict[str, Any], token: str = "",
+               rep: NDArray[np.int64] | None = None) -> dict[str, Any]:
     """Add the run's kept documents to the index as one new segment (under its writer lock).
 
     Memory holds the batch's band keys and per-document columns (about 300 bytes per
@@ -274,13 +276,10 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
         del out
 
     fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
-    if content:  # the whole texts' fingerprints too
-        tfp = np.concatenate([np.asarray(work.load_raw("read", f"{s:05d}.fp", np.uint64, 2)
-                                         [np.flatnonzero(kept[offsets[s]:offsets[s + 1]])])
-                              for s in range(n_shards)]) if n_shards else np.zeros((0, 2))
-        text_tables = {f"t{k}": v for k, v in fp_tables(tfp.astype(np.uint64)).items()}
-    else:
-        text_tables = {}
+    text_tables = {}
+    if content:  # the whole texts' fingerprints too: see _text_tables
+        text_tables = _text_tables(work, n_shards, offsets, kept, rep,
+                                   int(store.manifest()["documents"]))
     arrays: dict[str, Any] = {
         **_template_tables(work, src), **text_tables, "keys": joined["keys"][order].astype(np.uint64),
         "kdocs": joined["owner"][order].astype(np.uint32), "fp": fp, **fp_tables(fp),
@@ -288,6 +287,29 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
         "title": joined["title"].astype(np.uint64),
         "span": joined["span"].reshape(-1, 2).astype(np.int64)}
     return store.commit(arrays, pa.concat_tables(tables), info, token=token)
+
+
+def _text_tables(work: WorkDir, n_shards: int, offsets: NDArray[np.int64],
+                 kept: NDArray[np.bool_], rep: NDArray[np.int64] | None, before: int
+                 ) -> dict[str, NDArray[Any]]:
+    """The whole-text fingerprints of the batch's pages, sorted, each with the index-wide
+    number of the indexed page it stands for: itself if kept, else its representative
+    (kept in this batch or indexed before). A page crawled again unchanged is then found
+    whatever its site's cleaning makes of it next time, duplicates included.
+    """
+    records = kept.shape[0]
+    number = np.full(records, -1, dtype=np.int64)
+    number[kept] = before + np.arange(int(kept.sum()), dtype=np.int64)
+    if rep is not None:
+        dup = np.flatnonzero(~kept & (rep >= 0))
+        r = rep[dup]
+        number[dup] = np.where(r >= records, r - records, number[np.minimum(r, records - 1)])
+    fps = np.concatenate([np.asarray(work.load_raw("read", f"{s:05d}.fp", np.uint64, 2))
+                          for s in range(n_shards)]) if n_shards else np.zeros((0, 2))
+    has = np.flatnonzero(number >= 0)
+    tables = fp_tables(np.ascontiguousarray(fps[has]).astype(np.uint64))
+    tables["fporder"] = number[has][tables["fporder"]]
+    return {f"t{k}": v for k, v in tables.items()}
 
 
 def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:

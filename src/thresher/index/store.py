@@ -8,9 +8,10 @@ Layout::
                                  the segment-local document of each
         fp.npy                   content fingerprints (n, 2)
         fpkey, fpsub, fporder    the same sorted (both halves) and their documents
-        tfpkey, tfpsub, tfporder the whole texts' fingerprints, sorted (matching on
-                                 content: a page crawled again unchanged is found
-                                 whatever its cleaning makes of it next time)
+        tfpkey, tfpsub, tfporder the batch's whole-text fingerprints, sorted, with the
+                                 index-wide number of the indexed page each stands for
+                                 (matching on content: a page crawled again unchanged
+                                 is found whatever its cleaning makes of it next time)
         sh.npy, shoff.npy        distinct content shingles, flat, with offsets (n + 1)
         site.npy, title.npy      site and title keys (the matching rules between pages)
         span.npy                 each document's content span in its text
@@ -129,7 +130,7 @@ class Segment:
         """Return the segment-local document with each fingerprint (rows of 2), or -1.
 
         ``table`` is ``"fp"`` (the content's fingerprints) or ``"tfp"`` (the whole
-        texts', kept when matching on content).
+        texts', kept when matching on content; it answers index-wide numbers).
         """
         key, sub = self.optional(f"{table}key", np.uint64), self.optional(f"{table}sub",
                                                                          np.uint64)
@@ -420,7 +421,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
             continue
         fmask = _merge_mask(fa[0], fb[0], fa[1], fb[1], True)
         for part, x, y, add in (("key", fa[0], fb[0], 0), ("sub", fa[1], fb[1], 0),
-                                ("order", fa[2], fb[2], a.docs)):
+                                ("order", fa[2], fb[2], a.docs if table == "fp" else 0)):
             out[f"{table}{part}"] = _merge_writer(fmask, x, y, add)
     for name in ("fp", "site", "title", "span"):
         out[name] = _concat_writer(a.array(name), b.array(name))

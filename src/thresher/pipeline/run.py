@@ -409,7 +409,8 @@ def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, An
     if ixrun.mode == "add":
         t0 = time.perf_counter()
         records = int(r.work.load("index", "ok", mmap=True).shape[0])
-        kept = shard_decisions(r.work, 0, records).kind == KIND_KEPT
+        decided = shard_decisions(r.work, 0, records)
+        kept = decided.kind == KIND_KEPT
         cfg = r.config
         if ixrun.committed is None:
             manifest = commit_run(r.work, store, n, kept, bands=plan.bands, rows=plan.rows,
@@ -418,7 +419,7 @@ def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, An
                                                    for p in cfg.input.paths],
                                         "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                time.gmtime())},
-                                  token=ixrun.token)
+                                  token=ixrun.token, rep=decided.rep)
             batch = int(manifest["next_batch"]) - 1
         else:  # an earlier attempt committed the batch and was killed before its summary
             manifest, batch = store.manifest(), ixrun.committed

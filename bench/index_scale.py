@@ -24,9 +24,6 @@ import random
 import shutil
 import subprocess
 import sys
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,27 +35,9 @@ import scale
 
 def _add(ix: Path, files: list[Path], out: Path, workers: int, match: str,
          verb: str = "add") -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "thresher.cli", "index", verb, str(ix), *map(str, files),
-           "-o", str(out), "--executor", "local", "--workers", str(workers), "--json"]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.wait(0.2):
-            peak = max(peak, scale._tree_rss(proc.pid))
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    stdout, _ = proc.communicate()
-    stop.set()
-    thread.join()
-    wall = time.perf_counter() - start
-    if proc.returncode:
-        raise SystemExit(f"index add failed ({proc.returncode})")
-    summary = json.loads(stdout)
+    summary, wall, peak = scale.run_sampled([
+        sys.executable, "-m", "thresher.cli", "index", verb, str(ix), *map(str, files),
+        "-o", str(out), "--executor", "local", "--workers", str(workers), "--json"])
     stages = summary["run"]["stage_seconds"]
     read = summary["counts"]["read"]
     return {"documents_in": read, "wall_s": round(wall, 1),
@@ -75,29 +54,14 @@ def _add(ix: Path, files: list[Path], out: Path, workers: int, match: str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, required=True)
+    scale.add_corpus_args(parser)
     parser.add_argument("--batch", type=int, default=1_000_000)
-    parser.add_argument("--chunk", type=int, default=100_000)
-    parser.add_argument("--length-scale", type=float, default=0.25)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dir", type=Path, default=Path("bench/.cache/scale"))
-    parser.add_argument("--match", choices=["content", "full"], default="content")
-    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queries", type=int, default=2000)
     args = parser.parse_args()
     if args.batch % args.chunk:
         raise SystemExit("--batch must be a multiple of --chunk")
-    corpus = args.dir / f"n{args.docs}-s{args.seed}-l{args.length_scale}"
-    corpus.mkdir(parents=True, exist_ok=True)
-    chunks = -(-args.docs // args.chunk)
-    jobs = [(k, min(args.chunk, args.docs - k * args.chunk), args.seed, args.length_scale,
-             str(corpus)) for k in range(chunks)]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(2) as pool:
-        made = list(pool.map(scale._chunk, jobs))
-    files = [corpus / f"chunk-{k:04d}.jsonl" for k in range(chunks)]
-    print(f"corpus: {sum(n for n, _ in made):,} docs, {sum(b for _, b in made) / 1e9:.2f} GB "
-          f"({time.perf_counter() - t0:.0f} s to generate or find)", flush=True)
+    _, files, _, _ = scale.make_corpus(args)
+    chunks = len(files)
     ix = args.dir / f"index-{args.match}"
     shutil.rmtree(ix, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "thresher.cli", "index", "create", str(ix),

@@ -22,6 +22,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -66,8 +67,8 @@ def _du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_corpus_args(parser: argparse.ArgumentParser) -> None:
+    """The options that say which generated corpus to use (shared with index_scale.py)."""
     parser.add_argument("--docs", type=int, required=True)
     parser.add_argument("--chunk", type=int, default=100_000)
     parser.add_argument("--length-scale", type=float, default=0.25)
@@ -75,7 +76,10 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("bench/.cache/scale"))
     parser.add_argument("--match", choices=["content", "full"], default="content")
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+
+
+def make_corpus(args: argparse.Namespace) -> tuple[Path, list[Path], int, int]:
+    """Generate (or find) the corpus: (folder, files, documents, bytes)."""
     corpus = args.dir / f"n{args.docs}-s{args.seed}-l{args.length_scale}"
     corpus.mkdir(parents=True, exist_ok=True)
     chunks = -(-args.docs // args.chunk)
@@ -87,11 +91,12 @@ def main() -> None:
     docs, size = sum(n for n, _ in made), sum(b for _, b in made)
     print(f"corpus: {docs:,} docs, {size / 1e9:.2f} GB JSONL in {chunks} files "
           f"({time.perf_counter() - t0:.0f} s to generate or find)", flush=True)
-    out = args.dir / f"out-{args.match}"
-    subprocess.run(["rm", "-rf", str(out)], check=True)
-    cmd = [sys.executable, "-m", "thresher.cli", "dedup", str(corpus), "-o", str(out),
-           "--executor", "local", "--workers", str(args.workers), "--keep-work", "--json",
-           "--match", args.match]
+    return corpus, [corpus / f"chunk-{k:04d}.jsonl" for k in range(chunks)], docs, size
+
+
+def run_sampled(cmd: list[str]) -> tuple[dict[str, Any], float, int]:
+    """Run a thresher command printing JSON; return (its summary, wall s, peak summed RSS
+    of its process tree, sampled every 0.2 s)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     peak = 0
@@ -109,8 +114,21 @@ def main() -> None:
     thread.join()
     wall = time.perf_counter() - start
     if proc.returncode:
-        raise SystemExit(f"thresher failed ({proc.returncode})")
-    summary = json.loads(stdout)
+        raise SystemExit(f"{' '.join(cmd[3:5])} failed ({proc.returncode})")
+    return json.loads(stdout), wall, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_corpus_args(parser)
+    args = parser.parse_args()
+    corpus, _, docs, size = make_corpus(args)
+    out = args.dir / f"out-{args.match}"
+    subprocess.run(["rm", "-rf", str(out)], check=True)
+    summary, wall, peak = run_sampled([
+        sys.executable, "-m", "thresher.cli", "dedup", str(corpus), "-o", str(out),
+        "--executor", "local", "--workers", str(args.workers), "--keep-work", "--json",
+        "--match", args.match])
     work = out / "_work"
     disk = {p.name: round(_du(p) / docs, 1) for p in sorted(work.iterdir()) if p.is_dir()}
     print(json.dumps({

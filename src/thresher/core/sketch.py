@@ -35,6 +35,7 @@ from thresher.core.text import (
     case_folds,
     char_classes,
     folds,
+    growth,
     prepare_batch,
 )
 
@@ -273,43 +274,29 @@ def sketch_texts(
     """
     data, offsets = prepare_batch(texts)
     args = (char_classes(), mode, ngram, char_ngram, seed_mix(seed, 1), seed_mix(seed, 2))
-    sigs, fps, n_tokens, modes, sh_flat, sh_off = _sketch_pass(data, offsets, folds(),
+    sigs, fps, n_tokens, modes, sh_flat, sh_off = _sketch_pass(data, offsets, True,
                                                                num_perm, args)
     redo = np.flatnonzero(modes == _UNNORMALIZED)
     if redo.shape[0]:  # texts that need NFKC's composition or reordering
         again = _sketch_pass(*prepare_batch([unicodedata.normalize("NFKC", texts[i])
-                                             for i in redo]), case_folds(), num_perm, args)
+                                             for i in redo]), False, num_perm, args)
         sigs[redo], fps[redo], n_tokens[redo], modes[redo] = again[:4]
         sh_flat, sh_off = _splice(sh_flat, sh_off, redo, *again[4:])
     return Sketches(sigs, fps, n_tokens, np.diff(offsets) - 1, modes, sh_flat, sh_off)
 
 
-def _sketch_pass(data: NDArray[np.uint8], offsets: NDArray[np.int64],
-                 tables: tuple[NDArray[np.int32], NDArray[np.uint32]], num_perm: int,
-                 args: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
-    """Run the kernel: (signatures, fingerprints, tokens, modes, shingles, offsets)."""
-    n, grow = offsets.shape[0] - 1, _grow(*tables)
+def _sketch_pass(data: NDArray[np.uint8], offsets: NDArray[np.int64], nfkc: bool,
+                 num_perm: int, args: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
+    """Run the kernel with :func:`folds` (``nfkc``) or :func:`case_folds` (text already
+    in NFKC): (signatures, fingerprints, tokens, modes, shingles, offsets)."""
+    tables = folds() if nfkc else case_folds()
+    n, grow = offsets.shape[0] - 1, growth(nfkc)
     out = (np.empty((n, num_perm), dtype=np.uint32), np.zeros((n, 2), dtype=np.uint64),
            np.zeros(n, dtype=np.int64), np.empty(n, dtype=np.uint8),
            # at most a shingle a code point
            np.empty(grow * data.shape[0], dtype=np.uint32), np.zeros(n + 1, dtype=np.int64))
     used = _sketch_batch(data, offsets, args[0], *tables, grow, *args[1:], *out)  # type: ignore[call-arg]
     return (*out[:4], out[4][:used].copy(), out[5])
-
-
-def _grow(fold: NDArray[np.int32], expand: NDArray[np.uint32]) -> int:
-    """The most code points one byte of UTF-8 folds to under these tables."""
-    key = (fold.ctypes.data, expand.ctypes.data)
-    if key not in _GROW:
-        codes = np.flatnonzero(fold < 0)
-        utf8 = np.where(codes < 0x80, 1, np.where(codes < 0x800, 2, np.where(
-            codes < 0x10000, 3, 4)))
-        counts = expand[-fold[codes], 0]
-        _GROW[key] = max(1, int(np.ceil((counts / utf8).max()))) if codes.shape[0] else 1
-    return _GROW[key]
-
-
-_GROW: dict[tuple[int, int], int] = {}
 
 
 @njit(cache=True)

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "CONTINUOUS", "MARK", "ORDINARY", "SEPARATOR", "SLOW", "WORD", "case_folds", "char_classes",
-    "folds", "normalize", "prepare_batch",
+    "folds", "growth", "normalize", "prepare_batch",
 ]
 
 SEPARATOR, WORD, CONTINUOUS = 0, 1, 2
@@ -199,6 +199,18 @@ def normalize(text: str) -> str:
     if token:
         out.append("".join(token))
     return " ".join(out)
+
+
+@lru_cache(maxsize=2)
+def growth(nfkc: bool) -> int:
+    """The most code points one byte of UTF-8 folds to under :func:`folds` (``nfkc``) or
+    :func:`case_folds`: how much room the folded text may need."""
+    fold, expand = folds() if nfkc else case_folds()
+    codes = np.flatnonzero(fold < 0)
+    if not codes.shape[0]:
+        return 1
+    utf8 = np.where(codes < 0x80, 1, np.where(codes < 0x800, 2, np.where(codes < 0x10000, 3, 4)))
+    return max(1, int(np.ceil((expand[-fold[codes], 0] / utf8).max())))
 
 
 def prepare_batch(texts: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:

@@ -218,13 +218,13 @@ def _run_dedup(config: Config, progress: Progress | None, store: Any, index: Ind
                       skip=skip, split_bytes=config.input.split_bytes)
     _check_output(out)
     r = _Runner(config, progress or NullProgress())
-    fingerprint: dict[str, Any] = {"version": __version__, "config": config.results_fingerprint(),
-                   "inputs": _manifest(shards),
-                   # the write stage's files are there: another output starts afresh
-                   "output": str(r.out),
-                   "index": None if store is None else
-                   [str(store.path), index.mode if index else None,
-                    store.manifest()["segments"]]}
+    fingerprint: dict[str, Any] = {
+        "version": __version__, "config": config.results_fingerprint(),
+        "inputs": _manifest(shards),
+        # the write stage's files are there: another output starts afresh
+        "output": str(r.out),
+        "index": None if store is None else [str(store.path), index.mode if index else None,
+                                             store.manifest()["segments"]]}
     if store is not None and index is not None and index.mode == "add":
         fingerprint, index = _committed_add(r.work, store, index, fingerprint)
     resumed = r.work.prepare(fingerprint)

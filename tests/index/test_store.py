@@ -187,3 +187,23 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
     with store.writer():
         pass
     assert {p.name for p in (tmp_path / "ix" / "segments").iterdir()} == {s.name for s in segs}
+
+
+def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:
+    """The index's keys: band b's LSH key (as band 0 computes it) mixed with b + 1."""
+    from thresher.core.lsh import band_keys
+    from thresher.index.probe import store_keys
+
+    rng = np.random.default_rng(4)
+    sig = rng.integers(0, 2**32, size=(7, 12), dtype=np.uint64).astype(np.uint32)
+    title = np.array([0, 5, 0, 0, 9, 0, 0], dtype=np.uint64)
+    keys, owners = store_keys(sig, 3, 4, title)
+    want = []
+    for b in range(3):
+        k = band_keys(np.ascontiguousarray(sig[:, b * 4:(b + 1) * 4]), 0, 4)
+        with np.errstate(over="ignore"):
+            k = (k ^ (np.uint64(b + 1) * np.uint64(0xD6E8FEB86659FD93))) * np.uint64(
+                0xFF51AFD7ED558CCD)
+        want += (k ^ (k >> np.uint64(31))).tolist()
+    assert keys.tolist() == [*want, 5, 9]
+    assert owners.tolist() == [*range(7), *range(7), *range(7), 1, 4]

@@ -8,6 +8,8 @@ values in the tests pin every constant here: changing one changes all signatures
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numba import njit
 
@@ -32,6 +34,7 @@ def fmix64(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     return x
 
 
+@lru_cache(maxsize=64)
 def seed_mix(seed: int, salt: int) -> np.uint64:
     """Return a 64-bit constant derived from the run's seed and a per-use salt.
 

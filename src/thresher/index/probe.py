@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
-from thresher.core.lsh import band_keys
+from thresher.core.hashing import MUL, fmix64
 from thresher.core.verify import gather_slices, jaccard_pairs
 from thresher.index.store import IndexStore, Segment, open_segments
 from thresher.pipeline.match import (
@@ -47,21 +48,30 @@ def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
     One sorted table holds all bands in the index, so a band's number is mixed into its
     keys; title keys (never 0 where set) are kept as they are.
     """
-    parts, owners = [], []
     n = sig.shape[0]
-    for b in range(bands):
-        k = band_keys(np.ascontiguousarray(sig[:, b * rows:(b + 1) * rows]), 0, rows)
-        with np.errstate(over="ignore"):
-            k = (k ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
-        parts.append(k ^ (k >> np.uint64(31)))
-        owners.append(np.arange(n, dtype=np.int64))
+    keys = np.empty(bands * n, dtype=np.uint64)
+    _store_band_keys(sig, bands, rows, keys)
+    owners = np.tile(np.arange(n, dtype=np.int64), bands)
     if title is not None:
         has = np.flatnonzero(title != 0)
-        parts.append(title[has])
-        owners.append(has.astype(np.int64))
-    if not parts:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(parts), np.concatenate(owners)
+        keys = np.concatenate((keys, title[has]))
+        owners = np.concatenate((owners, has.astype(np.int64)))
+    return keys, owners
+
+
+@njit(cache=True)
+def _store_band_keys(sig, bands, rows, out):  # type: ignore[no-untyped-def]
+    """Band ``b`` of document ``d`` at ``out[b * n + d]``: its band key (as
+    :func:`thresher.core.lsh.band_keys` computes band 0's), the band number mixed in."""
+    n = sig.shape[0]
+    for b in range(bands):
+        mix = np.uint64(b + 1) * _MIX
+        for d in range(n):
+            h = MUL
+            for j in range(b * rows, (b + 1) * rows):
+                h = fmix64(h ^ np.uint64(sig[d, j]))
+            k = (h ^ mix) * np.uint64(0xFF51AFD7ED558CCD)
+            out[b * n + d] = k ^ (k >> np.uint64(31))
 
 
 @dataclass(frozen=True)

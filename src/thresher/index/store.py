@@ -91,9 +91,11 @@ class Segment:
     _arrays: dict[str, NDArray[Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def array(self, name: str) -> NDArray[Any]:
-        """One of the segment's arrays, memory-mapped once and kept."""
+        """One of the segment's arrays, memory-mapped once and kept (as a plain array
+        view: indexing a ``np.memmap`` costs more than the lookups themselves)."""
         if name not in self._arrays:
-            self._arrays[name] = np.load(self.path / f"{name}.npy", mmap_mode="r")
+            self._arrays[name] = np.load(self.path / f"{name}.npy",
+                                         mmap_mode="r").view(np.ndarray)
         return self._arrays[name]
 
     @cached_property
@@ -122,9 +124,9 @@ class Segment:
 
     def optional(self, name: str, dtype: type[Any]) -> NDArray[Any]:
         """An array that only some segments hold (empty where this one does not)."""
-        if (self.path / f"{name}.npy").exists():
-            return self.array(name)
-        return np.zeros(0, dtype=dtype)
+        if name not in self._arrays and not (self.path / f"{name}.npy").exists():
+            self._arrays[name] = np.zeros(0, dtype=dtype)
+        return self.array(name)
 
     def lookup_fp(self, fp: NDArray[np.uint64], table: str = "fp") -> NDArray[np.int64]:
         """Return the segment-local document with each fingerprint (rows of 2), or -1.
@@ -138,9 +140,12 @@ class Segment:
         out = np.full(fp.shape[0], -1, dtype=np.int64)
         if not key.shape[0] or not fp.shape[0]:
             return out
-        ask = np.argsort(fp[:, 0], kind="stable")  # in order: the searches stay near
-        at = np.empty(fp.shape[0], dtype=np.int64)
-        at[ask] = np.searchsorted(key, fp[ask, 0])
+        if fp.shape[0] > 1024:  # many: searched in order, so the searches stay near
+            ask = np.argsort(fp[:, 0], kind="stable")
+            at = np.empty(fp.shape[0], dtype=np.int64)
+            at[ask] = np.searchsorted(key, fp[ask, 0])
+        else:
+            at = np.searchsorted(key, fp[:, 0])
         at_c = np.minimum(at, key.shape[0] - 1)
         same = np.asarray(key[at_c]) == fp[:, 0]
         found = same & (np.asarray(sub[at_c]) == fp[:, 1])
@@ -176,8 +181,9 @@ class Segment:
 
     def batch_of(self, local: NDArray[np.int64]) -> NDArray[np.int64]:
         """The batch that added each of ``local`` (a merged segment holds several)."""
-        if (self.path / "batch.npy").exists():
-            return np.asarray(self.array("batch")[local], dtype=np.int64)
+        batches = self.optional("batch", np.int64)
+        if batches.shape[0]:
+            return np.asarray(batches[local], dtype=np.int64)
         return np.full(np.shape(local), self.batch, dtype=np.int64)
 
     def table(self, columns: list[str] | None = None) -> Any:

@@ -7,6 +7,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.hashing import MUL, fmix64
+from thresher.core.sorting import stable_argsort_u64
 
 __all__ = ["band_keys", "bucket_pairs"]
 
@@ -28,7 +29,7 @@ def band_keys(signatures: NDArray[np.uint32], band: int, rows: int) -> NDArray[n
 
 @njit(cache=True)
 def _bucket_pairs(keys, docs, rank, cap):  # type: ignore[no-untyped-def]
-    order = np.argsort(keys, kind="mergesort")
+    order = stable_argsort_u64(keys)
     n = order.shape[0]
     total = 0
     i = 0

@@ -21,7 +21,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
 __all__ = [
@@ -218,31 +217,16 @@ def prepare_batch(texts: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.i
 
     Document ``i`` is ``data[offsets[i]:offsets[i + 1]]``; normalization, case folding
     and tokenizing happen in compiled code. The documents are joined by a newline so
-    that tokens never run across two documents.
+    that tokens never run across two documents. Each text is encoded on its own: joined
+    first, one wide character would widen the whole batch, and code point offsets would
+    need a scan to become byte offsets.
     """
-    joined = "\n".join([*texts, ""])
-    data = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    chars = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    data = np.frombuffer(b"\n".join([*encoded, b""]), dtype=np.uint8)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(chars, out=offsets[1:])
-    if not joined.isascii():  # code point offsets to byte offsets
-        offsets = _byte_offsets(data, offsets)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(texts)) + 1,
+              out=offsets[1:])
     return data, offsets  # offsets' differences less one are the UTF-8 sizes
-
-
-@njit(cache=True)
-def _byte_offsets(data, points):  # type: ignore[no-untyped-def]
-    out = np.zeros_like(points)
-    k, seen = 1, 0
-    for i in range(data.shape[0]):
-        while k < points.shape[0] and seen == points[k] and (data[i] & 0xC0) != 0x80:
-            out[k] = i
-            k += 1
-        seen += (data[i] & 0xC0) != 0x80
-    while k < points.shape[0]:
-        out[k] = data.shape[0]
-        k += 1
-    return out
 
 
 if __name__ == "__main__":  # pragma: no cover - maintenance entry point

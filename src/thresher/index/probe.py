@@ -23,6 +23,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.hashing import MUL, fmix64
+from thresher.core.sorting import stable_argsort
 from thresher.core.verify import gather_slices, jaccard_pairs
 from thresher.index.store import IndexStore, Segment, open_segments
 from thresher.pipeline.match import (
@@ -64,13 +65,12 @@ def _store_band_keys(sig, bands, rows, out):  # type: ignore[no-untyped-def]
     """Band ``b`` of document ``d`` at ``out[b * n + d]``: its band key (as
     :func:`thresher.core.lsh.band_keys` computes band 0's), the band number mixed in."""
     n = sig.shape[0]
-    for b in range(bands):
-        mix = np.uint64(b + 1) * _MIX
-        for d in range(n):
+    for d in range(n):  # a document's row at a time: the signatures are read once
+        for b in range(bands):
             h = MUL
             for j in range(b * rows, (b + 1) * rows):
                 h = fmix64(h ^ np.uint64(sig[d, j]))
-            k = (h ^ mix) * np.uint64(0xFF51AFD7ED558CCD)
+            k = (h ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
             out[b * n + d] = k ^ (k >> np.uint64(31))
 
 
@@ -137,7 +137,7 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
     verified.
     """
     keys, owner = store_keys(sig, bands, rows, title)
-    ask = np.argsort(keys, kind="stable")
+    ask = stable_argsort(keys)
     keys, owner = keys[ask], owner[ask]
     found: list[tuple[NDArray[Any], ...]] = []
     candidates = 0
@@ -264,7 +264,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
         tables.append(meta.take(pa.array(local)))
         done += int(local.shape[0])
     joined = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
-    order = np.argsort(joined["keys"], kind="stable")
+    order = stable_argsort(joined["keys"].astype(np.uint64))
     shoff = np.zeros(done + 1, dtype=np.int64)
     np.cumsum(joined["count"], out=shoff[1:])
 

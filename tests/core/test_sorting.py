@@ -1,0 +1,36 @@
+"""stable_argsort: numpy's stable order of 64-bit keys, on hashes and on keys that are not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thresher.core.sorting import stable_argsort
+
+
+def _cases() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(11)
+    hashed = rng.integers(0, 2**63, 200_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    return {
+        "hashes": hashed,
+        "hashes with repeats": np.repeat(hashed[:5_000], 7)[rng.permutation(35_000)],
+        "small integers": rng.integers(0, 50, 100_000).astype(np.uint64),  # one big bucket
+        "one top prefix": (np.uint64(3) << np.uint64(62)) | rng.integers(
+            0, 2**16, 50_000).astype(np.uint64),
+        "extremes": np.array([2**64 - 1, 0, 2**64 - 1, 1, 0], dtype=np.uint64),
+        "one": np.array([9], dtype=np.uint64),
+        "none": np.zeros(0, dtype=np.uint64),
+    }
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+def test_the_order_is_numpys_stable_order(name: str) -> None:
+    keys = _cases()[name]
+    got = stable_argsort(keys)
+    assert got.dtype == np.int64
+    assert np.array_equal(got, np.argsort(keys, kind="stable"))
+
+
+def test_equal_keys_keep_their_input_order() -> None:
+    keys = np.array([5, 1, 5, 1, 5], dtype=np.uint64)
+    assert stable_argsort(keys).tolist() == [1, 3, 0, 2, 4]

@@ -38,9 +38,9 @@ def stable_argsort_u64(keys):  # type: ignore[no-untyped-def]
         starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
     for i in range(n):
-        b = np.int64(keys[i] >> shift)
-        order[fill[b]] = i
-        fill[b] += 1
+        at = np.int64(keys[i] >> shift)
+        order[fill[at]] = i
+        fill[at] += 1
     dealt = np.empty(n, dtype=np.uint64)
     for i in range(n):
         dealt[i] = keys[order[i]]

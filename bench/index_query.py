@@ -35,7 +35,7 @@ def _fill(path: Path, docs: int) -> None:
     import pyarrow as pa
 
     from thresher.index.probe import fp_tables
-    from thresher.index.store import IndexStore
+    from thresher.index.store import IndexStore, fence_of
 
     store = IndexStore(path)
     bands = index.Index(path).plan.bands
@@ -44,7 +44,7 @@ def _fill(path: Path, docs: int) -> None:
     keys.sort()  # owners are random anyway: their order does not matter
     kdocs = rng.integers(0, docs, size=keys.shape[0], dtype=np.int64).astype(np.uint32)
     fp = rng.integers(1, 2**63, size=(docs, 2), dtype=np.int64).view(np.uint64)
-    arrays = {"keys": keys, "kdocs": kdocs, "fp": fp, **fp_tables(fp),
+    arrays = {"keys": keys, "kfence": fence_of(keys), "kdocs": kdocs, "fp": fp, **fp_tables(fp),
               "sh": rng.integers(0, 2**32, size=docs, dtype=np.int64).astype(np.uint32),
               "shoff": np.arange(docs + 1, dtype=np.int64),
               "site": np.zeros(docs, np.uint64), "title": np.zeros(docs, np.uint64),

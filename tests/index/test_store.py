@@ -177,6 +177,8 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
                       if seg.first <= start < seg.first + seg.docs
                       for d, row in enumerate(batch["keys"]) for k in row)
         assert sorted(zip(keys.tolist(), kdocs.tolist(), strict=True)) == want
+        if seg.name.count("-") > 1:  # merged: the fence was written from the merged keys
+            assert np.array_equal(np.load(seg.path / "kfence.npy"), keys[::st.FENCE])
         tables = fp_tables(np.asarray(seg.array("fp")))
         for name, table in tables.items():
             assert np.array_equal(seg.array(name), table)
@@ -187,6 +189,48 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
     with store.writer():
         pass
     assert {p.name for p in (tmp_path / "ix" / "segments").iterdir()} == {s.name for s in segs}
+
+
+def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> None:
+    from thresher.index.store import site_stats, summed_site_tables
+    from thresher.pipeline.chrome import _lookup
+
+    store = IndexStore.create(tmp_path / "ix", CONFIG)
+    rng = np.random.default_rng(8)
+    for seed in (1, 2, 3):
+        batch, docs = _batch(20, seed)
+        tkeys = np.unique(rng.integers(1, 60, 30).astype(np.uint64))
+        gkeys = np.unique(rng.integers(1, 9, 4).astype(np.uint64))
+        batch["arrays"].update({
+            "tkeys": tkeys, "tcounts": rng.integers(2, 9, tkeys.shape[0]).astype(np.uint32),
+            "gkeys": gkeys, "gpages": rng.integers(1, 30, gkeys.shape[0]).astype(np.int64)})
+        with store.writer():
+            store.commit(batch["arrays"], docs, {})
+    segs = store.segments()
+    keys, ghash = np.arange(0, 70, dtype=np.uint64), np.arange(0, 12, dtype=np.uint64)
+    counts, pages = site_stats(segs, keys, ghash)
+    assert counts.sum() > 0 and pages.sum() > 0
+    t = summed_site_tables(segs)
+    assert _lookup(keys, t["tkeys"], t["tcounts"], 0).tolist() == counts.tolist()
+    assert _lookup(ghash, t["gkeys"], t["gpages"], 0).tolist() == pages.tolist()
+
+
+@pytest.mark.parametrize("step", [1, 2, 4, 7, 64])
+def test_lookups_through_the_fence_find_every_equal_key(step: int) -> None:
+    """Runs of equal keys that straddle fence entries are found whole, and absent keys
+    (below, between and above the table) are not found."""
+    from thresher.index.store import _ranges
+
+    rng = np.random.default_rng(step)
+    table = np.sort(np.repeat(rng.integers(10, 1000, 60).astype(np.uint64) * np.uint64(2),
+                              rng.integers(1, 12, 60)))
+    asked = np.concatenate((table[rng.integers(0, table.shape[0], 40)],
+                            np.array([0, 3, 2**64 - 1, 5001], dtype=np.uint64),
+                            table[rng.integers(0, table.shape[0], 20)] + np.uint64(1)))
+    lo, hi = np.empty(asked.shape[0], np.int64), np.empty(asked.shape[0], np.int64)
+    _ranges(table, np.ascontiguousarray(table[::step]), step, asked, lo, hi)
+    assert lo.tolist() == np.searchsorted(table, asked, "left").tolist()
+    assert hi.tolist() == np.searchsorted(table, asked, "right").tolist()
 
 
 def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:

@@ -9,6 +9,7 @@ lookups in every segment, verification and the run's match rule.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from numpy.typing import NDArray
 from thresher.core.sketch import sketch_texts
 from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
-from thresher.index.store import IndexStore, Segment, site_stats
+from thresher.index.store import IndexStore, Segment, summed_site_tables
 from thresher.io.records import Fields, Record
 from thresher.pipeline.match import EDGE_PARTIAL, EDGE_TITLE, MatchRule
 from thresher.pipeline.read import _MODES
@@ -63,11 +64,18 @@ class Index:
                               c.title_containment if self.titles else None)
         self._ids: dict[str, Any] = {}
 
+    @cached_property
+    def _sites(self) -> dict[str, NDArray[Any]]:
+        return summed_site_tables(self.segments)  # one lookup a query, not one a segment
+
     def _site_stats(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Counts over the indexed batches, the queried page itself included."""
-        counts, pages = site_stats(self.segments, keys, ghash)
-        return counts + 1, pages + 1
+        from thresher.pipeline.chrome import _lookup
+
+        t = self._sites
+        return (_lookup(keys, t["tkeys"], t["tcounts"], 0) + 1,
+                _lookup(ghash, t["gkeys"], t["gpages"], 0) + 1)
 
     def query(self, texts: list[str], urls: list[str | None] | None = None,
               groups: list[str] | None = None) -> list[dict[str, Any] | None]:

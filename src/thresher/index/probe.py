@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from thresher.core.hashing import MUL, fmix64
 from thresher.core.sorting import stable_argsort
 from thresher.core.verify import gather_slices, jaccard_pairs
-from thresher.index.store import IndexStore, Segment, open_segments
+from thresher.index.store import IndexStore, Segment, fence_of, open_segments
 from thresher.pipeline.match import (
     EDGE_NEAR,
     MatchRule,
@@ -290,8 +290,9 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     if content:  # the whole texts' fingerprints too: see _text_tables
         text_tables = _text_tables(work, n_shards, offsets, kept, rep,
                                    int(store.manifest()["documents"]))
+    keys = joined["keys"][order].astype(np.uint64)
     arrays: dict[str, Any] = {
-        **_template_tables(work, src), **text_tables, "keys": joined["keys"][order].astype(np.uint64),
+        **_template_tables(work, src), **text_tables, "keys": keys, "kfence": fence_of(keys),
         "kdocs": joined["owner"][order].astype(np.uint32), "fp": fp, **fp_tables(fp),
         "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
         "title": joined["title"].astype(np.uint64),

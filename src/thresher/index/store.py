@@ -6,6 +6,8 @@ Layout::
     INDEX/segments/seg-NNNNNN/   one per batch added, never changed once listed:
         keys.npy, kdocs.npy      band keys (every band, and the title band) sorted, with
                                  the segment-local document of each
+        kfence.npy               every FENCE-th key: a lookup searches this small table,
+                                 then one page of keys (not a dozen cold pages)
         fp.npy                   content fingerprints (n, 2)
         fpkey, fpsub, fporder    the same sorted (both halves) and their documents
         tfpkey, tfpsub, tfporder the batch's whole-text fingerprints, sorted, with the
@@ -51,13 +53,15 @@ from numpy.typing import NDArray
 from thresher._version import __version__
 from thresher.errors import ConfigError
 
-__all__ = ["FORMAT", "IndexStore", "Segment", "open_segments", "site_stats"]
+__all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "fence_of", "open_segments", "site_stats",
+           "summed_site_tables"]
 
 FORMAT = 1
 RUNS_KEPT = 256  # the last runs' tokens, so that a run killed after its commit resumes
+FENCE = 512  # keys per fence entry: one 4 KiB page of keys
 RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still using it
-ARRAYS = ("keys", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site", "title",
-          "span",
+ARRAYS = ("keys", "kfence", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site",
+          "title", "span",
           "tkeys", "tcounts", "gkeys", "gpages")
 
 
@@ -106,6 +110,14 @@ class Segment:
     def kdocs(self) -> NDArray[np.uint32]:
         return self.array("kdocs")
 
+    @cached_property
+    def fence(self) -> NDArray[np.uint64]:
+        """Every ``FENCE``-th key (kept with the segment; taken from the keys for a segment
+        written before it was)."""
+        if (self.path / "kfence.npy").exists():
+            return self.array("kfence")
+        return fence_of(self.keys)
+
     def lookup(self, keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Return (which of ``keys``, segment-local document) for every indexed match.
 
@@ -114,7 +126,7 @@ class Segment:
         """
         lo = np.empty(keys.shape[0], dtype=np.int64)
         hi = np.empty(keys.shape[0], dtype=np.int64)
-        _ranges(self.keys, keys, lo, hi)
+        _ranges(self.keys, self.fence, FENCE, keys, lo, hi)
         count = hi - lo
         which = np.repeat(np.arange(keys.shape[0], dtype=np.int64), count)
         if not which.shape[0]:
@@ -368,9 +380,23 @@ class IndexStore:
                 "config": m["config"]}
 
 
+def fence_of(keys: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """Every ``FENCE``-th of the sorted ``keys``, from the first."""
+    return np.ascontiguousarray(keys[::FENCE])
+
+
+def _fence_writer(path: Path) -> None:
+    """Write the fence of the segment's keys, already written beside ``path``."""
+    np.save(path, fence_of(np.load(path.with_name("keys.npy"), mmap_mode="r")),
+            allow_pickle=False)
+
+
 @njit(cache=True)
-def _first_at_least(table, k):  # type: ignore[no-untyped-def]
-    lo, hi = 0, table.shape[0]
+def _first_at_least(table, k, lo=0, hi=-1):  # type: ignore[no-untyped-def]
+    """The first position in ``table[lo:hi]`` (all of it by default) holding ``k`` or
+    more; ``hi`` if none does."""
+    if hi < 0:
+        hi = table.shape[0]
     while lo < hi:
         mid = (lo + hi) >> 1
         if table[mid] < k:
@@ -381,11 +407,17 @@ def _first_at_least(table, k):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _ranges(table, keys, lo_out, hi_out):  # type: ignore[no-untyped-def]
-    """``[lo, hi)``: where each key's equal entries lie in the sorted ``table``."""
+def _ranges(table, fence, step, keys, lo_out, hi_out):  # type: ignore[no-untyped-def]
+    """``[lo, hi)``: where each key's equal entries lie in the sorted ``table``.
+
+    ``fence`` holds ``table[::step]``: ``j`` of its entries are less than a key, so the
+    key's first place is past ``(j - 1) * step`` and at most ``j * step``.
+    """
     n = table.shape[0]
     for i in range(keys.shape[0]):
-        lo = _first_at_least(table, keys[i])
+        j = _first_at_least(fence, keys[i])
+        lo = _first_at_least(table, keys[i], max(0, (j - 1) * step + 1),
+                             min(n, j * step + 1))
         j = lo
         while j < n and table[j] == keys[i]:
             j += 1
@@ -429,6 +461,28 @@ def site_stats(segments: list[Segment], keys: NDArray[np.uint64], ghash: NDArray
     return counts, pages
 
 
+def summed_site_tables(segments: list[Segment]) -> dict[str, NDArray[Any]]:
+    """The segments' site statistics as one table each (keys sorted, counts summed): what
+    :func:`site_stats` sums, for an open index that answers many lone queries."""
+    out: dict[str, NDArray[Any]] = {}
+    for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):
+        out[keys_name], out[counts_name] = _summed(
+            [np.asarray(seg.array(keys_name)) for seg in segments],
+            [np.asarray(seg.array(counts_name)) for seg in segments])
+    return out
+
+
+def _summed(keys: list[NDArray[Any]], counts: list[NDArray[Any]]
+            ) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Distinct keys, sorted, each with its counts summed."""
+    both = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+    unique, at = np.unique(both, return_inverse=True)
+    summed = np.zeros(unique.shape[0], dtype=counts[0].dtype if counts else np.int64)
+    if counts:
+        np.add.at(summed, at, np.concatenate(counts))
+    return unique, summed
+
+
 def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     """The arrays of one segment holding ``a``'s documents, then ``b``'s.
 
@@ -442,6 +496,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     a_off, b_off = np.asarray(a.array("shoff")), np.asarray(b.array("shoff"))
     out: dict[str, Any] = {
         "keys": _merge_writer(kmask, a.keys, b.keys, 0),
+        "kfence": _fence_writer,  # after the keys it is taken from
         "kdocs": _merge_writer(kmask, a.kdocs, b.kdocs, a.docs),
         "sh": _concat_writer(a.array("sh"), b.array("sh")),
         "shoff": np.concatenate((a_off, b_off[1:] + a_off[-1])),
@@ -460,12 +515,9 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     for name in ("fp", "site", "title", "span"):
         out[name] = _concat_writer(a.array(name), b.array(name))
     for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):
-        both = np.concatenate((a.array(keys_name), b.array(keys_name)))
-        counts = np.concatenate((a.array(counts_name), b.array(counts_name)))
-        unique, at = np.unique(both, return_inverse=True)
-        summed = np.zeros(unique.shape[0], dtype=counts.dtype)
-        np.add.at(summed, at, counts)
-        out[keys_name], out[counts_name] = unique, summed
+        out[keys_name], out[counts_name] = _summed([a.array(keys_name), b.array(keys_name)],
+                                                   [a.array(counts_name),
+                                                    b.array(counts_name)])
     return out
 
 

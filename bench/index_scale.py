@@ -57,15 +57,19 @@ def main() -> None:
     scale.add_corpus_args(parser)
     parser.add_argument("--batch", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--keep-index", action="store_true",
+                        help="add to the index an earlier run built (another --seed's pages "
+                             "on top of it) instead of starting a new one")
     args = parser.parse_args()
     if args.batch % args.chunk:
         raise SystemExit("--batch must be a multiple of --chunk")
     _, files, _, _ = scale.make_corpus(args)
     chunks = len(files)
     ix = args.dir / f"index-{args.match}"
-    shutil.rmtree(ix, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "thresher.cli", "index", "create", str(ix),
-                    "--match", args.match], check=True, stdout=subprocess.DEVNULL)
+    if not (args.keep_index and ix.exists()):
+        shutil.rmtree(ix, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "thresher.cli", "index", "create", str(ix),
+                        "--match", args.match], check=True, stdout=subprocess.DEVNULL)
     per = args.batch // args.chunk
     batches = []
     for b in range(0, chunks, per):

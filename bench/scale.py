@@ -40,7 +40,9 @@ def _chunk(args: tuple[int, int, int, float, str]) -> tuple[int, int]:
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         for i, (text, doc) in enumerate(zip(texts, docs, strict=True)):
-            fh.write(json.dumps({"id": f"c{k:04d}-{i:07d}", "text": text,
+            # ids name the seed past the first corpus, so that two corpora share an index
+            rid = f"c{k:04d}-{i:07d}" if seed == 7 else f"s{seed}-c{k:04d}-{i:07d}"
+            fh.write(json.dumps({"id": rid, "text": text,
                                  "url": g.url_of(doc, hosts, i)}, ensure_ascii=False) + "\n")
     tmp.rename(path)
     return len(texts), path.stat().st_size

@@ -71,6 +71,9 @@ def test_add_dedups_within_the_batch_and_against_the_index(tmp_path: Path) -> No
     again = index.query(ix, [files[0]], tmp_path / "q", executor="serial")
     assert again["counts"]["kept"] == 0
     assert again["counts"]["duplicate"] == one["counts"]["kept"] + one["counts"]["duplicate"]
+    # Unchanged pages are exact copies: none is looked up by band keys and verified.
+    assert again["index"]["exact"] == again["index"]["matched"] > 0
+    assert again["index"]["candidates"] == 0
     assert index.stats(ix)["documents"] == one["counts"]["kept"]  # query changed nothing
     rows = _rows(tmp_path / "q")
     kept_first = {i for i, r in _rows(tmp_path / "o1").items() if r["decision"] == "kept"}

@@ -134,13 +134,12 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
     order given; ``tfp`` are the whole texts' fingerprints when matching on content (an
     unchanged page is an exact copy whatever its cleaning). Returns every match as (row,
     indexed number, similarity, containment, why) arrays, and the number of candidates
-    verified.
+    verified. A document with an exact copy indexed is not looked up by its band keys:
+    its best match is an exact copy whatever those would find (a re-crawl of unchanged
+    pages verifies nothing).
     """
-    keys, owner = store_keys(sig, bands, rows, title)
-    ask = stable_argsort(keys)
-    keys, owner = keys[ask], owner[ask]
     found: list[tuple[NDArray[Any], ...]] = []
-    candidates = 0
+    copied = np.zeros(sig.shape[0], dtype=bool)
     for seg in segments:
         for table, prints in (("fp", fp), ("tfp", tfp)):
             if prints is None:
@@ -149,9 +148,17 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
             exact = np.flatnonzero(same >= 0)
             if exact.shape[0]:  # tfp's numbers are index-wide already
                 base = seg.first if table == "fp" else 0
+                copied[exact] = True
                 found.append((exact, base + same[exact], np.ones(exact.shape[0]),
                               np.ones(exact.shape[0]), np.full(exact.shape[0], EDGE_EXACT,
                                                                dtype=np.uint8)))
+    keys, owner = store_keys(sig, bands, rows, title)
+    left = ~copied[owner]
+    keys, owner = keys[left], owner[left]
+    ask = stable_argsort(keys)
+    keys, owner = keys[ask], owner[ask]
+    candidates = 0
+    for seg in segments:
         which, old = seg.lookup(keys)
         if not which.shape[0]:
             continue

@@ -166,8 +166,12 @@ def band_task(task: BandTask) -> dict[str, Any]:
     rows = np.concatenate([work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 3)
                            for s in range(task.n_shards)])
     pairs = []
+    # The rows of each band together, in the order they came (a stable sort by band: a
+    # radix sort of 16-bit numbers, one pass instead of a scan of every row per band).
+    by_band = np.argsort(rows[:, 0].astype(np.uint16), kind="stable")
+    bounds = np.searchsorted(rows[by_band, 0], np.arange(task.bands + 1))
     for b in range(task.bands):
-        mine = rows[rows[:, 0] == b]
+        mine = rows[by_band[bounds[b]:bounds[b + 1]]]
         pairs.append(bucket_pairs(np.ascontiguousarray(mine[:, 1]),
                                   mine[:, 2].astype(np.int64), rank, cap=task.cap))
     out = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.uint64)

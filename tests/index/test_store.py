@@ -218,7 +218,8 @@ def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> N
 @pytest.mark.parametrize("step", [1, 2, 4, 7, 64])
 def test_lookups_through_the_fence_find_every_equal_key(step: int) -> None:
     """Runs of equal keys that straddle fence entries are found whole, and absent keys
-    (below, between and above the table) are not found."""
+    (below, between and above the table) are not found, whether the keys come in order
+    (searched near the previous one) or not."""
     from thresher.index.store import _ranges
 
     rng = np.random.default_rng(step)
@@ -227,10 +228,12 @@ def test_lookups_through_the_fence_find_every_equal_key(step: int) -> None:
     asked = np.concatenate((table[rng.integers(0, table.shape[0], 40)],
                             np.array([0, 3, 2**64 - 1, 5001], dtype=np.uint64),
                             table[rng.integers(0, table.shape[0], 20)] + np.uint64(1)))
-    lo, hi = np.empty(asked.shape[0], np.int64), np.empty(asked.shape[0], np.int64)
-    _ranges(table, np.ascontiguousarray(table[::step]), step, asked, lo, hi)
-    assert lo.tolist() == np.searchsorted(table, asked, "left").tolist()
-    assert hi.tolist() == np.searchsorted(table, asked, "right").tolist()
+    far = np.arange(0, 2**64 - 2**60, 2**60, dtype=np.uint64)  # gaps past the near search
+    for keys in (asked, np.sort(asked), np.sort(np.concatenate((asked, far)))):
+        lo, hi = np.empty(keys.shape[0], np.int64), np.empty(keys.shape[0], np.int64)
+        _ranges(table, np.ascontiguousarray(table[::step]), step, keys, lo, hi)
+        assert lo.tolist() == np.searchsorted(table, keys, "left").tolist()
+        assert hi.tolist() == np.searchsorted(table, keys, "right").tolist()
 
 
 def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:

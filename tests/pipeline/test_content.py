@@ -211,3 +211,24 @@ def test_a_title_is_evidence_only_where_it_names_one_page() -> None:
     assert out[3] == 0  # on more than half of the site's pages: the template's
     small_site = title_keys(blocks, keys, counts, np.full(5, 2, dtype=np.int64))
     assert not small_site.any()  # too few pages to tell a template from an article
+
+
+@pytest.mark.parametrize("url", [
+    "https://WWW.Example.org/x", "http://user:pw@Sub.Example.org:8080/a?b#c",
+    "https://example.org?q=1", "https://example.org#frag", "HTTPS://EXAMPLE.ORG",
+    "http://[::1]:80/p", "http://[::1/p", "example.org/no/scheme", "//example.org/x",
+    "  https://spaced.example/x", "https://ex\tample.org/x", "https://example.org\n/x",
+    "mailto:someone@example.org", "ftp://files.example.org/f", "https://www./x",
+    "https:///nohost", "a1+b.c-d://odd.scheme.example/x", "1http://digit.first/x", "",
+    "https://ex%41mple.org/x", "https://例え.jp/パス", "https://example.org:notaport/x"])
+def test_the_site_of_a_url_is_its_host_as_urlsplit_reads_it(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from thresher.io.records import Fields, Record
+    from thresher.pipeline.chrome import group_of
+
+    try:
+        want = (urlsplit(url).hostname or "").removeprefix("www.") if url else ""
+    except ValueError:
+        want = ""
+    assert group_of(Record("a", "t", url, "f", 1), Fields()) == want

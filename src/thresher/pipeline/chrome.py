@@ -18,8 +18,10 @@ on its whole text.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,10 +65,25 @@ def group_of(record: Record, fields: Fields) -> str:
     """
     if fields.group is not None:
         return record.group or ""
-    if not record.url:
+    url = record.url
+    if not url:
         return ""
+    # The host depends on the scheme and network location alone: pages of one site share
+    # them, so it is worked out once per site. A URL that urlsplit would clean first
+    # (leading blanks or controls, tabs or line breaks inside) is split whole.
+    head = _SCHEME_NETLOC.match(url)
+    if head is None or url[0] <= " " or "\t" in url or "\r" in url or "\n" in url:
+        return _host_of(url)
+    return _host_of(head.group())
+
+
+_SCHEME_NETLOC = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+
+
+@lru_cache(maxsize=1 << 16)
+def _host_of(url: str) -> str:
     try:
-        host = urlsplit(record.url).hostname or ""
+        host = urlsplit(url).hostname or ""
     except ValueError:
         return ""
     return host.removeprefix("www.")

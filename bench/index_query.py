@@ -1,7 +1,7 @@
 """Latency of lone queries against a persistent index, and the rate of ``index add``.
 
 Usage: python bench/index_query.py --corpus FILE.jsonl [--docs N] [--queries 2000]
-                                   [--index DIR] [--keep] [--filler M]
+                                   [--index DIR] [--keep] [--filler M] [--match full]
 
 Adds the first ``--docs`` records of the corpus to a new index (one core, ``--executor
 serial``; or reuses ``--index`` if it exists), then opens it in process
@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--index", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the index built here")
     parser.add_argument("--filler", type=int, default=0)
+    parser.add_argument("--match", choices=["content", "full"], default="content")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="thresher-ixq-"))
     path = args.index or tmp / "ix"
@@ -108,7 +109,7 @@ def main() -> None:
     if not (path / "manifest.json").exists():
         data = tmp / "batch.jsonl"
         data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        index.create(path)
+        index.create(path, match=args.match)
         t = time.perf_counter()
         summary = index.add(path, [data], tmp / "out", executor="serial")
         seconds = time.perf_counter() - t

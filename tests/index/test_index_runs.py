@@ -85,6 +85,16 @@ def test_add_dedups_within_the_batch_and_against_the_index(tmp_path: Path) -> No
     plain = thresher.dedup(inputs=[files[1]], output=tmp_path / "p", executor="serial")
     assert two["counts"]["kept"] <= plain["counts"]["kept"]
     assert index.stats(ix)["documents"] == one["counts"]["kept"] + two["counts"]["kept"]
+    # The second file crawled again, unchanged: each page is decided as it was, a near or
+    # partial duplicate still one (same representative and similarity), not an exact copy.
+    before = _rows(tmp_path / "o2")
+    index.query(ix, [files[1]], tmp_path / "q1", executor="serial")
+    after = _rows(tmp_path / "q1")
+    was = {i: r for i, r in before.items() if r["match"] in ("near", "partial", "title")}
+    assert len(was) > 5 and {r["match"] for r in was.values()} >= {"near"}
+    assert {i: (r["representative"], r["match"], r["similarity"]) for i, r in was.items()} \
+        == {i: (after[i]["representative"], after[i]["match"], after[i]["similarity"])
+            for i in was}
     # Against both batches, the union of the files is all duplicates.
     both = index.query(ix, [corpus], tmp_path / "q2", executor="serial")
     assert both["counts"]["kept"] == 0

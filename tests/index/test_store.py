@@ -36,13 +36,19 @@ def _batch(n: int, seed: int, first: int = 0) -> tuple[dict[str, Any], Any]:
               "span": np.zeros((n, 2), np.int64), "tkeys": np.zeros(0, np.uint64),
               "tcounts": np.zeros(0, np.uint32), "gkeys": np.zeros(0, np.uint64),
               "gpages": np.zeros(0, np.int64)}
+    decided = {"sim": rng.random(n), "cont": rng.random(n),
+               "why": rng.integers(0, 4, n).astype(np.uint8)}
     if seed % 2:  # whole-text fingerprints (index-wide numbers): only in some segments
         text = fp_tables(fp ^ np.uint64(1))
+        if seed % 4 == 1:  # and how each page was decided: only in some of those
+            text.update({f"fp{k}": v[text["fporder"]] for k, v in decided.items()})
+        else:
+            decided = {"sim": np.ones(n), "cont": np.ones(n), "why": np.full(n, 3, np.uint8)}
         text["fporder"] = text["fporder"] + first
         arrays.update({f"t{k}": v for k, v in text.items()})
     docs = pa.table({"id": [f"b{seed}-{i}" for i in range(n)], "url": [None] * n,
                      "file": ["f"] * n, "line": list(range(1, n + 1))})
-    return {"arrays": arrays, "keys": keys}, docs
+    return {"arrays": arrays, "keys": keys, "decided": decided}, docs
 
 
 def test_create_commit_and_look_up(tmp_path: Path) -> None:
@@ -163,6 +169,11 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
             text_fp = batch["arrays"]["fp"][[local]] ^ np.uint64(1)
             assert seg.lookup_fp(text_fp, "tfp").tolist() == [
                 want if "tfpkey" in batch["arrays"] else -1]
+            if "tfpkey" in batch["arrays"]:  # how it was decided, kept through merges
+                number, sim, cont, why = seg.lookup_text(text_fp)
+                assert number.tolist() == [want]
+                assert (sim[0], cont[0], why[0]) == tuple(
+                    batch["decided"][k][local] for k in ("sim", "cont", "why"))
             flat, _ = seg.shingles(np.array([want - seg.first]))
             sh, shoff = batch["arrays"]["sh"], batch["arrays"]["shoff"]
             assert flat.tolist() == sh[shoff[local]:shoff[local + 1]].tolist()

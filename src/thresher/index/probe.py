@@ -25,10 +25,17 @@ from numpy.typing import NDArray
 from thresher.core.hashing import MUL, fmix64
 from thresher.core.sorting import stable_argsort
 from thresher.core.verify import gather_slices, jaccard_pairs
-from thresher.index.store import IndexStore, Segment, fence_of, open_segments
+from thresher.index.store import WHY_EXACT, IndexStore, Segment, fence_of, open_segments
 from thresher.pipeline.match import (
     EDGE_NEAR,
+    EDGE_PARTIAL,
+    EDGE_TITLE,
+    KIND_EXACT_NEAR,
+    KIND_NEAR,
+    KIND_PARTIAL,
+    KIND_TITLE,
     MatchRule,
+    ShardDecisions,
     _gather_sets,
     active_docs,
     shard_offsets,
@@ -38,7 +45,7 @@ from thresher.pipeline.workdir import WorkDir
 __all__ = ["EDGE_EXACT", "ProbeTask", "commit_run", "merge_probes", "probe_task",
            "store_keys"]
 
-EDGE_EXACT = 3  # the same content fingerprint as the indexed document
+EDGE_EXACT = WHY_EXACT  # the same content fingerprint as the indexed document
 _MIX = np.uint64(0xD6E8FEB86659FD93)
 
 
@@ -135,23 +142,26 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
     unchanged page is an exact copy whatever its cleaning). Returns every match as (row,
     indexed number, similarity, containment, why) arrays, and the number of candidates
     verified. A document with an exact copy indexed is not looked up by its band keys:
-    its best match is an exact copy whatever those would find (a re-crawl of unchanged
-    pages verifies nothing).
+    its best match is an exact copy whatever those would find; one whose whole text is
+    indexed is matched as that page was decided when it was indexed (a re-crawl of
+    unchanged pages verifies nothing).
     """
     found: list[tuple[NDArray[Any], ...]] = []
     copied = np.zeros(sig.shape[0], dtype=bool)
     for seg in segments:
-        for table, prints in (("fp", fp), ("tfp", tfp)):
-            if prints is None:
-                continue
-            same = seg.lookup_fp(prints, table)
-            exact = np.flatnonzero(same >= 0)
-            if exact.shape[0]:  # tfp's numbers are index-wide already
-                base = seg.first if table == "fp" else 0
-                copied[exact] = True
-                found.append((exact, base + same[exact], np.ones(exact.shape[0]),
-                              np.ones(exact.shape[0]), np.full(exact.shape[0], EDGE_EXACT,
-                                                               dtype=np.uint8)))
+        same = seg.lookup_fp(fp)
+        exact = np.flatnonzero(same >= 0)
+        if exact.shape[0]:
+            copied[exact] = True
+            found.append((exact, seg.first + same[exact], np.ones(exact.shape[0]),
+                          np.ones(exact.shape[0]), np.full(exact.shape[0], EDGE_EXACT,
+                                                           dtype=np.uint8)))
+        if tfp is not None:  # an unchanged page: decided as it was (numbers index-wide)
+            number, sim, cont, why = seg.lookup_text(tfp)
+            hit = np.flatnonzero(number >= 0)
+            if hit.shape[0]:
+                copied[hit] = True
+                found.append((hit, number[hit], sim[hit], cont[hit], why[hit]))
     keys, owner = store_keys(sig, bands, rows, title)
     left = ~copied[owner]
     keys, owner = keys[left], owner[left]
@@ -232,7 +242,7 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
                bands: int, rows: int, num_perm: int, titles: bool, src: str,
                info: dict[str, Any], token: str = "",
-               rep: NDArray[np.int64] | None = None) -> dict[str, Any]:
+               decided: ShardDecisions | None = None) -> dict[str, Any]:
     """Add the run's kept documents to the index as one new segment (under its writer lock).
 
     Memory holds the batch's band keys and per-document columns (about 300 bytes per
@@ -295,7 +305,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
     text_tables = {}
     if content:  # the whole texts' fingerprints too: see _text_tables
-        text_tables = _text_tables(work, n_shards, offsets, kept, rep,
+        text_tables = _text_tables(work, n_shards, kept, decided,
                                    int(store.manifest()["documents"]))
     keys = joined["keys"][order].astype(np.uint64)
     arrays: dict[str, Any] = {
@@ -307,27 +317,42 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     return store.commit(arrays, pa.concat_tables(tables), info, token=token)
 
 
-def _text_tables(work: WorkDir, n_shards: int, offsets: NDArray[np.int64],
-                 kept: NDArray[np.bool_], rep: NDArray[np.int64] | None, before: int
-                 ) -> dict[str, NDArray[Any]]:
+def _text_tables(work: WorkDir, n_shards: int, kept: NDArray[np.bool_],
+                 decided: ShardDecisions | None, before: int) -> dict[str, NDArray[Any]]:
     """The whole-text fingerprints of the batch's pages, sorted, each with the index-wide
     number of the indexed page it stands for: itself if kept, else its representative
-    (kept in this batch or indexed before). A page crawled again unchanged is then found
-    whatever its site's cleaning makes of it next time, duplicates included.
+    (kept in this batch or indexed before), and how the page was decided against it (an
+    exact copy; a near, partial or title duplicate with its similarity and containment).
+    A page crawled again unchanged is then found whatever its site's cleaning makes of
+    it next time, and decided as it was.
     """
     records = kept.shape[0]
     number = np.full(records, -1, dtype=np.int64)
     number[kept] = before + np.arange(int(kept.sum()), dtype=np.int64)
-    if rep is not None:
-        dup = np.flatnonzero(~kept & (rep >= 0))
-        r = rep[dup]
+    sim, cont = np.ones(records), np.ones(records)
+    why = np.full(records, EDGE_EXACT, dtype=np.uint8)
+    if decided is not None:
+        dup = np.flatnonzero(~kept & (decided.rep >= 0))
+        r = decided.rep[dup]
         number[dup] = np.where(r >= records, r - records, number[np.minimum(r, records - 1)])
+        sim[dup], cont[dup] = decided.sim[dup], decided.cont[dup]
+        why[dup] = _WHY_OF_KIND[decided.kind[dup]]
     fps = np.concatenate([np.asarray(work.load_raw("read", f"{s:05d}.fp", np.uint64, 2))
                           for s in range(n_shards)]) if n_shards else np.zeros((0, 2))
     has = np.flatnonzero(number >= 0)
     tables = fp_tables(np.ascontiguousarray(fps[has]).astype(np.uint64))
-    tables["fporder"] = number[has][tables["fporder"]]
+    at = has[tables["fporder"]]
+    tables.update({"fporder": number[at], "fpsim": sim[at], "fpcont": cont[at],
+                   "fpwhy": why[at]})
     return {f"t{k}": v for k, v in tables.items()}
+
+
+# A duplicate's kind as the probe's reason for matching it (an exact copy of a page that
+# was a near duplicate is that page's near duplicate, at its similarity).
+_WHY_OF_KIND = np.full(KIND_TITLE + 1, EDGE_EXACT, dtype=np.uint8)
+_WHY_OF_KIND[[KIND_NEAR, KIND_EXACT_NEAR]] = EDGE_NEAR
+_WHY_OF_KIND[KIND_PARTIAL] = EDGE_PARTIAL
+_WHY_OF_KIND[KIND_TITLE] = EDGE_TITLE
 
 
 def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:

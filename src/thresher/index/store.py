@@ -14,6 +14,9 @@ Layout::
                                  index-wide number of the indexed page each stands for
                                  (matching on content: a page crawled again unchanged
                                  is found whatever its cleaning makes of it next time)
+        tfpsim, tfpcont, tfpwhy  and how the page was decided against that one: an exact
+                                 copy (itself, when kept), or a near, partial or title
+                                 duplicate with its similarity and containment
         sh.npy, shoff.npy        distinct content shingles, flat, with offsets (n + 1)
         site.npy, title.npy      site and title keys (the matching rules between pages)
         span.npy                 each document's content span in its text
@@ -58,6 +61,7 @@ __all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "fence_of", "open_segment
 
 FORMAT = 1
 RUNS_KEPT = 256  # the last runs' tokens, so that a run killed after its commit resumes
+WHY_EXACT = 3  # the probe's "exact copy" (thresher.index.probe.EDGE_EXACT)
 FENCE = 512  # keys per fence entry: one 4 KiB page of keys
 RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still using it
 ARRAYS = ("keys", "kfence", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site",
@@ -147,19 +151,39 @@ class Segment:
         ``table`` is ``"fp"`` (the content's fingerprints) or ``"tfp"`` (the whole
         texts', kept when matching on content; it answers index-wide numbers).
         """
+        at = self._find(fp, table)
+        order = self.optional(f"{table}order", np.int64)
+        return np.where(at >= 0, order[np.maximum(at, 0)] if order.shape[0] else -1, -1)
+
+    def lookup_text(self, fp: NDArray[np.uint64]) -> tuple[NDArray[Any], ...]:
+        """For whole-text fingerprints (rows of 2): (index-wide number or -1, similarity,
+        containment, why), how each page found was decided when it was indexed. A
+        segment written before those were kept answers exact copies."""
+        at = self._find(fp, "tfp")
+        number = self.lookup_fp(fp, "tfp")
+        sim, cont = np.ones(fp.shape[0]), np.ones(fp.shape[0])
+        why = np.full(fp.shape[0], WHY_EXACT, dtype=np.uint8)
+        hit = np.flatnonzero(at >= 0)
+        if hit.shape[0] and (self.path / "tfpwhy.npy").exists():
+            sim[hit] = self.array("tfpsim")[at[hit]]
+            cont[hit] = self.array("tfpcont")[at[hit]]
+            why[hit] = self.array("tfpwhy")[at[hit]]
+        return number, sim, cont, why
+
+    def _find(self, fp: NDArray[np.uint64], table: str) -> NDArray[np.int64]:
+        """The entry of each fingerprint in the sorted ``table``, or -1."""
         key, sub = self.optional(f"{table}key", np.uint64), self.optional(f"{table}sub",
                                                                          np.uint64)
-        order = self.optional(f"{table}order", np.int64)
         out = np.full(fp.shape[0], -1, dtype=np.int64)
         if not key.shape[0] or not fp.shape[0]:
             return out
         if fp.shape[0] > 1024:  # many: searched in order, so the searches stay near
             ask = np.argsort(fp[:, 0], kind="stable")
             found = np.full(fp.shape[0], -1, dtype=np.int64)
-            _find_fp(key, sub, order, np.ascontiguousarray(fp[ask]), found)
+            _find_fp(key, sub, np.ascontiguousarray(fp[ask]), found)
             out[ask] = found
         else:
-            _find_fp(key, sub, order, np.ascontiguousarray(fp), out)
+            _find_fp(key, sub, np.ascontiguousarray(fp), out)
         return out
 
     def shingles(self, local: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
@@ -435,14 +459,14 @@ def _ranges(table, fence, step, keys, lo_out, hi_out):  # type: ignore[no-untype
 
 
 @njit(cache=True)
-def _find_fp(key, sub, order, fp, out):  # type: ignore[no-untyped-def]
-    """``out[i]``: the entry of ``order`` whose (key, sub) is row ``i`` of ``fp``, if any."""
+def _find_fp(key, sub, fp, out):  # type: ignore[no-untyped-def]
+    """``out[i]``: the entry whose (key, sub) is row ``i`` of ``fp``, if any."""
     n = key.shape[0]
     for i in range(fp.shape[0]):
         j = _first_at_least(key, fp[i, 0])
         while j < n and key[j] == fp[i, 0]:
             if sub[j] == fp[i, 1]:
-                out[i] = order[j]
+                out[i] = j
                 break
             j += 1
 
@@ -519,8 +543,13 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
         if table == "tfp" and not fa[0].shape[0] + fb[0].shape[0]:
             continue
         fmask = _merge_mask(fa[0], fb[0], fa[1], fb[1], True)
-        for part, x, y, add in (("key", fa[0], fb[0], 0), ("sub", fa[1], fb[1], 0),
-                                ("order", fa[2], fb[2], a.docs if table == "fp" else 0)):
+        merged = [("key", fa[0], fb[0], 0), ("sub", fa[1], fb[1], 0),
+                  ("order", fa[2], fb[2], a.docs if table == "fp" else 0)]
+        if table == "tfp":
+            merged += [(part, _decided(a, part, dtype), _decided(b, part, dtype), 0)
+                       for part, dtype in (("sim", np.float64), ("cont", np.float64),
+                                           ("why", np.uint8))]
+        for part, x, y, add in merged:
             out[f"{table}{part}"] = _merge_writer(fmask, x, y, add)
     for name in ("fp", "site", "title", "span"):
         out[name] = _concat_writer(a.array(name), b.array(name))
@@ -567,6 +596,15 @@ def _fill(mask, a, b, b_add, out, lo, hi, i, j):  # type: ignore[no-untyped-def]
             out[t - lo] = b[j] + b_add
             j += 1
     return i, j
+
+
+def _decided(seg: Segment, part: str, dtype: type[Any]) -> NDArray[Any]:
+    """A segment's ``tfp{part}``, or what a segment written before it was kept means:
+    exact copies (similarity and containment 1)."""
+    n = seg.optional("tfpkey", np.uint64).shape[0]
+    if n and (seg.path / f"tfp{part}.npy").exists():
+        return seg.array(f"tfp{part}")
+    return np.full(n, WHY_EXACT if part == "why" else 1, dtype=dtype)
 
 
 def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_add: int

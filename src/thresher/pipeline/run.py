@@ -419,7 +419,7 @@ def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, An
                                                    for p in cfg.input.paths],
                                         "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                time.gmtime())},
-                                  token=ixrun.token, rep=decided.rep)
+                                  token=ixrun.token, decided=decided)
             batch = int(manifest["next_batch"]) - 1
         else:  # an earlier attempt committed the batch and was killed before its summary
             manifest, batch = store.manifest(), ixrun.committed

@@ -151,7 +151,10 @@ class Segment:
         ``table`` is ``"fp"`` (the content's fingerprints) or ``"tfp"`` (the whole
         texts', kept when matching on content; it answers index-wide numbers).
         """
-        at = self._find(fp, table)
+        return self._numbers(self._find(fp, table), table)
+
+    def _numbers(self, at: NDArray[np.int64], table: str) -> NDArray[np.int64]:
+        """The documents of entries ``at`` of ``table`` (-1 where ``at`` is)."""
         order = self.optional(f"{table}order", np.int64)
         return np.where(at >= 0, order[np.maximum(at, 0)] if order.shape[0] else -1, -1)
 
@@ -160,7 +163,7 @@ class Segment:
         containment, why), how each page found was decided when it was indexed. A
         segment written before those were kept answers exact copies."""
         at = self._find(fp, "tfp")
-        number = self.lookup_fp(fp, "tfp")
+        number = self._numbers(at, "tfp")
         sim, cont = np.ones(fp.shape[0]), np.ones(fp.shape[0])
         why = np.full(fp.shape[0], WHY_EXACT, dtype=np.uint8)
         hit = np.flatnonzero(at >= 0)

@@ -137,12 +137,9 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
         blocks.append(np.stack((np.full(int(has.sum()), task.bands, dtype=np.uint64),
                                 title[has], docs[has]), axis=1))
     rows = np.concatenate(blocks) if blocks else np.zeros((0, 3), dtype=np.uint64)
-    # Each range's rows, band after band in document order as they were made: one stable
-    # sort by range (16-bit numbers, a radix sort), not a scan of every row per range.
-    which = ((rows[:, 1] >> np.uint64(32)).astype(np.int64) * task.parts >> 32)
-    order = np.argsort(which.astype(np.uint16) if task.parts <= 1 << 16 else which,
-                       kind="stable")
-    bounds = np.searchsorted(which[order], np.arange(task.parts + 1))
+    # Each range's rows, band after band in document order as they were made.
+    order, bounds = _grouped((rows[:, 1] >> np.uint64(32)).astype(np.int64) * task.parts
+                             >> 32, task.parts)
     for p in range(task.parts):
         out = work.appender("keys", f"{task.shard:05d}.p{p:04d}")
         out.write(rows[order[bounds[p]:bounds[p + 1]]])
@@ -150,6 +147,16 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     stats = {"documents": int(local.shape[0])}
     work.mark_done("keys", f"{task.shard:05d}", stats)
     return stats
+
+
+def _grouped(values: NDArray[Any], groups: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """A stable order that puts equal ``values`` (group numbers) together, and where each
+    group starts in it: group ``g`` is ``order[bounds[g]:bounds[g + 1]]`` (values past
+    ``groups - 1`` come last). One radix sort of 16-bit numbers, not a scan per group.
+    """
+    small = values.astype(np.uint16 if groups <= 1 << 16 else np.int64)
+    order = np.argsort(small, kind="stable")
+    return order, np.searchsorted(small[order], np.arange(groups + 1))
 
 
 @dataclass(frozen=True)
@@ -170,10 +177,7 @@ def band_task(task: BandTask) -> dict[str, Any]:
     rows = np.concatenate([work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 3)
                            for s in range(task.n_shards)])
     pairs = []
-    # The rows of each band together, in the order they came (a stable sort by band: a
-    # radix sort of 16-bit numbers, one pass instead of a scan of every row per band).
-    by_band = np.argsort(rows[:, 0].astype(np.uint16), kind="stable")
-    bounds = np.searchsorted(rows[by_band, 0], np.arange(task.bands + 1))
+    by_band, bounds = _grouped(rows[:, 0], task.bands)  # each band's rows, in order
     for b in range(task.bands):
         mine = rows[by_band[bounds[b]:bounds[b + 1]]]
         pairs.append(bucket_pairs(np.ascontiguousarray(mine[:, 1]),

@@ -69,6 +69,19 @@ def test_model_prefers_paragraphs_to_menus() -> None:
     assert max(p[1:6]) < 0.5 and max(p[8:]) < 0.5
 
 
+@pytest.mark.parametrize("rows", [1, 3, 4, 9, 23])
+def test_rows_scored_four_at_a_time_score_as_one_row_alone(rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    texts = [" ".join(f"w{int(k)}" for k in rng.integers(0, 40, int(rng.integers(1, 30))))
+             + ("." if rng.random() < 0.5 else "") for _ in range(rows)]
+    b = split_blocks(["\n".join(texts)])
+    x = block_features(b, rng.integers(1, 5, b.key.shape[0]), np.array([6]))
+    model = load_model()
+    alone = [float(predict(model, x[i:i + 1])[0]) for i in range(x.shape[0])]
+    assert predict(model, x).tolist() == alone
+    assert rows == 1 or len(set(alone)) > 1  # the rows differ, so a mix-up would show
+
+
 def test_span_selection_and_reasons() -> None:
     p = np.array([0.1, 0.9, 0.2, 0.9, 0.1, 0.0])
     fate = select_content(np.array([0, 6]), p, np.full(6, 9.0), cut=0.5, drop=0.3)

@@ -143,3 +143,17 @@ def test_every_character_folds_as_nfkc_then_casefold() -> None:
     want = _sketch([unicodedata.normalize("NFKC", t) for t in texts], num_perm=4)
     assert np.array_equal(got.fingerprints, want.fingerprints)
     assert np.array_equal(got.shingles, want.shingles)
+
+
+def test_fingerprints_only_give_the_whole_sketchs_fingerprints_modes_and_counts() -> None:
+    texts = ["Hello, world! A plain page of words.", "東京の天気は晴れです。明日も晴れ", "",
+             "e\u0301te\u0301 cafe\u0301 \u1100\u1161 decomposed marks", "  ",
+             "Ｆｕｌｌｗｉｄｔｈ ﬁ ligature", "x"]
+    full = sketch_texts(texts, num_perm=64, ngram=5, char_ngram=5)
+    only = sketch_texts(texts, num_perm=0, ngram=5, char_ngram=5)
+    assert np.array_equal(only.fingerprints, full.fingerprints)
+    assert np.array_equal(only.modes, full.modes) and MODE_CHAR in only.modes.tolist()
+    assert np.array_equal(only.n_tokens, full.n_tokens)
+    assert np.array_equal(only.n_bytes, full.n_bytes)
+    assert only.signatures.shape == (len(texts), 0) and only.shingles.shape == (0,)
+    assert not only.shingle_offsets.any() and full.shingle_offsets[-1] > 0

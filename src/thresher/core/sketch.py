@@ -241,6 +241,10 @@ def _sketch_batch(data, offsets, table, fold, expand, grow, mode, ngram, char_ng
         n_tokens[d] = n_w
         use_char = mode == MODE_CHAR or (
             mode == MODE_AUTO and n_chars > 0 and cont >= _CONTINUOUS_SHARE * n_chars)
+        if sigs.shape[1] == 0:  # fingerprints only: no shingles, no signature
+            modes[d] = MODE_CHAR if use_char else MODE_WORD
+            sh_off[d + 1] = pos
+            continue
         if use_char:
             n_c = _char_tokens(codes, 0, hi, table, chars)
             count = _shingles(chars, n_c, char_ngram, _CHAR_SALT, seed, shingles)
@@ -265,7 +269,8 @@ def sketch_texts(
     mode: int = MODE_AUTO,
     seed: int = 42,
 ) -> Sketches:
-    """Sketch a batch of documents.
+    """Sketch a batch of documents (``num_perm=0``: fingerprints, token counts and modes
+    only, without signatures or shingles).
 
     Example:
         >>> s = sketch_texts(["a b c d e f", "A b, c d e f!"], num_perm=16, ngram=5, char_ngram=5)
@@ -294,7 +299,8 @@ def _sketch_pass(data: NDArray[np.uint8], offsets: NDArray[np.int64], nfkc: bool
     out = (np.empty((n, num_perm), dtype=np.uint32), np.zeros((n, 2), dtype=np.uint64),
            np.zeros(n, dtype=np.int64), np.empty(n, dtype=np.uint8),
            # at most a shingle a code point
-           np.empty(grow * data.shape[0], dtype=np.uint32), np.zeros(n + 1, dtype=np.int64))
+           np.empty(grow * data.shape[0] if num_perm else 0, dtype=np.uint32),
+           np.zeros(n + 1, dtype=np.int64))
     used = _sketch_batch(data, offsets, args[0], *tables, grow, *args[1:], *out)  # type: ignore[call-arg]
     return (*out[:4], out[4][:used].copy(), out[5])
 

@@ -108,7 +108,7 @@ class Index:
             np.cumsum(counts, out=offsets[1:])
             return distinct_sets(flat, offsets)
 
-        tfp = sketch_texts(texts, num_perm=1, ngram=mh.ngram, char_ngram=mh.char_ngram,
+        tfp = sketch_texts(texts, num_perm=0, ngram=mh.ngram, char_ngram=mh.char_ngram,
                            mode=_MODES[mh.shingle], seed=mh.seed).fingerprints \
             if self.content else None  # the whole texts' (an unchanged page)
         found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,

@@ -374,7 +374,7 @@ def _template_tables(work: WorkDir, src: str) -> dict[str, NDArray[Any]]:
     keys = np.concatenate([work.load("template", f"keys-{p:02d}") for p in range(PARTITIONS)])
     counts = np.concatenate([work.load("template", f"counts-{p:02d}")
                              for p in range(PARTITIONS)])
-    order = np.argsort(keys)
+    order = stable_argsort(keys)  # distinct keys: any sort gives this order
     return {"tkeys": keys[order], "tcounts": counts[order],
             "gkeys": work.load("template", "group_keys"),
             "gpages": work.load("template", "group_pages")}

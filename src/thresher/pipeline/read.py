@@ -61,20 +61,22 @@ def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[
     })
 
 
-def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: list[str]
-                ) -> tuple[dict[str, NDArray[Any]], list[int]]:
+def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: list[str], *,
+                whole: bool = True) -> tuple[dict[str, NDArray[Any]], list[int]]:
     """Sketch ``texts``, the rows ``slots`` of a batch of ``n``; other rows stay zero.
 
-    Returns the per-row arrays and the rows whose text has no token.
+    Returns the per-row arrays and the rows whose text has no token. Without ``whole``,
+    only fingerprints, modes and sizes are made (no signatures, no shingles).
     """
+    num_perm = task.num_perm if whole else 0
     out: dict[str, NDArray[Any]] = {
-        "sig": np.zeros((n, task.num_perm), dtype=np.uint32),
+        "sig": np.zeros((n, num_perm), dtype=np.uint32),
         "fp": np.zeros((n, 2), dtype=np.uint64), "mode": np.zeros(n, dtype=np.uint8),
         "count": np.zeros(n, dtype=np.int64), "sh": np.zeros(0, dtype=np.uint32),
         "bytes": np.zeros(n, dtype=np.int64)}
     if not slots:
         return out, []
-    s = sketch_texts(texts, num_perm=task.num_perm, ngram=task.ngram,
+    s = sketch_texts(texts, num_perm=num_perm, ngram=task.ngram,
                      char_ngram=task.char_ngram, mode=_MODES[task.shingle], seed=task.seed)
     idx = np.asarray(slots)
     out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
@@ -89,7 +91,9 @@ def _batch_arrays(task: ReadTask, batch: list[Record]) -> tuple[dict[str, NDArra
     """Sketch the usable records of a batch; return per-record arrays and reasons."""
     slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
     reasons = [r.reject for r in batch]
-    out, empty = sketch_rows(task, len(batch), slots, [batch[i].text or "" for i in slots])
+    # Matching on content, the whole text's fingerprint is all that is kept of it.
+    out, empty = sketch_rows(task, len(batch), slots, [batch[i].text or "" for i in slots],
+                             whole=not task.blocks)
     for i in empty:
         reasons[i] = NO_TOKENS
     return out, reasons

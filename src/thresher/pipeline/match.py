@@ -125,25 +125,25 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     sig = work.load_raw(task.src, f"{task.shard:05d}.sig", np.uint32, task.num_perm)
     sig = np.ascontiguousarray(sig[local])
     docs = (local + lo).astype(np.uint64)
-    blocks = []
+    out = [work.appender("keys", f"{task.shard:05d}.p{p:04d}") for p in range(task.parts)]
+    # A band's rows of one shard fit in cache, so a pass over them per range is cheap.
     for b in range(task.bands):
         keys = band_keys(np.ascontiguousarray(sig[:, b * task.rows:(b + 1) * task.rows]), 0,
                          task.rows)
-        blocks.append(np.stack((np.full(keys.shape[0], b, dtype=np.uint64), keys, docs),
-                               axis=1))
+        which = (keys >> np.uint64(32)).astype(np.int64) * task.parts >> 32
+        rows = np.stack((np.full(keys.shape[0], b, dtype=np.uint64), keys, docs), axis=1)
+        for p in range(task.parts):
+            out[p].write(rows[which == p])
     if task.titles:
         title = work.load_raw("content", f"{task.shard:05d}.title", np.uint64)[local]
         has = title != 0
-        blocks.append(np.stack((np.full(int(has.sum()), task.bands, dtype=np.uint64),
-                                title[has], docs[has]), axis=1))
-    rows = np.concatenate(blocks) if blocks else np.zeros((0, 3), dtype=np.uint64)
-    # Each range's rows, band after band in document order as they were made.
-    order, bounds = _grouped((rows[:, 1] >> np.uint64(32)).astype(np.int64) * task.parts
-                             >> 32, task.parts)
-    for p in range(task.parts):
-        out = work.appender("keys", f"{task.shard:05d}.p{p:04d}")
-        out.write(rows[order[bounds[p]:bounds[p + 1]]])
-        out.close()
+        which = (title[has] >> np.uint64(32)).astype(np.int64) * task.parts >> 32
+        rows = np.stack((np.full(int(has.sum()), task.bands, dtype=np.uint64), title[has],
+                         docs[has]), axis=1)
+        for p in range(task.parts):
+            out[p].write(rows[which == p])
+    for f in out:
+        f.close()
     stats = {"documents": int(local.shape[0])}
     work.mark_done("keys", f"{task.shard:05d}", stats)
     return stats

@@ -313,7 +313,6 @@ def plan(threshold: float, num_perm: int, fn_weight: float, as_json: bool) -> No
         click.echo(f"   {s:5.2f}     {prob:6.3f}  {'#' * round(prob * 40)}{mark}")
 
 
-
 @main.group("index")
 def index_group() -> None:
     """A persistent index: check each new crawl against everything kept before."""
@@ -383,7 +382,6 @@ def index_stats(path: Path, as_json: bool) -> None:
                + (f" ({per:,.0f} per document)" if per else ""))
 
 
-
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -403,6 +401,7 @@ def serve(path: Path, host: str, port: int, allow_add: bool) -> None:
         raise click.ClickException("thresher serve needs uvicorn: pip install "
                                    "'thresher[serve]'") from None
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
 
 if __name__ == "__main__":  # pragma: no cover - python -m thresher.cli
     main()

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["distinct_sets", "gather_slices", "jaccard_pairs"]
+__all__ = ["distinct_sets", "gather_slices", "jaccard_pairs", "overlaps"]
 
 
 @njit(cache=True)
@@ -129,3 +129,22 @@ def jaccard_pairs(
     out = np.empty(left.shape[0], dtype=np.float64)
     _jaccard_pairs(flat, offsets, left, right, out)
     return out
+
+
+def overlaps(flat: NDArray[np.uint32], offsets: NDArray[np.int64], left: NDArray[np.int64],
+             right: NDArray[np.int64]
+             ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Return, for every pair of sets (as :func:`jaccard_pairs` takes them), the Jaccard
+    similarity, the shingles they share, and the containment: the share of the smaller
+    set's shingles that the other holds.
+
+    Example:
+        >>> flat = np.array([1, 2, 3, 2, 3, 4, 5], np.uint32)
+        >>> [x.tolist() for x in overlaps(flat, np.array([0, 3, 7]), np.array([0]), np.array([1]))]
+        [[0.4], [2.0], [0.6666666666666666]]
+    """
+    sims = jaccard_pairs(flat, offsets, left, right)
+    sizes = np.diff(offsets).astype(np.float64)
+    a, b = sizes[left], sizes[right]
+    inter = np.rint(sims * (a + b) / (1.0 + sims))
+    return sims, inter, inter / np.maximum(np.minimum(a, b), 1.0)

@@ -21,7 +21,7 @@ from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
 from thresher.index.store import IndexStore, Segment, summed_site_tables
 from thresher.io.records import Fields, Record
-from thresher.pipeline.match import EDGE_PARTIAL, EDGE_TITLE, MatchRule
+from thresher.pipeline.match import EDGE_PARTIAL, EDGE_TITLE
 from thresher.pipeline.read import _MODES
 
 __all__ = ["Index"]
@@ -47,7 +47,7 @@ class Index:
 
     def __init__(self, path: str | Path) -> None:
         from thresher.config import config_from_mapping
-        from thresher.pipeline.run import lsh_plan
+        from thresher.pipeline.run import lsh_plan, match_rule
 
         self.store = IndexStore(path)
         manifest = self.store.manifest()
@@ -55,13 +55,12 @@ class Index:
                                            "output": "."})
         self.segments: list[Segment] = self.store.segments(manifest)
         self.documents = int(manifest["documents"])
+        self.batches = int(manifest["next_batch"]) - 1  # a merged segment holds several
         self.plan = lsh_plan(self.config)
-        c, mh = self.config.content, self.config.minhash
+        c = self.config.content
         self.content = c.match == "content"
         self.titles = self.content and c.titles
-        self.rule = MatchRule(mh.threshold, c.containment if self.content else None,
-                              c.min_shared, c.site_containment if self.content else None,
-                              c.title_containment if self.titles else None)
+        self.rule = match_rule(self.config)
         self._ids: dict[str, Any] = {}
 
     @cached_property

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from thresher.core.hashing import MUL, fmix64
 from thresher.core.sorting import stable_argsort
-from thresher.core.verify import gather_slices, jaccard_pairs
+from thresher.core.verify import gather_slices, overlaps
 from thresher.index.store import WHY_EXACT, IndexStore, Segment, fence_of, open_segments
 from thresher.pipeline.match import (
     EDGE_NEAR,
@@ -191,11 +191,7 @@ def _verify(seg: Segment, sets_of: Any, mine: NDArray[np.int64], old: NDArray[np
     offsets = np.concatenate((new_off, new_off[-1] + old_off[1:]))
     iu = np.searchsorted(new_docs, mine)
     iv = new_docs.shape[0] + np.searchsorted(old_docs, old)
-    sims = jaccard_pairs(flat, offsets, iu, iv)
-    sizes = np.diff(offsets).astype(np.float64)
-    a, b = sizes[iu], sizes[iv]
-    inter = np.rint(sims * (a + b) / (1.0 + sims))
-    conts = inter / np.maximum(np.minimum(a, b), 1.0)
+    sims, inter, conts = overlaps(flat, offsets, iu, iv)
     sites = (site[mine], np.asarray(seg.array("site")[old])) if content else None
     titles = (title[mine], np.asarray(seg.array("title")[old])) if title is not None else None
     hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites, titles)

@@ -119,7 +119,7 @@ def make_app(path: str | Path, *, allow_add: bool = False) -> Any:
     async def health(request: Request) -> JSONResponse:
         ix = live.get()
         return JSONResponse({"status": "ok", "documents": ix.documents,
-                             "batches": len({s.batch for s in ix.segments})})
+                             "batches": ix.batches})
 
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(index.stats(path))

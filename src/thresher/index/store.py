@@ -118,9 +118,8 @@ class Segment:
     def fence(self) -> NDArray[np.uint64]:
         """Every ``FENCE``-th key (kept with the segment; taken from the keys for a segment
         written before it was)."""
-        if (self.path / "kfence.npy").exists():
-            return self.array("kfence")
-        return fence_of(self.keys)
+        kept = self.optional("kfence", np.uint64)
+        return kept if kept.shape[0] else fence_of(self.keys)
 
     def lookup(self, keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Return (which of ``keys``, segment-local document) for every indexed match.
@@ -167,7 +166,7 @@ class Segment:
         sim, cont = np.ones(fp.shape[0]), np.ones(fp.shape[0])
         why = np.full(fp.shape[0], WHY_EXACT, dtype=np.uint8)
         hit = np.flatnonzero(at >= 0)
-        if hit.shape[0] and (self.path / "tfpwhy.npy").exists():
+        if hit.shape[0] and self.optional("tfpwhy", np.uint8).shape[0]:
             sim[hit] = self.array("tfpsim")[at[hit]]
             cont[hit] = self.array("tfpcont")[at[hit]]
             why[hit] = self.array("tfpwhy")[at[hit]]
@@ -605,9 +604,9 @@ def _decided(seg: Segment, part: str, dtype: type[Any]) -> NDArray[Any]:
     """A segment's ``tfp{part}``, or what a segment written before it was kept means:
     exact copies (similarity and containment 1)."""
     n = seg.optional("tfpkey", np.uint64).shape[0]
-    if n and (seg.path / f"tfp{part}.npy").exists():
-        return seg.array(f"tfp{part}")
-    return np.full(n, WHY_EXACT if part == "why" else 1, dtype=dtype)
+    values = seg.optional(f"tfp{part}", dtype)
+    return values if values.shape[0] == n else np.full(n, WHY_EXACT if part == "why" else 1,
+                                                       dtype=dtype)
 
 
 def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_add: int

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from thresher.core.cluster import cluster_nodes
 from thresher.core.lsh import band_keys, bucket_pairs
-from thresher.core.verify import distinct_sets, gather_slices, jaccard_pairs
+from thresher.core.verify import distinct_sets, gather_slices, overlaps
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
@@ -241,12 +241,8 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
     v = (part & np.uint64(0xFFFFFFFF)).astype(np.int64)
     docs = np.unique(np.concatenate((u, v)))
     flat, offsets = _gather_sets(work, task.n_shards, docs, task.src)
-    iu, iv = np.searchsorted(docs, u), np.searchsorted(docs, v)
-    sims = jaccard_pairs(flat, offsets, iu, iv)
-    sizes = np.diff(offsets).astype(np.float64)
-    a, b = sizes[iu], sizes[iv]
-    inter = np.rint(sims * (a + b) / (1.0 + sims))
-    cont = inter / np.maximum(np.minimum(a, b), 1.0)
+    sims, inter, cont = overlaps(flat, offsets, np.searchsorted(docs, u),
+                                 np.searchsorted(docs, v))
     work.save("verify", f"chunk-{task.chunk:05d}", sims)
     work.save("verify", f"cont-{task.chunk:05d}", cont)
     work.save("verify", f"inter-{task.chunk:05d}", inter.astype(np.int64))
@@ -265,11 +261,7 @@ class EdgeTask:
     work: str
     n_shards: int
     chunk: int
-    threshold: float
-    containment: float | None = None
-    min_shared: int = 1
-    site_containment: float | None = None
-    title_containment: float | None = None
+    rule: MatchRule
     skip: tuple[str, str] | None = None  # (stage, name) of documents to leave out
 
 
@@ -342,8 +334,7 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     sims, conts = work.load("verify", f"chunk-{c:05d}"), work.load("verify", f"cont-{c:05d}")
     u = (cand >> np.uint64(32)).astype(np.int64)
     v = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    rule = MatchRule(task.threshold, task.containment, task.min_shared,
-                     task.site_containment, task.title_containment)
+    rule = task.rule
     sites = titles = None
     if rule.site_containment is not None and cand.shape[0]:
         both = np.concatenate((u, v))

@@ -60,6 +60,16 @@ def lsh_plan(config: Config) -> LshPlan:
     return choose_bands(target, mh.num_perm, fn_weight=mh.fn_weight)
 
 
+def match_rule(config: Config) -> match.MatchRule:
+    """When a verified pair is a match, by the config: Jaccard, and matching on content
+    containment (across sites, within a site, under one title) too."""
+    c = config.content
+    content = c.match == "content"
+    return match.MatchRule(config.minhash.threshold, c.containment if content else None,
+                           c.min_shared, c.site_containment if content else None,
+                           c.title_containment if content and c.titles else None)
+
+
 def _manifest(shards: Sequence[Shard]) -> list[list[Any]]:
     out: list[list[Any]] = []
     for shard in shards:
@@ -303,10 +313,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
     titles = content and cfg.content.titles
-    rule = match.MatchRule(mh.threshold, cfg.content.containment if content else None,
-                           cfg.content.min_shared,
-                           cfg.content.site_containment if content else None,
-                           cfg.content.title_containment if titles else None)
+    rule = match_rule(cfg)
     probed: dict[str, Any] = {}
     if store is not None:
         from thresher.index import probe
@@ -328,11 +335,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     r.stage("verify", match.verify_task, [(f"chunk-{c:05d}", match.VerifyTask(
         str(work.root), n, c, src)) for c in range(chunks)])
     edge_stats = r.stage("edges", match.edge_task, [(f"chunk-{c:05d}", match.EdgeTask(
-        str(work.root), n, c, mh.threshold,
-        cfg.content.containment if content else None, cfg.content.min_shared,
-        cfg.content.site_containment if content else None,
-        cfg.content.title_containment if titles else None,
-        ("probe", "all-doc") if store is not None else None)) for c in range(chunks)])
+        str(work.root), n, c, rule, ("probe", "all-doc") if store is not None else None))
+        for c in range(chunks)])
     r.single("components", lambda: match.component_labels(work, chunks))
     r.stage("buckets", match.bucket_task, [(f"bucket-{b:03d}", match.BucketTask(
         str(work.root), chunks, b)) for b in range(match.CLUSTER_BUCKETS)])

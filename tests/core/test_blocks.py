@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thresher.core.blocks import FEATURES, block_features, headings, split_blocks
 from thresher.core.content import (
@@ -112,3 +114,32 @@ def test_a_heading_that_opens_unrelated_stories_ends_the_article(heading: str) -
                           title=np.ascontiguousarray(x[:, FEATURES.index("title_overlap")]),
                           heading=headings(b))
     assert fate.tolist() == [KEEP] * 4 + [TEASERS] * 5
+
+
+_AWKWARD = st.text(alphabet=st.sampled_from(list("ab .,\n\t\r|é—日本\u0301😀Ωß") + ["\ud800"]),
+                   max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_AWKWARD, min_size=1, max_size=6))
+def test_block_byte_spans_hold_the_blocks_text(texts: list[str]) -> None:
+    from thresher.core.text import prepare_batch
+
+    data, offsets = prepare_batch(texts)
+    b = split_blocks(texts)
+    raw = data.tobytes()
+    for d, text in enumerate(texts):
+        for k in range(b.doc_offsets[d], b.doc_offsets[d + 1]):
+            lo, hi = offsets[d] + b.bytes[k]
+            assert raw[lo:hi].decode("utf-8", "surrogatepass") == text[b.start[k]:b.end[k]]
+
+
+def test_kept_word_features_give_the_same_rows() -> None:
+    from thresher.core.blocks import word_features
+
+    b = split_blocks(["Flooding in the valley\nRiver flooding closed the valley road today.\n"
+                      "Menu | Home\nThe valley road reopens when the river falls.", "one"])
+    counts, pages = np.arange(b.key.shape[0]) % 3 + 1, np.array([5, 5])
+    assert (word_features(b)[:, 0] >= 0).any()  # the title's words are found
+    np.testing.assert_array_equal(block_features(b, counts, pages, word_features(b)),
+                                  block_features(b, counts, pages))

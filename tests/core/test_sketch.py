@@ -157,3 +157,14 @@ def test_fingerprints_only_give_the_whole_sketchs_fingerprints_modes_and_counts(
     assert np.array_equal(only.n_bytes, full.n_bytes)
     assert only.signatures.shape == (len(texts), 0) and only.shingles.shape == (0,)
     assert not only.shingle_offsets.any() and full.shingle_offsets[-1] > 0
+
+
+def test_prepared_texts_sketch_as_the_texts() -> None:
+    from thresher.core.text import prepare_batch
+
+    texts = ["Cafe\u0301 au lait, the same words", "ﬁne print ①", "plain words here and there",
+             "\u0041\u0301\u0328 reordered marks"]
+    a = sketch_texts(texts, num_perm=32, ngram=3, char_ngram=4)
+    b = sketch_texts(texts, num_perm=32, ngram=3, char_ngram=4, prepared=prepare_batch(texts))
+    for x, y in zip(a.__dict__.values(), b.__dict__.values(), strict=True):
+        np.testing.assert_array_equal(x, y)

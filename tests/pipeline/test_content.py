@@ -232,3 +232,26 @@ def test_the_site_of_a_url_is_its_host_as_urlsplit_reads_it(url: str) -> None:
     except ValueError:
         want = ""
     assert group_of(Record("a", "t", url, "f", 1), Fields()) == want
+
+
+def test_content_laid_out_from_kept_bytes_is_the_kept_blocks_text() -> None:
+    import numpy as np
+
+    from thresher.core.blocks import split_blocks
+    from thresher.core.text import prepare_batch
+    from thresher.pipeline.chrome import _Decoded, _join_kept, content_texts
+
+    texts = ["Título\n\n  Café — crème brûlée 😀  \nMenu | Home\r\nLast line",
+             "only one line", "a\nb\nc", "日本語のテキスト\n二行目"]
+    blocks = split_blocks(texts)
+    fate = np.ones(blocks.start.shape[0], dtype=np.uint8)  # nothing kept...
+    fate[[1, 3]] = 0  # ...but these two blocks of the first document, and one of the third
+    fate[blocks.doc_offsets[2] + 1] = 0
+    data, offsets = prepare_batch(texts)
+    out = np.empty(data.shape[0], dtype=np.uint8)
+    out_off = np.zeros(len(texts) + 1, dtype=np.int64)
+    _join_kept(data, offsets, blocks.doc_offsets, blocks.bytes, fate == 0, out, out_off)
+    expected, per_doc = content_texts(texts, blocks, fate)
+    assert per_doc == [2, 0, 1, 0]
+    assert list(_Decoded(out, out_off)) == expected
+    assert expected[0] == "Café — crème brûlée 😀\nLast line" and expected[1] == texts[1]

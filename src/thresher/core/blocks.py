@@ -16,7 +16,7 @@ Nothing here names a site or a phrase.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -25,14 +25,18 @@ from numpy.typing import NDArray
 
 from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64
 from thresher.core.sketch import next_code_point
-from thresher.core.text import case_folds, char_classes
+from thresher.core.text import case_folds, char_classes, prepare_batch
 
-__all__ = ["FEATURES", "MIN_SITE_PAGES", "Blocks", "block_features", "headings", "split_blocks"]
+__all__ = ["FEATURES", "MIN_SITE_PAGES", "STAT_NAMES", "Blocks", "block_features", "headings",
+           "split_blocks", "split_prepared", "word_features"]
 
 # Raw per-block counts, columns of Blocks.stats.
 (_WORDS, _CHARS, _PUNCT, _TERM, _COLON, _SENTS, _COMMAS, _CAPS, _DIGITS, _SHORT, _WORDLEN,
  _SEPS, _SLASH, _BULLET, _UPPER, _LOWER, _COPY, _LINK) = range(18)
 _N_STATS = 18
+STAT_NAMES = ("words", "chars", "punct", "ends_sentence", "ends_colon", "sentences", "commas",
+              "capitalised", "digits", "short_words", "word_chars", "separators", "slashes",
+              "bullet", "upper", "lower", "copyright", "links")
 _MIN_LONG_WORD = 3  # code points: words shorter than this do not carry a topic
 _LONG_BLOCK = 8  # words: a block this long can be a paragraph
 _CONTEXT = (-3, -2, -1, 1, 2, 3)
@@ -66,15 +70,20 @@ class Blocks:
     stats: NDArray[np.float64]  # (m, 18): raw counts
     word_hashes: NDArray[np.uint64]  # flat: topic-word hashes per block, in text order
     word_offsets: NDArray[np.int64]  # (m + 1,)
+    # (m, 2): the block's first and past-its-last byte in its document's UTF-8
+    bytes: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
 
 @njit(cache=True)
-def _decode(data, lo, hi, out):  # type: ignore[no-untyped-def]
+def _decode(data, lo, hi, out, pos):  # type: ignore[no-untyped-def]
+    """Decode data[lo:hi] into out; pos[k] is where code point k starts (from lo)."""
     n = 0
     i = lo
     while i < hi:
+        pos[n] = i - lo
         out[n], i = next_code_point(data, i, hi)
         n += 1
+    pos[n] = hi - lo
     return n
 
 
@@ -107,18 +116,19 @@ def _flags() -> NDArray[np.uint8]:
 
 
 @njit(cache=True)
-def _split_batch(data, offsets, table, fold, flags, starts, ends, keys, stats,  # type: ignore[no-untyped-def]
-                 doc_off, whash, woff):
+def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  # type: ignore[no-untyped-def]
+                 stats, doc_off, whash, woff):
     n_docs = offsets.shape[0] - 1
     longest = 1
     for d in range(n_docs):
         longest = max(longest, offsets[d + 1] - offsets[d])
     codes = np.empty(longest, dtype=np.uint32)
+    pos = np.empty(longest + 1, dtype=np.int64)
     seen = np.empty(longest, dtype=np.uint64)
     m = 0
     nw = 0
     for d in range(n_docs):
-        n = _decode(data, offsets[d], offsets[d + 1], codes)
+        n = _decode(data, offsets[d], offsets[d + 1], codes, pos)
         line = 0
         while line <= n:
             stop = line
@@ -209,6 +219,7 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, keys, stats,  
                 s[_COLON] = 1.0 if core == 0x3A or core == 0xFF1A else 0.0
                 s[_BULLET] = 1.0 if flags[codes[a]] & _BULLETF else 0.0
                 starts[m], ends[m] = a, b
+                spans[m, 0], spans[m, 1] = pos[a], pos[b]
                 keys[m] = fmix64(key ^ np.uint64(words))
                 whash[nw:nw + n_seen] = seen[:n_seen]
                 nw += n_seen
@@ -227,23 +238,26 @@ def split_blocks(texts: list[str]) -> Blocks:
         >>> b.doc_offsets.tolist(), b.start.tolist(), b.end.tolist()
         ([0, 3], [0, 7, 33], [5, 30, 45])
     """
-    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    cap = sum(t.count("\n") + 1 for t in texts)
+    return split_prepared(*prepare_batch(texts))
+
+
+def split_prepared(data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> Blocks:
+    """:func:`split_blocks` of texts already encoded by :func:`prepare_batch` (each one
+    followed by its newline, which ends its last line and makes no block)."""
+    cap = int(np.count_nonzero(data == 0x0A)) + 1
     starts = np.empty(cap, dtype=np.int64)
     ends = np.empty(cap, dtype=np.int64)
+    spans = np.empty((cap, 2), dtype=np.int64)
     keys = np.empty(cap, dtype=np.uint64)
     stats = np.empty((cap, _N_STATS), dtype=np.float64)
-    doc_off = np.zeros(len(texts) + 1, dtype=np.int64)
+    doc_off = np.zeros(offsets.shape[0], dtype=np.int64)
     whash = np.empty(max(data.shape[0] // 2 + 1, 1), dtype=np.uint64)
     woff = np.zeros(cap + 1, dtype=np.int64)
     fold, _ = case_folds()
-    m, nw = _split_batch(data, offsets, char_classes(), fold, _flags(), starts, ends, keys,
-                         stats, doc_off, whash, woff)
+    m, nw = _split_batch(data, offsets, char_classes(), fold, _flags(), starts, ends, spans,
+                         keys, stats, doc_off, whash, woff)
     return Blocks(doc_off, starts[:m].copy(), ends[:m].copy(), keys[:m].copy(),
-                  stats[:m].copy(), whash[:nw].copy(), woff[: m + 1].copy())
+                  stats[:m].copy(), whash[:nw].copy(), woff[: m + 1].copy(), spans[:m].copy())
 
 
 @njit(cache=True)
@@ -308,15 +322,34 @@ def _doc_word_features(lo, hi, stats, whash, woff, title_out, rec_out):  # type:
 
 
 @njit(cache=True)
-def _features(doc_off, stats, whash, woff, site_count, site_pages, out):  # type: ignore[no-untyped-def]
+def _word_features(doc_off, stats, whash, woff, out):  # type: ignore[no-untyped-def]
     m = stats.shape[0]
     title = np.empty(m, dtype=np.float64)
     rec = np.empty(m, dtype=np.float64)
     for d in range(doc_off.shape[0] - 1):
         lo, hi = doc_off[d], doc_off[d + 1]
+        if hi > lo:
+            _doc_word_features(lo, hi, stats, whash, woff, title, rec)
+    out[:, 0] = title
+    out[:, 1] = rec
+
+
+def word_features(blocks: Blocks) -> NDArray[np.float64]:
+    """Return per block ``(title overlap, recurrence)``: the share of its topic words in
+    the title, and in the document's other long blocks (-1: no topic words). They depend
+    on the document alone, so they can be worked out once and kept."""
+    out = np.empty((blocks.stats.shape[0], 2), dtype=np.float64)
+    _word_features(blocks.doc_offsets, blocks.stats, blocks.word_hashes, blocks.word_offsets,
+                   out)
+    return out
+
+
+@njit(cache=True)
+def _features(doc_off, stats, title, rec, site_count, site_pages, out):  # type: ignore[no-untyped-def]
+    for d in range(doc_off.shape[0] - 1):
+        lo, hi = doc_off[d], doc_off[d + 1]
         if hi == lo:
             continue
-        _doc_word_features(lo, hi, stats, whash, woff, title, rec)
         n = hi - lo
         total = 0.0
         for b in range(lo, hi):
@@ -415,16 +448,20 @@ def _features(doc_off, stats, whash, woff, site_count, site_pages, out):  # type
 
 
 def block_features(blocks: Blocks, site_count: NDArray[np.int64],
-                   site_pages: NDArray[np.int64]) -> NDArray[np.float64]:
+                   site_pages: NDArray[np.int64], words: NDArray[np.float64] | None = None
+                   ) -> NDArray[np.float64]:
     """Return the ``(m, len(FEATURES))`` feature rows of the blocks.
 
     ``site_count[b]``: on how many pages of its site (distinct texts, this one included)
-    block ``b``'s key occurs; ``site_pages[d]``: how many pages document ``d``'s site has.
+    block ``b``'s key occurs; ``site_pages[d]``: how many pages document ``d``'s site has;
+    ``words``: :func:`word_features`, when they were kept (else worked out here).
     """
+    if words is None:
+        words = word_features(blocks)
     out = np.empty((blocks.stats.shape[0], len(FEATURES)), dtype=np.float64)
-    _features(blocks.doc_offsets, blocks.stats, blocks.word_hashes, blocks.word_offsets,
-              np.asarray(site_count, dtype=np.int64), np.asarray(site_pages, dtype=np.int64),
-              out)
+    _features(blocks.doc_offsets, blocks.stats, np.ascontiguousarray(words[:, 0]),
+              np.ascontiguousarray(words[:, 1]), np.asarray(site_count, dtype=np.int64),
+              np.asarray(site_pages, dtype=np.int64), out)
     return out
 
 

@@ -20,6 +20,7 @@ duplicates).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,30 +262,34 @@ def _sketch_batch(data, offsets, table, fold, expand, grow, mode, ngram, char_ng
 
 
 def sketch_texts(
-    texts: list[str],
+    texts: Sequence[str],
     *,
     num_perm: int,
     ngram: int,
     char_ngram: int,
     mode: int = MODE_AUTO,
     seed: int = 42,
+    prepared: tuple[NDArray[np.uint8], NDArray[np.int64]] | None = None,
 ) -> Sketches:
     """Sketch a batch of documents (``num_perm=0``: fingerprints, token counts and modes
     only, without signatures or shingles).
+
+    ``prepared``: the texts as :func:`prepare_batch` lays them out, when they are at hand
+    already; ``texts`` is then read only for the few that need ``unicodedata.normalize``.
 
     Example:
         >>> s = sketch_texts(["a b c d e f", "A b, c d e f!"], num_perm=16, ngram=5, char_ngram=5)
         >>> bool((s.signatures[0] == s.signatures[1]).all()), bool((s.fingerprints[0] == s.fingerprints[1]).all())
         (True, True)
     """
-    data, offsets = prepare_batch(texts)
+    data, offsets = prepare_batch(texts) if prepared is None else prepared
     args = (char_classes(), mode, ngram, char_ngram, seed_mix(seed, 1), seed_mix(seed, 2))
     sigs, fps, n_tokens, modes, sh_flat, sh_off = _sketch_pass(data, offsets, True,
                                                                num_perm, args)
     redo = np.flatnonzero(modes == _UNNORMALIZED)
     if redo.shape[0]:  # texts that need NFKC's composition or reordering
         again = _sketch_pass(*prepare_batch([unicodedata.normalize("NFKC", texts[i])
-                                             for i in redo]), False, num_perm, args)
+                                             for i in redo.tolist()]), False, num_perm, args)
         sigs[redo], fps[redo], n_tokens[redo], modes[redo] = again[:4]
         sh_flat, sh_off = _splice(sh_flat, sh_off, redo, *again[4:])
     return Sketches(sigs, fps, n_tokens, np.diff(offsets) - 1, modes, sh_flat, sh_off)

@@ -20,32 +20,36 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import xxhash
+from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.blocks import (
     FEATURES,
     MIN_SITE_PAGES,
+    STAT_NAMES,
     Blocks,
     block_features,
     headings,
     split_blocks,
+    split_prepared,
+    word_features,
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
-from thresher.io.records import Fields, Record, read_shard
+from thresher.io.records import Fields, Record
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["PARTITIONS", "ContentTask", "TemplateTask", "block_pairs", "content_of",
-           "content_task", "content_texts", "count_groups", "group_of", "template_task",
-           "title_keys"]
+__all__ = ["PARTITIONS", "ContentTask", "TemplateTask", "content_of", "content_task",
+           "content_texts", "count_groups", "group_of", "pass_one", "pass_one_files",
+           "template_task", "title_keys"]
 
 PARTITIONS = 16
 _SHIFT = np.uint64(60)  # top four bits pick the partition
@@ -103,17 +107,57 @@ def _site_keys(blocks: Blocks, ghash: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return k ^ (k >> np.uint64(29))
 
 
-def block_pairs(texts: list[str], groups: list[str], fps: NDArray[np.uint64]
-                ) -> tuple[list[NDArray[np.uint64]], NDArray[np.uint64]]:
-    """Pass one for a batch: (key, fingerprint) pairs per partition, and (site, fingerprint)."""
-    blocks = split_blocks(texts)
+# What pass one keeps of every shard for pass two, which then reads neither the input
+# nor cuts it again: the usable texts as UTF-8 (each followed by a newline, as
+# ``prepare_batch`` lays them out) and, per record, (usable, UTF-8 bytes with that
+# newline, blocks, code points) and its site; per block, its place (code points, then
+# bytes, in its document), site key, raw counts and word features.
+_KEPT: dict[str, tuple[Any, int]] = {
+    "text": (np.uint8, 0), "doc": (np.int64, 4), "ghash": (np.uint64, 0),
+    "bpos": (np.int64, 4), "bsite": (np.uint64, 0), "bstat": (np.int32, len(STAT_NAMES)),
+    "bword": (np.float64, 2)}
+
+
+def pass_one_files() -> list[str]:
+    """The artifacts pass one writes per shard (besides its fingerprints)."""
+    return [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp", *_KEPT]
+
+
+def pass_one(files: dict[str, Any], n: int, slots: list[int], texts: list[str],
+             groups: list[str], prepared: tuple[NDArray[np.uint8], NDArray[np.int64]],
+             fps: NDArray[np.uint64], counted: NDArray[np.bool_]) -> None:
+    """Pass one for a batch of ``n`` records, whose rows ``slots`` hold ``texts``.
+
+    Writes the (site-and-block key, fingerprint) pairs of the documents ``counted`` (those
+    with a token) by partition, their (site, fingerprint) pairs, and what pass two needs.
+    """
+    data, offsets = prepared
+    blocks = split_prepared(data, offsets)
     ghash = _group_hash(groups)
     keys = _site_keys(blocks, ghash)
-    doc_fp = np.repeat(fps, np.diff(blocks.doc_offsets))
-    pairs = np.stack((keys, doc_fp), axis=1)
-    part = (keys >> _SHIFT).astype(np.int64)
-    out = [pairs[part == p] for p in range(PARTITIONS)]
-    return out, np.stack((ghash, fps), axis=1)
+    per_doc = np.diff(blocks.doc_offsets)
+    on = np.repeat(counted, per_doc)
+    pairs = np.stack((keys[on], np.repeat(fps, per_doc)[on]), axis=1)
+    part = (pairs[:, 0] >> _SHIFT).astype(np.int64)
+    for p in range(PARTITIONS):
+        files[f"blk{p:02d}"].write(pairs[part == p])
+    files["grp"].write(np.stack((ghash[counted], fps[counted]), axis=1))
+    doc = np.zeros((n, 4), dtype=np.int64)
+    site = np.zeros(n, dtype=np.uint64)
+    if slots:
+        where = np.asarray(slots)
+        doc[where, 0] = 1
+        doc[where, 1] = np.diff(offsets)
+        doc[where, 2] = per_doc
+        doc[where, 3] = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        site[where] = ghash
+    files["text"].write(data)
+    files["doc"].write(doc)
+    files["ghash"].write(site)
+    files["bpos"].write(np.column_stack((blocks.start, blocks.end, blocks.bytes)))
+    files["bsite"].write(keys)
+    files["bstat"].write(np.minimum(blocks.stats, np.iinfo(np.int32).max).astype(np.int32))
+    files["bword"].write(word_features(blocks))
 
 
 def _distinct_rows(a: NDArray[np.uint64]) -> NDArray[np.uint64]:
@@ -274,18 +318,28 @@ def content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: A
     pages holding it, and each document's count of site pages.
     """
     blocks = split_blocks(texts)
+    fate, titles = _decide(blocks, None, ghash, kind, tables)
+    return blocks, fate, titles
+
+
+def _decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.uint64],
+            kind: str, tables: Any, keys: NDArray[np.uint64] | None = None
+            ) -> tuple[NDArray[np.uint8], NDArray[np.uint64]]:
+    """Each block's fate and each document's title key (``keys``: the blocks' site keys,
+    when kept; ``words``: their word features, when kept)."""
+    n = blocks.doc_offsets.shape[0] - 1
     if kind == "warc":  # the HTML extractor already chose the main text
-        return (blocks, np.zeros(blocks.key.shape[0], dtype=np.uint8),
-                np.zeros(len(texts), dtype=np.uint64))
-    keys = _site_keys(blocks, ghash)
+        return np.zeros(blocks.start.shape[0], dtype=np.uint8), np.zeros(n, dtype=np.uint64)
+    if keys is None:
+        keys = _site_keys(blocks, ghash)
     counts, pages = tables(keys, ghash)
     model = load_model()
-    x = block_features(blocks, counts, pages)
+    x = block_features(blocks, counts, pages, words)
     p = predict(model, x)
     fate = select_content(blocks.doc_offsets, p, blocks.stats[:, 0], cut=model.cut,
                           drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
                           heading=headings(blocks))
-    return blocks, fate, title_keys(blocks, keys, counts, pages)
+    return fate, title_keys(blocks, keys, counts, pages)
 
 
 def content_texts(texts: list[str], blocks: Blocks, fate: NDArray[np.uint8]
@@ -305,6 +359,85 @@ def content_texts(texts: list[str], blocks: Blocks, fate: NDArray[np.uint8]
     return content, per_doc
 
 
+@njit(cache=True)
+def _join_kept(data, offsets, doc_off, spans, keep, out, out_off):  # type: ignore[no-untyped-def]
+    """Lay out each document's kept blocks, one per line (its whole text when none is
+    kept), as ``prepare_batch`` would lay out those texts."""
+    at = 0
+    for d in range(offsets.shape[0] - 1):
+        base = offsets[d]
+        kept = 0
+        for b in range(doc_off[d], doc_off[d + 1]):
+            if keep[b]:
+                if kept:
+                    out[at] = 0x0A
+                    at += 1
+                lo, hi = base + spans[b, 0], base + spans[b, 1]
+                out[at:at + hi - lo] = data[lo:hi]
+                at += hi - lo
+                kept += 1
+        if kept == 0:
+            size = offsets[d + 1] - 1 - base
+            out[at:at + size] = data[base:base + size]
+            at += size
+        out[at] = 0x0A
+        at += 1
+        out_off[d + 1] = at
+
+
+class _Decoded(Sequence[str]):
+    """The documents of a ``prepare_batch`` layout, decoded when asked for."""
+
+    def __init__(self, data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> None:
+        self.data, self.offsets = data, offsets
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0]) - 1
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1]) - 1
+        return self.data[lo:hi].tobytes().decode("utf-8", "surrogatepass")
+
+
+class _Shard:
+    """What pass one kept of a shard, a batch of records at a time."""
+
+    def __init__(self, work: WorkDir, name: str) -> None:
+        self.a = {key: work.load_raw("read", f"{name}.{key}", dtype, width)
+                  for key, (dtype, width) in _KEPT.items()}
+        doc = np.asarray(self.a["doc"])
+        self.slot = doc[:, 0].astype(bool)
+        self.chars = doc[:, 3]
+        self.text_at = np.concatenate(([0], np.cumsum(doc[:, 1])))
+        self.block_at = np.concatenate(([0], np.cumsum(doc[:, 2])))
+        self.records = doc.shape[0]
+
+    def batch(self, lo: int, hi: int) -> tuple[list[int], Blocks, NDArray[np.float64],
+                                               NDArray[np.uint64], NDArray[np.uint64],
+                                               tuple[NDArray[np.uint8], NDArray[np.int64]]]:
+        """Records lo..hi: their usable rows, blocks, word features, site keys, sites and
+        texts (as ``prepare_batch`` lays them out)."""
+        a = self.a
+        slots = np.flatnonzero(self.slot[lo:hi])
+        b0, b1 = int(self.block_at[lo]), int(self.block_at[hi])
+        t0, t1 = int(self.text_at[lo]), int(self.text_at[hi])
+        per_doc = np.asarray(a["doc"][lo:hi, 2])[slots]
+        doc_off = np.concatenate(([0], np.cumsum(per_doc))).astype(np.int64)
+        sizes = np.asarray(a["doc"][lo:hi, 1])[slots]
+        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        pos = np.asarray(a["bpos"][b0:b1])
+        blocks = Blocks(doc_off, pos[:, 0].copy(), pos[:, 1].copy(), np.zeros(0, np.uint64),
+                        np.asarray(a["bstat"][b0:b1], dtype=np.float64),
+                        np.zeros(0, np.uint64), np.zeros(1, np.int64),
+                        np.ascontiguousarray(pos[:, 2:]))
+        ghash = np.asarray(a["ghash"][lo:hi])[slots]
+        return (slots.tolist(), blocks, np.asarray(a["bword"][b0:b1]),
+                np.asarray(a["bsite"][b0:b1]), ghash,
+                (np.asarray(a["text"][t0:t1]), offsets))
+
+
 def content_task(task: ContentTask) -> dict[str, Any]:
     """Pass two over one shard: content spans, content sketches, removed blocks."""
     import pyarrow as pa
@@ -315,38 +448,43 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     if task.index is not None:
         tables = _WithIndex(tables, *task.index)
     name = f"{read.shard.index:05d}"
+    kept = _Shard(work, name)
     files = {key: work.appender("content", f"{name}.{key}") for key in
              ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title")}
     files["shoff"].write(np.zeros(1, dtype=np.int64))
     shingles = 0
-    records = 0
     chars = Counter[str]()
     removed_parts: list[Any] = []
     cleaned: list[str | None] = []
+    ids = work.read_parquet("read", f"{name}.meta.parquet", ["id"])["id"] if task.strip \
+        else None
     reasons = pa.array([REASONS.get(k) for k in range(max(REASONS) + 1)], pa.string())
-    reader = read_shard(read.shard, read.fields, skipped=Counter(), warc=read.warc)
-    while batch := list(islice(reader, _BATCH)):
-        n = len(batch)
-        slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
-        texts = [batch[i].text or "" for i in slots]
-        ghash = _group_hash([group_of(batch[i], read.fields) for i in slots])
-        blocks, fate, titles = content_of(texts, ghash, read.shard.kind, tables)
+    for lo in range(0, kept.records, _BATCH):
+        hi = min(lo + _BATCH, kept.records)
+        n = hi - lo
+        slots, blocks, words, keys, ghash, (data, offsets) = kept.batch(lo, hi)
+        fate, titles = _decide(blocks, words, ghash, read.shard.kind, tables, keys)
         doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
         keep = fate == KEEP
-        kept = np.flatnonzero(keep)
-        content, per_doc = content_texts(texts, blocks, fate)
+        kept_blocks = np.flatnonzero(keep)
+        per_doc = np.bincount(doc_of[kept_blocks], minlength=len(slots))
+        content = np.empty(data.shape[0], dtype=np.uint8)
+        content_off = np.zeros(len(slots) + 1, dtype=np.int64)
+        _join_kept(data, offsets, blocks.doc_offsets, blocks.bytes, keep, content,
+                   content_off)
+        content = content[:content_off[-1]]
         span = np.full((n, 2), -1, dtype=np.int64)
         site = np.zeros(n, dtype=np.uint64)
         title = np.zeros(n, dtype=np.uint64)
         if slots:
-            site[np.asarray(slots)] = ghash
-            title[np.asarray(slots)] = titles
-            last = np.full(len(slots), -1, dtype=np.int64)
-            np.maximum.at(last, doc_of[kept], kept)
-            first = _first_kept(blocks.doc_offsets, keep)
-            found = np.asarray(per_doc) > 0
-            lengths = np.array([len(t) for t in texts], dtype=np.int64)
             where = np.asarray(slots)
+            site[where] = ghash
+            title[where] = titles
+            last = np.full(len(slots), -1, dtype=np.int64)
+            np.maximum.at(last, doc_of[kept_blocks], kept_blocks)
+            first = _first_kept(blocks.doc_offsets, keep)
+            found = per_doc > 0
+            lengths = kept.chars[lo:hi][where]
             top = max(blocks.start.shape[0] - 1, 0)
             starts = np.append(blocks.start, 0)[np.clip(first, 0, top)]
             ends = np.append(blocks.end, 0)[np.clip(last, 0, top)]
@@ -354,22 +492,24 @@ def content_task(task: ContentTask) -> dict[str, Any]:
             span[where, 1] = np.where(found, ends, lengths)
             size = blocks.end - blocks.start
             chars["blocks"] += int(size.sum())
-            chars["content"] += int(size[kept].sum()) + int(lengths[~found].sum())
-        if task.strip:
+            chars["content"] += int(size[kept_blocks].sum()) + int(lengths[~found].sum())
+        texts = _Decoded(content, content_off)
+        if task.strip and ids is not None:
             gone = np.flatnonzero(~keep)
-            ids = pa.array([batch[i].id for i in slots], pa.string())
+            spans = blocks.bytes[gone] + offsets[doc_of[gone]][:, None]
+            raw = data.tobytes()
             removed_parts.append(pa.table({
-                "id": ids.take(pa.array(doc_of[gone])),
+                "id": ids.slice(lo, n).take(pa.array(np.asarray(slots)[doc_of[gone]]
+                                                     if slots else [], pa.int64())),
                 "block": pa.array(gone - blocks.doc_offsets[doc_of[gone]], pa.int32()),
                 "start": pa.array(blocks.start[gone], pa.int64()),
                 "end": pa.array(blocks.end[gone], pa.int64()),
                 "reason": reasons.take(pa.array(fate[gone].astype(np.int64))),
-                "text": pa.array([texts[d][a:e] for d, a, e in zip(
-                    doc_of[gone].tolist(), blocks.start[gone].tolist(),
-                    blocks.end[gone].tolist(), strict=True)], pa.string())}))
-            by_slot = dict(zip(slots, content, strict=True))
+                "text": pa.array([raw[a:e].decode("utf-8", "surrogatepass")
+                                  for a, e in spans.tolist()], pa.string())}))
+            by_slot = dict(zip(slots, texts[:], strict=True))
             cleaned.extend(by_slot.get(i) for i in range(n))
-        arrays, _ = sketch_rows(read, n, slots, content)
+        arrays, _ = sketch_rows(read, n, slots, texts, prepared=(content, content_off))
         for key in ("sig", "fp", "mode", "sh"):
             files[key].write(arrays[key])
         files["span"].write(span)
@@ -377,8 +517,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         files["title"].write(title)
         files["shoff"].write(shingles + np.cumsum(arrays["count"]))
         shingles += int(arrays["count"].sum())
-        records += n
-        work.write_progress("content", name, records)
+        work.write_progress("content", name, hi)
     for f in files.values():
         f.close()
     if task.strip:
@@ -386,7 +525,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         work.write_parquet("content", f"{name}.removed.parquet", removed)
         work.write_parquet("content", f"{name}.clean.parquet",
                            pa.table({"text": pa.array(cleaned, pa.string())}))
-    stats = {"records": records, "block_chars": int(chars["blocks"]),
+    stats = {"records": kept.records, "block_chars": int(chars["blocks"]),
              "content_chars": int(chars["content"])}
     work.mark_done("content", name, stats)
     return stats

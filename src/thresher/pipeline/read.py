@@ -7,7 +7,7 @@ artifacts at once, so memory stays bounded by the batch, not the shard.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, sketch_texts
+from thresher.core.text import prepare_batch
 from thresher.io.records import Fields, Record, read_shard
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
@@ -61,12 +62,15 @@ def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[
     })
 
 
-def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: list[str], *,
-                whole: bool = True) -> tuple[dict[str, NDArray[Any]], list[int]]:
+def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], *,
+                whole: bool = True,
+                prepared: tuple[NDArray[np.uint8], NDArray[np.int64]] | None = None
+                ) -> tuple[dict[str, NDArray[Any]], list[int]]:
     """Sketch ``texts``, the rows ``slots`` of a batch of ``n``; other rows stay zero.
 
     Returns the per-row arrays and the rows whose text has no token. Without ``whole``,
     only fingerprints, modes and sizes are made (no signatures, no shingles).
+    ``prepared``: the texts already laid out by ``prepare_batch``.
     """
     num_perm = task.num_perm if whole else 0
     out: dict[str, NDArray[Any]] = {
@@ -76,8 +80,8 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: list[str], *,
         "bytes": np.zeros(n, dtype=np.int64)}
     if not slots:
         return out, []
-    s = sketch_texts(texts, num_perm=num_perm, ngram=task.ngram,
-                     char_ngram=task.char_ngram, mode=_MODES[task.shingle], seed=task.seed)
+    s = sketch_texts(texts, num_perm=num_perm, ngram=task.ngram, char_ngram=task.char_ngram,
+                     mode=_MODES[task.shingle], seed=task.seed, prepared=prepared)
     idx = np.asarray(slots)
     out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
     out["count"][idx] = np.diff(s.shingle_offsets)
@@ -86,16 +90,28 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: list[str], *,
     return out, idx[s.n_tokens == 0].tolist()
 
 
-def _batch_arrays(task: ReadTask, batch: list[Record]) -> tuple[dict[str, NDArray[Any]],
-                                                                 list[str | None]]:
-    """Sketch the usable records of a batch; return per-record arrays and reasons."""
+def _batch_arrays(task: ReadTask, batch: list[Record], files: dict[str, Any]
+                  ) -> tuple[dict[str, NDArray[Any]], list[str | None]]:
+    """Sketch the usable records of a batch; return per-record arrays and reasons.
+
+    Matching on content, the whole text's fingerprint is all that is kept of its sketch,
+    and the texts are cut into blocks for the site counts (the same UTF-8 serves both).
+    """
     slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
     reasons = [r.reject for r in batch]
-    # Matching on content, the whole text's fingerprint is all that is kept of it.
-    out, empty = sketch_rows(task, len(batch), slots, [batch[i].text or "" for i in slots],
-                             whole=not task.blocks)
+    texts = [batch[i].text or "" for i in slots]
+    prepared = prepare_batch(texts) if task.blocks else None
+    out, empty = sketch_rows(task, len(batch), slots, texts, whole=not task.blocks,
+                             prepared=prepared)
     for i in empty:
         reasons[i] = NO_TOKENS
+    if prepared is not None:
+        from thresher.pipeline.chrome import group_of, pass_one
+
+        pass_one(files, len(batch), slots, texts,
+                 [group_of(batch[i], task.fields) for i in slots], prepared,
+                 np.ascontiguousarray(out["fp"][slots, 0]),
+                 np.array([reasons[i] is None for i in slots], dtype=bool))
     return out, reasons
 
 
@@ -128,19 +144,6 @@ class _DocsWriter:
         self.writer.close()
 
 
-def _write_blocks(task: ReadTask, batch: list[Record], reasons: list[str | None],
-                  fps: NDArray[np.uint64], files: dict[str, Any]) -> None:
-    from thresher.pipeline.chrome import block_pairs, group_of
-
-    slots = [i for i, r in enumerate(reasons) if r is None]
-    parts, groups = block_pairs([batch[i].text or "" for i in slots],
-                                [group_of(batch[i], task.fields) for i in slots],
-                                np.ascontiguousarray(fps[slots, 0]))
-    for p, pairs in enumerate(parts):
-        files[f"blk{p:02d}"].write(pairs)
-    files["grp"].write(groups)
-
-
 def _batches(records: Iterator[Record]) -> Iterator[list[Record]]:
     while batch := list(islice(records, _BATCH)):
         yield batch
@@ -163,17 +166,14 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     docs = _DocsWriter(work, f"{name}.docs.parquet") if task.shard.kind in (
         "warc", "wet") else None
     if task.blocks:
-        from thresher.pipeline.chrome import PARTITIONS
+        from thresher.pipeline.chrome import pass_one_files
 
-        for key in [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp"]:
-            files[key] = work.appender("read", f"{name}.{key}")
+        files.update({key: work.appender("read", f"{name}.{key}") for key in pass_one_files()})
     for batch in _batches(read_shard(task.shard, task.fields, skipped=skipped,
                                      warc=task.warc)):
         if docs is not None:
             docs.write(batch)
-        arrays, reasons = _batch_arrays(task, batch)
-        if task.blocks:
-            _write_blocks(task, batch, reasons, arrays["fp"], files)
+        arrays, reasons = _batch_arrays(task, batch, files)
         nbytes = arrays["bytes"]
         table = _meta_table(batch, reasons, nbytes)
         writer.write_table(table)

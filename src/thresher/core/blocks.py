@@ -261,57 +261,59 @@ def split_prepared(data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> Block
 
 
 @njit(cache=True)
-def _doc_word_features(lo, hi, stats, whash, woff, title_out, rec_out):  # type: ignore[no-untyped-def]
-    """Title overlap and recurrence of blocks lo..hi of one document (-1: no topic words)."""
+def _doc_word_features(lo, hi, stats, whash, woff, title_out, rec_out, tkey, tlast, tcount,  # type: ignore[no-untyped-def]
+                       ttitle, slot_of, first):
+    """Title overlap and recurrence of blocks lo..hi of one document (-1: no topic words).
+
+    Each distinct word gets a slot of an open-addressing table (``tkey`` ...), which
+    counts the long blocks holding it and whether the title (block ``lo``) does.
+    """
     total = woff[hi] - woff[lo]
     if total == 0:
         title_out[lo:hi] = -1.0
         rec_out[lo:hi] = -1.0
         return
-    hashes = whash[woff[lo]:woff[hi]]
-    owner = np.empty(total, dtype=np.int64)
-    for b in range(lo, hi):
-        owner[woff[b] - woff[lo]:woff[b + 1] - woff[lo]] = b
-    order = np.argsort(hashes, kind="mergesort")
+    size = 16
+    while size < 2 * total:
+        size *= 2
+    mask = size - 1
+    tlast[:size] = -1
+    base = woff[lo]
     n_long = 0
     for b in range(lo, hi):
-        if stats[b, _WORDS] >= _LONG_BLOCK:
-            n_long += 1
-    df = np.zeros(total, dtype=np.int64)  # long blocks holding the word, per occurrence
-    in_title = np.zeros(total, dtype=np.bool_)
-    first = np.zeros(total, dtype=np.bool_)  # the word's first occurrence in its block
-    i = 0
-    while i < total:
-        j = i
-        count = 0
-        title = False
-        prev = -1
-        while j < total and hashes[order[j]] == hashes[order[i]]:
-            b = owner[order[j]]  # ascending within a word: the sort is stable
-            if b != prev:
-                first[order[j]] = True
-                if stats[b, _WORDS] >= _LONG_BLOCK:
-                    count += 1
-                prev = b
+        long_block = stats[b, _WORDS] >= _LONG_BLOCK
+        n_long += 1 if long_block else 0
+        for k in range(woff[b] - base, woff[b + 1] - base):
+            h = whash[base + k]
+            j = np.int64(h >> np.uint64(40)) & mask
+            while tlast[j] != -1 and tkey[j] != h:
+                j = (j + 1) & mask
+            if tlast[j] == -1:
+                tkey[j] = h
+                tcount[j] = 0
+                ttitle[j] = False
+                tlast[j] = lo - 1
+            slot_of[k] = j
+            first[k] = tlast[j] != b  # the word's first occurrence in its block
+            if first[k]:
+                tlast[j] = b
+                if long_block:
+                    tcount[j] += 1
             if b == lo:
-                title = True
-            j += 1
-        for k in range(i, j):
-            df[order[k]] = count
-            in_title[order[k]] = title
-        i = j
+                ttitle[j] = True
     for b in range(lo, hi):
         own = 1 if stats[b, _WORDS] >= _LONG_BLOCK else 0
         words = 0
         shared = 0
         titled = 0
-        for k in range(woff[b] - woff[lo], woff[b + 1] - woff[lo]):
-            if not first[k] or (n_long >= 4 and df[k] * 2 > n_long):
+        for k in range(woff[b] - base, woff[b + 1] - base):
+            df = tcount[slot_of[k]]
+            if not first[k] or (n_long >= 4 and df * 2 > n_long):
                 continue  # the document's function words: in most of its paragraphs
             words += 1
-            if df[k] - own >= 1:
+            if df - own >= 1:
                 shared += 1
-            if in_title[k]:
+            if ttitle[slot_of[k]]:
                 titled += 1
         if words == 0:
             title_out[b] = -1.0
@@ -326,10 +328,23 @@ def _word_features(doc_off, stats, whash, woff, out):  # type: ignore[no-untyped
     m = stats.shape[0]
     title = np.empty(m, dtype=np.float64)
     rec = np.empty(m, dtype=np.float64)
+    most = 1
+    for d in range(doc_off.shape[0] - 1):
+        most = max(most, woff[doc_off[d + 1]] - woff[doc_off[d]])
+    size = 16
+    while size < 2 * most:
+        size *= 2
+    tkey = np.empty(size, dtype=np.uint64)
+    tlast = np.empty(size, dtype=np.int64)
+    tcount = np.empty(size, dtype=np.int64)
+    ttitle = np.empty(size, dtype=np.bool_)
+    slot_of = np.empty(most, dtype=np.int64)
+    first = np.empty(most, dtype=np.bool_)
     for d in range(doc_off.shape[0] - 1):
         lo, hi = doc_off[d], doc_off[d + 1]
         if hi > lo:
-            _doc_word_features(lo, hi, stats, whash, woff, title, rec)
+            _doc_word_features(lo, hi, stats, whash, woff, title, rec, tkey, tlast, tcount,
+                               ttitle, slot_of, first)
     out[:, 0] = title
     out[:, 1] = rec
 

@@ -49,7 +49,14 @@ def _bucket_pairs(keys, docs, rank, cap):  # type: ignore[no-untyped-def]
         while j < n and keys[order[j]] == keys[order[i]]:
             j += 1
         m = j - i
-        if m > 1:
+        if 1 < m <= cap + 1:  # every pair: no need to rank the members
+            for a in range(i, j):
+                for b in range(a + 1, j):
+                    u, v = docs[order[a]], docs[order[b]]
+                    lo, hi = (u, v) if u < v else (v, u)
+                    out[k] = (np.uint64(lo) << np.uint64(32)) | np.uint64(hi)
+                    k += 1
+        elif m > 1:
             members = docs[order[i:j]]
             members = members[np.argsort(rank[members], kind="mergesort")]
             heads = min(m, cap)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from thresher.core.sorting import stable_argsort
+from thresher.core.sorting import stable_argsort, stable_sort
 
 
 def _cases() -> dict[str, np.ndarray]:
@@ -18,6 +18,9 @@ def _cases() -> dict[str, np.ndarray]:
         "one top prefix": (np.uint64(3) << np.uint64(62)) | rng.integers(
             0, 2**16, 50_000).astype(np.uint64),
         "extremes": np.array([2**64 - 1, 0, 2**64 - 1, 1, 0], dtype=np.uint64),
+        "one range, clustered": (np.uint64(5) << np.uint64(61)) | rng.integers(
+            0, 2**20, 60_000).astype(np.uint64),  # all share 43 leading bits
+        "all equal": np.full(1_000, 7, dtype=np.uint64),
         "one": np.array([9], dtype=np.uint64),
         "none": np.zeros(0, dtype=np.uint64),
     }
@@ -29,6 +32,8 @@ def test_the_order_is_numpys_stable_order(name: str) -> None:
     got = stable_argsort(keys)
     assert got.dtype == np.int64
     assert np.array_equal(got, np.argsort(keys, kind="stable"))
+    order, ordered = stable_sort(keys)
+    assert np.array_equal(order, got) and np.array_equal(ordered, keys[got])
 
 
 def test_equal_keys_keep_their_input_order() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["stable_argsort"]
+__all__ = ["stable_argsort", "stable_sort"]
 
 _PER_BUCKET = 8  # keys per bucket aimed at
 _MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
@@ -23,10 +23,16 @@ _INSERTION = 32  # larger buckets are merge sorted
 @njit(cache=True)
 def stable_argsort_u64(keys):  # type: ignore[no-untyped-def]
     """Return the stable argsort of ``keys`` (uint64); callable from compiled code."""
+    return _stable_sort(keys)[0]
+
+
+@njit(cache=True)
+def _stable_sort(keys):  # type: ignore[no-untyped-def]
+    """Return the stable argsort of ``keys`` and the keys in that order."""
     n = keys.shape[0]
     order = np.empty(n, dtype=np.int64)
     if n == 0:
-        return order
+        return order, keys.copy()
     lo_key, hi_key = keys[0], keys[0]
     for i in range(n):
         lo_key = min(lo_key, keys[i])
@@ -34,7 +40,7 @@ def stable_argsort_u64(keys):  # type: ignore[no-untyped-def]
     if lo_key == hi_key:
         for i in range(n):
             order[i] = i
-        return order
+        return order, keys.copy()
     common = 0  # leading bits every key shares
     while (lo_key ^ hi_key) >> np.uint64(63 - common) == 0:
         common += 1
@@ -63,6 +69,7 @@ def stable_argsort_u64(keys):  # type: ignore[no-untyped-def]
         if hi - lo > _INSERTION:
             sub = np.argsort(dealt[lo:hi], kind="mergesort")
             order[lo:hi] = order[lo:hi][sub]
+            dealt[lo:hi] = dealt[lo:hi][sub]
             continue
         for i in range(lo + 1, hi):
             k, o = dealt[i], order[i]
@@ -73,7 +80,7 @@ def stable_argsort_u64(keys):  # type: ignore[no-untyped-def]
                 j -= 1
             dealt[j] = k
             order[j] = o
-    return order
+    return order, dealt
 
 
 def stable_argsort(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
@@ -85,3 +92,15 @@ def stable_argsort(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
     """
     order: NDArray[np.int64] = stable_argsort_u64(np.ascontiguousarray(keys, dtype=np.uint64))
     return order
+
+
+def stable_sort(keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:
+    """Return :func:`stable_argsort` of ``keys`` and the keys sorted (no second gather).
+
+    Example:
+        >>> order, ordered = stable_sort(np.array([5, 1, 5, 0], dtype=np.uint64))
+        >>> order.tolist(), ordered.tolist()
+        ([3, 1, 0, 2], [0, 1, 5, 5])
+    """
+    order, ordered = _stable_sort(np.ascontiguousarray(keys, dtype=np.uint64))
+    return order, ordered

@@ -23,7 +23,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.hashing import MUL, fmix64
-from thresher.core.sorting import stable_argsort
+from thresher.core.sorting import stable_argsort, stable_sort
 from thresher.core.verify import gather_slices, overlaps
 from thresher.index.store import WHY_EXACT, IndexStore, Segment, fence_of, open_segments
 from thresher.pipeline.match import (
@@ -262,7 +262,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
             if content and titles else np.zeros(local.shape[0], np.uint64)
         keys, owner = store_keys(sig, bands, rows, title if titles else None)
         cols["keys"].append(keys)
-        cols["owner"].append(owner + done)
+        cols["owner"].append((owner + done).astype(np.uint32))
         cols["fp"].append(np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]))
         cols["title"].append(title)
         cols["site"].append(np.asarray(work.load_raw("content", f"{name}.site", np.uint64)
@@ -277,7 +277,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
         tables.append(meta.take(pa.array(local)))
         done += int(local.shape[0])
     joined = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
-    order = stable_argsort(joined["keys"].astype(np.uint64))
+    order, keys = stable_sort(joined.pop("keys").astype(np.uint64, copy=False))
     shoff = np.zeros(done + 1, dtype=np.int64)
     np.cumsum(joined["count"], out=shoff[1:])
 
@@ -303,10 +303,9 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     if content:  # the whole texts' fingerprints too: see _text_tables
         text_tables = _text_tables(work, n_shards, kept, decided,
                                    int(store.manifest()["documents"]))
-    keys = joined["keys"][order].astype(np.uint64)
     arrays: dict[str, Any] = {
         **_template_tables(work, src), **text_tables, "keys": keys, "kfence": fence_of(keys),
-        "kdocs": joined["owner"][order].astype(np.uint32), "fp": fp, **fp_tables(fp),
+        "kdocs": joined["owner"][order], "fp": fp, **fp_tables(fp),
         "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
         "title": joined["title"].astype(np.uint64),
         "span": joined["span"].reshape(-1, 2).astype(np.int64)}

@@ -255,3 +255,19 @@ def test_content_laid_out_from_kept_bytes_is_the_kept_blocks_text() -> None:
     assert per_doc == [2, 0, 1, 0]
     assert list(_Decoded(out, out_off)) == expected
     assert expected[0] == "Café — crème brûlée 😀\nLast line" and expected[1] == texts[1]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 50_000])
+def test_block_keys_count_distinct_documents(n: int) -> None:
+    import numpy as np
+
+    from thresher.pipeline.chrome import _key_counts
+
+    rng = np.random.default_rng(n)  # few keys, few fingerprints: many repeated pairs
+    pairs = np.stack((rng.integers(0, 40, n).astype(np.uint64) * np.uint64(2**58) + np.uint64(3),
+                      rng.integers(0, 25, n).astype(np.uint64)), axis=1)
+    keys, counts, distinct = _key_counts(pairs)
+    rows = np.unique(pairs, axis=0)
+    want_keys, want_counts = np.unique(rows[:, 0], return_counts=True)
+    assert keys.tolist() == want_keys.tolist() and counts.tolist() == want_counts.tolist()
+    assert distinct == rows.shape[0]

@@ -43,6 +43,7 @@ from thresher.core.blocks import (
     word_features,
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
+from thresher.core.sorting import stable_sort
 from thresher.io.records import Fields, Record
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
@@ -160,14 +161,39 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], texts: list[str],
     files["bword"].write(word_features(blocks))
 
 
-def _distinct_rows(a: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    if a.shape[0] == 0:
-        return a
-    order = np.lexsort((a[:, 1], a[:, 0]))
-    a = a[order]
-    new = np.ones(a.shape[0], dtype=bool)
-    new[1:] = (a[1:] != a[:-1]).any(axis=1)
-    return a[new]
+@njit(cache=True)
+def _run_counts(keys, fps, out_keys, out_counts):  # type: ignore[no-untyped-def]
+    """Over keys in order (``fps`` in the same order): each key and its count of
+    distinct fingerprints; return how many keys, and how many distinct pairs."""
+    n = keys.shape[0]
+    m = 0
+    pairs = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and keys[j] == keys[i]:
+            j += 1
+        count = 1
+        if j - i > 1:
+            run = np.sort(fps[i:j])
+            for k in range(1, j - i):
+                count += run[k] != run[k - 1]
+        out_keys[m] = keys[i]
+        out_counts[m] = count
+        m += 1
+        pairs += count
+        i = j
+    return m, pairs
+
+
+def _key_counts(a: NDArray[np.uint64]) -> tuple[NDArray[np.uint64], NDArray[np.int64], int]:
+    """Of (key, fingerprint) pairs: the distinct keys in order, on how many distinct
+    fingerprints each occurs, and the number of distinct pairs."""
+    order, keys = stable_sort(np.ascontiguousarray(a[:, 0]))
+    out_keys = np.empty(keys.shape[0], dtype=np.uint64)
+    out_counts = np.empty(keys.shape[0], dtype=np.int64)
+    m, pairs = _run_counts(keys, np.ascontiguousarray(a[order, 1]), out_keys, out_counts)
+    return out_keys[:m].copy(), out_counts[:m].copy(), int(pairs)
 
 
 @dataclass(frozen=True)
@@ -198,11 +224,14 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
     for q in range(passes):
         chunks = []
         for f in files:
+            if passes == 1:
+                chunks.append(np.asarray(f))
+                continue
             sub = ((f[:, 0] << np.uint64(4)) >> np.uint64(32)).astype(np.int64) * passes >> 32
             chunks.append(np.asarray(f[sub == q]))
-        pairs = _distinct_rows(np.concatenate(chunks))
-        blocks += int(pairs.shape[0])
-        keys, counts = np.unique(pairs[:, 0], return_counts=True)
+        keys, counts, distinct = _key_counts(np.concatenate(chunks) if chunks else
+                                             np.zeros((0, 2), dtype=np.uint64))
+        blocks += distinct
         repeated = counts >= 2
         keys_out.append(keys[repeated])
         counts_out.append(counts[repeated].astype(np.uint32))
@@ -217,9 +246,9 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
 
 def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
     """Count the distinct documents of every site; save the sorted table."""
-    pairs = _distinct_rows(np.concatenate([work.load_raw("read", f"{s:05d}.grp", np.uint64, 2)
-                                           for s in range(n_shards)]))
-    keys, counts = np.unique(pairs[:, 0], return_counts=True)
+    keys, counts, _ = _key_counts(np.concatenate(
+        [work.load_raw("read", f"{s:05d}.grp", np.uint64, 2) for s in range(n_shards)]
+        or [np.zeros((0, 2), dtype=np.uint64)]))
     work.save("template", "group_keys", keys)
     work.save("template", "group_pages", counts.astype(np.int64))
     return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0))}

@@ -37,6 +37,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ from numpy.typing import NDArray
 from thresher.errors import ConfigError
 
 __all__ = ["FORMAT", "WorkDir", "is_url"]
+
+PROGRESS_EVERY = 0.25  # seconds between a task's progress notes
 
 FORMAT = 1
 
@@ -122,6 +125,7 @@ class WorkDir:
         self.url = is_url(root)
         self.root: Any = str(root) if self.url else Path(root)
         self.fs: Any = None
+        self._progress_at: dict[tuple[str, str], float] = {}
         if self.url:
             try:
                 import fsspec
@@ -229,7 +233,12 @@ class WorkDir:
         return array
 
     def write_progress(self, stage: str, task: str, count: int) -> None:
-        """Record how many units a running task has done (read by the progress display)."""
+        """Record how many units a running task has done (read by the progress display),
+        at most every ``PROGRESS_EVERY`` seconds per task."""
+        now = time.monotonic()
+        if now - self._progress_at.get((stage, task), -PROGRESS_EVERY) < PROGRESS_EVERY:
+            return
+        self._progress_at[(stage, task)] = now
         self._write_bytes(str(count).encode(), stage, f"{task}.progress")
 
     def progress_total(self, stage: str) -> int:

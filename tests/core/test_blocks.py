@@ -137,8 +137,8 @@ def test_block_byte_spans_hold_the_blocks_text(texts: list[str]) -> None:
 def test_kept_word_features_give_the_same_rows() -> None:
     from thresher.core.blocks import word_features
 
-    b = split_blocks(["Flooding in the valley\nRiver flooding closed the valley road today.\n"
-                      "Menu | Home\nThe valley road reopens when the river falls.", "one"])
+    b = split_blocks([("Flooding in the valley\nRiver flooding closed the valley road today.\n"
+                      "Menu | Home\nThe valley road reopens when the river falls."), "one"])
     counts, pages = np.arange(b.key.shape[0]) % 3 + 1, np.array([5, 5])
     assert (word_features(b)[:, 0] >= 0).any()  # the title's words are found
     np.testing.assert_array_equal(block_features(b, counts, pages, word_features(b)),

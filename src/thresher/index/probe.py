@@ -105,6 +105,10 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
     lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
     local = active_docs(work, lo, hi)
     name = f"{task.shard:05d}"
+    if not task.segments:  # an empty index: nothing to match
+        stats = {**_save_best(work, name, local + lo, []), "candidates": 0}
+        work.mark_done("probe", name, stats)
+        return stats
     sig = np.ascontiguousarray(work.load_raw(task.src, f"{name}.sig", np.uint32,
                                              task.num_perm)[local])
     fp = np.ascontiguousarray(work.load_raw(task.src, f"{name}.fp", np.uint64, 2)[local])

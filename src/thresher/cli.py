@@ -377,9 +377,12 @@ def index_stats(path: Path, as_json: bool) -> None:
         click.echo(json.dumps(stats, indent=2))
         return
     per = stats["bytes_per_document"]
+    retired = stats["retired_bytes"]
     click.echo(f"{stats['path']}: {stats['documents']:,} documents in {stats['batches']} "
                f"batches, {stats['disk_bytes']:,} bytes on disk"
-               + (f" ({per:,.0f} per document)" if per else ""))
+               + (f" ({per:,.0f} per document)" if per else "")
+               + (f", of which {retired:,} in segments merged away (removed by a later "
+                  "add once readers are done with them)" if retired else ""))
 
 
 @main.command()

@@ -196,10 +196,15 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
     # Merged-away segments stay for readers that opened the index before, then go.
     names = {p.name for p in (tmp_path / "ix" / "segments").iterdir()}
     assert len(names) > 3
+    stats = store.stats()  # disk per document counts the listed segments only
+    assert 0 < stats["retired_bytes"] < stats["disk_bytes"]
+    assert stats["bytes_per_document"] == round(
+        (stats["disk_bytes"] - stats["retired_bytes"]) / stats["documents"], 1)
     monkeypatch.setattr(st, "RETIRED_SECONDS", 0)
     with store.writer():
         pass
     assert {p.name for p in (tmp_path / "ix" / "segments").iterdir()} == {s.name for s in segs}
+    assert store.stats()["retired_bytes"] == 0
 
 
 def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> None:

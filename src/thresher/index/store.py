@@ -396,11 +396,21 @@ class IndexStore:
     def stats(self) -> dict[str, Any]:
         """What the index holds: documents, batches, disk, the options it was built with."""
         m = self.manifest()
-        disk = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        listed = {s["name"] for s in m["segments"]}
+        disk = retired = 0
+        for f in self.path.rglob("*"):
+            if f.is_file():
+                size = f.stat().st_size
+                disk += size
+                part = f.relative_to(self.path).parts
+                if len(part) > 2 and part[0] == "segments" and part[1] not in listed:
+                    retired += size  # merged away, kept a while for readers
         docs = int(m["documents"])
+        live = disk - retired
         return {"path": str(self.path), "documents": docs,
                 "batches": int(m["next_batch"]) - 1, "segment_count": len(m["segments"]),
-                "disk_bytes": disk, "bytes_per_document": round(disk / docs, 1) if docs else None,
+                "disk_bytes": disk, "retired_bytes": retired,
+                "bytes_per_document": round(live / docs, 1) if docs else None,
                 "created": m.get("created"), "thresher": m.get("thresher"),
                 "segments": [{k: s[k] for k in ("name", "batch", "docs")} for s in m["segments"]],
                 "config": m["config"]}

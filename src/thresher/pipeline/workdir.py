@@ -10,6 +10,15 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         uint64, shingle mode uint8, shingle hashes uint32
                                         flat with int64 offsets (n + 1); the row count is
                                         the file size over the row size
+    WORK/read/NNNNN.{text,doc,ghash,bpos,bsite,bstat,bword,blkPP,grp}.bin
+                                        content matching, what pass one keeps for pass
+                                        two: the usable texts as UTF-8, each followed by a
+                                        newline; per record (usable, bytes, blocks, code
+                                        points) int64 and its site uint64; per block its
+                                        place (code points, bytes) int64 (m, 4), site key
+                                        uint64, counts int32 (m, 18), word features float64
+                                        (m, 2); (key, fingerprint) pairs by partition, and
+                                        (site, fingerprint) pairs, for the template counts
     WORK/index/*.npy                    per record: usable (bool), rank; sparse: exact copies
                                         and their group leader, repeated ids and the first
     WORK/lsh/band-NNN.npy               candidate pairs of one band, (lo << 32) | hi
@@ -50,7 +59,7 @@ __all__ = ["FORMAT", "WorkDir", "is_url"]
 
 PROGRESS_EVERY = 0.25  # seconds between a task's progress notes
 
-FORMAT = 1
+FORMAT = 2  # 2: pass one keeps the texts and their blocks for pass two
 
 
 def is_url(location: str | Path) -> bool:

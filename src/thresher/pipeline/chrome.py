@@ -2,7 +2,8 @@
 
 Pass one (in the read stage) cuts every usable document into blocks and writes, per
 shard, the pairs (site-and-block key, document fingerprint) into ``PARTITIONS`` files
-by the key's top bits, and the pairs (site key, document fingerprint).
+by the key's top bits, and the pairs (site key, document fingerprint); it also keeps the
+texts and their blocks for pass two.
 
 The ``template`` stage counts, one partition per task, on how many distinct documents
 (exact copies count once) each block key occurs, and keeps only the keys on two or
@@ -10,9 +11,9 @@ more: the table's size is the number of distinct repeated blocks, not the corpus
 Counts are exact and sorted, so they depend neither on the order of the input nor on
 the number of workers.
 
-Pass two (the ``content`` stage) reads each shard again, looks its blocks up in that
-table, scores every block with the shipped model, keeps the main-text span, and
-sketches the content for matching. A document in which no content is found is matched
+Pass two (the ``content`` stage) takes each shard's blocks as pass one kept them (the
+input is neither parsed nor cut again), looks them up in that table, scores every block
+with the shipped model, keeps the main-text span, and sketches the content for matching. A document in which no content is found is matched
 on its whole text.
 """
 

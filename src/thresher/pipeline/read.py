@@ -42,7 +42,9 @@ class ReadTask:
     shingle: str
     seed: int
     warc: WarcOptions = field(default_factory=WarcOptions)
-    blocks: bool = False  # content matching: also write the block keys for the site counts
+    # content matching: also write the block keys for the site counts, and keep the
+    # texts and their blocks for the content pass
+    blocks: bool = False
 
 
 def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[np.int64]

@@ -247,9 +247,10 @@ def test_lookups_through_the_fence_find_every_equal_key(step: int) -> None:
     far = np.arange(0, 2**64 - 2**60, 2**60, dtype=np.uint64)  # gaps past the near search
     for keys in (asked, np.sort(asked), np.sort(np.concatenate((asked, far)))):
         lo, hi = np.empty(keys.shape[0], np.int64), np.empty(keys.shape[0], np.int64)
-        _ranges(table, np.ascontiguousarray(table[::step]), step, keys, lo, hi)
+        found = _ranges(table, np.ascontiguousarray(table[::step]), step, keys, lo, hi)
         assert lo.tolist() == np.searchsorted(table, keys, "left").tolist()
         assert hi.tolist() == np.searchsorted(table, keys, "right").tolist()
+        assert found == int((hi - lo).sum()) > 0
 
 
 def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:

@@ -129,13 +129,11 @@ class Segment:
         """
         lo = np.empty(keys.shape[0], dtype=np.int64)
         hi = np.empty(keys.shape[0], dtype=np.int64)
-        _ranges(self.keys, self.fence, FENCE, keys, lo, hi)
-        count = hi - lo
-        which = np.repeat(np.arange(keys.shape[0], dtype=np.int64), count)
-        if not which.shape[0]:
-            return which, np.zeros(0, dtype=np.int64)
-        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(count)[:-1])), count)
-        at = starts + np.arange(which.shape[0])
+        found = _ranges(self.keys, self.fence, FENCE, keys, lo, hi)
+        which = np.empty(found, dtype=np.int64)
+        at = np.empty(found, dtype=np.int64)
+        if found:  # most keys of new pages match nothing: no pass over all of them
+            _pairs(lo, hi, which, at)
         return which, np.asarray(self.kdocs[at], dtype=np.int64)
 
     def optional(self, name: str, dtype: type[Any]) -> NDArray[Any]:
@@ -447,13 +445,15 @@ _NEAR = 64
 
 @njit(cache=True)
 def _ranges(table, fence, step, keys, lo_out, hi_out):  # type: ignore[no-untyped-def]
-    """``[lo, hi)``: where each key's equal entries lie in the sorted ``table``.
+    """``[lo, hi)``: where each key's equal entries lie in the sorted ``table``; return
+    how many entries that makes.
 
     ``fence`` holds ``table[::step]``: ``j`` of its entries are less than a key, so the
     key's first place is past ``(j - 1) * step`` and at most ``j * step``.
     """
     n = table.shape[0]
     lo = 0
+    found = 0
     for i in range(keys.shape[0]):
         k = keys[i]
         if i and keys[i - 1] <= k and lo < n and (table[lo] >= k or (
@@ -468,6 +468,18 @@ def _ranges(table, fence, step, keys, lo_out, hi_out):  # type: ignore[no-untype
         while j < n and table[j] == keys[i]:
             j += 1
         lo_out[i], hi_out[i] = lo, j
+        found += j - lo
+    return found
+
+
+@njit(cache=True)
+def _pairs(lo, hi, which, at):  # type: ignore[no-untyped-def]
+    """List every (key, entry) of the ranges ``[lo, hi)``, key by key."""
+    m = 0
+    for i in range(lo.shape[0]):
+        for e in range(lo[i], hi[i]):
+            which[m], at[m] = i, e
+            m += 1
 
 
 @njit(cache=True)

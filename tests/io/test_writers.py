@@ -325,3 +325,50 @@ def test_block_copy_matches_line_copy(tmp_path: Path, lines: list[bytes], final_
         assert not any(p.exists() for p in got)
         return
     assert got[0].read_bytes() == decompress(got[1].read_bytes(), ".gz")
+
+
+@pytest.mark.parametrize(("fmt", "rewrite", "want"), [
+    ("input", True, ["crawl.warc.gz.jsonl", "crawl.warc.wet.gz.jsonl", None]),
+    ("input", False, [None, None, None]),  # WARC and WET copied under their own names
+    ("parquet", False, ["crawl.warc.gz.parquet", "crawl.warc.wet.gz.parquet",
+                        "crawl.jsonl.parquet"]),
+])
+def test_converted_files_never_share_a_name(fmt: str, rewrite: bool,
+                                             want: list[str | None]) -> None:
+    from thresher.io.writers import converted_names
+
+    shards = [Shard(0, "warc", ("/in/crawl.warc.gz",), ("crawl.warc.gz",)),
+              Shard(1, "wet", ("/in/crawl.warc.wet.gz",), ("crawl.warc.wet.gz",)),
+              Shard(2, "jsonl", ("/in/crawl.jsonl",), ("crawl.jsonl",))]
+    assert converted_names(shards, fmt, rewrite) == want
+    alone = converted_names(shards[1:2], fmt, rewrite)  # no clash: the short name
+    assert alone == [None if want[1] is None else f"crawl.{want[1].rsplit('.', 1)[1]}"]
+
+
+def test_a_converted_name_a_copied_file_has_is_lengthened_or_refused() -> None:
+    from thresher.errors import ConfigError
+    from thresher.io.writers import converted_names
+
+    warc = Shard(0, "warc", ("/in/a.warc.gz",), ("a.warc.gz",))
+    copied = Shard(1, "jsonl", ("/in/a.jsonl",), ("a.jsonl",))
+    # the converted WARC would be a.jsonl, which the copied JSONL already is
+    assert converted_names([warc, copied], "input", True)[0] == "a.warc.gz.jsonl"
+    odd = Shard(2, "jsonl", ("/in/a.warc.gz.jsonl",), ("a.warc.gz.jsonl",))
+    with pytest.raises(ConfigError, match="same kept file"):
+        converted_names([warc, copied, odd], "input", True)
+
+
+def test_warc_and_wet_of_one_crawl_keep_every_kept_record(tmp_path: Path) -> None:
+    """Both files of one crawl (same stem) cleaned into JSONL: two kept files, not one."""
+    from tests.conftest import SHARED, need_shared
+    from thresher import dedup
+
+    src = need_shared(SHARED / "eval" / "cc-whirlwind")
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for name in ("whirlwind.warc.gz", "whirlwind.warc.wet.gz"):
+        (inp / name).write_bytes((src / name).read_bytes())
+    summary = dedup(inputs=[inp], output=tmp_path / "out", executor="serial",
+                    strip_boilerplate=True)
+    lines = sum(len(p.read_text().splitlines()) for p in (tmp_path / "out" / "kept").iterdir())
+    assert summary["counts"]["kept"] == lines == 2

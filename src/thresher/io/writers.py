@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any, cast
@@ -20,10 +21,11 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from thresher.errors import ConfigError
 from thresher.io.records import Fields, iter_lines, read_shard
 from thresher.io.sources import Shard
 
-__all__ = ["write_kept"]
+__all__ = ["converted_names", "write_kept"]
 
 
 @contextmanager
@@ -160,11 +162,48 @@ def _converted_name(shard: Shard, fmt: str) -> str:
     return f"{shard.prefix}{base}.{fmt}"
 
 
+def _target(shard: Shard, fmt: str, rewrite: bool) -> tuple[str, bool]:
+    """The file a shard's kept records go to (for a group of .txt files, its first
+    member's) and whether it is a converted one (JSONL or Parquet written anew)."""
+    if shard.kind in ("warc", "wet"):
+        if fmt == "input" and not rewrite:
+            return shard.prefix + shard.names[0], False
+        return _converted_name(shard, "jsonl" if fmt == "input" else fmt), True
+    if fmt != "input":
+        return _converted_name(shard, fmt), True
+    return shard.prefix + shard.names[0], False
+
+
+def converted_names(shards: list[Shard], fmt: str, rewrite: bool) -> list[str | None]:
+    """The name of each shard's converted file (None where the records are copied).
+
+    A converted file is named after its source without the format's suffix; where two
+    sources would give one name (``crawl.warc.gz`` and ``crawl.warc.wet.gz``, or a
+    converted name that a copied file already has), each of them keeps its whole
+    source name before the new suffix (``crawl.warc.wet.gz.jsonl``), so no kept record
+    overwrites another's.
+    """
+    planned = [_target(s, fmt, rewrite) for s in shards]
+    taken = Counter(name for name, _ in planned)
+    out: list[str | None] = []
+    for shard, (name, converted) in zip(shards, planned, strict=True):
+        if converted and taken[name] > 1:
+            name = f"{shard.prefix}{shard.names[0]}.{name.rsplit('.', 1)[1]}"
+        out.append(name if converted else None)
+    seen = Counter(n for n in out if n is not None) + Counter(
+        name for name, converted in planned if not converted)
+    clash = sorted(n for n, c in seen.items() if c > 1)
+    if clash:
+        raise ConfigError(f"two inputs would write the same kept file {clash[0]!r}; rename "
+                          "one of them or choose another --format")
+    return out
+
+
 def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields: Fields,
-             texts: list[str | None] | None = None) -> int:
+             texts: list[str | None] | None = None, name: str | None = None) -> int:
     if not keep.any():
         return 0
-    target = os.path.join(root, _converted_name(shard, fmt))
+    target = os.path.join(root, name or _converted_name(shard, fmt))
     rows = _kept_records(shard, keep, fields, texts)
     written = 0
     with _atomic(target) as tmp:
@@ -218,7 +257,7 @@ def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: Any) -> i
 
 
 def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, docs: Any,
-                  texts: list[str | None] | None = None) -> int:
+                  texts: list[str | None] | None = None, name: str | None = None) -> int:
     """Write kept WARC/WET documents as JSONL or Parquet with their extracted metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -229,7 +268,7 @@ def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, do
     table = table.filter(pa.array(keep))
     if table.num_rows == 0:
         return 0
-    with _atomic(os.path.join(root, _converted_name(shard, fmt))) as tmp:
+    with _atomic(os.path.join(root, name or _converted_name(shard, fmt))) as tmp:
         if fmt == "jsonl":
             with open(tmp, "wb") as out:
                 out.writelines(orjson.dumps(row) + b"\n" for row in table.to_pylist())
@@ -281,7 +320,7 @@ def _rewrite_txt(shard: Shard, keep: NDArray[np.bool_], root: str,
 
 def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
                fields: Fields, docs: Any = None,
-               texts: list[str | None] | None = None) -> int:
+               texts: list[str | None] | None = None, name: str | None = None) -> int:
     """Write the kept records of ``shard`` under ``root``; return how many were written.
 
     ``keep[i]`` says whether the shard's ``i``-th record (in reading order) is kept. For
@@ -289,14 +328,15 @@ def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
     pyarrow Table).
     ``texts`` (one per record) replaces the records' texts: the cleaned content. WARC and
     WET records cannot carry it in their own format, so they are written as JSONL then.
+    ``name``: the converted file's name (see :func:`converted_names`).
     """
     if shard.kind in ("warc", "wet") and docs is not None:
         if fmt == "input" and texts is None:
             return _copy_warc(shard, keep, root, docs)
         return _convert_docs(shard, keep, root, "jsonl" if fmt == "input" else fmt, docs,
-                             texts)
+                             texts, name)
     if fmt != "input":
-        return _convert(shard, keep, root, fmt, fields, texts)
+        return _convert(shard, keep, root, fmt, fields, texts, name)
     if texts is not None:
         if shard.kind == "txt":
             return _rewrite_txt(shard, keep, root, texts)

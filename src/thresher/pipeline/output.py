@@ -47,6 +47,7 @@ class WriteTask:
     fmt: str
     fields: Fields
     clean: tuple[int, ...] = ()  # content shards whose cleaned texts replace the records'
+    name: str | None = None  # the converted file's name, distinct across the run's inputs
 
 
 def write_task(task: WriteTask) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def write_task(task: WriteTask) -> dict[str, Any]:
     texts = [t for s in task.clean for t in work.read_parquet(
         "content", f"{s:05d}.clean.parquet")["text"].to_pylist()] if task.clean else None
     written = write_kept(task.shard, kind == KIND_KEPT, task.root, fmt=task.fmt,
-                         fields=task.fields, docs=docs, texts=texts)
+                         fields=task.fields, docs=docs, texts=texts, name=task.name)
     stats = {"written": written}
     work.mark_done("write", f"{task.shard.index:05d}", stats)
     return stats

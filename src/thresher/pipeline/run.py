@@ -28,6 +28,7 @@ from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
+from thresher.io.writers import converted_names
 from thresher.pipeline import chrome, match
 from thresher.pipeline.output import WriteTask, write_decisions, write_task
 from thresher.pipeline.progress import NullProgress, Progress
@@ -290,6 +291,9 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     n = len(shards)
     warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
     content = cfg.content.match == "content"
+    whole = _whole_files(shards)  # the kept files' names are settled before any work
+    names = converted_names([s for s, _, _ in whole], cfg.output.format,
+                            cfg.content.strip_boilerplate)
     # The index as this run sees it: (name, batch, documents, first number) per segment.
     segs = () if store is None else tuple((s.name, s.batch, s.docs, s.first)
                                           for s in store.segments({"segments": entries}))
@@ -351,8 +355,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
         str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
         cfg.output.format, r.fields,
-        tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else ()))
-        for s, first, last in _whole_files(shards)])
+        tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
+        for (s, first, last), name in zip(whole, names, strict=True)])
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     t0 = time.perf_counter()
     old = _indexed_refs(work, store) if store is not None else None

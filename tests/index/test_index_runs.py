@@ -283,3 +283,42 @@ def test_an_unchanged_page_is_found_however_its_site_is_cleaned_later(tmp_path: 
     for i in kept:
         assert (rows[i]["representative"], rows[i]["match"]) == (i, "exact")
     assert again["index"]["exact"] >= len(kept)
+
+
+def test_probe_tasks_however_grouped_decide_alike(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edited copies of indexed pages (near duplicates, not exact ones), read as several
+    shards: one probe task for all of them, or several, decide every page alike."""
+    from thresher.index import probe
+
+    data, ix = _indexed(tmp_path, per_file=300, seed=31)
+    edited = tmp_path / "edited.jsonl"
+    with data.open() as src, edited.open("w") as out:
+        for line in src:
+            rec = json.loads(line)
+            words = str(rec.get("text", "")).split(" ")
+            rec["text"] = " ".join(words[:-3])  # its last words cut: a near copy
+            rec["id"] = f"e-{rec.get('id')}"
+            out.write(json.dumps(rec) + "\n")
+    tasks: list[tuple[int, ...]] = []
+    real = probe.probe_task
+
+    def counted(task: probe.ProbeTask) -> dict[str, object]:
+        tasks.append(task.shards)
+        return real(task)
+
+    monkeypatch.setattr(probe, "probe_task", counted)
+    runs = {}
+    for label, cap in (("one task", 10**9), ("small tasks", 1)):
+        monkeypatch.setattr(probe, "PROBE_DOCS", cap)
+        tasks.clear()
+        s = index.query(ix, [edited], tmp_path / label, executor="serial",
+                        split_bytes=40_000)
+        runs[label] = (s["index"], pq.read_table(tmp_path / label / "decisions.parquet"))
+        runs[label] += (len(tasks), sum(len(t) for t in tasks))
+    (one, rows_one, n_one, shards), (many, rows_many, n_many, covered) = runs.values()
+    assert n_one == 1 and n_many > 2 and shards == covered > 2  # the same shards, grouped
+
+    assert one["matched"] == many["matched"] > 100 and one["candidates"] == many["candidates"]
+    assert one["matched"] > one["exact"]  # found through band keys, verified
+    assert rows_one.equals(rows_many)

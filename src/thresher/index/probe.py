@@ -16,6 +16,7 @@ in the run follow it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -83,11 +84,11 @@ def _store_band_keys(sig, bands, rows, out):  # type: ignore[no-untyped-def]
 
 @dataclass(frozen=True)
 class ProbeTask:
-    """Match one shard's documents against the index's segments."""
+    """Match the documents of consecutive shards against the index's segments."""
 
     work: str
     n_shards: int
-    shard: int
+    shards: tuple[int, ...]
     index: str
     segments: tuple[tuple[str, int, int, int], ...]  # (name, batch, docs, first)
     bands: int
@@ -98,38 +99,82 @@ class ProbeTask:
     src: str = "content"
 
 
+PROBE_DOCS = 500_000  # documents a probe task takes at most (about 16 bytes a band key)
+
+
+def probe_groups(offsets: NDArray[np.int64], workers: int) -> list[tuple[int, ...]]:
+    """Cut the shards into runs of consecutive shards, one probe task each.
+
+    A task's band keys, sorted, are searched in every segment from one end to the other:
+    the more keys a task holds, the less each search costs (one pass over a segment's
+    table serves them all), so tasks are as large as ``PROBE_DOCS`` allows while there
+    are still as many as workers. How shards are grouped never changes a result.
+    """
+    n = offsets.shape[0] - 1
+    if n == 0:
+        return []
+    total = int(offsets[-1])
+    tasks = min(n, max(max(workers, 1), -(-total // PROBE_DOCS)))
+    # the shard where each task starts: equal shares of the documents
+    starts = np.searchsorted(offsets[:-1], np.arange(tasks) * total / tasks, side="right") - 1
+    starts = np.unique(np.maximum(starts, 0))
+    bounds = [*starts.tolist(), n]
+    return [tuple(range(a, b)) for a, b in pairwise(bounds) if b > a]
+
+
 def probe_task(task: ProbeTask) -> dict[str, Any]:
-    """Save, per matched document of the shard, its best indexed match (``probe/NNNNN-*``)."""
+    """Save, per matched document of the shards, its best indexed match
+    (``probe/NNNNN-*`` per shard)."""
     work = WorkDir(task.work)
     offsets = shard_offsets(work, task.n_shards)
-    lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
-    local = active_docs(work, lo, hi)
-    name = f"{task.shard:05d}"
-    if not task.segments:  # an empty index: nothing to match
-        stats = {**_save_best(work, name, local + lo, []), "candidates": 0}
-        work.mark_done("probe", name, stats)
-        return stats
-    sig = np.ascontiguousarray(work.load_raw(task.src, f"{name}.sig", np.uint32,
-                                             task.num_perm)[local])
-    fp = np.ascontiguousarray(work.load_raw(task.src, f"{name}.fp", np.uint64, 2)[local])
-    src_title = task.titles and task.src == "content"
-    title = np.asarray(work.load_raw("content", f"{name}.title", np.uint64)[local]) \
-        if src_title else None
-    site = np.asarray(work.load_raw("content", f"{name}.site", np.uint64)[local]) \
-        if task.src == "content" else np.zeros(local.shape[0], dtype=np.uint64)
-    docs = local + lo
+    name = f"{task.shards[0]:05d}-{task.shards[-1]:05d}"
+    content = task.src == "content"
+    parts: dict[str, list[NDArray[Any]]] = {k: [] for k in (
+        "docs", "sig", "fp", "title", "site", "tfp")}
+    for shard in task.shards:
+        lo, hi = int(offsets[shard]), int(offsets[shard + 1])
+        local = active_docs(work, lo, hi)
+        parts["docs"].append(local + lo)
+        if not task.segments:
+            continue
+        at = f"{shard:05d}"
+        parts["sig"].append(np.asarray(work.load_raw(task.src, f"{at}.sig", np.uint32,
+                                                     task.num_perm)[local]))
+        parts["fp"].append(np.asarray(work.load_raw(task.src, f"{at}.fp", np.uint64, 2)[local]))
+        if task.titles and content:
+            parts["title"].append(np.asarray(work.load_raw("content", f"{at}.title",
+                                                           np.uint64)[local]))
+        parts["site"].append(np.asarray(work.load_raw("content", f"{at}.site", np.uint64)
+                                        [local]) if content else
+                             np.zeros(local.shape[0], dtype=np.uint64))
+        if content:
+            parts["tfp"].append(np.asarray(work.load_raw("read", f"{at}.fp", np.uint64, 2)
+                                           [local]))
+    docs = np.concatenate(parts["docs"])
+    found: list[tuple[NDArray[Any], ...]] = []
+    candidates = 0
+    if task.segments:  # else an empty index: nothing to match
 
-    def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-        return _gather_sets(work, task.n_shards, docs[rows], task.src)
+        def joined(key: str) -> Any:
+            if not parts[key]:
+                return None
+            return np.ascontiguousarray(np.concatenate(parts[key]))
 
-    tfp = np.ascontiguousarray(work.load_raw("read", f"{name}.fp", np.uint64, 2)[local]) \
-        if task.src == "content" else None
-    found, candidates = match_batch(open_segments(task.index, task.segments), sig, fp,
-                                    sets_of, site, title,
-                                    task.rule, task.bands, task.rows,
-                                    content=task.src == "content", tfp=tfp)
-    stats = _save_best(work, name, docs, found)
-    stats["candidates"] = candidates
+        def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
+            return _gather_sets(work, task.n_shards, docs[rows], task.src)
+
+        found, candidates = match_batch(
+            open_segments(task.index, task.segments), joined("sig"), joined("fp"), sets_of,
+            joined("site"), joined("title"), task.rule, task.bands, task.rows,
+            content=content, tfp=joined("tfp"))
+    mine, ref, sim, cont, why = best_matches(found)
+    matched = docs[mine]
+    for shard in task.shards:  # per shard, as the later stages read them
+        a, b = np.searchsorted(matched, offsets[shard:shard + 2])
+        for part, arr in (("doc", matched), ("ref", ref), ("sim", sim), ("cont", cont),
+                          ("why", why)):
+            work.save("probe", f"{shard:05d}-{part}", arr[a:b])
+    stats = {"matched": int(mine.shape[0]), "candidates": candidates}
     work.mark_done("probe", name, stats)
     return stats
 
@@ -215,15 +260,6 @@ def best_matches(found: list[tuple[NDArray[Any], ...]]) -> tuple[NDArray[Any], .
     first = np.ones(mine.shape[0], dtype=bool)
     first[1:] = mine[1:] != mine[:-1]
     return mine[first], ref[first], sim[first], cont[first], why[first]
-
-
-def _save_best(work: WorkDir, name: str, docs: NDArray[np.int64],
-               found: list[tuple[NDArray[Any], ...]]) -> dict[str, Any]:
-    mine, ref, sim, cont, why = best_matches(found)
-    for part, arr in (("doc", docs[mine]), ("ref", ref), ("sim", sim), ("cont", cont),
-                      ("why", why)):
-        work.save("probe", f"{name}-{part}", arr)
-    return {"matched": int(mine.shape[0])}
 
 
 def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:

@@ -322,9 +322,11 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     if store is not None:
         from thresher.index import probe
 
-        probe_stats = r.stage("probe", probe.probe_task, [(f"{s:05d}", probe.ProbeTask(
-            str(work.root), n, s, str(store.path), segs, plan.bands, plan.rows, mh.num_perm,
-            titles, rule, src)) for s in range(n)])
+        groups = probe.probe_groups(match.shard_offsets(work, n), r.executor.workers)
+        probe_stats = r.stage("probe", probe.probe_task, [(
+            f"{g[0]:05d}-{g[-1]:05d}", probe.ProbeTask(
+                str(work.root), n, g, str(store.path), segs, plan.bands, plan.rows,
+                mh.num_perm, titles, rule, src)) for g in groups])
         probed = r.single("probed", lambda: probe.merge_probes(work, n))
         probed["candidates"] = sum(x.get("candidates", 0) for x in probe_stats)
     parts = match.lsh_parts(index["records"] - index["exact_members"], plan.bands + titles)

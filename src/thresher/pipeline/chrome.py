@@ -558,6 +558,10 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     stats = {"records": kept.records, "block_chars": int(chars["blocks"]),
              "content_chars": int(chars["content"])}
     work.mark_done("content", name, stats)
+    del kept  # its maps of the files below
+    # Nothing reads what pass one kept for this shard any more: the work folder then
+    # holds about as much at its fullest as when pass two read the input again.
+    work.discard("read", [f"{name}.{key}" for key in _KEPT])
     return stats
 
 

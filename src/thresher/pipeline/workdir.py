@@ -18,7 +18,9 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         place (code points, bytes) int64 (m, 4), site key
                                         uint64, counts int32 (m, 18), word features float64
                                         (m, 2); (key, fingerprint) pairs by partition, and
-                                        (site, fingerprint) pairs, for the template counts
+                                        (site, fingerprint) pairs, for the template counts;
+                                        the first seven go once the shard's content task is
+                                        done
     WORK/index/*.npy                    per record: usable (bool), rank; sparse: exact copies
                                         and their group leader, repeated ids and the first
     WORK/lsh/band-NNN.npy               candidate pairs of one band, (lo << 32) | hi
@@ -311,6 +313,16 @@ class WorkDir:
             with self.fs.open(self._at(stage, name), "rb") as fh:
                 return pq.read_table(fh, columns=columns)
         return pq.read_table(self.root / stage / name, columns=columns)
+
+    def discard(self, stage: str, names: list[str], suffix: str = ".bin") -> None:
+        """Delete artifacts no later stage reads (to free the space they hold)."""
+        for name in names:
+            if self.url:
+                target = self._at(stage, f"{name}{suffix}")
+                if self.fs.exists(target):
+                    self.fs.rm(target)
+            else:
+                (self.root / stage / f"{name}{suffix}").unlink(missing_ok=True)
 
     def remove(self) -> None:
         """Delete the whole work folder."""

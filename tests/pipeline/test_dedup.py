@@ -101,8 +101,10 @@ def _start(corpus: Path, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-@pytest.mark.parametrize("stage", ["read", "lsh"])
+@pytest.mark.parametrize("stage", ["read", "content", "lsh"])
 def test_resume_after_kill_9(tmp_path: Path, stage: str) -> None:
+    """Killed once a task of ``stage`` is done (with ``content``: once pass two has
+    deleted what pass one kept of a shard), the run resumes to the same outputs."""
     corpus = make_corpus(tmp_path / "c", files=24, per_file=80, seed=5)
     thresher.dedup(inputs=[corpus], output=tmp_path / "clean", executor="serial")
     out = tmp_path / "killed"
@@ -118,6 +120,13 @@ def test_resume_after_kill_9(tmp_path: Path, stage: str) -> None:
     summary = thresher.dedup(inputs=[corpus], output=out, executor="serial")
     assert summary["run"]["resumed"] is True
     assert _outputs(out) == _outputs(tmp_path / "clean")
+
+
+def test_pass_two_deletes_what_pass_one_kept_for_it(corpus: Path, tmp_path: Path) -> None:
+    thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial", keep_work=True)
+    read = tmp_path / "o" / "_work" / "read"
+    assert list(read.glob("*.blk00.bin")) and list(read.glob("*.meta.parquet"))
+    assert not list(read.glob("*.text.bin")) and not list(read.glob("*.bstat.bin"))
 
 
 def test_changed_options_do_not_reuse_work(corpus: Path, tmp_path: Path) -> None:

@@ -239,7 +239,7 @@ def test_content_laid_out_from_kept_bytes_is_the_kept_blocks_text() -> None:
 
     from thresher.core.blocks import split_blocks
     from thresher.core.text import prepare_batch
-    from thresher.pipeline.chrome import _Decoded, _join_kept, content_texts
+    from thresher.pipeline.chrome import Decoded, kept_content
 
     texts = ["Título\n\n  Café — crème brûlée 😀  \nMenu | Home\r\nLast line",
              "only one line", "a\nb\nc", "日本語のテキスト\n二行目"]
@@ -247,13 +247,16 @@ def test_content_laid_out_from_kept_bytes_is_the_kept_blocks_text() -> None:
     fate = np.ones(blocks.start.shape[0], dtype=np.uint8)  # nothing kept...
     fate[[1, 3]] = 0  # ...but these two blocks of the first document, and one of the third
     fate[blocks.doc_offsets[2] + 1] = 0
-    data, offsets = prepare_batch(texts)
-    out = np.empty(data.shape[0], dtype=np.uint8)
-    out_off = np.zeros(len(texts) + 1, dtype=np.int64)
-    _join_kept(data, offsets, blocks.doc_offsets, blocks.bytes, fate == 0, out, out_off)
-    expected, per_doc = content_texts(texts, blocks, fate)
+    out, out_off = kept_content(prepare_batch(texts), blocks, fate == 0)
+    # The same contents from the texts themselves: their kept blocks' slices, one a line.
+    expected, per_doc = [], []
+    for d, text in enumerate(texts):
+        kept = [text[blocks.start[b]:blocks.end[b]]
+                for b in range(blocks.doc_offsets[d], blocks.doc_offsets[d + 1]) if fate[b] == 0]
+        expected.append("\n".join(kept) if kept else text)
+        per_doc.append(len(kept))
     assert per_doc == [2, 0, 1, 0]
-    assert list(_Decoded(out, out_off)) == expected
+    assert list(Decoded(out, out_off)) == expected
     assert expected[0] == "Café — crème brûlée 😀\nLast line" and expected[1] == texts[1]
 
 

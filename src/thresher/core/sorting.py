@@ -2,7 +2,8 @@
 
 Band keys, title keys and fingerprints are hashes: their top bits spread them evenly.
 One counting pass on the top bits below those all keys share (the keys of one key range
-share their first bits) deals them into buckets of a few keys each, in input order; each bucket is then sorted by insertion (stable). A bucket that a run of equal or
+share their first bits) deals them into buckets of a few keys each, in input order;
+each bucket is then sorted by insertion (stable). A bucket that a run of equal or
 clustered keys makes large is sorted by merge sort instead. The result is the same
 permutation as ``np.argsort(keys, kind="stable")``, several times faster on hashes.
 """

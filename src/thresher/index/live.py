@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.sketch import sketch_texts
+from thresher.core.text import prepare_batch
 from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
 from thresher.index.store import IndexStore, Segment, summed_site_tables
@@ -81,7 +82,7 @@ class Index:
         """Return, for each text, its best indexed match (id, batch, similarity,
         containment, match) or None. ``urls`` (or ``groups``, as ``--group-by`` would)
         tell each page's site."""
-        from thresher.pipeline.chrome import _group_hash, content_of, content_texts, group_of
+        from thresher.pipeline.chrome import Decoded, _group_hash, cleaned, group_of
 
         n = len(texts)
         if groups is None:
@@ -89,15 +90,18 @@ class Index:
                       for u in (urls or [None] * n)]
         ghash = _group_hash(groups)
         title: NDArray[np.uint64] | None = None
-        content = texts
+        whole = prepare_batch(texts)  # encoded once: for the blocks and the fingerprint
+        content: Any = texts
+        laid_out = whole
         if self.content:
-            blocks, fate, title = content_of(texts, ghash, "text", self._site_stats)
-            content, _ = content_texts(texts, blocks, fate)
+            _, _, title, laid_out = cleaned(whole, ghash, "text", self._site_stats)
+            content = Decoded(*laid_out)
             if not self.titles:
                 title = None
         mh = self.config.minhash
         s = sketch_texts(content, num_perm=mh.num_perm, ngram=mh.ngram,
-                         char_ngram=mh.char_ngram, mode=_MODES[mh.shingle], seed=mh.seed)
+                         char_ngram=mh.char_ngram, mode=_MODES[mh.shingle], seed=mh.seed,
+                         prepared=laid_out)
 
         def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
             off = s.shingle_offsets
@@ -108,7 +112,7 @@ class Index:
             return distinct_sets(flat, offsets)
 
         tfp = sketch_texts(texts, num_perm=0, ngram=mh.ngram, char_ngram=mh.char_ngram,
-                           mode=_MODES[mh.shingle], seed=mh.seed).fingerprints \
+                           mode=_MODES[mh.shingle], seed=mh.seed, prepared=whole).fingerprints \
             if self.content else None  # the whole texts' (an unchanged page)
         found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
                                title, self.rule, self.plan.bands, self.plan.rows,

@@ -13,8 +13,8 @@ the number of workers.
 
 Pass two (the ``content`` stage) takes each shard's blocks as pass one kept them (the
 input is neither parsed nor cut again), looks them up in that table, scores every block
-with the shipped model, keeps the main-text span, and sketches the content for matching. A document in which no content is found is matched
-on its whole text.
+with the shipped model, keeps the main-text span, and sketches the content for matching.
+A document in which no content is found is matched on its whole text.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from thresher.core.blocks import (
     Blocks,
     block_features,
     headings,
-    split_blocks,
     split_prepared,
     word_features,
 )
@@ -49,8 +48,8 @@ from thresher.io.records import Fields, Record
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["PARTITIONS", "ContentTask", "TemplateTask", "content_of", "content_task",
-           "content_texts", "count_groups", "group_of", "pass_one", "pass_one_files",
+__all__ = ["PARTITIONS", "ContentTask", "Decoded", "TemplateTask", "cleaned", "content_task",
+           "count_groups", "group_of", "kept_content", "pass_one", "pass_one_files",
            "template_task", "title_keys"]
 
 PARTITIONS = 16
@@ -340,16 +339,18 @@ class _WithIndex:
         return counts + more, pages + more_pages
 
 
-def content_of(texts: list[str], ghash: NDArray[np.uint64], kind: str, tables: Any
-               ) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64]]:
-    """Cut texts into blocks and decide each block's fate; return also the title keys.
+def cleaned(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], ghash: NDArray[np.uint64],
+            kind: str, tables: Any) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64],
+                                             tuple[NDArray[np.uint8], NDArray[np.int64]]]:
+    """Cut texts (as ``prepare_batch`` lays them out) into blocks and decide each block's
+    fate; return also the title keys and the contents, laid out the same way.
 
     ``tables(site keys, site hashes)`` gives the site statistics: each block's count of
     pages holding it, and each document's count of site pages.
     """
-    blocks = split_blocks(texts)
+    blocks = split_prepared(*prepared)
     fate, titles = _decide(blocks, None, ghash, kind, tables)
-    return blocks, fate, titles
+    return blocks, fate, titles, kept_content(prepared, blocks, fate == KEEP)
 
 
 def _decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.uint64],
@@ -370,23 +371,6 @@ def _decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np
                           drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
                           heading=headings(blocks))
     return fate, title_keys(blocks, keys, counts, pages)
-
-
-def content_texts(texts: list[str], blocks: Blocks, fate: NDArray[np.uint8]
-                  ) -> tuple[list[str], list[int]]:
-    """Each document's content (its kept blocks, one per line; the whole text when none
-    is kept) and its number of kept blocks."""
-    doc_of = np.repeat(np.arange(len(texts)), np.diff(blocks.doc_offsets))
-    kept = np.flatnonzero(fate == KEEP)
-    pieces = [texts[d][a:e] for d, a, e in zip(doc_of[kept].tolist(),
-                                                blocks.start[kept].tolist(),
-                                                blocks.end[kept].tolist(), strict=True)]
-    per_doc = np.bincount(doc_of[kept], minlength=len(texts)).tolist()
-    content, at = [], 0
-    for j, count in enumerate(per_doc):
-        content.append("\n".join(pieces[at:at + count]) if count else texts[j])
-        at += count
-    return content, per_doc
 
 
 @njit(cache=True)
@@ -415,7 +399,18 @@ def _join_kept(data, offsets, doc_off, spans, keep, out, out_off):  # type: igno
         out_off[d + 1] = at
 
 
-class _Decoded(Sequence[str]):
+def kept_content(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], blocks: Blocks,
+                 keep: NDArray[np.bool_]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Each document's content (its ``keep`` blocks, one per line; the whole text when
+    none is kept), laid out as ``prepare_batch`` lays out texts."""
+    data, offsets = prepared
+    out = np.empty(data.shape[0], dtype=np.uint8)  # never longer than the texts
+    out_off = np.zeros(offsets.shape[0], dtype=np.int64)
+    _join_kept(data, offsets, blocks.doc_offsets, blocks.bytes, keep, out, out_off)
+    return out[:out_off[-1]], out_off
+
+
+class Decoded(Sequence[str]):
     """The documents of a ``prepare_batch`` layout, decoded when asked for."""
 
     def __init__(self, data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> None:
@@ -498,11 +493,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         keep = fate == KEEP
         kept_blocks = np.flatnonzero(keep)
         per_doc = np.bincount(doc_of[kept_blocks], minlength=len(slots))
-        content = np.empty(data.shape[0], dtype=np.uint8)
-        content_off = np.zeros(len(slots) + 1, dtype=np.int64)
-        _join_kept(data, offsets, blocks.doc_offsets, blocks.bytes, keep, content,
-                   content_off)
-        content = content[:content_off[-1]]
+        content, content_off = kept_content((data, offsets), blocks, keep)
         span = np.full((n, 2), -1, dtype=np.int64)
         site = np.zeros(n, dtype=np.uint64)
         title = np.zeros(n, dtype=np.uint64)
@@ -523,7 +514,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
             size = blocks.end - blocks.start
             chars["blocks"] += int(size.sum())
             chars["content"] += int(size[kept_blocks].sum()) + int(lengths[~found].sum())
-        texts = _Decoded(content, content_off)
+        texts = Decoded(content, content_off)
         if task.strip and ids is not None:
             gone = np.flatnonzero(~keep)
             spans = blocks.bytes[gone] + offsets[doc_of[gone]][:, None]

@@ -21,6 +21,11 @@ def _cases() -> dict[str, np.ndarray]:
         "one range, clustered": (np.uint64(5) << np.uint64(61)) | rng.integers(
             0, 2**20, 60_000).astype(np.uint64),  # all share 43 leading bits
         "all equal": np.full(1_000, 7, dtype=np.uint64),
+        "many, all equal": np.full(70_000, 7, dtype=np.uint64),  # more than one cache's worth
+        "one part holds most": np.concatenate((  # a skewed first deal, then clustered parts
+            hashed[:20_000], (np.uint64(1) << np.uint64(63)) | rng.integers(
+                0, 2**30, 90_000).astype(np.uint64), hashed[20_000:40_000]))[
+            rng.permutation(130_000)],
         "one": np.array([9], dtype=np.uint64),
         "none": np.zeros(0, dtype=np.uint64),
     }

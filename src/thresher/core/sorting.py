@@ -4,7 +4,10 @@ Band keys, title keys and fingerprints are hashes: their top bits spread them ev
 One counting pass on the top bits below those all keys share (the keys of one key range
 share their first bits) deals them into buckets of a few keys each, in input order;
 each bucket is then sorted by insertion (stable). A bucket that a run of equal or
-clustered keys makes large is sorted by merge sort instead. The result is the same
+clustered keys makes large is sorted by merge sort instead. More keys than the caches
+hold are first dealt, in input order, into a few thousand parts by their top bits, and
+each part is then sorted as above inside the cache: dealing millions of keys straight
+into millions of buckets misses the cache at every key. The result is the same
 permutation as ``np.argsort(keys, kind="stable")``, several times faster on hashes.
 """
 
@@ -19,6 +22,8 @@ __all__ = ["stable_argsort", "stable_sort"]
 _PER_BUCKET = 8  # keys per bucket aimed at
 _MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
 _INSERTION = 32  # larger buckets are merge sorted
+_IN_CACHE = 1 << 15  # keys sorted in one go; more are first dealt into parts of about this
+_MAX_PART_BITS = 12  # at most 4096 parts: their write positions stay in the cache
 
 
 @njit(cache=True)
@@ -28,26 +33,25 @@ def stable_argsort_u64(keys):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _stable_sort(keys):  # type: ignore[no-untyped-def]
-    """Return the stable argsort of ``keys`` and the keys in that order."""
-    n = keys.shape[0]
-    order = np.empty(n, dtype=np.int64)
-    if n == 0:
-        return order, keys.copy()
+def _common_bits(keys):  # type: ignore[no-untyped-def]
+    """Return how many leading bits all ``keys`` share (64 when all are equal)."""
     lo_key, hi_key = keys[0], keys[0]
-    for i in range(n):
+    for i in range(keys.shape[0]):
         lo_key = min(lo_key, keys[i])
         hi_key = max(hi_key, keys[i])
     if lo_key == hi_key:
-        for i in range(n):
-            order[i] = i
-        return order, keys.copy()
-    common = 0  # leading bits every key shares
+        return 64
+    common = 0
     while (lo_key ^ hi_key) >> np.uint64(63 - common) == 0:
         common += 1
-    bits = 1
-    while (1 << bits) * _PER_BUCKET < n and bits < _MAX_BITS:
-        bits += 1
+    return common
+
+
+@njit(cache=True)
+def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
+    """Deal ``keys`` into ``2**bits`` buckets by their bits after the ``common`` leading
+    ones, in input order: return where each bucket starts, the order and the keys dealt."""
+    n = keys.shape[0]
     drop = np.uint64(common)
     shift = np.uint64(64 - bits)
     starts = np.zeros((1 << bits) + 1, dtype=np.int64)
@@ -56,13 +60,52 @@ def _stable_sort(keys):  # type: ignore[no-untyped-def]
     for b in range(1 << bits):
         starts[b + 1] += starts[b]
     fill = starts[:-1].copy()
-    for i in range(n):
-        at = np.int64((keys[i] << drop) >> shift)
-        order[fill[at]] = i
-        fill[at] += 1
+    order = np.empty(n, dtype=np.int64)
     dealt = np.empty(n, dtype=np.uint64)
     for i in range(n):
-        dealt[i] = keys[order[i]]
+        k = keys[i]
+        at = np.int64((k << drop) >> shift)
+        order[fill[at]] = i
+        dealt[fill[at]] = k
+        fill[at] += 1
+    return starts, order, dealt
+
+
+@njit(cache=True)
+def _stable_sort(keys):  # type: ignore[no-untyped-def]
+    """Return the stable argsort of ``keys`` and the keys in that order."""
+    n = keys.shape[0]
+    if n <= _IN_CACHE:
+        return _bucket_sort(keys)
+    common = _common_bits(keys)
+    if common == 64:
+        return np.arange(n), keys.copy()
+    bits = 1
+    while (n >> bits) > _IN_CACHE and bits < _MAX_PART_BITS:
+        bits += 1
+    starts, order, dealt = _deal(keys, common, bits)
+    for b in range(1 << bits):  # each part is then sorted inside the cache
+        lo, hi = starts[b], starts[b + 1]
+        if hi - lo > 1:
+            sub, ordered = _bucket_sort(dealt[lo:hi])
+            order[lo:hi] = order[lo:hi][sub]
+            dealt[lo:hi] = ordered
+    return order, dealt
+
+
+@njit(cache=True)
+def _bucket_sort(keys):  # type: ignore[no-untyped-def]
+    """:func:`_stable_sort` in one pass of buckets (for keys that fit the cache)."""
+    n = keys.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.int64), keys.copy()
+    common = _common_bits(keys)  # leading bits every key shares
+    if common == 64:
+        return np.arange(n), keys.copy()
+    bits = 1
+    while (1 << bits) * _PER_BUCKET < n and bits < _MAX_BITS:
+        bits += 1
+    starts, order, dealt = _deal(keys, common, bits)
     for b in range(1 << bits):
         lo, hi = starts[b], starts[b + 1]
         if hi - lo <= 1:

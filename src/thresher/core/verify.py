@@ -17,15 +17,18 @@ def _gather(src, starts, counts, out):  # type: ignore[no-untyped-def]
         pos += counts[i]
 
 
-def gather_slices(src: NDArray[np.uint32], starts: NDArray[np.int64], counts: NDArray[np.int64]
-                  ) -> NDArray[np.uint32]:
-    """Concatenate ``src[starts[i]:starts[i] + counts[i]]`` for every ``i``.
+def gather_slices(src: NDArray[np.uint32], starts: NDArray[np.int64], counts: NDArray[np.int64],
+                  buffer: NDArray[np.uint32] | None = None) -> NDArray[np.uint32]:
+    """Concatenate ``src[starts[i]:starts[i] + counts[i]]`` for every ``i`` (into the
+    start of ``buffer`` when it is given and large enough: a view of it is returned).
 
     Example:
         >>> gather_slices(np.arange(10, dtype=np.uint32), np.array([7, 1]), np.array([2, 3])).tolist()
         [7, 8, 1, 2, 3]
     """
-    out = np.empty(int(counts.sum()), dtype=np.uint32)
+    total = int(counts.sum())
+    out = buffer[:total] if buffer is not None and buffer.shape[0] >= total else np.empty(
+        total, dtype=np.uint32)
     _gather(np.asarray(src), np.asarray(starts, np.int64), np.asarray(counts, np.int64), out)
     return out
 

@@ -26,7 +26,14 @@ from numpy.typing import NDArray
 from thresher.core.hashing import MUL, fmix64
 from thresher.core.sorting import stable_argsort, stable_sort
 from thresher.core.verify import gather_slices, overlaps
-from thresher.index.store import WHY_EXACT, IndexStore, Segment, fence_of, open_segments
+from thresher.index.store import (
+    WHY_EXACT,
+    IndexStore,
+    Segment,
+    fence_of,
+    npy_stream,
+    open_segments,
+)
 from thresher.pipeline.match import (
     EDGE_NEAR,
     EDGE_PARTIAL,
@@ -322,21 +329,18 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     np.cumsum(joined["count"], out=shoff[1:])
 
     def write_sh(path: Any) -> None:
-        from numpy.lib.format import open_memmap
-
-        out = open_memmap(path, mode="w+", dtype=np.uint32, shape=(int(shoff[-1]),))
-        at = 0
-        for s in range(n_shards):
-            lo, hi = int(offsets[s]), int(offsets[s + 1])
-            local = np.flatnonzero(kept[lo:hi])
-            raw_off = work.load_raw(src, f"{s:05d}.shoff", np.int64)
-            counts = np.asarray(raw_off[local + 1] - raw_off[local])
-            piece = gather_slices(np.asarray(work.load_raw(src, f"{s:05d}.sh", np.uint32)),
-                                  np.asarray(raw_off[local]), counts)
-            out[at:at + piece.shape[0]] = piece
-            at += piece.shape[0]
-        out.flush()
-        del out
+        """Write the kept shingle sets as one .npy, a shard at a time through one buffer."""
+        buffer = np.empty(0, dtype=np.uint32)
+        with npy_stream(path, np.uint32, (int(shoff[-1]),)) as fh:
+            for s in range(n_shards):
+                lo, hi = int(offsets[s]), int(offsets[s + 1])
+                local = np.flatnonzero(kept[lo:hi])
+                raw_off = work.load_raw(src, f"{s:05d}.shoff", np.int64)
+                counts = np.asarray(raw_off[local + 1] - raw_off[local])
+                if buffer.shape[0] < int(counts.sum()):
+                    buffer = np.empty(int(counts.sum()), dtype=np.uint32)
+                fh.write(gather_slices(np.asarray(work.load_raw(src, f"{s:05d}.sh", np.uint32)),
+                                       np.asarray(raw_off[local]), counts, buffer).data)
 
     fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
     text_tables = {}

@@ -47,7 +47,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from numba import njit
@@ -636,18 +636,14 @@ def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_a
     """A writer of the merge of ``a`` and ``b`` (``b_add`` added to ``b``'s values) by
     ``mask``, a slice at a time."""
     def write(path: Any) -> None:
-        from numpy.lib.format import open_memmap
-
-        out = open_memmap(path, mode="w+", dtype=a.dtype, shape=(mask.shape[0],))
         i = j = 0
         add = a.dtype.type(b_add)
-        for lo in range(0, mask.shape[0], _SLICE):
-            hi = min(lo + _SLICE, mask.shape[0])
-            piece = np.empty(hi - lo, dtype=a.dtype)
-            i, j = _fill(mask, np.asarray(a), np.asarray(b), add, piece, lo, hi, i, j)
-            out[lo:hi] = piece
-        out.flush()
-        del out
+        piece = np.empty(min(_SLICE, mask.shape[0]), dtype=a.dtype)
+        with npy_stream(path, a.dtype, (mask.shape[0],)) as fh:
+            for lo in range(0, mask.shape[0], _SLICE):
+                hi = min(lo + _SLICE, mask.shape[0])
+                i, j = _fill(mask, np.asarray(a), np.asarray(b), add, piece, lo, hi, i, j)
+                fh.write(piece[:hi - lo].data)
     return write
 
 
@@ -658,20 +654,26 @@ def _concat_writer(*parts: NDArray[Any]) -> Any:
     """A writer of the parts' concatenation (along the first axis) as one ``.npy`` file,
     copied in slices so that memory stays small whatever their size."""
     def write(path: Any) -> None:
-        from numpy.lib.format import open_memmap
-
         total = sum(int(p.shape[0]) for p in parts)
-        out = open_memmap(path, mode="w+", dtype=parts[0].dtype,
-                          shape=(total, *parts[0].shape[1:]))
-        at = 0
-        for p in parts:
-            for lo in range(0, int(p.shape[0]), _SLICE):
-                piece = np.asarray(p[lo:lo + _SLICE])
-                out[at:at + piece.shape[0]] = piece
-                at += piece.shape[0]
-        out.flush()
-        del out
+        with npy_stream(path, parts[0].dtype, (total, *parts[0].shape[1:])) as fh:
+            for p in parts:
+                for lo in range(0, int(p.shape[0]), _SLICE):
+                    fh.write(np.ascontiguousarray(p[lo:lo + _SLICE]).data)
     return write
+
+
+def npy_stream(path: Any, dtype: Any, shape: tuple[int, ...]) -> BinaryIO:
+    """Open ``path`` as a ``.npy`` file of ``dtype`` and ``shape`` (its header written,
+    as ``np.save`` writes it) for the caller to write the values into, in C order.
+
+    Written, not mapped: a mapped output faults at every page it fills.
+    """
+    from numpy.lib import format as npy
+
+    fh = open(path, "wb")  # noqa: SIM115 - handed to the caller, who closes it
+    npy.write_array_header_1_0(fh, {"descr": npy.dtype_to_descr(np.dtype(dtype)),
+                                    "fortran_order": False, "shape": tuple(shape)})
+    return fh
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:

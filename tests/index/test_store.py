@@ -208,8 +208,8 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
 
 
 def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> None:
+    from thresher.core.sorting import sorted_lookup
     from thresher.index.store import site_stats, summed_site_tables
-    from thresher.pipeline.chrome import _lookup
 
     store = IndexStore.create(tmp_path / "ix", CONFIG)
     rng = np.random.default_rng(8)
@@ -227,8 +227,8 @@ def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> N
     counts, pages = site_stats(segs, keys, ghash)
     assert counts.sum() > 0 and pages.sum() > 0
     t = summed_site_tables(segs)
-    assert _lookup(keys, t["tkeys"], t["tcounts"], 0).tolist() == counts.tolist()
-    assert _lookup(ghash, t["gkeys"], t["gpages"], 0).tolist() == pages.tolist()
+    assert sorted_lookup(keys, t["tkeys"], t["tcounts"], 0).tolist() == counts.tolist()
+    assert sorted_lookup(ghash, t["gkeys"], t["gpages"], 0).tolist() == pages.tolist()
 
 
 @pytest.mark.parametrize("step", [1, 2, 4, 7, 64])

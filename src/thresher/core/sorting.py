@@ -1,4 +1,5 @@
-"""A stable argsort of 64-bit keys for the compiled loops and the index's tables.
+"""A stable argsort of 64-bit keys for the compiled loops and the index's tables, and a
+lookup of many keys in a sorted table.
 
 Band keys, title keys and fingerprints are hashes: their top bits spread them evenly.
 One counting pass on the top bits below those all keys share (the keys of one key range
@@ -13,11 +14,13 @@ permutation as ``np.argsort(keys, kind="stable")``, several times faster on hash
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["stable_argsort", "stable_sort"]
+__all__ = ["sorted_lookup", "stable_argsort", "stable_sort"]
 
 _PER_BUCKET = 8  # keys per bucket aimed at
 _MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
@@ -148,3 +151,62 @@ def stable_sort(keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np
     """
     order, ordered = _stable_sort(np.ascontiguousarray(keys, dtype=np.uint64))
     return order, ordered
+
+
+_DIRECT = 4096  # fewer keys than this are looked up by binary search
+
+
+@njit(cache=True)
+def _directory(table, bits):  # type: ignore[no-untyped-def]
+    """Where the entries of sorted ``table`` with each value of their top ``bits`` start."""
+    shift = np.uint64(64 - bits)
+    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
+    for i in range(table.shape[0]):
+        starts[np.int64(table[i] >> shift) + 1] += 1
+    for b in range(1 << bits):
+        starts[b + 1] += starts[b]
+    return starts
+
+
+@njit(cache=True)
+def _directed_lookup(keys, table, starts, bits, values, default, out):  # type: ignore[no-untyped-def]
+    shift = np.uint64(64 - bits)
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        b = np.int64(k >> shift)
+        v = default
+        for j in range(starts[b], starts[b + 1]):
+            if table[j] >= k:
+                if table[j] == k:
+                    v = values[j]
+                break
+        out[i] = v
+
+
+def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: NDArray[Any],
+                  default: int) -> NDArray[np.int64]:
+    """Return, for every key, the value of its first entry in the sorted ``table``, or
+    ``default`` where it has none.
+
+    Many keys are looked up through a directory of the table's top bits (about one entry
+    per slot for hashes), a few by binary search.
+
+    Example:
+        >>> sorted_lookup(np.array([7, 3, 9], dtype=np.uint64), np.array([3, 7, 7], dtype=np.uint64),
+        ...               np.array([10, 20, 30]), -1).tolist()
+        [20, 10, -1]
+    """
+    out = np.full(keys.shape[0], default, dtype=np.int64)
+    if not table.shape[0] or not keys.shape[0]:
+        return out
+    if keys.shape[0] < _DIRECT:
+        at = np.minimum(np.searchsorted(table, keys), table.shape[0] - 1)
+        found = table[at] == keys
+        out[found] = values[at[found]]
+        return out
+    bits = max(1, min(_MAX_BITS, int(table.shape[0]).bit_length()))
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    table = np.ascontiguousarray(table, dtype=np.uint64)
+    _directed_lookup(keys, table, _directory(table, bits), bits,
+                     np.ascontiguousarray(values, dtype=np.int64), default, out)
+    return out

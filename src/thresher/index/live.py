@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.sketch import sketch_texts
+from thresher.core.sorting import sorted_lookup
 from thresher.core.text import prepare_batch
 from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
@@ -71,11 +72,9 @@ class Index:
     def _site_stats(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Counts over the indexed batches, the queried page itself included."""
-        from thresher.pipeline.chrome import _lookup
-
         t = self._sites
-        return (_lookup(keys, t["tkeys"], t["tcounts"], 0) + 1,
-                _lookup(ghash, t["gkeys"], t["gpages"], 0) + 1)
+        return (sorted_lookup(keys, t["tkeys"], t["tcounts"], 0) + 1,
+                sorted_lookup(ghash, t["gkeys"], t["gpages"], 0) + 1)
 
     def query(self, texts: list[str], urls: list[str | None] | None = None,
               groups: list[str] | None = None) -> list[dict[str, Any] | None]:

@@ -54,6 +54,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher._version import __version__
+from thresher.core.sorting import sorted_lookup
 from thresher.errors import ConfigError
 
 __all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "fence_of", "open_segments", "site_stats",
@@ -507,15 +508,13 @@ def site_stats(segments: list[Segment], keys: NDArray[np.uint64], ghash: NDArray
                ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """The indexed batches' site statistics summed: for each site block key, the pages that
     held it (0 where none did), and for each site hash, its pages."""
-    from thresher.pipeline.chrome import _lookup
-
     counts = np.zeros(keys.shape[0], dtype=np.int64)
     pages = np.zeros(ghash.shape[0], dtype=np.int64)
     for seg in segments:
-        counts += _lookup(keys, np.asarray(seg.array("tkeys")),
-                          np.asarray(seg.array("tcounts")), 0)
-        pages += _lookup(ghash, np.asarray(seg.array("gkeys")),
-                         np.asarray(seg.array("gpages")), 0)
+        counts += sorted_lookup(keys, np.asarray(seg.array("tkeys")),
+                                np.asarray(seg.array("tcounts")), 0)
+        pages += sorted_lookup(ghash, np.asarray(seg.array("gkeys")),
+                               np.asarray(seg.array("gpages")), 0)
     return counts, pages
 
 

@@ -176,7 +176,7 @@ def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | Non
     if not isinstance(text, str):
         what = "null" if text is None else type(text).__name__
         return None, f"field {fields.text!r} is {what}, not a string"
-    if not text.strip():
+    if not text or text.isspace():  # what strip() would empty, without copying the text
         return None, "empty text"
     return text, None
 

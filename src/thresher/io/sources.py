@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
 from thresher.errors import ConfigError
 
@@ -73,16 +74,18 @@ _PLAIN_JSONL = (".jsonl", ".ndjson")
 _SCAN = 1 << 24
 
 
-def _count_newlines(fh: BinaryIO, start: int, stop: int) -> int:
+def _count_newlines(fh: io.BufferedReader, start: int, stop: int) -> int:
     fh.seek(start)
     count = 0
     left = stop - start
+    buffer = bytearray(min(_SCAN, max(left, 0)))  # one buffer: no fresh pages per block
+    view = memoryview(buffer)
     while left > 0:
-        block = fh.read(min(_SCAN, left))
-        if not block:
+        got = fh.readinto(view[:min(_SCAN, left)])
+        if not got:
             break
-        count += block.count(b"\n")
-        left -= len(block)
+        count += buffer.count(b"\n", 0, got)
+        left -= got
     return count
 
 

@@ -43,7 +43,7 @@ from thresher.core.blocks import (
     word_features,
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
-from thresher.core.sorting import stable_sort
+from thresher.core.sorting import sorted_lookup, stable_sort
 from thresher.io.records import Fields, Record
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
@@ -254,17 +254,6 @@ def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
     return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0))}
 
 
-def _lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: NDArray[Any],
-            default: int) -> NDArray[np.int64]:
-    at = np.searchsorted(table, keys)
-    at_ok = np.minimum(at, max(table.shape[0] - 1, 0))
-    found = (at < table.shape[0]) & (table[at_ok] == keys) if table.shape[0] else \
-        np.zeros(keys.shape[0], dtype=bool)
-    out = np.full(keys.shape[0], default, dtype=np.int64)
-    out[found] = values[at_ok[found]]
-    return out
-
-
 @dataclass(frozen=True)
 class ContentTask:
     """Find the content of one shard's documents and sketch it as the read stage would."""
@@ -288,8 +277,8 @@ class _Tables:
     def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Each block's count of pages on its site, and each document's site pages."""
-        return (_lookup(keys, self.keys, self.counts, 1),
-                _lookup(ghash, self.group_keys, self.group_pages, 1))
+        return (sorted_lookup(keys, self.keys, self.counts, 1),
+                sorted_lookup(ghash, self.group_keys, self.group_pages, 1))
 
 
 TITLE_MIN_WORDS = 2  # a shorter first line ("Menu", "Home") names no article

@@ -131,9 +131,10 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
         keys = band_keys(np.ascontiguousarray(sig[:, b * task.rows:(b + 1) * task.rows]), 0,
                          task.rows)
         which = (keys >> np.uint64(32)).astype(np.int64) * task.parts >> 32
-        rows = np.stack((np.full(keys.shape[0], b, dtype=np.uint64), keys, docs), axis=1)
+        order, bounds = _grouped(which, task.parts)  # one stable pass, not one per part
+        rows = np.stack((np.full(keys.shape[0], b, dtype=np.uint64), keys, docs), axis=1)[order]
         for p in range(task.parts):
-            out[p].write(rows[which == p])
+            out[p].write(rows[bounds[p]:bounds[p + 1]])
     if task.titles:
         title = work.load_raw("content", f"{task.shard:05d}.title", np.uint64)[local]
         has = title != 0

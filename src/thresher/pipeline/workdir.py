@@ -91,7 +91,7 @@ class _Appender:
 
     def write(self, array: NDArray[Any]) -> None:
         """Append the array's bytes (little-endian, C order)."""
-        self.fh.write(np.ascontiguousarray(array).tobytes())
+        self.fh.write(np.ascontiguousarray(array).data)  # no copy when already contiguous
 
     def close(self) -> None:
         """Finish the file and move it into place."""

@@ -129,6 +129,22 @@ def test_pass_two_deletes_what_pass_one_kept_for_it(corpus: Path, tmp_path: Path
     assert not list(read.glob("*.text.bin")) and not list(read.glob("*.bstat.bin"))
 
 
+@pytest.mark.parametrize("match", ["content", "full"])
+def test_the_work_folder_keeps_the_signature_values_the_bands_use(
+        corpus: Path, tmp_path: Path, match: str) -> None:
+    summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+                             keep_work=True, match=match)
+    from thresher.pipeline.run import CONTENT_CANDIDATES
+
+    lsh = thresher.plan(threshold=CONTENT_CANDIDATES if match == "content" else 0.8,
+                        num_perm=128)
+    assert lsh.bands * lsh.rows < 128
+    sigs = sorted((tmp_path / "o" / "_work" / ("read" if match == "full" else match))
+                  .glob("*.sig.bin"))
+    size = sum(p.stat().st_size for p in sigs)
+    assert sigs and size == summary["counts"]["read"] * lsh.bands * lsh.rows * 4
+
+
 def test_changed_options_do_not_reuse_work(corpus: Path, tmp_path: Path) -> None:
     a = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
                        keep_work=True)

@@ -100,7 +100,7 @@ class ProbeTask:
     segments: tuple[tuple[str, int, int, int], ...]  # (name, batch, docs, first)
     bands: int
     rows: int
-    num_perm: int
+    columns: int  # signature values kept per document
     titles: bool
     rule: MatchRule
     src: str = "content"
@@ -146,7 +146,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
             continue
         at = f"{shard:05d}"
         parts["sig"].append(np.asarray(work.load_raw(task.src, f"{at}.sig", np.uint32,
-                                                     task.num_perm)[local]))
+                                                     task.columns)[local]))
         parts["fp"].append(np.asarray(work.load_raw(task.src, f"{at}.fp", np.uint64, 2)[local]))
         if task.titles and content:
             parts["title"].append(np.asarray(work.load_raw("content", f"{at}.title",
@@ -283,7 +283,7 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
 
 
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
-               bands: int, rows: int, num_perm: int, titles: bool, src: str,
+               bands: int, rows: int, columns: int, titles: bool, src: str,
                info: dict[str, Any], token: str = "",
                decided: ShardDecisions | None = None) -> dict[str, Any]:
     """Add the run's kept documents to the index as one new segment (under its writer lock).
@@ -304,7 +304,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
         local = np.flatnonzero(kept[lo:hi])
         name = f"{s:05d}"
         sig = np.ascontiguousarray(work.load_raw(src, f"{name}.sig", np.uint32,
-                                                 num_perm)[local])
+                                                 columns)[local])
         title = np.asarray(work.load_raw("content", f"{name}.title", np.uint64)[local]) \
             if content and titles else np.zeros(local.shape[0], np.uint64)
         keys, owner = store_keys(sig, bands, rows, title if titles else None)

@@ -104,14 +104,15 @@ class KeysTask:
     shard: int
     bands: int
     rows: int
-    num_perm: int
+    columns: int  # signature values kept per document
     parts: int
     src: str = "read"  # the stage whose sketches are matched: read (whole text) or content
     titles: bool = False  # one more band: pages of a site under the same title
 
 
 def keys_task(task: KeysTask) -> dict[str, Any]:
-    """Spill the shard's (band, key, document) rows to ``parts`` files by the key's top bits.
+    """Spill the shard's (band << 32 | document, key) rows to ``parts`` files by the key's
+    top bits.
 
     Every bucket of a band lands whole in one file, so each range can be bucketed on its
     own; rows are written in document order, which the bucketing keeps. With ``titles``,
@@ -122,9 +123,9 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     offsets = shard_offsets(work, task.n_shards)
     lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
     local = active_docs(work, lo, hi)
-    sig = work.load_raw(task.src, f"{task.shard:05d}.sig", np.uint32, task.num_perm)
+    sig = work.load_raw(task.src, f"{task.shard:05d}.sig", np.uint32, task.columns)
     sig = np.ascontiguousarray(sig[local])
-    docs = (local + lo).astype(np.uint64)
+    docs = (local + lo).astype(np.uint64)  # below 2**32: pairs pack two of them
     out = [work.appender("keys", f"{task.shard:05d}.p{p:04d}") for p in range(task.parts)]
     # A band's rows of one shard fit in cache, so a pass over them per range is cheap.
     for b in range(task.bands):
@@ -132,15 +133,15 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
                          task.rows)
         which = (keys >> np.uint64(32)).astype(np.int64) * task.parts >> 32
         order, bounds = _grouped(which, task.parts)  # one stable pass, not one per part
-        rows = np.stack((np.full(keys.shape[0], b, dtype=np.uint64), keys, docs), axis=1)[order]
+        rows = np.stack(((np.uint64(b) << np.uint64(32)) | docs, keys), axis=1)[order]
         for p in range(task.parts):
             out[p].write(rows[bounds[p]:bounds[p + 1]])
     if task.titles:
         title = work.load_raw("content", f"{task.shard:05d}.title", np.uint64)[local]
         has = title != 0
         which = (title[has] >> np.uint64(32)).astype(np.int64) * task.parts >> 32
-        rows = np.stack((np.full(int(has.sum()), task.bands, dtype=np.uint64), title[has],
-                         docs[has]), axis=1)
+        rows = np.stack(((np.uint64(task.bands) << np.uint64(32)) | docs[has], title[has]),
+                        axis=1)
         for p in range(task.parts):
             out[p].write(rows[which == p])
     for f in out:
@@ -175,14 +176,15 @@ def band_task(task: BandTask) -> dict[str, Any]:
     """Bucket one key range of every band and save the candidate pairs."""
     work = WorkDir(task.work)
     rank = work.load("index", "rank")
-    rows = np.concatenate([work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 3)
+    rows = np.concatenate([work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 2)
                            for s in range(task.n_shards)])
     pairs = []
-    by_band, bounds = _grouped(rows[:, 0], task.bands)  # each band's rows, in order
+    by_band, bounds = _grouped(rows[:, 0] >> np.uint64(32), task.bands)  # each band's rows
     for b in range(task.bands):
         mine = rows[by_band[bounds[b]:bounds[b + 1]]]
         pairs.append(bucket_pairs(np.ascontiguousarray(mine[:, 1]),
-                                  mine[:, 2].astype(np.int64), rank, cap=task.cap))
+                                  (mine[:, 0] & np.uint64(0xFFFFFFFF)).astype(np.int64), rank,
+                                  cap=task.cap))
     out = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.uint64)
     work.save("lsh", f"part-{task.part:04d}", out)
     stats = {"pairs": int(out.shape[0])}

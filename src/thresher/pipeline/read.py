@@ -45,6 +45,8 @@ class ReadTask:
     # content matching: also write the block keys for the site counts, and keep the
     # texts and their blocks for the content pass
     blocks: bool = False
+    # signature values kept per document: the first ones, which the LSH bands use (0: all)
+    columns: int = 0
 
 
 def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[np.int64]
@@ -71,12 +73,14 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
     """Sketch ``texts``, the rows ``slots`` of a batch of ``n``; other rows stay zero.
 
     Returns the per-row arrays and the rows whose text has no token. Without ``whole``,
-    only fingerprints, modes and sizes are made (no signatures, no shingles).
+    only fingerprints, modes and sizes are made (no signatures, no shingles). Of each
+    signature, the first ``task.columns`` values are kept.
     ``prepared``: the texts already laid out by ``prepare_batch``.
     """
     num_perm = task.num_perm if whole else 0
+    kept = min(task.columns or num_perm, num_perm)
     out: dict[str, NDArray[Any]] = {
-        "sig": np.zeros((n, num_perm), dtype=np.uint32),
+        "sig": np.zeros((n, kept), dtype=np.uint32),
         "fp": np.zeros((n, 2), dtype=np.uint64), "mode": np.zeros(n, dtype=np.uint8),
         "count": np.zeros(n, dtype=np.int64), "sh": np.zeros(0, dtype=np.uint32),
         "bytes": np.zeros(n, dtype=np.int64)}
@@ -85,7 +89,8 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
     s = sketch_texts(texts, num_perm=num_perm, ngram=task.ngram, char_ngram=task.char_ngram,
                      mode=_MODES[task.shingle], seed=task.seed, prepared=prepared)
     idx = np.asarray(slots)
-    out["sig"][idx], out["fp"][idx], out["mode"][idx] = s.signatures, s.fingerprints, s.modes
+    out["sig"][idx], out["fp"][idx] = s.signatures[:, :kept], s.fingerprints
+    out["mode"][idx] = s.modes
     out["count"][idx] = np.diff(s.shingle_offsets)
     out["bytes"][idx] = s.n_bytes
     out["sh"] = s.shingles

@@ -297,8 +297,10 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     # The index as this run sees it: (name, batch, documents, first number) per segment.
     segs = () if store is None else tuple((s.name, s.batch, s.docs, s.first)
                                           for s in store.segments({"segments": entries}))
+    columns = plan.bands * plan.rows  # the signature values the bands use: all that is kept
     reads = [ReadTask(str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram,
-                      mh.shingle, mh.seed, warc, blocks=content) for s in shards]
+                      mh.shingle, mh.seed, warc, blocks=content, columns=columns)
+             for s in shards]
     read_stats = r.stage("read", read_stage_task, [(f"{t.shard.index:05d}", t) for t in reads])
     if cfg.run.strict:
         _raise_first_rejection(work, n)
@@ -326,12 +328,12 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         probe_stats = r.stage("probe", probe.probe_task, [(
             f"{g[0]:05d}-{g[-1]:05d}", probe.ProbeTask(
                 str(work.root), n, g, str(store.path), segs, plan.bands, plan.rows,
-                mh.num_perm, titles, rule, src)) for g in groups])
+                columns, titles, rule, src)) for g in groups])
         probed = r.single("probed", lambda: probe.merge_probes(work, n))
         probed["candidates"] = sum(x.get("candidates", 0) for x in probe_stats)
     parts = match.lsh_parts(index["records"] - index["exact_members"], plan.bands + titles)
     r.stage("keys", match.keys_task, [(f"{s:05d}", match.KeysTask(
-        str(work.root), n, s, plan.bands, plan.rows, mh.num_perm, parts, src, titles))
+        str(work.root), n, s, plan.bands, plan.rows, columns, parts, src, titles))
         for s in range(n)])
     r.stage("lsh", match.band_task, [(f"part-{p:04d}", match.BandTask(
         str(work.root), n, p, plan.bands + titles, mh.max_bucket_pairs))
@@ -424,7 +426,7 @@ def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, An
         cfg = r.config
         if ixrun.committed is None:
             manifest = commit_run(r.work, store, n, kept, bands=plan.bands, rows=plan.rows,
-                                  num_perm=cfg.minhash.num_perm, titles=titles, src=src,
+                                  columns=plan.bands * plan.rows, titles=titles, src=src,
                                   info={"inputs": [str(Path(p).absolute())
                                                    for p in cfg.input.paths],
                                         "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",

@@ -6,7 +6,8 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
     WORK/read/NNNNN.meta.parquet        per record: id, file, line, url, length, bytes, reason
     WORK/read/NNNNN.{sig,fp,mode,sh,shoff}.bin
                                         raw little-endian arrays, appended batch by batch:
-                                        signatures (n, num_perm) uint32, fingerprints (n, 2)
+                                        signatures (n, bands x rows: the values the LSH
+                                        bands use) uint32, fingerprints (n, 2)
                                         uint64, shingle mode uint8, shingle hashes uint32
                                         flat with int64 offsets (n + 1); the row count is
                                         the file size over the row size
@@ -21,8 +22,13 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         (site, fingerprint) pairs, for the template counts;
                                         the first seven go once the shard's content task is
                                         done
+    WORK/content/NNNNN.{sig,fp,mode,sh,shoff,span,site,title}.bin
+                                        content matching: the content's sketch, as in read/,
+                                        and per record its span, site and title key
     WORK/index/*.npy                    per record: usable (bool), rank; sparse: exact copies
                                         and their group leader, repeated ids and the first
+    WORK/keys/NNNNN.pPPPP.bin           a shard's band keys in key range PPPP: rows of
+                                        (band << 32 | record, key) uint64, band by band
     WORK/lsh/band-NNN.npy               candidate pairs of one band, (lo << 32) | hi
     WORK/verify/cand.npy, chunk-NNNNN.npy
                                         distinct candidate pairs and their Jaccard
@@ -61,7 +67,9 @@ __all__ = ["FORMAT", "WorkDir", "is_url"]
 
 PROGRESS_EVERY = 0.25  # seconds between a task's progress notes
 
-FORMAT = 2  # 2: pass one keeps the texts and their blocks for pass two
+# 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
+# values only, band key rows pack the band with the record
+FORMAT = 3
 
 
 def is_url(location: str | Path) -> bool:

@@ -408,14 +408,17 @@ def _glance(summary: dict[str, Any]) -> str:
     dup = summary.get("duplicates", {})
     kinds = ", ".join(f"{k} {v:,}" for k, v in dup.items())
     stages = summary.get("run", {}).get("stage_seconds", {})
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{v:.2f}</td></tr>" for k, v in stages.items())
+    cpu = summary.get("run", {}).get("stage_cpu_seconds", {})
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{v:.2f}</td><td>"
+                   f"{'' if cpu.get(k) is None else f'{cpu[k]:.2f}'}</td></tr>"
+                   for k, v in stages.items())
     ok = "yes" if summary.get("counts_add_up") else "NO"
     return (f'<div class="cards">{"".join(cards)}</div>'
             f'<p>Counts add up: <b>{ok}</b>. Duplicates by match: {_e(kinds)}. Matched on '
             f'{_e(summary.get("matched_on", "text"))}; '
             f'{summary.get("run", {}).get("seconds", 0):.1f} s in all.</p>'
             f"<details><summary>Time per stage</summary><table><tr><th>stage</th>"
-            f"<th>seconds</th></tr>{rows}</table></details>"
+            f"<th>seconds</th><th>CPU seconds</th></tr>{rows}</table></details>"
             f"<details><summary>Configuration</summary><pre>"
             f"{_e(json.dumps(summary['config'], indent=1, sort_keys=True))}</pre></details>")
 

@@ -129,6 +129,22 @@ def test_pass_two_deletes_what_pass_one_kept_for_it(corpus: Path, tmp_path: Path
     assert not list(read.glob("*.text.bin")) and not list(read.glob("*.bstat.bin"))
 
 
+@pytest.mark.parametrize("executor", ["serial", "local"])
+def test_every_stage_reports_its_cpu_time_beside_its_wall_time(
+        corpus: Path, tmp_path: Path, executor: str) -> None:
+    run = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor=executor,
+                         workers=2)["run"]
+    wall, cpu = run["stage_seconds"], run["stage_cpu_seconds"]
+    assert list(cpu) == list(wall) and "read" in cpu and "decisions" in cpu
+    assert all(v >= 0 for v in cpu.values()) and cpu["read"] > 0 and cpu["content"] > 0
+    again = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor=executor,
+                           workers=2, keep_work=True)["run"]  # finished work is not timed
+    resumed = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor=executor,
+                             workers=2)["run"]
+    assert again["stage_cpu_seconds"]["read"] > 0 and resumed["resumed"]
+    assert resumed["stage_cpu_seconds"]["read"] == 0
+
+
 @pytest.mark.parametrize("match", ["content", "full"])
 def test_the_work_folder_keeps_the_signature_values_the_bands_use(
         corpus: Path, tmp_path: Path, match: str) -> None:

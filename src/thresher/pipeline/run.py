@@ -123,6 +123,19 @@ class _Poller:
         self.thread.join()
 
 
+@dataclasses.dataclass(frozen=True)
+class _Timed:
+    """A stage's task function that also returns the CPU seconds its process spent on the
+    task: a stage's wall time includes waiting (on the disk, on other workers), this not."""
+
+    fn: Callable[[Any], dict[str, Any]]
+
+    def __call__(self, task: Any) -> tuple[dict[str, Any], float]:
+        start = time.process_time()
+        stats = self.fn(task)
+        return stats, time.process_time() - start
+
+
 class _Runner:
     """Runs the stages of one dedup, skipping finished tasks."""
 
@@ -133,6 +146,7 @@ class _Runner:
         work = config.output.work_dir or self.out / "_work"
         self.work = WorkDir(work if is_url(work) else Path(work).absolute())
         self.timings: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes
         self.executor: Executor = make_executor(config.run.executor, config.run.workers,
                                                 address=config.run.ray_address)
         self.fields = Fields(id=config.input.id_field, text=config.input.text_field,
@@ -147,8 +161,9 @@ class _Runner:
         self.progress.start(name, len(tasks))
         self.progress.advance(name, len(tasks) - len(todo))
         with _Poller(lambda: self._note(name, start)):
-            self.executor.map(fn, [t for _, t in todo],
-                              on_done=lambda _i: self.progress.advance(name))
+            ran = self.executor.map(_Timed(fn), [t for _, t in todo],
+                                    on_done=lambda _i: self.progress.advance(name))
+        self.cpu[name] = round(sum(cpu for _, cpu in ran), 3)
         self._note(name, start)
         stats = [self.work.done(name, key) or {} for key, _ in tasks]
         self.timings[name] = round(time.perf_counter() - start, 3)
@@ -165,7 +180,7 @@ class _Runner:
 
     def single(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Run a one-task stage in this process unless it already finished."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         self.progress.start(name, 1)
         stats = self.work.done(name, name)
         if stats is None:
@@ -173,6 +188,7 @@ class _Runner:
             self.work.mark_done(name, name, stats)
         self.progress.advance(name)
         self.timings[name] = round(time.perf_counter() - start, 3)
+        self.cpu[name] = round(time.process_time() - cpu, 3)
         self.progress.finish(name, self.timings[name])
         return stats
 
@@ -362,7 +378,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
         for (s, first, last), name in zip(whole, names, strict=True)])
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     old = _indexed_refs(work, store) if store is not None else None
     kept_bytes = write_decisions(work, n, str(r.out / "decisions.parquet"),
                                  threshold=mh.threshold, labels=labels,
@@ -372,6 +388,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     if cfg.content.strip_boilerplate:
         _write_boilerplate(work, n, r.out / "boilerplate.parquet")
     r.timings["decisions"] = round(time.perf_counter() - t0, 3)
+    r.cpu["decisions"] = round(time.process_time() - cpu0, 3)
     summary = _summary(r, plan=plan, read_stats=read_stats, cluster=cluster,
                        kept_bytes=kept_bytes, resumed=resumed, started=started,
                        content_stats=content_stats)
@@ -419,7 +436,7 @@ def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, An
                            "candidates": probed.get("candidates", 0),
                            "documents_before": before}
     if ixrun.mode == "add":
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         records = int(r.work.load("index", "ok", mmap=True).shape[0])
         decided = shard_decisions(r.work, 0, records)
         kept = decided.kind == KIND_KEPT
@@ -436,6 +453,7 @@ def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, An
         else:  # an earlier attempt committed the batch and was killed before its summary
             manifest, batch = store.manifest(), ixrun.committed
         r.timings["index-add"] = round(time.perf_counter() - t0, 3)
+        r.cpu["index-add"] = round(time.process_time() - cpu0, 3)
         out.update({"added": int(kept.sum()), "batch": batch,
                     "documents": int(manifest["documents"])})
     return out
@@ -529,7 +547,7 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
                 "inputs": [str(Path(p).absolute()) for p in r.config.input.paths],
                 "workers": r.executor.workers,
                 "resumed": resumed, "seconds": round(time.perf_counter() - started, 3),
-                "stage_seconds": r.timings},
+                "stage_seconds": r.timings, "stage_cpu_seconds": r.cpu},
     }
 
 

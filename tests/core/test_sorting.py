@@ -47,16 +47,19 @@ def test_equal_keys_keep_their_input_order() -> None:
     assert stable_argsort(keys).tolist() == [1, 3, 0, 2, 4]
 
 
+@pytest.mark.parametrize("spread", ["hashes", "clustered"])
 @pytest.mark.parametrize("queries", [100, 20_000])  # binary search, then the directory
 @pytest.mark.parametrize("size", [0, 1, 3, 5_000, 300_000])
-def test_sorted_lookup_finds_each_keys_first_entry(size: int, queries: int) -> None:
+def test_sorted_lookup_finds_each_keys_first_entry(size: int, queries: int,
+                                                   spread: str) -> None:
     rng = np.random.default_rng(size + queries)
-    table = np.sort(rng.integers(0, 2**64, size, dtype=np.uint64))
+    top = 2**64 if spread == "hashes" else 2**12  # clustered: long runs of equal keys
+    table = np.sort(rng.integers(0, top, size, dtype=np.uint64))
     if size >= 3:
         table[1] = table[0]  # a repeated key: its first entry's value is the answer
         table[-1] = np.uint64(2**64 - 1)
     values = rng.integers(0, 1_000, size)
-    keys = rng.integers(0, 2**64, queries, dtype=np.uint64)
+    keys = rng.integers(0, 2**64 if spread == "hashes" else 2**13, queries, dtype=np.uint64)
     if size:
         keys[::3] = table[rng.integers(0, size, keys[::3].shape[0])]
         keys[0], keys[1] = table[0], table[-1]

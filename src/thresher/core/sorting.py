@@ -157,29 +157,37 @@ _DIRECT = 4096  # fewer keys than this are looked up by binary search
 
 
 @njit(cache=True)
-def _directory(table, bits):  # type: ignore[no-untyped-def]
-    """Where the entries of sorted ``table`` with each value of their top ``bits`` start."""
-    shift = np.uint64(64 - bits)
+def _directory(table, common, bits):  # type: ignore[no-untyped-def]
+    """Where the entries of sorted ``table`` start for each value of their ``bits`` bits
+    after the ``common`` leading ones they all share."""
+    drop, shift = np.uint64(common), np.uint64(64 - bits)
     starts = np.zeros((1 << bits) + 1, dtype=np.int64)
     for i in range(table.shape[0]):
-        starts[np.int64(table[i] >> shift) + 1] += 1
+        starts[np.int64((table[i] << drop) >> shift) + 1] += 1
     for b in range(1 << bits):
         starts[b + 1] += starts[b]
     return starts
 
 
 @njit(cache=True)
-def _directed_lookup(keys, table, starts, bits, values, default, out):  # type: ignore[no-untyped-def]
-    shift = np.uint64(64 - bits)
+def _directed_lookup(keys, table, starts, common, bits, values, default, out):  # type: ignore[no-untyped-def]
+    drop, shift = np.uint64(common), np.uint64(64 - bits)
+    first = table[0]
     for i in range(keys.shape[0]):
         k = keys[i]
-        b = np.int64(k >> shift)
         v = default
-        for j in range(starts[b], starts[b + 1]):
-            if table[j] >= k:
-                if table[j] == k:
-                    v = values[j]
-                break
+        # a key without the leading bits every entry shares is not in the table
+        if common == 0 or (k ^ first) >> np.uint64(64 - common) == 0:
+            b = np.int64((k << drop) >> shift)
+            lo, hi = starts[b], starts[b + 1]
+            while lo < hi:  # the slot's first entry >= k (a slot holds one or two of hashes)
+                mid = (lo + hi) >> 1
+                if table[mid] < k:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < starts[b + 1] and table[lo] == k:
+                v = values[lo]
         out[i] = v
 
 
@@ -188,8 +196,9 @@ def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: N
     """Return, for every key, the value of its first entry in the sorted ``table``, or
     ``default`` where it has none.
 
-    Many keys are looked up through a directory of the table's top bits (about one entry
-    per slot for hashes), a few by binary search.
+    Many keys are looked up through a directory of the table's top bits (below those all
+    its entries share: about one entry per slot for hashes), then a binary search inside
+    the slot; a few keys by a binary search of the whole table.
 
     Example:
         >>> sorted_lookup(np.array([7, 3, 9], dtype=np.uint64), np.array([3, 7, 7], dtype=np.uint64),
@@ -204,9 +213,14 @@ def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: N
         found = table[at] == keys
         out[found] = values[at[found]]
         return out
-    bits = max(1, min(_MAX_BITS, int(table.shape[0]).bit_length()))
     keys = np.ascontiguousarray(keys, dtype=np.uint64)
     table = np.ascontiguousarray(table, dtype=np.uint64)
-    _directed_lookup(keys, table, _directory(table, bits), bits,
+    first, last = int(table[0]), int(table[-1])
+    if first == last:  # one key, perhaps repeated
+        out[keys == table[0]] = values[0]
+        return out
+    common = 64 - (first ^ last).bit_length()  # leading bits every entry shares
+    bits = max(1, min(_MAX_BITS, int(table.shape[0]).bit_length()))
+    _directed_lookup(keys, table, _directory(table, common, bits), common, bits,
                      np.ascontiguousarray(values, dtype=np.int64), default, out)
     return out

@@ -127,23 +127,23 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     sig = np.ascontiguousarray(sig[local])
     docs = (local + lo).astype(np.uint64)  # below 2**32: pairs pack two of them
     out = [work.appender("keys", f"{task.shard:05d}.p{p:04d}") for p in range(task.parts)]
-    # A band's rows of one shard fit in cache, so a pass over them per range is cheap.
-    for b in range(task.bands):
-        keys = band_keys(np.ascontiguousarray(sig[:, b * task.rows:(b + 1) * task.rows]), 0,
-                         task.rows)
+
+    def spill(band: int, keys: NDArray[np.uint64], owners: NDArray[np.uint64]) -> None:
+        """One band's rows of the shard (they fit in cache), dealt to the parts in one
+        stable pass."""
         which = (keys >> np.uint64(32)).astype(np.int64) * task.parts >> 32
-        order, bounds = _grouped(which, task.parts)  # one stable pass, not one per part
-        rows = np.stack(((np.uint64(b) << np.uint64(32)) | docs, keys), axis=1)[order]
+        order, bounds = _grouped(which, task.parts)
+        rows = np.stack(((np.uint64(band) << np.uint64(32)) | owners, keys), axis=1)[order]
         for p in range(task.parts):
             out[p].write(rows[bounds[p]:bounds[p + 1]])
+
+    for b in range(task.bands):
+        spill(b, band_keys(np.ascontiguousarray(sig[:, b * task.rows:(b + 1) * task.rows]),
+                           0, task.rows), docs)
     if task.titles:
         title = work.load_raw("content", f"{task.shard:05d}.title", np.uint64)[local]
         has = title != 0
-        which = (title[has] >> np.uint64(32)).astype(np.int64) * task.parts >> 32
-        rows = np.stack(((np.uint64(task.bands) << np.uint64(32)) | docs[has], title[has]),
-                        axis=1)
-        for p in range(task.parts):
-            out[p].write(rows[which == p])
+        spill(task.bands, np.ascontiguousarray(title[has]), docs[has])
     for f in out:
         f.close()
     stats = {"documents": int(local.shape[0])}

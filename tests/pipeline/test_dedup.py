@@ -161,6 +161,23 @@ def test_the_work_folder_keeps_the_signature_values_the_bands_use(
     assert sigs and size == summary["counts"]["read"] * lsh.bands * lsh.rows * 4
 
 
+def test_a_work_folder_of_an_earlier_layout_starts_afresh(corpus: Path, tmp_path: Path) -> None:
+    from thresher.pipeline.workdir import FORMAT
+
+    first = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+                           keep_work=True)
+    run_json = tmp_path / "o" / "_work" / "run.json"
+    meta = json.loads(run_json.read_text())
+    assert meta["format"] == FORMAT
+    run_json.write_text(json.dumps({**meta, "format": FORMAT - 1}))  # as an older version left it
+    again = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+                           keep_work=True)
+    assert again["run"]["resumed"] is False and again["counts"] == first["counts"]
+    assert json.loads(run_json.read_text())["format"] == FORMAT
+    resumed = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial")
+    assert resumed["run"]["resumed"] is True
+
+
 def test_changed_options_do_not_reuse_work(corpus: Path, tmp_path: Path) -> None:
     a = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
                        keep_work=True)

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["sorted_lookup", "stable_argsort", "stable_sort"]
+__all__ = ["group_order", "sorted_lookup", "stable_argsort", "stable_sort"]
 
 _PER_BUCKET = 8  # keys per bucket aimed at
 _MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
@@ -51,17 +51,26 @@ def _common_bits(keys):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _directory(table, common, bits):  # type: ignore[no-untyped-def]
+    """Where the entries of ``table`` with each value of their ``bits`` bits after the
+    ``common`` leading ones start, once dealt (sorted, where ``table`` is)."""
+    drop, shift = np.uint64(common), np.uint64(64 - bits)
+    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
+    for i in range(table.shape[0]):
+        starts[np.int64((table[i] << drop) >> shift) + 1] += 1
+    for b in range(1 << bits):
+        starts[b + 1] += starts[b]
+    return starts
+
+
+@njit(cache=True)
 def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
     """Deal ``keys`` into ``2**bits`` buckets by their bits after the ``common`` leading
     ones, in input order: return where each bucket starts, the order and the keys dealt."""
     n = keys.shape[0]
     drop = np.uint64(common)
     shift = np.uint64(64 - bits)
-    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
-    for i in range(n):
-        starts[np.int64((keys[i] << drop) >> shift) + 1] += 1
-    for b in range(1 << bits):
-        starts[b + 1] += starts[b]
+    starts = _directory(keys, common, bits)
     fill = starts[:-1].copy()
     order = np.empty(n, dtype=np.int64)
     dealt = np.empty(n, dtype=np.uint64)
@@ -157,19 +166,6 @@ _DIRECT = 4096  # fewer keys than this are looked up by binary search
 
 
 @njit(cache=True)
-def _directory(table, common, bits):  # type: ignore[no-untyped-def]
-    """Where the entries of sorted ``table`` start for each value of their ``bits`` bits
-    after the ``common`` leading ones they all share."""
-    drop, shift = np.uint64(common), np.uint64(64 - bits)
-    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
-    for i in range(table.shape[0]):
-        starts[np.int64((table[i] << drop) >> shift) + 1] += 1
-    for b in range(1 << bits):
-        starts[b + 1] += starts[b]
-    return starts
-
-
-@njit(cache=True)
 def _directed_lookup(keys, table, starts, common, bits, values, default, out):  # type: ignore[no-untyped-def]
     drop, shift = np.uint64(common), np.uint64(64 - bits)
     first = table[0]
@@ -224,3 +220,18 @@ def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: N
     _directed_lookup(keys, table, _directory(table, common, bits), common, bits,
                      np.ascontiguousarray(values, dtype=np.int64), default, out)
     return out
+
+
+def group_order(values: NDArray[Any], groups: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """A stable order that puts equal ``values`` (group numbers) together, and where each
+    group starts in it: group ``g`` is ``order[bounds[g]:bounds[g + 1]]`` (values past
+    ``groups - 1`` come last). One radix sort of 16-bit numbers, not a scan per group.
+
+    Example:
+        >>> order, bounds = group_order(np.array([2, 0, 2, 1]), 3)
+        >>> order.tolist(), bounds.tolist()
+        ([1, 3, 0, 2], [0, 1, 2, 4])
+    """
+    small = values.astype(np.uint16 if groups <= 1 << 16 else np.int64)
+    order = np.argsort(small, kind="stable")
+    return order, np.searchsorted(small[order], np.arange(groups + 1))

@@ -43,7 +43,7 @@ from thresher.core.blocks import (
     word_features,
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
-from thresher.core.sorting import sorted_lookup, stable_sort
+from thresher.core.sorting import group_order, sorted_lookup, stable_sort
 from thresher.io.records import Fields, Record
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
@@ -139,9 +139,10 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], texts: list[str],
     per_doc = np.diff(blocks.doc_offsets)
     on = np.repeat(counted, per_doc)
     pairs = np.stack((keys[on], np.repeat(fps, per_doc)[on]), axis=1)
-    part = (pairs[:, 0] >> _SHIFT).astype(np.int64)
+    order, bounds = group_order((pairs[:, 0] >> _SHIFT).astype(np.int64), PARTITIONS)
+    pairs = pairs[order]
     for p in range(PARTITIONS):
-        files[f"blk{p:02d}"].write(pairs[part == p])
+        files[f"blk{p:02d}"].write(pairs[bounds[p]:bounds[p + 1]])
     files["grp"].write(np.stack((ghash[counted], fps[counted]), axis=1))
     doc = np.zeros((n, 4), dtype=np.int64)
     site = np.zeros(n, dtype=np.uint64)

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from thresher.core.cluster import cluster_nodes
 from thresher.core.lsh import band_keys, bucket_pairs
+from thresher.core.sorting import group_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
 from thresher.pipeline.workdir import WorkDir
 
@@ -132,7 +133,7 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
         """One band's rows of the shard (they fit in cache), dealt to the parts in one
         stable pass."""
         which = (keys >> np.uint64(32)).astype(np.int64) * task.parts >> 32
-        order, bounds = _grouped(which, task.parts)
+        order, bounds = group_order(which, task.parts)
         rows = np.stack(((np.uint64(band) << np.uint64(32)) | owners, keys), axis=1)[order]
         for p in range(task.parts):
             out[p].write(rows[bounds[p]:bounds[p + 1]])
@@ -149,16 +150,6 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     stats = {"documents": int(local.shape[0])}
     work.mark_done("keys", f"{task.shard:05d}", stats)
     return stats
-
-
-def _grouped(values: NDArray[Any], groups: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """A stable order that puts equal ``values`` (group numbers) together, and where each
-    group starts in it: group ``g`` is ``order[bounds[g]:bounds[g + 1]]`` (values past
-    ``groups - 1`` come last). One radix sort of 16-bit numbers, not a scan per group.
-    """
-    small = values.astype(np.uint16 if groups <= 1 << 16 else np.int64)
-    order = np.argsort(small, kind="stable")
-    return order, np.searchsorted(small[order], np.arange(groups + 1))
 
 
 @dataclass(frozen=True)
@@ -179,7 +170,7 @@ def band_task(task: BandTask) -> dict[str, Any]:
     rows = np.concatenate([work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 2)
                            for s in range(task.n_shards)])
     pairs = []
-    by_band, bounds = _grouped(rows[:, 0] >> np.uint64(32), task.bands)  # each band's rows
+    by_band, bounds = group_order(rows[:, 0] >> np.uint64(32), task.bands)  # each band's rows
     for b in range(task.bands):
         mine = rows[by_band[bounds[b]:bounds[b + 1]]]
         pairs.append(bucket_pairs(np.ascontiguousarray(mine[:, 1]),

@@ -164,25 +164,45 @@ def _char_tokens(codes, lo, hi, table, out):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def _shingles(tokens, n_tok, ngram, salt, seed, out):  # type: ignore[no-untyped-def]
-    """Write the seeded, mixed shingle hashes of tokens[:n_tok] into out; return the count."""
+    """Write the seeded, mixed shingle hashes of tokens[:n_tok] into out; return the count.
+
+    The polynomial runs one token position at a time over all shingles, so that every
+    pass is a plain loop the compiler vectorizes.
+    """
     if n_tok == 0:
         return 0
     width = min(ngram, n_tok)
     count = n_tok - width + 1
     for i in range(count):
-        s = salt
-        for j in range(width):
-            s = s * MUL + tokens[i + j]
-        out[i] = fmix64(s ^ np.uint64(width) ^ seed)
+        out[i] = salt * MUL + tokens[i]
+    for j in range(1, width):
+        for i in range(count):
+            out[i] = out[i] * MUL + tokens[i + j]
+    mix = np.uint64(width) ^ seed
+    for i in range(count):
+        out[i] = fmix64(out[i] ^ mix)
     return count
 
 
 @njit(cache=True)
-def _oph(shingles, count, probe_seed, sig):  # type: ignore[no-untyped-def]
+def _probe_table(probe_seed, k):  # type: ignore[no-untyped-def]
+    """The bins each of ``k`` bins borrows from, in the order tried: the same for every
+    document, so worked out once per batch (``_MAX_PROBES`` tries a bin)."""
+    table = np.empty((k, _MAX_PROBES), dtype=np.int32)
+    for b in range(k):
+        for attempt in range(_MAX_PROBES):
+            p = fmix64(probe_seed ^ (np.uint64(b) << np.uint64(32)) ^ np.uint64(attempt))
+            table[b, attempt] = np.int32(((p >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32))
+    return table
+
+
+@njit(cache=True)
+def _oph(shingles, count, probes, filled, empty, sig):  # type: ignore[no-untyped-def]
     """Fill sig with the densified one-permutation MinHash of mixed shingles[:count].
 
     A bin holding the all-ones value counts as empty (a 2**-32 chance per shingle); the
     minimum is taken without a branch, since whether it changes is unpredictable.
+    ``probes`` is :func:`_probe_table`; ``filled`` and ``empty`` are scratch of ``k``.
     """
     k = sig.shape[0]
     sig[:] = _EMPTY
@@ -192,14 +212,17 @@ def _oph(shingles, count, probe_seed, sig):  # type: ignore[no-untyped-def]
         sig[slot] = min(sig[slot], np.uint32(x & np.uint64(0xFFFFFFFF)))
     if count == 0:
         return
-    filled = sig != _EMPTY  # borrow only from bins that were filled by a shingle
-    for b in range(k):
-        if filled[b]:
-            continue
+    n_empty = 0
+    for b in range(k):  # borrow only from bins that were filled by a shingle
+        unfilled = sig[b] == _EMPTY
+        filled[b] = not unfilled
+        empty[n_empty] = b
+        n_empty += unfilled
+    for e in range(n_empty):
+        b = empty[e]
         j = np.int64(b)
         for attempt in range(_MAX_PROBES):
-            p = fmix64(probe_seed ^ (np.uint64(b) << np.uint64(32)) ^ np.uint64(attempt))
-            j = np.int64(((p >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32))
+            j = np.int64(probes[b, attempt])
             if filled[j]:
                 break
         while not filled[j]:  # probe sequence exhausted: scan on, deterministically
@@ -230,6 +253,10 @@ def _sketch_batch(data, offsets, table, fold, expand, grow, mode, ngram, char_ng
     words = np.empty(longest, dtype=np.uint64)
     chars = np.empty(longest, dtype=np.uint64)
     shingles = np.empty(longest, dtype=np.uint64)
+    k = sigs.shape[1]
+    probes = _probe_table(probe_seed, k)
+    filled = np.empty(k, dtype=np.bool_)
+    empty = np.empty(k, dtype=np.int64)
     pos = 0
     for d in range(n_docs):
         hi = _decode_fold(data, offsets[d], offsets[d + 1], fold, expand, codes)
@@ -253,7 +280,7 @@ def _sketch_batch(data, offsets, table, fold, expand, grow, mode, ngram, char_ng
         else:
             count = _shingles(words, n_w, ngram, np.uint64(0), seed, shingles)
             modes[d] = MODE_WORD
-        _oph(shingles, count, probe_seed, sigs[d])
+        _oph(shingles, count, probes, filled, empty, sigs[d])
         for i in range(count):
             sh_flat[pos + i] = np.uint32(shingles[i] & np.uint64(0xFFFFFFFF))
         pos += count

@@ -36,9 +36,13 @@ class Fields:
     group: str | None = None  # field naming a record's site, for the template statistics
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
-    """One input record; ``reject`` is the reason when it cannot be used."""
+    """One input record; ``reject`` is the reason when it cannot be used.
+
+    Not frozen: a frozen dataclass sets each field through ``object.__setattr__``, which
+    tripled the cost of making one, and a reader makes one per line.
+    """
 
     id: str
     text: str | None
@@ -107,6 +111,9 @@ class _ZstdRaw(io.RawIOBase):
         super().close()
 
 
+_READ_BUFFER = 1 << 20  # lines are read through it: the default 8 KB costs a call each
+
+
 def open_binary(path: str) -> IO[bytes]:
     """Open a file for reading bytes, decompressing ``.gz`` and ``.zst`` by name."""
     lower = path.lower()
@@ -114,24 +121,10 @@ def open_binary(path: str) -> IO[bytes]:
         return cast(IO[bytes], gzip.open(path, "rb"))
     if lower.endswith(".zst"):
         return io.BufferedReader(_ZstdRaw(path), buffer_size=1 << 20)
-    return open(path, "rb")
+    return open(path, "rb", buffering=_READ_BUFFER)
 
 
 _STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
-
-
-def _lines(fh: IO[bytes], start: int, stop: int | None) -> Iterator[bytes]:
-    """Yield the raw lines of ``fh``, or of its byte range ``[start, stop)``."""
-    if start == 0 and stop is None:
-        yield from fh
-        return
-    fh.seek(start)
-    pos = start
-    for raw in fh:
-        if stop is not None and pos >= stop:
-            return
-        pos += len(raw)
-        yield raw
 
 
 def iter_lines(path: str, *, start: int = 0, stop: int | None = None, first_line: int = 1,
@@ -144,9 +137,17 @@ def iter_lines(path: str, *, start: int = 0, stop: int | None = None, first_line
     without their line ending and byte order mark, or exactly as in the file if ``raw``.
     """
     number = first_line - 1
+    pos = start
     try:
         with open_binary(path) as fh:
-            for number, raw_line in enumerate(_lines(fh, start, stop), start=first_line):
+            if start:
+                fh.seek(start)
+            for raw_line in fh:
+                if stop is not None:  # a byte range: its lines are those starting in it
+                    if pos >= stop:
+                        break
+                    pos += len(raw_line)
+                number += 1
                 line = raw_line.rstrip(b"\r\n")
                 if number == 1:
                     line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
@@ -199,19 +200,23 @@ def _url_of(obj: dict[str, Any], fields: Fields) -> str | None:
 
 
 def _jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
-    where = f"{name}:{number}"
     if len(line) > fields.max_bytes:
-        return Record(where, None, None, name, number,
+        return Record(f"{name}:{number}", None, None, name, number,
                       f"record of {len(line):,} bytes exceeds --max-doc-bytes "
                       f"{fields.max_bytes:,}", True)
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        return Record(where, None, None, name, number, _describe_json_error(line, exc), True)
+        return Record(f"{name}:{number}", None, None, name, number,
+                      _describe_json_error(line, exc), True)
     if not isinstance(obj, dict):
-        return Record(where, None, None, name, number,
+        return Record(f"{name}:{number}", None, None, name, number,
                       f"not a JSON object but {type(obj).__name__}", True)
-    rid, generated = _id_of(obj, fields, where)
+    value = obj.get(fields.id)  # the common case inline: a string id
+    if type(value) is str and value:
+        rid, generated = value, False
+    else:
+        rid, generated = _id_of(obj, fields, f"{name}:{number}")
     text, problem = _text_of(obj, fields)
     return Record(rid, text, _url_of(obj, fields), name, number, problem, generated,
                   group=group_value(obj.get(fields.group)) if fields.group else None)

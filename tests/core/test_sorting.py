@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from thresher.core.sorting import sorted_lookup, stable_argsort, stable_sort
+from thresher.core.sorting import distinct, sorted_lookup, stable_argsort, stable_sort
 
 
 def _cases() -> dict[str, np.ndarray]:
@@ -68,3 +68,16 @@ def test_sorted_lookup_finds_each_keys_first_entry(size: int, queries: int,
         first.setdefault(k, v)
     expected = [first.get(k, -7) for k in keys.tolist()]
     assert sorted_lookup(keys, table, values, -7).tolist() == expected
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.uint32])
+@pytest.mark.parametrize("size", [0, 1, 2, 1000, 200_000])
+def test_distinct_is_numpys_unique(dtype: type, size: int) -> None:
+    rng = np.random.default_rng(size)
+    spread = rng.integers(0, 2**31, size).astype(dtype)
+    repeats = rng.integers(0, max(size // 10, 1), size).astype(dtype)  # many equal values
+    for values in (spread, repeats, np.concatenate((repeats, spread))):
+        got = distinct(values)
+        want = np.unique(values)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

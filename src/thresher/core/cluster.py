@@ -16,6 +16,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from thresher.core.sorting import distinct
+
 __all__ = ["cluster_nodes", "greedy_clusters"]
 
 
@@ -58,7 +60,7 @@ def cluster_nodes(rank: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.i
     one's representative and its similarity to it. ``rank`` may be memory-mapped: only
     the pairs' documents are read from it, so memory grows with the pairs, not the corpus.
     """
-    nodes = np.unique(np.concatenate((u, v)))
+    nodes = distinct(np.concatenate((u, v)))
     if nodes.shape[0] == 0:
         return nodes.astype(np.int64), nodes.astype(np.int64), np.zeros(0)
     cu, cv = np.searchsorted(nodes, u), np.searchsorted(nodes, v)

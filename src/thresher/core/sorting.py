@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["group_order", "sorted_lookup", "stable_argsort", "stable_sort"]
+__all__ = ["distinct", "group_order", "sorted_lookup", "stable_argsort", "stable_sort"]
 
 _PER_BUCKET = 8  # keys per bucket aimed at
 _MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
@@ -235,3 +235,21 @@ def group_order(values: NDArray[Any], groups: int) -> tuple[NDArray[np.int64], N
     small = values.astype(np.uint16 if groups <= 1 << 16 else np.int64)
     order = np.argsort(small, kind="stable")
     return order, np.searchsorted(small[order], np.arange(groups + 1))
+
+
+def distinct(values: NDArray[Any]) -> NDArray[Any]:
+    """Return the distinct ``values`` in order, as ``np.unique(values)`` does.
+
+    numpy 2.3 and later find distinct integers with a hash table, then sort them: on
+    millions of mostly distinct 64-bit numbers (candidate pairs) that takes 15 times as
+    long as one sort and a comparison of neighbours.
+
+    Example:
+        >>> distinct(np.array([5, 1, 5, 0], dtype=np.uint64)).tolist()
+        [0, 1, 5]
+    """
+    ordered = np.sort(np.asarray(values).ravel())
+    keep = np.empty(ordered.shape[0], dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]

@@ -24,7 +24,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.hashing import MUL, fmix64
-from thresher.core.sorting import stable_argsort, stable_sort
+from thresher.core.sorting import distinct, stable_argsort, stable_sort
 from thresher.core.verify import gather_slices, overlaps
 from thresher.index.store import (
     WHY_EXACT,
@@ -124,7 +124,7 @@ def probe_groups(offsets: NDArray[np.int64], workers: int) -> list[tuple[int, ..
     tasks = min(n, max(max(workers, 1), -(-total // PROBE_DOCS)))
     # the shard where each task starts: equal shares of the documents
     starts = np.searchsorted(offsets[:-1], np.arange(tasks) * total / tasks, side="right") - 1
-    starts = np.unique(np.maximum(starts, 0))
+    starts = distinct(np.maximum(starts, 0))
     bounds = [*starts.tolist(), n]
     return [tuple(range(a, b)) for a, b in pairwise(bounds) if b > a]
 
@@ -228,7 +228,7 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
         which, old = seg.lookup(keys)
         if not which.shape[0]:
             continue
-        pair = np.unique((owner[which] << np.int64(32)) | old)
+        pair = distinct((owner[which] << np.int64(32)) | old)
         mine, old = pair >> np.int64(32), pair & np.int64(0xFFFFFFFF)
         candidates += int(pair.shape[0])
         found.append(_verify(seg, sets_of, mine, old, site, title, rule, content))
@@ -239,9 +239,9 @@ def _verify(seg: Segment, sets_of: Any, mine: NDArray[np.int64], old: NDArray[np
             site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule,
             content: bool) -> tuple[NDArray[Any], ...]:
     """Verify (document, indexed) pairs; return the matching ones as probe rows."""
-    new_docs = np.unique(mine)
+    new_docs = distinct(mine)
     new_flat, new_off = sets_of(new_docs)
-    old_docs = np.unique(old)
+    old_docs = distinct(old)
     old_flat, old_off = seg.shingles(old_docs)
     flat = np.concatenate((new_flat, old_flat))
     offsets = np.concatenate((new_off, new_off[-1] + old_off[1:]))

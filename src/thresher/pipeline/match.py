@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from thresher.core.cluster import cluster_nodes
 from thresher.core.lsh import band_keys, bucket_pairs
-from thresher.core.sorting import group_order
+from thresher.core.sorting import distinct, group_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
 from thresher.pipeline.workdir import WorkDir
 
@@ -176,7 +176,7 @@ def band_task(task: BandTask) -> dict[str, Any]:
         pairs.append(bucket_pairs(np.ascontiguousarray(mine[:, 1]),
                                   (mine[:, 0] & np.uint64(0xFFFFFFFF)).astype(np.int64), rank,
                                   cap=task.cap))
-    out = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.uint64)
+    out = distinct(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.uint64)
     work.save("lsh", f"part-{task.part:04d}", out)
     stats = {"pairs": int(out.shape[0])}
     work.mark_done("lsh", f"part-{task.part:04d}", stats)
@@ -186,7 +186,7 @@ def band_task(task: BandTask) -> dict[str, Any]:
 def merge_candidates(work: WorkDir, parts_: int) -> int:
     """Merge the key ranges' pairs into one sorted array of distinct candidates."""
     parts = [work.load("lsh", f"part-{p:04d}") for p in range(parts_)]
-    cand = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    cand = distinct(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
     work.save("verify", "cand", cand)
     return int(cand.shape[0])
 
@@ -208,7 +208,7 @@ def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64], src: str
     shard_of = np.searchsorted(offsets, docs, side="right") - 1
     pieces: list[NDArray[np.uint32]] = []
     lengths: list[NDArray[np.int64]] = []
-    for s in np.unique(shard_of):
+    for s in distinct(shard_of):
         sh = work.load_raw(src, f"{s:05d}.sh", np.uint32)
         shoff = work.load_raw(src, f"{s:05d}.shoff", np.int64)
         local = docs[shard_of == s] - offsets[s]
@@ -233,7 +233,7 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
     part = np.asarray(cand[task.chunk * VERIFY_CHUNK : (task.chunk + 1) * VERIFY_CHUNK])
     u = (part >> np.uint64(32)).astype(np.int64)
     v = (part & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    docs = np.unique(np.concatenate((u, v)))
+    docs = distinct(np.concatenate((u, v)))
     flat, offsets = _gather_sets(work, task.n_shards, docs, task.src)
     sims, inter, cont = overlaps(flat, offsets, np.searchsorted(docs, u),
                                  np.searchsorted(docs, v))
@@ -362,7 +362,7 @@ def _per_doc(work: WorkDir, n_shards: int, docs: NDArray[np.int64], part: str
     offsets = shard_offsets(work, n_shards)
     out = np.zeros(docs.shape[0], dtype=np.uint64)
     shard_of = np.searchsorted(offsets, docs, side="right") - 1
-    for s in np.unique(shard_of):
+    for s in distinct(shard_of):
         mask = shard_of == s
         out[mask] = work.load_raw("content", f"{s:05d}.{part}", np.uint64)[docs[mask] - offsets[s]]
     return out
@@ -376,8 +376,8 @@ def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
     roots (pointer jumping), until a round changes nothing. Memory: the documents that
     have a match and one label each.
     """
-    parts = [np.unique(work.load("cluster", f"edges-{c:05d}")) for c in range(chunks)]
-    nodes = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    parts = [distinct(work.load("cluster", f"edges-{c:05d}")) for c in range(chunks)]
+    nodes = distinct(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
     label = np.arange(nodes.shape[0], dtype=np.int64)
     rounds = 0
     while True:
@@ -399,7 +399,7 @@ def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
     work.save("cluster", "nodes", nodes)
     work.save("cluster", "labels", nodes[label])
     return {"documents": int(nodes.shape[0]), "rounds": rounds,
-            "components": int(np.unique(label).shape[0])}
+            "components": int(distinct(label).shape[0])}
 
 
 @dataclass(frozen=True)

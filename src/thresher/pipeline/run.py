@@ -23,6 +23,7 @@ from typing import Any, Self, TypeVar
 from thresher._version import __version__
 from thresher.config import Config
 from thresher.core.plan import LshPlan, choose_bands, plan_for
+from thresher.core.sorting import distinct
 from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
@@ -408,7 +409,7 @@ def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[
 
     records = int(work.load("index", "ok", mmap=True).shape[0])
     reps = work.load("cluster", "dup_rep")
-    refs = np.unique(reps[reps >= records]) - records
+    refs = distinct(reps[reps >= records]) - records
     out: dict[int, tuple[str, int, tuple[int, int]]] = {}
     for seg in store.segments():
         mine = refs[(refs >= seg.first) & (refs < seg.first + seg.docs)] - seg.first

@@ -225,7 +225,9 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
     for s in range(n_shards):
         part, size = _shard_table(work, ctx, s, lo=int(offsets[s]), hi=int(offsets[s + 1]))
         kept_bytes += size
-        writer = writer or pq.ParquetWriter(tmp, part.schema)
+        # a dictionary only where values repeat (ids, URLs and reasons would fall back)
+        writer = writer or pq.ParquetWriter(tmp, part.schema,
+                                            use_dictionary=["decision", "match", "file"])
         pending.append(part)
         rows += part.num_rows
         if rows >= ROW_GROUP or s == n_shards - 1:

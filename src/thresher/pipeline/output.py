@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,16 @@ _DECISION = {KIND_KEPT: "kept", KIND_EXACT: "duplicate", KIND_NEAR: "duplicate",
 _MATCH = {KIND_EXACT: "exact", KIND_NEAR: "near", KIND_EXACT_NEAR: "near",
           KIND_PARTIAL: "partial", KIND_TITLE: "title"}
 ROW_GROUP = 65536
+
+
+@lru_cache(maxsize=1)
+def _labels() -> dict[str, Any]:
+    """The decision and match columns' values, as arrays indexed by a record's kind."""
+    import pyarrow as pa
+
+    kinds = range(max(_DECISION) + 1)
+    return {"decision": pa.array([_DECISION[k] for k in kinds], pa.string()),
+            "match": pa.array([_MATCH.get(k) for k in kinds], pa.string())}
 
 
 @dataclass(frozen=True)
@@ -149,19 +160,32 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
     records = len(ctx.ids)
     indexed = rep >= records
     here = np.where(indexed, 0, np.maximum(rep, 0))
-    rep_ids = _masked(ctx.ids.take(pa.array(here)).to_pylist(), rep < 0)
     old = ctx.old or {}
-    for k in np.flatnonzero(indexed).tolist():
-        rep_ids[k] = old[int(rep[k])][0]
+    # Only the records not kept have a reason and a representative: their columns are
+    # made for them alone (most records are kept).
+    told = np.flatnonzero(kind != KIND_KEPT)
+    at = pa.array(told)
+    rep_ids = _masked(ctx.ids.take(pa.array(here[told])).to_pylist(), rep[told] < 0)
+    from_index = np.flatnonzero(indexed[told]).tolist()
+    for j in from_index:
+        rep_ids[j] = old[int(rep[told[j]])][0]
+    first = d.repeated_first[told]
     rows = _Rows(
-        kind=kind.tolist(), ids=meta["id"].to_pylist(), rep_ids=rep_ids,
-        lead_ids=ctx.ids.take(pa.array(d.lead)).to_pylist(),
-        sim=d.sim.tolist(), cont=d.cont.tolist(), meta_reason=meta["reason"].to_pylist(),
-        dup_first=_masked(ctx.locations.take(pa.array(np.maximum(d.repeated_first, 0)))
-                          .to_pylist(), d.repeated_first < 0),
-        shingles=[ctx.labels[1] if m == 2 else ctx.labels[0] for m in ctx.mode[lo:hi].tolist()],
-        rep_notes={k: f" (in the index, batch {old[int(rep[k])][1]})"
-                   for k in np.flatnonzero(indexed).tolist()})
+        kind=kind[told].tolist(), ids=meta["id"].take(at).to_pylist(), rep_ids=rep_ids,
+        lead_ids=ctx.ids.take(pa.array(d.lead[told])).to_pylist(),
+        sim=d.sim[told].tolist(), cont=d.cont[told].tolist(),
+        meta_reason=meta["reason"].take(at).to_pylist(),
+        dup_first=_masked(ctx.locations.take(pa.array(np.maximum(first, 0))).to_pylist(),
+                          first < 0),
+        shingles=[ctx.labels[1] if m == 2 else ctx.labels[0]
+                  for m in ctx.mode[lo:hi][told].tolist()],
+        rep_notes={j: f" (in the index, batch {old[int(rep[told[j]])][1]})"
+                   for j in from_index})
+    reasons: list[str | None] = [None] * kind.shape[0]
+    representative: list[str | None] = [None] * kind.shape[0]
+    for j, i in enumerate(told.tolist()):
+        reasons[i] = _reason(rows, j, ctx)
+        representative[i] = rep_ids[j]
     kept_bytes = int(meta["bytes"].to_numpy()[kind == KIND_KEPT].sum())
     dup = (kind == KIND_KEPT) | rejected
     spans: dict[str, Any] = {}
@@ -175,14 +199,13 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
                  "rep_content_end": pa.array(other[:, 1], pa.int64(), mask=dup)}
     return pa.table({
         "id": meta["id"],
-        "decision": pa.array([_DECISION[k] for k in rows.kind], pa.string()),
+        "decision": _labels()["decision"].take(pa.array(kind.astype(np.int64))),
         "cluster": pa.array(rep, pa.int64(), mask=rejected | indexed),
-        "representative": pa.array(_masked(rep_ids, kind == KIND_KEPT), pa.string()),
+        "representative": pa.array(representative, pa.string()),
         "similarity": pa.array(d.sim, pa.float64(), mask=dup),
         "containment": pa.array(d.cont, pa.float64(), mask=dup),
-        "match": pa.array([_MATCH.get(k) for k in rows.kind], pa.string()),
-        "reason": pa.array([_reason(rows, i, ctx) for i in range(len(rows.kind))],
-                           pa.string()),
+        "match": _labels()["match"].take(pa.array(kind.astype(np.int64))),
+        "reason": pa.array(reasons, pa.string()),
         "file": meta["file"], "line": meta["line"], "url": meta["url"],
         "length": meta["length"], **spans, **({} if ctx.old is None else {
             "representative_batch": pa.array(

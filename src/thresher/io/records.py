@@ -22,7 +22,8 @@ from thresher.io.sources import Shard
 if TYPE_CHECKING:
     from thresher.io.warc import WarcOptions
 
-__all__ = ["Fields", "Record", "group_value", "iter_lines", "open_binary", "read_shard"]
+__all__ = ["Fields", "Record", "group_value", "id_value", "iter_lines", "jsonl_record", "open_binary",
+           "read_shard"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,7 +184,12 @@ def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | Non
 
 
 def _id_of(obj: dict[str, Any], fields: Fields, fallback: str) -> tuple[str, bool]:
-    value = obj.get(fields.id)
+    return id_value(obj.get(fields.id), fallback)
+
+
+def id_value(value: Any, fallback: str) -> tuple[str, bool]:
+    """Return a record's id from its id field's value, and whether it was made up (from
+    ``fallback``) because the value is missing, empty or not a scalar."""
     if value is None or isinstance(value, (dict, list)) or value == "":
         return fallback, True
     return str(value), False
@@ -199,7 +205,8 @@ def _url_of(obj: dict[str, Any], fields: Fields) -> str | None:
     return url if isinstance(url, str) else None
 
 
-def _jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
+def jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
+    """The record of one JSONL line (stripped of its line ending), read with orjson."""
     if len(line) > fields.max_bytes:
         return Record(f"{name}:{number}", None, None, name, number,
                       f"record of {len(line):,} bytes exceeds --max-doc-bytes "
@@ -229,7 +236,7 @@ def _read_jsonl(shard: Shard, name: str, fields: Fields) -> Iterator[Record]:
         if line is None:
             yield Record(f"{name}:{number}", None, None, name, number, error, True)
         else:
-            yield _jsonl_record(line, name, number, fields)
+            yield jsonl_record(line, name, number, fields)
 
 
 def _read_txt(path: str, name: str, fields: Fields) -> Record:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -44,13 +43,27 @@ from thresher.core.blocks import (
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
 from thresher.core.sorting import group_order, sorted_lookup, stable_sort
+from thresher.io.batches import Decoded
 from thresher.io.records import Fields, Record
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["PARTITIONS", "ContentTask", "Decoded", "TemplateTask", "cleaned", "content_task",
-           "count_groups", "group_of", "kept_content", "pass_one", "pass_one_files",
-           "template_task", "title_keys"]
+__all__ = [
+    "PARTITIONS",
+    "ContentTask",
+    "Decoded",
+    "TemplateTask",
+    "cleaned",
+    "content_task",
+    "count_groups",
+    "group_of",
+    "kept_content",
+    "pass_one",
+    "pass_one_files",
+    "site_of",
+    "template_task",
+    "title_keys",
+]
 
 PARTITIONS = 16
 _SHIFT = np.uint64(60)  # top four bits pick the partition
@@ -68,9 +81,13 @@ def group_of(record: Record, fields: Fields) -> str:
         >>> group_of(Record("a", "t", "https://WWW.Example.org/x", "f", 1), Fields())
         'example.org'
     """
+    return site_of(record.url, record.group, fields)
+
+
+def site_of(url: str | None, group: str | None, fields: Fields) -> str:
+    """:func:`group_of` a record whose URL and ``--group-by`` value are given."""
     if fields.group is not None:
-        return record.group or ""
-    url = record.url
+        return group or ""
     if not url:
         return ""
     # The host depends on the scheme and network location alone: pages of one site share
@@ -124,10 +141,11 @@ def pass_one_files() -> list[str]:
     return [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp", *_KEPT]
 
 
-def pass_one(files: dict[str, Any], n: int, slots: list[int], texts: list[str],
+def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
              groups: list[str], prepared: tuple[NDArray[np.uint8], NDArray[np.int64]],
              fps: NDArray[np.uint64], counted: NDArray[np.bool_]) -> None:
-    """Pass one for a batch of ``n`` records, whose rows ``slots`` hold ``texts``.
+    """Pass one for a batch of ``n`` records, whose rows ``slots`` hold the texts
+    ``prepared`` (of ``chars`` code points each).
 
     Writes the (site-and-block key, fingerprint) pairs of the documents ``counted`` (those
     with a token) by partition, their (site, fingerprint) pairs, and what pass two needs.
@@ -151,7 +169,7 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], texts: list[str],
         doc[where, 0] = 1
         doc[where, 1] = np.diff(offsets)
         doc[where, 2] = per_doc
-        doc[where, 3] = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        doc[where, 3] = chars
         site[where] = ghash
     files["text"].write(data)
     files["doc"].write(doc)
@@ -398,22 +416,6 @@ def kept_content(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], blocks: 
     out_off = np.zeros(offsets.shape[0], dtype=np.int64)
     _join_kept(data, offsets, blocks.doc_offsets, blocks.bytes, keep, out, out_off)
     return out[:out_off[-1]], out_off
-
-
-class Decoded(Sequence[str]):
-    """The documents of a ``prepare_batch`` layout, decoded when asked for."""
-
-    def __init__(self, data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> None:
-        self.data, self.offsets = data, offsets
-
-    def __len__(self) -> int:
-        return int(self.offsets.shape[0]) - 1
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1]) - 1
-        return self.data[lo:hi].tobytes().decode("utf-8", "surrogatepass")
 
 
 class _Shard:

@@ -7,24 +7,23 @@ artifacts at once, so memory stays bounded by the batch, not the shard.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, sketch_texts
-from thresher.core.text import prepare_batch
-from thresher.io.records import Fields, Record, read_shard
+from thresher.io.batches import Batch, read_batches
+from thresher.io.records import Fields, Record
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["NO_TOKENS", "ReadTask", "read_stage_task", "sketch_rows"]
 
-_BATCH = 2048
+_EMPTY = Batch.of_records([])
 _MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
 NO_TOKENS = "no letters or digits after normalization"
 
@@ -49,20 +48,20 @@ class ReadTask:
     columns: int = 0
 
 
-def _meta_table(batch: list[Record], reasons: list[str | None], nbytes: NDArray[np.int64]
+def _meta_table(batch: Batch | None, reasons: list[str | None], nbytes: NDArray[np.int64]
                 ) -> Any:
     import pyarrow as pa
 
+    b = batch or _EMPTY
     return pa.table({
-        "id": pa.array([r.id for r in batch], pa.string()),
-        "file": pa.array([r.file for r in batch], pa.string()),
-        "line": pa.array([r.line for r in batch], pa.int64()),
-        "url": pa.array([r.url for r in batch], pa.string()),
-        "length": pa.array([len(r.text) if r.text is not None else 0 for r in batch],
-                           pa.int64()),
+        "id": pa.array(b.ids, pa.string()),
+        "file": pa.array(b.files, pa.string()),
+        "line": pa.array(b.lines, pa.int64()),
+        "url": pa.array(b.urls, pa.string()),
+        "length": pa.array(b.lengths, pa.int64()),
         "bytes": pa.array(nbytes, pa.int64()),
         "reason": pa.array(reasons, pa.string()),
-        "id_generated": pa.array([r.id_generated for r in batch], pa.bool_()),
+        "id_generated": pa.array(b.generated, pa.bool_()),
     })
 
 
@@ -97,27 +96,25 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
     return out, idx[s.n_tokens == 0].tolist()
 
 
-def _batch_arrays(task: ReadTask, batch: list[Record], files: dict[str, Any]
+def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
                   ) -> tuple[dict[str, NDArray[Any]], list[str | None]]:
     """Sketch the usable records of a batch; return per-record arrays and reasons.
 
     Matching on content, the whole text's fingerprint is all that is kept of its sketch,
     and the texts are cut into blocks for the site counts (the same UTF-8 serves both).
     """
-    slots = [i for i, r in enumerate(batch) if r.reject is None and r.text is not None]
-    reasons = [r.reject for r in batch]
-    texts = [batch[i].text or "" for i in slots]
-    prepared = prepare_batch(texts) if task.blocks else None
-    out, empty = sketch_rows(task, len(batch), slots, texts, whole=not task.blocks,
-                             prepared=prepared)
+    slots = batch.slots
+    reasons = list(batch.rejects)
+    out, empty = sketch_rows(task, len(batch), slots, batch.texts, whole=not task.blocks,
+                             prepared=batch.prepared)
     for i in empty:
         reasons[i] = NO_TOKENS
-    if prepared is not None:
-        from thresher.pipeline.chrome import group_of, pass_one
+    if task.blocks:
+        from thresher.pipeline.chrome import pass_one, site_of
 
-        pass_one(files, len(batch), slots, texts,
-                 [group_of(batch[i], task.fields) for i in slots], prepared,
-                 np.ascontiguousarray(out["fp"][slots, 0]),
+        pass_one(files, len(batch), slots, [batch.lengths[i] for i in slots],
+                 [site_of(batch.urls[i], batch.groups[i], task.fields) for i in slots],
+                 batch.prepared, np.ascontiguousarray(out["fp"][slots, 0]),
                  np.array([reasons[i] is None for i in slots], dtype=bool))
     return out, reasons
 
@@ -151,11 +148,6 @@ class _DocsWriter:
         self.writer.close()
 
 
-def _batches(records: Iterator[Record]) -> Iterator[list[Record]]:
-    while batch := list(islice(records, _BATCH)):
-        yield batch
-
-
 def read_stage_task(task: ReadTask) -> dict[str, Any]:
     """Read and sketch one shard into the work folder; return its statistics."""
 
@@ -176,10 +168,9 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         from thresher.pipeline.chrome import pass_one_files
 
         files.update({key: work.appender("read", f"{name}.{key}") for key in pass_one_files()})
-    for batch in _batches(read_shard(task.shard, task.fields, skipped=skipped,
-                                     warc=task.warc)):
+    for batch in read_batches(task.shard, task.fields, skipped=skipped, warc=task.warc):
         if docs is not None:
-            docs.write(batch)
+            docs.write(batch.records or [])
         arrays, reasons = _batch_arrays(task, batch, files)
         nbytes = arrays["bytes"]
         table = _meta_table(batch, reasons, nbytes)
@@ -194,7 +185,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         work.write_progress("read", name, records)
         rejected += sum(r is not None for r in reasons)
         text_bytes += int(nbytes.sum())
-    writer.close(_meta_table([], [], np.zeros(0, np.int64)).schema)
+    writer.close(_meta_table(None, [], np.zeros(0, np.int64)).schema)
     for f in files.values():
         f.close()
     if docs is not None:

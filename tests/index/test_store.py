@@ -104,13 +104,13 @@ from thresher.index.probe import fp_tables
 from thresher.index.store import IndexStore
 import thresher.index.store as st
 store = IndexStore({path!r})
-real = st._fsync_dir
+real = st._fsync
 def slow(path):  # the segment is written, not yet listed: stop here and wait to be killed
     real(path)
     if ".tmp-" in str(path):
         print("written", flush=True)
         time.sleep(60)
-st._fsync_dir = slow
+st._fsync = slow
 batch, docs = _batch(40, 3)
 with store.writer():
     store.commit(batch["arrays"], docs, {{}})

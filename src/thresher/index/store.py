@@ -44,6 +44,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -70,7 +71,8 @@ ARRAYS = ("keys", "kfence", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "s
           "tkeys", "tcounts", "gkeys", "gpages")
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder (its entries) to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -85,7 +87,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    _fsync(target.parent)
 
 
 @dataclass(frozen=True)
@@ -341,23 +343,25 @@ class IndexStore:
 
         tmp = self.path / "segments" / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        for key, value in arrays.items():
-            if callable(value):  # streamed by the caller into the file
-                value(tmp / f"{key}.npy")
-                with open(tmp / f"{key}.npy", "rb") as fh:
-                    os.fsync(fh.fileno())
-                continue
-            with open(tmp / f"{key}.npy", "wb") as fh:
-                np.save(fh, value, allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-        with open(tmp / "docs.parquet", "wb") as fh:
-            pq.write_table(docs, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _fsync_dir(tmp)
+        # Each file is flushed to the disk by a second thread while the next one is made;
+        # all are on the disk before the folder is named (the commit).
+        with ThreadPoolExecutor(1) as syncer:
+            synced = []
+            for key, value in arrays.items():
+                if callable(value):  # streamed by the caller into the file
+                    value(tmp / f"{key}.npy")
+                else:
+                    with open(tmp / f"{key}.npy", "wb") as fh:
+                        np.save(fh, value, allow_pickle=False)
+                synced.append(syncer.submit(_fsync, tmp / f"{key}.npy"))
+            with open(tmp / "docs.parquet", "wb") as fh:
+                pq.write_table(docs, fh, use_dictionary=["file"])
+            synced.append(syncer.submit(_fsync, tmp / "docs.parquet"))
+            for done in synced:
+                done.result()
+        _fsync(tmp)
         os.rename(tmp, self.path / "segments" / name)
-        _fsync_dir(self.path / "segments")
+        _fsync(self.path / "segments")
 
     def _merge_smallest(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Merge the two neighbouring segments with the fewest documents into one.

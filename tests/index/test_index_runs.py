@@ -322,3 +322,29 @@ def test_probe_tasks_however_grouped_decide_alike(tmp_path: Path,
     assert one["matched"] == many["matched"] > 100 and one["candidates"] == many["candidates"]
     assert one["matched"] > one["exact"]  # found through band keys, verified
     assert rows_one.equals(rows_many)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name not in ("summary.json", "manifest.json", "report.html")}
+
+
+def test_add_with_workers_gives_the_serial_outputs(tmp_path: Path) -> None:
+    # With workers, the segment is written while the kept corpus and the decisions are:
+    # the outputs, the segment and what the summary says of the index are the same.
+    corpus = make_corpus(tmp_path / "c", files=3, per_file=150, seed=11)
+    first = min(corpus.glob("*.jsonl"))  # indexed first, then crawled again
+    runs = {}
+    for executor in ("serial", "local"):
+        ix = tmp_path / f"ix-{executor}"
+        index.create(ix)
+        index.add(ix, [first], tmp_path / f"a-{executor}", executor=executor, workers=2)
+        runs[executor] = index.add(ix, [corpus], tmp_path / f"b-{executor}",
+                                   executor=executor, workers=2)
+    serial, local = runs["serial"], runs["local"]
+    assert local["index"] == {**serial["index"], "path": local["index"]["path"]}
+    assert serial["index"]["added"] > 0 and serial["index"]["matched"] > 0
+    assert local["run"]["stage_seconds"].keys() == serial["run"]["stage_seconds"].keys()
+    assert list(local["run"]["stage_seconds"])[-1] == "index-add"
+    assert _files(tmp_path / "b-local") == _files(tmp_path / "b-serial")
+    assert _files(tmp_path / "ix-local") == _files(tmp_path / "ix-serial")

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -373,28 +374,51 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         for key in ("accepted", "rejected")}}
     offsets = match.shard_offsets(work, n)
     kept_root = str(r.out / "kept")
-    r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
-        str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
-        cfg.output.format, r.fields,
-        tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
-        for (s, first, last), name in zip(whole, names, strict=True)])
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
-    t0, cpu0 = time.perf_counter(), time.process_time()
     old = _indexed_refs(work, store) if store is not None else None
-    kept_bytes = write_decisions(work, n, str(r.out / "decisions.parquet"),
-                                 threshold=mh.threshold, labels=labels,
-                                 containment=cfg.content.containment,
-                                 title_containment=cfg.content.title_containment,
-                                 content=content, old=old)
-    if cfg.content.strip_boilerplate:
-        _write_boilerplate(work, n, r.out / "boilerplate.parquet")
-    r.timings["decisions"] = round(time.perf_counter() - t0, 3)
-    r.cpu["decisions"] = round(time.process_time() - cpu0, 3)
+    kept_bytes = 0
+
+    def outputs(clock: Callable[[], float]) -> None:
+        """The kept corpus, then decisions.parquet (and the removed blocks)."""
+        nonlocal kept_bytes
+        r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
+            str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
+            cfg.output.format, r.fields,
+            tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
+            for (s, first, last), name in zip(whole, names, strict=True)])
+        t0, cpu0 = time.perf_counter(), clock()
+        kept_bytes = write_decisions(work, n, str(r.out / "decisions.parquet"),
+                                     threshold=mh.threshold, labels=labels,
+                                     containment=cfg.content.containment,
+                                     title_containment=cfg.content.title_containment,
+                                     content=content, old=old)
+        if cfg.content.strip_boilerplate:
+            _write_boilerplate(work, n, r.out / "boilerplate.parquet")
+        r.timings["decisions"] = round(time.perf_counter() - t0, 3)
+        r.cpu["decisions"] = round(clock() - cpu0, 3)
+
+    added: dict[str, Any] = {}
+    adding = ixrun if store is not None and ixrun is not None and ixrun.mode == "add" else None
+    if adding is not None and cfg.run.executor != "serial" and r.executor.workers > 1 \
+            and len(whole) > 1:
+        # The segment is written in this process while the workers write the kept corpus
+        # and a second thread the decisions: neither reads what the other writes. Each
+        # thread's CPU is counted by its own clock (the workers' by theirs).
+        with ThreadPoolExecutor(1) as side:
+            done = side.submit(outputs, time.thread_time)
+            added = _index_add(r, store, adding, plan, titles, src, n, time.thread_time)
+            done.result()
+        r.timings["index-add"] = r.timings.pop("index-add")  # listed last, as it ends
+        r.cpu["index-add"] = r.cpu.pop("index-add")
+    else:
+        outputs(time.process_time)
+        if adding is not None:
+            added = _index_add(r, store, adding, plan, titles, src, n, time.process_time)
     summary = _summary(r, plan=plan, read_stats=read_stats, cluster=cluster,
                        kept_bytes=kept_bytes, resumed=resumed, started=started,
                        content_stats=content_stats)
     if store is not None and ixrun is not None:
-        summary["index"] = _index_summary(r, store, ixrun, probed, plan, titles, src, n,
+        summary["index"] = _index_summary(store, ixrun, probed, added,
                                           sum(int(e["docs"]) for e in entries or ()))
     _write_json(r.out / "summary.json", summary)
     if not cfg.output.keep_work and cfg.output.work_dir is None:
@@ -424,40 +448,39 @@ def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[
     return out
 
 
-def _index_summary(r: _Runner, store: Any, ixrun: IndexRun, probed: dict[str, Any],
-                   plan: LshPlan, titles: bool, src: str, n: int, before: int
-                   ) -> dict[str, Any]:
-    """Add the kept documents to the index (``add``); say what the index did."""
+def _index_add(r: _Runner, store: Any, ixrun: IndexRun, plan: LshPlan, titles: bool,
+               src: str, n: int, clock: Callable[[], float]) -> dict[str, Any]:
+    """Add the kept documents to the index as a new segment; say what was added."""
     from thresher.index.probe import commit_run
     from thresher.pipeline.match import KIND_KEPT, shard_decisions
 
-    out: dict[str, Any] = {"path": str(store.path), "mode": ixrun.mode,
-                           "matched": probed.get("matched", 0),
-                           "exact": probed.get("exact", 0),
-                           "candidates": probed.get("candidates", 0),
-                           "documents_before": before}
-    if ixrun.mode == "add":
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        records = int(r.work.load("index", "ok", mmap=True).shape[0])
-        decided = shard_decisions(r.work, 0, records)
-        kept = decided.kind == KIND_KEPT
-        cfg = r.config
-        if ixrun.committed is None:
-            manifest = commit_run(r.work, store, n, kept, bands=plan.bands, rows=plan.rows,
-                                  columns=plan.bands * plan.rows, titles=titles, src=src,
-                                  info={"inputs": [str(Path(p).absolute())
-                                                   for p in cfg.input.paths],
-                                        "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                               time.gmtime())},
-                                  token=ixrun.token, decided=decided)
-            batch = int(manifest["next_batch"]) - 1
-        else:  # an earlier attempt committed the batch and was killed before its summary
-            manifest, batch = store.manifest(), ixrun.committed
-        r.timings["index-add"] = round(time.perf_counter() - t0, 3)
-        r.cpu["index-add"] = round(time.process_time() - cpu0, 3)
-        out.update({"added": int(kept.sum()), "batch": batch,
-                    "documents": int(manifest["documents"])})
-    return out
+    t0, cpu0 = time.perf_counter(), clock()
+    records = int(r.work.load("index", "ok", mmap=True).shape[0])
+    decided = shard_decisions(r.work, 0, records)
+    kept = decided.kind == KIND_KEPT
+    cfg = r.config
+    if ixrun.committed is None:
+        manifest = commit_run(r.work, store, n, kept, bands=plan.bands, rows=plan.rows,
+                              columns=plan.bands * plan.rows, titles=titles, src=src,
+                              info={"inputs": [str(Path(p).absolute())
+                                               for p in cfg.input.paths],
+                                    "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                           time.gmtime())},
+                              token=ixrun.token, decided=decided)
+        batch = int(manifest["next_batch"]) - 1
+    else:  # an earlier attempt committed the batch and was killed before its summary
+        manifest, batch = store.manifest(), ixrun.committed
+    r.timings["index-add"] = round(time.perf_counter() - t0, 3)
+    r.cpu["index-add"] = round(clock() - cpu0, 3)
+    return {"added": int(kept.sum()), "batch": batch, "documents": int(manifest["documents"])}
+
+
+def _index_summary(store: Any, ixrun: IndexRun, probed: dict[str, Any],
+                   added: dict[str, Any], before: int) -> dict[str, Any]:
+    """What the index did: what the probe matched and (``add``) what was added."""
+    return {"path": str(store.path), "mode": ixrun.mode,
+            "matched": probed.get("matched", 0), "exact": probed.get("exact", 0),
+            "candidates": probed.get("candidates", 0), "documents_before": before, **added}
 
 
 def _write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:

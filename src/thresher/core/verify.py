@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 __all__ = ["distinct_sets", "gather_slices", "jaccard_pairs", "overlaps"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gather(src, starts, counts, out):  # type: ignore[no-untyped-def]
     pos = 0
     for i in range(starts.shape[0]):

@@ -343,20 +343,26 @@ class IndexStore:
 
         tmp = self.path / "segments" / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        # Each file is flushed to the disk by a second thread while the next one is made;
-        # all are on the disk before the folder is named (the commit).
-        with ThreadPoolExecutor(1) as syncer:
-            synced = []
+        # A file the caller streams (the shingle sets, the largest) is written by a thread
+        # of its own while this one writes the others, and each file is flushed to the
+        # disk by a third as soon as it is written; all are on the disk before the folder
+        # is named (the commit).
+        with ThreadPoolExecutor(1) as syncer, ThreadPoolExecutor(1) as streamer:
+            synced, streamed = [], []
             for key, value in arrays.items():
-                if callable(value):  # streamed by the caller into the file
-                    value(tmp / f"{key}.npy")
-                else:
-                    with open(tmp / f"{key}.npy", "wb") as fh:
-                        np.save(fh, value, allow_pickle=False)
-                synced.append(syncer.submit(_fsync, tmp / f"{key}.npy"))
+                path = tmp / f"{key}.npy"
+                if callable(value):
+                    streamed.append((streamer.submit(value, path), path))
+                    continue
+                with open(path, "wb") as fh:
+                    np.save(fh, value, allow_pickle=False)
+                synced.append(syncer.submit(_fsync, path))
             with open(tmp / "docs.parquet", "wb") as fh:
                 pq.write_table(docs, fh, use_dictionary=["file"])
             synced.append(syncer.submit(_fsync, tmp / "docs.parquet"))
+            for written, path in streamed:
+                written.result()
+                synced.append(syncer.submit(_fsync, path))
             for done in synced:
                 done.result()
         _fsync(tmp)

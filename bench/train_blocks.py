@@ -26,8 +26,8 @@ import xxhash
 
 from thresher.core.blocks import FEATURES, block_features, headings, split_blocks
 from thresher.core.content import KEEP, TreeModel, predict, select_content
-from thresher.io.records import Fields, Record
-from thresher.pipeline.chrome import group_of
+from thresher.io.records import Fields
+from thresher.pipeline.chrome import site_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT.parent / "shared" / "crawlbench-dev"
@@ -41,7 +41,7 @@ def _jsonl(path: Path) -> list[dict[str, str]]:
 
 def host(url: str | None) -> str:
     """The site a document is counted under, as the pipeline decides it."""
-    return group_of(Record("", "", url, "", 0), Fields())
+    return site_of(url, None, Fields())
 
 
 def token_f1(pred: str, gold: str) -> float:

@@ -22,7 +22,7 @@ from thresher.core.text import prepare_batch
 from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
 from thresher.index.store import IndexStore, Segment, summed_site_tables
-from thresher.io.records import Fields, Record
+from thresher.io.records import Fields
 from thresher.pipeline.match import EDGE_PARTIAL, EDGE_TITLE
 from thresher.pipeline.read import _MODES
 
@@ -81,12 +81,11 @@ class Index:
         """Return, for each text, its best indexed match (id, batch, similarity,
         containment, match) or None. ``urls`` (or ``groups``, as ``--group-by`` would)
         tell each page's site."""
-        from thresher.pipeline.chrome import Decoded, _group_hash, cleaned, group_of
+        from thresher.pipeline.chrome import Decoded, _group_hash, cleaned, site_of
 
         n = len(texts)
         if groups is None:
-            groups = [group_of(Record("", "", u, "", 0), Fields())
-                      for u in (urls or [None] * n)]
+            groups = [site_of(u, None, Fields()) for u in (urls or [None] * n)]
         ghash = _group_hash(groups)
         title: NDArray[np.uint64] | None = None
         whole = prepare_batch(texts)  # encoded once: for the blocks and the fingerprint

@@ -23,7 +23,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.text import prepare_batch
-from thresher.io.jsonscan import ABSENT, FAST, PLAIN_STRING, scan_lines
+from thresher.io.jsonscan import ABSENT, FAST, GROUP, ID, PLAIN_STRING, URL, scan_lines
 from thresher.io.records import Fields, Record, group_value, id_value, jsonl_record, read_shard
 from thresher.io.sources import Shard
 
@@ -180,7 +180,7 @@ def _plain_jsonl(shard: Shard, name: str, fields: Fields, size: int) -> Iterator
         for buf, starts, ends, solid in _blocks(path, shard.start, shard.stop):
             if number == 0 and starts.shape[0] and buf.startswith(_BOM):
                 starts[0] += len(_BOM)  # a UTF-8 byte order mark before line 1
-                solid[0] = _solid(buf, int(starts[0]), int(ends[0]))
+                _trim(np.frombuffer(buf, dtype=np.uint8), starts[:1], ends[:1], solid[:1])
             numbers = number + 1 + np.flatnonzero(solid)
             number += int(starts.shape[0])
             keep = np.flatnonzero(solid)
@@ -192,10 +192,6 @@ def _plain_jsonl(shard: Shard, name: str, fields: Fields, size: int) -> Iterator
         kind = "truncated or corrupt compressed stream" if number else "unreadable file"
         yield Batch.of_records([Record(f"{name}:{number + 1}", None, None, name, number + 1,
                                        f"{kind} from line {number + 1} on: {exc}", True)])
-
-
-def _solid(buf: bytearray, s: int, e: int) -> bool:
-    return bool(buf[s:e]) and not bytes(buf[s:e]).isspace()
 
 
 def _value(view: memoryview, a: int, b: int, kind: int) -> Any:
@@ -239,14 +235,14 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
     n = len(numbers)
     fast = status == FAST
     # The common case in bulk: an id and a URL that are plain strings (or no URL).
-    ids = _plain_strings(arr, np.ascontiguousarray(spans[:, 0]))
-    urls: list[str | None] = list(_plain_strings(arr, np.ascontiguousarray(spans[:, 2])))
+    ids = _plain_strings(arr, np.ascontiguousarray(spans[:, ID]))
+    urls: list[str | None] = list(_plain_strings(arr, np.ascontiguousarray(spans[:, URL])))
     generated = [False] * n
     rejects: list[str | None] = [None] * n
     groups: list[str | None] = [None] * n
     lengths = chars.tolist()  # code points of the texts on the fast path; the others below
-    plain_id = (spans[:, 0, 2] == PLAIN_STRING) & (spans[:, 0, 1] - spans[:, 0, 0] > 2)
-    url_kind = spans[:, 2, 2]
+    plain_id = (spans[:, ID, 2] == PLAIN_STRING) & (spans[:, ID, 1] - spans[:, ID, 0] > 2)
+    url_kind = spans[:, URL, 2]
     odd = ~fast | ~plain_id | ((url_kind != PLAIN_STRING) & (url_kind != ABSENT))
     if fields.group is not None:
         odd[:] = True
@@ -258,12 +254,12 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
         if fast[k]:
             at = spans[k].tolist()
             if not plain_id[k]:
-                ids[k], generated[k] = id_value(_value(view, *at[0]), f"{name}:{number}")
+                ids[k], generated[k] = id_value(_value(view, *at[ID]), f"{name}:{number}")
             if url_kind[k] != PLAIN_STRING:
-                url = _value(view, *at[2])
+                url = _value(view, *at[URL])
                 urls[k] = url if type(url) is str else None
             if fields.group is not None:
-                groups[k] = group_value(_value(view, *at[3]))
+                groups[k] = group_value(_value(view, *at[GROUP]))
             continue
         rec = jsonl_record(view[int(starts[k]):int(ends[k])].tobytes(), name, number, fields)
         ids[k], urls[k], rejects[k] = rec.id, rec.url, rec.reject

@@ -11,7 +11,7 @@ The subset is chosen so that every line it accepts is one ``orjson`` accepts, gi
 the same values: an object of any JSON values, nested at most ``_MAX_DEPTH`` deep, with
 numbers of at most ``_MAX_NUMBER`` characters and two exponent digits, strings of valid
 UTF-8 (no surrogates) without control characters or ``\\u`` escapes of surrogates, keys
-of the wanted fields without escapes and not repeated. A line outside it, and a text
+without escapes, and the wanted fields' keys not repeated. A line outside it, and a text
 that is missing, not a string, or blank, is left to the ``orjson`` path, which says
 what is wrong with it; so the subset decides speed, never the outcome.
 """
@@ -22,11 +22,11 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["FAST", "ROLES", "SLOW", "scan_lines"]
+__all__ = ["ABSENT", "FAST", "GROUP", "ID", "OTHER", "PLAIN_STRING", "SLOW", "STRING", "TEXT",
+           "URL", "scan_lines"]
 
 FAST, SLOW = 1, 0
-ROLES = ("id", "text", "url", "group")  # columns of the spans: the fields looked for
-_ID, _TEXT = 0, 1
+ID, TEXT, URL, GROUP = range(4)  # the fields looked for, in the order of the spans' rows
 _MAX_DEPTH = 64
 _MAX_NUMBER = 24
 # kinds of a value found for a field
@@ -34,9 +34,8 @@ ABSENT, PLAIN_STRING, STRING, OTHER = 0, 1, 2, 3
 
 _WS = np.zeros(256, dtype=np.bool_)
 _WS[[0x20, 0x09, 0x0A, 0x0D]] = True
-# bytes that str.isspace() counts as blank, of those below 0x80
-_BLANK = np.zeros(256, dtype=np.bool_)
-_BLANK[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+# the ASCII characters str.isspace() counts as blank
+_SPACES = (9, 10, 11, 12, 13, 28, 29, 30, 31, 32)
 # ASCII that stands for itself in a string (no control character, quote or backslash)
 _PLAIN = np.zeros(256, dtype=np.bool_)
 _PLAIN[0x20:0x80] = True
@@ -143,9 +142,8 @@ def _string(buf, i, end, out, at, copy, hexv, escaped, plain):  # type: ignore[n
                         out[at + n + 1] = 0x80 | ((c >> 6) & 0x3F)
                         out[at + n + 2] = 0x80 | (c & 0x3F)
                         n += 3
-                if c >= 0x80 or not (c in (9, 10, 11, 12, 13, 28, 29, 30, 31, 32)):
-                    # a non-ASCII one may be blank too: only ASCII counts as solid
-                    solid = solid or c < 0x80
+                if c < 0x80 and c not in _SPACES:  # non-ASCII may be blank: not counted
+                    solid = True
                 chars += 1
                 i += 6
                 continue
@@ -155,7 +153,7 @@ def _string(buf, i, end, out, at, copy, hexv, escaped, plain):  # type: ignore[n
             if copy:
                 out[at + n] = v
                 n += 1
-            solid = solid or not (v in (9, 10, 11, 12, 13, 32))
+            solid = solid or v not in _SPACES
             chars += 1
             i += 2
             continue
@@ -237,10 +235,9 @@ def _skip_ws(buf, i, end, ws):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _nested(buf, i, end, ws, hexv, escaped, plain, scratch):  # type: ignore[no-untyped-def]
-    """Index past the object or array opening at buf[i], checked, or -1."""
-    stack = np.empty(_MAX_DEPTH, dtype=np.uint8)  # the closing bracket of each level
-    depth = 0
+def _nested(buf, i, end, ws, hexv, escaped, plain, scratch, stack):  # type: ignore[no-untyped-def]
+    """Index past the object or array opening at buf[i], checked, or -1 (``stack``: room
+    for the closing bracket of each level)."""
     stack[0] = 0x7D if buf[i] == 0x7B else 0x5D
     depth = 1
     i += 1
@@ -304,14 +301,14 @@ def _nested(buf, i, end, ws, hexv, escaped, plain, scratch):  # type: ignore[no-
 
 
 @njit(cache=True)
-def _value(buf, i, end, ws, hexv, escaped, plain, scratch):  # type: ignore[no-untyped-def]
+def _value(buf, i, end, ws, hexv, escaped, plain, scratch, stack):  # type: ignore[no-untyped-def]
     """Index past the value at buf[i] and its kind, or (-1, 0)."""
     b = buf[i]
     if b == 0x22:
         r = _string(buf, i, end, scratch, 0, False, hexv, escaped, plain)
         return r[0], STRING if r[3] else PLAIN_STRING
     if b == 0x7B or b == 0x5B:
-        return _nested(buf, i, end, ws, hexv, escaped, plain, scratch), OTHER
+        return _nested(buf, i, end, ws, hexv, escaped, plain, scratch, stack), OTHER
     if b == 0x2D or 0x30 <= b <= 0x39:
         return _number(buf, i, end), OTHER
     return _literal(buf, i, end), OTHER
@@ -332,6 +329,7 @@ def _matches(buf, lo, hi, names, lengths, role):  # type: ignore[no-untyped-def]
 def _scan(buf, starts, ends, names, lengths, ws, hexv, escaped, plain, out, status,  # type: ignore[no-untyped-def]
           spans, text_at, chars, max_bytes):
     scratch = np.empty(1, dtype=np.uint8)
+    stack = np.empty(_MAX_DEPTH, dtype=np.uint8)
     roles = lengths.shape[0]
     at = 0
     for line in range(starts.shape[0]):
@@ -372,21 +370,17 @@ def _scan(buf, starts, ends, names, lengths, ws, hexv, escaped, plain, out, stat
             if i >= end:
                 ok = False
                 break
-            wanted = False
+            named = 0  # the fields this key names, as bits
             for role in range(roles):
                 if _matches(buf, k0, k1, names, lengths, role):
-                    if key[3] or spans[line, role, 2] != ABSENT:
-                        ok = False  # an escaped or repeated key: left to orjson
-                    wanted = True
-            if not ok:
-                break
-            if key[3] and not wanted:
-                # an escaped key might spell a wanted one: left to orjson
+                    named |= 1 << role
+                    if spans[line, role, 2] != ABSENT:
+                        ok = False  # a repeated key: left to orjson
+            if not ok or key[3]:  # an escaped key might spell a wanted one
                 ok = False
                 break
             v0 = i
-            is_text = _matches(buf, k0, k1, names, lengths, _TEXT)
-            if is_text and buf[i] == 0x22:
+            if named >> TEXT & 1 and buf[i] == 0x22:
                 r = _string(buf, i, end, out, at, True, hexv, escaped, plain)
                 i, written = r[0], r[1]
                 chars[line] = r[2]
@@ -394,12 +388,12 @@ def _scan(buf, starts, ends, names, lengths, ws, hexv, escaped, plain, out, stat
                 if written == 0 or not r[4]:
                     i = -1  # empty, or perhaps blank: orjson's path says so
             else:
-                i, kind = _value(buf, i, end, ws, hexv, escaped, plain, scratch)
+                i, kind = _value(buf, i, end, ws, hexv, escaped, plain, scratch, stack)
             if i < 0:
                 ok = False
                 break
             for role in range(roles):
-                if _matches(buf, k0, k1, names, lengths, role):
+                if named >> role & 1:
                     spans[line, role, 0], spans[line, role, 1] = v0, i
                     spans[line, role, 2] = kind
             i = _skip_ws(buf, i, end, ws)
@@ -413,7 +407,7 @@ def _scan(buf, starts, ends, names, lengths, ws, hexv, escaped, plain, out, stat
                 ok = False
             break
         if ok and closed and _skip_ws(buf, i, end, ws) == end \
-                and spans[line, _TEXT, 2] in (PLAIN_STRING, STRING):
+                and spans[line, TEXT, 2] in (PLAIN_STRING, STRING):
             status[line] = FAST
             at += written
             out[at] = 0x0A  # the batch layout: each text followed by a newline
@@ -423,11 +417,11 @@ def _scan(buf, starts, ends, names, lengths, ws, hexv, escaped, plain, out, stat
 
 
 def scan_lines(buf: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64],
-               names: list[bytes | None], max_bytes: int = 1 << 62) -> tuple[NDArray[np.uint8], NDArray[np.int64],
-                                                   NDArray[np.int64], NDArray[np.int64],
-                                                   NDArray[np.int64]]:
-    """Scan the lines ``buf[starts[i]:ends[i]]`` for the fields ``names`` (in ``ROLES``
-    order; None: not looked for).
+               names: list[bytes | None], max_bytes: int = 1 << 62
+               ) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.int64],
+                          NDArray[np.int64], NDArray[np.int64]]:
+    """Scan the lines ``buf[starts[i]:ends[i]]`` for the fields ``names`` (their UTF-8 names
+    in the order ``ID``, ``TEXT``, ``URL``, ``GROUP``; None: not looked for).
 
     Returns the texts of the lines on the fast path, laid out as ``prepare_batch`` does,
     where each line's text starts in it (lines not on it take no room), each line's

@@ -43,7 +43,7 @@ from thresher.core.blocks import (
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
 from thresher.core.sorting import group_order, sorted_lookup, stable_sort
-from thresher.io.batches import Decoded
+from thresher.io.batches import BATCH, Decoded
 from thresher.io.records import Fields, Record
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
@@ -68,7 +68,6 @@ __all__ = [
 PARTITIONS = 16
 _SHIFT = np.uint64(60)  # top four bits pick the partition
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_BATCH = 2048
 TITLE_OVERLAP = FEATURES.index("title_overlap")
 
 
@@ -476,8 +475,8 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     ids = work.read_parquet("read", f"{name}.meta.parquet", ["id"])["id"] if task.strip \
         else None
     reasons = pa.array([REASONS.get(k) for k in range(max(REASONS) + 1)], pa.string())
-    for lo in range(0, kept.records, _BATCH):
-        hi = min(lo + _BATCH, kept.records)
+    for lo in range(0, kept.records, BATCH):
+        hi = min(lo + BATCH, kept.records)
         n = hi - lo
         slots, blocks, words, keys, ghash, (data, offsets) = kept.batch(lo, hi)
         fate, titles = _decide(blocks, words, ghash, read.shard.kind, tables, keys)

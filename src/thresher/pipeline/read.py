@@ -23,7 +23,7 @@ from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["NO_TOKENS", "ReadTask", "read_stage_task", "sketch_rows"]
 
-_EMPTY = Batch.of_records([])
+_EMPTY = Batch.of_records([])  # for the meta table's schema when a shard has no record
 _MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
 NO_TOKENS = "no letters or digits after normalization"
 
@@ -48,11 +48,9 @@ class ReadTask:
     columns: int = 0
 
 
-def _meta_table(batch: Batch | None, reasons: list[str | None], nbytes: NDArray[np.int64]
-                ) -> Any:
+def _meta_table(b: Batch, reasons: list[str | None], nbytes: NDArray[np.int64]) -> Any:
     import pyarrow as pa
 
-    b = batch or _EMPTY
     return pa.table({
         "id": pa.array(b.ids, pa.string()),
         "file": pa.array(b.files, pa.string()),
@@ -185,7 +183,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         work.write_progress("read", name, records)
         rejected += sum(r is not None for r in reasons)
         text_bytes += int(nbytes.sum())
-    writer.close(_meta_table(None, [], np.zeros(0, np.int64)).schema)
+    writer.close(_meta_table(_EMPTY, [], np.zeros(0, np.int64)).schema)
     for f in files.values():
         f.close()
     if docs is not None:

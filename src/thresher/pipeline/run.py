@@ -376,11 +376,10 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     kept_root = str(r.out / "kept")
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     old = _indexed_refs(work, store) if store is not None else None
-    kept_bytes = 0
 
-    def outputs(clock: Callable[[], float]) -> None:
-        """The kept corpus, then decisions.parquet (and the removed blocks)."""
-        nonlocal kept_bytes
+    def outputs(clock: Callable[[], float]) -> int:
+        """The kept corpus, then decisions.parquet (and the removed blocks); returns the
+        kept texts' UTF-8 size."""
         r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
             str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
             cfg.output.format, r.fields,
@@ -396,22 +395,22 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
             _write_boilerplate(work, n, r.out / "boilerplate.parquet")
         r.timings["decisions"] = round(time.perf_counter() - t0, 3)
         r.cpu["decisions"] = round(clock() - cpu0, 3)
+        return kept_bytes
 
     added: dict[str, Any] = {}
     adding = ixrun if store is not None and ixrun is not None and ixrun.mode == "add" else None
-    if adding is not None and cfg.run.executor != "serial" and r.executor.workers > 1 \
-            and len(whole) > 1:
+    if adding is not None and r.executor.workers > 1 and len(whole) > 1:
         # The segment is written in this process while the workers write the kept corpus
         # and a second thread the decisions: neither reads what the other writes. Each
         # thread's CPU is counted by its own clock (the workers' by theirs).
         with ThreadPoolExecutor(1) as side:
             done = side.submit(outputs, time.thread_time)
             added = _index_add(r, store, adding, plan, titles, src, n, time.thread_time)
-            done.result()
+            kept_bytes = done.result()
         r.timings["index-add"] = r.timings.pop("index-add")  # listed last, as it ends
         r.cpu["index-add"] = r.cpu.pop("index-add")
     else:
-        outputs(time.process_time)
+        kept_bytes = outputs(time.process_time)
         if adding is not None:
             added = _index_add(r, store, adding, plan, titles, src, n, time.process_time)
     summary = _summary(r, plan=plan, read_stats=read_stats, cluster=cluster,

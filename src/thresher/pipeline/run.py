@@ -530,8 +530,7 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
 
     dec = pq.read_table(r.out / "decisions.parquet",
                         columns=["decision", "match", "reason", "cluster", "file", "line"])
-    decisions = Counter(dec["decision"].to_pylist())
-    matches = Counter(m for m in dec["match"].to_pylist() if m)
+    decisions, matches = _value_counts(dec["decision"]), _value_counts(dec["match"])
     rejected_rows = dec.filter(pc.equal(dec["decision"], "rejected"))
     rejected = rejected_rows["reason"].to_pylist()
     reasons = Counter(_category(x) for x in rejected if x)
@@ -572,6 +571,15 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
                 "resumed": resumed, "seconds": round(time.perf_counter() - started, 3),
                 "stage_seconds": r.timings, "stage_cpu_seconds": r.cpu},
     }
+
+
+def _value_counts(column: Any) -> Counter[str]:
+    """How often each value occurs in a string column (nulls and blanks left out)."""
+    import pyarrow.compute as pc
+
+    counts = pc.value_counts(column)
+    return Counter({v: c for v, c in zip(counts.field("values").to_pylist(),
+                                         counts.field("counts").to_pylist(), strict=True) if v})
 
 
 def _boilerplate_share(stats: list[dict[str, Any]]) -> dict[str, Any]:

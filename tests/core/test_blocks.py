@@ -143,3 +143,71 @@ def test_kept_word_features_give_the_same_rows() -> None:
     assert (word_features(b)[:, 0] >= 0).any()  # the title's words are found
     np.testing.assert_array_equal(block_features(b, counts, pages, word_features(b)),
                                   block_features(b, counts, pages))
+
+
+# Characters that take each branch of split_counted: plain and accented letters, digits,
+# separators and invisible ones, ones NFKC and case folding turn into one character (full
+# and half width forms), into several separators (an ellipsis), into letters (a trade
+# mark, a ligature, "ß"), ones that compose (Hangul vowels, combining marks, an Indic
+# vowel sign), and scripts written without spaces.
+_MIXED = ("abcXYZ019 .,;:!?-|/@\n\n\t\r \xa0\xad\u200b\u2028\u3000\ufeff\u2026\u2033\u2122"
+          "\ufb01\xdf\u1e9e\u03a3\u03c2\u0130\xc5\u212b\xe9e\u0301\u0308\u0323\uff71\uff21"
+          "\uff11\u2460\xb2\xbd\u216b\uac00\u1161\u65e5\u672c\u30ab\u3099\u0e44\u09be"
+          "\U0001d400\U0001f600\xab\xbb\u2014\u201c")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(_MIXED + "plain words\n" * 8), max_size=120),
+                min_size=1, max_size=12))
+def test_split_counted_finds_what_the_sketch_finds(texts: list[str]) -> None:
+    from thresher.core.blocks import split_counted, split_prepared
+    from thresher.core.sketch import MODE_AUTO, choose_modes, sketch_texts
+    from thresher.core.text import prepare_batch
+
+    prepared = prepare_batch(texts)
+    blocks, fps, tokens = split_counted(*prepared)
+    alone = split_prepared(*prepared)
+    for name in ("doc_offsets", "start", "end", "key", "stats", "word_hashes", "bytes"):
+        assert np.array_equal(getattr(blocks, name), getattr(alone, name)), name
+    s = sketch_texts(texts, num_perm=0, ngram=5, char_ngram=5, prepared=prepared)
+    simple = tokens[:, 3] == 1
+    assert np.array_equal(fps[simple], s.fingerprints[simple])
+    assert np.array_equal(tokens[simple, 0], s.n_tokens[simple])
+    modes = choose_modes(tokens[:, 1], tokens[:, 2], MODE_AUTO)
+    assert np.array_equal(modes[simple], s.modes[simple])
+
+
+def test_split_counted_leaves_only_texts_that_fold_into_more() -> None:
+    from thresher.core.blocks import _flags, _simple_folds, split_counted
+    from thresher.core.text import prepare_batch
+
+    texts = ["Plain text, Ｗｉｄｅ and ｶﾅ\u2026 done.", "Stra\xdfe", "Brand\u2122", "",
+             "\u65e5\u672c\u8a9e\u306e\u6587", "e\u0301 then \u0323"]
+    _, _, tokens = split_counted(*prepare_batch(texts))
+    assert tokens[:, 3].tolist() == [1, 0, 0, 1, 1, 0]
+    assert tokens[4, 2] == tokens[4, 1] == 5  # all of it in a script without spaces
+    # Characters the splitter trims or skips (line breaks, invisible ones) are never
+    # looked at: they must fold to no word character
+    invisible = np.flatnonzero(_flags() & 1)
+    assert (_simple_folds()[[*invisible, 0x0A]] == 0).all()
+
+
+@pytest.mark.parametrize("shingle", ["auto", "word", "char"])
+def test_the_read_stage_counts_in_the_split_what_the_sketch_counts(shingle: str) -> None:
+    from thresher.io.records import Fields
+    from thresher.io.sources import Shard
+    from thresher.core.text import prepare_batch
+    from thresher.pipeline.read import ReadTask, counted_rows, sketch_rows
+
+    task = ReadTask(work="", shard=Shard(0, "jsonl", (), ()), fields=Fields(), num_perm=16,
+                    ngram=5, char_ngram=5, shingle=shingle, seed=7, blocks=True)
+    texts = ["Plain text.\nTwo lines", "Stra\xdfe und Br\xfccke", "...!", "Brand\u2122 name",
+             "\u65e5\u672c\u8a9e\u306e\u6587\u7ae0", "Ｗｉｄｅ ｔｅｘｔ", "e\u0301\u0323 x"]
+    slots = [0, 2, 3, 5, 6, 8, 9]
+    prepared = prepare_batch(texts)
+    _, got, got_empty = counted_rows(task, 10, slots, texts, prepared)
+    want, want_empty = sketch_rows(task, 10, slots, texts, whole=False, prepared=prepared)
+    assert got_empty == want_empty == [3]
+    assert got.keys() == want.keys()
+    for key in want:
+        assert np.array_equal(got[key], want[key]), key

@@ -25,10 +25,10 @@ from numpy.typing import NDArray
 
 from thresher.core.hashing import FNV_OFFSET, FNV_PRIME, MUL, fmix64
 from thresher.core.sketch import next_code_point
-from thresher.core.text import case_folds, char_classes, prepare_batch
+from thresher.core.text import CONTINUOUS, ORDINARY, case_folds, char_classes, folds, prepare_batch
 
 __all__ = ["FEATURES", "MIN_SITE_PAGES", "STAT_NAMES", "Blocks", "block_features", "headings",
-           "split_blocks", "split_prepared", "word_features"]
+           "split_blocks", "split_counted", "split_prepared", "word_features"]
 
 # Raw per-block counts, columns of Blocks.stats.
 (_WORDS, _CHARS, _PUNCT, _TERM, _COLON, _SENTS, _COMMAS, _CAPS, _DIGITS, _SHORT, _WORDLEN,
@@ -115,10 +115,33 @@ def _flags() -> NDArray[np.uint8]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _simple_folds() -> NDArray[np.int32]:
+    """What :func:`split_counted` needs of NFKC and case folding (:func:`folds`): for a
+    word character that they turn into one word character, that character; for any other
+    character that they turn into none, or into characters that are not word characters
+    (a space, the three dots of an ellipsis), 0; for any other, -1."""
+    table = char_classes()
+    fold, expand = folds()
+    out = np.full(fold.shape[0], -1, dtype=np.int32)
+    word = table != 0
+    single = np.flatnonzero(fold >= 0)
+    kept = word[single] == (table[fold[single]] != 0)
+    out[single[kept]] = np.where(word[single[kept]], fold[single[kept]], 0)
+    length, kind, last = expand[:, 0], expand[:, 1], expand[:, 2]
+    inside = np.arange(expand.shape[1] - 3) < length[:, None]
+    any_word = (table[expand[:, 3:]].astype(bool) & inside).any(axis=1)
+    harmless = (kind == ORDINARY) & (last == 0) & ~any_word  # by row
+    many = np.flatnonzero(fold < 0)
+    out[many[harmless[-fold[many]] & ~word[many]]] = 0
+    return out
+
+
 @njit(cache=True)
 def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  # type: ignore[no-untyped-def]
-                 stats, doc_off, whash, woff):
+                 stats, doc_off, whash, woff, nfold, fps, tokens):
     n_docs = offsets.shape[0] - 1
+    want = fps.shape[0] > 0  # also the documents' fingerprints (see split_prepared)
     longest = 1
     for d in range(n_docs):
         longest = max(longest, offsets[d + 1] - offsets[d])
@@ -130,6 +153,10 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  
     for d in range(n_docs):
         n = _decode(data, offsets[d], offsets[d + 1], codes, pos)
         line = 0
+        # the document's word tokens under NFKC and case folding, as the sketch hashes them
+        fa, fb = FNV_OFFSET, np.uint64(0x84222325CBF29CE4)
+        n_tok = chars2 = cont2 = 0
+        simple = True
         while line <= n:
             stop = line
             while stop < n and codes[stop] != 0x0A:
@@ -149,10 +176,18 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  
                 n_seen = 0
                 last, prev1 = np.uint32(0), np.uint32(0)
                 core = np.uint32(0)  # the last character that is not a closing mark
+                h2 = FNV_OFFSET
                 for i in range(a, b + 1):
                     c = codes[i] if i < b else np.uint32(0x20)
                     word = i < b and table[c] != 0
                     if word:
+                        if want:  # a word character folds to one word character here
+                            f2 = nfold[c]
+                            if f2 < 0:
+                                simple = False
+                                f2 = 0
+                            h2 = (h2 ^ np.uint64(f2)) * FNV_PRIME
+                            cont2 += table[f2] == CONTINUOUS
                         f = fold[c]
                         if 0x30 <= c <= 0x39:
                             digits += 1
@@ -168,6 +203,13 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  
                                 lower += 1
                         length += 1
                     elif length > 0:
+                        if want:
+                            t = fmix64(h2 ^ np.uint64(length))
+                            fa = (fa ^ t) * MUL
+                            fb = (fb + t) * FNV_PRIME
+                            n_tok += 1
+                            chars2 += length
+                            h2 = FNV_OFFSET
                         wh = fmix64(h ^ np.uint64(length))
                         key = (key ^ wh) * MUL
                         words += 1
@@ -186,6 +228,8 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  
                         break
                     chars += 1
                     if not word:
+                        if want and nfold[c] < 0:  # folds to more, or to a word character
+                            simple = False
                         fl = flags[c]
                         if fl != 0:
                             if fl & _PUNCTF:
@@ -227,6 +271,11 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  
                 woff[m] = nw
             line = stop + 1
         doc_off[d + 1] = m
+        if want:
+            fps[d, 0] = fmix64(fa ^ np.uint64(n_tok))
+            fps[d, 1] = fmix64(fb + np.uint64(n_tok))
+            tokens[d, 0], tokens[d, 1], tokens[d, 2] = n_tok, chars2, cont2
+            tokens[d, 3] = simple
     return m, nw
 
 
@@ -244,6 +293,25 @@ def split_blocks(texts: list[str]) -> Blocks:
 def split_prepared(data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> Blocks:
     """:func:`split_blocks` of texts already encoded by :func:`prepare_batch` (each one
     followed by its newline, which ends its last line and makes no block)."""
+    return _split(data, offsets, False)[0]
+
+
+def split_counted(data: NDArray[np.uint8], offsets: NDArray[np.int64]
+                  ) -> tuple[Blocks, NDArray[np.uint64], NDArray[np.int64]]:
+    """:func:`split_prepared`, and in the same pass what the sketch finds of every whole
+    text (``sketch_texts`` without signatures): its fingerprint, and per document (word
+    tokens, word characters, of them in scripts without spaces, simple). Not ``simple``:
+    the text holds a character that NFKC and case folding turn into more than one, or
+    that composes with its neighbour; its figures are then not worked out here.
+    """
+    return _split(data, offsets, True)
+
+
+def _split(data: NDArray[np.uint8], offsets: NDArray[np.int64], counted: bool
+           ) -> tuple[Blocks, NDArray[np.uint64], NDArray[np.int64]]:
+    n = offsets.shape[0] - 1 if counted else 0
+    fps = np.zeros((n, 2), dtype=np.uint64)
+    tokens = np.zeros((n, 4), dtype=np.int64)
     cap = int(np.count_nonzero(data == 0x0A)) + 1
     starts = np.empty(cap, dtype=np.int64)
     ends = np.empty(cap, dtype=np.int64)
@@ -255,9 +323,10 @@ def split_prepared(data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> Block
     woff = np.zeros(cap + 1, dtype=np.int64)
     fold, _ = case_folds()
     m, nw = _split_batch(data, offsets, char_classes(), fold, _flags(), starts, ends, spans,
-                         keys, stats, doc_off, whash, woff)
+                         keys, stats, doc_off, whash, woff, _simple_folds(), fps, tokens)
     return Blocks(doc_off, starts[:m].copy(), ends[:m].copy(), keys[:m].copy(),
-                  stats[:m].copy(), whash[:nw].copy(), woff[: m + 1].copy(), spans[:m].copy())
+                  stats[:m].copy(), whash[:nw].copy(), woff[: m + 1].copy(),
+                  spans[:m].copy()), fps, tokens
 
 
 @njit(cache=True)

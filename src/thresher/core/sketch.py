@@ -40,7 +40,8 @@ from thresher.core.text import (
     prepare_batch,
 )
 
-__all__ = ["MODE_AUTO", "MODE_CHAR", "MODE_WORD", "Sketches", "next_code_point", "sketch_texts"]
+__all__ = ["MODE_AUTO", "MODE_CHAR", "MODE_WORD", "Sketches", "choose_modes", "next_code_point",
+           "sketch_texts"]
 
 MODE_AUTO, MODE_WORD, MODE_CHAR = 0, 1, 2
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -267,6 +268,7 @@ def _sketch_batch(data, offsets, table, fold, expand, grow, mode, ngram, char_ng
         n_w, cont, n_chars = _word_tokens(codes, 0, hi, table, words)
         fps[d, 0], fps[d, 1] = _fingerprint(words, n_w)
         n_tokens[d] = n_w
+        # (choose_modes says the same of many documents at once)
         use_char = mode == MODE_CHAR or (
             mode == MODE_AUTO and n_chars > 0 and cont >= _CONTINUOUS_SHARE * n_chars)
         if sigs.shape[1] == 0:  # fingerprints only: no shingles, no signature
@@ -286,6 +288,16 @@ def _sketch_batch(data, offsets, table, fold, expand, grow, mode, ngram, char_ng
         pos += count
         sh_off[d + 1] = pos
     return pos
+
+
+def choose_modes(n_chars: NDArray[np.int64], continuous: NDArray[np.int64],
+                 mode: int) -> NDArray[np.uint8]:
+    """How documents with ``n_chars`` word characters, ``continuous`` of them in scripts
+    written without spaces, are shingled under ``mode``: MODE_WORD or MODE_CHAR."""
+    if mode != MODE_AUTO:
+        return np.full(n_chars.shape[0], mode, dtype=np.uint8)
+    char = (n_chars > 0) & (continuous >= _CONTINUOUS_SHARE * n_chars)
+    return np.where(char, MODE_CHAR, MODE_WORD).astype(np.uint8)
 
 
 def sketch_texts(

@@ -142,15 +142,14 @@ def pass_one_files() -> list[str]:
 
 def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
              groups: list[str], prepared: tuple[NDArray[np.uint8], NDArray[np.int64]],
-             fps: NDArray[np.uint64], counted: NDArray[np.bool_]) -> None:
+             blocks: Blocks, fps: NDArray[np.uint64], counted: NDArray[np.bool_]) -> None:
     """Pass one for a batch of ``n`` records, whose rows ``slots`` hold the texts
-    ``prepared`` (of ``chars`` code points each).
+    ``prepared`` (of ``chars`` code points each), cut into ``blocks``.
 
     Writes the (site-and-block key, fingerprint) pairs of the documents ``counted`` (those
     with a token) by partition, their (site, fingerprint) pairs, and what pass two needs.
     """
     data, offsets = prepared
-    blocks = split_prepared(data, offsets)
     ghash = _group_hash(groups)
     keys = _site_keys(blocks, ghash)
     per_doc = np.diff(blocks.doc_offsets)

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, sketch_texts
+from thresher.core.blocks import Blocks, split_counted
+from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, choose_modes, sketch_texts
 from thresher.io.batches import Batch, read_batches
 from thresher.io.records import Fields, Record
 from thresher.io.sources import Shard
@@ -94,6 +95,31 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
     return out, idx[s.n_tokens == 0].tolist()
 
 
+def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
+                 prepared: tuple[NDArray[np.uint8], NDArray[np.int64]]
+                 ) -> tuple[Blocks, dict[str, NDArray[Any]], list[int]]:
+    """The blocks of ``texts`` (rows ``slots`` of a batch of ``n``, laid out as
+    ``prepared``), and what ``sketch_rows`` without ``whole`` returns, in one pass over
+    them where it can (``split_counted``); the few texts that pass leaves are sketched.
+    """
+    blocks, fps, tokens = split_counted(*prepared)
+    out, _ = sketch_rows(task, n, [], texts, whole=False)
+    if not slots:
+        return blocks, out, []
+    other = np.flatnonzero(tokens[:, 3] == 0)
+    if other.shape[0]:
+        s = sketch_texts([texts[i] for i in other.tolist()], num_perm=0, ngram=task.ngram,
+                         char_ngram=task.char_ngram, mode=_MODES[task.shingle], seed=task.seed)
+        fps[other], tokens[other, 0] = s.fingerprints, s.n_tokens
+    modes = choose_modes(tokens[:, 1], tokens[:, 2], _MODES[task.shingle])
+    if other.shape[0]:
+        modes[other] = s.modes
+    idx = np.asarray(slots)
+    out["fp"][idx], out["mode"][idx] = fps, modes
+    out["bytes"][idx] = np.diff(prepared[1]) - 1
+    return blocks, out, idx[tokens[:, 0] == 0].tolist()
+
+
 def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
                   ) -> tuple[dict[str, NDArray[Any]], list[str | None]]:
     """Sketch the usable records of a batch; return per-record arrays and reasons.
@@ -103,17 +129,20 @@ def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
     """
     slots = batch.slots
     reasons = list(batch.rejects)
-    out, empty = sketch_rows(task, len(batch), slots, batch.texts, whole=not task.blocks,
-                             prepared=batch.prepared)
+    if not task.blocks:
+        out, empty = sketch_rows(task, len(batch), slots, batch.texts, prepared=batch.prepared)
+        for i in empty:
+            reasons[i] = NO_TOKENS
+        return out, reasons
+    from thresher.pipeline.chrome import pass_one, site_of
+
+    blocks, out, empty = counted_rows(task, len(batch), slots, batch.texts, batch.prepared)
     for i in empty:
         reasons[i] = NO_TOKENS
-    if task.blocks:
-        from thresher.pipeline.chrome import pass_one, site_of
-
-        pass_one(files, len(batch), slots, [batch.lengths[i] for i in slots],
-                 [site_of(batch.urls[i], batch.groups[i], task.fields) for i in slots],
-                 batch.prepared, np.ascontiguousarray(out["fp"][slots, 0]),
-                 np.array([reasons[i] is None for i in slots], dtype=bool))
+    pass_one(files, len(batch), slots, [batch.lengths[i] for i in slots],
+             [site_of(batch.urls[i], batch.groups[i], task.fields) for i in slots],
+             batch.prepared, blocks, np.ascontiguousarray(out["fp"][slots, 0]),
+             np.array([reasons[i] is None for i in slots], dtype=bool))
     return out, reasons
 
 

@@ -74,7 +74,7 @@ class Blocks:
     bytes: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _decode(data, lo, hi, out, pos):  # type: ignore[no-untyped-def]
     """Decode data[lo:hi] into out; pos[k] is where code point k starts (from lo)."""
     n = 0
@@ -137,7 +137,7 @@ def _simple_folds() -> NDArray[np.int32]:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  # type: ignore[no-untyped-def]
                  stats, doc_off, whash, woff, nfold, fps, tokens):
     n_docs = offsets.shape[0] - 1
@@ -329,7 +329,7 @@ def _split(data: NDArray[np.uint8], offsets: NDArray[np.int64], counted: bool
                   spans[:m].copy()), fps, tokens
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _doc_word_features(lo, hi, stats, whash, woff, title_out, rec_out, tkey, tlast, tcount,  # type: ignore[no-untyped-def]
                        ttitle, slot_of, first):
     """Title overlap and recurrence of blocks lo..hi of one document (-1: no topic words).
@@ -392,7 +392,7 @@ def _doc_word_features(lo, hi, stats, whash, woff, title_out, rec_out, tkey, tla
             rec_out[b] = shared / words
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _word_features(doc_off, stats, whash, woff, out):  # type: ignore[no-untyped-def]
     m = stats.shape[0]
     title = np.empty(m, dtype=np.float64)
@@ -428,7 +428,7 @@ def word_features(blocks: Blocks) -> NDArray[np.float64]:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _features(doc_off, stats, title, rec, site_count, site_pages, out):  # type: ignore[no-untyped-def]
     for d in range(doc_off.shape[0] - 1):
         lo, hi = doc_off[d], doc_off[d + 1]

@@ -21,7 +21,7 @@ from thresher.core.sorting import distinct
 __all__ = ["cluster_nodes", "greedy_clusters"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _greedy(order, cu, cv, sim, rep, rep_sim):  # type: ignore[no-untyped-def]
     """Greedy clustering over compact node numbers 0..m-1, visited in ``order``."""
     m = order.shape[0]

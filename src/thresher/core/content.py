@@ -111,7 +111,7 @@ def _complete(model: TreeModel) -> _Complete:
     return _Complete(d, feature, threshold, value)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _predict(x, depth, feature, threshold, value, baseline, out):  # type: ignore[no-untyped-def]
     """Sum the trees in order for every row; each step is a comparison, not a branch.
 
@@ -158,7 +158,7 @@ def predict(model: TreeModel, x: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _teaser_run(a, b, title, heading, words):  # type: ignore[no-untyped-def]
     """Return where a trailing run of teasers opens inside span [a, b), else b.
 
@@ -193,7 +193,7 @@ def _teaser_run(a, b, title, heading, words):  # type: ignore[no-untyped-def]
     return b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _select(doc_off, p, words, cut, drop, title, heading, reason):  # type: ignore[no-untyped-def]
     for d in range(doc_off.shape[0] - 1):
         lo, hi = doc_off[d], doc_off[d + 1]

@@ -11,7 +11,7 @@ from thresher.core.sorting import stable_argsort_u64
 
 __all__ = ["band_keys", "bucket_pairs"]
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _band_keys(sigs, start, rows, band, out):  # type: ignore[no-untyped-def]
     for d in range(sigs.shape[0]):
         h = np.uint64(band + 1) * MUL
@@ -27,7 +27,7 @@ def band_keys(signatures: NDArray[np.uint32], band: int, rows: int) -> NDArray[n
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bucket_pairs(keys, docs, rank, cap):  # type: ignore[no-untyped-def]
     order = stable_argsort_u64(keys)
     n = order.shape[0]

@@ -86,7 +86,7 @@ def next_code_point(data, i, hi):  # type: ignore[no-untyped-def]
     return np.uint32(0), i + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _decode_fold(data, lo, hi, fold, expand, out):  # type: ignore[no-untyped-def]
     """Decode UTF-8 data[lo:hi], fold it by the tables, write code points to out.
 
@@ -116,7 +116,7 @@ def _decode_fold(data, lo, hi, fold, expand, out):  # type: ignore[no-untyped-de
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _word_tokens(codes, lo, hi, table, out):  # type: ignore[no-untyped-def]
     """Hash the word tokens of codes[lo:hi] into out; return (count, continuous chars, chars).
 
@@ -151,7 +151,7 @@ def _word_tokens(codes, lo, hi, table, out):  # type: ignore[no-untyped-def]
     return n, cont, chars
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _char_tokens(codes, lo, hi, table, out):  # type: ignore[no-untyped-def]
     """Hash every word character of codes[lo:hi] into out; return the count."""
     n = 0
@@ -163,7 +163,7 @@ def _char_tokens(codes, lo, hi, table, out):  # type: ignore[no-untyped-def]
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _shingles(tokens, n_tok, ngram, salt, seed, out):  # type: ignore[no-untyped-def]
     """Write the seeded, mixed shingle hashes of tokens[:n_tok] into out; return the count.
 
@@ -185,7 +185,7 @@ def _shingles(tokens, n_tok, ngram, salt, seed, out):  # type: ignore[no-untyped
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _probe_table(probe_seed, k):  # type: ignore[no-untyped-def]
     """The bins each of ``k`` bins borrows from, in the order tried: the same for every
     document, so worked out once per batch (``_MAX_PROBES`` tries a bin)."""
@@ -197,7 +197,7 @@ def _probe_table(probe_seed, k):  # type: ignore[no-untyped-def]
     return table
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _oph(shingles, count, probes, filled, empty, sig):  # type: ignore[no-untyped-def]
     """Fill sig with the densified one-permutation MinHash of mixed shingles[:count].
 
@@ -231,7 +231,7 @@ def _oph(shingles, count, probes, filled, empty, sig):  # type: ignore[no-untype
         sig[b] = sig[j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fingerprint(tokens, n_tok):  # type: ignore[no-untyped-def]
     """Return a 128-bit key of the token sequence as two 64-bit words."""
     a = FNV_OFFSET
@@ -242,7 +242,7 @@ def _fingerprint(tokens, n_tok):  # type: ignore[no-untyped-def]
     return fmix64(a ^ np.uint64(n_tok)), fmix64(b + np.uint64(n_tok))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sketch_batch(data, offsets, table, fold, expand, grow, mode, ngram, char_ngram,  # type: ignore[no-untyped-def]
                   seed, probe_seed, sigs, fps, n_tokens, modes, sh_flat, sh_off):
     n_docs = offsets.shape[0] - 1
@@ -349,7 +349,7 @@ def _sketch_pass(data: NDArray[np.uint8], offsets: NDArray[np.int64], nfkc: bool
     return (*out[:4], out[4][:used].copy(), out[5])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _splice_into(flat, off, redo, flat2, off2, out, out_off):  # type: ignore[no-untyped-def]
     r = 0
     at = 0

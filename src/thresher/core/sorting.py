@@ -29,13 +29,13 @@ _IN_CACHE = 1 << 15  # keys sorted in one go; more are first dealt into parts of
 _MAX_PART_BITS = 12  # at most 4096 parts: their write positions stay in the cache
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stable_argsort_u64(keys):  # type: ignore[no-untyped-def]
     """Return the stable argsort of ``keys`` (uint64); callable from compiled code."""
     return _stable_sort(keys)[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _common_bits(keys):  # type: ignore[no-untyped-def]
     """Return how many leading bits all ``keys`` share (64 when all are equal)."""
     lo_key, hi_key = keys[0], keys[0]
@@ -50,7 +50,7 @@ def _common_bits(keys):  # type: ignore[no-untyped-def]
     return common
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _directory(table, common, bits):  # type: ignore[no-untyped-def]
     """Where the entries of ``table`` with each value of their ``bits`` bits after the
     ``common`` leading ones start, once dealt (sorted, where ``table`` is)."""
@@ -63,7 +63,7 @@ def _directory(table, common, bits):  # type: ignore[no-untyped-def]
     return starts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
     """Deal ``keys`` into ``2**bits`` buckets by their bits after the ``common`` leading
     ones, in input order: return where each bucket starts, the order and the keys dealt."""
@@ -83,7 +83,7 @@ def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
     return starts, order, dealt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _stable_sort(keys):  # type: ignore[no-untyped-def]
     """Return the stable argsort of ``keys`` and the keys in that order."""
     n = keys.shape[0]
@@ -105,7 +105,7 @@ def _stable_sort(keys):  # type: ignore[no-untyped-def]
     return order, dealt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bucket_sort(keys):  # type: ignore[no-untyped-def]
     """:func:`_stable_sort` in one pass of buckets (for keys that fit the cache)."""
     n = keys.shape[0]
@@ -165,7 +165,7 @@ def stable_sort(keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np
 _DIRECT = 4096  # fewer keys than this are looked up by binary search
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _directed_lookup(keys, table, starts, common, bits, values, default, out):  # type: ignore[no-untyped-def]
     drop, shift = np.uint64(common), np.uint64(64 - bits)
     first = table[0]

@@ -33,7 +33,7 @@ def gather_slices(src: NDArray[np.uint32], starts: NDArray[np.int64], counts: ND
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _radix_sort(values, buf, count):  # type: ignore[no-untyped-def]
     """Sort values[:count] (uint32) in place: four passes of an 8-bit counting sort."""
     src, dst = values, buf
@@ -55,7 +55,7 @@ def _radix_sort(values, buf, count):  # type: ignore[no-untyped-def]
     return src  # after an even number of passes: values itself
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _distinct_sets(flat, offsets, out, out_offsets):  # type: ignore[no-untyped-def]
     pos = 0
     longest = 0
@@ -93,7 +93,7 @@ def distinct_sets(
     return out[:used], out_offsets
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _jaccard_pairs(flat, offsets, left, right, out):  # type: ignore[no-untyped-def]
     for p in range(left.shape[0]):
         a0, a1 = offsets[left[p]], offsets[left[p] + 1]

@@ -75,7 +75,7 @@ def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
     return keys, owners
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _store_band_keys(sig, bands, rows, out):  # type: ignore[no-untyped-def]
     """Band ``b`` of document ``d`` at ``out[b * n + d]``: its band key (as
     :func:`thresher.core.lsh.band_keys` computes band 0's), the band number mixed in."""

@@ -436,7 +436,7 @@ def _fence_writer(path: Path) -> None:
             allow_pickle=False)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_at_least(table, k, lo=0, hi=-1):  # type: ignore[no-untyped-def]
     """The first position in ``table[lo:hi]`` (all of it by default) holding ``k`` or
     more; ``hi`` if none does."""
@@ -454,7 +454,7 @@ def _first_at_least(table, k, lo=0, hi=-1):  # type: ignore[no-untyped-def]
 _NEAR = 64
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ranges(table, fence, step, keys, lo_out, hi_out):  # type: ignore[no-untyped-def]
     """``[lo, hi)``: where each key's equal entries lie in the sorted ``table``; return
     how many entries that makes.
@@ -483,7 +483,7 @@ def _ranges(table, fence, step, keys, lo_out, hi_out):  # type: ignore[no-untype
     return found
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pairs(lo, hi, which, at):  # type: ignore[no-untyped-def]
     """List every (key, entry) of the ranges ``[lo, hi)``, key by key."""
     m = 0
@@ -493,7 +493,7 @@ def _pairs(lo, hi, which, at):  # type: ignore[no-untyped-def]
             m += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _find_fp(key, sub, fp, out):  # type: ignore[no-untyped-def]
     """``out[i]``: the entry whose (key, sub) is row ``i`` of ``fp``, if any."""
     n = key.shape[0]
@@ -593,7 +593,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _merge_mask(ka, kb, sa, sb, by_sub):  # type: ignore[no-untyped-def]
     """Which side each entry of the merge of two sorted tables comes from (1: ``a``).
 
@@ -619,7 +619,7 @@ def _merge_mask(ka, kb, sa, sb, by_sub):  # type: ignore[no-untyped-def]
     return mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill(mask, a, b, b_add, out, lo, hi, i, j):  # type: ignore[no-untyped-def]
     for t in range(lo, hi):
         if mask[t]:

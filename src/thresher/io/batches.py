@@ -98,7 +98,7 @@ def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None =
         yield Batch.of_records(batch)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _trim(buf, starts, ends, solid):  # type: ignore[no-untyped-def]
     """Move each line's end back over its line ending, and say whether the line has a
     byte that is not ASCII whitespace."""
@@ -202,7 +202,7 @@ def _value(view: memoryview, a: int, b: int, kind: int) -> Any:
     return orjson.loads(view[a:b])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _join_plain(buf, spans, out):  # type: ignore[no-untyped-def]
     """Write each line's value of one field, where it is a string without escapes, to
     out (its quotes dropped), the lines' values separated by NUL (which no such string

@@ -51,7 +51,7 @@ for _k, _v in ((b'"', 0x22), (b"\\", 0x5C), (b"/", 0x2F), (b"b", 0x08), (b"f", 0
     _ESCAPED[_k[0]] = _v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _utf8_length(buf, i, end):  # type: ignore[no-untyped-def]
     """Bytes of the valid UTF-8 sequence (no surrogate, not overlong) at buf[i], or 0."""
     b = buf[i]
@@ -82,7 +82,7 @@ def _utf8_length(buf, i, end):  # type: ignore[no-untyped-def]
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _string(buf, i, end, out, at, copy, hexv, escaped, plain):  # type: ignore[no-untyped-def]
     """Check the string whose opening quote is buf[i]; with ``copy``, write its value as
     UTF-8 to out[at:]. Return (index past the closing quote or -1, bytes written, code
@@ -177,7 +177,7 @@ def _string(buf, i, end, out, at, copy, hexv, escaped, plain):  # type: ignore[n
     return -1, 0, 0, escape, solid
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _number(buf, i, end):  # type: ignore[no-untyped-def]
     """Index past the JSON number at buf[i] (in the subset), or -1."""
     s = i
@@ -211,7 +211,7 @@ def _number(buf, i, end):  # type: ignore[no-untyped-def]
     return i
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _literal(buf, i, end):  # type: ignore[no-untyped-def]
     """Index past true, false or null at buf[i], or -1."""
     b = buf[i]
@@ -227,14 +227,14 @@ def _literal(buf, i, end):  # type: ignore[no-untyped-def]
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _skip_ws(buf, i, end, ws):  # type: ignore[no-untyped-def]
     while i < end and ws[buf[i]]:
         i += 1
     return i
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _nested(buf, i, end, ws, hexv, escaped, plain, scratch, stack):  # type: ignore[no-untyped-def]
     """Index past the object or array opening at buf[i], checked, or -1 (``stack``: room
     for the closing bracket of each level)."""
@@ -300,7 +300,7 @@ def _nested(buf, i, end, ws, hexv, escaped, plain, scratch, stack):  # type: ign
         expect_value = False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _value(buf, i, end, ws, hexv, escaped, plain, scratch, stack):  # type: ignore[no-untyped-def]
     """Index past the value at buf[i] and its kind, or (-1, 0)."""
     b = buf[i]
@@ -314,7 +314,7 @@ def _value(buf, i, end, ws, hexv, escaped, plain, scratch, stack):  # type: igno
     return _literal(buf, i, end), OTHER
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _matches(buf, lo, hi, names, lengths, role):  # type: ignore[no-untyped-def]
     n = lengths[role]
     if n < 0 or hi - lo != n:
@@ -325,7 +325,7 @@ def _matches(buf, lo, hi, names, lengths, role):  # type: ignore[no-untyped-def]
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(buf, starts, ends, names, lengths, ws, hexv, escaped, plain, out, status,  # type: ignore[no-untyped-def]
           spans, text_at, chars, max_bytes):
     scratch = np.empty(1, dtype=np.uint8)

@@ -178,7 +178,7 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
     files["bword"].write(word_features(blocks))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run_counts(keys, fps, out_keys, out_counts):  # type: ignore[no-untyped-def]
     """Over keys in order (``fps`` in the same order): each key and its count of
     distinct fingerprints; return how many keys, and how many distinct pairs."""
@@ -379,7 +379,7 @@ def _decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np
     return fate, title_keys(blocks, keys, counts, pages)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _join_kept(data, offsets, doc_off, spans, keep, out, out_off):  # type: ignore[no-untyped-def]
     """Lay out each document's kept blocks, one per line (its whole text when none is
     kept), as ``prepare_batch`` would lay out those texts."""

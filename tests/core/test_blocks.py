@@ -194,9 +194,9 @@ def test_split_counted_leaves_only_texts_that_fold_into_more() -> None:
 
 @pytest.mark.parametrize("shingle", ["auto", "word", "char"])
 def test_the_read_stage_counts_in_the_split_what_the_sketch_counts(shingle: str) -> None:
+    from thresher.core.text import prepare_batch
     from thresher.io.records import Fields
     from thresher.io.sources import Shard
-    from thresher.core.text import prepare_batch
     from thresher.pipeline.read import ReadTask, counted_rows, sketch_rows
 
     task = ReadTask(work="", shard=Shard(0, "jsonl", (), ()), fields=Fields(), num_perm=16,

@@ -3,6 +3,8 @@ sorted_lookup: the first entry of each key in a sorted table."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,9 @@ def test_the_order_is_numpys_stable_order(name: str) -> None:
     assert got.dtype == np.int64
     assert np.array_equal(got, np.argsort(keys, kind="stable"))
     order, ordered = stable_sort(keys)
+    assert np.array_equal(order, got) and np.array_equal(ordered, keys[got])
+    with ThreadPoolExecutor(1) as pool:  # both halves dealt and sorted side by side
+        order, ordered = stable_sort(keys, pool)
     assert np.array_equal(order, got) and np.array_equal(ordered, keys[got])
 
 

@@ -14,6 +14,7 @@ permutation as ``np.argsort(keys, kind="stable")``, several times faster on hash
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,48 @@ def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def _count_range(keys, lo, hi, common, bits):  # type: ignore[no-untyped-def]
+    """How many of keys[lo:hi] fall in each of the ``2**bits`` buckets (see :func:`_deal`)."""
+    drop, shift = np.uint64(common), np.uint64(64 - bits)
+    counts = np.zeros(1 << bits, dtype=np.int64)
+    for i in range(lo, hi):
+        counts[np.int64((keys[i] << drop) >> shift)] += 1
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def _deal_range(keys, lo, hi, common, bits, fill, order, dealt):  # type: ignore[no-untyped-def]
+    """Deal keys[lo:hi] in input order to the places ``fill`` says, bucket by bucket."""
+    drop, shift = np.uint64(common), np.uint64(64 - bits)
+    for i in range(lo, hi):
+        k = keys[i]
+        at = np.int64((k << drop) >> shift)
+        order[fill[at]] = i
+        dealt[fill[at]] = k
+        fill[at] += 1
+
+
+@njit(cache=True, nogil=True)
+def _part_bits(n):  # type: ignore[no-untyped-def]
+    """Into how many parts (as bits) :func:`_stable_sort` first deals ``n`` keys."""
+    bits = 1
+    while (n >> bits) > _IN_CACHE and bits < _MAX_PART_BITS:
+        bits += 1
+    return bits
+
+
+@njit(cache=True, nogil=True)
+def _sort_parts(starts, order, dealt, first, last):  # type: ignore[no-untyped-def]
+    """Sort dealt parts ``first`` to ``last`` (exclusive), each inside the cache."""
+    for b in range(first, last):
+        lo, hi = starts[b], starts[b + 1]
+        if hi - lo > 1:
+            sub, ordered = _bucket_sort(dealt[lo:hi])
+            order[lo:hi] = order[lo:hi][sub]
+            dealt[lo:hi] = ordered
+
+
+@njit(cache=True, nogil=True)
 def _stable_sort(keys):  # type: ignore[no-untyped-def]
     """Return the stable argsort of ``keys`` and the keys in that order."""
     n = keys.shape[0]
@@ -92,16 +135,9 @@ def _stable_sort(keys):  # type: ignore[no-untyped-def]
     common = _common_bits(keys)
     if common == 64:
         return np.arange(n), keys.copy()
-    bits = 1
-    while (n >> bits) > _IN_CACHE and bits < _MAX_PART_BITS:
-        bits += 1
+    bits = _part_bits(n)
     starts, order, dealt = _deal(keys, common, bits)
-    for b in range(1 << bits):  # each part is then sorted inside the cache
-        lo, hi = starts[b], starts[b + 1]
-        if hi - lo > 1:
-            sub, ordered = _bucket_sort(dealt[lo:hi])
-            order[lo:hi] = order[lo:hi][sub]
-            dealt[lo:hi] = ordered
+    _sort_parts(starts, order, dealt, 0, 1 << bits)
     return order, dealt
 
 
@@ -150,16 +186,46 @@ def stable_argsort(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
     return order
 
 
-def stable_sort(keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:
+def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None
+                ) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:
     """Return :func:`stable_argsort` of ``keys`` and the keys sorted (no second gather).
+
+    With a thread ``pool``, many keys are dealt into their parts once, and the first and
+    second half of the parts are sorted side by side (the kernels release the GIL).
 
     Example:
         >>> order, ordered = stable_sort(np.array([5, 1, 5, 0], dtype=np.uint64))
         >>> order.tolist(), ordered.tolist()
         ([3, 1, 0, 2], [0, 1, 5, 5])
     """
-    order, ordered = _stable_sort(np.ascontiguousarray(keys, dtype=np.uint64))
-    return order, ordered
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    n = keys.shape[0]
+    if pool is None or n <= _IN_CACHE:
+        order, ordered = _stable_sort(keys)
+        return order, ordered
+    common = int(_common_bits(keys))
+    if common == 64:
+        return np.arange(n), keys.copy()
+    bits = int(_part_bits(n))
+    # Each half of the keys is counted and dealt by its own thread: in every part, the
+    # first half's keys go before the second's, so the deal keeps input order.
+    half = n // 2
+    counted = pool.submit(_count_range, keys, half, n, common, bits)
+    first = _count_range(keys, 0, half, common, bits)
+    second_counts = counted.result()
+    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
+    np.cumsum(first + second_counts, out=starts[1:])
+    order = np.empty(n, dtype=np.int64)
+    dealt = np.empty(n, dtype=np.uint64)
+    dealing = pool.submit(_deal_range, keys, half, n, common, bits, starts[:-1] + first,
+                          order, dealt)
+    _deal_range(keys, 0, half, common, bits, starts[:-1].copy(), order, dealt)
+    dealing.result()
+    middle = int(np.searchsorted(starts, n // 2))  # about half the keys on either side
+    second = pool.submit(_sort_parts, starts, order, dealt, middle, 1 << bits)
+    _sort_parts(starts, order, dealt, 0, middle)
+    second.result()
+    return order, dealt
 
 
 _DIRECT = 4096  # fewer keys than this are looked up by binary search

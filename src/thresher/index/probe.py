@@ -15,6 +15,10 @@ in the run follow it.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -282,49 +286,120 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
             "near": int(kinds[EDGE_NEAR])}
 
 
+class _Helpers(Executor):
+    """Runs a function now (``threads`` 1) or on a thread of a small pool, and counts the
+    CPU that its threads spend (the caller's own is counted by its clock)."""
+
+    def __init__(self, threads: int) -> None:
+        self.pool = ThreadPoolExecutor(threads - 1) if threads > 1 else None
+        self.cpu = 0.0
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self.pool is None:
+            done: Future[Any] = Future()
+            done.set_result(fn(*args, **kwargs))
+            return done
+        return self.pool.submit(self._timed, fn, *args, **kwargs)
+
+    def _timed(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        t = time.thread_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with self._lock:
+                self.cpu += time.thread_time() - t
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait, cancel_futures=cancel_futures)
+
+    @property
+    def threaded(self) -> _Helpers | None:
+        """This, when it has threads; else None."""
+        return self if self.pool is not None else None
+
+
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
                bands: int, rows: int, columns: int, titles: bool, src: str,
                info: dict[str, Any], token: str = "",
-               decided: ShardDecisions | None = None) -> dict[str, Any]:
+               decided: ShardDecisions | None = None, threads: int = 1,
+               cpu: list[float] | None = None) -> dict[str, Any]:
     """Add the run's kept documents to the index as one new segment (under its writer lock).
 
     Memory holds the batch's band keys and per-document columns (about 300 bytes per
     document); the shingle sets (about 1 KB per document) are streamed from the work
     folder into the segment, one shard at a time, as they are (made distinct when read).
+    With ``threads`` > 1, the whole texts' tables, the shards' columns and the sort of the
+    keys are shared with helper threads (the compiled kernels release the GIL), whose
+    CPU seconds are appended to ``cpu``. The segment is the same either way.
     """
+    helpers = _Helpers(threads)
+    try:
+        return _commit_run(work, store, n_shards, kept, bands=bands, rows=rows,
+                           columns=columns, titles=titles, src=src, info=info, token=token,
+                           decided=decided, helpers=helpers)
+    finally:
+        helpers.shutdown()
+        if cpu is not None:
+            cpu.append(helpers.cpu)
+
+
+def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *, bands: int,
+                   rows: int, columns: int, titles: bool) -> dict[str, Any]:
+    """The columns of the segment that shard ``s``'s kept documents (``local``) fill."""
+    import pyarrow as pa
+
+    content = src == "content"
+    name = f"{s:05d}"
+    n = local.shape[0]
+    sig = np.ascontiguousarray(work.load_raw(src, f"{name}.sig", np.uint32, columns)[local])
+    title = np.asarray(work.load_raw("content", f"{name}.title", np.uint64)[local]) \
+        if content and titles else np.zeros(n, np.uint64)
+    keys, owner = store_keys(sig, bands, rows, title if titles else None)
+    shoff = work.load_raw(src, f"{name}.shoff", np.int64)
+    meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
+    return {
+        "keys": keys, "owner": owner,
+        "fp": np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]),
+        "title": title,
+        "site": np.asarray(work.load_raw("content", f"{name}.site", np.uint64)[local])
+        if content else np.zeros(n, np.uint64),
+        "span": np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)[local])
+        if content else np.zeros((n, 2), np.int64),
+        "count": np.asarray(shoff[local + 1] - shoff[local]),
+        "table": meta.take(pa.array(local))}
+
+
+def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
+                bands: int, rows: int, columns: int, titles: bool, src: str,
+                info: dict[str, Any], token: str, decided: ShardDecisions | None,
+                helpers: _Helpers) -> dict[str, Any]:
     import pyarrow as pa
 
     offsets = shard_offsets(work, n_shards)
     content = src == "content"
-    cols: dict[str, list[NDArray[Any]]] = {k: [] for k in ("keys", "owner", "fp", "site",
-                                                          "title", "span", "count")}
-    tables, done = [], 0
-    for s in range(n_shards):
-        lo, hi = int(offsets[s]), int(offsets[s + 1])
-        local = np.flatnonzero(kept[lo:hi])
-        name = f"{s:05d}"
-        sig = np.ascontiguousarray(work.load_raw(src, f"{name}.sig", np.uint32,
-                                                 columns)[local])
-        title = np.asarray(work.load_raw("content", f"{name}.title", np.uint64)[local]) \
-            if content and titles else np.zeros(local.shape[0], np.uint64)
-        keys, owner = store_keys(sig, bands, rows, title if titles else None)
-        cols["keys"].append(keys)
-        cols["owner"].append((owner + done).astype(np.uint32))
-        cols["fp"].append(np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]))
-        cols["title"].append(title)
-        cols["site"].append(np.asarray(work.load_raw("content", f"{name}.site", np.uint64)
-                                       [local]) if content else np.zeros(local.shape[0],
-                                                                         np.uint64))
-        cols["span"].append(np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)
-                                       [local]) if content else np.zeros((local.shape[0], 2),
-                                                                         np.int64))
-        shoff = work.load_raw(src, f"{name}.shoff", np.int64)
-        cols["count"].append(np.asarray(shoff[local + 1] - shoff[local]))
-        meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
-        tables.append(meta.take(pa.array(local)))
-        done += int(local.shape[0])
-    joined = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
-    order, keys = stable_sort(joined.pop("keys").astype(np.uint64, copy=False))
+    # the whole texts' fingerprints too: see _text_tables
+    text_tables = helpers.submit(_text_tables, work, n_shards, kept, decided,
+                                 int(store.manifest()["documents"])) if content else None
+    template_tables = helpers.submit(_template_tables, work, src)
+    locals_ = [np.flatnonzero(kept[int(offsets[s]):int(offsets[s + 1])])
+               for s in range(n_shards)]
+    parts: list[Future[Any]] = []
+    for s in range(n_shards):  # every other shard to a helper, in turn with this thread
+        run = helpers.submit if s % 2 else _Helpers(1).submit
+        parts.append(run(_shard_columns, work, src, s, locals_[s], bands=bands, rows=rows,
+                         columns=columns, titles=titles))
+    shards = [f.result() for f in parts]
+    firsts = np.cumsum([0] + [int(x.shape[0]) for x in locals_])
+    for first, part in zip(firsts, shards, strict=False):
+        part["owner"] = (part["owner"] + first).astype(np.uint32)
+    tables = [part.pop("table") for part in shards]
+    joined = {k: np.concatenate([part[k] for part in shards]) if shards else np.zeros(0)
+              for k in ("keys", "owner", "fp", "site", "title", "span", "count")}
+    done = int(firsts[-1])
+    order, keys = stable_sort(joined.pop("keys").astype(np.uint64, copy=False),
+                              helpers.threaded)
     shoff = np.zeros(done + 1, dtype=np.int64)
     np.cumsum(joined["count"], out=shoff[1:])
 
@@ -343,12 +418,9 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
                                        np.asarray(raw_off[local]), counts, buffer).data)
 
     fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
-    text_tables = {}
-    if content:  # the whole texts' fingerprints too: see _text_tables
-        text_tables = _text_tables(work, n_shards, kept, decided,
-                                   int(store.manifest()["documents"]))
     arrays: dict[str, Any] = {
-        **_template_tables(work, src), **text_tables, "keys": keys, "kfence": fence_of(keys),
+        **template_tables.result(), **(text_tables.result() if text_tables else {}),
+        "keys": keys, "kfence": fence_of(keys),
         "kdocs": joined["owner"][order], "fp": fp, **fp_tables(fp),
         "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
         "title": joined["title"].astype(np.uint64),

@@ -405,7 +405,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         # thread's CPU is counted by its own clock (the workers' by theirs).
         with ThreadPoolExecutor(1) as side:
             done = side.submit(outputs, time.thread_time)
-            added = _index_add(r, store, adding, plan, titles, src, n, time.thread_time)
+            added = _index_add(r, store, adding, plan, titles, src, n, time.thread_time,
+                               threads=2)
             kept_bytes = done.result()
         r.timings["index-add"] = r.timings.pop("index-add")  # listed last, as it ends
         r.cpu["index-add"] = r.cpu.pop("index-add")
@@ -448,12 +449,15 @@ def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[
 
 
 def _index_add(r: _Runner, store: Any, ixrun: IndexRun, plan: LshPlan, titles: bool,
-               src: str, n: int, clock: Callable[[], float]) -> dict[str, Any]:
-    """Add the kept documents to the index as a new segment; say what was added."""
+               src: str, n: int, clock: Callable[[], float], threads: int = 1
+               ) -> dict[str, Any]:
+    """Add the kept documents to the index as a new segment; say what was added (with
+    ``threads`` > 1, helper threads share the work, and their CPU is counted too)."""
     from thresher.index.probe import commit_run
     from thresher.pipeline.match import KIND_KEPT, shard_decisions
 
     t0, cpu0 = time.perf_counter(), clock()
+    helpers: list[float] = []
     records = int(r.work.load("index", "ok", mmap=True).shape[0])
     decided = shard_decisions(r.work, 0, records)
     kept = decided.kind == KIND_KEPT
@@ -465,12 +469,13 @@ def _index_add(r: _Runner, store: Any, ixrun: IndexRun, plan: LshPlan, titles: b
                                                for p in cfg.input.paths],
                                     "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                            time.gmtime())},
-                              token=ixrun.token, decided=decided)
+                              token=ixrun.token, decided=decided, threads=threads,
+                              cpu=helpers)
         batch = int(manifest["next_batch"]) - 1
     else:  # an earlier attempt committed the batch and was killed before its summary
         manifest, batch = store.manifest(), ixrun.committed
     r.timings["index-add"] = round(time.perf_counter() - t0, 3)
-    r.cpu["index-add"] = round(clock() - cpu0, 3)
+    r.cpu["index-add"] = round(clock() - cpu0 + sum(helpers), 3)
     return {"added": int(kept.sum()), "batch": batch, "documents": int(manifest["documents"])}
 
 

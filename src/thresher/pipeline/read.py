@@ -106,14 +106,12 @@ def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
     out, _ = sketch_rows(task, n, [], texts, whole=False)
     if not slots:
         return blocks, out, []
+    modes = choose_modes(tokens[:, 1], tokens[:, 2], _MODES[task.shingle])
     other = np.flatnonzero(tokens[:, 3] == 0)
     if other.shape[0]:
         s = sketch_texts([texts[i] for i in other.tolist()], num_perm=0, ngram=task.ngram,
                          char_ngram=task.char_ngram, mode=_MODES[task.shingle], seed=task.seed)
-        fps[other], tokens[other, 0] = s.fingerprints, s.n_tokens
-    modes = choose_modes(tokens[:, 1], tokens[:, 2], _MODES[task.shingle])
-    if other.shape[0]:
-        modes[other] = s.modes
+        fps[other], tokens[other, 0], modes[other] = s.fingerprints, s.n_tokens, s.modes
     idx = np.asarray(slots)
     out["fp"][idx], out["mode"][idx] = fps, modes
     out["bytes"][idx] = np.diff(prepared[1]) - 1

@@ -52,39 +52,6 @@ def _common_bits(keys):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _directory(table, common, bits):  # type: ignore[no-untyped-def]
-    """Where the entries of ``table`` with each value of their ``bits`` bits after the
-    ``common`` leading ones start, once dealt (sorted, where ``table`` is)."""
-    drop, shift = np.uint64(common), np.uint64(64 - bits)
-    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
-    for i in range(table.shape[0]):
-        starts[np.int64((table[i] << drop) >> shift) + 1] += 1
-    for b in range(1 << bits):
-        starts[b + 1] += starts[b]
-    return starts
-
-
-@njit(cache=True, nogil=True)
-def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
-    """Deal ``keys`` into ``2**bits`` buckets by their bits after the ``common`` leading
-    ones, in input order: return where each bucket starts, the order and the keys dealt."""
-    n = keys.shape[0]
-    drop = np.uint64(common)
-    shift = np.uint64(64 - bits)
-    starts = _directory(keys, common, bits)
-    fill = starts[:-1].copy()
-    order = np.empty(n, dtype=np.int64)
-    dealt = np.empty(n, dtype=np.uint64)
-    for i in range(n):
-        k = keys[i]
-        at = np.int64((k << drop) >> shift)
-        order[fill[at]] = i
-        dealt[fill[at]] = k
-        fill[at] += 1
-    return starts, order, dealt
-
-
-@njit(cache=True, nogil=True)
 def _count_range(keys, lo, hi, common, bits):  # type: ignore[no-untyped-def]
     """How many of keys[lo:hi] fall in each of the ``2**bits`` buckets (see :func:`_deal`)."""
     drop, shift = np.uint64(common), np.uint64(64 - bits)
@@ -92,6 +59,15 @@ def _count_range(keys, lo, hi, common, bits):  # type: ignore[no-untyped-def]
     for i in range(lo, hi):
         counts[np.int64((keys[i] << drop) >> shift)] += 1
     return counts
+
+
+@njit(cache=True, nogil=True)
+def _directory(table, common, bits):  # type: ignore[no-untyped-def]
+    """Where the entries of ``table`` with each value of their ``bits`` bits after the
+    ``common`` leading ones start, once dealt (sorted, where ``table`` is)."""
+    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
+    starts[1:] = np.cumsum(_count_range(table, 0, table.shape[0], common, bits))
+    return starts
 
 
 @njit(cache=True, nogil=True)
@@ -104,6 +80,18 @@ def _deal_range(keys, lo, hi, common, bits, fill, order, dealt):  # type: ignore
         order[fill[at]] = i
         dealt[fill[at]] = k
         fill[at] += 1
+
+
+@njit(cache=True, nogil=True)
+def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
+    """Deal ``keys`` into ``2**bits`` buckets by their bits after the ``common`` leading
+    ones, in input order: return where each bucket starts, the order and the keys dealt."""
+    n = keys.shape[0]
+    starts = _directory(keys, common, bits)
+    order = np.empty(n, dtype=np.int64)
+    dealt = np.empty(n, dtype=np.uint64)
+    _deal_range(keys, 0, n, common, bits, starts[:-1].copy(), order, dealt)
+    return starts, order, dealt
 
 
 @njit(cache=True, nogil=True)

@@ -385,12 +385,14 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     template_tables = helpers.submit(_template_tables, work, src)
     locals_ = [np.flatnonzero(kept[int(offsets[s]):int(offsets[s + 1])])
                for s in range(n_shards)]
-    parts: list[Future[Any]] = []
-    for s in range(n_shards):  # every other shard to a helper, in turn with this thread
-        run = helpers.submit if s % 2 else _Helpers(1).submit
-        parts.append(run(_shard_columns, work, src, s, locals_[s], bands=bands, rows=rows,
-                         columns=columns, titles=titles))
-    shards = [f.result() for f in parts]
+    def columns_of(s: int) -> dict[str, Any]:
+        return _shard_columns(work, src, s, locals_[s], bands=bands, rows=rows,
+                              columns=columns, titles=titles)
+
+    # the odd shards to a helper, the even ones made here meanwhile
+    odd = {s: helpers.submit(columns_of, s) for s in range(1, n_shards, 2)}
+    even = {s: columns_of(s) for s in range(0, n_shards, 2)}
+    shards = [odd[s].result() if s % 2 else even[s] for s in range(n_shards)]
     firsts = np.cumsum([0] + [int(x.shape[0]) for x in locals_])
     for first, part in zip(firsts, shards, strict=False):
         part["owner"] = (part["owner"] + first).astype(np.uint32)
@@ -407,9 +409,7 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
         """Write the kept shingle sets as one .npy, a shard at a time through one buffer."""
         buffer = np.empty(0, dtype=np.uint32)
         with npy_stream(path, np.uint32, (int(shoff[-1]),)) as fh:
-            for s in range(n_shards):
-                lo, hi = int(offsets[s]), int(offsets[s + 1])
-                local = np.flatnonzero(kept[lo:hi])
+            for s, local in enumerate(locals_):
                 raw_off = work.load_raw(src, f"{s:05d}.shoff", np.int64)
                 counts = np.asarray(raw_off[local + 1] - raw_off[local])
                 if buffer.shape[0] < int(counts.sum()):

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from thresher._malloc import retain_freed_memory
 from thresher._version import __version__
 from thresher.config import config_from_mapping, load_toml
 from thresher.errors import ThresherError
@@ -243,6 +244,7 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
 
 def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool) -> None:
     """Run with progress bars (unless quiet or JSON), then print the summary."""
+    retain_freed_memory()
     progress = None if quiet or as_json else _RichProgress()
     try:
         summary = run(progress)

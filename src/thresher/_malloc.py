@@ -6,8 +6,8 @@ when freed, so the kernel maps and zeroes the same amount of memory again for th
 batch; in a virtual machine whose host reclaims the pages a guest frees, every such page
 costs a fault on the host as well. Serving those sizes from the heap and not trimming
 it lets the next batch reuse the pages already mapped. ``index add`` of a million
-pages on one core then takes 7.5 GiB of pages from the kernel instead of 10.8 GiB, and
-ran 5-8 % faster in alternating runs (``bench/README.md``), with the same peak memory.
+pages on one core then takes 7.5 GiB of pages from the kernel instead of 10.8 GiB, at
+the same peak memory, and spent about 1.5 s less in the kernel (``README.md``).
 
 Only the ``thresher`` command does this, for its own process (worker processes forked
 from it inherit the setting); a Python program that calls the API keeps its own

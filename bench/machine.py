@@ -2,7 +2,8 @@
 
 Usage: python bench/machine.py [--gib 1] [--dir /tmp]
 
-Three figures, each the best of a few tries:
+Three figures (the kernel's pace the best of five tries, the others one try each: run it
+twice):
 
 - ``split_us_per_page``: one compiled kernel (``split_counted``, the read stage's largest
   part) over 20,480 generated pages of about 1 KB: the CPU's pace;
@@ -69,15 +70,13 @@ def split_pace(tries: int = 5) -> float:
 def memory_cost(gib: float) -> tuple[float, float]:
     """Kernel seconds per GiB: anonymous memory fresh to the process, then reused."""
     n = int(gib * 2**30) // 8
-    before = _kernel_seconds()
-    block = np.ones(n)
-    fresh = _kernel_seconds() - before
-    del block
-    before = _kernel_seconds()
-    block = np.ones(n)
-    reused = _kernel_seconds() - before
-    del block
-    return fresh / gib, reused / gib
+    spent = []
+    for _ in range(2):  # the second takes what the first freed
+        before = _kernel_seconds()
+        block = np.ones(n)
+        spent.append((_kernel_seconds() - before) / gib)
+        del block
+    return spent[0], spent[1]
 
 
 def write_cost(gib: float, folder: str) -> float:

@@ -12,7 +12,7 @@ the same peak memory, and spent about 1.5 s less in the kernel (``README.md``).
 Only the ``thresher`` command does this, for its own process (worker processes forked
 from it inherit the setting); a Python program that calls the API keeps its own
 allocator's settings. Nothing is changed when the C library is not glibc, or when the
-environment already tunes glibc's allocator (``MALLOC_*_`` variables or
+environment already tunes glibc's allocator (any ``MALLOC_`` variable, or
 ``GLIBC_TUNABLES``), or when ``THRESHER_MALLOC=default``.
 """
 
@@ -33,8 +33,6 @@ _MMAP_THRESHOLD = 32 << 20
 _TRIM_THRESHOLD = 1 << 30  # free memory at the heap's top kept, not given back
 _TOP_PAD = 256 << 20  # the heap grows by this much more than asked, in one step
 
-_OWN_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
-                 "MALLOC_MMAP_MAX_", "MALLOC_ARENA_MAX")
 _applied: bool | None = None
 
 
@@ -50,8 +48,8 @@ def retain_freed_memory() -> bool:
 def _apply() -> bool:
     if sys.platform != "linux" or os.environ.get("THRESHER_MALLOC", "") == "default":
         return False
-    if any(name in os.environ for name in _OWN_SETTINGS) or "glibc.malloc" in os.environ.get(
-            "GLIBC_TUNABLES", ""):
+    if any(name.startswith("MALLOC_") for name in os.environ) or "glibc.malloc" in (
+            os.environ.get("GLIBC_TUNABLES", "")):
         return False
     if platform.libc_ver()[0] != "glibc":
         return False

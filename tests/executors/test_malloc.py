@@ -33,11 +33,15 @@ glibc = pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != 
                            reason="the setting is glibc's")
 
 
+def _without_settings() -> dict[str, str]:
+    """This environment without any allocator setting of the user's."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("MALLOC_") and k not in ("GLIBC_TUNABLES", "THRESHER_MALLOC")}
+
+
 def _probe(apply: bool, **env: str) -> dict[str, object]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("MALLOC_") and k not in ("GLIBC_TUNABLES", "THRESHER_MALLOC")}
     out = subprocess.run([sys.executable, "-c", _PROBE, "1" if apply else "0"],
-                         capture_output=True, text=True, check=True, env={**clean, **env})
+                         capture_output=True, text=True, check=True, env={**_without_settings(), **env})
     result: dict[str, object] = json.loads(out.stdout)
     return result
 
@@ -67,10 +71,8 @@ def test_the_command_applies_it_and_api_callers_keep_their_allocator(tmp_path: P
             "before = m._applied; "
             "thresher.cli.main(sys.argv[1:], standalone_mode=False); "
             "print(before, m._applied)")
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("MALLOC_") and k not in ("GLIBC_TUNABLES", "THRESHER_MALLOC")}
     out = subprocess.run([sys.executable, "-c", code, "dedup", str(tmp_path / "in.jsonl"),
                           "-o", str(tmp_path / "out"), "--quiet"],
-                         capture_output=True, text=True, check=True, env=clean)
+                         capture_output=True, text=True, check=True, env=_without_settings())
     # importing the API or the command changes nothing; running the command does
     assert out.stdout.split() == ["None", "True"]

@@ -48,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -57,6 +57,7 @@ from numpy.typing import NDArray
 from thresher._version import __version__
 from thresher.core.sorting import sorted_lookup
 from thresher.errors import ConfigError
+from thresher.io.direct import DirectFile, save_npy
 
 __all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "fence_of", "open_segments", "site_stats",
            "summed_site_tables"]
@@ -354,10 +355,9 @@ class IndexStore:
                 if callable(value):
                     streamed.append((streamer.submit(value, path), path))
                     continue
-                with open(path, "wb") as fh:
-                    np.save(fh, value, allow_pickle=False)
+                save_npy(path, value)
                 synced.append(syncer.submit(_fsync, path))
-            with open(tmp / "docs.parquet", "wb") as fh:
+            with DirectFile(tmp / "docs.parquet") as fh:
                 pq.write_table(docs, fh, use_dictionary=["file"])
             synced.append(syncer.submit(_fsync, tmp / "docs.parquet"))
             for written, path in streamed:
@@ -671,15 +671,16 @@ def _concat_writer(*parts: NDArray[Any]) -> Any:
     return write
 
 
-def npy_stream(path: Any, dtype: Any, shape: tuple[int, ...]) -> BinaryIO:
+def npy_stream(path: Any, dtype: Any, shape: tuple[int, ...]) -> DirectFile:
     """Open ``path`` as a ``.npy`` file of ``dtype`` and ``shape`` (its header written,
     as ``np.save`` writes it) for the caller to write the values into, in C order.
 
-    Written, not mapped: a mapped output faults at every page it fills.
+    Written, not mapped: a mapped output faults at every page it fills; and past the
+    page cache (:class:`DirectFile`).
     """
     from numpy.lib import format as npy
 
-    fh = open(path, "wb")  # noqa: SIM115 - handed to the caller, who closes it
+    fh = DirectFile(path)
     npy.write_array_header_1_0(fh, {"descr": npy.dtype_to_descr(np.dtype(dtype)),
                                     "fortran_order": False, "shape": tuple(shape)})
     return fh

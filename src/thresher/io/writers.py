@@ -22,6 +22,7 @@ import orjson
 from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
+from thresher.io.direct import DirectFile
 from thresher.io.records import Fields, iter_lines, read_shard
 from thresher.io.sources import Shard
 
@@ -44,7 +45,8 @@ def _atomic(target: str) -> Iterator[str]:
 def _open_out(path: str, name: str) -> Iterator[IO[bytes]]:
     """Open ``path`` for writing, compressing as the suffix of ``name`` (the final name) says."""
     lower = name.lower()
-    with open(path, "wb") as raw:
+    with DirectFile(path) as direct:
+        raw = cast(IO[bytes], direct)
         if lower.endswith(".gz"):
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                 yield cast(IO[bytes], gz)

@@ -68,21 +68,32 @@ def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
     One sorted table holds all bands in the index, so a band's number is mixed into its
     keys; title keys (never 0 where set) are kept as they are.
     """
-    n = sig.shape[0]
-    keys = np.empty(bands * n, dtype=np.uint64)
-    _store_band_keys(sig, bands, rows, keys)
-    owners = np.tile(np.arange(n, dtype=np.int64), bands)
-    if title is not None:
-        has = np.flatnonzero(title != 0)
-        keys = np.concatenate((keys, title[has]))
-        owners = np.concatenate((owners, has.astype(np.int64)))
+    has = np.flatnonzero(title != 0) if title is not None else np.zeros(0, np.int64)
+    size = bands * sig.shape[0] + has.shape[0]
+    keys, owners = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int64)
+    fill_store_keys(sig, bands, rows, (title, has), keys, owners, 0)
     return keys, owners
 
 
+def fill_store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
+                    titled: tuple[NDArray[np.uint64] | None, NDArray[np.int64]],
+                    keys: NDArray[np.uint64], owners: NDArray[Any], first: int) -> None:
+    """:func:`store_keys` into ``keys`` and ``owners`` (``first`` added to the owners):
+    band after band, then the titles ``titled`` = (title keys, the documents that have
+    one)."""
+    title, has = titled
+    n = sig.shape[0]
+    _store_band_keys(sig, bands, rows, keys, owners, first)
+    if title is not None and has.shape[0]:
+        keys[bands * n:] = title[has]
+        owners[bands * n:] = has + first
+
+
 @njit(cache=True, nogil=True)
-def _store_band_keys(sig, bands, rows, out):  # type: ignore[no-untyped-def]
+def _store_band_keys(sig, bands, rows, out, owners, first):  # type: ignore[no-untyped-def]
     """Band ``b`` of document ``d`` at ``out[b * n + d]``: its band key (as
-    :func:`thresher.core.lsh.band_keys` computes band 0's), the band number mixed in."""
+    :func:`thresher.core.lsh.band_keys` computes band 0's), the band number mixed in;
+    ``first + d`` at ``owners[b * n + d]``."""
     n = sig.shape[0]
     for d in range(n):  # a document's row at a time: the signatures are read once
         for b in range(bands):
@@ -91,6 +102,7 @@ def _store_band_keys(sig, bands, rows, out):  # type: ignore[no-untyped-def]
                 h = fmix64(h ^ np.uint64(sig[d, j]))
             k = (h ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
             out[b * n + d] = k ^ (k >> np.uint64(31))
+            owners[b * n + d] = first + d
 
 
 @dataclass(frozen=True)
@@ -346,29 +358,38 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
 
 
 def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *, bands: int,
-                   rows: int, columns: int, titles: bool) -> dict[str, Any]:
-    """The columns of the segment that shard ``s``'s kept documents (``local``) fill."""
+                   rows: int, columns: int, titled: tuple[NDArray[np.uint64], NDArray[np.int64]],
+                   keys: NDArray[np.uint64], owners: NDArray[np.uint32], first: int
+                   ) -> dict[str, Any]:
+    """The columns of the segment that shard ``s``'s kept documents (``local``) fill; their
+    keys and owners (see :func:`fill_store_keys`) go into ``keys`` and ``owners``."""
     import pyarrow as pa
 
     content = src == "content"
     name = f"{s:05d}"
     n = local.shape[0]
     sig = np.ascontiguousarray(work.load_raw(src, f"{name}.sig", np.uint32, columns)[local])
-    title = np.asarray(work.load_raw("content", f"{name}.title", np.uint64)[local]) \
-        if content and titles else np.zeros(n, np.uint64)
-    keys, owner = store_keys(sig, bands, rows, title if titles else None)
+    fill_store_keys(sig, bands, rows, titled, keys, owners, first)
     shoff = work.load_raw(src, f"{name}.shoff", np.int64)
     meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
     return {
-        "keys": keys, "owner": owner,
         "fp": np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]),
-        "title": title,
+        "title": titled[0],
         "site": np.asarray(work.load_raw("content", f"{name}.site", np.uint64)[local])
         if content else np.zeros(n, np.uint64),
         "span": np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)[local])
         if content else np.zeros((n, 2), np.int64),
         "count": np.asarray(shoff[local + 1] - shoff[local]),
         "table": meta.take(pa.array(local))}
+
+
+def _titled(work: WorkDir, src: str, s: int, local: NDArray[np.int64], titles: bool
+            ) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """Shard ``s``'s title keys of its kept documents, and which of them have one (none
+    where titles are not matched)."""
+    title = np.asarray(work.load_raw("content", f"{s:05d}.title", np.uint64)[local]) \
+        if src == "content" and titles else np.zeros(local.shape[0], np.uint64)
+    return title, np.flatnonzero(title != 0) if titles else np.zeros(0, np.int64)
 
 
 def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
@@ -385,23 +406,29 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     template_tables = helpers.submit(_template_tables, work, src)
     locals_ = [np.flatnonzero(kept[int(offsets[s]):int(offsets[s + 1])])
                for s in range(n_shards)]
+    titled = [_titled(work, src, s, locals_[s], titles) for s in range(n_shards)]
+    # every shard's keys in one table, in place: shard after shard, its bands then titles
+    at = np.cumsum([0] + [bands * x.shape[0] + t[1].shape[0]
+                          for x, t in zip(locals_, titled, strict=True)])
+    firsts = np.cumsum([0] + [int(x.shape[0]) for x in locals_])
+    all_keys = np.empty(int(at[-1]), dtype=np.uint64)
+    owners = np.empty(int(at[-1]), dtype=np.uint32)
+
     def columns_of(s: int) -> dict[str, Any]:
+        lo, hi = int(at[s]), int(at[s + 1])
         return _shard_columns(work, src, s, locals_[s], bands=bands, rows=rows,
-                              columns=columns, titles=titles)
+                              columns=columns, titled=titled[s], keys=all_keys[lo:hi],
+                              owners=owners[lo:hi], first=int(firsts[s]))
 
     # the odd shards to a helper, the even ones made here meanwhile
     odd = {s: helpers.submit(columns_of, s) for s in range(1, n_shards, 2)}
     even = {s: columns_of(s) for s in range(0, n_shards, 2)}
     shards = [odd[s].result() if s % 2 else even[s] for s in range(n_shards)]
-    firsts = np.cumsum([0] + [int(x.shape[0]) for x in locals_])
-    for first, part in zip(firsts, shards, strict=False):
-        part["owner"] = (part["owner"] + first).astype(np.uint32)
     tables = [part.pop("table") for part in shards]
     joined = {k: np.concatenate([part[k] for part in shards]) if shards else np.zeros(0)
-              for k in ("keys", "owner", "fp", "site", "title", "span", "count")}
+              for k in ("fp", "site", "title", "span", "count")}
     done = int(firsts[-1])
-    order, keys = stable_sort(joined.pop("keys").astype(np.uint64, copy=False),
-                              helpers.threaded)
+    order, keys = stable_sort(all_keys, helpers.threaded)
     shoff = np.zeros(done + 1, dtype=np.int64)
     np.cumsum(joined["count"], out=shoff[1:])
 
@@ -421,7 +448,7 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     arrays: dict[str, Any] = {
         **template_tables.result(), **(text_tables.result() if text_tables else {}),
         "keys": keys, "kfence": fence_of(keys),
-        "kdocs": joined["owner"][order], "fp": fp, **fp_tables(fp),
+        "kdocs": owners[order], "fp": fp, **fp_tables(fp),
         "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
         "title": joined["title"].astype(np.uint64),
         "span": joined["span"].reshape(-1, 2).astype(np.int64)}

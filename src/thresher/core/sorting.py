@@ -83,6 +83,18 @@ def _deal_range(keys, lo, hi, common, bits, fill, order, dealt):  # type: ignore
 
 
 @njit(cache=True, nogil=True)
+def _deal_values(keys, values, lo, hi, common, bits, fill, carried, dealt):  # type: ignore[no-untyped-def]
+    """:func:`_deal_range`, carrying ``values[i]`` along with key ``i`` (not ``i``)."""
+    drop, shift = np.uint64(common), np.uint64(64 - bits)
+    for i in range(lo, hi):
+        k = keys[i]
+        at = np.int64((k << drop) >> shift)
+        carried[fill[at]] = values[i]
+        dealt[fill[at]] = k
+        fill[at] += 1
+
+
+@njit(cache=True, nogil=True)
 def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
     """Deal ``keys`` into ``2**bits`` buckets by their bits after the ``common`` leading
     ones, in input order: return where each bucket starts, the order and the keys dealt."""
@@ -174,9 +186,10 @@ def stable_argsort(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
     return order
 
 
-def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None
-                ) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:
-    """Return :func:`stable_argsort` of ``keys`` and the keys sorted (no second gather).
+def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None,
+                values: NDArray[Any] | None = None) -> tuple[NDArray[Any], NDArray[np.uint64]]:
+    """Return :func:`stable_argsort` of ``keys`` and the keys sorted (no second gather);
+    given ``values`` (one per key), those values in that order instead of the argsort.
 
     With a thread ``pool``, many keys are dealt into their parts once, and the first and
     second half of the parts are sorted side by side (the kernels release the GIL).
@@ -185,15 +198,18 @@ def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None
         >>> order, ordered = stable_sort(np.array([5, 1, 5, 0], dtype=np.uint64))
         >>> order.tolist(), ordered.tolist()
         ([3, 1, 0, 2], [0, 1, 5, 5])
+        >>> stable_sort(np.array([5, 1, 5, 0], dtype=np.uint64),
+        ...             values=np.array([7, 8, 9, 6], dtype=np.uint32))[0].tolist()
+        [6, 8, 7, 9]
     """
     keys = np.ascontiguousarray(keys, dtype=np.uint64)
     n = keys.shape[0]
     if pool is None or n <= _IN_CACHE:
         order, ordered = _stable_sort(keys)
-        return order, ordered
+        return (order if values is None else values[order]), ordered
     common = int(_common_bits(keys))
     if common == 64:
-        return np.arange(n), keys.copy()
+        return (np.arange(n) if values is None else values.copy()), keys.copy()
     bits = int(_part_bits(n))
     # Each half of the keys is counted and dealt by its own thread: in every part, the
     # first half's keys go before the second's, so the deal keeps input order.
@@ -203,17 +219,24 @@ def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None
     second_counts = counted.result()
     starts = np.zeros((1 << bits) + 1, dtype=np.int64)
     np.cumsum(first + second_counts, out=starts[1:])
-    order = np.empty(n, dtype=np.int64)
     dealt = np.empty(n, dtype=np.uint64)
-    dealing = pool.submit(_deal_range, keys, half, n, common, bits, starts[:-1] + first,
-                          order, dealt)
-    _deal_range(keys, 0, half, common, bits, starts[:-1].copy(), order, dealt)
+    if values is None:
+        carried = np.empty(n, dtype=np.int64)
+        dealing = pool.submit(_deal_range, keys, half, n, common, bits,
+                              starts[:-1] + first, carried, dealt)
+        _deal_range(keys, 0, half, common, bits, starts[:-1].copy(), carried, dealt)
+    else:
+        values = np.ascontiguousarray(values)
+        carried = np.empty(n, dtype=values.dtype)
+        dealing = pool.submit(_deal_values, keys, values, half, n, common, bits,
+                              starts[:-1] + first, carried, dealt)
+        _deal_values(keys, values, 0, half, common, bits, starts[:-1].copy(), carried, dealt)
     dealing.result()
     middle = int(np.searchsorted(starts, n // 2))  # about half the keys on either side
-    second = pool.submit(_sort_parts, starts, order, dealt, middle, 1 << bits)
-    _sort_parts(starts, order, dealt, 0, middle)
+    second = pool.submit(_sort_parts, starts, carried, dealt, middle, 1 << bits)
+    _sort_parts(starts, carried, dealt, 0, middle)
     second.result()
-    return order, dealt
+    return carried, dealt
 
 
 _DIRECT = 4096  # fewer keys than this are looked up by binary search

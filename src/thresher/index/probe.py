@@ -428,7 +428,7 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     joined = {k: np.concatenate([part[k] for part in shards]) if shards else np.zeros(0)
               for k in ("fp", "site", "title", "span", "count")}
     done = int(firsts[-1])
-    order, keys = stable_sort(all_keys, helpers.threaded)
+    kdocs, keys = stable_sort(all_keys, helpers.threaded, values=owners)
     shoff = np.zeros(done + 1, dtype=np.int64)
     np.cumsum(joined["count"], out=shoff[1:])
 
@@ -448,7 +448,7 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     arrays: dict[str, Any] = {
         **template_tables.result(), **(text_tables.result() if text_tables else {}),
         "keys": keys, "kfence": fence_of(keys),
-        "kdocs": owners[order], "fp": fp, **fp_tables(fp),
+        "kdocs": kdocs, "fp": fp, **fp_tables(fp),
         "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
         "title": joined["title"].astype(np.uint64),
         "span": joined["span"].reshape(-1, 2).astype(np.int64)}

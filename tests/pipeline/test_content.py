@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -213,14 +214,17 @@ def test_a_title_is_evidence_only_where_it_names_one_page() -> None:
     assert not small_site.any()  # too few pages to tell a template from an article
 
 
-@pytest.mark.parametrize("url", [
+_URLS = [
     "https://WWW.Example.org/x", "http://user:pw@Sub.Example.org:8080/a?b#c",
     "https://example.org?q=1", "https://example.org#frag", "HTTPS://EXAMPLE.ORG",
     "http://[::1]:80/p", "http://[::1/p", "example.org/no/scheme", "//example.org/x",
     "  https://spaced.example/x", "https://ex\tample.org/x", "https://example.org\n/x",
     "mailto:someone@example.org", "ftp://files.example.org/f", "https://www./x",
     "https:///nohost", "a1+b.c-d://odd.scheme.example/x", "1http://digit.first/x", "",
-    "https://ex%41mple.org/x", "https://例え.jp/パス", "https://example.org:notaport/x"])
+    "https://ex%41mple.org/x", "https://例え.jp/パス", "https://example.org:notaport/x"]
+
+
+@pytest.mark.parametrize("url", _URLS)
 def test_the_site_of_a_url_is_its_host_as_urlsplit_reads_it(url: str) -> None:
     from urllib.parse import urlsplit
 
@@ -232,6 +236,22 @@ def test_the_site_of_a_url_is_its_host_as_urlsplit_reads_it(url: str) -> None:
     except ValueError:
         want = ""
     assert group_of(Record("a", "t", url, "f", 1), Fields()) == want
+
+
+@pytest.mark.parametrize("extra", [[], [None], ["https://bad\ud800.example/x", None]])
+def test_site_hashes_of_many_are_those_of_each_site(extra: list[str | None]) -> None:
+    from thresher.io.records import Fields
+    from thresher.pipeline.chrome import _group_hash, site_hashes, site_of
+
+    urls: list[str | None] = [*_URLS, *_URLS[::-1], "\x00https://ctl.example/x",
+                              "https://tab.example/\tx", "https://Example.org/y", *extra]
+    want = _group_hash([site_of(u, None, Fields()) for u in urls])
+    assert np.array_equal(site_hashes(urls, [None] * len(urls), Fields()), want)
+    groups = [f"g{i % 3}" for i in range(len(urls))]
+    by_group = Fields(group="g")
+    assert np.array_equal(site_hashes(urls, groups, by_group),
+                          _group_hash([site_of(u, g, by_group) for u, g in zip(urls, groups)]))
+    assert site_hashes([], [], Fields()).shape == (0,)
 
 
 def test_content_laid_out_from_kept_bytes_is_the_kept_blocks_text() -> None:

@@ -60,6 +60,7 @@ __all__ = [
     "kept_content",
     "pass_one",
     "pass_one_files",
+    "site_hashes",
     "site_of",
     "template_task",
     "title_keys",
@@ -99,6 +100,33 @@ def site_of(url: str | None, group: str | None, fields: Fields) -> str:
 
 
 _SCHEME_NETLOC = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+
+
+def site_hashes(urls: list[str | None], groups: list[str | None], fields: Fields
+                ) -> NDArray[np.uint64]:
+    """The hashes of :func:`site_of` of many records, each site worked out once.
+
+    The scheme and network location are cut from every URL at once (Arrow's compute
+    functions); only the distinct ones are split and hashed.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if fields.group is not None or not urls:
+        return _group_hash([site_of(u, g, fields) for u, g in zip(urls, groups, strict=True)])
+    try:
+        url = pa.array(urls, pa.string())
+    except (pa.ArrowException, UnicodeEncodeError):  # a lone surrogate: one at a time
+        return _group_hash([site_of(u, None, fields) for u in urls])
+    head = pc.struct_field(pc.extract_regex(url, "^(?P<h>" + _SCHEME_NETLOC.pattern + ")"), [0])
+    # as site_of: a URL that urlsplit would clean first is split whole (one that starts
+    # with a blank or a control has no head: a scheme starts with a letter)
+    whole = pc.or_kleene(pc.is_null(head), pc.match_substring_regex(url, "[\t\r\n]"))
+    key = pc.fill_null(pc.if_else(whole, url, head), "")
+    codes = pc.dictionary_encode(key)
+    hosts = [_host_of(k) if k else "" for k in codes.dictionary.to_pylist()]
+    out: NDArray[np.uint64] = _group_hash(hosts)[codes.indices.to_numpy()]
+    return out
 
 
 @lru_cache(maxsize=1 << 16)
@@ -141,16 +169,16 @@ def pass_one_files() -> list[str]:
 
 
 def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
-             groups: list[str], prepared: tuple[NDArray[np.uint8], NDArray[np.int64]],
+             ghash: NDArray[np.uint64], prepared: tuple[NDArray[np.uint8], NDArray[np.int64]],
              blocks: Blocks, fps: NDArray[np.uint64], counted: NDArray[np.bool_]) -> None:
     """Pass one for a batch of ``n`` records, whose rows ``slots`` hold the texts
-    ``prepared`` (of ``chars`` code points each), cut into ``blocks``.
+    ``prepared`` (of ``chars`` code points each), cut into ``blocks``; ``ghash``: the
+    hashes of their sites (:func:`site_hashes`).
 
     Writes the (site-and-block key, fingerprint) pairs of the documents ``counted`` (those
     with a token) by partition, their (site, fingerprint) pairs, and what pass two needs.
     """
     data, offsets = prepared
-    ghash = _group_hash(groups)
     keys = _site_keys(blocks, ghash)
     per_doc = np.diff(blocks.doc_offsets)
     on = np.repeat(counted, per_doc)

@@ -132,13 +132,14 @@ def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
         for i in empty:
             reasons[i] = NO_TOKENS
         return out, reasons
-    from thresher.pipeline.chrome import pass_one, site_of
+    from thresher.pipeline.chrome import pass_one, site_hashes
 
     blocks, out, empty = counted_rows(task, len(batch), slots, batch.texts, batch.prepared)
     for i in empty:
         reasons[i] = NO_TOKENS
     pass_one(files, len(batch), slots, [batch.lengths[i] for i in slots],
-             [site_of(batch.urls[i], batch.groups[i], task.fields) for i in slots],
+             site_hashes([batch.urls[i] for i in slots], [batch.groups[i] for i in slots],
+                         task.fields),
              batch.prepared, blocks, np.ascontiguousarray(out["fp"][slots, 0]),
              np.array([reasons[i] is None for i in slots], dtype=bool))
     return out, reasons

@@ -192,6 +192,20 @@ def test_split_counted_leaves_only_texts_that_fold_into_more() -> None:
     assert (_simple_folds()[[*invisible, 0x0A]] == 0).all()
 
 
+def test_ascii_word_characters_fold_as_the_splitters_short_path_takes_them() -> None:
+    from thresher.core.blocks import _simple_folds
+    from thresher.core.text import WORD, case_folds, char_classes
+
+    table, fold, simple = char_classes(), case_folds()[0], _simple_folds()
+    word = np.flatnonzero(table[:0x80] != 0)
+    assert set(range(0x30, 0x3A)) <= set(word.tolist())
+    # NFKC leaves them, case folding lowers them into a word character of the same kind
+    assert (fold[word] >= 0).all() and (simple[word] == fold[word]).all()
+    assert (table[word] == WORD).all() and (table[fold[word]] == WORD).all()
+    upper = (word >= 0x41) & (word <= 0x5A)
+    assert (fold[word] != word).tolist() == upper.tolist()
+
+
 @pytest.mark.parametrize("shingle", ["auto", "word", "char"])
 def test_the_read_stage_counts_in_the_split_what_the_sketch_counts(shingle: str) -> None:
     from thresher.core.text import prepare_batch

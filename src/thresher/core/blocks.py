@@ -180,7 +180,24 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  
                 for i in range(a, b + 1):
                     c = codes[i] if i < b else np.uint32(0x20)
                     word = i < b and table[c] != 0
-                    if word:
+                    if word and c < 0x80:  # ASCII, most text: NFKC leaves it, fold lowers
+                        f = fold[c]
+                        if want:
+                            h2 = (h2 ^ np.uint64(f)) * FNV_PRIME
+                        if c - np.uint32(0x30) < np.uint32(10):
+                            digits += 1
+                            if length == 0 or not (0x30 <= last <= 0x39):
+                                h = (h ^ np.uint64(0x30)) * FNV_PRIME
+                        else:
+                            h = (h ^ np.uint64(f)) * FNV_PRIME
+                            if f != np.int32(c):
+                                upper += 1
+                                if length == 0:
+                                    upper_first = True
+                            else:
+                                lower += 1
+                        length += 1
+                    elif word:
                         if want:  # a word character folds to one word character here
                             f2 = nfold[c]
                             if f2 < 0:

@@ -24,7 +24,7 @@ from typing import Any, Self, TypeVar
 from thresher._version import __version__
 from thresher.config import Config
 from thresher.core.plan import LshPlan, choose_bands, plan_for
-from thresher.core.sorting import distinct
+from thresher.core.sorting import distinct, stable_argsort
 from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
@@ -138,6 +138,14 @@ class _Timed:
         return stats, time.process_time() - start
 
 
+def _load_compiled_runtime() -> None:
+    """Load numba's runtime (its first compiled call in a process takes about 0.25 s)
+    here, before worker processes are forked from this one: they inherit it loaded."""
+    import numpy as np
+
+    stable_argsort(np.zeros(1, dtype=np.uint64))
+
+
 class _Runner:
     """Runs the stages of one dedup, skipping finished tasks."""
 
@@ -151,6 +159,7 @@ class _Runner:
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes
         self.executor: Executor = make_executor(config.run.executor, config.run.workers,
                                                 address=config.run.ray_address)
+        _load_compiled_runtime()
         self.fields = Fields(id=config.input.id_field, text=config.input.text_field,
                              url=config.input.url_field, max_bytes=config.input.max_doc_bytes,
                              group=config.content.group_by)

@@ -8,6 +8,7 @@ import fcntl
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -125,3 +126,32 @@ def test_save_npy_writes_what_np_save_writes(tmp_path: Path, small_chunks: int,
     np.save(expected, np.asarray(array))
     assert (tmp_path / "a.npy").read_bytes() == expected.getvalue()
     assert np.array_equal(np.load(tmp_path / "a.npy"), array)
+
+
+def _child_writes(path: str, ready: Any, go: Any) -> None:
+    with DirectFile(path) as fh:
+        fh.write(b"c" * 1000)  # held in the buffer until closed
+        ready.set()
+        go.wait(10)
+
+
+def test_a_forked_worker_does_not_share_a_buffer_with_its_parent(tmp_path: Path) -> None:
+    import multiprocessing
+
+    with DirectFile(tmp_path / "warm.bin") as fh:  # a spare buffer for both to take
+        fh.write(b"w")
+    ctx = multiprocessing.get_context("fork")
+    ready, go = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_child_writes, args=(str(tmp_path / "c.bin"), ready, go))
+    child.start()
+    try:
+        assert ready.wait(10)
+        with DirectFile(tmp_path / "p.bin") as fh:
+            fh.write(b"p" * 1000)
+            go.set()
+    finally:
+        go.set()
+        child.join(10)
+    assert child.exitcode == 0
+    assert (tmp_path / "c.bin").read_bytes() == b"c" * 1000
+    assert (tmp_path / "p.bin").read_bytes() == b"p" * 1000

@@ -43,7 +43,20 @@ def _take_buffer() -> mmap.mmap:
             if len(buffer) == _CHUNK:
                 return buffer
             buffer.close()
-    return mmap.mmap(-1, _CHUNK)  # page-aligned, as O_DIRECT needs
+    # page-aligned, as O_DIRECT needs; private: a forked worker has its own
+    return mmap.mmap(-1, _CHUNK, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+
+
+def _forget_spares() -> None:
+    """In a forked child: the parent's spare buffers are not this process's to reuse
+    (nor its lock, which another of its threads may have held)."""
+    global _SPARE_LOCK
+    _SPARE.clear()
+    _SPARE_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_spares)
 
 
 def _give_back(buffer: mmap.mmap) -> None:

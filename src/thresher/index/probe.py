@@ -77,29 +77,32 @@ def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
 
 def fill_store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
                     titled: tuple[NDArray[np.uint64] | None, NDArray[np.int64]],
-                    keys: NDArray[np.uint64], owners: NDArray[Any], first: int) -> None:
+                    keys: NDArray[np.uint64], owners: NDArray[Any], first: int, *,
+                    which: NDArray[np.int64] | None = None) -> None:
     """:func:`store_keys` into ``keys`` and ``owners`` (``first`` added to the owners):
     band after band, then the titles ``titled`` = (title keys, the documents that have
-    one)."""
+    one). ``which``: the rows of ``sig`` that are the documents (all by default)."""
     title, has = titled
-    n = sig.shape[0]
-    _store_band_keys(sig, bands, rows, keys, owners, first)
+    which = np.arange(sig.shape[0]) if which is None else which
+    n = which.shape[0]
+    _store_band_keys(sig, which, bands, rows, keys, owners, first)
     if title is not None and has.shape[0]:
         keys[bands * n:] = title[has]
         owners[bands * n:] = has + first
 
 
 @njit(cache=True, nogil=True)
-def _store_band_keys(sig, bands, rows, out, owners, first):  # type: ignore[no-untyped-def]
-    """Band ``b`` of document ``d`` at ``out[b * n + d]``: its band key (as
-    :func:`thresher.core.lsh.band_keys` computes band 0's), the band number mixed in;
-    ``first + d`` at ``owners[b * n + d]``."""
-    n = sig.shape[0]
+def _store_band_keys(sig, which, bands, rows, out, owners, first):  # type: ignore[no-untyped-def]
+    """Band ``b`` of document ``d`` (row ``which[d]`` of ``sig``) at ``out[b * n + d]``:
+    its band key (as :func:`thresher.core.lsh.band_keys` computes band 0's), the band
+    number mixed in; ``first + d`` at ``owners[b * n + d]``."""
+    n = which.shape[0]
     for d in range(n):  # a document's row at a time: the signatures are read once
+        row = which[d]
         for b in range(bands):
             h = MUL
             for j in range(b * rows, (b + 1) * rows):
-                h = fmix64(h ^ np.uint64(sig[d, j]))
+                h = fmix64(h ^ np.uint64(sig[row, j]))
             k = (h ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
             out[b * n + d] = k ^ (k >> np.uint64(31))
             owners[b * n + d] = first + d
@@ -368,8 +371,8 @@ def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *,
     content = src == "content"
     name = f"{s:05d}"
     n = local.shape[0]
-    sig = np.ascontiguousarray(work.load_raw(src, f"{name}.sig", np.uint32, columns)[local])
-    fill_store_keys(sig, bands, rows, titled, keys, owners, first)
+    sig = np.asarray(work.load_raw(src, f"{name}.sig", np.uint32, columns))  # the map
+    fill_store_keys(sig, bands, rows, titled, keys, owners, first, which=local)
     shoff = work.load_raw(src, f"{name}.shoff", np.int64)
     meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
     return {

@@ -28,7 +28,7 @@ from thresher.core.sketch import next_code_point
 from thresher.core.text import CONTINUOUS, ORDINARY, case_folds, char_classes, folds, prepare_batch
 
 __all__ = ["FEATURES", "MIN_SITE_PAGES", "STAT_NAMES", "Blocks", "block_features", "headings",
-           "split_blocks", "split_counted", "split_prepared", "word_features"]
+           "line_breaks", "split_blocks", "split_counted", "split_prepared", "word_features"]
 
 # Raw per-block counts, columns of Blocks.stats.
 (_WORDS, _CHARS, _PUNCT, _TERM, _COLON, _SENTS, _COMMAS, _CAPS, _DIGITS, _SHORT, _WORDLEN,
@@ -308,7 +308,7 @@ def split_blocks(texts: list[str]) -> Blocks:
 
 
 @njit(cache=True, nogil=True)
-def _line_breaks(data):  # type: ignore[no-untyped-def]
+def line_breaks(data):  # type: ignore[no-untyped-def]
     """How many line breaks ``data`` holds (without a mask of its size to count)."""
     n = 0
     for i in range(data.shape[0]):
@@ -338,7 +338,7 @@ def _split(data: NDArray[np.uint8], offsets: NDArray[np.int64], counted: bool
     n = offsets.shape[0] - 1 if counted else 0
     fps = np.zeros((n, 2), dtype=np.uint64)
     tokens = np.zeros((n, 4), dtype=np.int64)
-    cap = int(_line_breaks(data)) + 1
+    cap = int(line_breaks(data)) + 1
     starts = np.empty(cap, dtype=np.int64)
     ends = np.empty(cap, dtype=np.int64)
     spans = np.empty((cap, 2), dtype=np.int64)

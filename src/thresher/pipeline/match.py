@@ -35,29 +35,27 @@ def shard_offsets(work: WorkDir, n_shards: int) -> NDArray[np.int64]:
     return offsets
 
 
-def build_index(work: WorkDir, n_shards: int, src: str = "read") -> dict[str, Any]:
-    """Rank records, reject repeated ids, and group exact duplicates; save global arrays."""
+def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 1
+                ) -> dict[str, Any]:
+    """Rank records, reject repeated ids, and group exact duplicates; save global arrays.
+
+    With ``threads`` > 1, the records are ranked (Arrow's sort, which lets go of the GIL)
+    by a second thread while this one finds the repeated ids.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", ["id", "length", "reason"])
              for s in range(n_shards)]
     table = pa.concat_tables(metas)
-    n = table.num_rows
-    ok = pc.is_null(table["reason"]).to_numpy(zero_copy_only=False)
-    order = pc.sort_indices(table, sort_keys=[("length", "descending"), ("id", "ascending")])
-    rank = np.empty(n, dtype=np.int64)
-    rank[order.to_numpy()] = np.arange(n, dtype=np.int64)
-    codes = pc.dictionary_encode(table["id"]).combine_chunks().indices.to_numpy()
-    good = np.flatnonzero(ok)
-    _, first = np.unique(codes[good], return_index=True)
-    first_of_code = np.full(int(codes.max(initial=0)) + 1, -1, dtype=np.int64)
-    first_of_code[codes[good[first]]] = good[first]
-    repeated = good[first_of_code[codes[good]] != good]
-    ok[repeated] = False
-    fp = np.concatenate([work.load_raw(src, f"{s:05d}.fp", np.uint64, 2)
-                         for s in range(n_shards)])
-    active = np.flatnonzero(ok)
+    with ThreadPoolExecutor(1) as pool:
+        ranked = pool.submit(_ranks, table) if threads > 1 else None
+        ok, repeated, repeated_first = _repeated_ids(table)
+        fp = np.concatenate([work.load_raw(src, f"{s:05d}.fp", np.uint64, 2)
+                             for s in range(n_shards)])
+        active = np.flatnonzero(ok)
+        rank = _ranks(table) if ranked is None else ranked.result()
     key_order = active[np.lexsort((rank[active], fp[active, 1], fp[active, 0]))]
     same = np.zeros(key_order.shape[0], dtype=bool)
     same[1:] = (fp[key_order[1:]] == fp[key_order[:-1]]).all(axis=1)
@@ -66,14 +64,41 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read") -> dict[str, An
     members = leaders != key_order
     order = np.argsort(key_order[members], kind="mergesort")
     exact_doc, exact_leader = key_order[members][order], leaders[members][order]
-    repeated_first = first_of_code[codes[repeated]]
     # Sparse where it can be: only exact copies and repeated ids get a row.
     for name, arr in (("ok", ok), ("rank", rank), ("exact_doc", exact_doc),
                       ("exact_leader", exact_leader), ("repeated", repeated),
                       ("repeated_first", repeated_first)):
         work.save("index", name, arr)
-    return {"records": n, "repeated_ids": int(repeated.shape[0]),
+    return {"records": table.num_rows, "repeated_ids": int(repeated.shape[0]),
             "exact_members": int(exact_doc.shape[0])}
+
+
+def _ranks(table: Any) -> NDArray[np.int64]:
+    """Each record's place when the longest come first, then the smallest ids."""
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    order = pc.sort_indices(table, sort_keys=[("length", "descending"), ("id", "ascending")])
+    rank = np.empty(n, dtype=np.int64)
+    rank[order.to_numpy()] = np.arange(n, dtype=np.int64)
+    return rank
+
+
+def _repeated_ids(table: Any) -> tuple[NDArray[np.bool_], NDArray[np.int64],
+                                       NDArray[np.int64]]:
+    """Which records are usable (no reason to reject them, and the first usable one of
+    their id), the later ones of a repeated id, and the first of each of those."""
+    import pyarrow.compute as pc
+
+    ok = pc.is_null(table["reason"]).to_numpy(zero_copy_only=False)
+    codes = pc.dictionary_encode(table["id"]).combine_chunks().indices.to_numpy()
+    good = np.flatnonzero(ok)
+    _, first = np.unique(codes[good], return_index=True)
+    first_of_code = np.full(int(codes.max(initial=0)) + 1, -1, dtype=np.int64)
+    first_of_code[codes[good[first]]] = good[first]
+    repeated = good[first_of_code[codes[good]] != good]
+    ok[repeated] = False
+    return ok, repeated, first_of_code[codes[repeated]]
 
 
 def active_docs(work: WorkDir, lo: int, hi: int) -> NDArray[np.int64]:

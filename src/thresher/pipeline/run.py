@@ -342,7 +342,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                 t, cfg.content.strip_boilerplate,
                 None if store is None else (str(store.path), segs)))
             for t in reads])
-    index = r.single("index", lambda: match.build_index(work, n, src))
+    index = r.single("index", lambda: match.build_index(work, n, src,
+                                                        threads=min(r.executor.workers, 2)))
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
     titles = content and cfg.content.titles

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,8 @@ from thresher.pipeline.match import (
 )
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["WriteTask", "write_decisions", "write_task"]
+__all__ = ["DecisionsTask", "WriteTask", "decisions_task", "output_task", "write_boilerplate",
+           "write_decisions", "write_task"]
 
 _DECISION = {KIND_KEPT: "kept", KIND_EXACT: "duplicate", KIND_NEAR: "duplicate",
              KIND_EXACT_NEAR: "duplicate", KIND_PARTIAL: "duplicate", KIND_TITLE: "duplicate",
@@ -75,6 +78,62 @@ def write_task(task: WriteTask) -> dict[str, Any]:
     stats = {"written": written}
     work.mark_done("write", f"{task.shard.index:05d}", stats)
     return stats
+
+
+@dataclass(frozen=True)
+class DecisionsTask:
+    """Write ``decisions.parquet`` (and the removed blocks): a task of the write stage, so
+    that a worker writes it while the others write the kept corpus."""
+
+    work: str
+    n_shards: int
+    target: str
+    threshold: float
+    labels: tuple[str, str]
+    containment: float = 1.0
+    title_containment: float = 1.0
+    content: bool = False
+    old: dict[int, tuple[str, int, tuple[int, int]]] | None = None
+    boilerplate: str | None = None  # where the removed blocks go, when they are kept
+
+
+def decisions_task(task: DecisionsTask) -> dict[str, Any]:
+    """Write the decisions; return the kept texts' UTF-8 size and the time it took."""
+    start, cpu = time.perf_counter(), time.process_time()
+    work = WorkDir(task.work)
+    os.makedirs(os.path.dirname(task.target) or ".", exist_ok=True)
+    kept_bytes = write_decisions(work, task.n_shards, task.target, threshold=task.threshold,
+                                 labels=task.labels, containment=task.containment,
+                                 title_containment=task.title_containment,
+                                 content=task.content, old=task.old)
+    if task.boilerplate is not None:
+        write_boilerplate(work, task.n_shards, Path(task.boilerplate))
+    stats = {"kept_bytes": kept_bytes, "seconds": round(time.perf_counter() - start, 3),
+             "cpu": round(time.process_time() - cpu, 3)}
+    work.mark_done("write", "decisions", stats)
+    return stats
+
+
+def output_task(task: WriteTask | DecisionsTask) -> dict[str, Any]:
+    """A task of the write stage: one shard's kept records, or the decisions."""
+    if isinstance(task, DecisionsTask):
+        return decisions_task(task)
+    return write_task(task)
+
+
+def write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
+    """Concatenate the shards' removed blocks into one file, in input order."""
+    import pyarrow.parquet as pq
+
+    tmp = target.with_name(target.name + ".tmp")
+    writer = None
+    for s in range(n_shards):
+        part = work.read_parquet("content", f"{s:05d}.removed.parquet")
+        writer = writer or pq.ParquetWriter(tmp, part.schema)
+        writer.write_table(part, row_group_size=65536)
+    if writer is not None:
+        writer.close()
+        os.replace(tmp, target)
 
 
 @dataclass(frozen=True)

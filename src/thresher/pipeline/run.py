@@ -32,7 +32,7 @@ from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
 from thresher.pipeline import chrome, match
-from thresher.pipeline.output import WriteTask, write_decisions, write_task
+from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask, read_stage_task
 from thresher.pipeline.workdir import WorkDir, is_url
@@ -387,41 +387,43 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     old = _indexed_refs(work, store) if store is not None else None
 
-    def outputs(clock: Callable[[], float]) -> int:
-        """The kept corpus, then decisions.parquet (and the removed blocks); returns the
-        kept texts' UTF-8 size."""
-        r.stage("write", write_task, [(f"{s.index:05d}", WriteTask(
-            str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
-            cfg.output.format, r.fields,
-            tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
-            for (s, first, last), name in zip(whole, names, strict=True)])
-        t0, cpu0 = time.perf_counter(), clock()
-        kept_bytes = write_decisions(work, n, str(r.out / "decisions.parquet"),
-                                     threshold=mh.threshold, labels=labels,
-                                     containment=cfg.content.containment,
-                                     title_containment=cfg.content.title_containment,
-                                     content=content, old=old)
-        if cfg.content.strip_boilerplate:
-            _write_boilerplate(work, n, r.out / "boilerplate.parquet")
-        r.timings["decisions"] = round(time.perf_counter() - t0, 3)
-        r.cpu["decisions"] = round(clock() - cpu0, 3)
-        return kept_bytes
+    def outputs() -> int:
+        """The kept corpus, and decisions.parquet (and the removed blocks) as one more task
+        of the same stage, first, so that a worker writes it beside the others; returns
+        the kept texts' UTF-8 size."""
+        decide = DecisionsTask(
+            str(work.root), n, str(r.out / "decisions.parquet"), mh.threshold, labels,
+            containment=cfg.content.containment,
+            title_containment=cfg.content.title_containment, content=content, old=old,
+            boilerplate=str(r.out / "boilerplate.parquet")
+            if cfg.content.strip_boilerplate else None)
+        tasks: list[tuple[str, WriteTask | DecisionsTask]] = [("decisions", decide), *[
+            (f"{s.index:05d}", WriteTask(
+                str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
+                cfg.output.format, r.fields,
+                tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
+            for (s, first, last), name in zip(whole, names, strict=True)]]
+        done = r.stage("write", output_task, tasks)
+        r.timings["decisions"] = float(done[0].get("seconds", 0.0))
+        r.cpu["decisions"] = float(done[0].get("cpu", 0.0))
+        r.cpu["write"] = round(r.cpu["write"] - r.cpu["decisions"], 3)
+        return int(done[0]["kept_bytes"])
 
     added: dict[str, Any] = {}
     adding = ixrun if store is not None and ixrun is not None and ixrun.mode == "add" else None
     if adding is not None and r.executor.workers > 1 and len(whole) > 1:
         # The segment is written in this process while the workers write the kept corpus
-        # and a second thread the decisions: neither reads what the other writes. Each
-        # thread's CPU is counted by its own clock (the workers' by theirs).
+        # and the decisions: neither reads what the other writes. The workers' CPU is
+        # counted by their clocks, this process's by its own.
         with ThreadPoolExecutor(1) as side:
-            done = side.submit(outputs, time.thread_time)
+            done = side.submit(outputs)
             added = _index_add(r, store, adding, plan, titles, src, n, time.thread_time,
                                threads=2)
             kept_bytes = done.result()
         r.timings["index-add"] = r.timings.pop("index-add")  # listed last, as it ends
         r.cpu["index-add"] = r.cpu.pop("index-add")
     else:
-        kept_bytes = outputs(time.process_time)
+        kept_bytes = outputs()
         if adding is not None:
             added = _index_add(r, store, adding, plan, titles, src, n, time.process_time)
     summary = _summary(r, plan=plan, read_stats=read_stats, cluster=cluster,
@@ -495,21 +497,6 @@ def _index_summary(store: Any, ixrun: IndexRun, probed: dict[str, Any],
     return {"path": str(store.path), "mode": ixrun.mode,
             "matched": probed.get("matched", 0), "exact": probed.get("exact", 0),
             "candidates": probed.get("candidates", 0), "documents_before": before, **added}
-
-
-def _write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
-    """Concatenate the shards' removed blocks into one file, in input order."""
-    import pyarrow.parquet as pq
-
-    tmp = target.with_name(target.name + ".tmp")
-    writer = None
-    for s in range(n_shards):
-        part = work.read_parquet("content", f"{s:05d}.removed.parquet")
-        writer = writer or pq.ParquetWriter(tmp, part.schema)
-        writer.write_table(part, row_group_size=65536)
-    if writer is not None:
-        writer.close()
-        os.replace(tmp, target)
 
 
 def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:

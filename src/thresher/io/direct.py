@@ -4,7 +4,7 @@ A file written the usual way is first copied into the kernel's page cache, a pag
 time; a large output (the kept corpus, an index segment) then costs the kernel as much
 as building it costs thresher where fresh memory is dear (a virtual machine that hands
 freed memory back to its host: about 2 s of kernel time per GiB written, against 0.02 s
-with ``O_DIRECT``; ``bench/machine.py`` measures both). :class:`DirectFile` gathers the
+with ``O_DIRECT``; ``bench/machine.py`` measures the first). :class:`DirectFile` gathers the
 writes into one page-aligned buffer and hands it to the disk a full buffer at a time,
 the unaligned tail written the usual way at the end.
 

@@ -71,25 +71,17 @@ def _directory(table, common, bits):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _deal_range(keys, lo, hi, common, bits, fill, order, dealt):  # type: ignore[no-untyped-def]
-    """Deal keys[lo:hi] in input order to the places ``fill`` says, bucket by bucket."""
+def _deal_range(keys, values, lo, hi, common, bits, fill, carried, dealt):  # type: ignore[no-untyped-def]
+    """Deal keys[lo:hi] in input order to the places ``fill`` says, bucket by bucket,
+    each with its position in ``carried`` (with ``values[i]`` instead, given values)."""
     drop, shift = np.uint64(common), np.uint64(64 - bits)
     for i in range(lo, hi):
         k = keys[i]
         at = np.int64((k << drop) >> shift)
-        order[fill[at]] = i
-        dealt[fill[at]] = k
-        fill[at] += 1
-
-
-@njit(cache=True, nogil=True)
-def _deal_values(keys, values, lo, hi, common, bits, fill, carried, dealt):  # type: ignore[no-untyped-def]
-    """:func:`_deal_range`, carrying ``values[i]`` along with key ``i`` (not ``i``)."""
-    drop, shift = np.uint64(common), np.uint64(64 - bits)
-    for i in range(lo, hi):
-        k = keys[i]
-        at = np.int64((k << drop) >> shift)
-        carried[fill[at]] = values[i]
+        if values is None:
+            carried[fill[at]] = i
+        else:
+            carried[fill[at]] = values[i]
         dealt[fill[at]] = k
         fill[at] += 1
 
@@ -102,7 +94,7 @@ def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
     starts = _directory(keys, common, bits)
     order = np.empty(n, dtype=np.int64)
     dealt = np.empty(n, dtype=np.uint64)
-    _deal_range(keys, 0, n, common, bits, starts[:-1].copy(), order, dealt)
+    _deal_range(keys, None, 0, n, common, bits, starts[:-1].copy(), order, dealt)
     return starts, order, dealt
 
 
@@ -220,17 +212,11 @@ def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None,
     starts = np.zeros((1 << bits) + 1, dtype=np.int64)
     np.cumsum(first + second_counts, out=starts[1:])
     dealt = np.empty(n, dtype=np.uint64)
-    if values is None:
-        carried = np.empty(n, dtype=np.int64)
-        dealing = pool.submit(_deal_range, keys, half, n, common, bits,
-                              starts[:-1] + first, carried, dealt)
-        _deal_range(keys, 0, half, common, bits, starts[:-1].copy(), carried, dealt)
-    else:
-        values = np.ascontiguousarray(values)
-        carried = np.empty(n, dtype=values.dtype)
-        dealing = pool.submit(_deal_values, keys, values, half, n, common, bits,
-                              starts[:-1] + first, carried, dealt)
-        _deal_values(keys, values, 0, half, common, bits, starts[:-1].copy(), carried, dealt)
+    values = None if values is None else np.ascontiguousarray(values)
+    carried = np.empty(n, dtype=np.int64 if values is None else values.dtype)
+    dealing = pool.submit(_deal_range, keys, values, half, n, common, bits,
+                          starts[:-1] + first, carried, dealt)
+    _deal_range(keys, values, 0, half, common, bits, starts[:-1].copy(), carried, dealt)
     dealing.result()
     middle = int(np.searchsorted(starts, n // 2))  # about half the keys on either side
     second = pool.submit(_sort_parts, starts, carried, dealt, middle, 1 << bits)

@@ -1,5 +1,6 @@
 """stable_argsort: numpy's stable order of 64-bit keys, on hashes and on keys that are not;
-sorted_lookup: the first entry of each key in a sorted table."""
+lex_order: numpy's lexsort of a 64-bit key and more; sorted_lookup: the first entry of each
+key in a sorted table."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from thresher.core.sorting import distinct, sorted_lookup, stable_argsort, stable_sort
+from thresher.core.sorting import (
+    distinct,
+    lex_order,
+    part_bits,
+    sort_dealt,
+    sorted_lookup,
+    stable_argsort,
+    stable_sort,
+)
 
 
 def _cases() -> dict[str, np.ndarray]:
@@ -51,6 +60,49 @@ def test_the_order_is_numpys_stable_order(name: str) -> None:
     assert carried.dtype == np.uint32 and np.array_equal(carried, values[got])
     assert np.array_equal(ordered_too, keys[got])
     assert np.array_equal(stable_sort(keys, values=values)[0], values[got])
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+def test_sorting_keys_dealt_elsewhere_gives_the_same_order(name: str) -> None:
+    """Keys dealt into their parts by anyone (here by hand, in input order) and then sorted
+    part by part: the stable order, with each key's carried value."""
+    keys = _cases()[name]
+    bits = part_bits(keys.shape[0])
+    part = (keys >> np.uint64(64 - bits)).astype(np.int64)
+    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(part, minlength=1 << bits), out=starts[1:])
+    by_part = np.argsort(part, kind="stable")
+    want = np.argsort(keys, kind="stable")
+    for pool in (None, ThreadPoolExecutor(1)):
+        dealt, carried = keys[by_part].copy(), by_part.copy()
+        sort_dealt(starts, carried, dealt, pool)
+        assert np.array_equal(carried, want) and np.array_equal(dealt, keys[want])
+        if pool is not None:
+            pool.shutdown()
+
+
+def _lexsort(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    columns = [secondary[:, c] for c in range(secondary.shape[1])]
+    return np.lexsort((*columns[::-1], primary))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lex_order_is_numpys_lexsort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 300))
+    primary = rng.integers(0, [2, 9, 2**63][seed % 3], n).astype(np.uint64)
+    secondary = rng.integers(0, [2, 4, 2**63][seed // 3 % 3], (n, seed % 3)).astype(np.uint64)
+    assert np.array_equal(lex_order(primary, secondary), _lexsort(primary, secondary))
+
+
+def test_lex_order_with_long_runs_of_equal_keys() -> None:
+    """Runs too long to sort by insertion are sorted column by column, still stably."""
+    rng = np.random.default_rng(2)
+    primary = np.where(rng.random(20_000) < 0.5, np.uint64(7), np.uint64(2**63 + 5))
+    primary[::97] = rng.integers(0, 2**63, primary[::97].shape[0]).astype(np.uint64)
+    secondary = rng.integers(0, 3, (20_000, 2)).astype(np.uint64)
+    got = lex_order(primary, secondary)
+    assert got.dtype == np.int64 and np.array_equal(got, _lexsort(primary, secondary))
 
 
 def test_equal_keys_keep_their_input_order() -> None:

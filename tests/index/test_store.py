@@ -271,3 +271,48 @@ def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:
         want += (k ^ (k >> np.uint64(31))).tolist()
     assert keys.tolist() == [*want, 5, 9]
     assert owners.tolist() == [*range(7), *range(7), *range(7), 1, 4]
+
+
+def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Path) -> None:
+    """The commit's key table: each shard's store keys (of its kept rows, owners numbered
+    across the shards) dealt straight into parts and sorted is the stable sort of all
+    the shards' keys laid end to end."""
+    from thresher.core.sorting import part_bits, stable_sort
+    from thresher.index.probe import _count_store_keys, _Helpers, _sorted_keys, store_keys
+    from thresher.pipeline.workdir import WorkDir
+
+    rng = np.random.default_rng(8)
+    work = WorkDir(tmp_path / "work")
+    bands, rows = 4, 3
+    locals_, titled, all_keys, all_owners, first = [], [], [], [], 0
+    for s, n in enumerate((50_000, 0, 7, 30_000)):  # an empty shard, a small one
+        sig = rng.integers(0, 2**32, size=(n, bands * rows)).astype(np.uint32)
+        if n > 100:
+            sig[n // 2:n // 2 + 40] = sig[:40]  # repeated rows: equal keys
+        (work.root / "content").mkdir(parents=True, exist_ok=True)
+        sig.tofile(work.root / "content" / f"{s:05d}.sig.bin")
+        local = np.flatnonzero(rng.random(n) < 0.8)
+        title = np.where(rng.random(local.shape[0]) < 0.3,
+                         rng.integers(1, 50, local.shape[0]), 0).astype(np.uint64)
+        keys, owners = store_keys(sig[local], bands, rows, title)
+        all_keys.append(keys)
+        all_owners.append(owners + first)
+        first += local.shape[0]
+        locals_.append(local)
+        titled.append((title, np.flatnonzero(title != 0)))
+    keys = np.concatenate(all_keys)
+    want_owners, want_keys = stable_sort(keys, values=np.concatenate(all_owners))
+    bits = part_bits(keys.shape[0])
+    counts = np.zeros((len(locals_), 1 << bits), dtype=np.int64)
+    for s, local in enumerate(locals_):
+        sig = np.fromfile(work.root / "content" / f"{s:05d}.sig.bin", np.uint32).reshape(
+            -1, bands * rows)
+        _count_store_keys(sig, local, bands, rows, *titled[s], bits, counts[s])
+    for threads in (1, 2):
+        helpers = _Helpers(threads)
+        owners, got = _sorted_keys(work, "content", locals_, titled, counts, bands=bands,
+                                   rows=rows, columns=bands * rows, bits=bits,
+                                   helpers=helpers)
+        helpers.shutdown()
+        assert owners.dtype == np.uint32 and np.array_equal(got, want_keys)
+        assert np.array_equal(owners, want_owners)

@@ -21,7 +21,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["distinct", "group_order", "sorted_lookup", "stable_argsort", "stable_sort"]
+__all__ = ["distinct", "group_order", "lex_order", "part_bits", "sort_dealt", "sorted_lookup",
+           "stable_argsort", "stable_sort"]
 
 _PER_BUCKET = 8  # keys per bucket aimed at
 _MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
@@ -218,11 +219,87 @@ def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None,
                           starts[:-1] + first, carried, dealt)
     _deal_range(keys, values, 0, half, common, bits, starts[:-1].copy(), carried, dealt)
     dealing.result()
-    middle = int(np.searchsorted(starts, n // 2))  # about half the keys on either side
-    second = pool.submit(_sort_parts, starts, carried, dealt, middle, 1 << bits)
+    sort_dealt(starts, carried, dealt, pool)
+    return carried, dealt
+
+
+def part_bits(n: int) -> int:
+    """Into how many parts (as bits: ``2**bits``) :func:`stable_sort` deals ``n`` keys
+    before it sorts each part inside the cache."""
+    return int(_part_bits(n))
+
+
+def sort_dealt(starts: NDArray[np.int64], carried: NDArray[Any], dealt: NDArray[np.uint64],
+               pool: Executor | None = None) -> None:
+    """Sort, in place, keys ``dealt`` into parts by their top bits (part ``p`` is
+    ``dealt[starts[p]:starts[p + 1]]``, in input order), each with what it ``carried``:
+    the parts in order then hold all the keys in stable order. With a thread ``pool``, the
+    first and second half of the parts are sorted side by side."""
+    parts = starts.shape[0] - 1
+    if pool is None:
+        _sort_parts(starts, carried, dealt, 0, parts)
+        return
+    middle = int(np.searchsorted(starts, int(starts[-1]) // 2))  # about half the keys each
+    middle = min(middle, parts)
+    second = pool.submit(_sort_parts, starts, carried, dealt, middle, parts)
     _sort_parts(starts, carried, dealt, 0, middle)
     second.result()
-    return carried, dealt
+
+
+def lex_order(primary: NDArray[np.uint64], secondary: NDArray[np.uint64]) -> NDArray[np.int64]:
+    """Return ``np.lexsort`` of the columns of ``secondary`` (n, m) then ``primary``
+    (the primary key first): a stable order by ``primary``, equal primaries by the
+    secondary columns in turn. ``primary`` is sorted as hashes are (see
+    :func:`stable_sort`); only runs of equal primaries look at the others.
+
+    Example:
+        >>> lex_order(np.array([5, 1, 5, 5], dtype=np.uint64),
+        ...           np.array([[2, 0], [9, 9], [1, 7], [2, 0]], dtype=np.uint64)).tolist()
+        [1, 2, 0, 3]
+    """
+    order, ordered = _stable_sort(np.ascontiguousarray(primary, dtype=np.uint64))
+    if secondary.shape[1]:
+        _order_ties(ordered, order, np.ascontiguousarray(secondary, dtype=np.uint64))
+    return np.asarray(order, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _order_ties(ordered, order, secondary):  # type: ignore[no-untyped-def]
+    """Order each run of equal ``ordered`` keys by the rows of ``secondary`` (compared
+    column by column), stably: by insertion where a run is short, else by one stable
+    sort per column, the last column first."""
+    n, m = secondary.shape
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and ordered[j] == ordered[i]:
+            j += 1
+        if j - i > _INSERTION:
+            run = order[i:j].copy()
+            for c in range(m - 1, -1, -1):
+                column = np.empty(j - i, dtype=np.uint64)
+                for t in range(j - i):
+                    column[t] = secondary[run[t], c]
+                run = run[np.argsort(column, kind="mergesort")]
+            order[i:j] = run
+        elif j - i > 1:
+            for a in range(i + 1, j):
+                o = order[a]
+                b = a
+                while b > i and _row_less(secondary, o, order[b - 1]):
+                    order[b] = order[b - 1]
+                    b -= 1
+                order[b] = o
+        i = j
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_less(secondary, x, y):  # type: ignore[no-untyped-def]
+    """Whether row ``x`` of ``secondary`` comes strictly before row ``y``."""
+    for c in range(secondary.shape[1]):
+        if secondary[x, c] != secondary[y, c]:
+            return secondary[x, c] < secondary[y, c]
+    return False
 
 
 _DIRECT = 4096  # fewer keys than this are looked up by binary search

@@ -28,7 +28,13 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.hashing import MUL, fmix64
-from thresher.core.sorting import distinct, stable_argsort, stable_sort
+from thresher.core.sorting import (
+    distinct,
+    lex_order,
+    part_bits,
+    sort_dealt,
+    stable_argsort,
+)
 from thresher.core.verify import gather_slices, overlaps
 from thresher.index.store import (
     WHY_EXACT,
@@ -63,49 +69,81 @@ _MIX = np.uint64(0xD6E8FEB86659FD93)
 
 def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
                title: NDArray[np.uint64] | None) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
-    """Return every document's band keys (each band mixed in) and title key, with owners.
+    """Return every document's band keys (each band mixed in) and title key, with owners:
+    band after band, then the titles.
 
     One sorted table holds all bands in the index, so a band's number is mixed into its
     keys; title keys (never 0 where set) are kept as they are.
     """
     has = np.flatnonzero(title != 0) if title is not None else np.zeros(0, np.int64)
-    size = bands * sig.shape[0] + has.shape[0]
-    keys, owners = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int64)
-    fill_store_keys(sig, bands, rows, (title, has), keys, owners, 0)
+    n = sig.shape[0]
+    keys = np.empty(bands * n + has.shape[0], dtype=np.uint64)
+    owners = np.empty(keys.shape[0], dtype=np.int64)
+    _store_band_keys(sig, np.arange(n), bands, rows, keys, owners, 0)
+    if title is not None and has.shape[0]:
+        keys[bands * n:] = title[has]
+        owners[bands * n:] = has
     return keys, owners
 
 
-def fill_store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
-                    titled: tuple[NDArray[np.uint64] | None, NDArray[np.int64]],
-                    keys: NDArray[np.uint64], owners: NDArray[Any], first: int, *,
-                    which: NDArray[np.int64] | None = None) -> None:
-    """:func:`store_keys` into ``keys`` and ``owners`` (``first`` added to the owners):
-    band after band, then the titles ``titled`` = (title keys, the documents that have
-    one). ``which``: the rows of ``sig`` that are the documents (all by default)."""
-    title, has = titled
-    which = np.arange(sig.shape[0]) if which is None else which
-    n = which.shape[0]
-    _store_band_keys(sig, which, bands, rows, keys, owners, first)
-    if title is not None and has.shape[0]:
-        keys[bands * n:] = title[has]
-        owners[bands * n:] = has + first
+@njit(cache=True, nogil=True, inline="always")
+def _store_key(sig, row, b, rows):  # type: ignore[no-untyped-def]
+    """Band ``b``'s key of row ``row`` of ``sig``: its band key (as
+    :func:`thresher.core.lsh.band_keys` computes band 0's), the band number mixed in."""
+    h = MUL
+    for j in range(b * rows, (b + 1) * rows):
+        h = fmix64(h ^ np.uint64(sig[row, j]))
+    k = (h ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
+    return k ^ (k >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True)
 def _store_band_keys(sig, which, bands, rows, out, owners, first):  # type: ignore[no-untyped-def]
-    """Band ``b`` of document ``d`` (row ``which[d]`` of ``sig``) at ``out[b * n + d]``:
-    its band key (as :func:`thresher.core.lsh.band_keys` computes band 0's), the band
-    number mixed in; ``first + d`` at ``owners[b * n + d]``."""
+    """Band ``b`` of document ``d`` (row ``which[d]`` of ``sig``) at ``out[b * n + d]``
+    (:func:`_store_key`); ``first + d`` at ``owners[b * n + d]``."""
     n = which.shape[0]
     for d in range(n):  # a document's row at a time: the signatures are read once
         row = which[d]
         for b in range(bands):
-            h = MUL
-            for j in range(b * rows, (b + 1) * rows):
-                h = fmix64(h ^ np.uint64(sig[row, j]))
-            k = (h ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
-            out[b * n + d] = k ^ (k >> np.uint64(31))
+            out[b * n + d] = _store_key(sig, row, b, rows)
             owners[b * n + d] = first + d
+
+
+@njit(cache=True, nogil=True)
+def _count_store_keys(sig, which, bands, rows, title, has, bits, counts):  # type: ignore[no-untyped-def]
+    """Add to ``counts[p]`` how many of the keys :func:`store_keys` makes (bands of
+    the rows ``which`` of ``sig``, then the titles ``title[has]``) have ``p`` as their
+    top ``bits`` bits."""
+    shift = np.uint64(64 - bits)
+    for d in range(which.shape[0]):
+        row = which[d]
+        for b in range(bands):
+            counts[np.int64(_store_key(sig, row, b, rows) >> shift)] += 1
+    for t in range(has.shape[0]):
+        counts[np.int64(title[has[t]] >> shift)] += 1
+
+
+@njit(cache=True, nogil=True)
+def _deal_store_keys(sig, which, bands, rows, title, has, bits, first, fill,  # type: ignore[no-untyped-def]
+                     dealt, owners):
+    """Deal the keys :func:`store_keys` makes, in its order (band after band, then
+    the titles), each with its owner (``first`` + its document), into their parts by
+    their top ``bits`` bits, at the places ``fill`` says (moved on as they fill)."""
+    shift = np.uint64(64 - bits)
+    n = which.shape[0]
+    for b in range(bands):
+        for d in range(n):
+            k = _store_key(sig, which[d], b, rows)
+            p = np.int64(k >> shift)
+            dealt[fill[p]] = k
+            owners[fill[p]] = first + d
+            fill[p] += 1
+    for t in range(has.shape[0]):
+        k = title[has[t]]
+        p = np.int64(k >> shift)
+        dealt[fill[p]] = k
+        owners[fill[p]] = first + has[t]
+        fill[p] += 1
 
 
 @dataclass(frozen=True)
@@ -362,17 +400,17 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
 
 def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *, bands: int,
                    rows: int, columns: int, titled: tuple[NDArray[np.uint64], NDArray[np.int64]],
-                   keys: NDArray[np.uint64], owners: NDArray[np.uint32], first: int
-                   ) -> dict[str, Any]:
-    """The columns of the segment that shard ``s``'s kept documents (``local``) fill; their
-    keys and owners (see :func:`fill_store_keys`) go into ``keys`` and ``owners``."""
+                   bits: int, counts: NDArray[np.int64]) -> dict[str, Any]:
+    """The columns of the segment that shard ``s``'s kept documents (``local``) fill; how
+    many of their keys fall in each part of ``bits`` bits is added to ``counts`` (see
+    :func:`_sorted_keys`)."""
     import pyarrow as pa
 
     content = src == "content"
     name = f"{s:05d}"
     n = local.shape[0]
     sig = np.asarray(work.load_raw(src, f"{name}.sig", np.uint32, columns))  # the map
-    fill_store_keys(sig, bands, rows, titled, keys, owners, first, which=local)
+    _count_store_keys(sig, local, bands, rows, titled[0], titled[1], bits, counts)
     shoff = work.load_raw(src, f"{name}.shoff", np.int64)
     meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
     return {
@@ -384,6 +422,41 @@ def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *,
         if content else np.zeros((n, 2), np.int64),
         "count": np.asarray(shoff[local + 1] - shoff[local]),
         "table": meta.take(pa.array(local))}
+
+
+def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
+                 titled: list[tuple[NDArray[np.uint64], NDArray[np.int64]]],
+                 counts: NDArray[np.int64], *, bands: int, rows: int, columns: int,
+                 bits: int, helpers: _Helpers) -> tuple[NDArray[np.uint32], NDArray[np.uint64]]:
+    """The keys of every shard's kept documents (:func:`store_keys`'s, shard after shard,
+    owners numbered across the shards) in stable order, and their owners in that order.
+
+    As :func:`~thresher.core.sorting.stable_sort` does, the keys are dealt into parts by
+    their top ``bits`` bits, in input order, and each part is then sorted; but each shard
+    deals its own keys straight from its signatures, to the places in each part that the
+    ``counts`` of the shards before it leave free. No table of all the keys in input
+    order is made: that is 12 bytes a key (300 MiB for a million pages) of fresh memory,
+    dearer to map than the keys are to make twice.
+    """
+    starts = np.zeros(counts.shape[1] + 1, dtype=np.int64)
+    np.cumsum(counts.sum(axis=0), out=starts[1:])
+    fills = starts[:-1] + (np.cumsum(counts, axis=0) - counts)  # after the shards before
+    dealt = np.empty(int(starts[-1]), dtype=np.uint64)
+    owners = np.empty(int(starts[-1]), dtype=np.uint32)
+    firsts = np.cumsum([0] + [int(x.shape[0]) for x in locals_])
+
+    def deal(s: int) -> None:
+        sig = np.asarray(work.load_raw(src, f"{s:05d}.sig", np.uint32, columns))
+        _deal_store_keys(sig, locals_[s], bands, rows, titled[s][0], titled[s][1], bits,
+                         int(firsts[s]), fills[s], dealt, owners)
+
+    odd = [helpers.submit(deal, s) for s in range(1, len(locals_), 2)]
+    for s in range(0, len(locals_), 2):
+        deal(s)
+    for done in odd:
+        done.result()
+    sort_dealt(starts, owners, dealt, helpers.threaded)
+    return owners, dealt
 
 
 def _titled(work: WorkDir, src: str, s: int, local: NDArray[np.int64], titles: bool
@@ -410,18 +483,13 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     locals_ = [np.flatnonzero(kept[int(offsets[s]):int(offsets[s + 1])])
                for s in range(n_shards)]
     titled = [_titled(work, src, s, locals_[s], titles) for s in range(n_shards)]
-    # every shard's keys in one table, in place: shard after shard, its bands then titles
-    at = np.cumsum([0] + [bands * x.shape[0] + t[1].shape[0]
-                          for x, t in zip(locals_, titled, strict=True)])
-    firsts = np.cumsum([0] + [int(x.shape[0]) for x in locals_])
-    all_keys = np.empty(int(at[-1]), dtype=np.uint64)
-    owners = np.empty(int(at[-1]), dtype=np.uint32)
+    bits = part_bits(sum(bands * x.shape[0] + t[1].shape[0]
+                         for x, t in zip(locals_, titled, strict=True)))
+    counts = np.zeros((n_shards, 1 << bits), dtype=np.int64)
 
     def columns_of(s: int) -> dict[str, Any]:
-        lo, hi = int(at[s]), int(at[s + 1])
         return _shard_columns(work, src, s, locals_[s], bands=bands, rows=rows,
-                              columns=columns, titled=titled[s], keys=all_keys[lo:hi],
-                              owners=owners[lo:hi], first=int(firsts[s]))
+                              columns=columns, titled=titled[s], bits=bits, counts=counts[s])
 
     # the odd shards to a helper, the even ones made here meanwhile
     odd = {s: helpers.submit(columns_of, s) for s in range(1, n_shards, 2)}
@@ -430,8 +498,9 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     tables = [part.pop("table") for part in shards]
     joined = {k: np.concatenate([part[k] for part in shards]) if shards else np.zeros(0)
               for k in ("fp", "site", "title", "span", "count")}
-    done = int(firsts[-1])
-    kdocs, keys = stable_sort(all_keys, helpers.threaded, values=owners)
+    done = sum(int(x.shape[0]) for x in locals_)
+    kdocs, keys = _sorted_keys(work, src, locals_, titled, counts, bands=bands, rows=rows,
+                               columns=columns, bits=bits, helpers=helpers)
     shoff = np.zeros(done + 1, dtype=np.int64)
     np.cumsum(joined["count"], out=shoff[1:])
 
@@ -441,11 +510,11 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
         with npy_stream(path, np.uint32, (int(shoff[-1]),)) as fh:
             for s, local in enumerate(locals_):
                 raw_off = work.load_raw(src, f"{s:05d}.shoff", np.int64)
-                counts = np.asarray(raw_off[local + 1] - raw_off[local])
-                if buffer.shape[0] < int(counts.sum()):
-                    buffer = np.empty(int(counts.sum()), dtype=np.uint32)
+                sizes = np.asarray(raw_off[local + 1] - raw_off[local])
+                if buffer.shape[0] < int(sizes.sum()):
+                    buffer = np.empty(int(sizes.sum()), dtype=np.uint32)
                 fh.write(gather_slices(np.asarray(work.load_raw(src, f"{s:05d}.sh", np.uint32)),
-                                       np.asarray(raw_off[local]), counts, buffer).data)
+                                       np.asarray(raw_off[local]), sizes, buffer).data)
 
     fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
     arrays: dict[str, Any] = {
@@ -498,7 +567,7 @@ _WHY_OF_KIND[KIND_TITLE] = EDGE_TITLE
 
 def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:
     """Fingerprints sorted for lookups: both halves in order, and their documents."""
-    order = np.lexsort((fp[:, 1], fp[:, 0])).astype(np.int64)
+    order = lex_order(fp[:, 0], fp[:, 1:2])
     return {"fpkey": np.ascontiguousarray(fp[order, 0]),
             "fpsub": np.ascontiguousarray(fp[order, 1]), "fporder": order}
 

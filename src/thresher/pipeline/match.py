@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from thresher.core.cluster import cluster_nodes
 from thresher.core.lsh import band_keys, bucket_pairs
-from thresher.core.sorting import distinct, group_order
+from thresher.core.sorting import distinct, group_order, lex_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
 from thresher.pipeline.workdir import WorkDir
 
@@ -56,7 +56,8 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
                              for s in range(n_shards)])
         active = np.flatnonzero(ok)
         rank = _ranks(table) if ranked is None else ranked.result()
-    key_order = active[np.lexsort((rank[active], fp[active, 1], fp[active, 0]))]
+    key_order = active[lex_order(fp[active, 0], np.column_stack(
+        (fp[active, 1], rank[active].astype(np.uint64))))]  # ranks are not negative
     same = np.zeros(key_order.shape[0], dtype=bool)
     same[1:] = (fp[key_order[1:]] == fp[key_order[:-1]]).all(axis=1)
     group_start = np.maximum.accumulate(np.where(same, 0, np.arange(key_order.shape[0])))

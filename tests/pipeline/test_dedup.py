@@ -129,6 +129,21 @@ def test_pass_two_deletes_what_pass_one_kept_for_it(corpus: Path, tmp_path: Path
     assert not list(read.glob("*.text.bin")) and not list(read.glob("*.bstat.bin"))
 
 
+def test_key_files_hold_their_rows_band_after_band(corpus: Path, tmp_path: Path) -> None:
+    """The LSH stage takes each band's rows of a key file as one slice of it: every file's
+    (band << 32 | document) column ascends, and every band and title band is there."""
+    import numpy as np
+
+    thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial", keep_work=True)
+    files = sorted((tmp_path / "o" / "_work" / "keys").glob("*.p*.bin"))
+    bands = set()
+    for f in files:
+        first = np.fromfile(f, dtype=np.uint64).reshape(-1, 2)[:, 0]
+        assert (first[1:] >= first[:-1]).all(), f.name
+        bands |= set((first >> np.uint64(32)).tolist())
+    assert files and len(bands) > 2
+
+
 @pytest.mark.parametrize("executor", ["serial", "local"])
 def test_every_stage_reports_its_cpu_time_beside_its_wall_time(
         corpus: Path, tmp_path: Path, executor: str) -> None:

@@ -149,7 +149,8 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     top bits.
 
     Every bucket of a band lands whole in one file, so each range can be bucketed on its
-    own; rows are written in document order, which the bucketing keeps. With ``titles``,
+    own; rows are written band after band, each in document order, which the bucketing
+    keeps (and relies on: a band's rows are one slice of each file). With ``titles``,
     band number ``bands`` holds the content stage's title keys, so that two pages of a
     site under one title are compared whatever their sketches say.
     """
@@ -200,15 +201,20 @@ def band_task(task: BandTask) -> dict[str, Any]:
     """Bucket one key range of every band and save the candidate pairs."""
     work = WorkDir(task.work)
     rank = work.load("index", "rank")
-    rows = np.concatenate([work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 2)
-                           for s in range(task.n_shards)])
+    shards = [work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 2)
+              for s in range(task.n_shards)]
+    # Each file holds its rows band after band, in document order (see keys_task), so
+    # its (band << 32 | document) column ascends: a band's rows are one slice of it.
+    firsts = np.arange(task.bands + 1, dtype=np.uint64) << np.uint64(32)
+    cuts = [np.searchsorted(rows[:, 0], firsts) for rows in shards]
+    low = np.uint64(0xFFFFFFFF)
     pairs = []
-    by_band, bounds = group_order(rows[:, 0] >> np.uint64(32), task.bands)  # each band's rows
-    for b in range(task.bands):
-        mine = rows[by_band[bounds[b]:bounds[b + 1]]]
-        pairs.append(bucket_pairs(np.ascontiguousarray(mine[:, 1]),
-                                  (mine[:, 0] & np.uint64(0xFFFFFFFF)).astype(np.int64), rank,
-                                  cap=task.cap))
+    for b in range(task.bands):  # every shard's rows of the band, shard after shard
+        mine = [rows[cut[b]:cut[b + 1]] for rows, cut in zip(shards, cuts, strict=True)]
+        docs = np.concatenate([part[:, 0] for part in mine])
+        docs &= low  # documents are below 2**32
+        pairs.append(bucket_pairs(np.concatenate([part[:, 1] for part in mine]),
+                                  docs.view(np.int64), rank, cap=task.cap))
     out = distinct(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.uint64)
     work.save("lsh", f"part-{task.part:04d}", out)
     stats = {"pairs": int(out.shape[0])}

@@ -499,8 +499,6 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     joined = {k: np.concatenate([part[k] for part in shards]) if shards else np.zeros(0)
               for k in ("fp", "site", "title", "span", "count")}
     done = sum(int(x.shape[0]) for x in locals_)
-    kdocs, keys = _sorted_keys(work, src, locals_, titled, counts, bands=bands, rows=rows,
-                               columns=columns, bits=bits, helpers=helpers)
     shoff = np.zeros(done + 1, dtype=np.int64)
     np.cumsum(joined["count"], out=shoff[1:])
 
@@ -516,15 +514,25 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
                 fh.write(gather_slices(np.asarray(work.load_raw(src, f"{s:05d}.sh", np.uint32)),
                                        np.asarray(raw_off[local]), sizes, buffer).data)
 
-    fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
-    arrays: dict[str, Any] = {
-        **template_tables.result(), **(text_tables.result() if text_tables else {}),
-        "keys": keys, "kfence": fence_of(keys),
-        "kdocs": kdocs, "fp": fp, **fp_tables(fp),
-        "sh": write_sh, "shoff": shoff, "site": joined["site"].astype(np.uint64),
-        "title": joined["title"].astype(np.uint64),
-        "span": joined["span"].reshape(-1, 2).astype(np.int64)}
-    return store.commit(arrays, pa.concat_tables(tables), info, token=token)
+    # The shingle sets (the segment's largest file) are written from now, on a thread of
+    # their own, while the keys are dealt and sorted.
+    segment = store.new_segment()
+    try:
+        segment.stream("sh", write_sh)
+        kdocs, keys = _sorted_keys(work, src, locals_, titled, counts, bands=bands,
+                                   rows=rows, columns=columns, bits=bits, helpers=helpers)
+        fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
+        arrays: dict[str, Any] = {
+            **template_tables.result(), **(text_tables.result() if text_tables else {}),
+            "keys": keys, "kfence": fence_of(keys),
+            "kdocs": kdocs, "fp": fp, **fp_tables(fp),
+            "shoff": shoff, "site": joined["site"].astype(np.uint64),
+            "title": joined["title"].astype(np.uint64),
+            "span": joined["span"].reshape(-1, 2).astype(np.int64)}
+    except BaseException:
+        segment.abandon()
+        raise
+    return store.commit(arrays, pa.concat_tables(tables), info, token=token, segment=segment)
 
 
 def _text_tables(work: WorkDir, n_shards: int, kept: NDArray[np.bool_],

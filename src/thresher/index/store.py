@@ -43,8 +43,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -59,7 +59,8 @@ from thresher.core.sorting import sorted_lookup
 from thresher.errors import ConfigError
 from thresher.io.direct import DirectFile, save_npy
 
-__all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "fence_of", "open_segments", "site_stats",
+__all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "SegmentWriter", "fence_of", "open_segments",
+           "site_stats",
            "summed_site_tables"]
 
 FORMAT = 1
@@ -89,6 +90,61 @@ def _write_atomically(target: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
     _fsync(target.parent)
+
+
+class SegmentWriter:
+    """A segment being written under a temporary name in ``segments/``, a file at a time
+    as its data comes: a file the caller streams (the shingle sets, the largest) is written
+    by a thread of its own, meanwhile, and each file is flushed to the disk by another as
+    soon as it is written. :meth:`finish` makes sure all are on the disk; the folder is
+    then named by :meth:`IndexStore.commit`. A writer killed before leaves a temporary
+    folder, which the next one removes."""
+
+    def __init__(self, segments: Path) -> None:
+        self.tmp = segments / f".tmp-{uuid.uuid4().hex}"
+        self.tmp.mkdir()
+        self._syncer = ThreadPoolExecutor(1)
+        self._streamer = ThreadPoolExecutor(1)
+        self._synced: list[Future[None]] = []
+        self._streamed: list[tuple[Future[None], Path]] = []
+
+    def stream(self, key: str, write: Callable[[Path], None]) -> None:
+        """Have ``write(path)`` write ``key``'s file on the streaming thread, from now."""
+        path = self.tmp / f"{key}.npy"
+        self._streamed.append((self._streamer.submit(write, path), path))
+
+    def save(self, key: str, array: NDArray[Any]) -> None:
+        path = self.tmp / f"{key}.npy"
+        save_npy(path, array)
+        self._synced.append(self._syncer.submit(_fsync, path))
+
+    def finish(self, docs: Any) -> Path:
+        """Write the documents' table; return the folder once every file is on the disk."""
+        import pyarrow.parquet as pq
+
+        try:
+            with DirectFile(self.tmp / "docs.parquet") as fh:  # zstd: 40 % smaller than
+                pq.write_table(docs, fh, use_dictionary=["file"],  # snappy, as quick
+                               compression="zstd", compression_level=1)
+            self._synced.append(self._syncer.submit(_fsync, self.tmp / "docs.parquet"))
+            for written, path in self._streamed:
+                written.result()
+                self._synced.append(self._syncer.submit(_fsync, path))
+            for done in self._synced:
+                done.result()
+        finally:
+            self._close()
+        _fsync(self.tmp)
+        return self.tmp
+
+    def abandon(self) -> None:
+        """Give the segment up: wait for its threads, remove its folder."""
+        self._close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _close(self) -> None:
+        self._streamer.shutdown()
+        self._syncer.shutdown()
 
 
 @dataclass(frozen=True)
@@ -309,17 +365,20 @@ class IndexStore:
             child.unlink(missing_ok=True)
 
     def commit(self, arrays: dict[str, Any], docs: Any, info: dict[str, Any],
-               token: str = "") -> dict[str, Any]:
+               token: str = "", segment: SegmentWriter | None = None) -> dict[str, Any]:
         """Add one batch as a new segment and list it (call within :meth:`writer`).
 
         ``arrays`` holds ``ARRAYS`` for the batch's documents (segment-local numbering),
         ``docs`` their table (id, url, file, line). ``token`` names the run that adds
-        it (see :meth:`committed`). Returns the new manifest.
+        it (see :meth:`committed`). ``segment``: one begun already with
+        :meth:`new_segment` (files streamed early), to which ``arrays`` are added.
+        Returns the new manifest.
         """
+        tmp = self._written(arrays, docs, segment)
         manifest = self.manifest()
         batch = int(manifest["next_batch"])
         name = f"seg-{batch:06d}"
-        self._write_segment(name, arrays, docs)
+        self._name_segment(tmp, name)
         n = int(docs.num_rows)
         manifest["segments"].append({"name": name, "batch": batch, "docs": n, **info})
         manifest["documents"] = int(manifest["documents"]) + n
@@ -339,34 +398,28 @@ class IndexStore:
 
     max_segments = 8  # more are merged, two neighbours at a time, the smallest pair first
 
-    def _write_segment(self, name: str, arrays: dict[str, Any], docs: Any) -> None:
-        import pyarrow.parquet as pq
+    def new_segment(self) -> SegmentWriter:
+        """Begin a segment (see :class:`SegmentWriter`), for :meth:`commit`."""
+        return SegmentWriter(self.path / "segments")
 
-        tmp = self.path / "segments" / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
-        # A file the caller streams (the shingle sets, the largest) is written by a thread
-        # of its own while this one writes the others, and each file is flushed to the
-        # disk by a third as soon as it is written; all are on the disk before the folder
-        # is named (the commit).
-        with ThreadPoolExecutor(1) as syncer, ThreadPoolExecutor(1) as streamer:
-            synced, streamed = [], []
+    def _written(self, arrays: dict[str, Any], docs: Any,
+                 segment: SegmentWriter | None = None) -> Path:
+        """Write ``arrays`` (a callable is streamed: it writes its file itself) and
+        ``docs`` into a segment (``segment``, or a new one); return its folder, every
+        file on the disk (on failure the segment is given up)."""
+        segment = segment or self.new_segment()
+        try:
             for key, value in arrays.items():
-                path = tmp / f"{key}.npy"
                 if callable(value):
-                    streamed.append((streamer.submit(value, path), path))
-                    continue
-                save_npy(path, value)
-                synced.append(syncer.submit(_fsync, path))
-            with DirectFile(tmp / "docs.parquet") as fh:  # zstd: 40 % smaller than snappy,
-                pq.write_table(docs, fh, use_dictionary=["file"],  # in the same time
-                               compression="zstd", compression_level=1)
-            synced.append(syncer.submit(_fsync, tmp / "docs.parquet"))
-            for written, path in streamed:
-                written.result()
-                synced.append(syncer.submit(_fsync, path))
-            for done in synced:
-                done.result()
-        _fsync(tmp)
+                    segment.stream(key, value)
+                else:
+                    segment.save(key, value)
+            return segment.finish(docs)
+        except BaseException:
+            segment.abandon()
+            raise
+
+    def _name_segment(self, tmp: Path, name: str) -> None:
         os.rename(tmp, self.path / "segments" / name)
         _fsync(self.path / "segments")
 
@@ -386,7 +439,7 @@ class IndexStore:
         arrays = _merged(a, b)
         docs = pa.concat_tables([a.table(), b.table()])
         name = f"seg-{a.batch:06d}-{b.name.rsplit('-', 1)[-1]}-{uuid.uuid4().hex[:6]}"
-        self._write_segment(name, arrays, docs)
+        self._name_segment(self._written(arrays, docs), name)
         batches = sorted(set(entries[k].get("batches", [entries[k]["batch"]]))
                          | set(entries[k + 1].get("batches", [entries[k + 1]["batch"]])))
         merged = {"name": name, "batch": batches[0], "batches": batches,

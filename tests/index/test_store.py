@@ -77,6 +77,37 @@ def test_create_commit_and_look_up(tmp_path: Path) -> None:
     assert stats["documents"] == 100 and stats["batches"] == 2 and stats["bytes_per_document"]
 
 
+def test_a_segment_begun_early_holds_its_streamed_file(tmp_path: Path) -> None:
+    """A file streamed into a segment begun before the commit is in the segment; a
+    stream that fails fails the commit, which then lists nothing and leaves no folder."""
+    from thresher.io.direct import save_npy
+
+    store = IndexStore.create(tmp_path / "ix", CONFIG)
+    batch, docs = _batch(40, 2)
+    sh = batch["arrays"].pop("sh")
+    with store.writer():
+        segment = store.new_segment()
+        segment.stream("sh", lambda path: save_npy(path, sh))
+        store.commit(batch["arrays"], docs, {"inputs": ["x"]}, segment=segment)
+    seg = store.segments()[0]
+    flat, off = seg.shingles(np.array([5]))
+    shoff = batch["arrays"]["shoff"]
+    assert flat[off[0]:off[1]].tolist() == sh[shoff[5]:shoff[6]].tolist()
+
+    def broken(path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    again, docs = _batch(40, 4)
+    again["arrays"].pop("sh")
+    with store.writer():
+        segment = store.new_segment()
+        segment.stream("sh", broken)
+        with pytest.raises(OSError, match="No space left"):
+            store.commit(again["arrays"], docs, {"inputs": ["y"]}, segment=segment)
+    assert store.stats()["documents"] == 40 and len(store.segments()) == 1
+    assert [p.name for p in (tmp_path / "ix" / "segments").iterdir()] == [seg.name]
+
+
 def test_config_mismatch_and_non_index_are_refused(tmp_path: Path) -> None:
     store = IndexStore.create(tmp_path / "ix", CONFIG)
     other = {"minhash": {"threshold": 0.7, "num_perm": 128}, "content": {"match": "content"}}

@@ -55,6 +55,15 @@ def _add(ix: Path, files: list[Path], out: Path, workers: int, match: str,
             "match": match}
 
 
+def _sample_rows(files: list[Path], seed: int) -> list[dict[str, Any]]:
+    """The first 2,000 pages of 10 files drawn with ``seed``."""
+    rows: list[dict[str, Any]] = []
+    for path in random.Random(seed).sample(files, min(10, len(files))):
+        with path.open() as fh:
+            rows += [json.loads(x) for x in itertools.islice(fh, 2000)]
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     scale.add_corpus_args(parser)
@@ -63,7 +72,19 @@ def main() -> None:
     parser.add_argument("--keep-index", action="store_true",
                         help="add to the index an earlier run built (another --seed's pages "
                              "on top of it) instead of starting a new one")
+    parser.add_argument("--queries-only", type=int, metavar="SEED",
+                        help="only time lone queries on the index an earlier run built: "
+                             "pages of 10 files drawn with SEED, as found (the page cache "
+                             "as it is), then another draw on the index opened warm")
     args = parser.parse_args()
+    if args.queries_only is not None:
+        _, files, _, _ = scale.make_corpus(args)
+        ix = args.dir / f"index-{args.match}"
+        for warm, seed in ((False, args.queries_only), (True, args.queries_only + 1)):
+            print(json.dumps({"warm": warm, "seed": seed, **index_query.time_queries(
+                ix, _sample_rows(files, seed), args.queries, seed=seed, warm=warm)}),
+                  flush=True)
+        return
     if args.batch % args.chunk:
         raise SystemExit("--batch must be a multiple of --chunk")
     _, files, _, _ = scale.make_corpus(args)
@@ -88,12 +109,7 @@ def main() -> None:
     again = _add(ix, files[:1], out, args.workers, args.match, verb="query")
     shutil.rmtree(out, ignore_errors=True)
     print(json.dumps({"requery": again}), flush=True)
-    rng = random.Random(args.seed)
-    rows: list[dict[str, Any]] = []
-    for path in rng.sample(files, min(10, len(files))):
-        with path.open() as fh:
-            rows += [json.loads(x) for x in itertools.islice(fh, 2000)]
-    queries = index_query.time_queries(ix, rows, args.queries)
+    queries = index_query.time_queries(ix, _sample_rows(files, args.seed), args.queries)
     total_wall = sum(r["wall_s"] for r in batches)
     total_in = sum(r["documents_in"] for r in batches)
     print(json.dumps({"documents_in": total_in, "indexed": queries["documents"],

@@ -172,6 +172,24 @@ def test_a_live_index_answers_lone_queries_as_add_decided(tmp_path: Path) -> Non
     assert live.query(["nothing like any of them, a page never crawled before today"]) == [None]
 
 
+def test_a_warmed_index_reads_every_lookup_table_and_answers_alike(tmp_path: Path) -> None:
+    """Index(warm=True) reads each segment's tables once (not its shingle sets) on a
+    thread of its own, and answers as an index opened cold does."""
+    from thresher.index.live import warm_files
+
+    data, ix = _indexed(tmp_path, 80, 37)
+    warm, cold = index.Index(ix, warm=True), index.Index(ix)
+    assert warm.warming is not None and cold.warming is None
+    warm.warming.join(timeout=60)
+    files = warm_files(warm.segments)
+    names = {f.name for f in files}
+    assert {"keys.npy", "kdocs.npy", "kfence.npy", "fpkey.npy"} <= names
+    assert "sh.npy" not in names
+    assert warm.warmed == sum(f.stat().st_size for f in files) > 0
+    texts = [json.loads(x)["text"] for x in data.read_text().splitlines()[:30]]
+    assert warm.query(texts) == cold.query(texts)
+
+
 def test_a_new_crawl_is_cleaned_with_the_site_seen_before(tmp_path: Path) -> None:
     from tests.conftest import write_jsonl
     from tests.pipeline.test_content import CHROME, TAIL, _article, _page

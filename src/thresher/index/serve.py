@@ -87,7 +87,8 @@ class _Live:
         stamp = (st.st_mtime_ns, st.st_size)
         with self.lock:
             if stamp != self._stamp:
-                self._index, self._stamp = Index(self.path), stamp
+                # warmed: a server's first queries should not wait on the disk
+                self._index, self._stamp = Index(self.path, warm=True), stamp
             return self._index
 
 

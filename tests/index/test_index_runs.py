@@ -172,11 +172,17 @@ def test_a_live_index_answers_lone_queries_as_add_decided(tmp_path: Path) -> Non
     assert live.query(["nothing like any of them, a page never crawled before today"]) == [None]
 
 
-def test_a_warmed_index_reads_every_lookup_table_and_answers_alike(tmp_path: Path) -> None:
-    """Index(warm=True) reads each segment's tables once (not its shingle sets) on a
-    thread of its own, and answers as an index opened cold does."""
+@pytest.mark.parametrize("madvise", [True, False])
+def test_a_warmed_index_faults_in_every_lookup_table_and_answers_alike(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, madvise: bool) -> None:
+    """Index(warm=True) maps each segment's tables (not its shingle sets) and faults them
+    in on a thread of its own (by madvise, or a byte a page where there is none), and
+    answers as an index opened cold does."""
+    from thresher.index import live
     from thresher.index.live import warm_files
 
+    if not madvise:
+        monkeypatch.setattr(live, "_MADVISE", None)
     data, ix = _indexed(tmp_path, 80, 37)
     warm, cold = index.Index(ix, warm=True), index.Index(ix)
     assert warm.warming is not None and cold.warming is None
@@ -185,7 +191,9 @@ def test_a_warmed_index_reads_every_lookup_table_and_answers_alike(tmp_path: Pat
     names = {f.name for f in files}
     assert {"keys.npy", "kdocs.npy", "kfence.npy", "fpkey.npy"} <= names
     assert "sh.npy" not in names
-    assert warm.warmed == sum(f.stat().st_size for f in files) > 0
+    (seg,) = warm.segments
+    assert set(seg._arrays) == {f.stem for f in files}  # the mappings the queries use
+    assert warm.warmed == sum(seg.array(f.stem).nbytes for f in files) > 0
     texts = [json.loads(x)["text"] for x in data.read_text().splitlines()[:30]]
     assert warm.query(texts) == cold.query(texts)
 

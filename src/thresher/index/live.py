@@ -9,6 +9,9 @@ lookups in every segment, verification and the run's match rule.
 
 from __future__ import annotations
 
+import ctypes
+import mmap
+import sys
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +32,36 @@ from thresher.pipeline.read import _MODES
 
 __all__ = ["Index", "warm_files"]
 
-_WARM_READ = 8 << 20
+def _populate(table: NDArray[Any]) -> int:
+    """Fault every page of a memory-mapped ``table`` into this process (reading it from
+    the disk where it is not cached): ``MADV_POPULATE_READ`` where the kernel has it
+    (Linux 5.14), else a read of one byte a page. A query then takes no page fault on
+    it (about 19 a query on a 10M-page index, a third of its p99). Returns the bytes."""
+    if table.nbytes == 0:
+        return 0
+    page = mmap.PAGESIZE
+    start = table.ctypes.data - table.ctypes.data % page
+    length = table.ctypes.data + table.nbytes - start
+    if _MADVISE is not None and _MADVISE(start, length, _POPULATE_READ) == 0:
+        return int(table.nbytes)
+    flat = table.reshape(-1).view(np.uint8)
+    int(flat[::page].sum())  # one byte a page
+    return int(table.nbytes)
+
+
+def _madvise() -> Any:
+    if sys.platform != "linux":
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes, fn.restype = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int), ctypes.c_int
+    return fn
+
+
+_MADVISE = _madvise()
+_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux's number, 5.14 on
 
 
 def warm_files(segments: list[Segment]) -> list[Path]:
@@ -58,11 +90,11 @@ class Index:
     """
 
     def __init__(self, path: str | Path, *, warm: bool = False) -> None:
-        """Open the index at ``path``. With ``warm``, a thread of its own reads what
-        every lookup touches (the segments' tables, not their shingle sets) into the page
-        cache from now, so that the first queries do not wait on the disk for it: a
-        segment is written past the page cache, and a lone query that finds its pages
-        cold reads a dozen of them (see :attr:`warming`)."""
+        """Open the index at ``path``. With ``warm``, a thread of its own maps what
+        every lookup touches (the segments' tables, not their shingle sets) and faults
+        it all in from now (see :func:`_populate`), so that queries neither wait on the
+        disk (a segment is written past the page cache) nor take page faults for it
+        (see :attr:`warming`, :attr:`warmed`)."""
         from thresher.config import config_from_mapping
         from thresher.pipeline.run import lsh_plan, match_rule
 
@@ -80,21 +112,20 @@ class Index:
         self.rule = match_rule(self.config)
         self._ids: dict[str, Any] = {}
         self.warming: threading.Thread | None = None
-        self.warmed = 0  # bytes read by the warming thread so far
+        self.warmed = 0  # bytes faulted in by the warming thread so far
         if warm:
             self.warming = threading.Thread(target=self._warm, name="thresher-warm",
                                             daemon=True)
             self.warming.start()
 
     def _warm(self) -> None:
-        buffer = bytearray(_WARM_READ)
-        for path in warm_files(self.segments):
-            try:
-                with open(path, "rb", buffering=0) as fh:
-                    while got := fh.readinto(buffer):
-                        self.warmed += got
-            except OSError:  # a segment merged away and removed meanwhile: nothing to warm
-                continue
+        for seg in self.segments:
+            for path in warm_files([seg]):
+                try:
+                    table = seg.array(path.stem)  # the mapping the queries use
+                except (OSError, ValueError):  # merged away and removed meanwhile
+                    continue
+                self.warmed += _populate(table)
 
     @cached_property
     def _sites(self) -> dict[str, NDArray[Any]]:

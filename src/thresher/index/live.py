@@ -32,6 +32,9 @@ from thresher.pipeline.read import _MODES
 
 __all__ = ["Index", "warm_files"]
 
+_MATCH = {EDGE_EXACT: "exact", EDGE_PARTIAL: "partial", EDGE_TITLE: "title"}
+
+
 def _populate(table: NDArray[Any]) -> int:
     """Fault every page of a memory-mapped ``table`` into this process (reading it from
     the disk where it is not cached): ``MADV_POPULATE_READ`` where the kernel has it
@@ -69,8 +72,6 @@ def warm_files(segments: list[Segment]) -> list[Path]:
     which verification reads only for the few candidates; about half a kilobyte a
     document of the index's 1.15 KB)."""
     return [f for seg in segments for f in sorted(seg.path.glob("*.npy")) if f.name != "sh.npy"]
-
-_MATCH = {EDGE_EXACT: "exact", EDGE_PARTIAL: "partial", EDGE_TITLE: "title"}
 
 
 class Index:

@@ -59,9 +59,8 @@ from thresher.core.sorting import sorted_lookup
 from thresher.errors import ConfigError
 from thresher.io.direct import DirectFile, save_npy
 
-__all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "SegmentWriter", "fence_of", "open_segments",
-           "site_stats",
-           "summed_site_tables"]
+__all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "SegmentWriter", "fence_of",
+           "open_segments", "site_stats", "summed_site_tables"]
 
 FORMAT = 1
 RUNS_KEPT = 256  # the last runs' tokens, so that a run killed after its commit resumes

@@ -240,7 +240,6 @@ def sort_dealt(starts: NDArray[np.int64], carried: NDArray[Any], dealt: NDArray[
         _sort_parts(starts, carried, dealt, 0, parts)
         return
     middle = int(np.searchsorted(starts, int(starts[-1]) // 2))  # about half the keys each
-    middle = min(middle, parts)
     second = pool.submit(_sort_parts, starts, carried, dealt, middle, parts)
     _sort_parts(starts, carried, dealt, 0, middle)
     second.result()

@@ -79,7 +79,7 @@ def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
     n = sig.shape[0]
     keys = np.empty(bands * n + has.shape[0], dtype=np.uint64)
     owners = np.empty(keys.shape[0], dtype=np.int64)
-    _store_band_keys(sig, np.arange(n), bands, rows, keys, owners, 0)
+    _store_band_keys(sig, bands, rows, keys, owners)
     if title is not None and has.shape[0]:
         keys[bands * n:] = title[has]
         owners[bands * n:] = has
@@ -98,15 +98,14 @@ def _store_key(sig, row, b, rows):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _store_band_keys(sig, which, bands, rows, out, owners, first):  # type: ignore[no-untyped-def]
-    """Band ``b`` of document ``d`` (row ``which[d]`` of ``sig``) at ``out[b * n + d]``
-    (:func:`_store_key`); ``first + d`` at ``owners[b * n + d]``."""
-    n = which.shape[0]
+def _store_band_keys(sig, bands, rows, out, owners):  # type: ignore[no-untyped-def]
+    """Band ``b`` of document ``d`` (row ``d`` of ``sig``) at ``out[b * n + d]``
+    (:func:`_store_key`); ``d`` at ``owners[b * n + d]``."""
+    n = sig.shape[0]
     for d in range(n):  # a document's row at a time: the signatures are read once
-        row = which[d]
         for b in range(bands):
-            out[b * n + d] = _store_key(sig, row, b, rows)
-            owners[b * n + d] = first + d
+            out[b * n + d] = _store_key(sig, d, b, rows)
+            owners[b * n + d] = d
 
 
 @njit(cache=True, nogil=True)

@@ -39,8 +39,8 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
                 ) -> dict[str, Any]:
     """Rank records, reject repeated ids, and group exact duplicates; save global arrays.
 
-    With ``threads`` > 1, the records are ranked (Arrow's sort, which lets go of the GIL)
-    by a second thread while this one finds the repeated ids.
+    With ``threads`` > 1, the records are ranked (Arrow's and numpy's sorts, which let go
+    of the GIL) by a second thread while this one finds the repeated ids.
     """
     from concurrent.futures import ThreadPoolExecutor
 

@@ -26,3 +26,10 @@ def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def unfinish(out: Path) -> None:
+    """Make ``out`` look as a run killed just before it finished left it: its work is
+    resumed by the next run with the same options, not found done."""
+    marker = out / ".thresher-run.json"
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "finished": False}))

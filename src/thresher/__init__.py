@@ -54,9 +54,10 @@ def dedup(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -
     Example:
         >>> import tempfile, pathlib, thresher
         >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> (d / "in").mkdir()
         >>> for i in range(3):
-        ...     _ = (d / f"{i}.txt").write_text("the same words in the same order" if i < 2 else "other")
-        >>> thresher.dedup(inputs=[d], output=d / "out", executor="serial")["counts"]
+        ...     _ = (d / "in" / f"{i}.txt").write_text("the same words" if i < 2 else "other")
+        >>> thresher.dedup(inputs=[d / "in"], output=d / "out", executor="serial")["counts"]
         {'read': 3, 'kept': 2, 'duplicate': 1, 'rejected': 0}
     """
     from thresher.pipeline.run import run_dedup

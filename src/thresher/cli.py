@@ -100,6 +100,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     run = summary["run"]
     rate = c["read"] / run["seconds"] if run["seconds"] else 0.0
     table.add_row("time", f"{run['seconds']:.1f} s ({rate:,.0f} docs/s)")
+    if summary.get("up_to_date"):
+        table.add_row("", "already done: the output folder holds this very run's outputs "
+                          "(nothing was changed)")
     table.add_row("output", summary["output"])
     if "report" in summary:
         table.add_row("report", summary["report"])
@@ -178,6 +181,9 @@ _EXECUTION = [
                  "or an fsspec URL such as s3://bucket/run (pip install 'thresher[remote]'), "
                  "which every Ray node can reach. [default: OUTPUT/_work]"),
     click.option("--keep-work", is_flag=True, default=None, help="Keep OUTPUT/_work after success."),
+    click.option("--overwrite", is_flag=True, default=None, help="Replace the outputs of an "
+                 "earlier finished run with other options or inputs in OUTPUT. (The same run "
+                 "again finds its outputs done and changes nothing.)"),
 ]
 # index add and index query: a dedup run against an index.
 _RUNNING = [

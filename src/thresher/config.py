@@ -144,6 +144,7 @@ class OutputConfig:
     format: OutputFormat = "input"
     work_dir: str | None = None
     keep_work: bool = False
+    overwrite: bool = False  # replace the finished outputs of a different run
 
     def __post_init__(self) -> None:
         _check(bool(self.directory), "no output folder given: pass --output DIR")

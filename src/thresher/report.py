@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from thresher._version import __version__
 from thresher.errors import ConfigError
+from thresher.io.atomic import temporary_name
 
 __all__ = ["write_report"]
 
@@ -554,7 +555,7 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
 </main><script>{_SCRIPT}</script></body></html>
 """
     out = Path(target) if target is not None else run / "report.html"
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = Path(temporary_name(out))
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     return out

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import thresher
-from tests.conftest import write_jsonl
+from tests.conftest import unfinish, write_jsonl
 from tests.pipeline.corpus import article, make_corpus
 
 
@@ -152,8 +152,10 @@ def test_every_stage_reports_its_cpu_time_beside_its_wall_time(
     wall, cpu = run["stage_seconds"], run["stage_cpu_seconds"]
     assert list(cpu) == list(wall) and "read" in cpu and "decisions" in cpu
     assert all(v >= 0 for v in cpu.values()) and cpu["read"] > 0 and cpu["content"] > 0
+    unfinish(tmp_path / "o")
     again = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor=executor,
                            workers=2, keep_work=True)["run"]  # finished work is not timed
+    unfinish(tmp_path / "o")
     resumed = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor=executor,
                              workers=2)["run"]
     assert again["stage_cpu_seconds"]["read"] > 0 and resumed["resumed"]
@@ -185,10 +187,12 @@ def test_a_work_folder_of_an_earlier_layout_starts_afresh(corpus: Path, tmp_path
     meta = json.loads(run_json.read_text())
     assert meta["format"] == FORMAT
     run_json.write_text(json.dumps({**meta, "format": FORMAT - 1}))  # as an older version left it
+    unfinish(tmp_path / "o")
     again = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
                            keep_work=True)
     assert again["run"]["resumed"] is False and again["counts"] == first["counts"]
     assert json.loads(run_json.read_text())["format"] == FORMAT
+    unfinish(tmp_path / "o")
     resumed = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial")
     assert resumed["run"]["resumed"] is True
 
@@ -196,8 +200,11 @@ def test_a_work_folder_of_an_earlier_layout_starts_afresh(corpus: Path, tmp_path
 def test_changed_options_do_not_reuse_work(corpus: Path, tmp_path: Path) -> None:
     a = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
                        keep_work=True)
-    b = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+    with pytest.raises(thresher.ConfigError, match="--overwrite"):
+        thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
                        threshold=0.99, keep_work=True)
+    b = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
+                       threshold=0.99, keep_work=True, overwrite=True)
     assert b["run"]["resumed"] is False
     assert b["duplicates"]["near"] < a["duplicates"]["near"]
 
@@ -287,7 +294,11 @@ def test_a_new_run_replaces_the_outputs_of_an_earlier_one(tmp_path: Path) -> Non
     write_jsonl(tmp_path / "a" / "first.jsonl", [{"id": "1", "text": "one text here"}])
     write_jsonl(tmp_path / "b" / "second.jsonl", [{"id": "2", "text": "another text"}])
     thresher.dedup(inputs=[tmp_path / "a"], output=tmp_path / "o", executor="serial")
-    thresher.dedup(inputs=[tmp_path / "b"], output=tmp_path / "o", executor="serial")
+    with pytest.raises(thresher.ConfigError, match="finished outputs of a run with other"):
+        thresher.dedup(inputs=[tmp_path / "b"], output=tmp_path / "o", executor="serial")
+    assert sorted(p.name for p in (tmp_path / "o" / "kept").iterdir()) == ["first.jsonl"]
+    thresher.dedup(inputs=[tmp_path / "b"], output=tmp_path / "o", executor="serial",
+                   overwrite=True)
     assert sorted(p.name for p in (tmp_path / "o" / "kept").iterdir()) == ["second.jsonl"]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import thresher
+from tests.conftest import unfinish
 from tests.pipeline.corpus import make_corpus
 from tests.pipeline.test_dedup import _outputs
 
@@ -43,6 +44,7 @@ def test_a_url_work_folder_is_resumed(corpus: Path, tmp_path: Path) -> None:
     first = thresher.dedup(inputs=[corpus], output=tmp_path / "a", work_dir=work,
                            executor="serial")
     before = _outputs(tmp_path / "a")
+    unfinish(tmp_path / "a")
     again = thresher.dedup(inputs=[corpus], output=tmp_path / "a", work_dir=work,
                            executor="serial")
     assert not first["run"]["resumed"] and again["run"]["resumed"]  # type: ignore[index]

@@ -22,23 +22,12 @@ import orjson
 from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
+from thresher.io.atomic import atomic_path
 from thresher.io.direct import DirectFile
 from thresher.io.records import Fields, iter_lines, read_shard
 from thresher.io.sources import Shard
 
 __all__ = ["converted_names", "write_kept"]
-
-
-@contextmanager
-def _atomic(target: str) -> Iterator[str]:
-    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-    tmp = f"{target}.tmp-{os.getpid()}"
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 @contextmanager
@@ -62,7 +51,7 @@ def _open_out(path: str, name: str) -> Iterator[IO[bytes]]:
 def _copy_txt(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
     for path, name, flag in zip(shard.files, shard.names, keep, strict=True):
         if flag:
-            with _atomic(os.path.join(root, shard.prefix + name)) as tmp:
+            with atomic_path(os.path.join(root, shard.prefix + name)) as tmp:
                 shutil.copyfile(path, tmp)
     return int(keep.sum())
 
@@ -124,7 +113,7 @@ def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
     if not keep.any():
         return 0
     target = os.path.join(root, shard.prefix + shard.names[0])
-    with _atomic(target) as tmp, _open_out(tmp, target) as out:
+    with atomic_path(target) as tmp, _open_out(tmp, target) as out:
         if shard.files[0].lower().endswith((".gz", ".zst")):
             for index, (_, line, _) in enumerate(iter_lines(shard.files[0], raw=True)):
                 if line is not None and keep[index]:
@@ -139,7 +128,7 @@ def _copy_parquet(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
 
     if not keep.any():
         return 0
-    with _atomic(os.path.join(root, shard.prefix + shard.names[0])) as tmp:
+    with atomic_path(os.path.join(root, shard.prefix + shard.names[0])) as tmp:
         return copy_kept_rows(shard.files[0], keep, tmp)
 
 
@@ -207,7 +196,7 @@ def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields:
     target = os.path.join(root, name or _converted_name(shard, fmt))
     rows = _kept_records(shard, keep, fields, texts)
     written = 0
-    with _atomic(target) as tmp:
+    with atomic_path(target) as tmp:
         if fmt == "jsonl":
             with open(tmp, "wb") as out:
                 for row in rows:
@@ -249,7 +238,7 @@ def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: Any) -> i
     if offsets.shape[0] == 0:
         return 0
     spans = _warc_spans(shard.files[0])
-    with _atomic(os.path.join(root, shard.prefix + shard.names[0])) as tmp, \
+    with atomic_path(os.path.join(root, shard.prefix + shard.names[0])) as tmp, \
             open(tmp, "wb") as out, open(shard.files[0], "rb") as src:
         for start in offsets.tolist():
             src.seek(start)
@@ -269,7 +258,7 @@ def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, do
     table = table.filter(pa.array(keep))
     if table.num_rows == 0:
         return 0
-    with _atomic(os.path.join(root, name or _converted_name(shard, fmt))) as tmp:
+    with atomic_path(os.path.join(root, name or _converted_name(shard, fmt))) as tmp:
         if fmt == "jsonl":
             with open(tmp, "wb") as out:
                 out.writelines(orjson.dumps(row) + b"\n" for row in table.to_pylist())
@@ -284,7 +273,7 @@ def _rewrite_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fie
     if not keep.any():
         return 0
     target = os.path.join(root, shard.prefix + shard.names[0])
-    with _atomic(target) as tmp, _open_out(tmp, target) as out:
+    with atomic_path(target) as tmp, _open_out(tmp, target) as out:
         for index, (_, line, _) in enumerate(iter_lines(shard.files[0], raw=True)):
             if line is not None and keep[index]:
                 obj = orjson.loads(line)
@@ -304,7 +293,7 @@ def _rewrite_parquet(shard: Shard, keep: NDArray[np.bool_], root: str, fields: F
     at = table.schema.get_field_index(fields.text)
     table = table.set_column(at, table.schema.field(at), pa.array(texts, pa.string()))
     table = table.filter(pa.array(keep))
-    with _atomic(os.path.join(root, shard.prefix + shard.names[0])) as tmp:
+    with atomic_path(os.path.join(root, shard.prefix + shard.names[0])) as tmp:
         pq.write_table(table, tmp)
     return int(table.num_rows)
 
@@ -313,7 +302,7 @@ def _rewrite_txt(shard: Shard, keep: NDArray[np.bool_], root: str,
                  texts: list[str | None]) -> int:
     for name, flag, text in zip(shard.names, keep, texts, strict=True):
         if flag:
-            with _atomic(os.path.join(root, shard.prefix + name)) as tmp, \
+            with atomic_path(os.path.join(root, shard.prefix + name)) as tmp, \
                     open(tmp, "w", encoding="utf-8") as out:
                 out.write(text or "")
     return int(keep.sum())

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from thresher.io.atomic import temporary_name
 from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
@@ -125,7 +126,7 @@ def write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
     """Concatenate the shards' removed blocks into one file, in input order."""
     import pyarrow.parquet as pq
 
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = temporary_name(target)
     writer = None
     for s in range(n_shards):
         part = work.read_parquet("content", f"{s:05d}.removed.parquet")
@@ -300,7 +301,7 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         containment=containment, title_containment=title_containment, old=old,
         spans=np.concatenate([work.load_raw("content", f"{s:05d}.span", np.int64, 2)
                               for s in range(n_shards)]) if content else None)
-    tmp = f"{target}.tmp-{os.getpid()}"
+    tmp = temporary_name(target)
     writer = None
     pending: list[Any] = []
     rows = kept_bytes = 0

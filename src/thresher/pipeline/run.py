@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import threading
 import time
 from collections import Counter
@@ -27,11 +26,13 @@ from thresher.core.plan import LshPlan, choose_bands, plan_for
 from thresher.core.sorting import distinct, stable_argsort
 from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
+from thresher.io.atomic import write_atomically
 from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
 from thresher.pipeline import chrome, match
+from thresher.pipeline.outdir import OutputDir, check_apart, finished_same, identity_of
 from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask, read_stage_task
@@ -42,7 +43,6 @@ __all__ = ["lsh_plan", "run_dedup"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_OUTPUTS = ("decisions.parquet", "summary.json", "kept", "_work", "boilerplate.parquet")
 
 
 CONTENT_CANDIDATES = 0.3  # content matching: LSH finds pairs from this Jaccard on
@@ -94,16 +94,6 @@ def _whole_files(shards: Sequence[Shard]) -> list[tuple[Shard, int, int]]:
     return out
 
 
-def _check_output(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output {out} exists and is not a folder")
-    if out.is_dir():
-        foreign = [p.name for p in out.iterdir() if p.name not in _OUTPUTS]
-        if foreign:
-            raise ConfigError(f"output folder {out} holds files thresher did not write "
-                              f"({', '.join(sorted(foreign)[:3])}); choose an empty folder")
-
-
 class _Poller:
     """Calls a function every half second in a thread while a stage runs."""
 
@@ -149,12 +139,11 @@ def _load_compiled_runtime() -> None:
 class _Runner:
     """Runs the stages of one dedup, skipping finished tasks."""
 
-    def __init__(self, config: Config, progress: Progress) -> None:
+    def __init__(self, config: Config, progress: Progress, work: WorkDir) -> None:
         self.config = config
         self.progress = progress
         self.out = Path(config.output.directory).absolute()  # tasks may run elsewhere
-        work = config.output.work_dir or self.out / "_work"
-        self.work = WorkDir(work if is_url(work) else Path(work).absolute())
+        self.work = work
         self.timings: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes
         self.executor: Executor = make_executor(config.run.executor, config.run.workers,
@@ -251,30 +240,78 @@ def _run_dedup(config: Config, progress: Progress | None, store: Any, index: Ind
                ) -> dict[str, Any]:
     started = time.perf_counter()
     out = Path(config.output.directory)
-    skip = (str(out), config.output.work_dir or str(out))
+    check_apart(config.input.paths, output=out, work=config.output.work_dir)
     shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard,
-                      skip=skip, split_bytes=config.input.split_bytes)
-    _check_output(out)
-    r = _Runner(config, progress or NullProgress())
+                      skip=(str(out), config.output.work_dir or str(out)),
+                      split_bytes=config.input.split_bytes)
+    outdir = OutputDir(out)
+    marker = outdir.claim()
+    try:
+        return _claimed_run(config, progress, store, index, shards=shards, outdir=outdir,
+                            marker=marker, started=started)
+    finally:
+        outdir.release()
+
+
+def _claimed_run(config: Config, progress: Progress | None, store: Any, index: IndexRun | None,
+                 *, shards: list[Shard], outdir: OutputDir, marker: dict[str, Any] | None,
+                 started: float) -> dict[str, Any]:
+    """Run in an output folder this run holds: finish it, resume it, or start afresh."""
+    work_at = config.output.work_dir or outdir.root.absolute() / "_work"
+    work = WorkDir(work_at if is_url(work_at) else Path(work_at).absolute())
     fingerprint: dict[str, Any] = {
         "version": __version__, "config": config.results_fingerprint(),
         "inputs": _manifest(shards),
         # the write stage's files are there: another output starts afresh
-        "output": str(r.out),
+        "output": str(outdir.root.absolute()),
         "index": None if store is None else [str(store.path), index.mode if index else None,
                                              store.manifest()["segments"]]}
     if store is not None and index is not None and index.mode == "add":
-        fingerprint, index = _committed_add(r.work, store, index, fingerprint)
-    resumed = r.work.prepare(fingerprint)
-    if not resumed:  # outputs of an earlier run would mix with this one's
-        shutil.rmtree(out / "kept", ignore_errors=True)
-        for name in ("decisions.parquet", "summary.json", "boilerplate.parquet"):
-            (out / name).unlink(missing_ok=True)
+        fingerprint, index = _committed_add(work, store, index, fingerprint)
+    identity = {"run": identity_of(_normal(fingerprint)),
+                "stable": identity_of(_without_segments(fingerprint)),
+                "token": index.token if index is not None and index.mode == "add" else None}
+    done = _finished_before(outdir, marker, identity, store)
+    if done is not None:
+        if not config.output.keep_work and config.output.work_dir is None:
+            work.remove()  # what a run killed while it cleaned up left behind
+        return {**done, "up_to_date": True}
+    if marker is not None and marker.get("finished") and not config.output.overwrite:
+        raise ConfigError(f"output folder {outdir.root} holds the finished outputs of a run "
+                          "with other options or inputs; pass --overwrite to replace them, "
+                          "or choose another folder")
+    resumed = work.prepare(fingerprint)
+    outdir.begin(identity, fresh=not resumed)  # an earlier run's outputs would mix in
+    r = _Runner(config, progress or NullProgress(), work)
     try:
-        return _run_stages(r, shards, resumed, started, store, index,
-                           None if store is None else fingerprint["index"][2])
+        summary = _run_stages(r, shards, resumed, started, store, index,
+                              None if store is None else fingerprint["index"][2])
     finally:
         r.executor.close()
+    outdir.finish(identity)
+    if not config.output.keep_work and config.output.work_dir is None:
+        work.remove()
+    return summary
+
+
+def _finished_before(outdir: OutputDir, marker: dict[str, Any] | None,
+                     identity: dict[str, Any], store: Any) -> dict[str, Any] | None:
+    """The summary of the finished run whose outputs are already in the folder, if it
+    was this very run (for an ``add``: the same options and inputs, and its batch is in
+    the index, whatever has been added since)."""
+    if marker is None or not marker.get("finished"):
+        return None
+    same = finished_same(marker, identity)
+    if not same and identity["token"] is not None and marker.get("token"):
+        same = (marker.get("stable") == identity["stable"]
+                and store.committed(str(marker["token"])) is not None)
+    return outdir.summary() if same else None
+
+
+def _without_segments(fingerprint: dict[str, Any]) -> Any:
+    """A fingerprint without the index's segments: the same for an ``add`` before and
+    after its batch is committed."""
+    return _normal({**fingerprint, "index": (fingerprint.get("index") or [None] * 3)[:2]})
 
 
 def _normal(data: Any) -> Any:
@@ -299,10 +336,7 @@ def _committed_add(work: WorkDir, store: Any, ixrun: IndexRun, fingerprint: dict
         return hashlib.sha256(json.dumps(_normal(fp), sort_keys=True).encode()).hexdigest()[:32]
 
     earlier = work.earlier()
-    def without_segments(fp: dict[str, Any]) -> Any:
-        return _normal({**fp, "index": (fp.get("index") or [None] * 3)[:2]})
-
-    if earlier is not None and without_segments(earlier) == without_segments(fingerprint):
+    if earlier is not None and _without_segments(earlier) == _without_segments(fingerprint):
         batch = store.committed(token(earlier))
         if batch is not None:
             return earlier, dataclasses.replace(ixrun, token=token(earlier), committed=batch)
@@ -433,8 +467,6 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         summary["index"] = _index_summary(store, ixrun, probed, added,
                                           sum(int(e["docs"]) for e in entries or ()))
     _write_json(r.out / "summary.json", summary)
-    if not cfg.output.keep_work and cfg.output.work_dir is None:
-        work.remove()
     return summary
 
 
@@ -592,6 +624,4 @@ def _boilerplate_share(stats: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    write_atomically(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())

@@ -2,6 +2,7 @@
 
 Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
 
+    WORK/.thresher-work                 marks a folder thresher made (it deletes only there)
     WORK/run.json                       format, thresher version, results fingerprint
     WORK/read/NNNNN.meta.parquet        per record: id, file, line, url, length, bytes, reason
     WORK/read/NNNNN.{sig,fp,mode,sh,shoff}.bin
@@ -66,6 +67,12 @@ from thresher.errors import ConfigError
 __all__ = ["FORMAT", "WorkDir", "is_url"]
 
 PROGRESS_EVERY = 0.25  # seconds between a task's progress notes
+
+RUN_FILE = "run.json"  # the identity of the run whose artifacts the folder holds
+MARKER = ".thresher-work"  # written when thresher makes the folder its own
+# Every stage folder a run may write: a discarded run's are deleted by these names.
+STAGES = ("read", "template", "groups", "content", "index", "probe", "probed", "keys", "lsh",
+          "merge", "verify", "edges", "components", "buckets", "cluster", "write")
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record
@@ -191,7 +198,7 @@ class WorkDir:
     def earlier(self) -> dict[str, Any] | None:
         """Return the fingerprint of the run that prepared this folder, if there is one."""
         try:
-            meta = json.loads(self._read_bytes("run.json"))
+            meta = json.loads(self._read_bytes(RUN_FILE))
         except (OSError, ValueError):
             return None
         if not isinstance(meta, dict) or meta.pop("format", None) != FORMAT:
@@ -201,23 +208,82 @@ class WorkDir:
     def prepare(self, fingerprint: dict[str, Any]) -> bool:
         """Make the folder ready for a run; return True if earlier work is reused.
 
-        Work from a run with another fingerprint (options, inputs, version) is removed.
+        Work is reused only where ``run.json`` proves it is this run's (same options,
+        inputs, version); anything else of thresher's in the folder is discarded. A
+        folder thresher did not make (no marker) must be new or empty.
         """
         meta = {"format": FORMAT, **fingerprint}
+        self._claim()
         try:
-            earlier = self._read_bytes("run.json")
-        except OSError:
-            earlier = None  # a new folder (or one thresher never wrote to): left as it is
-        if earlier is not None:
-            try:
-                same = json.loads(earlier) == meta
-            except ValueError:
-                same = False
-            if same:
-                return True
-            self.remove()
-        self._write_bytes(json.dumps(meta, sort_keys=True).encode(), "run.json")
+            same = json.loads(self._read_bytes(RUN_FILE)) == meta
+        except (OSError, ValueError):
+            same = False
+        if same:
+            self._remove_temporaries()
+            return True
+        self._discard()
+        self._write_bytes(json.dumps(meta, sort_keys=True).encode(), RUN_FILE)
         return False
+
+    def _claim(self) -> None:
+        """Make the folder thresher's (a new or empty one), or check that it is."""
+        if self._exists(MARKER):
+            return
+        found = self._names()
+        if found is None:
+            raise ConfigError(f"work folder {self.root} is not a folder")
+        if found:
+            raise ConfigError(f"work folder {self.root} holds files thresher did not write "
+                              f"({', '.join(sorted(found)[:3])}); choose a new or empty "
+                              "--work-dir")
+        self._write_bytes(b"a thresher work folder: its runs delete what they wrote here\n",
+                          MARKER)
+
+    def _names(self) -> list[str] | None:
+        """The entries of the folder ([] if it does not exist; None if it is a file)."""
+        if self.url:
+            if not self.fs.exists(self._base):
+                return []
+            if not self.fs.isdir(self._base):
+                return None
+            return [str(f).rstrip("/").rsplit("/", 1)[-1] for f in self.fs.ls(self._base)]
+        if not self.root.exists():
+            return []
+        if not self.root.is_dir():
+            return None
+        return [p.name for p in self.root.iterdir()]
+
+    def _exists(self, *parts: str) -> bool:
+        if self.url:
+            return bool(self.fs.exists(self._at(*parts)))
+        return bool(self._at(*parts).exists())
+
+    def _discard(self) -> None:
+        """Delete what runs write here: the stage folders and the run's identity."""
+        self._delete(RUN_FILE)
+        for stage in STAGES:
+            self._delete(stage)
+
+    def _delete(self, name: str) -> None:
+        target = self._at(name)
+        if self.url:
+            if self.fs.exists(target):
+                self.fs.rm(target, recursive=True)
+        elif target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+    def _remove_temporaries(self) -> None:
+        """Delete the half-written files of a killed attempt (local folders: a URL's
+        files are uploaded whole)."""
+        if self.url:
+            return
+        for stage in STAGES:
+            folder = self.root / stage
+            if folder.is_dir():
+                for tmp in folder.glob("*.tmp-*"):
+                    tmp.unlink(missing_ok=True)
 
     def path(self, stage: str, name: str) -> Path:
         """Return the local path of artifact ``name`` of ``stage``, creating the stage folder.
@@ -345,9 +411,18 @@ class WorkDir:
                 (self.root / stage / f"{name}{suffix}").unlink(missing_ok=True)
 
     def remove(self) -> None:
-        """Delete the whole work folder."""
-        if self.url:
-            if self.fs.exists(self._base):
-                self.fs.rm(self._base, recursive=True)
+        """Delete what thresher wrote here, and the folder if nothing else is left.
+
+        The run's identity goes first: a removal cut short leaves a folder that proves
+        no run, which the next run discards instead of trusting its markers.
+        """
+        if not self._exists():
             return
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._discard()
+        self._delete(MARKER)
+        if self._names() == []:
+            if self.url:
+                if self.fs.exists(self._base):
+                    self.fs.rm(self._base, recursive=True)
+            else:
+                self.root.rmdir()

@@ -1,0 +1,146 @@
+"""The output folder: what a run may write, trust and delete there.
+
+::
+
+    OUT/.thresher-run.json   which run the outputs belong to, and whether it finished
+    OUT/.thresher.lock       held (flock) while a run writes the folder
+    OUT/kept/, decisions.parquet, summary.json, boilerplate.parquet, report.html, _work/
+
+A folder is thresher's once it holds ``.thresher-run.json``; thresher writes into an
+empty or new folder, or into its own, and never into one holding anything else. It
+deletes only the names above, and the marked temporaries of its own killed runs. The
+outputs of a finished run are replaced only with ``overwrite``: a run with the same
+options and inputs finds them done and does nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import IO, Any
+
+from thresher.errors import ConfigError
+from thresher.io.atomic import remove_temporaries, write_atomically
+
+__all__ = ["OUTPUTS", "OutputDir", "check_apart", "finished_same", "identity_of"]
+
+MARKER = ".thresher-run.json"
+LOCK = ".thresher.lock"
+# What a run writes in its output folder (and so may delete there).
+OUTPUTS = ("kept", "decisions.parquet", "summary.json", "boilerplate.parquet", "report.html")
+
+
+def identity_of(data: Any) -> str:
+    """A short hash of JSON-able ``data``: what a run's marker records of its fingerprint."""
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def check_apart(inputs: tuple[str, ...], *, output: Path, work: str | None) -> None:
+    """Refuse an output or work folder that holds an input or lies inside one: a run
+    clears its folders, and must never touch what it reads."""
+    folders = [("output folder", output.resolve())]
+    if work is not None and "://" not in work:
+        folders.append(("work folder", Path(work).resolve()))
+        if folders[1][1] == folders[0][1] or folders[1][1].is_relative_to(output.resolve()
+                                                                          / "kept"):
+            raise ConfigError(f"work folder {work} is the output folder or inside its kept/; "
+                              "choose another --work-dir")
+    for given in inputs:
+        if given == "-" or "://" in given:
+            continue
+        path = Path(given).resolve()
+        for what, folder in folders:
+            if path == folder or path.is_relative_to(folder):
+                raise ConfigError(f"input {given} is inside the {what} {folder}, which a run "
+                                  "clears: choose a folder apart from the inputs")
+            if folder.is_relative_to(path):
+                raise ConfigError(f"the {what} {folder} is inside input {given}: choose a "
+                                  "folder apart from the inputs")
+
+
+class OutputDir:
+    """A run's claim on its output folder, from the checks to the finish."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock: IO[bytes] | None = None
+
+    def claim(self) -> dict[str, Any] | None:
+        """Check the folder is thresher's to write and lock it; return what its marker
+        says of the run whose outputs it holds (None for a new or empty folder)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"output {self.root} exists and is not a folder")
+        marker = self._marker()
+        if marker is None and self.root.is_dir():
+            foreign = sorted(p.name for p in self.root.iterdir() if p.name != LOCK)
+            if foreign:
+                raise ConfigError(f"output folder {self.root} holds files thresher did not "
+                                  f"write ({', '.join(foreign[:3])}); choose an empty folder")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        return marker
+
+    def _marker(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads((self.root / MARKER).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _take_lock(self) -> None:
+        self._lock = open(self.root / LOCK, "ab")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.release()
+            raise ConfigError(f"another thresher run is writing {self.root}; wait for it "
+                              "or choose another folder") from None
+
+    def begin(self, identity: dict[str, Any], *, fresh: bool) -> None:
+        """Mark the folder as this run's, unfinished; with ``fresh``, delete an earlier
+        run's outputs. Temporaries of a killed attempt go either way."""
+        write_atomically(self.root / MARKER, _encode({**identity, "finished": False}))
+        if fresh:
+            self.clear()
+        remove_temporaries(self.root, skip=(self.root / "_work",))
+
+    def clear(self) -> None:
+        """Delete the outputs a run writes (and nothing else)."""
+        for name in OUTPUTS:
+            path = self.root / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+    def finish(self, identity: dict[str, Any]) -> None:
+        """Record that the outputs are complete (after summary.json is written)."""
+        write_atomically(self.root / MARKER, _encode({**identity, "finished": True}))
+
+    def summary(self) -> dict[str, Any] | None:
+        """The finished run's summary, or None if it cannot be read."""
+        try:
+            data = json.loads((self.root / "summary.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def release(self) -> None:
+        """Let other runs write the folder."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def _encode(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
+
+
+def finished_same(marker: dict[str, Any] | None, identity: dict[str, Any]) -> bool:
+    """Whether the folder's outputs are a finished run of this very identity."""
+    return bool(marker and marker.get("finished") and marker.get("run") == identity["run"])
+

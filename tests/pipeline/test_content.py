@@ -32,6 +32,7 @@ def test_specimens_are_one_article_and_its_text_is_cleaned(tmp_path: Path) -> No
     assert cleaned.split("\n")[0] == paragraphs[0]  # the headline
     assert cleaned.split("\n")[-1] == paragraphs[heading - 1]  # the last paragraph
     assert paragraphs[heading] not in cleaned and paragraphs[heading + 1] not in cleaned
+    assert "\n\n".join(paragraphs[:heading]) == cleaned  # its paragraphs, blank lines kept
     removed = pq.read_table(tmp_path / "o" / "boilerplate.parquet").to_pylist()
     for row in rows:
         text = (folder / Path(str(row["id"])).name).read_text()
@@ -47,8 +48,10 @@ def test_specimens_do_not_hinge_on_the_heading_phrase(tmp_path: Path) -> None:
         paragraphs = f.read_text().split("\n\n")
         at = next(i for i, p in enumerate(paragraphs) if len(p.split()) <= 6 and i > 0)
         paragraphs[at] = "Lire aussi"
-        (tmp_path / f.name).write_text("\n\n".join(paragraphs))
-    summary = thresher.dedup(inputs=[tmp_path], output=tmp_path / "o", strip_boilerplate=True)
+        (tmp_path / "in").mkdir(exist_ok=True)
+        (tmp_path / "in" / f.name).write_text("\n\n".join(paragraphs))
+    summary = thresher.dedup(inputs=[tmp_path / "in"], output=tmp_path / "o",
+                             strip_boilerplate=True)
     assert summary["counts"]["duplicate"] == 1
 
 
@@ -278,6 +281,30 @@ def test_content_laid_out_from_kept_bytes_is_the_kept_blocks_text() -> None:
     assert per_doc == [2, 0, 1, 0]
     assert list(Decoded(out, out_off)) == expected
     assert expected[0] == "Café — crème brûlée 😀\nLast line" and expected[1] == texts[1]
+
+
+def test_cleaned_text_keeps_the_separators_between_its_paragraphs() -> None:
+    import numpy as np
+
+    from thresher.core.blocks import split_blocks
+    from thresher.core.text import prepare_batch
+    from thresher.pipeline.chrome import Decoded, kept_content
+
+    texts = [("Home | News\n\nA headline\n\nFirst paragraph.\n\n\n  Second, indented.\n"
+             "Share this\r\n\r\nThird paragraph.\nMore from us"),
+             "no block kept here\n\nat all"]
+    blocks = split_blocks(texts)
+    keep = np.ones(blocks.start.shape[0], dtype=bool)
+    first = int(blocks.doc_offsets[1])
+    keep[[0, 4, 6]] = False  # the menu, a share line between paragraphs, the footer
+    keep[first:] = False
+    out, out_off = kept_content(prepare_batch(texts), blocks, keep, gaps=True)
+    expected = ("A headline\n\nFirst paragraph.\n\n\n  Second, indented.\n"
+                "Third paragraph.")
+    assert list(Decoded(out, out_off)) == [expected, texts[1]]
+    plain, plain_off = kept_content(prepare_batch(texts), blocks, keep)  # what sketches read
+    sketched = "A headline\nFirst paragraph.\nSecond, indented.\nThird paragraph."
+    assert list(Decoded(plain, plain_off)) == [sketched, texts[1]]
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 50_000])

@@ -408,23 +408,29 @@ def _decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np
 
 
 @njit(cache=True, nogil=True)
-def _join_kept(data, offsets, doc_off, spans, keep, out, out_off):  # type: ignore[no-untyped-def]
-    """Lay out each document's kept blocks, one per line (its whole text when none is
-    kept), as ``prepare_batch`` would lay out those texts."""
+def _join_kept(data, offsets, doc_off, spans, keep, gaps, out, out_off):  # type: ignore[no-untyped-def]
+    """Lay out each document's kept blocks (its whole text when none is kept), as
+    ``prepare_batch`` would lay out those texts: one per line, or with ``gaps``, each
+    followed by the text's own separator after it (a blank line stays a blank line)."""
     at = 0
     for d in range(offsets.shape[0] - 1):
         base = offsets[d]
-        kept = 0
+        last = -1
         for b in range(doc_off[d], doc_off[d + 1]):
             if keep[b]:
-                if kept:
-                    out[at] = 0x0A
-                    at += 1
+                if last >= 0:
+                    lo, hi = base + spans[last, 1], base + spans[last + 1, 0]
+                    if gaps and hi > lo:
+                        out[at:at + hi - lo] = data[lo:hi]
+                        at += hi - lo
+                    else:
+                        out[at] = 0x0A
+                        at += 1
                 lo, hi = base + spans[b, 0], base + spans[b, 1]
                 out[at:at + hi - lo] = data[lo:hi]
                 at += hi - lo
-                kept += 1
-        if kept == 0:
+                last = b
+        if last < 0:
             size = offsets[d + 1] - 1 - base
             out[at:at + size] = data[base:base + size]
             at += size
@@ -434,13 +440,16 @@ def _join_kept(data, offsets, doc_off, spans, keep, out, out_off):  # type: igno
 
 
 def kept_content(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], blocks: Blocks,
-                 keep: NDArray[np.bool_]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    """Each document's content (its ``keep`` blocks, one per line; the whole text when
-    none is kept), laid out as ``prepare_batch`` lays out texts."""
+                 keep: NDArray[np.bool_], *, gaps: bool = False
+                 ) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Each document's content (its ``keep`` blocks; the whole text when none is kept),
+    laid out as ``prepare_batch`` lays out texts. The blocks are joined by a newline
+    (what the sketches read), or with ``gaps`` by the separator the text has after each
+    (what a cleaned text keeps: its paragraphs)."""
     data, offsets = prepared
     out = np.empty(data.shape[0], dtype=np.uint8)  # never longer than the texts
     out_off = np.zeros(offsets.shape[0], dtype=np.int64)
-    _join_kept(data, offsets, blocks.doc_offsets, blocks.bytes, keep, out, out_off)
+    _join_kept(data, offsets, blocks.doc_offsets, blocks.bytes, keep, gaps, out, out_off)
     return out[:out_off[-1]], out_off
 
 
@@ -546,7 +555,8 @@ def content_task(task: ContentTask) -> dict[str, Any]:
                 "reason": reasons.take(pa.array(fate[gone].astype(np.int64))),
                 "text": pa.array([raw[a:e].decode("utf-8", "surrogatepass")
                                   for a, e in spans.tolist()], pa.string())}))
-            by_slot = dict(zip(slots, texts[:], strict=True))
+            clean = Decoded(*kept_content((data, offsets), blocks, keep, gaps=True))
+            by_slot = dict(zip(slots, clean[:], strict=True))
             cleaned.extend(by_slot.get(i) for i in range(n))
         arrays, _ = sketch_rows(read, n, slots, texts, prepared=(content, content_off))
         for key in ("sig", "fp", "mode", "sh"):

@@ -8,17 +8,28 @@
 
 Other records (``warcinfo``, ``request``, ``metadata``, ``revisit``, non-200 or non-HTML
 responses) are not documents: they are skipped and counted by reason. A record that is a
-document but cannot be used becomes a rejected record; a stream that breaks (truncated
-gzip member, a length that lies) ends the file with one rejected record naming the record
-number where reading stopped.
+document but cannot be used becomes a rejected record; a stream that breaks (a corrupt or
+truncated gzip member, a Content-Length that is not a number, garbage where a record
+should start) ends the file with one rejected record naming the record number where
+reading stopped.
+
+Each document carries its record's byte span in the file, so the kept corpus is copied
+from exactly the records read here, without reading the file again. A record ends where
+the next one starts; the last one, where the file ends, or where its own framing ends it
+when reading stopped after it (its gzip member, or its header plus Content-Length plus the
+blank line). That framing is checked then: a Content-Length that lies shows up as the next
+record's break, so the record itself is rejected when its length does not end it.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from thresher.errors import ConfigError
 from thresher.io.records import Fields, Record
@@ -120,28 +131,141 @@ def _html_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOpt
     return _doc(base, extra, page.text, None if page.text.strip() else "no main text extracted")
 
 
+_DIGITS = re.compile(r"[0-9]+")
+_LENGTH = re.compile(rb"^content-length:[ \t]*([0-9]+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+_HEAD = 1 << 16  # the most of a record's start searched for the end of its header
+_END = b"\r\n\r\n"  # ends a record's header, and the record
+
+
+def _header(head: bytes) -> tuple[int, int] | None:
+    """Return the length of the header that ``head`` starts with and its Content-Length."""
+    header_end = head.find(_END) + len(_END)
+    match = _LENGTH.search(head, 0, header_end) if header_end >= len(_END) else None
+    return None if match is None else (header_end, int(match[1]))
+
+
+_NO_HEADER = "no record header with a Content-Length where the record starts"
+
+
+def _lying(length: int) -> str:
+    return f"Content-Length {length:,} does not end the record where its data ends"
+
+
+def _member(fh: BinaryIO, start: int) -> tuple[int, str | None]:
+    """End and framing problem of the record in the gzip member at ``start``, inflated a
+    piece at a time (a member that holds a whole file is not held in memory)."""
+    fh.seek(start)
+    inflate, pending, pos = zlib.decompressobj(wbits=31), b"", start
+    head, last, size = b"", b"", 0
+    try:
+        while not inflate.eof:
+            if not pending:
+                pending = fh.read(_HEAD)
+                pos += len(pending)
+                if not pending:
+                    return pos, "gzip member cut short"
+            out = inflate.decompress(pending, _HEAD)
+            pending = inflate.unconsumed_tail
+            head += out[: max(0, _HEAD - len(head))]
+            last, size = (last + out)[-len(_END):], size + len(out)
+    except zlib.error as exc:
+        return pos, f"corrupt gzip member: {exc}"
+    end = pos - len(inflate.unused_data)
+    if (header := _header(head)) is None:
+        return end, _NO_HEADER
+    whole = size == sum(header) + len(_END) and last == _END
+    return end, None if whole else _lying(header[1])
+
+
+def _plain(fh: BinaryIO, start: int) -> tuple[int, str | None]:
+    """End and framing problem of the uncompressed record at ``start``."""
+    fh.seek(start)
+    if (header := _header(fh.read(_HEAD))) is None:
+        return start, _NO_HEADER
+    end = start + sum(header) + len(_END)
+    fh.seek(end - len(_END))
+    return end, None if fh.read(len(_END)) == _END else _lying(header[1])
+
+
+def _record_end(fh: BinaryIO, start: int) -> tuple[int, str | None]:
+    """Return where the record at ``start`` ends by its own framing (a gzip member holds
+    one record) and what is wrong with that framing, if anything."""
+    fh.seek(start)
+    return (_member if fh.read(2) == b"\x1f\x8b" else _plain)(fh, start)
+
+
+def _document(rec: Any, number: int, name: str, fields: Fields, opts: WarcOptions, *,
+              warc: Any, wet: bool, skipped: Counter[str]) -> Record | None:
+    """Return the record's document (maybe rejected), or None and count why it is not one."""
+    if wet:
+        if rec.record_type == warc.WarcRecordType.conversion:
+            return _wet_record(rec, number, name, fields, opts)
+        skipped[f"{rec.record_type} record"] += 1
+        return None
+    reason = _skip_reason(rec, warc)
+    if reason is None:
+        return _html_record(rec, number, name, fields, opts)
+    skipped[reason] += 1
+    return None
+
+
+def _length_problem(rec: Any) -> str | None:
+    """Say what is wrong with a Content-Length that is not a number of bytes: fastwarc reads
+    on from a wrong place then, so nothing after it can be trusted."""
+    if rec.content_length:  # fastwarc makes a length it cannot parse 0; headers.get costs 6 us
+        return None
+    value = rec.headers.get("Content-Length")
+    if value is None or not _DIGITS.fullmatch(value.strip()):
+        return f"invalid Content-Length {value!r}"
+    return None
+
+
+def _ended(doc: Record, end: int) -> Record:
+    """Record where the document's record ends, for the kept-corpus writer."""
+    if doc.extra is not None:
+        doc.extra["end"] = end
+    return doc
+
+
+def _last(doc: Record, fh: BinaryIO, stopped: str | None) -> Record:
+    """End the document read last: at the end of the file if reading ended there, else
+    where its own framing ends it, rejected if that framing is broken (a Content-Length
+    that lies puts the next record's bytes in this one's text, or this one's in the next)."""
+    if stopped is None:
+        return _ended(doc, os.fstat(fh.fileno()).st_size)
+    start = (doc.extra or {}).get("offset", -1)
+    end, problem = _record_end(fh, start)
+    if problem is not None and doc.reject is None:
+        doc.text, doc.reject = None, problem
+    return _ended(doc, end)
+
+
 def read_warc(path: str, name: str, fields: Fields, *, wet: bool, opts: WarcOptions,
               skipped: Counter[str]) -> Iterator[Record]:
-    """Yield the documents of a WARC or WET file in order; count what is not a document."""
+    """Yield the documents of a WARC or WET file in order; count what is not a document.
+
+    A document's ``extra`` holds its record's byte span in the file (``offset`` and
+    ``end``), so that the kept corpus is copied from exactly the records read here.
+    """
     warc = _fastwarc()
-    number = 0
-    try:
-        with open(path, "rb") as fh:
+    number, held, stopped = 0, None, None
+    with open(path, "rb") as fh:
+        try:
             for rec in warc.ArchiveIterator(fh, parse_http=not wet, fsspec_args=False):
+                if held is not None:  # its record ends where this one starts
+                    yield _ended(held, rec.stream_pos)
+                held = None
+                if (stopped := _length_problem(rec)) is not None:
+                    break
+                held = _document(rec, number + 1, name, fields, opts, warc=warc, wet=wet,
+                                 skipped=skipped)
                 number += 1
-                if wet:
-                    if rec.record_type == warc.WarcRecordType.conversion:
-                        yield _wet_record(rec, number, name, fields, opts)
-                    else:
-                        skipped[f"{rec.record_type} record"] += 1
-                    continue
-                reason = _skip_reason(rec, warc)
-                if reason is None:
-                    yield _html_record(rec, number, name, fields, opts)
-                else:
-                    skipped[reason] += 1
-    except ConfigError:
-        raise  # a missing extra is the user's to fix, not a defect of this file
-    except (OSError, ValueError) as exc:
+        except ConfigError:
+            raise  # a missing extra is the user's to fix, not a defect of this file
+        except (OSError, ValueError) as exc:
+            stopped = str(exc)
+        if held is not None:
+            yield _last(held, fh, stopped)
+    if stopped is not None:
         yield Record(f"{name}:{number + 1}", None, None, name, number + 1,
-                     f"unreadable from record {number + 1} on: {exc}", True)
+                     f"unreadable from record {number + 1} on: {stopped}", True)

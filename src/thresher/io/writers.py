@@ -221,29 +221,20 @@ def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields:
     return written
 
 
-def _warc_spans(path: str) -> dict[int, int]:
-    """Map each record's start offset in a WARC file to the next record's (or the end)."""
-    from fastwarc import warc
-
-    with open(path, "rb") as fh:
-        starts = [rec.stream_pos for rec in warc.ArchiveIterator(
-            fh, parse_http=False, fsspec_args=False)]
-    return dict(zip(starts, [*starts[1:], os.path.getsize(path)], strict=True))
-
-
 def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: Any) -> int:
-    """Copy the kept records' bytes (whole gzip members in a .warc.gz) in file order."""
-    offsets = docs["offset"].to_numpy()[keep]
-    offsets = offsets[offsets >= 0]
-    if offsets.shape[0] == 0:
+    """Copy the kept records' bytes (whole gzip members in a .warc.gz) in file order, from
+    the byte spans the read stage found: the file is not parsed again, so a broken tail
+    that the read stage rejected is never reached."""
+    starts = docs["offset"].to_numpy()[keep]
+    ends = docs["end"].to_numpy()[keep]
+    if starts.shape[0] == 0:
         return 0
-    spans = _warc_spans(shard.files[0])
     with atomic_path(os.path.join(root, shard.prefix + shard.names[0])) as tmp, \
             open(tmp, "wb") as out, open(shard.files[0], "rb") as src:
-        for start in offsets.tolist():
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
             src.seek(start)
-            out.write(src.read(spans[start] - start))
-    return int(offsets.shape[0])
+            out.write(src.read(end - start))
+    return int(starts.shape[0])
 
 
 def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, docs: Any,

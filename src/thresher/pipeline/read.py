@@ -148,7 +148,8 @@ def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
 class _DocsWriter:
     """Keeps what extraction found in WARC and WET records, for the kept-corpus writer."""
 
-    COLUMNS = ("id", "text", "url", "crawl_date", "title", "language", "full_text", "offset")
+    COLUMNS = ("id", "text", "url", "crawl_date", "title", "language", "full_text", "offset",
+               "end")
 
     def __init__(self, work: WorkDir, name: str) -> None:
         self.writer = work.parquet_writer("read", name)
@@ -163,7 +164,7 @@ class _DocsWriter:
             "url": pa.array([r.url for r in batch], pa.string()),
             **{k: pa.array([e.get(k) for e in extra], pa.string())
                for k in ("crawl_date", "title", "language", "full_text")},
-            "offset": pa.array([e.get("offset", -1) for e in extra], pa.int64()),
+            **{k: pa.array([e.get(k, -1) for e in extra], pa.int64()) for k in ("offset", "end")},
         })
         self.writer.write_table(table)
         self.written = True

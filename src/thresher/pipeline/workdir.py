@@ -5,6 +5,8 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
     WORK/.thresher-work                 marks a folder thresher made (it deletes only there)
     WORK/run.json                       format, thresher version, results fingerprint
     WORK/read/NNNNN.meta.parquet        per record: id, file, line, url, length, bytes, reason
+    WORK/read/NNNNN.docs.parquet        WARC and WET: per document what extraction found and
+                                        its record's byte span in the file (offset, end)
     WORK/read/NNNNN.{sig,fp,mode,sh,shoff}.bin
                                         raw little-endian arrays, appended batch by batch:
                                         signatures (n, bands x rows: the values the LSH
@@ -75,8 +77,9 @@ STAGES = ("read", "template", "groups", "content", "index", "probe", "probed", "
           "merge", "verify", "edges", "components", "buckets", "cluster", "write")
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
-# values only, band key rows pack the band with the record
-FORMAT = 3
+# values only, band key rows pack the band with the record; 4: WARC and WET documents keep
+# their record's end
+FORMAT = 4
 
 
 def is_url(location: str | Path) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from thresher._malloc import retain_freed_memory
 from thresher._version import __version__
@@ -227,10 +228,17 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
     """
     from thresher.pipeline.run import run_dedup
 
-    base = load_toml(config_file) if config_file else {}
+    # The file wins over the defaults, flags given on the command line win over the file.
+    ctx = click.get_current_context()
+    given = {k: v for k, v in options.items()
+             if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
+    try:
+        base = load_toml(config_file) if config_file else {}
+        config = config_from_mapping({**base, **given})
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
 
     def run(progress: _RichProgress | None) -> dict[str, Any]:
-        config = config_from_mapping({**base, **options})
         summary = run_dedup(config, progress=progress)
         if report:
             from thresher.report import write_report

@@ -13,6 +13,7 @@ import click
 from click.core import ParameterSource
 
 from thresher._exits import disk_full, nothing_read
+from thresher._kernels import kernels_cold
 from thresher._malloc import retain_freed_memory
 from thresher._version import __version__
 from thresher.config import config_from_mapping, load_toml
@@ -258,6 +259,8 @@ def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool, *,
     fails, or reads nothing, ends with one line on stderr and a non-zero exit code."""
     retain_freed_memory()
     progress = None if quiet or as_json else _RichProgress()
+    if progress is not None and kernels_cold():
+        progress.console.print("compiling kernels, once (about a minute)...")
     try:
         summary = run(progress)
     except (ThresherError, OSError) as exc:

@@ -162,7 +162,8 @@ def test_wrong_text_field_rejects_everything_helpfully(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = dedup(str(src), "-o", str(out), "--text-field", "body")
     no_crash(result)
-    assert result.exit_code == 0
+    assert result.exit_code == 3  # nothing could be read
+    assert "all 5 records were rejected, 5 for no 'body' field" in result.output
     rows = decisions(out)
     assert [r["decision"] for r in rows] == ["rejected"] * 5
     for row in rows:

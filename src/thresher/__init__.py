@@ -22,7 +22,7 @@ from thresher.config import (
     config_from_mapping,
 )
 from thresher.core.plan import LshPlan
-from thresher.errors import ConfigError, InputError, StageError, ThresherError
+from thresher.errors import ConfigError, InputError, StageError, ThresherError, WorkerError
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -37,6 +37,7 @@ __all__ = [
     "RunConfig",
     "StageError",
     "ThresherError",
+    "WorkerError",
     "__version__",
     "config_from_mapping",
     "dedup",

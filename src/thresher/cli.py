@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from thresher._exits import disk_full, nothing_read
+from thresher._kernels import kernels_cold
 from thresher._malloc import retain_freed_memory
 from thresher._version import __version__
 from thresher.config import config_from_mapping, load_toml
@@ -233,10 +236,17 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
     """
     from thresher.pipeline.run import run_dedup
 
-    base = load_toml(config_file) if config_file else {}
+    # The file wins over the defaults, flags given on the command line win over the file.
+    ctx = click.get_current_context()
+    given = {k: v for k, v in options.items()
+             if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
+    try:
+        base = load_toml(config_file) if config_file else {}
+        config = config_from_mapping({**base, **given})
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
 
     def run(progress: _RichProgress | None) -> dict[str, Any]:
-        config = config_from_mapping({**base, **options})
         summary = run_dedup(config, progress=progress)
         if report:
             from thresher.report import write_report
@@ -245,17 +255,25 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
         summary["output"] = str(config.output.directory)
         return summary
 
-    _show(run, quiet, as_json)
+    _show(run, quiet, as_json, output=Path(config.output.directory),
+          work_dir=config.output.work_dir)
 
 
-def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool) -> None:
-    """Run with progress bars (unless quiet or JSON), then print the summary."""
+def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool, *,
+          output: Path, work_dir: str | None) -> None:
+    """Run with progress bars (unless quiet or JSON), then print the summary; a run that
+    fails, or reads nothing, ends with one line on stderr and a non-zero exit code."""
     retain_freed_memory()
     progress = None if quiet or as_json else _RichProgress()
+    if progress is not None and kernels_cold():
+        progress.console.print("compiling kernels, once (about a minute)...")
     try:
         summary = run(progress)
-    except ThresherError as exc:
-        raise click.ClickException(str(exc)) from None
+    except (ThresherError, OSError) as exc:
+        failure = disk_full(exc, output, work_dir)
+        if failure is None and not isinstance(exc, ThresherError):
+            raise
+        raise failure or click.ClickException(str(exc)) from None
     finally:
         if progress is not None:
             progress.close()
@@ -263,6 +281,9 @@ def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool) -> N
         click.echo(json.dumps(summary, indent=2))
     elif not quiet:
         _print_summary(summary)
+    failure = nothing_read(summary)
+    if failure is not None:
+        raise failure
 
 
 @main.command()
@@ -350,7 +371,7 @@ def _index_run(mode: str, path: Path, inputs: tuple[Path, ...], output: Path, qu
         summary["output"] = str(output)
         return summary
 
-    _show(run, quiet, as_json)
+    _show(run, quiet, as_json, output=output, work_dir=options.get("work_dir"))
 
 
 @index_group.command("add")

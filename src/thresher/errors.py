@@ -5,12 +5,13 @@
     ThresherError
     ├── ConfigError (also ValueError)   a bad option value; the message says the fix
     ├── InputError                      unreadable input; carries ``path`` and ``line``
-    └── StageError                      a stage's artifact is missing or corrupt
+    ├── StageError                      a stage's artifact is missing or corrupt
+    └── WorkerError                     a worker process died (killed, out of memory)
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "StageError", "ThresherError"]
+__all__ = ["ConfigError", "InputError", "StageError", "ThresherError", "WorkerError"]
 
 
 class ThresherError(Exception):
@@ -33,3 +34,7 @@ class InputError(ThresherError):
 
 class StageError(ThresherError):
     """A stage's artifact on disk is missing, from another version, or corrupt."""
+
+
+class WorkerError(ThresherError):
+    """A worker process died while the run needed it; what finished before is kept."""

@@ -1,0 +1,108 @@
+"""How ``thresher dedup`` ends when nothing can be read or the disk fills: one line, an exit code."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from thresher.cli import main
+from thresher.pipeline.workdir import WorkDir
+
+from .conftest import write_jsonl
+
+
+def two_files(tmp_path: Path, field: str = "text") -> Path:
+    for part in range(2):
+        write_jsonl(tmp_path / "in" / f"{part}.jsonl",
+                    [{"id": f"{part}-{i}", field: f"words {part} {i} " * 8} for i in range(3)])
+    return tmp_path / "in"
+
+
+def dedup(*args: str) -> Result:
+    return CliRunner().invoke(main, ["dedup", *args])
+
+
+def one_line(result: Result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("flags", [["--quiet"], ["--json"], []])
+def test_every_record_rejected_exits_3_naming_the_reason(tmp_path: Path, flags: list[str]
+                                                          ) -> None:
+    src = two_files(tmp_path, field="body")
+    result = dedup(str(src), "-o", str(tmp_path / "out"), "--executor", "serial", *flags)
+    assert result.exit_code == 3, result.output
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(error) == 1, result.stderr
+    assert "all 6 records were rejected" in error[0] and "6 for no 'text' field" in error[0]
+    assert "--text-field" in error[0]
+    if flags == ["--quiet"]:
+        one_line(result, 3)
+        assert result.stdout == ""
+
+
+def test_empty_input_exits_4(tmp_path: Path) -> None:
+    src = tmp_path / "empty.jsonl"
+    src.write_bytes(b"")
+    line = one_line(dedup(str(src), "-o", str(tmp_path / "out"), "-q", "--executor", "serial"),
+                    4)
+    assert "no records" in line
+
+
+def test_a_kept_record_is_success(tmp_path: Path) -> None:
+    src = two_files(tmp_path)
+    result = dedup(str(src), "-o", str(tmp_path / "out"), "-q", "--executor", "serial")
+    assert result.exit_code == 0 and result.output == ""
+
+
+def full_disk_at_read(monkeypatch: pytest.MonkeyPatch, error: OSError | None = None) -> None:
+    """Make the read stage's completion marker hit a full disk (in worker processes too:
+    they are forked from this one)."""
+    real = WorkDir.mark_done
+
+    def mark_done(self: WorkDir, stage: str, task: str, stats: dict[str, Any]) -> None:
+        if stage == "read":
+            where = self.path(stage, task)
+            raise error or OSError(errno.ENOSPC, "No space left on device", str(where))
+        real(self, stage, task, stats)
+
+    monkeypatch.setattr(WorkDir, "mark_done", mark_done)
+
+
+@pytest.mark.parametrize("executor", [["--executor", "serial"],
+                                      ["--executor", "local", "--workers", "2"]])
+def test_full_disk_is_one_line_naming_the_folder(tmp_path: Path, executor: list[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    src = two_files(tmp_path)
+    full_disk_at_read(monkeypatch)
+    line = one_line(dedup(str(src), "-o", str(tmp_path / "out"), "-q", *executor), 1)
+    assert f"the work folder {tmp_path / 'out' / '_work'} filled up" in line
+    assert "no space left on device" in line and "rerun the same command to resume" in line
+
+
+def test_full_disk_said_only_in_the_message_still_names_the_folders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = two_files(tmp_path)
+    pyarrow_like = OSError("Error writing bytes to file. Detail: [errno 28] No space left on "
+                           "device")
+    full_disk_at_read(monkeypatch, pyarrow_like)
+    line = one_line(dedup(str(src), "-o", str(tmp_path / "out"), "-q", "--executor", "serial",
+                          "--work-dir", str(tmp_path / "work")), 1)
+    assert f"the output folder {tmp_path / 'out'} or the work folder {tmp_path / 'work'}" in line
+
+
+def test_other_os_errors_are_not_called_a_full_disk(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    src = two_files(tmp_path)
+    full_disk_at_read(monkeypatch, PermissionError(errno.EACCES, "Permission denied", "x"))
+    result = dedup(str(src), "-o", str(tmp_path / "out"), "-q", "--executor", "serial")
+    assert isinstance(result.exception, PermissionError)

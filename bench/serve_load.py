@@ -65,7 +65,7 @@ def main() -> None:
             text = " ".join(words)
         bodies.append(json.dumps({"text": text, "url": r.get("url")}).encode())
     proc = subprocess.Popen([sys.executable, "-m", "thresher.cli", "serve", str(args.index),
-                             "--host", HOST, "--port", str(args.port)])
+                             "--host", HOST, "--port", str(args.port), "--quiet"])
     try:
         _wait(args.port, proc)
         warm = http.client.HTTPConnection(HOST, args.port, timeout=30)

@@ -418,21 +418,25 @@ def index_stats(path: Path, as_json: bool) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--allow-add", is_flag=True, help="Also accept POST /add.")
-def serve(path: Path, host: str, port: int, allow_add: bool) -> None:
+@click.option("--allow-add", is_flag=True, help="Also accept POST /add, with the token.")
+@click.option("--token-file", type=click.Path(path_type=Path), help="File holding the token "
+              "POST /add must send as 'Authorization: Bearer TOKEN'. [default: "
+              "$THRESHER_TOKEN]")
+@click.option("--allow-host", "allow_hosts", multiple=True, help="Also answer requests whose "
+              "Host header names this (repeat for more); others get a 403.")
+@click.option("-q", "--quiet", is_flag=True, help="No startup or access lines on stderr.")
+def serve(path: Path, host: str, port: int, allow_add: bool, token_file: Path | None,
+          allow_hosts: tuple[str, ...], quiet: bool) -> None:
     """Serve the index at PATH over HTTP (pip install 'thresher[serve]'): POST /query with
     {"text", "url"} or {"documents": [...]}; GET /health, /stats; POST /add if allowed."""
-    from thresher.index.serve import make_app
+    from thresher.index import serve as served
 
+    logging.getLogger(served.__name__).setLevel(logging.WARNING if quiet else logging.INFO)
     try:
-        app = make_app(path, allow_add=allow_add)
-        import uvicorn
+        served.serve(path, host=host, port=port, allow_add=allow_add, token_file=token_file,
+                     allow_hosts=allow_hosts)
     except ThresherError as exc:
         raise click.ClickException(str(exc)) from None
-    except ImportError:
-        raise click.ClickException("thresher serve needs uvicorn: pip install "
-                                   "'thresher[serve]'") from None
-    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m thresher.cli

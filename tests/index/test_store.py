@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -347,3 +349,97 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
         helpers.shutdown()
         assert owners.dtype == np.uint32 and np.array_equal(got, want_keys)
         assert np.array_equal(owners, want_owners)
+
+
+@pytest.mark.parametrize("entry", [
+    {"name": "../../../victim/seg", "batch": 1, "docs": 1},
+    {"name": "seg-000001/../../victim", "batch": 1, "docs": 1},
+    {"name": "/tmp/seg-000001", "batch": 1, "docs": 1},
+    {"name": "seg-000001\n", "batch": 1, "docs": 1},
+    {"name": "seg-1", "batch": 1, "docs": 1},
+    {"name": 7, "batch": 1, "docs": 1},
+    {"name": "seg-000001", "batch": "1", "docs": 1},
+    {"name": "seg-000001", "batch": 1},
+    "seg-000001",
+])
+def test_a_manifest_naming_what_thresher_does_not_write_is_refused(tmp_path: Path,
+                                                                   entry: Any) -> None:
+    store = IndexStore.create(tmp_path / "ix", CONFIG)
+    manifest = store.manifest()
+    good = [{"name": "seg-000001", "batch": 1, "docs": 1},
+            {"name": "seg-1000000", "batch": 1000000, "docs": 1},
+            {"name": "seg-000002-000003-1a2b3c", "batch": 2, "docs": 2},
+            {"name": "seg-000001-1a2b3c-d4e5f6", "batch": 1, "docs": 3}]
+    store._write_manifest({**manifest, "segments": good})
+    assert [s.name for s in store.segments()] == [e["name"] for e in good]
+    store._write_manifest({**manifest, "segments": [*good, entry]})
+    with pytest.raises(thresher.StageError, match="lists a segment thresher does not write") \
+            as refused:
+        store.manifest()
+    assert str(tmp_path / "ix") in str(refused.value) and "\n" not in str(refused.value)
+    assert json.dumps(entry, sort_keys=True) in str(refused.value)
+    with pytest.raises(thresher.StageError):
+        store.segments({"segments": [entry]})
+
+
+PAGES = (("The council met on Monday evening and voted to rebuild the old river bridge, "
+          "which had been closed to traffic since the spring floods damaged its piers."),
+         ("A different story about the harbour, its ferries, the new timetable for the "
+          "winter months and the fares that the town will charge from next year on."))
+
+
+def _tampered(tmp_path: Path) -> tuple[Path, Path]:
+    """A two-batch index whose manifest names its second segment ``../../../victim/seg``,
+    where a copy of that segment lies: (the index, the victim folder)."""
+    from thresher import index
+
+    ix = tmp_path / "a" / "ix"
+    index.create(ix)
+    for k, text in enumerate(PAGES):
+        (tmp_path / f"in{k}").mkdir()
+        (tmp_path / f"in{k}" / f"{k}.txt").write_text(text)
+        index.add(ix, [tmp_path / f"in{k}"], tmp_path / f"out{k}", executor="serial")
+    manifest = json.loads((ix / "manifest.json").read_text())
+    victim = tmp_path / "victim" / "seg"
+    shutil.copytree(ix / "segments" / manifest["segments"][1]["name"], victim)
+    manifest["segments"][1]["name"] = "../../../victim/seg"
+    assert (ix / "segments" / "../../../victim/seg").resolve() == victim.resolve()
+    (ix / "manifest.json").write_text(json.dumps(manifest))
+    return ix, victim
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_segment_outside_the_index_is_neither_queried_nor_merged(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from thresher import index
+    from thresher.cli import main
+
+    ix, victim = _tampered(tmp_path)
+    before = _tree(victim.parent)
+    bad = "../../../victim/seg"
+    with pytest.raises(thresher.StageError, match=rf"{ix}.*{bad}"):
+        index.Index(ix)
+    with pytest.raises(thresher.StageError, match=bad):
+        index.query(ix, [tmp_path / "in1"], tmp_path / "q", executor="serial")
+    store = IndexStore(ix)
+    store.max_segments = 1  # the next commit would merge the two segments
+    with pytest.raises(thresher.StageError, match=bad):
+        index.add(ix, [tmp_path / "in0"], tmp_path / "again", executor="serial")
+    raw = json.loads((ix / "manifest.json").read_text())
+    with pytest.raises(thresher.StageError, match=bad):
+        store._merge_smallest(raw)
+    assert _tree(victim.parent) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a", "victim", "in0", "in1", "out0", "out1"])
+    run = CliRunner().invoke
+    for args in (["index", "query", str(ix), str(tmp_path / "in1"), "-o", str(tmp_path / "q"),
+                  "-q"], ["index", "stats", str(ix)]):
+        refused = run(main, args)
+        assert refused.exit_code == 1 and "Traceback" not in refused.output
+        (line,) = refused.output.strip().splitlines()
+        assert line.startswith("Error: ") and bad in line and str(ix) in line

@@ -7,34 +7,85 @@ Routes:
 - ``POST /query``: ``{"text": ..., "url": ...}`` or ``{"documents": [{"text", "url"}, ...]}``
   (at most ``MAX_DOCUMENTS``); answers ``{"results": [{"seen": bool, "id", "batch",
   "similarity", "containment", "match"}, ...]}`` in the same order;
-- ``POST /add`` (only with ``--allow-add``): ``{"documents": [{"id", "text", "url"}, ...]}``
-  runs ``index add`` on them (one add at a time) and answers what it decided.
+- ``POST /add`` (only with ``--allow-add``, and ``Authorization: Bearer TOKEN``):
+  ``{"documents": [{"id", "text", "url"}, ...]}`` runs ``index add`` on them (one add at
+  a time) and answers what it decided.
 
-Bad requests get a 4xx with a message (``{"error": ...}``), never a traceback. The
-index is read as a snapshot, opened again when its manifest changes (an ``add`` by this
-server or by another process).
+Bad requests get a 4xx with a message (``{"error": ...}``), never a traceback: a body
+over ``MAX_BODY`` is refused as soon as that much has come (or at once, from its
+``Content-Length``), JSON nested deeper than orjson's 1,024 levels is a 400, and a
+request naming another host or coming from another site's page is a 403
+(:mod:`thresher.index.access`). The index is read as a snapshot, opened again when its
+manifest changes (an ``add`` by this server or by another process).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from thresher.errors import ConfigError, ThresherError
+import orjson
 
-__all__ = ["MAX_BODY", "MAX_DOCUMENTS", "make_app"]
+from thresher.errors import ConfigError, ThresherError
+from thresher.index.access import TOKEN_ENV, Hosts, allowed_hosts, bearer_ok, read_token
+
+__all__ = ["MAX_BODY", "MAX_DOCUMENTS", "make_app", "serve"]
 
 MAX_DOCUMENTS = 1000
 MAX_BODY = 16 << 20
+_NEEDS = "thresher serve needs starlette and uvicorn: pip install 'thresher[serve]'"
+
+_log = logging.getLogger(__name__)
 
 
 class _BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers
+
+
+async def _body(request: Any) -> Any:
+    """The request's JSON, read a chunk at a time: a body over ``MAX_BODY`` is refused
+    as soon as that much has come, not once it is all in memory."""
+    from starlette.requests import ClientDisconnect
+
+    # Connection: close, or uvicorn would read the rest of the body to reuse the connection
+    too_large = _BadRequest(f"the body is larger than {MAX_BODY:,} bytes", 413,
+                            {"Connection": "close"})
+    length = request.headers.get("content-length")
+    if length is not None and not (length.isascii() and length.isdigit()):
+        raise _BadRequest(f"Content-Length {length[:40]!r} is not a number")
+    if length is not None and (len(length) > 12 or int(length) > MAX_BODY):  # int() of
+        raise too_large  # thousands of digits is refused by Python itself
+    raw = bytearray()
+    try:
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise too_large
+    except ClientDisconnect:
+        raise _BadRequest("the client went away before the body came") from None
+    try:  # orjson: no recursion, and a 400 for nesting past 1,024 levels
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _BadRequest(f"the body is not JSON: {exc}") from None
+
+
+def _authorize(request: Any, token: str | None) -> None:
+    """Refuse an add without the server's token (401, as HTTP has it)."""
+    given = request.headers.get("authorization")
+    if token is not None and bearer_ok(given, token):
+        return
+    what = "no token" if given is None else "a wrong token"
+    raise _BadRequest(f"POST /add came with {what}: send the server's token as "
+                      "'Authorization: Bearer TOKEN'", 401, {"WWW-Authenticate": "Bearer"})
 
 
 def _documents(body: Any, *, need_id: bool) -> list[dict[str, Any]]:
@@ -92,8 +143,16 @@ class _Live:
             return self._index
 
 
-def make_app(path: str | Path, *, allow_add: bool = False) -> Any:
-    """Return the ASGI application serving the index at ``path``."""
+def make_app(path: str | Path, *, allow_add: bool = False, token: str | None = None,
+             hosts: Hosts | None = None) -> Any:
+    """Return the ASGI application serving the index at ``path``.
+
+    ``allow_add`` needs a ``token``, which ``POST /add`` must send as ``Authorization:
+    Bearer TOKEN``. ``hosts``: the names requests may give in ``Host`` (see
+    :func:`~thresher.index.access.allowed_hosts`; the loopback names by default).
+    """
+    if allow_add and not token:
+        raise ConfigError("allow_add needs a token, which POST /add must send")
     try:
         from starlette.applications import Starlette
         from starlette.exceptions import HTTPException
@@ -101,21 +160,12 @@ def make_app(path: str | Path, *, allow_add: bool = False) -> Any:
         from starlette.responses import JSONResponse
         from starlette.routing import Route
     except ImportError:
-        raise ConfigError("thresher serve needs starlette and uvicorn: pip install "
-                          "'thresher[serve]'") from None
+        raise ConfigError(_NEEDS) from None
     from thresher import index
+    from thresher.index.access import Guard
 
     live = _Live(Path(path))
     live.get()  # fail now, not at the first request, if it is no index
-
-    async def body_of(request: Request) -> Any:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise _BadRequest(f"the body is larger than {MAX_BODY:,} bytes", 413)
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _BadRequest(f"the body is not JSON: {exc}") from None
 
     async def health(request: Request) -> JSONResponse:
         ix = live.get()
@@ -128,7 +178,7 @@ def make_app(path: str | Path, *, allow_add: bool = False) -> Any:
     async def query(request: Request) -> JSONResponse:
         from starlette.concurrency import run_in_threadpool
 
-        docs = _documents(await body_of(request), need_id=False)
+        docs = _documents(await _body(request), need_id=False)
         found = await run_in_threadpool(live.get().query, [d["text"] for d in docs],
                                         [d.get("url") for d in docs])
         return JSONResponse({"results": [{"seen": False} if f is None else {"seen": True, **f}
@@ -139,12 +189,14 @@ def make_app(path: str | Path, *, allow_add: bool = False) -> Any:
 
         if not allow_add:
             raise _BadRequest("adding is off: start the server with --allow-add", 403)
-        docs = _documents(await body_of(request), need_id=True)
+        _authorize(request, token)  # before reading the body
+        docs = _documents(await _body(request), need_id=True)
         return JSONResponse(await run_in_threadpool(_add, path, live, docs))
 
     async def bad_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, _BadRequest)
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return JSONResponse({"error": str(exc)}, status_code=exc.status,
+                            headers=exc.headers)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
@@ -157,11 +209,39 @@ def make_app(path: str | Path, *, allow_add: bool = False) -> Any:
         return JSONResponse({"error": f"internal error ({type(exc).__name__}); the server "
                                       "log has the details"}, status_code=500)
 
-    return Starlette(routes=[
+    app = Starlette(routes=[
         Route("/health", health, methods=["GET"]), Route("/stats", stats, methods=["GET"]),
         Route("/query", query, methods=["POST"]), Route("/add", add, methods=["POST"]),
     ], exception_handlers={_BadRequest: bad_request, HTTPException: http_error,
                            ThresherError: thresher_error, Exception: server_error})
+    return Guard(app, hosts=hosts or allowed_hosts("127.0.0.1"), log=_log)
+
+
+def serve(path: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
+          allow_add: bool = False, token_file: Path | None = None,
+          allow_hosts: Iterable[str] = ()) -> None:
+    """Serve the index at ``path`` until stopped: ``thresher serve``. Logs a startup line
+    and one line per request on this module's logger, at INFO."""
+    from thresher.index.store import IndexStore
+
+    token = read_token(token_file) if allow_add else None
+    if allow_add and token is None:
+        raise ConfigError(f"--allow-add needs a token: put one in a file and pass "
+                          f"--token-file FILE, or set {TOKEN_ENV}; clients send it as "
+                          "'Authorization: Bearer TOKEN'")
+    hosts = allowed_hosts(host, allow_hosts)
+    app = make_app(path, allow_add=allow_add, token=token, hosts=hosts)
+    try:
+        import uvicorn
+    except ImportError:
+        raise ConfigError(_NEEDS) from None
+    shown = f"[{host}]" if ":" in host else host
+    docs = int(IndexStore(path).manifest()["documents"])
+    _log.info("thresher serve: http://%s:%d, index %s (%s document%s), POST /add %s; "
+              "answers Host %s%s", shown, port, path, f"{docs:,}", "" if docs == 1 else "s",
+              "allowed (token required)" if allow_add else "off",
+              ", ".join(sorted(hosts.names)), " or any IP address" if hosts.any_ip else "")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _add(path: str | Path, live: _Live, docs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -56,7 +57,7 @@ from numpy.typing import NDArray
 
 from thresher._version import __version__
 from thresher.core.sorting import sorted_lookup
-from thresher.errors import ConfigError
+from thresher.errors import ConfigError, StageError
 from thresher.io.direct import DirectFile, save_npy
 
 __all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "SegmentWriter", "fence_of",
@@ -70,6 +71,10 @@ RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still 
 ARRAYS = ("keys", "kfence", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site",
           "title", "span",
           "tkeys", "tcounts", "gkeys", "gpages")
+# The names thresher gives segments: seg-BATCH, and seg-BATCH-X-RANDOM for a merged one
+# (X: the last part of the second segment's name). A manifest naming anything else could
+# make readers and writers reach outside the index folder (``../``), so it is refused.
+_SEGMENT_NAME = re.compile(r"seg-[0-9]{6,}(?:-[0-9a-f]{6,}-[0-9a-f]{6})?")
 
 
 def _fsync(path: Path) -> None:
@@ -312,7 +317,25 @@ class IndexStore:
         if data.get("format") != FORMAT:
             raise ConfigError(f"{self.path} has index format {data.get('format')}; this "
                               f"thresher reads format {FORMAT}")
+        self._check_segments(data.get("segments"))
         return data
+
+    def _check_segments(self, entries: Any) -> None:
+        """Refuse a manifest whose segment list thresher did not write (see
+        ``_SEGMENT_NAME``): the first bad entry is named, on one line."""
+        if not isinstance(entries, list):
+            raise StageError(f"the manifest of the index {self.path} has no segment list "
+                             f"(segments: {_shown(entries)}); the index is damaged")
+        for entry in entries:
+            ok = (isinstance(entry, dict) and isinstance(entry.get("name"), str)
+                  and _SEGMENT_NAME.fullmatch(entry["name"]) is not None
+                  and all(type(entry.get(k)) is int and entry[k] >= 0
+                          for k in ("batch", "docs")))
+            if not ok:
+                raise StageError(f"the manifest of the index {self.path} lists a segment "
+                                 f"thresher does not write: {_shown(entry)} (a segment is "
+                                 "named like seg-000001, with a batch and a document count); "
+                                 "the index is damaged or was altered")
 
     def check_config(self, config: dict[str, Any]) -> None:
         """Refuse options that would match differently from those the index was built with."""
@@ -326,6 +349,8 @@ class IndexStore:
     def segments(self, manifest: dict[str, Any] | None = None) -> list[Segment]:
         """Return the segments of a manifest (the current one by default), in order."""
         m = manifest if manifest is not None else self.manifest()
+        if manifest is not None:  # one given may come from elsewhere than manifest()
+            self._check_segments(m["segments"])
         out, first = [], 0
         for s in m["segments"]:
             out.append(Segment(self.path / "segments" / s["name"], s["name"], int(s["batch"]),
@@ -476,6 +501,12 @@ class IndexStore:
                 "created": m.get("created"), "thresher": m.get("thresher"),
                 "segments": [{k: s[k] for k in ("name", "batch", "docs")} for s in m["segments"]],
                 "config": m["config"]}
+
+
+def _shown(value: Any, limit: int = 200) -> str:
+    """``value`` as JSON on one line, cut at ``limit`` characters."""
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def fence_of(keys: NDArray[np.uint64]) -> NDArray[np.uint64]:

@@ -276,7 +276,11 @@ def _claimed_run(config: Config, progress: Progress | None, store: Any, index: I
         if not config.output.keep_work and config.output.work_dir is None:
             work.remove()  # what a run killed while it cleaned up left behind
         return {**done, "up_to_date": True}
-    if marker is not None and marker.get("finished") and not config.output.overwrite:
+    # The same run whose summary went missing after it finished resumes; another is
+    # refused, or replaces the outputs with --overwrite.
+    other = marker is not None and marker.get("finished") and not finished_same(marker,
+                                                                                identity)
+    if other and not config.output.overwrite:
         raise ConfigError(f"output folder {outdir.root} holds the finished outputs of a run "
                           "with other options or inputs; pass --overwrite to replace them, "
                           "or choose another folder")

@@ -89,7 +89,13 @@ class Batch:
 
 def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = None,
                  warc: WarcOptions | None = None, size: int = BATCH) -> Iterator[Batch]:
-    """Yield the records of ``shard`` in batches of at most ``size``, in order."""
+    """Yield the records of ``shard`` in batches of at most ``size``, in order.
+
+    ``skipped`` counts what is not a record: WARC records that are not documents, and the
+    files discovery passed over beside this shard (:attr:`Shard.passed_over`).
+    """
+    if skipped is not None:
+        skipped.update(shard.passed_over)
     if shard.kind == "jsonl" and not shard.files[0].lower().endswith((".gz", ".zst")):
         yield from _plain_jsonl(shard, shard.prefix + shard.names[0], fields, size)
         return

@@ -302,3 +302,23 @@ def test_a_fifo_named_on_the_command_line_is_a_one_line_error(tmp_path: Path) ->
     no_crash(result)
     assert result.exit_code != 0
     assert "pipe.jsonl: not a regular file: FIFO" in result.output
+
+
+def test_a_made_up_id_never_rejects_a_given_one(tmp_path: Path) -> None:
+    """Line 1 has no id, so it is called in.jsonl:1, as the record of line 2 is: both are
+    kept. 1 and "1" are one id (the second is a repeated id); true is "true"."""
+    rows = [{"text": prose(1)}, {"id": "in.jsonl:1", "text": prose(2)},
+            {"id": 1, "text": prose(3)}, {"id": "1", "text": prose(4)},
+            {"id": True, "text": prose(5)}]
+    src = tmp_path / "in" / "in.jsonl"
+    src.parent.mkdir()
+    src.write_bytes(b"".join(jl(r) + b"\n" for r in rows))
+    out = tmp_path / "out"
+    result = dedup(str(src), "-o", str(out))
+    no_crash(result)
+    assert result.exit_code == 0, result.output
+    got = [(r["id"], r["decision"], r["reason"]) for r in decisions(out)]
+    assert got == [("in.jsonl:1", "kept", None), ("in.jsonl:1", "kept", None),
+                   ("1", "kept", None),
+                   ("1", "rejected", "duplicate id: '1' first seen at in.jsonl:3"),
+                   ("true", "kept", None)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -191,10 +192,29 @@ def _id_of(obj: dict[str, Any], fields: Fields, fallback: str) -> tuple[str, boo
 
 def id_value(value: Any, fallback: str) -> tuple[str, bool]:
     """Return a record's id from its id field's value, and whether it was made up (from
-    ``fallback``) because the value is missing, empty or not a scalar."""
+    ``fallback``) because the value is missing, null, empty or not a scalar.
+
+    A string is kept as it is; a number or a boolean becomes its JSON text, so ``1`` and
+    ``"1"`` are the same id, and ``true`` is ``"true"`` (not Python's ``True``).
+
+    Example:
+        >>> id_value(True, "f:1"), id_value(1.5, "f:1"), id_value(None, "f:1")
+        (('true', False), ('1.5', False), ('f:1', True))
+    """
     if value is None or isinstance(value, (dict, list)) or value == "":
         return fallback, True
-    return str(value), False
+    if isinstance(value, str):
+        return value, False
+    return _json_text(value), False
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, (bool, int, float)) and math.isfinite(value):
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError:  # an integer past 64 bits: str() is its JSON text
+            return str(value)
+    return str(value)  # what JSON cannot hold (Parquet dates, decimals, NaN)
 
 
 def group_value(value: Any) -> str | None:

@@ -262,3 +262,64 @@ def test_same_names_in_two_inputs_are_not_duplicate_ids(tmp_path: Path) -> None:
     assert sorted(r["file"] for r in rows) == ["0/data.jsonl", "0/doc.txt", "1/data.jsonl",
                                                 "1/doc.txt"]
     assert len({r["id"] for r in rows}) == 4
+
+
+@pytest.mark.timeout(120)  # a FIFO opened by a reader would block it forever
+def test_files_that_are_not_regular_files_are_skipped_and_counted(tmp_path: Path) -> None:
+    import os
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.jsonl").write_bytes(jl({"id": "g", "text": prose(1)}) + b"\n")
+    os.mkfifo(src / "pipe.jsonl")
+    (src / "z.jsonl").symlink_to("/dev/zero")
+    (src / "gone.jsonl").symlink_to(src / "nowhere.jsonl")
+    (src / "loop.jsonl").symlink_to(src / "loop.jsonl")
+    odd = os.path.join(os.fsencode(src), b"caf\xe9.txt")
+    try:
+        with open(odd, "wb") as fh:
+            fh.write(prose(2).encode())
+    except OSError:  # a file system that takes only UTF-8 names
+        odd = b""
+    out = tmp_path / "out"
+    result = dedup(str(src), "-o", str(out))
+    no_crash(result)
+    assert result.exit_code == 0, result.output
+    assert summary(out)["skipped_by_reason"] == {
+        "broken symbolic link": 1, "not a regular file: FIFO": 1,
+        "not a regular file: character device": 1, "symbolic link loop": 1}
+    rows = {r["id"]: r["decision"] for r in decisions(out)}
+    assert rows == {"g": "kept", **({"caf\\xe9.txt": "kept"} if odd else {})}
+    if odd:
+        assert (out / "kept" / "caf\\xe9.txt").read_text() == prose(2)
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_named_on_the_command_line_is_a_one_line_error(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    result = dedup(str(tmp_path / "pipe.jsonl"), "-o", str(tmp_path / "out"))
+    no_crash(result)
+    assert result.exit_code != 0
+    assert "pipe.jsonl: not a regular file: FIFO" in result.output
+
+
+def test_a_made_up_id_never_rejects_a_given_one(tmp_path: Path) -> None:
+    """Line 1 has no id, so it is called in.jsonl:1, as the record of line 2 is: both are
+    kept. 1 and "1" are one id (the second is a repeated id); true is "true"."""
+    rows = [{"text": prose(1)}, {"id": "in.jsonl:1", "text": prose(2)},
+            {"id": 1, "text": prose(3)}, {"id": "1", "text": prose(4)},
+            {"id": True, "text": prose(5)}]
+    src = tmp_path / "in" / "in.jsonl"
+    src.parent.mkdir()
+    src.write_bytes(b"".join(jl(r) + b"\n" for r in rows))
+    out = tmp_path / "out"
+    result = dedup(str(src), "-o", str(out))
+    no_crash(result)
+    assert result.exit_code == 0, result.output
+    got = [(r["id"], r["decision"], r["reason"]) for r in decisions(out)]
+    assert got == [("in.jsonl:1", "kept", None), ("in.jsonl:1", "kept", None),
+                   ("1", "kept", None),
+                   ("1", "rejected", "duplicate id: '1' first seen at in.jsonl:3"),
+                   ("true", "kept", None)]

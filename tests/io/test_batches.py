@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 import pytest
 
-from thresher.io import batches
+from thresher.io import lines, plain
 from thresher.io.batches import Batch, read_batches
 from thresher.io.jsonscan import FAST, scan_lines
 from thresher.io.records import Fields, read_shard
@@ -101,7 +101,8 @@ def _columns(batches_: list[Batch]) -> tuple[dict[str, list[Any]], bytes, list[s
 @pytest.mark.parametrize("block", [1 << 24, 64, 1000])
 def test_the_scanner_gives_orjsons_records(tmp_path: Path, seed: int, fields: Fields,
                                            block: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batches, "_BLOCK", block)  # lines across and longer than a block
+    monkeypatch.setattr(plain, "_BLOCK", block)  # lines across and longer than a block
+    monkeypatch.setattr(lines, "_CHUNK", block)  # and the same for the line reader
     path = _file(tmp_path, seed)
     for split in (1 << 40, 20_000, 3_000):  # whole, and cut into byte ranges
         for shard in discover((str(path),), txt_per_shard=100, split_bytes=split):

@@ -442,3 +442,39 @@ def test_parquet_with_a_corrupt_row_group_rejects_its_rows_and_reads_the_rest(
     bad = recs[100:200]
     assert all(r.text is None and r.reject is not None for r in bad)
     assert "row group 1" in (bad[0].reject or "")
+
+
+# --- ids that are not strings, and made-up ids ---------------------------------------
+
+
+ID_CASES = [(True, "true"), (False, "false"), (1, "1"), (-7, "-7"), (1.5, "1.5"),
+            ("1", "1"), ("True", "True"), (2**70, str(2**70))]
+
+
+@pytest.mark.parametrize(("value", "want"), ID_CASES)
+def test_a_scalar_id_becomes_its_json_text(value: object, want: str) -> None:
+    from thresher.io.records import id_value
+
+    assert id_value(value, "f:1") == (want, False)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])  # the fast plain path and the line reader
+def test_json_ids_read_as_json_text_on_both_paths(tmp_path: Path, suffix: str) -> None:
+    from thresher.io.batches import read_batches
+
+    rows = [{"id": v, "text": f"text {i}"} for i, v in enumerate(
+        [True, False, 1, 1.5, "1", None, {"a": 1}, ""])]
+    path = write(tmp_path / f"in.jsonl{suffix}", b"".join(jl(r) + b"\n" for r in rows))
+    got = [(b.ids, b.generated) for b in read_batches(shard_of(path), Fields())]
+    made_up = [f"in.jsonl{suffix}:{n}" for n in (6, 7, 8)]
+    assert got == [(["true", "false", "1", "1.5", "1", *made_up], [False] * 5 + [True] * 3)]
+
+
+def test_parquet_ids_read_as_json_text(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"id": [True, False, None], "text": ["a b", "c d", "e f"]}),
+                   tmp_path / "in.parquet")
+    recs = read(tmp_path / "in.parquet")
+    assert [(r.id, r.id_generated) for r in recs] == [("true", False), ("false", False),
+                                                      ("in.parquet:3", True)]

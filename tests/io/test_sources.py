@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -139,3 +142,58 @@ def test_skip_passes_over_an_output_folder_inside_the_input(tmp_path: Path) -> N
     touch(tmp_path, "a.jsonl", "out/kept/a.jsonl", "out/decisions.parquet")
     shards = discover((str(tmp_path),), txt_per_shard=10, skip=(str(tmp_path / "out"),))
     assert [s.names[0] for s in shards] == ["a.jsonl"]
+
+
+# --- files that are not regular files ------------------------------------------------
+
+
+def _odd_files(root: Path) -> dict[str, str]:
+    """Make a folder of readable and unreadable inputs; return the reasons expected."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "good.jsonl").write_bytes(b'{"id": "g", "text": "a good record here"}\n')
+    os.mkfifo(root / "pipe.jsonl")  # would block a reader forever
+    (root / "z.jsonl").symlink_to("/dev/zero")  # would never end
+    (root / "gone.jsonl").symlink_to(root / "nowhere.jsonl")
+    (root / "loop.jsonl").symlink_to(root / "loop.jsonl")
+    return {"pipe.jsonl": "not a regular file: FIFO",
+            "z.jsonl": "not a regular file: character device",
+            "gone.jsonl": "broken symbolic link", "loop.jsonl": "symbolic link loop"}
+
+
+@pytest.mark.timeout(60)  # a FIFO that is opened blocks: the test must not hang
+def test_files_that_cannot_be_read_are_passed_over_and_counted(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    want = _odd_files(tmp_path / "in")
+    with caplog.at_level(logging.WARNING):
+        shards = discover((str(tmp_path / "in"),), txt_per_shard=10)
+    assert [s.names for s in shards] == [("good.jsonl",)]
+    assert sorted(shards[0].passed_over) == sorted(want.values())
+    for name, why in want.items():
+        assert any(name in r.getMessage() and why in r.getMessage() for r in caplog.records)
+    from thresher.io.batches import read_batches
+    from thresher.io.records import Fields
+
+    skipped: Counter[str] = Counter()
+    batches = list(read_batches(shards[0], Fields(), skipped=skipped))
+    assert [b.ids for b in batches] == [["g"]]
+    assert skipped == Counter(want.values())
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", ["pipe.jsonl", "z.jsonl", "gone.jsonl", "loop.jsonl"])
+def test_an_unreadable_input_named_directly_is_a_one_line_error(tmp_path: Path,
+                                                                 name: str) -> None:
+    want = _odd_files(tmp_path / "in")[name]
+    with pytest.raises(ConfigError, match=f"in/{name}: {want}$"):
+        discover((str(tmp_path / "in" / name),), txt_per_shard=10)
+
+
+def test_a_file_name_that_is_not_utf8_gives_a_utf8_name(tmp_path: Path) -> None:
+    try:
+        with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9 \xff.txt"), "wb") as fh:
+            fh.write(b"text of a file with an odd name")
+    except OSError as exc:  # a file system that takes only UTF-8 names
+        pytest.skip(f"cannot make the file: {exc}")
+    (shard,) = discover((str(tmp_path),), txt_per_shard=10)
+    assert shard.names == ("caf\\xe9 \\xff.txt",)
+    assert os.path.exists(shard.files[0])  # the real name, to open it

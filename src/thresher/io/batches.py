@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 
 from thresher.core.text import prepare_batch
 from thresher.io.jsonscan import ABSENT, FAST, GROUP, ID, PLAIN_STRING, URL, scan_lines
+from thresher.io.lines import too_long
+from thresher.io.plain import Long, blocks
 from thresher.io.records import Fields, Record, group_value, id_value, jsonl_record, read_shard
 from thresher.io.sources import Shard
 
@@ -33,8 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["Batch", "Decoded", "read_batches"]
 
 BATCH = 2048  # records a batch
-_BLOCK = 1 << 24  # bytes of a plain JSONL file read at a time
-_BOM = b"\xef\xbb\xbf"
 
 
 class Decoded(Sequence[str]):
@@ -89,7 +89,13 @@ class Batch:
 
 def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = None,
                  warc: WarcOptions | None = None, size: int = BATCH) -> Iterator[Batch]:
-    """Yield the records of ``shard`` in batches of at most ``size``, in order."""
+    """Yield the records of ``shard`` in batches of at most ``size``, in order.
+
+    ``skipped`` counts what is not a record: WARC records that are not documents, and the
+    files discovery passed over beside this shard (:attr:`Shard.passed_over`).
+    """
+    if skipped is not None:
+        skipped.update(shard.passed_over)
     if shard.kind == "jsonl" and not shard.files[0].lower().endswith((".gz", ".zst")):
         yield from _plain_jsonl(shard, shard.prefix + shard.names[0], fields, size)
         return
@@ -98,96 +104,24 @@ def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None =
         yield Batch.of_records(batch)
 
 
-@njit(cache=True, nogil=True)
-def _trim(buf, starts, ends, solid):  # type: ignore[no-untyped-def]
-    """Move each line's end back over its line ending, and say whether the line has a
-    byte that is not ASCII whitespace."""
-    for k in range(starts.shape[0]):
-        s, e = starts[k], ends[k]
-        while e > s and (buf[e - 1] == 0x0D or buf[e - 1] == 0x0A):
-            e -= 1
-        ends[k] = e
-        visible = False
-        for i in range(s, e):
-            b = buf[i]
-            if not (b == 0x20 or 0x09 <= b <= 0x0D):
-                visible = True
-                break
-        solid[k] = visible
-
-
-def _bounds(arr: NDArray[np.uint8], cut: int
-            ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
-    """The lines of arr[:cut] (each ended by a newline, but perhaps the last): where each
-    starts and ends without its line ending, and whether it is not blank."""
-    ends = np.flatnonzero(arr[:cut] == 0x0A)
-    if not ends.shape[0] or ends[-1] != cut - 1:
-        ends = np.append(ends, cut)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    solid = np.empty(ends.shape[0], dtype=np.bool_)
-    _trim(arr, starts, ends, solid)
-    return starts, ends, solid
-
-
-def _blocks(path: str, start: int, stop: int | None
-            ) -> Iterator[tuple[bytearray, NDArray[np.int64], NDArray[np.int64],
-                                NDArray[np.bool_]]]:
-    """Yield blocks of whole lines of the file's byte range ``[start, stop)`` (the lines
-    that start in it): the buffer and each line's start, end (without its line ending)
-    and whether it is not blank."""
-    buf = bytearray(_BLOCK)
-    have = 0  # bytes at the front of buf carried over: the start of a line
-    pos = start  # file offset of buf[0]
-    with open(path, "rb", buffering=0) as fh:
-        fh.seek(start)
-        while True:
-            if have == len(buf):  # a line longer than the buffer
-                buf.extend(bytes(len(buf)))
-            got = fh.readinto(memoryview(buf)[have:]) or 0
-            end = have + got
-            last = got == 0
-            cut = end if last else buf.rfind(b"\n", 0, end) + 1
-            if stop is not None and pos + cut >= stop:
-                if stop <= pos:
-                    cut = 0
-                else:  # the line holding the range's last byte is its last line
-                    nl = buf.find(b"\n", stop - pos - 1, cut)
-                    cut = nl + 1 if nl >= 0 else cut
-                last = True
-            elif cut == 0 and not last:  # no whole line yet
-                have = end
-                continue
-            if cut:
-                arr = np.frombuffer(buf, dtype=np.uint8)
-                starts, ends, solid = _bounds(arr, cut)
-                del arr
-                yield buf, starts, ends, solid
-            if last:
-                return
-            have = end - cut
-            buf[:have] = buf[cut:end]
-            pos += cut
-
-
 def _plain_jsonl(shard: Shard, name: str, fields: Fields, size: int) -> Iterator[Batch]:
     roles = [fields.id, fields.text, fields.url, fields.group]
     names = [None if r is None else r.encode("utf-8", "surrogatepass") for r in roles]
     number = shard.first_line - 1
-    path = shard.files[0]
     try:
-        for buf, starts, ends, solid in _blocks(path, shard.start, shard.stop):
-            if number == 0 and starts.shape[0] and buf.startswith(_BOM):
-                starts[0] += len(_BOM)  # a UTF-8 byte order mark before line 1
-                _trim(np.frombuffer(buf, dtype=np.uint8), starts[:1], ends[:1], solid[:1])
-            numbers = number + 1 + np.flatnonzero(solid)
-            number += int(starts.shape[0])
-            keep = np.flatnonzero(solid)
-            for lo in range(0, keep.shape[0], size):
-                part = keep[lo:lo + size]
-                yield _batch(buf, starts[part], ends[part], numbers[lo:lo + size].tolist(),
-                             name, fields, names)
+        for block in blocks(shard.files[0], shard.start, shard.stop, limit=fields.max_bytes):
+            if isinstance(block, Long):
+                number += 1
+                if not block.blank:
+                    yield Batch.of_records([Record(
+                        f"{name}:{number}", None, None, name, number,
+                        too_long(block.size, fields.max_bytes), True)])
+                continue
+            numbers = number + 1 + block.index
+            number += block.count
+            for lo in range(0, block.starts.shape[0], size):
+                yield _batch(block.buf, block.starts[lo:lo + size], block.ends[lo:lo + size],
+                             numbers[lo:lo + size].tolist(), name, fields, names)
     except OSError as exc:  # worded as iter_lines words it
         kind = "truncated or corrupt compressed stream" if number else "unreadable file"
         yield Batch.of_records([Record(f"{name}:{number + 1}", None, None, name, number + 1,

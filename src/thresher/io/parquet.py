@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.errors import InputError
-from thresher.io.records import Fields, Record, group_value
+from thresher.io.records import Fields, Record, group_value, id_value
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -27,9 +27,7 @@ def _open(path: str) -> pq.ParquetFile:
 
 
 def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) -> Record:
-    where = f"{name}:{number}"
-    value = row.get(fields.id)
-    rid, generated = (where, True) if value is None or value == "" else (str(value), False)
+    rid, generated = id_value(row.get(fields.id), f"{name}:{number}")
     url = row.get(fields.url)
     url = url if isinstance(url, str) else None
     text = row.get(fields.text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 import orjson
 
+from thresher.io.lines import LineReader, too_long
 from thresher.io.sources import Shard
 
 if TYPE_CHECKING:
@@ -129,36 +131,37 @@ _STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
 
 
 def iter_lines(path: str, *, start: int = 0, stop: int | None = None, first_line: int = 1,
-               raw: bool = False) -> Iterator[tuple[int, bytes | None, str | None]]:
-    """Yield ``(line_number, line, None)`` per non-blank line, or a last ``(n, None, error)``.
+               raw: bool = False, max_bytes: int = Fields.max_bytes
+               ) -> Iterator[tuple[int, bytes | None, str | None]]:
+    """Yield ``(line_number, line, None)`` per non-blank line, ``(n, None, reason)`` for a
+    line over ``max_bytes``, or a last ``(n, None, error)``.
 
     A truncated or corrupt compressed stream ends the file with an error entry naming
     the first line that could not be read; the lines before it are still yielded. With a
     byte range (plain files only), lines are numbered from ``first_line``. Lines come
     without their line ending and byte order mark, or exactly as in the file if ``raw``.
+    A line over ``max_bytes`` is counted as it streams past, never held whole.
     """
-    number = first_line - 1
-    pos = start
+    reader: LineReader | None = None
     try:
         with open_binary(path) as fh:
             if start:
                 fh.seek(start)
-            for raw_line in fh:
-                if stop is not None:  # a byte range: its lines are those starting in it
-                    if pos >= stop:
-                        break
-                    pos += len(raw_line)
-                number += 1
-                line = raw_line.rstrip(b"\r\n")
-                if number == 1:
-                    line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
-                if line and not line.isspace():
-                    yield number, raw_line if raw else line, None
+            reader = LineReader(fh, limit=max_bytes, bom=start == 0, raw=raw,
+                                span=None if stop is None else stop - start)
+            for number, line, size in reader:
+                number += first_line - 1
+                if line is None:
+                    yield number, None, too_long(size, max_bytes)
+                else:
+                    yield number, line if raw else line.rstrip(b"\r\n"), None
     except _STREAM_ERRORS as exc:
+        number = first_line - 1 + (reader.lines if reader else 0)
         kind = "truncated or corrupt compressed stream" if number or path.lower().endswith(
             (".gz", ".zst")) else "unreadable file"
         yield number + 1, None, f"{kind} from line {number + 1} on: {exc}"
     except Exception as exc:  # noqa: BLE001 - zstandard raises its own ZstdError
+        number = first_line - 1 + (reader.lines if reader else 0)
         yield number + 1, None, f"unreadable from line {number + 1} on: {exc}"
 
 
@@ -189,10 +192,29 @@ def _id_of(obj: dict[str, Any], fields: Fields, fallback: str) -> tuple[str, boo
 
 def id_value(value: Any, fallback: str) -> tuple[str, bool]:
     """Return a record's id from its id field's value, and whether it was made up (from
-    ``fallback``) because the value is missing, empty or not a scalar."""
+    ``fallback``) because the value is missing, null, empty or not a scalar.
+
+    A string is kept as it is; a number or a boolean becomes its JSON text, so ``1`` and
+    ``"1"`` are the same id, and ``true`` is ``"true"`` (not Python's ``True``).
+
+    Example:
+        >>> id_value(True, "f:1"), id_value(1.5, "f:1"), id_value(None, "f:1")
+        (('true', False), ('1.5', False), ('f:1', True))
+    """
     if value is None or isinstance(value, (dict, list)) or value == "":
         return fallback, True
-    return str(value), False
+    if isinstance(value, str):
+        return value, False
+    return _json_text(value), False
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, (bool, int, float)) and math.isfinite(value):
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError:  # an integer past 64 bits: str() is its JSON text
+            return str(value)
+    return str(value)  # what JSON cannot hold (Parquet dates, decimals, NaN)
 
 
 def group_value(value: Any) -> str | None:
@@ -209,8 +231,7 @@ def jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
     """The record of one JSONL line (stripped of its line ending), read with orjson."""
     if len(line) > fields.max_bytes:
         return Record(f"{name}:{number}", None, None, name, number,
-                      f"record of {len(line):,} bytes exceeds --max-doc-bytes "
-                      f"{fields.max_bytes:,}", True)
+                      too_long(len(line), fields.max_bytes), True)
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -231,7 +252,7 @@ def jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
 
 def _read_jsonl(shard: Shard, name: str, fields: Fields) -> Iterator[Record]:
     lines = iter_lines(shard.files[0], start=shard.start, stop=shard.stop,
-                       first_line=shard.first_line)
+                       first_line=shard.first_line, max_bytes=fields.max_bytes)
     for number, line, error in lines:
         if line is None:
             yield Record(f"{name}:{number}", None, None, name, number, error, True)

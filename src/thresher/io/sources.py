@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import logging
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from thresher.errors import ConfigError
 
-__all__ = ["Kind", "Shard", "discover", "kind_of", "split_ranges", "strip_suffix"]
+__all__ = ["Kind", "Shard", "discover", "kind_of", "shown", "split_ranges", "strip_suffix"]
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["txt", "jsonl", "parquet", "warc", "wet"]
 
@@ -63,6 +68,9 @@ class Shard:
     start: int = 0  # a part of a large file: byte range (plain JSONL), row groups (Parquet)
     stop: int | None = None
     first_line: int = 1  # line number of the range's first line
+    # why files of the input found beside this shard's were passed over (the read stage
+    # counts them with its skipped records)
+    passed_over: tuple[str, ...] = ()
 
     @property
     def whole(self) -> bool:
@@ -141,33 +149,89 @@ def _row_group_ranges(path: str, chunk: int) -> list[tuple[int, int | None, int]
     return ranges
 
 
-def _walk(root: Path, skip: frozenset[str]) -> list[tuple[str, str]]:
+def shown(name: str) -> str:
+    """``name`` as valid UTF-8: bytes of a file name that are not UTF-8 (which ``os``
+    carries as lone surrogates) become backslash escapes.
+
+    Example:
+        >>> shown(os.fsdecode(b"caf\\xe9.txt"))
+        'caf\\\\xe9.txt'
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_FILE_TYPES = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+               (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"),
+               (stat.S_ISDIR, "folder"))
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` is not a file thresher can read (following links), or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            return "broken symbolic link"
+        return f"cannot stat: {exc.strerror}"
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _FILE_TYPES if test(mode)), "special file")
+    return f"not a regular file: {kind}"
+
+
+def _walk(root: Path, skip: frozenset[str], passed: list[str]) -> list[tuple[str, str]]:
     root = root.absolute()  # workers on other nodes or in other folders find the same files
     found: list[tuple[str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unreadable_folder(exc: OSError) -> None:
+        _pass_over(exc.filename, f"unreadable folder: {exc.strerror}", passed)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable_folder):
         dirnames[:] = [d for d in dirnames if os.path.realpath(os.path.join(dirpath, d))
                        not in skip]
         for name in filenames:
             full = os.path.join(dirpath, name)
-            if kind_of(name) is not None:
-                found.append((full, os.path.relpath(full, root).replace(os.sep, "/")))
+            if kind_of(name) is None:
+                continue
+            if why := _unreadable(full):  # a FIFO would hang a worker, /dev/zero never end
+                _pass_over(full, why, passed)
+                continue
+            found.append((full, shown(os.path.relpath(full, root).replace(os.sep, "/"))))
     return sorted(found, key=lambda item: item[1])
 
 
-def _files_of(path: str, skip: frozenset[str]) -> list[tuple[str, str]]:
+def _pass_over(path: str, why: str, passed: list[str]) -> None:
+    log.warning("thresher: skipping %s: %s", shown(str(path)), why)
+    passed.append(why)
+
+
+def _files_of(path: str, skip: frozenset[str], passed: list[str]) -> list[tuple[str, str]]:
     p = Path(path)
+    if not os.path.lexists(path):
+        raise ConfigError(f"input {shown(path)} does not exist")
     if p.is_dir():
-        found = _walk(p, skip)
+        found = _walk(p, skip, passed)
         if not found:
-            raise ConfigError(f"no input files in {path}: thresher reads .txt, .jsonl "
-                              "(.gz, .zst) and .parquet files")
+            raise ConfigError(f"no input files in {shown(path)}: thresher reads .txt, .jsonl "
+                              "(.gz, .zst), .parquet, .warc(.gz) and .warc.wet(.gz) files"
+                              + (f" ({len(passed)} skipped: {passed[0]}, ...)" if passed
+                                 else ""))
         return found
-    if p.is_file():
-        if kind_of(p.name) is None:
-            raise ConfigError(f"{path}: unknown input format; thresher reads .txt, .jsonl "
-                              "(.gz, .zst) and .parquet files")
-        return [(str(p.absolute()), p.name)]
-    raise ConfigError(f"input {path} does not exist")
+    if why := _unreadable(path):
+        raise ConfigError(f"input {shown(path)}: {why}")
+    if kind_of(p.name) is None:
+        raise ConfigError(f"{shown(path)}: unknown input format; thresher reads .txt, .jsonl "
+                          "(.gz, .zst) and .parquet files")
+    return [(str(p.absolute()), shown(p.name))]
 
 
 def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...] = (),
@@ -178,13 +242,18 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
     that two inputs with a file of the same name never write to the same place.
     Folders in ``skip`` (a run's own output folder inside an input folder) are passed over.
     Plain JSONL files larger than ``split_bytes`` (if not 0) become several shards.
+    Files found in a folder that cannot be read (FIFOs, devices, broken links) are passed
+    over with a warning, and counted by the read stage of the input's first shard; an
+    input named directly that cannot be read is a :class:`ConfigError`.
     """
     skipped = frozenset(os.path.realpath(p) for p in skip)
     shards: list[Shard] = []
     for pos, path in enumerate(paths):
         prefix = f"{pos}/" if len(paths) > 1 else ""
         texts: list[tuple[str, str]] = []
-        for full, rel in _files_of(path, skipped):
+        passed: list[str] = []
+        first = len(shards)
+        for full, rel in _files_of(path, skipped, passed):
             kind = kind_of(rel)
             if kind == "txt":
                 texts.append((full, rel))
@@ -203,4 +272,6 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
             group = texts[start : start + txt_per_shard]
             shards.append(Shard(len(shards), "txt", tuple(f for f, _ in group),
                                 tuple(n for _, n in group), prefix))
+        if passed:
+            shards[first] = replace(shards[first], passed_over=tuple(passed))
     return shards

@@ -109,13 +109,14 @@ def _copy_plain_jsonl(path: str, keep: NDArray[np.bool_], out: IO[bytes]) -> Non
             out.write(carry + b"\n")
 
 
-def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
+def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields) -> int:
     if not keep.any():
         return 0
     target = os.path.join(root, shard.prefix + shard.names[0])
     with atomic_path(target) as tmp, _open_out(tmp, target) as out:
         if shard.files[0].lower().endswith((".gz", ".zst")):
-            for index, (_, line, _) in enumerate(iter_lines(shard.files[0], raw=True)):
+            lines = iter_lines(shard.files[0], raw=True, max_bytes=fields.max_bytes)
+            for index, (_, line, _) in enumerate(lines):
                 if line is not None and keep[index]:
                     out.write(line if line.endswith(b"\n") else line + b"\n")
         else:
@@ -265,7 +266,8 @@ def _rewrite_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fie
         return 0
     target = os.path.join(root, shard.prefix + shard.names[0])
     with atomic_path(target) as tmp, _open_out(tmp, target) as out:
-        for index, (_, line, _) in enumerate(iter_lines(shard.files[0], raw=True)):
+        lines = iter_lines(shard.files[0], raw=True, max_bytes=fields.max_bytes)
+        for index, (_, line, _) in enumerate(lines):
             if line is not None and keep[index]:
                 obj = orjson.loads(line)
                 obj[fields.text] = texts[index]
@@ -327,5 +329,5 @@ def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
     if shard.kind == "txt":
         return _copy_txt(shard, keep, root)
     if shard.kind == "jsonl":
-        return _copy_jsonl(shard, keep, root)
+        return _copy_jsonl(shard, keep, root, fields)
     return _copy_parquet(shard, keep, root)

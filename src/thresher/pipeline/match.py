@@ -46,7 +46,8 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
 
     import pyarrow as pa
 
-    metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", ["id", "length", "reason"])
+    metas = [work.read_parquet("read", f"{s:05d}.meta.parquet",
+                               ["id", "length", "reason", "id_generated"])
              for s in range(n_shards)]
     table = pa.concat_tables(metas)
     with ThreadPoolExecutor(1) as pool:
@@ -95,12 +96,18 @@ def _ranks(table: Any) -> NDArray[np.int64]:
 def _repeated_ids(table: Any) -> tuple[NDArray[np.bool_], NDArray[np.int64],
                                        NDArray[np.int64]]:
     """Which records are usable (no reason to reject them, and the first usable one of
-    their id), the later ones of a repeated id, and the first of each of those."""
+    their id), the later ones of a repeated id, and the first of each of those.
+
+    Only given ids can repeat: a made-up id (``FILE:LINE``, for a record without one) is
+    unique by its place, and one that spells a given id is not that id, so neither record
+    is rejected for it.
+    """
     import pyarrow.compute as pc
 
     ok = pc.is_null(table["reason"]).to_numpy(zero_copy_only=False)
     codes = pc.dictionary_encode(table["id"]).combine_chunks().indices.to_numpy()
-    good = np.flatnonzero(ok)
+    given = ~pc.fill_null(table["id_generated"], False).to_numpy(zero_copy_only=False)
+    good = np.flatnonzero(ok & given)
     _, first = np.unique(codes[good], return_index=True)
     first_of_code = np.full(int(codes.max(initial=0)) + 1, -1, dtype=np.int64)
     first_of_code[codes[good[first]]] = good[first]

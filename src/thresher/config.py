@@ -84,7 +84,8 @@ class MinHashConfig:
     bands: int | None = None
     rows: int | None = None
     fn_weight: float = 0.9
-    max_bucket_pairs: int = 64
+    max_bucket_pairs: int = 64  # a bucket of up to this many + 1 documents: all its pairs
+    bucket_heads: int = 2  # a larger one: each member with this many best-ranked members
 
     def __post_init__(self) -> None:
         _check(0.0 < self.threshold <= 1.0,
@@ -106,6 +107,9 @@ class MinHashConfig:
                    f"{self.num_perm}")
         _check(0.0 < self.fn_weight < 1.0, f"fn_weight must be in (0, 1), got {self.fn_weight}")
         _check(self.max_bucket_pairs >= 1, "max_bucket_pairs must be >= 1")
+        _check(1 <= self.bucket_heads <= self.max_bucket_pairs,
+               f"bucket_heads must be between 1 and max_bucket_pairs "
+               f"({self.max_bucket_pairs}), got {self.bucket_heads}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -107,9 +107,9 @@ class MinHashConfig:
                    f"{self.num_perm}")
         _check(0.0 < self.fn_weight < 1.0, f"fn_weight must be in (0, 1), got {self.fn_weight}")
         _check(self.max_bucket_pairs >= 1, "max_bucket_pairs must be >= 1")
-        _check(1 <= self.bucket_heads <= self.max_bucket_pairs,
-               f"bucket_heads must be between 1 and max_bucket_pairs "
-               f"({self.max_bucket_pairs}), got {self.bucket_heads}")
+        # no upper check: bucket_pairs takes at most max_bucket_pairs heads, so that
+        # max_bucket_pairs = 1 stays valid with the default here
+        _check(self.bucket_heads >= 1, f"bucket_heads must be >= 1, got {self.bucket_heads}")
 
 
 @dataclass(frozen=True, kw_only=True)

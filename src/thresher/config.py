@@ -87,7 +87,8 @@ class MinHashConfig:
     bands: int | None = None
     rows: int | None = None
     fn_weight: float = 0.9
-    max_bucket_pairs: int = 64
+    max_bucket_pairs: int = 64  # a bucket of up to this many + 1 documents: all its pairs
+    bucket_heads: int = 2  # a larger one: each member with this many best-ranked members
 
     def __post_init__(self) -> None:
         _check(0.0 < self.threshold <= 1.0,
@@ -109,6 +110,9 @@ class MinHashConfig:
                    f"{self.num_perm}")
         _check(0.0 < self.fn_weight < 1.0, f"fn_weight must be in (0, 1), got {self.fn_weight}")
         _check(self.max_bucket_pairs >= 1, "max_bucket_pairs must be >= 1")
+        # no upper check: bucket_pairs takes at most max_bucket_pairs heads, so that
+        # max_bucket_pairs = 1 stays valid with the default here
+        _check(self.bucket_heads >= 1, f"bucket_heads must be >= 1, got {self.bucket_heads}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,3 +50,19 @@ def test_bucket_pairs_cap_pairs_members_with_top_ranked() -> None:
     top = {49, 48, 47}
     assert all(a in top or b in top for a, b in pairs)
     assert {(a, 49) for a in range(49)} <= set(pairs)
+
+
+def test_bucket_pairs_heads_bound_a_large_bucket() -> None:
+    m = 500
+    keys = np.r_[np.zeros(m), np.ones(3)].astype(np.uint64)  # one large bucket, one small
+    docs = np.arange(m + 3, dtype=np.int64)
+    rank = docs[::-1].copy()  # the last documents have the best ranks
+    pairs = {(int(p) >> 32, int(p) & 0xFFFFFFFF)
+             for p in bucket_pairs(keys, docs, rank, cap=8, heads=2)}
+    large = {(a, b) for a, b in pairs if b < m}
+    assert len(large) == 2 * (m - 2) + 1  # each member with the two best-ranked ones
+    assert all(b in (m - 1, m - 2) for _, b in large)
+    assert {(m, m + 1), (m, m + 2), (m + 1, m + 2)} <= pairs  # the small one: every pair
+    # heads never exceed the cap (both buckets are large then), and the default is the cap
+    assert len(bucket_pairs(keys, docs, rank, cap=1, heads=5)) == len(
+        bucket_pairs(keys, docs, rank, cap=1)) == (m - 1) + 2

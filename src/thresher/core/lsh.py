@@ -28,7 +28,15 @@ def band_keys(signatures: NDArray[np.uint32], band: int, rows: int) -> NDArray[n
 
 
 @njit(cache=True, nogil=True)
-def _bucket_pairs(keys, docs, rank, cap):  # type: ignore[no-untyped-def]
+def _pairs_in(m, cap, heads):  # type: ignore[no-untyped-def]
+    """How many pairs a bucket of ``m`` members gives (see :func:`bucket_pairs`)."""
+    if m <= cap + 1:
+        return m * (m - 1) // 2
+    return heads * (m - heads) + heads * (heads - 1) // 2
+
+
+@njit(cache=True, nogil=True)
+def _bucket_pairs(keys, docs, rank, cap, heads):  # type: ignore[no-untyped-def]
     order = stable_argsort_u64(keys)
     n = order.shape[0]
     total = 0
@@ -37,9 +45,7 @@ def _bucket_pairs(keys, docs, rank, cap):  # type: ignore[no-untyped-def]
         j = i + 1
         while j < n and keys[order[j]] == keys[order[i]]:
             j += 1
-        m = j - i
-        if m > 1:
-            total += m * (m - 1) // 2 if m <= cap + 1 else cap * (m - cap) + cap * (cap - 1) // 2
+        total += _pairs_in(j - i, cap, heads)
         i = j
     out = np.empty(total, dtype=np.uint64)
     k = 0
@@ -59,7 +65,6 @@ def _bucket_pairs(keys, docs, rank, cap):  # type: ignore[no-untyped-def]
         elif m > 1:
             members = docs[order[i:j]]
             members = members[np.argsort(rank[members], kind="mergesort")]
-            heads = min(m, cap)
             for a in range(heads):
                 for b in range(a + 1, m):
                     u, v = members[a], members[b]
@@ -71,20 +76,29 @@ def _bucket_pairs(keys, docs, rank, cap):  # type: ignore[no-untyped-def]
 
 
 def bucket_pairs(
-    keys: NDArray[np.uint64], docs: NDArray[np.int64], rank: NDArray[np.int64], *, cap: int
+    keys: NDArray[np.uint64], docs: NDArray[np.int64], rank: NDArray[np.int64], *, cap: int,
+    heads: int | None = None,
 ) -> NDArray[np.uint64]:
     """Return the candidate pairs of one band as ``(lo << 32) | hi`` document numbers.
 
     Documents ``docs[i]`` with equal ``keys[i]`` share a bucket. A bucket of ``m <= cap + 1``
-    documents gives all its pairs; a larger one pairs every member with the ``cap``
-    members of highest priority (lowest ``rank``) only, since those are the ones that can
-    become the representative that the others are compared with.
+    documents gives all its pairs; a larger one pairs every member with the ``heads``
+    members of highest priority (lowest ``rank``; ``heads`` defaults to ``cap`` and never
+    exceeds it) only, since those are the ones that can become the representative that
+    the others are compared with. A large bucket is one text copied many times: its
+    members share a large bucket in most bands, and the best-ranked members differ a
+    little from band to band (a copy misses some bands), so a member's distinct partners
+    over all bands are several times ``heads``: a small ``heads`` keeps them, and the
+    verification and clustering that follow, a few pairs per member.
 
     Example:
         >>> keys = np.array([7, 7, 9, 7], dtype=np.uint64)
         >>> docs = np.arange(4, dtype=np.int64)
         >>> [int(p) & 0xFFFFFFFF for p in bucket_pairs(keys, docs, docs, cap=8)]
         [1, 3, 3]
+        >>> [int(p) & 0xFFFFFFFF for p in bucket_pairs(keys, docs, docs, cap=1, heads=1)]
+        [1, 3]
     """
-    pairs: NDArray[np.uint64] = _bucket_pairs(keys, docs, rank, cap)
+    top = cap if heads is None else max(1, min(heads, cap))
+    pairs: NDArray[np.uint64] = _bucket_pairs(keys, docs, rank, cap, top)
     return pairs

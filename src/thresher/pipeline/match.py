@@ -201,7 +201,8 @@ class BandTask:
     n_shards: int
     part: int
     bands: int
-    cap: int
+    cap: int  # a bucket of up to cap + 1 documents gives all its pairs
+    heads: int  # a larger one pairs each member with this many (see bucket_pairs)
 
 
 def band_task(task: BandTask) -> dict[str, Any]:
@@ -221,7 +222,8 @@ def band_task(task: BandTask) -> dict[str, Any]:
         docs = np.concatenate([part[:, 0] for part in mine])
         docs &= low  # documents are below 2**32
         pairs.append(bucket_pairs(np.concatenate([part[:, 1] for part in mine]),
-                                  docs.view(np.int64), rank, cap=task.cap))
+                                  docs.view(np.int64), rank, cap=task.cap,
+                                  heads=task.heads))
     out = distinct(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.uint64)
     work.save("lsh", f"part-{task.part:04d}", out)
     stats = {"pairs": int(out.shape[0])}

@@ -402,7 +402,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         str(work.root), n, s, plan.bands, plan.rows, columns, parts, src, titles))
         for s in range(n)])
     r.stage("lsh", match.band_task, [(f"part-{p:04d}", match.BandTask(
-        str(work.root), n, p, plan.bands + titles, mh.max_bucket_pairs))
+        str(work.root), n, p, plan.bands + titles, mh.max_bucket_pairs, mh.bucket_heads))
         for p in range(parts)])
     n_cand = r.single("merge", lambda: {"candidates": match.merge_candidates(work, parts)})
     chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)

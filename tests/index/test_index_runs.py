@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import thresher
-from tests.conftest import SPECIMENS, need_shared
+from tests.conftest import SPECIMENS
 from tests.pipeline.corpus import make_corpus
 from thresher import index
 
@@ -36,7 +36,7 @@ def _indexed(tmp_path: Path, per_file: int, seed: int, out: str = "o"
 
 
 def test_specimens_second_crawl_is_a_duplicate_of_the_first(tmp_path: Path) -> None:
-    folder = need_shared(SPECIMENS)
+    folder = SPECIMENS
     first, second = sorted(folder.glob("*.txt"))
     for name, f in (("one", first), ("two", second)):
         (tmp_path / name).mkdir()

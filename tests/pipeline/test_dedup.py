@@ -210,9 +210,9 @@ def test_changed_options_do_not_reuse_work(corpus: Path, tmp_path: Path) -> None
 
 
 def test_specimens_are_read_as_txt(tmp_path: Path) -> None:
-    from tests.conftest import SPECIMENS, need_shared
+    from tests.conftest import SPECIMENS
 
-    summary = thresher.dedup(inputs=[need_shared(SPECIMENS)], output=tmp_path / "o",
+    summary = thresher.dedup(inputs=[SPECIMENS], output=tmp_path / "o",
                              executor="serial")
     assert summary["counts"]["read"] == 2
     assert {r["id"] for r in _rows(tmp_path / "o")} == {p.name for p in SPECIMENS.glob("*.txt")}

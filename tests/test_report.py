@@ -138,6 +138,20 @@ def test_rejected_records_are_listed_with_their_reasons(tmp_path: Path) -> None:
         assert where in rejected and reason.split(":")[0] in rejected
 
 
+def test_a_cluster_past_the_text_budget_says_why_and_how_to_see_it(tmp_path: Path) -> None:
+    thresher.dedup(inputs=[SPECIMENS], output=tmp_path / "run", executor="serial")
+    cluster = _clusters_of(thresher.write_report(tmp_path / "run", text_budget=10))
+    assert "Not shown side by side" in cluster and "10 characters" in cluster
+    assert f"thresher report {tmp_path / 'run'} --text-budget 1000000" in cluster
+    shown = _clusters_of(thresher.write_report(tmp_path / "run"))
+    assert "Not shown side by side" not in shown and 'class="pair"' in shown
+
+
+def _clusters_of(report: Path) -> str:
+    page = report.read_text()
+    return page[page.index('id="clusters"'):page.index('id="rejected"')]
+
+
 def test_blocks_changed_in_place_mark_the_words_that_differ() -> None:
     from thresher.report import _blocks, _compare
 

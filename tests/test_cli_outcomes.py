@@ -50,6 +50,27 @@ def test_every_record_rejected_exits_3_naming_the_reason(tmp_path: Path, flags: 
         assert result.stdout == ""
 
 
+def test_nothing_kept_still_writes_an_empty_kept_folder(tmp_path: Path) -> None:
+    src = two_files(tmp_path, field="body")
+    dedup(str(src), "-o", str(tmp_path / "out"), "-q", "--executor", "serial")
+    assert (tmp_path / "out" / "kept").is_dir()
+    assert list((tmp_path / "out" / "kept").iterdir()) == []
+
+
+def test_one_matched_document_is_said_in_the_singular(tmp_path: Path) -> None:
+    src = two_files(tmp_path)
+    runner = CliRunner()
+    ix = tmp_path / "ix"
+    assert runner.invoke(main, ["index", "create", str(ix)]).exit_code == 0
+    write_jsonl(tmp_path / "b" / "one.jsonl", [{"id": "x", "text": "words 0 1 " * 8}])
+    for inputs, out in (([str(src)], "o1"), ([str(tmp_path / "b")], "o2")):
+        result = runner.invoke(main, ["index", "add", str(ix), *inputs, "-o",
+                                      str(tmp_path / out), "--executor", "serial"])
+        assert result.exit_code == 0, result.output
+    assert "1 matched document indexed before" in result.stderr, result.stderr
+    assert "1 matched documents" not in result.stderr
+
+
 def test_empty_input_exits_4(tmp_path: Path) -> None:
     src = tmp_path / "empty.jsonl"
     src.write_bytes(b"")

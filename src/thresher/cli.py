@@ -81,7 +81,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_row("read", f"{c['read']:,}")
     table.add_row("kept", f"{c['kept']:,}")
     d = summary["duplicates"]
-    table.add_row("duplicate", f"{c['duplicate']:,}  (exact {d['exact']:,}, near {d['near']:,}, "
+    table.add_row("duplicate", f"{c['duplicate']:,}  (exact {d['exact']:,}, same content "
+                               f"{d.get('same_content', 0):,}, near {d['near']:,}, "
                                f"partial {d.get('partial', 0):,}, same title "
                                f"{d.get('title', 0):,}; on {summary.get('matched_on', 'text')})")
     if "boilerplate" in summary:
@@ -111,12 +112,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row("report", summary["report"])
     if "index" in summary:
         ix = summary["index"]
-        line = f"{ix['matched']:,} matched documents indexed before ({ix['path']})"
+        line = f"{_count(ix['matched'], 'matched document')} indexed before ({ix['path']})"
         if ix["mode"] == "add":
             line += (f"; {ix['added']:,} added as batch {ix['batch']}, "
-                     f"{ix['documents']:,} documents in all")
+                     f"{_count(ix['documents'], 'document')} in all")
         table.add_row("index", line)
     Console(stderr=True).print(table)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 document``, ``2 documents``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

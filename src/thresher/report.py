@@ -407,7 +407,7 @@ def _glance(summary: dict[str, Any]) -> str:
         share = summary["boilerplate"]["share_removed"]
         cards.append(f'<div class="card">boilerplate<b>{100 * share:.1f} %</b></div>')
     dup = summary.get("duplicates", {})
-    kinds = ", ".join(f"{k} {v:,}" for k, v in dup.items())
+    kinds = ", ".join(f"{k.replace('_', '-')} {v:,}" for k, v in dup.items())  # as in match
     stages = summary.get("run", {}).get("stage_seconds", {})
     cpu = summary.get("run", {}).get("stage_cpu_seconds", {})
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{v:.2f}</td><td>"

@@ -414,8 +414,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     r.single("components", lambda: match.component_labels(work, chunks))
     r.stage("buckets", match.bucket_task, [(f"bucket-{b:03d}", match.BucketTask(
         str(work.root), chunks, b)) for b in range(match.CLUSTER_BUCKETS)])
-    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks,
-                                                                 old=store is not None))
+    cluster = r.single("cluster", lambda: match.cluster_stage(
+        work, chunks, old=store is not None, content_of=n if content else 0))
     zero = [0] * match.SIMILARITY_BINS
     cluster = {**cluster, "similarity": {
         key: [sum(c) for c in zip(zero, *(s.get(key, zero) for s in edge_stats), strict=True)]
@@ -441,6 +441,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                 cfg.output.format, r.fields,
                 tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
             for (s, first, last), name in zip(whole, names, strict=True)]]
+        os.makedirs(kept_root, exist_ok=True)  # there, empty, when nothing is kept
         done = r.stage("write", output_task, tasks)
         r.timings["decisions"] = float(done[0].get("seconds", 0.0))
         r.cpu["decisions"] = float(done[0].get("cpu", 0.0))
@@ -587,7 +588,8 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
         "thresher": __version__,
         "counts": counts,
         "counts_add_up": read == counts["kept"] + counts["duplicate"] + counts["rejected"],
-        "duplicates": {"exact": matches["exact"], "near": matches["near"],
+        "duplicates": {"exact": matches["exact"], "same_content": matches["same-content"],
+                       "near": matches["near"],
                        "partial": matches["partial"], "title": matches["title"]},
         "matched_on": r.config.content.match,
         **({"boilerplate": _boilerplate_share(content_stats)} if content_stats else {}),

@@ -219,6 +219,13 @@ def _pass_over(path: str, why: str, passed: list[str]) -> None:
     passed.append(why)
 
 
+def _stdin(spool: str | None) -> list[tuple[str, str]]:
+    if spool is None:
+        raise ConfigError("input - (standard input) is read by thresher dedup and index "
+                          "add/query only")
+    return [(spool, "stdin.jsonl")]
+
+
 def _files_of(path: str, skip: frozenset[str], passed: list[str]) -> list[tuple[str, str]]:
     p = Path(path)
     if not os.path.lexists(path):
@@ -250,8 +257,8 @@ def input_names(paths: tuple[str, ...]) -> list[str]:
     """
     if len(paths) < 2:
         return [""] * len(paths)
-    own = [shown(os.path.basename(os.path.abspath(p))) or f"input~{i}"
-           for i, p in enumerate(paths, 1)]
+    own = ["stdin.jsonl" if p == "-" else shown(os.path.basename(os.path.abspath(p)))
+           or f"input~{i}" for i, p in enumerate(paths, 1)]
     seen = Counter(name.casefold() for name in own)
     names = [_numbered(name, i) if seen[name.casefold()] > 1 else name
              for i, name in enumerate(own, 1)]
@@ -267,7 +274,7 @@ def _numbered(name: str, position: int) -> str:
 
 
 def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...] = (),
-             split_bytes: int = 0) -> list[Shard]:
+             split_bytes: int = 0, stdin: str | None = None) -> list[Shard]:
     """Return the shards of the inputs, in a fixed order: inputs as given; in each, the
     files other than ``.txt`` sorted, then the ``.txt`` files sorted (in groups).
 
@@ -278,8 +285,12 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
     Plain JSONL files larger than ``split_bytes`` (if not 0) become several shards.
     Files found in a folder that cannot be read (FIFOs, devices, broken links) are passed
     over with a warning, and counted by the read stage of the input's first shard; an
-    input named directly that cannot be read is a :class:`ConfigError`.
+    input named directly that cannot be read is a :class:`ConfigError`. The input ``-``
+    is standard input as one JSONL file (one shard), named ``stdin.jsonl``, read from
+    the file ``stdin`` (where the run spools it; it need not exist yet).
     """
+    if paths.count("-") > 1:
+        raise ConfigError("input - (standard input) is given twice; it can be read once")
     skipped = frozenset(os.path.realpath(p) for p in skip)
     shards: list[Shard] = []
     for path, name in zip(paths, input_names(paths), strict=True):
@@ -288,12 +299,13 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
         texts: list[tuple[str, str]] = []
         passed: list[str] = []
         first = len(shards)
-        for full, rel in _files_of(path, skipped, passed):
+        for full, rel in _stdin(stdin) if path == "-" else _files_of(path, skipped, passed):
             rel = name if name and not folder else rel
             kind = kind_of(rel)
             if kind == "txt":
                 texts.append((full, rel))
-            elif kind == "jsonl" and split_bytes and rel.lower().endswith(_PLAIN_JSONL) and (
+            elif kind == "jsonl" and split_bytes and path != "-" and rel.lower().endswith(
+                    _PLAIN_JSONL) and (
                     os.path.getsize(full) > split_bytes):
                 for start, stop, line in split_ranges(full, os.path.getsize(full), split_bytes):
                     shards.append(Shard(len(shards), kind, (full,), (rel,), prefix, start,

@@ -259,8 +259,8 @@ def test_same_names_in_two_inputs_are_not_duplicate_ids(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = decisions(out)
     assert [r["decision"] for r in rows] == ["kept"] * 4, rows
-    assert sorted(r["file"] for r in rows) == ["0/data.jsonl", "0/doc.txt", "1/data.jsonl",
-                                                "1/doc.txt"]
+    assert sorted(r["file"] for r in rows) == ["x/data.jsonl", "x/doc.txt", "y/data.jsonl",
+                                                "y/doc.txt"]
     assert len({r["id"] for r in rows}) == 4
 
 

@@ -85,3 +85,33 @@ def test_load_toml_returns_tables(tmp_path: Path) -> None:
     assert load_toml(tmp_path / "t.toml") == {"minhash": {"threshold": 1.0},
                                               "output": {"directory": "o"},
                                               "run": {"workers": 2}}
+
+
+def index_run(tmp_path: Path, mode: str, out: str, toml: str, *flags: str) -> Result:
+    src = write_jsonl(tmp_path / f"{out}.jsonl",
+                      [{"id": f"{out}-{i}", "text": f"page {i} of {out}, a few more words"}
+                       for i in range(3)])
+    (tmp_path / f"{out}.toml").write_text(toml)
+    return CliRunner().invoke(main, ["index", mode, str(tmp_path / "ix"), str(src), "-o",
+                                     str(tmp_path / out), "--config",
+                                     str(tmp_path / f"{out}.toml"), "--quiet", *flags])
+
+
+@pytest.mark.parametrize("mode", ["add", "query"])
+def test_index_runs_take_config_output_format_and_report(tmp_path: Path, mode: str) -> None:
+    assert CliRunner().invoke(main, ["index", "create", str(tmp_path / "ix")]).exit_code == 0
+    toml = 'executor = "serial"\noutput_format = "jsonl"\n[minhash]\nseed = 42\n'
+    result = index_run(tmp_path, mode, "o1", toml)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "o1" / "kept").iterdir()] == ["o1.jsonl"]
+    summary = json.loads((tmp_path / "o1" / "summary.json").read_text())
+    assert summary["run"]["executor"] == "serial"
+    assert summary["config"]["minhash"]["threshold"] == 0.8  # the index's, kept
+    # a flag given on the command line beats the file; --report writes the page after
+    result = index_run(tmp_path, mode, "o2", toml, "--output-format", "parquet", "--report")
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "o2" / "kept").iterdir()] == ["o2.parquet"]
+    assert (tmp_path / "o2" / "report.html").stat().st_size > 1000
+    # the file's matching options are the index's or refused, as flags are
+    result = index_run(tmp_path, mode, "o3", "threshold = 0.7\n")
+    assert result.exit_code == 1 and "minhash.threshold: index 0.8, given 0.7" in result.output

@@ -50,6 +50,27 @@ def test_every_record_rejected_exits_3_naming_the_reason(tmp_path: Path, flags: 
         assert result.stdout == ""
 
 
+def test_nothing_kept_still_writes_an_empty_kept_folder(tmp_path: Path) -> None:
+    src = two_files(tmp_path, field="body")
+    dedup(str(src), "-o", str(tmp_path / "out"), "-q", "--executor", "serial")
+    assert (tmp_path / "out" / "kept").is_dir()
+    assert list((tmp_path / "out" / "kept").iterdir()) == []
+
+
+def test_one_matched_document_is_said_in_the_singular(tmp_path: Path) -> None:
+    src = two_files(tmp_path)
+    runner = CliRunner()
+    ix = tmp_path / "ix"
+    assert runner.invoke(main, ["index", "create", str(ix)]).exit_code == 0
+    write_jsonl(tmp_path / "b" / "one.jsonl", [{"id": "x", "text": "words 0 1 " * 8}])
+    for inputs, out in (([str(src)], "o1"), ([str(tmp_path / "b")], "o2")):
+        result = runner.invoke(main, ["index", "add", str(ix), *inputs, "-o",
+                                      str(tmp_path / out), "--executor", "serial"])
+        assert result.exit_code == 0, result.output
+    assert "1 matched document indexed before" in result.stderr, result.stderr
+    assert "1 matched documents" not in result.stderr
+
+
 def test_empty_input_exits_4(tmp_path: Path) -> None:
     src = tmp_path / "empty.jsonl"
     src.write_bytes(b"")
@@ -106,3 +127,50 @@ def test_other_os_errors_are_not_called_a_full_disk(tmp_path: Path,
     full_disk_at_read(monkeypatch, PermissionError(errno.EACCES, "Permission denied", "x"))
     result = dedup(str(src), "-o", str(tmp_path / "out"), "-q", "--executor", "serial")
     assert isinstance(result.exception, PermissionError)
+
+
+def test_stdin_is_one_jsonl_file_named_stdin_and_a_rerun_of_it_is_done(tmp_path: Path
+                                                                      ) -> None:
+    import pyarrow.parquet as pq
+
+    lines = "".join(f'{{"text": "page {i} words words words words"}}\n' for i in range(3))
+    lines += '{"text": "page 0 words words words words"}\n'
+    out = tmp_path / "out"
+    args = ["dedup", "-", "-o", str(out), "-q", "--executor", "serial"]
+    result = CliRunner().invoke(main, args, input=lines)
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(out / "decisions.parquet").to_pylist()
+    assert [r["file"] for r in rows] == ["stdin.jsonl"] * 4
+    assert rows[0]["id"] == "stdin.jsonl:1" and rows[3]["decision"] == "duplicate"
+    assert not (out / ".thresher-stdin.jsonl").exists()  # the spooled copy is gone
+    assert (out / "kept" / "stdin.jsonl").read_text() == lines[: -len(lines) // 4]
+    # the same input piped again is the same run; other input is another
+    again = CliRunner().invoke(main, [*args[:-3], "--json", "--executor", "serial"],
+                               input=lines)
+    assert again.exit_code == 0 and '"up_to_date": true' in again.stdout
+    other = CliRunner().invoke(main, args, input=lines[:-len(lines) // 4])
+    assert other.exit_code == 1 and "--overwrite" in other.stderr
+
+
+def test_stdin_beside_a_file_is_named_stdin(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    src = write_jsonl(tmp_path / "a.jsonl", [{"id": "a", "text": "one two three four"}])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["dedup", str(src), "-", "-o", str(out), "-q",
+                                       "--executor", "serial"],
+                                input='{"id": "b", "text": "five six seven eight"}\n')
+    assert result.exit_code == 0, result.output
+    files = pq.read_table(out / "decisions.parquet")["file"].to_pylist()
+    assert files == ["a.jsonl", "stdin.jsonl"]
+    assert sorted(p.name for p in (out / "kept").iterdir()) == ["a.jsonl", "stdin.jsonl"]
+
+
+def test_a_spooled_stdin_left_by_a_killed_run_is_not_a_foreign_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".thresher-stdin.jsonl").write_text('{"text": "half of it"}\n')
+    result = CliRunner().invoke(main, ["dedup", "-", "-o", str(out), "-q", "--executor",
+                                       "serial"], input='{"text": "all of it, now"}\n')
+    assert result.exit_code == 0, result.output
+    assert (out / "kept" / "stdin.jsonl").read_text() == '{"text": "all of it, now"}\n'

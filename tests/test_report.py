@@ -18,6 +18,13 @@ from tests.conftest import CRAWLBENCH, SPECIMENS, need_shared
 pytest.importorskip("matplotlib")
 
 
+# How to run the browser tests in a clone: Debian's browser, driven by the Python
+# playwright package of the test extra (which downloads no browser of its own).
+_ENABLE = ("browser tests skipped: no chromium on PATH. To run them: sudo apt-get install "
+           "chromium (Ubuntu: chromium-browser), then pip install -e '.[test]' for the "
+           "playwright package that drives it (no 'playwright install' needed)")
+
+
 def _chromium() -> str:
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
@@ -25,12 +32,13 @@ def _chromium() -> str:
             return found
     if os.environ.get("CI"):
         pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
-    pytest.skip("no chromium here (apt-get install chromium); CI installs it")
+    pytest.skip(_ENABLE)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = pytest.importorskip("playwright.sync_api", reason=_ENABLE.replace(
+        "no chromium on PATH", "the playwright package is not installed"))
     path = _chromium()
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
@@ -54,7 +62,7 @@ def _shown_counts(page: Any) -> dict[str, int]:
 
 def test_specimens_report_shows_the_article_shared_and_the_chrome_struck(
         browser: Any, tmp_path: Path) -> None:
-    folder = need_shared(SPECIMENS)
+    folder = SPECIMENS
     out = tmp_path / "run"
     summary = thresher.dedup(inputs=[folder], output=out, strip_boilerplate=True)
     report = thresher.write_report(out)
@@ -130,6 +138,20 @@ def test_rejected_records_are_listed_with_their_reasons(tmp_path: Path) -> None:
         assert where in rejected and reason.split(":")[0] in rejected
 
 
+def test_a_cluster_past_the_text_budget_says_why_and_how_to_see_it(tmp_path: Path) -> None:
+    thresher.dedup(inputs=[SPECIMENS], output=tmp_path / "run", executor="serial")
+    cluster = _clusters_of(thresher.write_report(tmp_path / "run", text_budget=10))
+    assert "Not shown side by side" in cluster and "10 characters" in cluster
+    assert f"thresher report {tmp_path / 'run'} --text-budget 1000000" in cluster
+    shown = _clusters_of(thresher.write_report(tmp_path / "run"))
+    assert "Not shown side by side" not in shown and 'class="pair"' in shown
+
+
+def _clusters_of(report: Path) -> str:
+    page = report.read_text()
+    return page[page.index('id="clusters"'):page.index('id="rejected"')]
+
+
 def test_blocks_changed_in_place_mark_the_words_that_differ() -> None:
     from thresher.report import _blocks, _compare
 
@@ -142,3 +164,13 @@ def test_blocks_changed_in_place_mark_the_words_that_differ() -> None:
     assert "<mark>Tuesday</mark>" in wb[1] and "<mark>against</mark>" in wb[1]
     assert "<mark>" not in wa[1].replace("<mark>Monday</mark>", "").replace(
         "<mark>for</mark>", "")
+
+
+def test_the_browser_skip_says_how_to_enable_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        _chromium()
+    why = str(skipped.value)
+    assert "apt-get install chromium" in why and "pip install -e '.[test]'" in why
+    assert "playwright" in why

@@ -81,7 +81,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_row("read", f"{c['read']:,}")
     table.add_row("kept", f"{c['kept']:,}")
     d = summary["duplicates"]
-    table.add_row("duplicate", f"{c['duplicate']:,}  (exact {d['exact']:,}, near {d['near']:,}, "
+    table.add_row("duplicate", f"{c['duplicate']:,}  (exact {d['exact']:,}, same content "
+                               f"{d.get('same_content', 0):,}, near {d['near']:,}, "
                                f"partial {d.get('partial', 0):,}, same title "
                                f"{d.get('title', 0):,}; on {summary.get('matched_on', 'text')})")
     if "boilerplate" in summary:
@@ -111,12 +112,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row("report", summary["report"])
     if "index" in summary:
         ix = summary["index"]
-        line = f"{ix['matched']:,} matched documents indexed before ({ix['path']})"
+        line = f"{_count(ix['matched'], 'matched document')} indexed before ({ix['path']})"
         if ix["mode"] == "add":
             line += (f"; {ix['added']:,} added as batch {ix['batch']}, "
-                     f"{ix['documents']:,} documents in all")
+                     f"{_count(ix['documents'], 'document')} in all")
         table.add_row("index", line)
     Console(stderr=True).print(table)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 document``, ``2 documents``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -188,11 +194,17 @@ _EXECUTION = [
                  "earlier finished run with other options or inputs in OUTPUT. (The same run "
                  "again finds its outputs done and changes nothing.)"),
 ]
+_CONFIG = click.option("--config", "config_file", type=click.Path(path_type=Path),
+                       help="TOML file with options; flags given here win.")
+_FORMAT = click.option("--output-format", type=click.Choice(["input", "jsonl", "parquet"]),
+                       help="Format of kept/. [default: input]")
+_REPORT = click.option("--report", "report", is_flag=True, help="Also write "
+                       "OUTPUT/report.html (see thresher report).")
 # index add and index query: a dedup run against an index.
 _RUNNING = [
     click.argument("path", type=click.Path(path_type=Path)),
     click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
-    _OUTPUT, _STRIP, *_FIELDS, *_EXECUTION, *_QUIET_JSON,
+    _OUTPUT, _CONFIG, _STRIP, *_FIELDS, _FORMAT, *_EXECUTION, _REPORT, *_QUIET_JSON,
 ]
 
 
@@ -206,8 +218,7 @@ def main() -> None:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_OUTPUT
-@click.option("--config", "config_file", type=click.Path(path_type=Path),
-              help="TOML file with options; flags given here win.")
+@_CONFIG
 @_with(_MATCHING)
 @_STRIP
 @_with(_FIELDS)
@@ -216,16 +227,14 @@ def main() -> None:
               help="Main-content extractor for WARC HTML. [default: trafilatura]")
 @click.option("--warc-id", type=click.Choice(["record", "url"]),
               help="Id of WARC/WET documents: WARC-Record-ID or target URI. [default: record]")
-@click.option("--output-format", type=click.Choice(["input", "jsonl", "parquet"]),
-              help="Format of kept/. [default: input]")
+@_FORMAT
 @_with(_EXECUTION)
 @click.option("--ray-address", help="Ray cluster to join (with --executor ray); a local "
               "Ray instance is started if omitted. The work folder must be on a file "
               "system every node sees.")
 @click.option("--strict", is_flag=True, default=None, help="Stop with an error at the first "
               "record that cannot be used, instead of rejecting it.")
-@click.option("--report", "report", is_flag=True, help="Also write OUTPUT/report.html "
-              "(see thresher report).")
+@_REPORT
 @_with(_QUIET_JSON)
 def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
           **options: Any) -> None:
@@ -236,27 +245,36 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
     """
     from thresher.pipeline.run import run_dedup
 
-    # The file wins over the defaults, flags given on the command line win over the file.
-    ctx = click.get_current_context()
-    given = {k: v for k, v in options.items()
-             if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
     try:
-        base = load_toml(config_file) if config_file else {}
-        config = config_from_mapping({**base, **given})
+        config = config_from_mapping(_given(config_file, options))
     except ThresherError as exc:
         raise click.ClickException(str(exc)) from None
 
     def run(progress: _RichProgress | None) -> dict[str, Any]:
         summary = run_dedup(config, progress=progress)
-        if report:
-            from thresher.report import write_report
-
-            summary["report"] = str(write_report(config.output.directory))
-        summary["output"] = str(config.output.directory)
-        return summary
+        return _finished(summary, Path(config.output.directory), report)
 
     _show(run, quiet, as_json, output=Path(config.output.directory),
           work_dir=config.output.work_dir)
+
+
+def _given(config_file: Path | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The options of a command: the config file's tables, then the flags given on the
+    command line (which win over the file; the file wins over the defaults)."""
+    ctx = click.get_current_context()
+    given = {k: v for k, v in options.items()
+             if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
+    return {**(load_toml(config_file) if config_file else {}), **given}
+
+
+def _finished(summary: dict[str, Any], output: Path, report: bool) -> dict[str, Any]:
+    """The summary of a run, with the report written after it if asked for."""
+    if report:
+        from thresher.report import write_report
+
+        summary["report"] = str(write_report(output))
+    summary["output"] = str(output)
+    return summary
 
 
 def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool, *,
@@ -362,33 +380,42 @@ def index_create(path: Path, as_json: bool, **options: Any) -> None:
     click.echo(json.dumps(stats, indent=2) if as_json else f"created {stats['path']}")
 
 
-def _index_run(mode: str, path: Path, inputs: tuple[Path, ...], output: Path, quiet: bool,
-               as_json: bool, options: dict[str, Any]) -> None:
+def _index_run(mode: str, path: Path, inputs: tuple[Path, ...], output: Path, *,
+               flags: dict[str, Any], options: dict[str, Any]) -> None:
+    """Run ``index add`` or ``query``; ``flags``: config_file, report, quiet, as_json."""
     from thresher import index
 
-    def run(progress: _RichProgress | None) -> dict[str, Any]:
-        summary = index._run(path, list(inputs), output, mode, options, progress)
-        summary["output"] = str(output)
-        return summary
+    try:
+        given = _given(flags["config_file"], options)
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
 
-    _show(run, quiet, as_json, output=output, work_dir=options.get("work_dir"))
+    def run(progress: _RichProgress | None) -> dict[str, Any]:
+        summary = index._run(path, list(inputs), output, mode, given, progress)
+        return _finished(summary, output, flags["report"])
+
+    _show(run, flags["quiet"], flags["as_json"], output=output,
+          work_dir=given.get("work_dir") or given.get("output", {}).get("work_dir"))
+
+
+_FLAGS = ("config_file", "report", "quiet", "as_json")
 
 
 @index_group.command("add")
 @_with(_RUNNING)
-def index_add(path: Path, inputs: tuple[Path, ...], output: Path, quiet: bool, as_json: bool,
-              **options: Any) -> None:
+def index_add(path: Path, inputs: tuple[Path, ...], output: Path, **options: Any) -> None:
     """Deduplicate INPUTS against themselves and the index at PATH, write OUTPUT as dedup
     does, and add the kept documents to the index as one batch."""
-    _index_run("add", path, inputs, output, quiet, as_json, options)
+    flags = {k: options.pop(k) for k in _FLAGS}
+    _index_run("add", path, inputs, output, flags=flags, options=options)
 
 
 @index_group.command("query")
 @_with(_RUNNING)
-def index_query(path: Path, inputs: tuple[Path, ...], output: Path, quiet: bool,
-                as_json: bool, **options: Any) -> None:
+def index_query(path: Path, inputs: tuple[Path, ...], output: Path, **options: Any) -> None:
     """Like add, but leave the index as it is: report only."""
-    _index_run("query", path, inputs, output, quiet, as_json, options)
+    flags = {k: options.pop(k) for k in _FLAGS}
+    _index_run("query", path, inputs, output, flags=flags, options=options)
 
 
 @index_group.command("stats")

@@ -407,7 +407,7 @@ def _glance(summary: dict[str, Any]) -> str:
         share = summary["boilerplate"]["share_removed"]
         cards.append(f'<div class="card">boilerplate<b>{100 * share:.1f} %</b></div>')
     dup = summary.get("duplicates", {})
-    kinds = ", ".join(f"{k} {v:,}" for k, v in dup.items())
+    kinds = ", ".join(f"{k.replace('_', '-')} {v:,}" for k, v in dup.items())  # as in match
     stages = summary.get("run", {}).get("stage_seconds", {})
     cpu = summary.get("run", {}).get("stage_cpu_seconds", {})
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{v:.2f}</td><td>"
@@ -447,7 +447,8 @@ def _columns(decisions: Any) -> _Columns:
 
 
 def _cluster_html(c: _Cluster, cols: _Columns, texts: dict[int, str],
-                  chrome: dict[str, list[tuple[int, int]]], with_text: bool) -> str:
+                  chrome: dict[str, list[tuple[int, int]]], with_text: bool, *,
+                  past_budget: str = "") -> str:
     rep = cols.ids[c.rep]
     words = [rep, cols.urls[c.rep] or ""] + [x for m in c.members
                                                for x in (cols.ids[m], cols.urls[m] or "")]
@@ -480,6 +481,8 @@ def _cluster_html(c: _Cluster, cols: _Columns, texts: dict[int, str],
                          "duplicates are shown side by side.</p>")
     elif with_text:
         pairs.append('<p class="note">The texts could not be read again from the inputs.</p>')
+    else:
+        pairs.append(f'<p class="note">{_e(past_budget)}</p>')
     return (f'<details class="cluster" data-search="{search}" data-rep="{_e(rep)}">'
             f"{head}{table}{''.join(pairs)}</details>")
 
@@ -527,8 +530,9 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
             if i in wanted:
                 chrome[i].append((a, b))
     plots = _plots(summary, [c.size for c in every], _site_shares(decisions, removed))
-    cluster_html = "".join(_cluster_html(c, cols, texts, chrome, k in with_text)
-                           for k, c in enumerate(shown))
+    past = _past_budget(run, text_budget)
+    cluster_html = "".join(_cluster_html(c, cols, texts, chrome, k in with_text,
+                                         past_budget=past) for k, c in enumerate(shown))
     indexed = _indexed_count(decisions)
     note = ((f"{indexed:,} documents are duplicates of documents indexed before (their "
              "representative is in the index, not in this run). ") if indexed else "") + (
@@ -559,6 +563,15 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def _past_budget(run: Path, text_budget: int) -> str:
+    """What a cluster past the text budget says instead of its texts (an empty cluster
+    would look like a broken page)."""
+    return (f"Not shown side by side: the page embeds at most {text_budget:,} characters of "
+            "document text, spent on the larger clusters above. To see it, write the report "
+            f"again with a larger budget: thresher report {run} --text-budget "
+            f"{max(text_budget * 2, 1_000_000)}")
 
 
 def _indexed_count(decisions: Any) -> int:

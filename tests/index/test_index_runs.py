@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import thresher
-from tests.conftest import SPECIMENS, need_shared
+from tests.conftest import SPECIMENS
 from tests.pipeline.corpus import make_corpus
 from thresher import index
 
@@ -36,7 +36,7 @@ def _indexed(tmp_path: Path, per_file: int, seed: int, out: str = "o"
 
 
 def test_specimens_second_crawl_is_a_duplicate_of_the_first(tmp_path: Path) -> None:
-    folder = need_shared(SPECIMENS)
+    folder = SPECIMENS
     first, second = sorted(folder.glob("*.txt"))
     for name, f in (("one", first), ("two", second)):
         (tmp_path / name).mkdir()
@@ -50,7 +50,8 @@ def test_specimens_second_crawl_is_a_duplicate_of_the_first(tmp_path: Path) -> N
     (row,) = _rows(tmp_path / "out2").values()
     assert row["decision"] == "duplicate" and row["representative"] == first.name
     assert row["representative_batch"] == 1 and row["cluster"] is None
-    assert row["match"] == "exact" and f"{first.name} (in the index, batch 1)" in str(
+    # the same content, the whole texts differ (their "More from ..." runs)
+    assert row["match"] == "same-content" and f"{first.name} (in the index, batch 1)" in str(
         row["reason"])
     text = second.read_text()
     assert 0 <= row["content_start"] < row["content_end"] < len(text)  # type: ignore[operator]
@@ -59,6 +60,24 @@ def test_specimens_second_crawl_is_a_duplicate_of_the_first(tmp_path: Path) -> N
     stats = index.stats(ix)
     assert stats["documents"] == 1 and stats["batches"] == 2  # the second added no document
     assert stats["bytes_per_document"] > 0
+
+
+def test_a_batch_that_brings_nothing_adds_no_segment(tmp_path: Path) -> None:
+    """Everything rejected: the batch is recorded (its run is known as done, batch
+    numbers stay in step with the summaries) but no empty segment is listed."""
+    data, ix = _indexed(tmp_path, per_file=20, seed=3)
+    segments = index.stats(ix)["segments"]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": 1, "body": "no text field"}\nnot json\n')
+    out = index.add(ix, [broken], tmp_path / "o2", executor="serial")
+    assert out["counts"]["kept"] == 0 and out["index"]["batch"] == 2
+    stats = index.stats(ix)
+    assert stats["segments"] == segments and stats["batches"] == 2
+    assert not list((ix / "segments").glob(".tmp-*"))
+    again = index.add(ix, [broken], tmp_path / "o2", executor="serial")
+    assert again["up_to_date"] and index.stats(ix)["batches"] == 2
+    third = index.add(ix, [data], tmp_path / "o3", executor="serial")
+    assert third["index"]["batch"] == 3 and third["counts"]["kept"] == 0
 
 
 def test_add_dedups_within_the_batch_and_against_the_index(tmp_path: Path) -> None:

@@ -348,8 +348,8 @@ def test_same_file_name_in_two_inputs_gives_distinct_names_and_ids(tmp_path: Pat
                       txt_per_shard=10)
     recs = [r for s in shards for r in read_shard(s, Fields())]
     assert [(r.id, r.file, r.text) for r in recs] == [
-        ("0/data.jsonl:1", "0/data.jsonl", "one"), ("1/data.jsonl:1", "1/data.jsonl", "two"),
-        ("2/x.txt", "2/x.txt", "three"), ("3/x.txt", "3/x.txt", "four")]
+        ("data~1.jsonl:1", "data~1.jsonl", "one"), ("data~2.jsonl:1", "data~2.jsonl", "two"),
+        ("ta/x.txt", "ta/x.txt", "three"), ("tb/x.txt", "tb/x.txt", "four")]
 
 
 # --- Parquet -------------------------------------------------------------------------

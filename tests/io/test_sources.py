@@ -119,18 +119,51 @@ def test_one_bad_input_among_several_fails_the_whole_discovery(tmp_path: Path) -
         discover((str(tmp_path / "ok"), str(tmp_path / "missing")), txt_per_shard=10)
 
 
-def test_several_inputs_get_prefixes_in_the_order_given(tmp_path: Path) -> None:
+def test_several_inputs_go_under_their_own_names_in_the_order_given(tmp_path: Path
+                                                                      ) -> None:
     touch(tmp_path, "x/data.jsonl", "x/t1.txt", "y/data.jsonl", "y/t2.txt", "z.parquet")
     shards = discover((str(tmp_path / "y"), str(tmp_path / "x"), str(tmp_path / "z.parquet")),
                       txt_per_shard=10)
     assert layout(shards) == [
-        (0, "jsonl", ("data.jsonl",), "0/"),
-        (1, "txt", ("t2.txt",), "0/"),
-        (2, "jsonl", ("data.jsonl",), "1/"),
-        (3, "txt", ("t1.txt",), "1/"),
-        (4, "parquet", ("z.parquet",), "2/"),
+        (0, "jsonl", ("data.jsonl",), "y/"),
+        (1, "txt", ("t2.txt",), "y/"),
+        (2, "jsonl", ("data.jsonl",), "x/"),
+        (3, "txt", ("t1.txt",), "x/"),
+        (4, "parquet", ("z.parquet",), ""),
     ]
     assert shards[0].files[0] == str(tmp_path / "y" / "data.jsonl")
+
+
+def test_inputs_of_one_name_are_numbered_by_position(tmp_path: Path) -> None:
+    touch(tmp_path, "a/crawl/p.jsonl", "b/crawl/p.jsonl", "a/d.jsonl", "b/d.jsonl",
+          "c/Crawl/q.txt")
+    given = [tmp_path / "a/crawl", tmp_path / "a/d.jsonl", tmp_path / "b/crawl",
+             tmp_path / "b/d.jsonl", tmp_path / "c/Crawl"]
+    shards = discover(tuple(map(str, given)), txt_per_shard=10)
+    assert [s.prefix + s.names[0] for s in shards] == [
+        "crawl~1/p.jsonl", "d~2.jsonl", "crawl~3/p.jsonl", "d~4.jsonl", "Crawl~5/q.txt"]
+    assert discover(tuple(map(str, given)), txt_per_shard=10) == shards  # deterministic
+
+
+def test_a_name_made_up_that_an_input_has_is_refused(tmp_path: Path) -> None:
+    touch(tmp_path, "a/x/p.jsonl", "b/x/p.jsonl", "x~1/p.jsonl")
+    with pytest.raises(ConfigError, match="both be named 'x~1'"):
+        discover((str(tmp_path / "a/x"), str(tmp_path / "b/x"), str(tmp_path / "x~1")),
+                 txt_per_shard=10)
+
+
+def test_within_an_input_other_files_come_before_txt_files(tmp_path: Path) -> None:
+    touch(tmp_path, "a.txt", "b.jsonl", "c.txt", "d.parquet")
+    assert [s.names for s in discover((str(tmp_path),), txt_per_shard=10)] == [
+        ("b.jsonl",), ("d.parquet",), ("a.txt", "c.txt")]
+
+
+def test_an_unknown_format_names_every_format(tmp_path: Path) -> None:
+    touch(tmp_path, "x.csv")
+    with pytest.raises(ConfigError) as err:
+        discover((str(tmp_path / "x.csv"),), txt_per_shard=10)
+    for fmt in (".txt", ".jsonl", ".parquet", "WARC (.warc, .warc.gz)", "WET (.warc.wet"):
+        assert fmt in str(err.value)
 
 
 def test_single_input_has_no_prefix(tmp_path: Path) -> None:

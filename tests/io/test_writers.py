@@ -199,7 +199,7 @@ def test_several_inputs_write_under_their_prefix(tmp_path: Path) -> None:
     out = tmp_path / "out"
     for shard in shards:
         write_kept(shard, np.array([True]), str(out), fmt="input", fields=FIELDS)
-    assert files_under(out) == ["0/data.jsonl", "1/data.jsonl"]
+    assert files_under(out) == ["x/data.jsonl", "y/data.jsonl"]
 
 
 def test_convert_to_jsonl_and_parquet(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import thresher
-from tests.conftest import SPECIMENS, need_shared, write_jsonl
+from tests.conftest import SPECIMENS, write_jsonl
 
 
 def _decisions(out: Path) -> dict[str, dict[str, object]]:
@@ -19,7 +19,7 @@ def _decisions(out: Path) -> dict[str, dict[str, object]]:
 
 
 def test_specimens_are_one_article_and_its_text_is_cleaned(tmp_path: Path) -> None:
-    folder = need_shared(SPECIMENS)
+    folder = SPECIMENS
     summary = thresher.dedup(inputs=[folder], output=tmp_path / "o", strip_boilerplate=True)
     assert summary["counts"]["kept"] == 1 and summary["counts"]["duplicate"] == 1
     rows = list(_decisions(tmp_path / "o").values())
@@ -43,7 +43,7 @@ def test_specimens_are_one_article_and_its_text_is_cleaned(tmp_path: Path) -> No
 
 
 def test_specimens_do_not_hinge_on_the_heading_phrase(tmp_path: Path) -> None:
-    folder = need_shared(SPECIMENS)
+    folder = SPECIMENS
     for f in sorted(folder.glob("*.txt")):
         paragraphs = f.read_text().split("\n\n")
         at = next(i for i, p in enumerate(paragraphs) if len(p.split()) <= 6 and i > 0)
@@ -56,7 +56,7 @@ def test_specimens_do_not_hinge_on_the_heading_phrase(tmp_path: Path) -> None:
 
 
 def test_whole_text_matching_misses_the_specimens(tmp_path: Path) -> None:
-    folder = need_shared(SPECIMENS)
+    folder = SPECIMENS
     summary = thresher.dedup(inputs=[folder], output=tmp_path / "o", match="full")
     assert summary["counts"]["kept"] == 2 and "boilerplate" not in summary
 

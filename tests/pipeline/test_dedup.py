@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,9 +211,9 @@ def test_changed_options_do_not_reuse_work(corpus: Path, tmp_path: Path) -> None
 
 
 def test_specimens_are_read_as_txt(tmp_path: Path) -> None:
-    from tests.conftest import SPECIMENS, need_shared
+    from tests.conftest import SPECIMENS
 
-    summary = thresher.dedup(inputs=[need_shared(SPECIMENS)], output=tmp_path / "o",
+    summary = thresher.dedup(inputs=[SPECIMENS], output=tmp_path / "o",
                              executor="serial")
     assert summary["counts"]["read"] == 2
     assert {r["id"] for r in _rows(tmp_path / "o")} == {p.name for p in SPECIMENS.glob("*.txt")}
@@ -325,3 +326,27 @@ def test_large_parquet_split_by_row_groups_gives_identical_outputs(tmp_path: Pat
     assert outs[1] == outs[0]
     got = _rows(tmp_path / "o0")
     assert got[7]["decision"] == "rejected" and got[7]["line"] == 8
+
+
+def test_exact_copies_and_same_content_in_other_chrome_are_told_apart(tmp_path: Path) -> None:
+    """The specimens share their content, not their whole text: same-content; a byte copy
+    of one is exact."""
+    from tests.conftest import SPECIMENS
+
+    first, second = sorted(SPECIMENS.glob("*.txt"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for f in (first, second):
+        shutil.copy(f, folder / f.name)
+    shutil.copy(first, folder / "copy.txt")
+    summary = thresher.dedup(inputs=[folder], output=tmp_path / "o", executor="serial")
+    rows = {str(r["id"]): r for r in _rows(tmp_path / "o")}
+    (kept,) = [i for i, r in rows.items() if r["decision"] == "kept"]
+    text = {i: (folder / i).read_bytes() for i in rows}
+    for i, row in rows.items():
+        if i != kept:
+            same = text[i] == text[kept]
+            assert row["match"] == ("exact" if same else "same-content"), (i, row)
+            assert same or "the whole texts differ" in str(row["reason"])
+    counts = summary["duplicates"]
+    assert counts["exact"] + counts["same_content"] == 2 and counts["same_content"] >= 1

@@ -54,7 +54,12 @@ def _config(path: str | Path, inputs: Any, output: str | Path, options: dict[str
     from thresher.index.store import IndexStore
 
     built = IndexStore(path).manifest()["config"]
-    return config_from_mapping({**built, **options, "inputs": inputs, "output": output})
+    # A table given (a config file's [minhash], say) updates the index's table of that
+    # name, not replaces it; flat options, given after, win over both.
+    tables = {k: v for k, v in options.items() if isinstance(v, dict)}
+    merged = {k: {**built.get(k, {}), **tables.get(k, {})} for k in {*built, *tables}}
+    flat = {k: v for k, v in options.items() if k not in tables}
+    return config_from_mapping({**merged, **flat, "inputs": inputs, "output": output})
 
 
 def _run(path: str | Path, inputs: Any, output: str | Path, mode: str,

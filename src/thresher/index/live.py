@@ -27,12 +27,13 @@ from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
 from thresher.index.store import IndexStore, Segment, summed_site_tables
 from thresher.io.records import Fields
-from thresher.pipeline.match import EDGE_PARTIAL, EDGE_TITLE
+from thresher.pipeline.match import EDGE_PARTIAL, EDGE_SAME_CONTENT, EDGE_TITLE
 from thresher.pipeline.read import _MODES
 
 __all__ = ["Index", "warm_files"]
 
-_MATCH = {EDGE_EXACT: "exact", EDGE_PARTIAL: "partial", EDGE_TITLE: "title"}
+_MATCH = {EDGE_EXACT: "exact", EDGE_SAME_CONTENT: "same-content", EDGE_PARTIAL: "partial",
+          EDGE_TITLE: "title"}
 
 
 def _populate(table: NDArray[Any]) -> int:

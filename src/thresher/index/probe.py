@@ -47,10 +47,12 @@ from thresher.index.store import (
 from thresher.pipeline.match import (
     EDGE_NEAR,
     EDGE_PARTIAL,
+    EDGE_SAME_CONTENT,
     EDGE_TITLE,
     KIND_EXACT_NEAR,
     KIND_NEAR,
     KIND_PARTIAL,
+    KIND_SAME_CONTENT,
     KIND_TITLE,
     MatchRule,
     ShardDecisions,
@@ -63,7 +65,7 @@ from thresher.pipeline.workdir import WorkDir
 __all__ = ["EDGE_EXACT", "ProbeTask", "commit_run", "merge_probes", "probe_task",
            "store_keys"]
 
-EDGE_EXACT = WHY_EXACT  # the same content fingerprint as the indexed document
+EDGE_EXACT = WHY_EXACT  # the same fingerprint (of the text matched) as the indexed document
 _MIX = np.uint64(0xD6E8FEB86659FD93)
 
 
@@ -265,9 +267,11 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
         exact = np.flatnonzero(same >= 0)
         if exact.shape[0]:
             copied[exact] = True
+            # Matching on content, the same content alone; the whole text is found below.
             found.append((exact, seg.first + same[exact], np.ones(exact.shape[0]),
-                          np.ones(exact.shape[0]), np.full(exact.shape[0], EDGE_EXACT,
-                                                           dtype=np.uint8)))
+                          np.ones(exact.shape[0]),
+                          np.full(exact.shape[0], EDGE_EXACT if tfp is None
+                                  else EDGE_SAME_CONTENT, dtype=np.uint8)))
         if tfp is not None:  # an unchanged page: decided as it was (numbers index-wide)
             number, sim, cont, why = seg.lookup_text(tfp)
             hit = np.flatnonzero(number >= 0)
@@ -318,7 +322,8 @@ def best_matches(found: list[tuple[NDArray[Any], ...]]) -> tuple[NDArray[Any], .
     else:
         mine, ref = np.zeros(0, np.int64), np.zeros(0, np.int64)
         sim, cont, why = np.zeros(0), np.zeros(0), np.zeros(0, np.uint8)
-    order = np.lexsort((ref, -sim, why != EDGE_EXACT, mine))
+    rank = np.where(why == EDGE_EXACT, 0, np.where(why == EDGE_SAME_CONTENT, 1, 2))
+    order = np.lexsort((ref, -sim, rank, mine))
     mine, ref, sim, cont, why = mine[order], ref[order], sim[order], cont[order], why[order]
     first = np.ones(mine.shape[0], dtype=bool)
     first[1:] = mine[1:] != mine[:-1]
@@ -332,9 +337,11 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
         out[part] = np.concatenate([work.load("probe", f"{s:05d}-{part}")
                                     for s in range(n_shards)]) if n_shards else np.zeros(0)
         work.save("probe", f"all-{part}", out[part])
-    kinds = np.bincount(out["why"].astype(np.int64), minlength=4) if out["why"].shape[0] \
-        else np.zeros(4, dtype=np.int64)
-    return {"matched": int(out["doc"].shape[0]), "exact": int(kinds[EDGE_EXACT]),
+    kinds = np.bincount(out["why"].astype(np.int64), minlength=5) if out["why"].shape[0] \
+        else np.zeros(5, dtype=np.int64)
+    # "exact": found by a fingerprint, not verified (the same text or the same content)
+    return {"matched": int(out["doc"].shape[0]),
+            "exact": int(kinds[EDGE_EXACT] + kinds[EDGE_SAME_CONTENT]),
             "near": int(kinds[EDGE_NEAR])}
 
 
@@ -566,7 +573,8 @@ def _text_tables(work: WorkDir, n_shards: int, kept: NDArray[np.bool_],
 
 # A duplicate's kind as the probe's reason for matching it (an exact copy of a page that
 # was a near duplicate is that page's near duplicate, at its similarity).
-_WHY_OF_KIND = np.full(KIND_TITLE + 1, EDGE_EXACT, dtype=np.uint8)
+_WHY_OF_KIND = np.full(KIND_SAME_CONTENT + 1, EDGE_EXACT, dtype=np.uint8)
+_WHY_OF_KIND[KIND_SAME_CONTENT] = EDGE_SAME_CONTENT
 _WHY_OF_KIND[[KIND_NEAR, KIND_EXACT_NEAR]] = EDGE_NEAR
 _WHY_OF_KIND[KIND_PARTIAL] = EDGE_PARTIAL
 _WHY_OF_KIND[KIND_TITLE] = EDGE_TITLE

@@ -3,7 +3,8 @@
 Layout::
 
     INDEX/manifest.json          format, the config the index was built with, the segments
-    INDEX/segments/seg-NNNNNN/   one per batch added, never changed once listed:
+    INDEX/segments/seg-NNNNNN/   one per batch added (none for a batch that brings nothing),
+                                 never changed once listed:
         keys.npy, kdocs.npy      band keys (every band, and the title band) sorted, with
                                  the segment-local document of each
         kfence.npy               every FENCE-th key: a lookup searches this small table,
@@ -94,6 +95,11 @@ def _write_atomically(target: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
     _fsync(target.parent)
+
+
+# What a batch may bring besides its documents: the whole texts' fingerprints of its
+# duplicates, its site statistics (block keys, pages per site).
+_CARRIED = ("tfpkey", "tkeys", "gkeys")
 
 
 class SegmentWriter:
@@ -396,15 +402,22 @@ class IndexStore:
         ``docs`` their table (id, url, file, line). ``token`` names the run that adds
         it (see :meth:`committed`). ``segment``: one begun already with
         :meth:`new_segment` (files streamed early), to which ``arrays`` are added.
-        Returns the new manifest.
+        Returns the new manifest. A batch that brings the index nothing (no document,
+        no whole-text fingerprint, no site statistics: everything rejected, or an empty
+        input) is listed with its token, so that its run is known as done, but gets no
+        segment: an empty one would only cost every later lookup a search.
         """
-        tmp = self._written(arrays, docs, segment)
         manifest = self.manifest()
         batch = int(manifest["next_batch"])
-        name = f"seg-{batch:06d}"
-        self._name_segment(tmp, name)
         n = int(docs.num_rows)
-        manifest["segments"].append({"name": name, "batch": batch, "docs": n, **info})
+        if n == 0 and all(int(getattr(arrays.get(k), "size", 0)) == 0 for k in _CARRIED):
+            if segment is not None:
+                segment.abandon()
+        else:
+            tmp = self._written(arrays, docs, segment)
+            name = f"seg-{batch:06d}"
+            self._name_segment(tmp, name)
+            manifest["segments"].append({"name": name, "batch": batch, "docs": n, **info})
         manifest["documents"] = int(manifest["documents"]) + n
         manifest["next_batch"] = batch + 1
         if token:  # listed with the batch, in the same atomic replacement

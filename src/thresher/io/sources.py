@@ -7,13 +7,15 @@ import io
 import logging
 import os
 import stat
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from thresher.errors import ConfigError
 
-__all__ = ["Kind", "Shard", "discover", "kind_of", "shown", "split_ranges", "strip_suffix"]
+__all__ = ["FORMATS", "Kind", "Shard", "discover", "input_names", "kind_of", "shown",
+           "split_ranges", "strip_suffix"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,9 @@ class Shard:
         return self.start == 0 and self.stop is None
 
 
+# Every format, as the errors name them (the names are those of _SUFFIXES).
+FORMATS = (".txt, JSONL (.jsonl, .ndjson, .json.gz; plain, .gz or .zst), .parquet, "
+           "WARC (.warc, .warc.gz) and WET (.warc.wet, .warc.wet.gz, .wet.gz) files")
 _PLAIN_JSONL = (".jsonl", ".ndjson")
 _SCAN = 1 << 24
 
@@ -214,6 +219,13 @@ def _pass_over(path: str, why: str, passed: list[str]) -> None:
     passed.append(why)
 
 
+def _stdin(spool: str | None) -> list[tuple[str, str]]:
+    if spool is None:
+        raise ConfigError("input - (standard input) is read by thresher dedup and index "
+                          "add/query only")
+    return [(spool, "stdin.jsonl")]
+
+
 def _files_of(path: str, skip: frozenset[str], passed: list[str]) -> list[tuple[str, str]]:
     p = Path(path)
     if not os.path.lexists(path):
@@ -221,43 +233,79 @@ def _files_of(path: str, skip: frozenset[str], passed: list[str]) -> list[tuple[
     if p.is_dir():
         found = _walk(p, skip, passed)
         if not found:
-            raise ConfigError(f"no input files in {shown(path)}: thresher reads .txt, .jsonl "
-                              "(.gz, .zst), .parquet, .warc(.gz) and .warc.wet(.gz) files"
+            raise ConfigError(f"no input files in {shown(path)}: thresher reads {FORMATS}"
                               + (f" ({len(passed)} skipped: {passed[0]}, ...)" if passed
                                  else ""))
         return found
     if why := _unreadable(path):
         raise ConfigError(f"input {shown(path)}: {why}")
     if kind_of(p.name) is None:
-        raise ConfigError(f"{shown(path)}: unknown input format; thresher reads .txt, .jsonl "
-                          "(.gz, .zst) and .parquet files")
+        raise ConfigError(f"{shown(path)}: unknown input format; thresher reads {FORMATS}")
     return [(str(p.absolute()), shown(p.name))]
 
 
-def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...] = (),
-             split_bytes: int = 0) -> list[Shard]:
-    """Return the shards of the inputs, in a fixed order: inputs as given, files sorted.
+def input_names(paths: tuple[str, ...]) -> list[str]:
+    """What each of several inputs is called in ids, ``file`` and ``kept/``: its own name
+    (a folder's, or a file's), or where two would share one (case aside: ``kept/`` may
+    lie on a file system that ignores case), that name with ``~`` and the input's
+    position on the command line from 1, before a file's format suffix
+    (``crawl~1/``, ``data~2.jsonl``). One input needs no name: ``[""]``.
 
-    With more than one input, output names are prefixed with the input's position so
-    that two inputs with a file of the same name never write to the same place.
+    Example:
+        >>> input_names(("a/crawl", "b/crawl", "c/x.jsonl"))
+        ['crawl~1', 'crawl~2', 'x.jsonl']
+    """
+    if len(paths) < 2:
+        return [""] * len(paths)
+    own = ["stdin.jsonl" if p == "-" else shown(os.path.basename(os.path.abspath(p)))
+           or f"input~{i}" for i, p in enumerate(paths, 1)]
+    seen = Counter(name.casefold() for name in own)
+    names = [_numbered(name, i) if seen[name.casefold()] > 1 else name
+             for i, name in enumerate(own, 1)]
+    clash = [n for n, c in Counter(n.casefold() for n in names).items() if c > 1]
+    if clash:
+        raise ConfigError(f"two inputs would both be named {clash[0]!r} in kept/; rename one")
+    return names
+
+
+def _numbered(name: str, position: int) -> str:
+    stem = strip_suffix(name)
+    return f"{stem}~{position}{name[len(stem):]}"
+
+
+def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...] = (),
+             split_bytes: int = 0, stdin: str | None = None) -> list[Shard]:
+    """Return the shards of the inputs, in a fixed order: inputs as given; in each, the
+    files other than ``.txt`` sorted, then the ``.txt`` files sorted (in groups).
+
+    With more than one input, output names are put under each input's name (see
+    :func:`input_names`), so that two inputs with a file of the same name never write
+    to the same place.
     Folders in ``skip`` (a run's own output folder inside an input folder) are passed over.
     Plain JSONL files larger than ``split_bytes`` (if not 0) become several shards.
     Files found in a folder that cannot be read (FIFOs, devices, broken links) are passed
     over with a warning, and counted by the read stage of the input's first shard; an
-    input named directly that cannot be read is a :class:`ConfigError`.
+    input named directly that cannot be read is a :class:`ConfigError`. The input ``-``
+    is standard input as one JSONL file (one shard), named ``stdin.jsonl``, read from
+    the file ``stdin`` (where the run spools it; it need not exist yet).
     """
+    if paths.count("-") > 1:
+        raise ConfigError("input - (standard input) is given twice; it can be read once")
     skipped = frozenset(os.path.realpath(p) for p in skip)
     shards: list[Shard] = []
-    for pos, path in enumerate(paths):
-        prefix = f"{pos}/" if len(paths) > 1 else ""
+    for path, name in zip(paths, input_names(paths), strict=True):
+        folder = os.path.isdir(path)
+        prefix = f"{name}/" if name and folder else ""
         texts: list[tuple[str, str]] = []
         passed: list[str] = []
         first = len(shards)
-        for full, rel in _files_of(path, skipped, passed):
+        for full, rel in _stdin(stdin) if path == "-" else _files_of(path, skipped, passed):
+            rel = name if name and not folder else rel
             kind = kind_of(rel)
             if kind == "txt":
                 texts.append((full, rel))
-            elif kind == "jsonl" and split_bytes and rel.lower().endswith(_PLAIN_JSONL) and (
+            elif kind == "jsonl" and split_bytes and path != "-" and rel.lower().endswith(
+                    _PLAIN_JSONL) and (
                     os.path.getsize(full) > split_bytes):
                 for start, stop, line in split_ranges(full, os.path.getsize(full), split_bytes):
                     shards.append(Shard(len(shards), kind, (full,), (rel,), prefix, start,

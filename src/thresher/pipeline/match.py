@@ -15,15 +15,37 @@ from thresher.core.verify import distinct_sets, gather_slices, overlaps
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
-    "KIND_EXACT", "KIND_EXACT_NEAR", "KIND_KEPT", "KIND_NEAR", "KIND_PARTIAL", "KIND_REJECTED",
+    "EDGE_SAME_CONTENT",
+    "KIND_EXACT",
+    "KIND_EXACT_NEAR",
+    "KIND_KEPT",
+    "KIND_NEAR",
+    "KIND_PARTIAL",
+    "KIND_REJECTED",
+    "KIND_SAME_CONTENT",
     "KIND_TITLE",
-    "BandTask", "BucketTask", "EdgeTask", "KeysTask", "VerifyTask", "band_task", "bucket_task",
-    "build_index", "cluster_stage", "component_labels", "edge_task", "keys_task", "lsh_parts",
-    "merge_candidates", "verify_task",
+    "BandTask",
+    "BucketTask",
+    "EdgeTask",
+    "KeysTask",
+    "VerifyTask",
+    "band_task",
+    "bucket_task",
+    "build_index",
+    "cluster_stage",
+    "component_labels",
+    "edge_task",
+    "keys_task",
+    "lsh_parts",
+    "merge_candidates",
+    "verify_task",
 ]
 
 (KIND_KEPT, KIND_EXACT, KIND_NEAR, KIND_EXACT_NEAR, KIND_REJECTED, KIND_PARTIAL,
- KIND_TITLE) = range(7)
+ KIND_TITLE, KIND_SAME_CONTENT) = range(8)
+# KIND_EXACT: the same whole text (normalized); KIND_SAME_CONTENT: matching on content, the
+# same content in a different whole text (another wrapper, other chrome).
+EDGE_SAME_CONTENT = 4  # a probe's exact copy of an indexed page's content only
 VERIFY_CHUNK = 50_000  # pairs per task: bounds the shingle sets a task holds
 
 
@@ -506,12 +528,15 @@ def bucket_task(task: BucketTask) -> dict[str, Any]:
     return stats
 
 
-def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False) -> dict[str, Any]:
+def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False,
+                  content_of: int = 0) -> dict[str, Any]:
     """Put the buckets' clusters together; save one row per duplicate, sorted by record.
 
     Nothing here is sized by the corpus: only duplicates are written (``dup_doc``,
     ``dup_rep``, ``dup_sim``, ``dup_kind``, ``dup_lead``, ``dup_cont``); every other usable
-    record is kept and its own representative.
+    record is kept and its own representative. Matching on content (``content_of``: the
+    number of shards), an exact copy of the content whose whole text differs from its
+    representative's is told apart as ``KIND_SAME_CONTENT``.
     """
     def joined(part: str, dtype: type[Any]) -> NDArray[Any]:
         return np.concatenate([work.load("cluster", f"bucket-{b:03d}-{part}")
@@ -528,8 +553,9 @@ def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False) -> dict[str,
         records = int(work.load("index", "ok", mmap=True).shape[0])
         p_doc = work.load("probe", "all-doc").astype(np.int64)
         p_why = work.load("probe", "all-why")
-        p_kind = np.where(p_why == 3, KIND_EXACT, np.where(p_why == EDGE_TITLE, KIND_TITLE,
-                          np.where(p_why == EDGE_PARTIAL, KIND_PARTIAL, KIND_NEAR)))
+        p_kind = np.select([p_why == 3, p_why == EDGE_SAME_CONTENT, p_why == EDGE_TITLE,
+                            p_why == EDGE_PARTIAL],
+                           [KIND_EXACT, KIND_SAME_CONTENT, KIND_TITLE, KIND_PARTIAL], KIND_NEAR)
         near_doc = np.concatenate((near_doc, p_doc))
         order = np.argsort(near_doc, kind="mergesort")
         near_doc = near_doc[order]
@@ -546,14 +572,18 @@ def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False) -> dict[str,
         at = np.minimum(np.searchsorted(near_doc, leader), near_doc.shape[0] - 1)
         via = near_doc[at] == leader
         lead_rep[via], lead_sim[via] = near_rep[at[via]], near_sim[at[via]]
+    exact_kind = np.where(via, KIND_EXACT_NEAR, KIND_EXACT).astype(np.uint8)
+    if content_of:
+        other = ~via & (_whole_fp(work, content_of, exact_doc)
+                        != _whole_fp(work, content_of, leader)).any(axis=1)
+        exact_kind[other] = KIND_SAME_CONTENT
     doc = np.concatenate((near_doc, exact_doc))
     order = np.argsort(doc, kind="mergesort")
     columns = {
         "dup_doc": doc,
         "dup_rep": np.concatenate((near_rep, lead_rep)),
         "dup_sim": np.concatenate((near_sim, lead_sim)),
-        "dup_kind": np.concatenate((near_kind,
-                                    np.where(via, KIND_EXACT_NEAR, KIND_EXACT).astype(np.uint8))),
+        "dup_kind": np.concatenate((near_kind, exact_kind)),
         "dup_lead": np.concatenate((near_doc, leader)),
         "dup_cont": np.concatenate((near_cont, np.ones(leader.shape[0]))),
     }
@@ -563,6 +593,18 @@ def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False) -> dict[str,
     edges = sum(int(work.load("cluster", f"esim-{c:05d}", mmap=True).shape[0])
                 for c in range(chunks))
     return {"candidates": int(cand.shape[0]), "verified": edges}
+
+
+def _whole_fp(work: WorkDir, n_shards: int, docs: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """The whole texts' fingerprints of records ``docs`` (memory sized by ``docs``)."""
+    offsets = shard_offsets(work, n_shards)
+    out = np.zeros((docs.shape[0], 2), dtype=np.uint64)
+    shard = np.searchsorted(offsets, docs, side="right") - 1
+    for s in np.unique(shard).tolist():
+        mine = np.flatnonzero(shard == s)
+        fp = work.load_raw("read", f"{s:05d}.fp", np.uint64, 2)
+        out[mine] = fp[docs[mine] - offsets[s]]
+    return out
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@
     OUT/.thresher-run.json   which run the outputs belong to, and whether it finished
     OUT/.thresher.lock       held (flock) while a run writes the folder
     OUT/kept/, decisions.parquet, summary.json, boilerplate.parquet, report.html, _work/
+    OUT/.thresher-stdin.jsonl  with the input ``-``: standard input, spooled while it runs
 
 A folder is thresher's once it holds ``.thresher-run.json``; thresher writes into an
 empty or new folder, or into its own, and never into one holding anything else. It
@@ -25,10 +26,14 @@ from typing import IO, Any
 from thresher.errors import ConfigError
 from thresher.io.atomic import remove_temporaries, write_atomically
 
-__all__ = ["OUTPUTS", "OutputDir", "check_apart", "finished_same", "identity_of"]
+__all__ = ["OUTPUTS", "STDIN", "OutputDir", "check_apart", "finished_same", "identity_of",
+           "spool_stdin"]
 
 MARKER = ".thresher-run.json"
 LOCK = ".thresher.lock"
+# Standard input (the input "-") copied to a file: the stages read their inputs more than
+# once (the write stage copies kept lines), and workers read them in other processes.
+STDIN = ".thresher-stdin.jsonl"
 # What a run writes in its output folder (and so may delete there).
 OUTPUTS = ("kept", "decisions.parquet", "summary.json", "boilerplate.parquet", "report.html")
 
@@ -76,7 +81,7 @@ class OutputDir:
             raise ConfigError(f"output {self.root} exists and is not a folder")
         marker = self._marker()
         if marker is None and self.root.is_dir():
-            foreign = sorted(p.name for p in self.root.iterdir() if p.name != LOCK)
+            foreign = sorted(p.name for p in self.root.iterdir() if p.name not in (LOCK, STDIN))
             if foreign:
                 raise ConfigError(f"output folder {self.root} holds files thresher did not "
                                   f"write ({', '.join(foreign[:3])}); choose an empty folder")
@@ -134,6 +139,25 @@ class OutputDir:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+
+def spool_stdin(root: Path, source: IO[bytes] | None = None) -> str:
+    """Copy standard input (or ``source``) to ``root/STDIN``; return its SHA-256, which
+    stands for its modification time in the run's fingerprint: the same input piped
+    again is the same run (it resumes, or is found done), other input is another."""
+    import sys
+
+    if source is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise ConfigError("input - reads JSONL from standard input, which is a terminal "
+                              "here: pipe the records in (... | thresher dedup - -o OUT)")
+        source = sys.stdin.buffer
+    digest = hashlib.sha256()
+    with open(root / STDIN, "wb") as fh:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            fh.write(chunk)
+    return digest.hexdigest()
 
 
 def _encode(data: dict[str, Any]) -> bytes:

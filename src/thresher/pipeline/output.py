@@ -23,6 +23,7 @@ from thresher.pipeline.match import (
     KIND_NEAR,
     KIND_PARTIAL,
     KIND_REJECTED,
+    KIND_SAME_CONTENT,
     KIND_TITLE,
     shard_decisions,
     shard_offsets,
@@ -34,9 +35,10 @@ __all__ = ["DecisionsTask", "WriteTask", "decisions_task", "output_task", "write
 
 _DECISION = {KIND_KEPT: "kept", KIND_EXACT: "duplicate", KIND_NEAR: "duplicate",
              KIND_EXACT_NEAR: "duplicate", KIND_PARTIAL: "duplicate", KIND_TITLE: "duplicate",
-             KIND_REJECTED: "rejected"}
-_MATCH = {KIND_EXACT: "exact", KIND_NEAR: "near", KIND_EXACT_NEAR: "near",
-          KIND_PARTIAL: "partial", KIND_TITLE: "title"}
+             KIND_REJECTED: "rejected", KIND_SAME_CONTENT: "duplicate"}
+# The match column's values (README: What a run writes); the summary counts them.
+_MATCH = {KIND_EXACT: "exact", KIND_SAME_CONTENT: "same-content", KIND_NEAR: "near",
+          KIND_EXACT_NEAR: "near", KIND_PARTIAL: "partial", KIND_TITLE: "title"}
 ROW_GROUP = 65536
 
 
@@ -165,6 +167,9 @@ def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
         return None
     if k == KIND_EXACT:
         return f"exact duplicate of {_rep(rows, i)} (same normalized {of})"
+    if k == KIND_SAME_CONTENT:
+        return (f"same content as {_rep(rows, i)} (same normalized content; the whole texts "
+                "differ, in their page chrome)")
     if k == KIND_PARTIAL:
         return (f"partial duplicate of {_rep(rows, i)}: {rows.cont[i]:.3f} of the smaller "
                 f"{of}'s {rows.shingles[i]} are in the other (containment >= "

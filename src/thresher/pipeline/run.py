@@ -32,7 +32,14 @@ from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
 from thresher.pipeline import chrome, match
-from thresher.pipeline.outdir import OutputDir, check_apart, finished_same, identity_of
+from thresher.pipeline.outdir import (
+    STDIN,
+    OutputDir,
+    check_apart,
+    finished_same,
+    identity_of,
+    spool_stdin,
+)
 from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask, read_stage_task
@@ -73,12 +80,22 @@ def match_rule(config: Config) -> match.MatchRule:
                            c.title_containment if content and c.titles else None)
 
 
-def _manifest(shards: Sequence[Shard]) -> list[list[Any]]:
+def _absolute(path: str) -> str:
+    """An input as the summary names it: its absolute path (``-`` for standard input)."""
+    return path if path == "-" else str(Path(path).absolute())
+
+
+def _manifest(shards: Sequence[Shard], digests: dict[str, str]) -> list[list[Any]]:
+    """Each input file's path, size and modification time (standard input: ``-``, its
+    size and its SHA-256, in ``digests`` by the file it was spooled to)."""
     out: list[list[Any]] = []
     for shard in shards:
         for path in shard.files:
             st = os.stat(path)
-            out.append([os.path.abspath(path), st.st_size, st.st_mtime_ns])
+            if path in digests:
+                out.append(["-", st.st_size, digests[path]])
+            else:
+                out.append([os.path.abspath(path), st.st_size, st.st_mtime_ns])
     return out
 
 
@@ -241,27 +258,31 @@ def _run_dedup(config: Config, progress: Progress | None, store: Any, index: Ind
     started = time.perf_counter()
     out = Path(config.output.directory)
     check_apart(config.input.paths, output=out, work=config.output.work_dir)
+    spool = str(out.absolute() / STDIN) if "-" in config.input.paths else None
     shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard,
                       skip=(str(out), config.output.work_dir or str(out)),
-                      split_bytes=config.input.split_bytes)
+                      split_bytes=config.input.split_bytes, stdin=spool)
     outdir = OutputDir(out)
     marker = outdir.claim()
     try:
+        digests = {} if spool is None else {spool: spool_stdin(outdir.root)}
         return _claimed_run(config, progress, store, index, shards=shards, outdir=outdir,
-                            marker=marker, started=started)
+                            marker=marker, started=started, digests=digests)
     finally:
+        if spool is not None:  # read again by the next run, should this one not finish
+            Path(spool).unlink(missing_ok=True)
         outdir.release()
 
 
 def _claimed_run(config: Config, progress: Progress | None, store: Any, index: IndexRun | None,
                  *, shards: list[Shard], outdir: OutputDir, marker: dict[str, Any] | None,
-                 started: float) -> dict[str, Any]:
+                 started: float, digests: dict[str, str]) -> dict[str, Any]:
     """Run in an output folder this run holds: finish it, resume it, or start afresh."""
     work_at = config.output.work_dir or outdir.root.absolute() / "_work"
     work = WorkDir(work_at if is_url(work_at) else Path(work_at).absolute())
     fingerprint: dict[str, Any] = {
         "version": __version__, "config": config.results_fingerprint(),
-        "inputs": _manifest(shards),
+        "inputs": _manifest(shards, digests),
         # the write stage's files are there: another output starts afresh
         "output": str(outdir.root.absolute()),
         "index": None if store is None else [str(store.path), index.mode if index else None,
@@ -414,8 +435,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     r.single("components", lambda: match.component_labels(work, chunks))
     r.stage("buckets", match.bucket_task, [(f"bucket-{b:03d}", match.BucketTask(
         str(work.root), chunks, b)) for b in range(match.CLUSTER_BUCKETS)])
-    cluster = r.single("cluster", lambda: match.cluster_stage(work, chunks,
-                                                                 old=store is not None))
+    cluster = r.single("cluster", lambda: match.cluster_stage(
+        work, chunks, old=store is not None, content_of=n if content else 0))
     zero = [0] * match.SIMILARITY_BINS
     cluster = {**cluster, "similarity": {
         key: [sum(c) for c in zip(zero, *(s.get(key, zero) for s in edge_stats), strict=True)]
@@ -441,6 +462,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                 cfg.output.format, r.fields,
                 tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
             for (s, first, last), name in zip(whole, names, strict=True)]]
+        os.makedirs(kept_root, exist_ok=True)  # there, empty, when nothing is kept
         done = r.stage("write", output_task, tasks)
         r.timings["decisions"] = float(done[0].get("seconds", 0.0))
         r.cpu["decisions"] = float(done[0].get("cpu", 0.0))
@@ -513,8 +535,7 @@ def _index_add(r: _Runner, store: Any, ixrun: IndexRun, plan: LshPlan, titles: b
     if ixrun.committed is None:
         manifest = commit_run(r.work, store, n, kept, bands=plan.bands, rows=plan.rows,
                               columns=plan.bands * plan.rows, titles=titles, src=src,
-                              info={"inputs": [str(Path(p).absolute())
-                                               for p in cfg.input.paths],
+                              info={"inputs": [_absolute(p) for p in cfg.input.paths],
                                     "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                            time.gmtime())},
                               token=ixrun.token, decided=decided, threads=threads,
@@ -587,7 +608,8 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
         "thresher": __version__,
         "counts": counts,
         "counts_add_up": read == counts["kept"] + counts["duplicate"] + counts["rejected"],
-        "duplicates": {"exact": matches["exact"], "near": matches["near"],
+        "duplicates": {"exact": matches["exact"], "same_content": matches["same-content"],
+                       "near": matches["near"],
                        "partial": matches["partial"], "title": matches["title"]},
         "matched_on": r.config.content.match,
         **({"boilerplate": _boilerplate_share(content_stats)} if content_stats else {}),
@@ -604,7 +626,7 @@ def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
                 "similarity": cluster["similarity"]},
         "config": json.loads(r.config.results_fingerprint()),
         "run": {"output": str(r.out), "executor": r.config.run.executor,
-                "inputs": [str(Path(p).absolute()) for p in r.config.input.paths],
+                "inputs": [_absolute(p) for p in r.config.input.paths],
                 "workers": r.executor.workers,
                 "resumed": resumed, "seconds": round(time.perf_counter() - started, 3),
                 "stage_seconds": r.timings, "stage_cpu_seconds": r.cpu},

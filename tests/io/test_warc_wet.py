@@ -1,4 +1,4 @@
-"""One page as WARC and as WET: one article."""
+"""One page as WARC and as WET: one article, and one code system for its language."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import pytest
 
 import thresher
 from tests.conftest import SHARED, need_shared
+from thresher.io.languages import ISO_639_3_TO_1, bcp47_languages
+from thresher.io.records import Fields, read_shard
+from thresher.io.sources import discover
+from thresher.io.warc import WarcOptions
 
 pytest.importorskip("fastwarc")
 pytest.importorskip("warcio")
@@ -18,6 +22,13 @@ from warcio.warcwriter import WARCWriter
 
 WHIRLWIND = SHARED / "eval" / "cc-whirlwind"
 URL = "https://an.wikipedia.org/wiki/Escopete"
+
+
+def _languages(path: Path) -> list[str | None]:
+    shard = discover((str(path),), txt_per_shard=10)[0]
+    opts = WarcOptions(extractor="trafilatura")  # the CLI's default
+    return [r.extra["language"]  # type: ignore[index]
+            for r in read_shard(shard, Fields(), warc=opts)]
 
 
 def test_whirlwind_as_warc_and_wet_is_one_article(tmp_path: Path) -> None:
@@ -68,3 +79,24 @@ def _wet(path: Path, records: list[tuple[str, str, str | None]]) -> Path:
                 url, "conversion", payload=BytesIO(text.encode()),
                 warc_headers_dict=headers))
     return path
+
+
+def test_whirlwind_language_is_one_code_in_warc_and_wet() -> None:
+    need_shared(WHIRLWIND)
+    assert _languages(WHIRLWIND / "whirlwind.warc.wet.gz") == ["es"]  # header: spa
+    assert _languages(WHIRLWIND / "whirlwind.warc.gz") == ["es"]  # the detector's
+
+
+def test_wet_header_lists_are_mapped_in_order(tmp_path: Path) -> None:
+    path = _wet(tmp_path / "a.warc.wet.gz", [
+        ("https://x.example/1", "some text", "eng,spa,ast"),
+        ("https://x.example/2", "more text", "ZHO"),
+        ("https://x.example/3", "no header", None)])
+    assert _languages(path) == ["en,es,ast", "zh", None]
+
+
+def test_every_detector_code_is_a_mapped_code() -> None:
+    """What the detector gives a WARC page, the mapping gives the WET record of it."""
+    lang = pytest.importorskip("resiliparse.parse.lang")
+    assert set(lang.supported_langs()) <= set(ISO_639_3_TO_1.values())
+    assert bcp47_languages(" , ") is None

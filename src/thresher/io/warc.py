@@ -1,7 +1,9 @@
 """WET and WARC input through FastWARC, streamed record by record.
 
 - WET (``*.warc.wet.gz``): every ``conversion`` record is a document; its payload is the
-  text (UTF-8), ``WARC-Target-URI`` the url, ``WARC-Date`` the crawl date.
+  text (UTF-8), ``WARC-Target-URI`` the url, ``WARC-Date`` the crawl date, and
+  ``WARC-Identified-Content-Language`` its languages (ISO 639-3 codes, written as BCP 47's
+  by :mod:`thresher.io.languages`, as the detector writes a WARC page's).
 - WARC (``*.warc.gz``, ``*.warc``): every ``response`` record with status 200 and an HTML
   payload is a document; the payload is decoded with the declared or a detected charset
   and its main content extracted (:mod:`thresher.io.html`).
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from thresher.errors import ConfigError
+from thresher.io.languages import bcp47_languages
 from thresher.io.records import Fields, Record
 
 __all__ = ["WarcOptions", "read_warc"]
@@ -84,8 +87,8 @@ def _wet_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOpti
                 ) -> Record:
     base = _base(rec, number, name, opts)
     body = rec.reader.read()
-    extra = _extra(rec, rec.stream_pos,
-                   language=rec.headers.get("WARC-Identified-Content-Language"))
+    extra = _extra(rec, rec.stream_pos, language=bcp47_languages(
+        rec.headers.get("WARC-Identified-Content-Language")))
     if problem := _body_problem(body, rec, fields):
         return _doc(base, extra, None, problem)
     try:

@@ -45,6 +45,7 @@ from thresher.core.content import KEEP, REASONS, load_model, predict, select_con
 from thresher.core.sorting import group_order, sorted_lookup, stable_sort
 from thresher.io.batches import BATCH, Decoded
 from thresher.io.records import Fields, Record
+from thresher.pipeline.pages import page_hashes
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
 
@@ -502,14 +503,15 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     name = f"{read.shard.index:05d}"
     kept = _Shard(work, name)
     files = {key: work.appender("content", f"{name}.{key}") for key in
-             ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title")}
+             ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title", "page")}
     files["shoff"].write(np.zeros(1, dtype=np.int64))
     shingles = 0
     chars = Counter[str]()
     removed_parts: list[Any] = []
     cleaned: list[str | None] = []
-    ids = work.read_parquet("read", f"{name}.meta.parquet", ["id"])["id"] if task.strip \
-        else None
+    meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url"])
+    ids = meta["id"] if task.strip else None
+    files["page"].write(page_hashes(meta["url"].to_pylist()))
     reasons = pa.array([REASONS.get(k) for k in range(max(REASONS) + 1)], pa.string())
     for lo in range(0, kept.records, BATCH):
         hi = min(lo + BATCH, kept.records)

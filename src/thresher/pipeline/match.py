@@ -171,6 +171,7 @@ class KeysTask:
     parts: int
     src: str = "read"  # the stage whose sketches are matched: read (whole text) or content
     titles: bool = False  # one more band: pages of a site under the same title
+    pages: bool = False  # one more band (after the titles'): records of the same page
 
 
 def keys_task(task: KeysTask) -> dict[str, Any]:
@@ -181,7 +182,9 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     own; rows are written band after band, each in document order, which the bucketing
     keeps (and relies on: a band's rows are one slice of each file). With ``titles``,
     band number ``bands`` holds the content stage's title keys, so that two pages of a
-    site under one title are compared whatever their sketches say.
+    site under one title are compared whatever their sketches say; with ``pages``, the
+    next band holds its page keys, so that two records of one address are compared even
+    when one holds much more than the other (an extract and its page's whole text).
     """
     work = WorkDir(task.work)
     offsets = shard_offsets(work, task.n_shards)
@@ -204,10 +207,11 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     for b in range(task.bands):
         spill(b, band_keys(np.ascontiguousarray(sig[:, b * task.rows:(b + 1) * task.rows]),
                            0, task.rows), docs)
-    if task.titles:
-        title = work.load_raw("content", f"{task.shard:05d}.title", np.uint64)[local]
-        has = title != 0
-        spill(task.bands, np.ascontiguousarray(title[has]), docs[has])
+    extra = [part for part, on in (("title", task.titles), ("page", task.pages)) if on]
+    for band, part in enumerate(extra, task.bands):
+        key = work.load_raw("content", f"{task.shard:05d}.{part}", np.uint64)[local]
+        has = key != 0
+        spill(band, np.ascontiguousarray(key[has]), docs[has])
     for f in out:
         f.close()
     stats = {"documents": int(local.shape[0])}
@@ -345,7 +349,8 @@ class MatchRule:
     def decide(self, sims: NDArray[np.float64], conts: NDArray[np.float64],
                inter: NDArray[np.int64] | None,
                sites: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
-               titles: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
+               titles: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
+               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
                ) -> tuple[NDArray[np.bool_], NDArray[np.uint8]]:
         """Return which pairs match, and why (``EDGE_*``)."""
         hit = sims >= self.threshold
@@ -356,7 +361,10 @@ class MatchRule:
         shared = inter >= self.min_shared
         if self.site_containment is not None and sites is not None:
             same_site = sites[0] == sites[1]
-            need[same_site] = self.site_containment
+            # Two crawls of one page share its own text, not text the site puts on many
+            # pages: they are judged as pages of different sites are.
+            same_page = _same(pages) if pages is not None else np.zeros_like(same_site)
+            need[same_site & ~same_page] = self.site_containment
             if self.title_containment is not None and titles is not None:
                 tu, tv = titles
                 titled = same_site & (tu != 0) & (tv != 0)
@@ -370,6 +378,14 @@ class MatchRule:
         hit |= partial
         why[partial] = EDGE_PARTIAL
         return hit, why
+
+
+def _same(keys: tuple[NDArray[np.uint64], NDArray[np.uint64]]) -> NDArray[np.bool_]:
+    """Which pairs have the same key (0: no key, the same as none)."""
+    same: NDArray[np.bool_] = (keys[0] == keys[1]) & (keys[0] != 0)
+    return same
+
+
 SIMILARITY_BINS = 20  # the verified candidates' Jaccard, accepted and not, in the summary
 
 
@@ -390,6 +406,10 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     share of its shingles in the other; two pages under different titles are different
     articles, which no similarity joins (what they share is the site's, kept in by the
     cleaning); only an exact copy of the content still is one.
+
+    Two records of one page (the content stage's ``page`` keys: the same address, say a
+    WARC response's main text and the WET conversion's whole-page text) are not two pages
+    of a site: between them a partial match needs ``containment`` only.
     """
     work = WorkDir(task.work)
     c = task.chunk
@@ -399,16 +419,15 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     u = (cand >> np.uint64(32)).astype(np.int64)
     v = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
     rule = task.rule
-    sites = titles = None
+    keys: dict[str, tuple[NDArray[np.uint64], NDArray[np.uint64]]] = {}
     if rule.site_containment is not None and cand.shape[0]:
         both = np.concatenate((u, v))
-        site = _per_doc(work, task.n_shards, both, "site")
-        sites = (site[:u.shape[0]], site[u.shape[0]:])
-        if rule.title_containment is not None:
-            title = _per_doc(work, task.n_shards, both, "title")
-            titles = (title[:u.shape[0]], title[u.shape[0]:])
+        for part in ("site", "page") + (("title",) if rule.title_containment is not None else ()):
+            key = _per_doc(work, task.n_shards, both, part)
+            keys[part] = (key[:u.shape[0]], key[u.shape[0]:])
     inter = work.load("verify", f"inter-{c:05d}") if rule.containment is not None else None
-    hit, why = rule.decide(sims, conts, inter, sites, titles)
+    hit, why = rule.decide(sims, conts, inter, keys.get("site"), keys.get("title"),
+                           keys.get("page"))
     if task.skip is not None and cand.shape[0]:  # matched to an indexed document already
         skip = work.load(*task.skip)
         hit &= ~(np.isin(u, skip) | np.isin(v, skip))

@@ -418,12 +418,13 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                 columns, titles, rule, src)) for g in groups])
         probed = r.single("probed", lambda: probe.merge_probes(work, n))
         probed["candidates"] = sum(x.get("candidates", 0) for x in probe_stats)
-    parts = match.lsh_parts(index["records"] - index["exact_members"], plan.bands + titles)
+    bands = plan.bands + titles + content  # the sketches', the titles', the pages'
+    parts = match.lsh_parts(index["records"] - index["exact_members"], bands)
     r.stage("keys", match.keys_task, [(f"{s:05d}", match.KeysTask(
-        str(work.root), n, s, plan.bands, plan.rows, columns, parts, src, titles))
+        str(work.root), n, s, plan.bands, plan.rows, columns, parts, src, titles, content))
         for s in range(n)])
     r.stage("lsh", match.band_task, [(f"part-{p:04d}", match.BandTask(
-        str(work.root), n, p, plan.bands + titles, mh.max_bucket_pairs, mh.bucket_heads))
+        str(work.root), n, p, bands, mh.max_bucket_pairs, mh.bucket_heads))
         for p in range(parts)])
     n_cand = r.single("merge", lambda: {"candidates": match.merge_candidates(work, parts)})
     chunks = -(-n_cand["candidates"] // match.VERIFY_CHUNK)

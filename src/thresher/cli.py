@@ -264,7 +264,17 @@ def _given(config_file: Path | None, options: dict[str, Any]) -> dict[str, Any]:
     ctx = click.get_current_context()
     given = {k: v for k, v in options.items()
              if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
-    return {**(load_toml(config_file) if config_file else {}), **given}
+    base = load_toml(config_file) if config_file else {}
+    for key, value in list(given.items()):  # -o fills the file's [output] table, not
+        section = _FLAG_TABLES.get(key)      # replaces it
+        if section is not None and isinstance(base.get(section[0]), dict):
+            base[section[0]] = {**base[section[0]], section[1]: value}
+            del given[key]
+    return {**base, **given}
+
+
+# Flags whose name is also a table of the config file: (table, key in it).
+_FLAG_TABLES = {"output": ("output", "directory")}
 
 
 def _finished(summary: dict[str, Any], output: Path, report: bool) -> dict[str, Any]:

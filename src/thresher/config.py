@@ -65,7 +65,8 @@ class InputConfig:
         _check(bool(self.paths), "no input given: pass at least one file or folder")
         _check(bool(self.id_field), "--id-field must not be empty")
         _check(bool(self.text_field), "--text-field must not be empty")
-        _check(self.max_doc_bytes > 0, f"--max-doc-bytes must be > 0, got {self.max_doc_bytes}")
+        _check(0 < self.max_doc_bytes <= 1 << 40,
+               f"--max-doc-bytes must be > 0 and at most 1 TiB, got {self.max_doc_bytes}")
         _check(self.txt_files_per_shard > 0, "txt_files_per_shard must be > 0")
         _check(self.split_bytes >= 0, "split_bytes must be >= 0 (0: never split a file)")
         _check(self.warc_id in ("record", "url"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import IO, Any
@@ -44,27 +45,76 @@ def identity_of(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _real(path: str | Path) -> Path:
+    """The path with every link followed (a link loop is left as it stands, not raised)."""
+    return Path(os.path.realpath(path))
+
+
+def _local(work: str | None) -> str | None:
+    """A work folder's local path (``file://`` URLs included), or None for a remote one."""
+    if work is not None and work.startswith("file://"):
+        return work[len("file://"):]
+    return None if work is None or "://" in work else work
+
+
+def _named(folder: str | Path, what: str) -> None:
+    try:
+        str(folder).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"the {what} name {str(folder)!r} is not UTF-8: choose another "
+                          "name") from None
+
+
 def check_apart(inputs: tuple[str, ...], *, output: Path, work: str | None) -> None:
-    """Refuse an output or work folder that holds an input or lies inside one: a run
-    clears its folders, and must never touch what it reads."""
-    folders = [("output folder", output.resolve())]
-    if work is not None and "://" not in work:
-        folders.append(("work folder", Path(work).resolve()))
-        if folders[1][1] == folders[0][1] or folders[1][1].is_relative_to(output.resolve()
-                                                                          / "kept"):
-            raise ConfigError(f"work folder {work} is the output folder or inside its kept/; "
-                              "choose another --work-dir")
+    """Refuse an output or work folder that holds an input or lies inside one, or that
+    lies inside the other where a run writes or clears: a run clears its folders, and
+    must never touch what it reads or what the other folder holds."""
+    _named(output, "output folder")
+    out = _real(output)
+    local = _local(work)
+    if work is not None:
+        _named(work, "work folder")
+    folders = [("output folder", out), ("work folder", _real(local or output / "_work"))]
+    if local is not None:
+        _check_work_place(folders[1][1], out, work or "")
     for given in inputs:
         if given == "-" or "://" in given:
             continue
-        path = Path(given).resolve()
-        for what, folder in folders:
-            if path == folder or path.is_relative_to(folder):
-                raise ConfigError(f"input {given} is inside the {what} {folder}, which a run "
-                                  "clears: choose a folder apart from the inputs")
-            if folder.is_relative_to(path):
-                raise ConfigError(f"the {what} {folder} is inside input {given}: choose a "
-                                  "folder apart from the inputs")
+        _check_input(given, _real(given), folders)
+
+
+def _check_work_place(work: Path, out: Path, given: str) -> None:
+    if work == out or out.is_relative_to(work):
+        raise ConfigError(f"work folder {given} is or holds the output folder {out}: choose "
+                          "another --work-dir")
+    if work.is_relative_to(out):
+        top = work.relative_to(out).parts[0]
+        if top in OUTPUTS or top.startswith(".thresher"):
+            raise ConfigError(f"work folder {given} is inside {out / top}, which a run "
+                              "writes: choose another --work-dir")
+
+
+def _check_input(given: str, path: Path, folders: list[tuple[str, Path]]) -> None:
+    for what, folder in folders:
+        if path == folder or path.is_relative_to(folder):
+            raise ConfigError(f"input {given} is inside the {what} {folder}, which a run "
+                              "clears: choose a folder apart from the inputs")
+        if folder.is_relative_to(path):
+            raise ConfigError(f"the {what} {folder} is inside input {given}: choose a "
+                              "folder apart from the inputs")
+
+
+def check_found(files: list[str], *, output: Path, work: str | None) -> None:
+    """Refuse input files found inside the inputs (through links) that are in the output
+    or work folder. Only an existing folder can hold them, so new folders cost nothing."""
+    local = _local(work)
+    folders = [(what, _real(f)) for what, f in (("output folder", output),
+                                                 ("work folder", local or output / "_work"))
+               if Path(f).exists()]
+    if not folders:
+        return
+    for name in files:
+        _check_input(name, _real(name), folders)
 
 
 class OutputDir:
@@ -80,8 +130,13 @@ class OutputDir:
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(f"output {self.root} exists and is not a folder")
         marker = self._marker()
+        linked = [name for name in (*OUTPUTS, "_work") if (self.root / name).is_symlink()]
+        if linked:
+            raise ConfigError(f"{self.root / linked[0]} is a link: thresher writes its "
+                              "outputs only into real folders it made; remove the link")
         if marker is None and self.root.is_dir():
-            foreign = sorted(p.name for p in self.root.iterdir() if p.name not in (LOCK, STDIN))
+            foreign = sorted(p.name for p in self.root.iterdir()
+                             if not p.name.startswith(".thresher"))
             if foreign:
                 raise ConfigError(f"output folder {self.root} holds files thresher did not "
                                   f"write ({', '.join(foreign[:3])}); choose an empty folder")

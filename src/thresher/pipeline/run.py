@@ -36,6 +36,7 @@ from thresher.pipeline.outdir import (
     STDIN,
     OutputDir,
     check_apart,
+    check_found,
     finished_same,
     identity_of,
     spool_stdin,
@@ -262,6 +263,8 @@ def _run_dedup(config: Config, progress: Progress | None, store: Any, index: Ind
     shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard,
                       skip=(str(out), config.output.work_dir or str(out)),
                       split_bytes=config.input.split_bytes, stdin=spool)
+    check_found([f for s in shards for f in s.files if f != spool], output=out,
+                work=config.output.work_dir)  # links found inside the inputs
     outdir = OutputDir(out)
     marker = outdir.claim()
     try:

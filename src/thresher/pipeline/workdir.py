@@ -89,8 +89,11 @@ def is_url(location: str | Path) -> bool:
 
 def _replace_atomically(target: Path, data: bytes) -> None:
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:  # a full disk must not leave a half-written file behind
+        tmp.unlink(missing_ok=True)
 
 
 class _Appender:
@@ -233,6 +236,8 @@ class WorkDir:
         if self._exists(MARKER):
             return
         found = self._names()
+        if found is not None:  # what a claim cut short left: thresher's own
+            found = [name for name in found if not name.startswith(MARKER)]
         if found is None:
             raise ConfigError(f"work folder {self.root} is not a folder")
         if found:
@@ -419,8 +424,8 @@ class WorkDir:
         The run's identity goes first: a removal cut short leaves a folder that proves
         no run, which the next run discards instead of trusting its markers.
         """
-        if not self._exists():
-            return
+        if not self._exists(MARKER):
+            return  # not a folder thresher made: nothing here is its to delete
         self._discard()
         self._delete(MARKER)
         if self._names() == []:

@@ -359,7 +359,8 @@ def test_a_converted_name_a_copied_file_has_is_lengthened_or_refused() -> None:
 
 
 def test_warc_and_wet_of_one_crawl_keep_every_kept_record(tmp_path: Path) -> None:
-    """Both files of one crawl (same stem) cleaned into JSONL: two kept files, not one."""
+    """Both files of one crawl (same stem) converted to JSONL: two kept files, not one.
+    (Whole-text matching keeps both: on content they are one page, see test_content.)"""
     from tests.conftest import SHARED, need_shared
     from thresher import dedup
 
@@ -369,6 +370,7 @@ def test_warc_and_wet_of_one_crawl_keep_every_kept_record(tmp_path: Path) -> Non
     for name in ("whirlwind.warc.gz", "whirlwind.warc.wet.gz"):
         (inp / name).write_bytes((src / name).read_bytes())
     summary = dedup(inputs=[inp], output=tmp_path / "out", executor="serial",
-                    strip_boilerplate=True)
-    lines = sum(len(p.read_text().splitlines()) for p in (tmp_path / "out" / "kept").iterdir())
-    assert summary["counts"]["kept"] == lines == 2
+                    match="full", output_format="jsonl")
+    kept = list((tmp_path / "out" / "kept").iterdir())
+    lines = sum(len(p.read_text().splitlines()) for p in kept)
+    assert summary["counts"]["kept"] == lines == len(kept) == 2

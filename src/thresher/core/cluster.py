@@ -9,10 +9,11 @@ Each member is therefore within the match rule of its representative, so a clust
 diameter is at most twice the Jaccard distance ``1 - threshold`` (Jaccard distance is a
 metric), however long a chain of pairwise matches runs through the corpus.
 
-A near match (Jaccard) goes both ways. A containment match (partial, title) points one
-way: the contained document is the duplicate, so only the containing one may take it
+A near match (Jaccard) goes both ways. A containment match points one way: the
+contained document is the duplicate, so only the containing one may take it
 (:func:`may_take`). Removing the page that contains another would lose the text that
-only it holds.
+only it holds. (The pipeline directs partial matches; see
+:func:`thresher.pipeline.match.edge_ways`.)
 """
 
 from __future__ import annotations

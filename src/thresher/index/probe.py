@@ -10,7 +10,7 @@ document (an exact copy first, then the highest similarity, then the earliest in
 A document matched so is a duplicate of the indexed one: indexed documents were kept
 before and stay kept, so they are visited first, as representatives, and such documents
 take no part in the run's own clustering (no chain runs through them). Its exact copies
-in the run follow it. A containment match (partial, title) counts only where the indexed
+in the run follow it. A partial match (containment) counts only where the indexed
 content is not much shorter than the document's
 (:func:`~thresher.core.cluster.may_take`): a new page that contains a short indexed one
 holds text the index lacks, so it is not its duplicate and takes part in the run as any
@@ -264,7 +264,7 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
     its best match is an exact copy whatever those would find; one whose whole text is
     indexed is matched as that page was decided when it was indexed (a re-crawl of
     unchanged pages verifies nothing). ``chars`` are the documents' content sizes (the
-    characters of their content spans): a containment match needs the indexed content
+    characters of their content spans): a partial match needs the indexed content
     to be at least :data:`~thresher.core.cluster.CONTAIN_MARGIN` of the document's.
     """
     found: list[tuple[NDArray[Any], ...]] = []
@@ -307,7 +307,7 @@ def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[
     """Verify (document, indexed) pairs; return the matching ones as probe rows.
 
     ``chars`` (matching on content) are the documents' content sizes: a document is a
-    partial or title duplicate only of an indexed page that may take it."""
+    partial duplicate only of an indexed page that may take it."""
     mine, old = pairs
     new_docs = distinct(mine)
     new_flat, new_off = sets_of(new_docs)
@@ -323,7 +323,7 @@ def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[
     hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites, titles)
     if chars is not None:
         span = np.asarray(seg.array("span")[old])
-        hit &= may_take(span[:, 1] - span[:, 0], chars[mine], why != EDGE_NEAR)
+        hit &= may_take(span[:, 1] - span[:, 0], chars[mine], why == EDGE_PARTIAL)
     return (mine[hit], seg.first + old[hit], sims[hit], conts[hit], why[hit])
 
 

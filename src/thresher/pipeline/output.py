@@ -161,7 +161,7 @@ def _rep(rows: _Rows, i: int) -> str:
 
 
 def _sizes(rows: _Rows, i: int) -> str:
-    """Why a partial or title duplicate points this way: the sizes of both contents."""
+    """Why a partial duplicate points this way: the sizes of both contents."""
     if rows.sizes is None:
         return ""
     theirs, mine = rows.sizes[i]
@@ -183,7 +183,7 @@ def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
         return (f"same article as {_rep(rows, i)}: both pages of the site carry its title, "
                 f"and {rows.cont[i]:.3f} of the smaller {of}'s {rows.shingles[i]} are in the "
                 f"other (containment >= {ctx.title_containment:g}; Jaccard "
-                f"{rows.sim[i]:.3f}{_sizes(rows, i)})")
+                f"{rows.sim[i]:.3f})")
     if k in (KIND_NEAR, KIND_EXACT_NEAR):
         why = (f"near-duplicate of {_rep(rows, i)}: Jaccard {rows.sim[i]:.3f} on the "
                f"{of}'s {rows.shingles[i]} >= threshold {ctx.threshold:g}")

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from thresher.io.warc import WarcOptions
 
 __all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_OBJECT", "FOUND_URL", "MISSING", "Fields", "Record",
-           "field_value", "group_value", "id_value", "iter_lines", "jsonl_record", "open_binary",
-           "read_shard"]
+           "field_value", "found_bits", "group_value", "id_value", "iter_lines", "jsonl_record",
+           "open_binary", "read_shard"]
 
 # Bits of Record.found: the record is an object (JSON, a Parquet row), and which of the
 # id, URL and group fields it has (null counts as present: the field is there).

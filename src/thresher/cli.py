@@ -168,9 +168,12 @@ _MATCHING = [
                  "template statistics. [default: the host of --url-field, else the whole input]"),
 ]
 _FIELDS = [
-    click.option("--id-field", help="JSON/Parquet field with the id. [default: id]"),
-    click.option("--text-field", help="JSON/Parquet field with the text. [default: text]"),
-    click.option("--url-field", help="JSON/Parquet field with the URL. [default: url]"),
+    click.option("--id-field", help="JSON/Parquet field with the id; a dotted name "
+                 "(meta.id) looks into nested objects. [default: id]"),
+    click.option("--text-field", help="JSON/Parquet field with the text (dotted: nested). "
+                 "[default: text]"),
+    click.option("--url-field", help="JSON/Parquet field with the URL (dotted: nested, "
+                 "as metadata.url). [default: url]"),
 ]
 _QUIET_JSON = [
     click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary."),

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thresher.core.cluster import greedy_clusters
+from thresher.core.cluster import greedy_clusters, may_take
 from thresher.core.verify import distinct_sets, jaccard_pairs
 
 
@@ -63,3 +63,42 @@ def test_members_are_direct_neighbours_of_their_representative(
         assert rep[r] == r  # representatives represent themselves: clusters partition
         if r != doc:
             assert frozenset((doc, r)) in linked
+
+
+def test_containment_points_to_the_containing_document() -> None:
+    # a short page (0) contained in two long ones (1, 2) that differ from each other: it
+    # once took both (the most connected) and removed the two pages that hold its text
+    rank = np.array([2, 0, 1])
+    u, v = np.array([0, 0]), np.array([1, 2])
+    size = np.array([1_000, 3_000, 3_200])
+    directed = np.array([True, True])
+    fwd = may_take(size[u], size[v], directed)
+    bwd = may_take(size[v], size[u], directed)
+    rep, _ = greedy_clusters(rank, u, v, np.array([0.3, 0.3]), fwd=fwd, bwd=bwd)
+    assert rep.tolist() == [1, 1, 2]  # the short page goes to a long one; both long stay
+
+
+def test_margin_lets_either_of_two_similar_sizes_take_the_other() -> None:
+    directed = np.array([True])
+    assert may_take(np.array([900]), np.array([1_000]), directed).tolist() == [True]
+    assert may_take(np.array([790]), np.array([1_000]), directed).tolist() == [False]
+
+
+@settings(max_examples=100, deadline=None)
+@given(edges, st.lists(st.integers(1, 5_000), min_size=30, max_size=30),
+       st.lists(st.booleans(), min_size=80, max_size=80))
+def test_no_document_is_taken_by_a_much_shorter_one(
+        pairs: list[tuple[int, int]], sizes: list[int], kinds: list[bool]) -> None:
+    pairs = [(a, b) for a, b in pairs if a != b]
+    u = np.array([a for a, _ in pairs], dtype=np.int64)
+    v = np.array([b for _, b in pairs], dtype=np.int64)
+    size = np.array(sizes, dtype=np.int64)
+    directed = np.array(kinds[:len(pairs)], dtype=bool)
+    fwd, bwd = may_take(size[u], size[v], directed), may_take(size[v], size[u], directed)
+    rep, _ = greedy_clusters(np.arange(30), u, v, np.full(len(pairs), 0.9), fwd=fwd, bwd=bwd)
+    allowed = {(a, b) for a, b, f in zip(u.tolist(), v.tolist(), fwd.tolist(), strict=True)
+               if f} | {(b, a) for a, b, g in zip(u.tolist(), v.tolist(), bwd.tolist(),
+                                                   strict=True) if g}
+    for doc, r in enumerate(rep.tolist()):
+        assert r == doc or (r, doc) in allowed  # taken only along an allowed way
+        assert rep[r] == r  # no chain

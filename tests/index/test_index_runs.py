@@ -394,3 +394,34 @@ def test_add_with_workers_gives_the_serial_outputs(tmp_path: Path) -> None:
     assert list(local["run"]["stage_seconds"])[-1] == "index-add"
     assert _files(tmp_path / "b-local") == _files(tmp_path / "b-serial")
     assert _files(tmp_path / "ix-local") == _files(tmp_path / "ix-serial")
+
+
+def _paragraphs(topic: str, n: int) -> list[str]:
+    return [f"Paragraph {i} about {topic}: the committee heard evidence from witnesses, "
+            f"weighed the costs of {topic} against its benefits, and wrote down why the "
+            f"decision number {i} on {topic} matters to readers." for i in range(n)]
+
+
+def test_a_new_page_containing_a_shorter_indexed_one_is_kept(tmp_path: Path) -> None:
+    # An indexed page is always a representative: a longer new page that quotes it whole
+    # holds text the index lacks, so it is not removed as its partial duplicate.
+    quote = _paragraphs("harbours", 3)
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps({"id": "short", "url": "https://b.net/x", "text": "\n".join(
+        ["Harbours", "Front page", "Opinion", *quote, "Feedback"])}) + "\n")
+    second = tmp_path / "second.jsonl"
+    second.write_text(json.dumps({"id": "long", "url": "https://a.org/1", "text": "\n".join(
+        ["Tunnels", "Home", "World", *quote, *_paragraphs("tunnels", 9), "Contact"])}) + "\n")
+    ix = tmp_path / "ix"
+    index.create(ix)
+    index.add(ix, [first], tmp_path / "o1", executor="serial")
+    long_text = json.loads(second.read_text())["text"]
+    assert index.Index(ix).query([long_text], urls=["https://a.org/1"]) == [None]
+    index.add(ix, [second], tmp_path / "o2", executor="serial")
+    assert _rows(tmp_path / "o2")["long"]["decision"] == "kept"
+    # the other way round, the short page is the duplicate of the indexed long one
+    ix2 = tmp_path / "ix2"
+    index.create(ix2)
+    index.add(ix2, [second], tmp_path / "o3", executor="serial")
+    index.add(ix2, [first], tmp_path / "o4", executor="serial")
+    assert _rows(tmp_path / "o4")["short"]["match"] == "partial"

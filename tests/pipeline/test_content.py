@@ -321,3 +321,27 @@ def test_block_keys_count_distinct_documents(n: int) -> None:
     want_keys, want_counts = np.unique(rows[:, 0], return_counts=True)
     assert keys.tolist() == want_keys.tolist() and counts.tolist() == want_counts.tolist()
     assert distinct == rows.shape[0]
+
+
+def test_a_page_is_never_removed_as_contained_in_a_shorter_one(tmp_path: Path) -> None:
+    # A short piece quoted whole inside two long articles of other sites: the long pages
+    # hold text found nowhere else, so the short one is the partial duplicate, of one.
+    quote = _article("harbours", 3)
+    rows = [
+        {"id": "short", "text": _page("Harbours", quote, ["Front page", "Opinion"],
+                                      ["Feedback"]), "url": "https://b.net/x"},
+        {"id": "long1", "text": _page("Tunnels", quote + _article("tunnels", 9), CHROME, TAIL),
+         "url": "https://a.org/1"},
+        {"id": "long2", "text": _page("Bridges", _article("bridges", 9) + quote,
+                                      ["Menu", "Local", "Weather"], ["Imprint", "Jobs"]),
+         "url": "https://c.com/2"},
+    ]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o")
+    d = _decisions(tmp_path / "o")
+    assert d["long1"]["decision"] == "kept" and d["long2"]["decision"] == "kept"
+    short = d["short"]
+    assert short["match"] == "partial" and short["representative"] in ("long1", "long2")
+    theirs = short["rep_content_end"] - short["rep_content_start"]  # type: ignore[operator]
+    mine = short["content_end"] - short["content_start"]  # type: ignore[operator]
+    assert f"its content {theirs:,} chars, this {mine:,}" in str(short["reason"])

@@ -50,6 +50,8 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
     rnd.shuffle(perm)  # type: ignore[attr-defined]
     rank = np.array(perm, dtype=np.int64)
     sims = np.array([0.8 + 0.2 * ((a * 7 + b) % 11) / 11 for a, b in pairs])
+    # containment matches go one way or both (never neither): 1, 2 or 3
+    ways = np.array([1 + (a * 5 + b * 3) % 3 for a, b in pairs], dtype=np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         work = WorkDir(Path(tmp))
         work.save("index", "rank", rank)
@@ -60,6 +62,7 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
             work.save("cluster", f"esim-{c:05d}", sims[part])
             work.save("cluster", f"econt-{c:05d}", np.ones(part.shape[0]))
             work.save("cluster", f"ewhy-{c:05d}", np.zeros(part.shape[0], dtype=np.uint8))
+            work.save("cluster", f"eway-{c:05d}", ways[part])
         stats = match.component_labels(work, chunks)
         labels = dict(zip(work.load("cluster", "nodes").tolist(),
                           work.load("cluster", "labels").tolist(), strict=True))
@@ -76,7 +79,8 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
                            strict=True))
     u = np.array([a for a, _ in pairs], dtype=np.int64)
     v = np.array([b for _, b in pairs], dtype=np.int64)
-    nodes, rep, rep_sim = cluster_nodes(rank, u, v, sims)
+    nodes, rep, rep_sim = cluster_nodes(rank, u, v, sims, fwd=(ways & 1) != 0,
+                                        bwd=(ways & 2) != 0)
     want = {d: (r, s) for d, r, s in zip(nodes.tolist(), rep.tolist(), rep_sim.tolist(),
                                          strict=True) if d != r}
     assert got == want

@@ -1,13 +1,19 @@
 """Clusters that do not chain: every member is verified against its representative.
 
-Documents with verified pairs are visited most-connected first (the document that
-matches the most others is the natural centre of its group: a source page, not one of
-its edited copies), ties broken by rank (the pipeline ranks longer texts first, then
-smaller ids). A document not yet in a cluster becomes a representative and takes every
-verified neighbour that is not yet in a cluster. Each member is therefore
-within the threshold of its representative, so a cluster's diameter is at most twice
-the Jaccard distance ``1 - threshold`` (Jaccard distance is a metric), however long a
-chain of pairwise matches runs through the corpus.
+Documents with verified pairs are visited by how many others they may take, most first
+(the document that matches the most others is the natural centre of its group: a
+source page, not one of its edited copies), ties broken by rank (the pipeline ranks
+longer texts first, then smaller ids). A document not yet in a cluster becomes a
+representative and takes every neighbour it may take that is not yet in a cluster.
+Each member is therefore within the match rule of its representative, so a cluster's
+diameter is at most twice the Jaccard distance ``1 - threshold`` (Jaccard distance is a
+metric), however long a chain of pairwise matches runs through the corpus.
+
+A near match (Jaccard) goes both ways. A containment match points one way: the
+contained document is the duplicate, so only the containing one may take it
+(:func:`may_take`). Removing the page that contains another would lose the text that
+only it holds. (The pipeline directs partial matches; see
+:func:`thresher.pipeline.match.edge_ways`.)
 """
 
 from __future__ import annotations
@@ -18,28 +24,54 @@ from numpy.typing import NDArray
 
 from thresher.core.sorting import distinct
 
-__all__ = ["cluster_nodes", "greedy_clusters"]
+__all__ = ["CONTAIN_MARGIN", "cluster_nodes", "greedy_clusters", "may_take"]
+
+# A document is never removed as contained in one whose content is shorter than this
+# share of its own. Below 1 so that two crawls of one article a few characters apart
+# may go either way (their other matches then pick the centre), as near matches do.
+CONTAIN_MARGIN = 0.8
+
+
+def may_take(taker: NDArray[np.int64], taken: NDArray[np.int64], directed: NDArray[np.bool_],
+             *, margin: float = CONTAIN_MARGIN) -> NDArray[np.bool_]:
+    """Return, per match, whether ``taker`` may be the representative of ``taken``.
+
+    ``taker`` and ``taken`` are the two documents' content sizes; ``directed`` marks the
+    containment matches, where the taker's content must be at least ``margin`` of the
+    taken's. Of two documents at least one may always take the other.
+
+    Example:
+        >>> may_take(np.array([1000, 1000]), np.array([3000, 3000]),
+        ...          np.array([False, True])).tolist()
+        [True, False]
+    """
+    return ~directed | (taker >= margin * taken)
 
 
 @njit(cache=True, nogil=True)
-def _greedy(order, cu, cv, sim, rep, rep_sim):  # type: ignore[no-untyped-def]
-    """Greedy clustering over compact node numbers 0..m-1, visited in ``order``."""
+def _greedy(order, cu, cv, sim, fwd, bwd, rep, rep_sim):  # type: ignore[no-untyped-def]
+    """Greedy clustering over compact node numbers 0..m-1, visited in ``order``; node
+    ``cu[k]`` may take ``cv[k]`` where ``fwd[k]``, and the reverse where ``bwd[k]``."""
     m = order.shape[0]
     e = cu.shape[0]
     start = np.zeros(m + 1, dtype=np.int64)
     for k in range(e):
-        start[cu[k] + 1] += 1
-        start[cv[k] + 1] += 1
+        if fwd[k]:
+            start[cu[k] + 1] += 1
+        if bwd[k]:
+            start[cv[k] + 1] += 1
     for x in range(m):
         start[x + 1] += start[x]
     fill = start[:-1].copy()
-    nbr = np.empty(2 * e, dtype=np.int64)
-    nsim = np.empty(2 * e, dtype=np.float64)
+    nbr = np.empty(start[m], dtype=np.int64)
+    nsim = np.empty(start[m], dtype=np.float64)
     for k in range(e):
-        nbr[fill[cu[k]]], nsim[fill[cu[k]]] = cv[k], sim[k]
-        fill[cu[k]] += 1
-        nbr[fill[cv[k]]], nsim[fill[cv[k]]] = cu[k], sim[k]
-        fill[cv[k]] += 1
+        if fwd[k]:
+            nbr[fill[cu[k]]], nsim[fill[cu[k]]] = cv[k], sim[k]
+            fill[cu[k]] += 1
+        if bwd[k]:
+            nbr[fill[cv[k]]], nsim[fill[cv[k]]] = cu[k], sim[k]
+            fill[cv[k]] += 1
     for x in order:
         if rep[x] != -1:
             continue
@@ -52,10 +84,12 @@ def _greedy(order, cu, cv, sim, rep, rep_sim):  # type: ignore[no-untyped-def]
 
 
 def cluster_nodes(rank: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.int64],
-                  sim: NDArray[np.float64]
+                  sim: NDArray[np.float64], *, fwd: NDArray[np.bool_] | None = None,
+                  bwd: NDArray[np.bool_] | None = None
                   ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Cluster the documents of the verified pairs; return them with representatives.
 
+    ``fwd[e]``: ``u[e]`` may take ``v[e]``; ``bwd[e]``: the reverse (both, if omitted).
     Returns ``(nodes, rep, rep_sim)``: the distinct documents of the pairs, sorted, each
     one's representative and its similarity to it. ``rank`` may be memory-mapped: only
     the pairs' documents are read from it, so memory grows with the pairs, not the corpus.
@@ -63,12 +97,17 @@ def cluster_nodes(rank: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.i
     nodes = distinct(np.concatenate((u, v)))
     if nodes.shape[0] == 0:
         return nodes.astype(np.int64), nodes.astype(np.int64), np.zeros(0)
+    both = np.ones(u.shape[0], dtype=bool)
+    fwd = both if fwd is None else np.asarray(fwd, dtype=bool)
+    bwd = both if bwd is None else np.asarray(bwd, dtype=bool)
     cu, cv = np.searchsorted(nodes, u), np.searchsorted(nodes, v)
-    degree = np.bincount(cu, minlength=nodes.shape[0]) + np.bincount(cv, minlength=nodes.shape[0])
-    order = np.lexsort((np.asarray(rank[nodes]), -degree))
-    local_rep = np.full(nodes.shape[0], -1, dtype=np.int64)
-    local_sim = np.ones(nodes.shape[0], dtype=np.float64)
-    _greedy(order, cu, cv, np.asarray(sim, np.float64), local_rep, local_sim)
+    m = nodes.shape[0]
+    # how many documents each may take: a containing page comes before those it contains
+    takes = np.bincount(cu[fwd], minlength=m) + np.bincount(cv[bwd], minlength=m)
+    order = np.lexsort((np.asarray(rank[nodes]), -takes))
+    local_rep = np.full(m, -1, dtype=np.int64)
+    local_sim = np.ones(m, dtype=np.float64)
+    _greedy(order, cu, cv, np.asarray(sim, np.float64), fwd, bwd, local_rep, local_sim)
     return nodes, nodes[local_rep], local_sim
 
 
@@ -77,11 +116,15 @@ def greedy_clusters(
     u: NDArray[np.int64],
     v: NDArray[np.int64],
     sim: NDArray[np.float64],
+    *,
+    fwd: NDArray[np.bool_] | None = None,
+    bwd: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Return each document's representative and its similarity to it.
 
-    ``(u[e], v[e], sim[e])`` are the verified pairs; documents are visited by number of
-    verified pairs (more first), then ``rank`` (lower first). A document that is its own
+    ``(u[e], v[e], sim[e])`` are the verified pairs, ``fwd``/``bwd`` which way each may
+    go (see :func:`cluster_nodes`); documents are visited by number of documents they
+    may take (more first), then ``rank`` (lower first). A document that is its own
     representative has similarity 1.
 
     Example:
@@ -92,7 +135,7 @@ def greedy_clusters(
     """
     rep = np.arange(rank.shape[0], dtype=np.int64)
     rep_sim = np.ones(rank.shape[0], dtype=np.float64)
-    nodes, node_rep, node_sim = cluster_nodes(rank, u, v, sim)
+    nodes, node_rep, node_sim = cluster_nodes(rank, u, v, sim, fwd=fwd, bwd=bwd)
     rep[nodes] = node_rep
     rep_sim[nodes] = node_sim
     return rep, rep_sim

@@ -145,7 +145,14 @@ class Index:
         """Return, for each text, its best indexed match (id, batch, similarity,
         containment, match) or None. ``urls`` (or ``groups``, as ``--group-by`` would)
         tell each page's site."""
-        from thresher.pipeline.chrome import Decoded, _group_hash, cleaned, site_of
+        from thresher.core.content import KEEP
+        from thresher.pipeline.chrome import (
+            Decoded,
+            _group_hash,
+            cleaned,
+            content_spans,
+            site_of,
+        )
 
         n = len(texts)
         if groups is None:
@@ -155,8 +162,12 @@ class Index:
         whole = prepare_batch(texts)  # encoded once: for the blocks and the fingerprint
         content: Any = texts
         laid_out = whole
+        chars: NDArray[np.int64] | None = None
         if self.content:
-            _, _, title, laid_out = cleaned(whole, ghash, "text", self._site_stats)
+            blocks, fate, title, laid_out = cleaned(whole, ghash, "text", self._site_stats)
+            span = content_spans(blocks, fate == KEEP, np.array([len(t) for t in texts],
+                                                                dtype=np.int64))
+            chars = span[:, 1] - span[:, 0]
             content = Decoded(*laid_out)
             if not self.titles:
                 title = None
@@ -178,7 +189,7 @@ class Index:
             if self.content else None  # the whole texts' (an unchanged page)
         found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
                                title, self.rule, self.plan.bands, self.plan.rows,
-                               content=self.content, tfp=tfp)
+                               content=self.content, tfp=tfp, chars=chars)
         rows, ref, sim, cont, why = best_matches(found)
         out: list[dict[str, Any] | None] = [None] * n
         for row, r, si, co, w in zip(rows.tolist(), ref.tolist(), sim.tolist(), cont.tolist(),

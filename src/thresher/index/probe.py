@@ -10,7 +10,11 @@ document (an exact copy first, then the highest similarity, then the earliest in
 A document matched so is a duplicate of the indexed one: indexed documents were kept
 before and stay kept, so they are visited first, as representatives, and such documents
 take no part in the run's own clustering (no chain runs through them). Its exact copies
-in the run follow it.
+in the run follow it. A partial match (containment) counts only where the indexed
+content is not much shorter than the document's
+(:func:`~thresher.core.cluster.may_take`): a new page that contains a short indexed one
+holds text the index lacks, so it is not its duplicate and takes part in the run as any
+other page.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from thresher.core.cluster import may_take
 from thresher.core.hashing import MUL, fmix64
 from thresher.core.sorting import (
     distinct,
@@ -195,7 +200,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
     name = f"{task.shards[0]:05d}-{task.shards[-1]:05d}"
     content = task.src == "content"
     parts: dict[str, list[NDArray[Any]]] = {k: [] for k in (
-        "docs", "sig", "fp", "title", "site", "tfp")}
+        "docs", "sig", "fp", "title", "site", "tfp", "chars")}
     for shard in task.shards:
         lo, hi = int(offsets[shard]), int(offsets[shard + 1])
         local = active_docs(work, lo, hi)
@@ -215,6 +220,8 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
         if content:
             parts["tfp"].append(np.asarray(work.load_raw("read", f"{at}.fp", np.uint64, 2)
                                            [local]))
+            span = work.load_raw("content", f"{at}.span", np.int64, 2)[local]
+            parts["chars"].append(span[:, 1] - span[:, 0])
     docs = np.concatenate(parts["docs"])
     found: list[tuple[NDArray[Any], ...]] = []
     candidates = 0
@@ -231,7 +238,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
         found, candidates = match_batch(
             open_segments(task.index, task.segments), joined("sig"), joined("fp"), sets_of,
             joined("site"), joined("title"), task.rule, task.bands, task.rows,
-            content=content, tfp=joined("tfp"))
+            content=content, tfp=joined("tfp"), chars=joined("chars"))
     mine, ref, sim, cont, why = best_matches(found)
     matched = docs[mine]
     for shard in task.shards:  # per shard, as the later stages read them
@@ -247,7 +254,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
 def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np.uint64],
                 sets_of: Any, site: NDArray[np.uint64], title: NDArray[np.uint64] | None,
                 rule: MatchRule, bands: int, rows: int, *, content: bool,
-                tfp: NDArray[np.uint64] | None = None
+                tfp: NDArray[np.uint64] | None = None, chars: NDArray[np.int64] | None = None
                 ) -> tuple[list[tuple[NDArray[Any], ...]], int]:
     """Match documents (rows of ``sig``/``fp``) against indexed ones.
 
@@ -258,7 +265,9 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
     verified. A document with an exact copy indexed is not looked up by its band keys:
     its best match is an exact copy whatever those would find; one whose whole text is
     indexed is matched as that page was decided when it was indexed (a re-crawl of
-    unchanged pages verifies nothing).
+    unchanged pages verifies nothing). ``chars`` are the documents' content sizes (the
+    characters of their content spans): a partial match needs the indexed content
+    to be at least :data:`~thresher.core.cluster.CONTAIN_MARGIN` of the document's.
     """
     found: list[tuple[NDArray[Any], ...]] = []
     copied = np.zeros(sig.shape[0], dtype=bool)
@@ -291,14 +300,19 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
         pair = distinct((owner[which] << np.int64(32)) | old)
         mine, old = pair >> np.int64(32), pair & np.int64(0xFFFFFFFF)
         candidates += int(pair.shape[0])
-        found.append(_verify(seg, sets_of, mine, old, site, title, rule, content))
+        found.append(_verify(seg, sets_of, (mine, old), site, title, rule, content=content,
+                             chars=chars))
     return found, candidates
 
 
-def _verify(seg: Segment, sets_of: Any, mine: NDArray[np.int64], old: NDArray[np.int64],
-            site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule,
-            content: bool) -> tuple[NDArray[Any], ...]:
-    """Verify (document, indexed) pairs; return the matching ones as probe rows."""
+def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[np.int64]],
+            site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule, *,
+            content: bool, chars: NDArray[np.int64] | None) -> tuple[NDArray[Any], ...]:
+    """Verify (document, indexed) pairs; return the matching ones as probe rows.
+
+    ``chars`` (matching on content) are the documents' content sizes: a document is a
+    partial duplicate only of an indexed page that may take it."""
+    mine, old = pairs
     new_docs = distinct(mine)
     new_flat, new_off = sets_of(new_docs)
     old_docs = distinct(old)
@@ -311,6 +325,9 @@ def _verify(seg: Segment, sets_of: Any, mine: NDArray[np.int64], old: NDArray[np
     sites = (site[mine], np.asarray(seg.array("site")[old])) if content else None
     titles = (title[mine], np.asarray(seg.array("title")[old])) if title is not None else None
     hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites, titles)
+    if chars is not None:
+        span = np.asarray(seg.array("span")[old])
+        hit &= may_take(span[:, 1] - span[:, 0], chars[mine], why == EDGE_PARTIAL)
     return (mine[hit], seg.first + old[hit], sims[hit], conts[hit], why[hit])
 
 

@@ -26,7 +26,20 @@ from thresher.core.text import prepare_batch
 from thresher.io.jsonscan import ABSENT, FAST, GROUP, ID, PLAIN_STRING, URL, scan_lines
 from thresher.io.lines import too_long
 from thresher.io.plain import Long, blocks
-from thresher.io.records import Fields, Record, group_value, id_value, jsonl_record, read_shard
+from thresher.io.records import (
+    FOUND_GROUP,
+    FOUND_ID,
+    FOUND_OBJECT,
+    FOUND_URL,
+    MISSING,
+    Fields,
+    Record,
+    field_value,
+    group_value,
+    id_value,
+    jsonl_record,
+    read_shard,
+)
 from thresher.io.sources import Shard
 
 if TYPE_CHECKING:
@@ -69,6 +82,8 @@ class Batch:
     prepared: tuple[NDArray[np.uint8], NDArray[np.int64]]  # their texts, laid out
     texts: Sequence[str]  # their texts
     records: list[Record] | None = None  # as the reader made them (WARC and WET)
+    # records that are objects, and of them those with the id, URL, group field (FOUND_*)
+    found: dict[int, int] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -84,7 +99,14 @@ class Batch:
             rejects=[r.reject for r in records],
             generated=[r.id_generated for r in records], groups=[r.group for r in records],
             lengths=[len(r.text) if r.text is not None else 0 for r in records],
-            slots=slots, prepared=prepare_batch(texts), texts=texts, records=records)
+            slots=slots, prepared=prepare_batch(texts), texts=texts, records=records,
+            found=_count_found([r.found for r in records]))
+
+
+def _count_found(bits: list[int]) -> dict[int, int]:
+    """How many records have each ``FOUND_*`` bit."""
+    return {b: sum(1 for x in bits if x & b) for b in (FOUND_OBJECT, FOUND_ID, FOUND_URL,
+                                                        FOUND_GROUP)}
 
 
 def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = None,
@@ -106,7 +128,10 @@ def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None =
 
 def _plain_jsonl(shard: Shard, name: str, fields: Fields, size: int) -> Iterator[Batch]:
     roles = [fields.id, fields.text, fields.url, fields.group]
-    names = [None if r is None else r.encode("utf-8", "surrogatepass") for r in roles]
+    # after the fields themselves, the first part of each dotted name: the object that
+    # holds it, whose value alone orjson then reads (a key spelled as the name wins)
+    heads = [r.partition(".")[0] if r is not None and "." in r else None for r in roles]
+    names = [None if r is None else r.encode("utf-8", "surrogatepass") for r in roles + heads]
     number = shard.first_line - 1
     try:
         for block in blocks(shard.files[0], shard.start, shard.stop, limit=fields.max_bytes):
@@ -134,6 +159,18 @@ def _value(view: memoryview, a: int, b: int, kind: int) -> Any:
     if kind == ABSENT:
         return None
     return orjson.loads(view[a:b])
+
+
+def _field(view: memoryview, at: list[list[int]], role: int, name: str | None) -> Any:
+    """The value of one field of a line on the fast path (``MISSING`` where it has none):
+    the key itself, else for a dotted name, looked up in the object its first part names."""
+    if at[role][2] != ABSENT:
+        return _value(view, *at[role])
+    head = at[role + len(at) // 2]
+    if name is None or "." not in name or head[2] == ABSENT:
+        return MISSING
+    inner = _value(view, *head)
+    return field_value(inner, name.partition(".")[2]) if isinstance(inner, dict) else MISSING
 
 
 @njit(cache=True, nogil=True)
@@ -178,26 +215,36 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
     plain_id = (spans[:, ID, 2] == PLAIN_STRING) & (spans[:, ID, 1] - spans[:, ID, 0] > 2)
     url_kind = spans[:, URL, 2]
     odd = ~fast | ~plain_id | ((url_kind != PLAIN_STRING) & (url_kind != ABSENT))
-    if fields.group is not None:
+    if fields.group is not None or any(n is not None and "." in n for n in
+                                       (fields.id, fields.url)):
         odd[:] = True
     for k in np.flatnonzero(fast & (url_kind == ABSENT)).tolist():
         urls[k] = None
+    found = np.where(fast, FOUND_OBJECT, 0)
+    found |= np.where(fast & (spans[:, ID, 2] != ABSENT), FOUND_ID, 0)
+    found |= np.where(fast & (url_kind != ABSENT), FOUND_URL, 0)
     slow: dict[int, str] = {}  # usable records read by orjson: their texts
     for k in np.flatnonzero(odd).tolist():
         number = numbers[k]
         if fast[k]:
             at = spans[k].tolist()
             if not plain_id[k]:
-                ids[k], generated[k] = id_value(_value(view, *at[ID]), f"{name}:{number}")
+                value = _field(view, at, ID, fields.id)
+                found[k] |= 0 if value is MISSING else FOUND_ID
+                ids[k], generated[k] = id_value(None if value is MISSING else value,
+                                                f"{name}:{number}")
             if url_kind[k] != PLAIN_STRING:
-                url = _value(view, *at[URL])
+                url = _field(view, at, URL, fields.url)
+                found[k] |= 0 if url is MISSING else FOUND_URL
                 urls[k] = url if type(url) is str else None
             if fields.group is not None:
-                groups[k] = group_value(_value(view, *at[GROUP]))
+                group = _field(view, at, GROUP, fields.group)
+                found[k] |= 0 if group is MISSING else FOUND_GROUP
+                groups[k] = group_value(None if group is MISSING else group)
             continue
         rec = jsonl_record(view[int(starts[k]):int(ends[k])].tobytes(), name, number, fields)
         ids[k], urls[k], rejects[k] = rec.id, rec.url, rec.reject
-        generated[k], groups[k] = rec.id_generated, rec.group
+        generated[k], groups[k], found[k] = rec.id_generated, rec.group, rec.found
         lengths[k] = len(rec.text) if rec.text is not None else 0
         if rec.reject is None and rec.text is not None:
             slow[k] = rec.text
@@ -217,4 +264,4 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
         prepared = (out, np.append(text_at[slots], text_at[n]).astype(np.int64))
     return Batch(ids=ids, urls=urls, files=[name] * n, lines=numbers, rejects=rejects,
                  generated=generated, groups=groups, lengths=lengths, slots=slots,
-                 prepared=prepared, texts=Decoded(*prepared))
+                 prepared=prepared, texts=Decoded(*prepared), found=_count_found(found.tolist()))

@@ -10,9 +10,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.errors import InputError
-from thresher.io.records import Fields, Record, group_value, id_value
+from thresher.io.records import (
+    MISSING,
+    Fields,
+    Record,
+    field_value,
+    found_bits,
+    group_value,
+    id_value,
+)
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
 __all__ = ["copy_kept_rows", "read_parquet"]
@@ -27,21 +36,39 @@ def _open(path: str) -> pq.ParquetFile:
 
 
 def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) -> Record:
-    rid, generated = id_value(row.get(fields.id), f"{name}:{number}")
-    url = row.get(fields.url)
+    found, (value, url, group) = found_bits(row, fields)
+    rid, generated = id_value(value, f"{name}:{number}")
     url = url if isinstance(url, str) else None
-    text = row.get(fields.text)
+    text = field_value(row, fields.text)
     if not isinstance(text, str):
-        what = "null" if text is None else type(text).__name__
+        what = "null" if text is None or text is MISSING else type(text).__name__
         return Record(rid, None, url, name, number, f"field {fields.text!r} is {what}, "
-                      "not a string", generated)
+                      "not a string", generated, found=found)
     if len(text) > fields.max_bytes // 4 and len(text.encode("utf-8")) > fields.max_bytes:
         return Record(rid, None, url, name, number,
-                      f"text exceeds --max-doc-bytes {fields.max_bytes:,}", generated)
+                      f"text exceeds --max-doc-bytes {fields.max_bytes:,}", generated,
+                      found=found)
     if not text.strip():
-        return Record(rid, None, url, name, number, "empty text", generated)
+        return Record(rid, None, url, name, number, "empty text", generated, found=found)
     return Record(rid, text, url, name, number, None, generated,
-                  group=group_value(row.get(fields.group)) if fields.group else None)
+                  group=group_value(group) if fields.group else None, found=found)
+
+
+def _column_of(schema: pa.Schema, name: str) -> str | None:
+    """The top-level column that holds field ``name`` (a column of that name, else for a
+    dotted name the struct column of its first part that holds the rest), or None."""
+    import pyarrow as pa
+
+    if name in schema.names:
+        return name
+    head, dot, rest = name.partition(".")
+    if not dot or head not in schema.names:
+        return None
+    kind = schema.field(head).type
+    if not pa.types.is_struct(kind):
+        return None
+    inner = pa.schema([kind.field(i) for i in range(kind.num_fields)])
+    return head if _column_of(inner, rest) is not None else None
 
 
 def _group_starts(pf: pq.ParquetFile) -> list[int]:
@@ -68,14 +95,15 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
         yield Record(f"{name}:0", None, None, name, 0, f"cannot read Parquet file: {exc}", True)
         return
     groups = groups if groups is not None else range(len(starts) - 1)
-    if fields.text not in columns:
+    if _column_of(pf.schema_arrow, fields.text) is None:
         reason = (f"no {fields.text!r} column (columns: {', '.join(columns[:8])}); "
                   "see --text-field")
         for number in range(starts[groups.start] + 1, starts[groups.stop] + 1):
             yield Record(f"{name}:{number}", None, None, name, number, reason, True)
         return
-    wanted = list(dict.fromkeys(c for c in (fields.id, fields.text, fields.url, fields.group)
-                                  if c in columns))
+    wanted = list(dict.fromkeys(c for c in (
+        _column_of(pf.schema_arrow, f) for f in (fields.id, fields.text, fields.url, fields.group)
+        if f is not None) if c is not None))
     for group, (lo, hi) in enumerate(pairwise(starts)):
         if group not in groups:
             continue

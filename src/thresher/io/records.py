@@ -24,8 +24,43 @@ from thresher.io.sources import Shard
 if TYPE_CHECKING:
     from thresher.io.warc import WarcOptions
 
-__all__ = ["Fields", "Record", "group_value", "id_value", "iter_lines", "jsonl_record", "open_binary",
-           "read_shard"]
+__all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_OBJECT", "FOUND_URL", "MISSING", "Fields", "Record",
+           "field_value", "found_bits", "group_value", "id_value", "iter_lines", "jsonl_record",
+           "open_binary", "read_shard"]
+
+# Bits of Record.found: the record is an object (JSON, a Parquet row), and which of the
+# id, URL and group fields it has (null counts as present: the field is there).
+FOUND_OBJECT, FOUND_ID, FOUND_URL, FOUND_GROUP = 1, 2, 4, 8
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # what field_value returns for a field a record lacks
+
+
+def field_value(obj: dict[str, Any], name: str) -> Any:
+    """Return the value of field ``name`` in ``obj``, or ``MISSING``.
+
+    A key spelled ``name`` wins; failing that, a dotted name is split at its first dot
+    and the rest looked up in the object the first part names (``metadata.url``: the
+    ``url`` of the ``metadata`` object), the same way one level down.
+
+    Example:
+        >>> field_value({"metadata": {"url": "u"}}, "metadata.url")
+        'u'
+        >>> field_value({"metadata.url": "a", "metadata": {"url": "b"}}, "metadata.url")
+        'a'
+        >>> field_value({"metadata": "x"}, "metadata.url")
+        MISSING
+    """
+    if name in obj:
+        return obj[name]
+    head, dot, rest = name.partition(".")
+    inner = obj.get(head) if dot else None
+    return field_value(inner, rest) if isinstance(inner, dict) else MISSING
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +72,18 @@ class Fields:
     url: str = "url"
     max_bytes: int = 8 * 1024 * 1024
     group: str | None = None  # field naming a record's site, for the template statistics
+
+    def named(self) -> dict[int, tuple[str, str]]:
+        """The id, URL and group fields given other than by default, which every file
+        must hold somewhere: ``FOUND_*`` bit -> (option, field)."""
+        out = {}
+        if self.id != "id":
+            out[FOUND_ID] = ("--id-field", self.id)
+        if self.url != "url":
+            out[FOUND_URL] = ("--url-field", self.url)
+        if self.group is not None:
+            out[FOUND_GROUP] = ("--group-by", self.group)
+        return out
 
 
 @dataclass(slots=True)
@@ -56,6 +103,7 @@ class Record:
     id_generated: bool = False
     extra: dict[str, Any] | None = None  # WARC and WET: crawl_date, title, language, ...
     group: str | None = None  # the value of Fields.group, when one is named
+    found: int = 0  # FOUND_* bits
 
 
 class _ZstdRaw(io.RawIOBase):
@@ -174,10 +222,10 @@ def _describe_json_error(line: bytes, exc: Exception) -> str:
 
 
 def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | None]:
-    if fields.text not in obj:
+    text = field_value(obj, fields.text)
+    if text is MISSING:
         names = ", ".join(sorted(obj)[:8]) or "none"
         return None, f"no {fields.text!r} field (fields: {names}); see --text-field"
-    text = obj[fields.text]
     if not isinstance(text, str):
         what = "null" if text is None else type(text).__name__
         return None, f"field {fields.text!r} is {what}, not a string"
@@ -186,8 +234,16 @@ def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | Non
     return text, None
 
 
-def _id_of(obj: dict[str, Any], fields: Fields, fallback: str) -> tuple[str, bool]:
-    return id_value(obj.get(fields.id), fallback)
+def found_bits(obj: dict[str, Any], fields: Fields) -> tuple[int, list[Any]]:
+    """Return which of the id, URL and group fields ``obj`` has (``FOUND_*`` bits, the
+    object's own included), and their values (None where missing)."""
+    bits, values = FOUND_OBJECT, []
+    for bit, name in ((FOUND_ID, fields.id), (FOUND_URL, fields.url),
+                      (FOUND_GROUP, fields.group)):
+        value = MISSING if name is None else field_value(obj, name)
+        bits |= 0 if value is MISSING else bit
+        values.append(None if value is MISSING else value)
+    return bits, values
 
 
 def id_value(value: Any, fallback: str) -> tuple[str, bool]:
@@ -222,11 +278,6 @@ def group_value(value: Any) -> str | None:
     return None if value is None else value if isinstance(value, str) else str(value)
 
 
-def _url_of(obj: dict[str, Any], fields: Fields) -> str | None:
-    url = obj.get(fields.url)
-    return url if isinstance(url, str) else None
-
-
 def jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
     """The record of one JSONL line (stripped of its line ending), read with orjson."""
     if len(line) > fields.max_bytes:
@@ -240,14 +291,14 @@ def jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
     if not isinstance(obj, dict):
         return Record(f"{name}:{number}", None, None, name, number,
                       f"not a JSON object but {type(obj).__name__}", True)
-    value = obj.get(fields.id)  # the common case inline: a string id
-    if type(value) is str and value:
+    found, (value, url, group) = found_bits(obj, fields)
+    if type(value) is str and value:  # the common case inline: a string id
         rid, generated = value, False
     else:
-        rid, generated = _id_of(obj, fields, f"{name}:{number}")
+        rid, generated = id_value(value, f"{name}:{number}")
     text, problem = _text_of(obj, fields)
-    return Record(rid, text, _url_of(obj, fields), name, number, problem, generated,
-                  group=group_value(obj.get(fields.group)) if fields.group else None)
+    return Record(rid, text, url if isinstance(url, str) else None, name, number, problem,
+                  generated, group=group_value(group) if fields.group else None, found=found)
 
 
 def _read_jsonl(shard: Shard, name: str, fields: Fields) -> Iterator[Record]:

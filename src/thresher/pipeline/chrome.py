@@ -530,16 +530,9 @@ def content_task(task: ContentTask) -> dict[str, Any]:
             where = np.asarray(slots)
             site[where] = ghash
             title[where] = titles
-            last = np.full(len(slots), -1, dtype=np.int64)
-            np.maximum.at(last, doc_of[kept_blocks], kept_blocks)
-            first = _first_kept(blocks.doc_offsets, keep)
             found = per_doc > 0
             lengths = kept.chars[lo:hi][where]
-            top = max(blocks.start.shape[0] - 1, 0)
-            starts = np.append(blocks.start, 0)[np.clip(first, 0, top)]
-            ends = np.append(blocks.end, 0)[np.clip(last, 0, top)]
-            span[where, 0] = np.where(found, starts, 0)
-            span[where, 1] = np.where(found, ends, lengths)
+            span[where] = content_spans(blocks, keep, lengths)
             size = blocks.end - blocks.start
             chars["blocks"] += int(size.sum())
             chars["content"] += int(size[kept_blocks].sum()) + int(lengths[~found].sum())
@@ -584,6 +577,23 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     # holds about as much at its fullest as when pass two read the input again.
     work.discard("read", [f"{name}.{key}" for key in _KEPT])
     return stats
+
+
+def content_spans(blocks: Blocks, keep: NDArray[np.bool_], lengths: NDArray[np.int64]
+                  ) -> NDArray[np.int64]:
+    """Return each document's content span (code points, from its first kept block's
+    start to its last one's end; the whole text, of ``lengths``, where none is kept)."""
+    n = blocks.doc_offsets.shape[0] - 1
+    kept_blocks = np.flatnonzero(keep)
+    doc_of = np.repeat(np.arange(n), np.diff(blocks.doc_offsets))
+    last = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last, doc_of[kept_blocks], kept_blocks)
+    first = _first_kept(blocks.doc_offsets, keep)
+    found = last >= 0
+    top = max(blocks.start.shape[0] - 1, 0)
+    starts = np.append(blocks.start, 0)[np.clip(first, 0, top)]
+    ends = np.append(blocks.end, 0)[np.clip(last, 0, top)]
+    return np.stack((np.where(found, starts, 0), np.where(found, ends, lengths)), axis=1)
 
 
 def _first_kept(doc_offsets: NDArray[np.int64], keep: NDArray[np.bool_]) -> NDArray[np.int64]:

@@ -153,11 +153,21 @@ class _Rows:
     dup_first: list[str | None]
     shingles: list[str]
     rep_notes: dict[int, str] | None = None  # rows whose representative is indexed
+    # content sizes in characters (the representative's, the row's), matching on content
+    sizes: list[tuple[int, int]] | None = None
 
 
 def _rep(rows: _Rows, i: int) -> str:
     note = (rows.rep_notes or {}).get(i, "")
     return f"{rows.rep_ids[i]}{note}"
+
+
+def _sizes(rows: _Rows, i: int) -> str:
+    """Why a partial duplicate points this way: the sizes of both contents."""
+    if rows.sizes is None:
+        return ""
+    theirs, mine = rows.sizes[i]
+    return f"; contained in it: its content {theirs:,} chars, this {mine:,}"
 
 
 def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
@@ -173,7 +183,7 @@ def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
     if k == KIND_PARTIAL:
         return (f"partial duplicate of {_rep(rows, i)}: {rows.cont[i]:.3f} of the smaller "
                 f"{of}'s {rows.shingles[i]} are in the other (containment >= "
-                f"{ctx.containment:g}; Jaccard {rows.sim[i]:.3f})")
+                f"{ctx.containment:g}; Jaccard {rows.sim[i]:.3f}{_sizes(rows, i)})")
     if k == KIND_TITLE:
         return (f"same article as {_rep(rows, i)}: both pages of the site carry its title, "
                 f"and {rows.cont[i]:.3f} of the smaller {of}'s {rows.shingles[i]} are in the "
@@ -222,6 +232,7 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
     d = shard_decisions(work, lo, hi)
     kind, rep = d.kind, d.rep
     rejected = kind == KIND_REJECTED
+    dup = (kind == KIND_KEPT) | rejected
     records = len(ctx.ids)
     indexed = rep >= records
     here = np.where(indexed, 0, np.maximum(rep, 0))
@@ -235,6 +246,18 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
     for j in from_index:
         rep_ids[j] = old[int(rep[told[j]])][0]
     first = d.repeated_first[told]
+    spans: dict[str, Any] = {}
+    sizes = None
+    if ctx.spans is not None:
+        own, other = ctx.spans[lo:hi], ctx.spans[here].copy()
+        for k in np.flatnonzero(indexed).tolist():
+            other[k] = old[int(rep[k])][2]
+        spans = {"content_start": pa.array(own[:, 0], pa.int64(), mask=rejected),
+                 "content_end": pa.array(own[:, 1], pa.int64(), mask=rejected),
+                 "rep_content_start": pa.array(other[:, 0], pa.int64(), mask=dup),
+                 "rep_content_end": pa.array(other[:, 1], pa.int64(), mask=dup)}
+        sizes = list(zip((other[told, 1] - other[told, 0]).tolist(),
+                         (own[told, 1] - own[told, 0]).tolist(), strict=True))
     rows = _Rows(
         kind=kind[told].tolist(), ids=meta["id"].take(at).to_pylist(), rep_ids=rep_ids,
         lead_ids=ctx.ids.take(pa.array(d.lead[told])).to_pylist(),
@@ -245,23 +268,13 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
         shingles=[ctx.labels[1] if m == 2 else ctx.labels[0]
                   for m in ctx.mode[lo:hi][told].tolist()],
         rep_notes={j: f" (in the index, batch {old[int(rep[told[j]])][1]})"
-                   for j in from_index})
+                   for j in from_index}, sizes=sizes)
     reasons: list[str | None] = [None] * kind.shape[0]
     representative: list[str | None] = [None] * kind.shape[0]
     for j, i in enumerate(told.tolist()):
         reasons[i] = _reason(rows, j, ctx)
         representative[i] = rep_ids[j]
     kept_bytes = int(meta["bytes"].to_numpy()[kind == KIND_KEPT].sum())
-    dup = (kind == KIND_KEPT) | rejected
-    spans: dict[str, Any] = {}
-    if ctx.spans is not None:
-        own, other = ctx.spans[lo:hi], ctx.spans[here].copy()
-        for k in np.flatnonzero(indexed).tolist():
-            other[k] = old[int(rep[k])][2]
-        spans = {"content_start": pa.array(own[:, 0], pa.int64(), mask=rejected),
-                 "content_end": pa.array(own[:, 1], pa.int64(), mask=rejected),
-                 "rep_content_start": pa.array(other[:, 0], pa.int64(), mask=dup),
-                 "rep_content_end": pa.array(other[:, 1], pa.int64(), mask=dup)}
     return pa.table({
         "id": meta["id"],
         "decision": _labels()["decision"].take(pa.array(kind.astype(np.int64))),

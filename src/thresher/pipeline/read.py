@@ -17,7 +17,15 @@ from numpy.typing import NDArray
 from thresher.core.blocks import Blocks, split_counted
 from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, choose_modes, sketch_texts
 from thresher.io.batches import Batch, read_batches
-from thresher.io.records import Fields, Record
+from thresher.io.records import (
+    FOUND_GROUP,
+    FOUND_ID,
+    FOUND_OBJECT,
+    FOUND_URL,
+    Fields,
+    Record,
+    iter_lines,
+)
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
 from thresher.pipeline.workdir import WorkDir
@@ -175,6 +183,50 @@ class _DocsWriter:
         self.writer.close()
 
 
+_FOUND = {FOUND_OBJECT: "object", FOUND_ID: "id", FOUND_URL: "url", FOUND_GROUP: "group"}
+
+
+def missing_fields(stats: list[dict[str, Any]], fields: Fields) -> tuple[str, str, str] | None:
+    """Return (file, option, field) for the first file none of whose records holds a field
+    named other than by default (``Fields.named``), from the read tasks' statistics."""
+    per_file: dict[str, Counter[str]] = {}
+    for st in stats:
+        found = dict(st.get("found") or {})
+        if found:
+            per_file.setdefault(found.pop("file"), Counter()).update(found)
+    for path, counts in per_file.items():
+        for bit, (option, name) in fields.named().items():
+            if counts["object"] and not counts[_FOUND[bit]]:
+                return path, option, name
+    return None
+
+
+def fields_of(path: str, limit: int = 20) -> list[str]:
+    """Name the fields of a JSONL file's first object or a Parquet file's columns, and
+    one level into nested objects (``metadata.url``), for an error message."""
+    import orjson
+
+    obj: dict[str, Any] = {}
+    if path.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        obj = {f.name: ({f.type.field(i).name: None for i in range(f.type.num_fields)}
+                        if f.type.num_fields and hasattr(f.type, "field") else None)
+               for f in pq.read_schema(path)}
+    else:
+        for _, line, _ in iter_lines(path):
+            try:
+                value = orjson.loads(line) if line is not None else None
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                obj = value
+                break
+    names = [f"{k}.{sub}" if sub else k for k, v in obj.items()
+             for sub in ([*v] if isinstance(v, dict) and v else [None])]
+    return names[:limit] + (["..."] if len(names) > limit else [])
+
+
 def read_stage_task(task: ReadTask) -> dict[str, Any]:
     """Read and sketch one shard into the work folder; return its statistics."""
 
@@ -195,7 +247,9 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         from thresher.pipeline.chrome import pass_one_files
 
         files.update({key: work.appender("read", f"{name}.{key}") for key in pass_one_files()})
+    found: Counter[str] = Counter()
     for batch in read_batches(task.shard, task.fields, skipped=skipped, warc=task.warc):
+        found.update({_FOUND[b]: c for b, c in (batch.found or {}).items()})
         if docs is not None:
             docs.write(batch.records or [])
         arrays, reasons = _batch_arrays(task, batch, files)
@@ -218,6 +272,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     if docs is not None:
         docs.close()
     stats = {"records": records, "rejected": rejected, "text_bytes": text_bytes,
-             "skipped": dict(sorted(skipped.items()))}
+             "skipped": dict(sorted(skipped.items())),
+             "found": {"file": task.shard.files[0], **found} if found["object"] else {}}
     work.mark_done("read", name, stats)
     return stats

@@ -43,7 +43,7 @@ from thresher.pipeline.outdir import (
 )
 from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
 from thresher.pipeline.progress import NullProgress, Progress
-from thresher.pipeline.read import ReadTask, read_stage_task
+from thresher.pipeline.read import ReadTask, fields_of, missing_fields, read_stage_task
 from thresher.pipeline.workdir import WorkDir, is_url
 
 __all__ = ["lsh_plan", "run_dedup"]
@@ -391,6 +391,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                       mh.shingle, mh.seed, warc, blocks=content, columns=columns)
              for s in shards]
     read_stats = r.stage("read", read_stage_task, [(f"{t.shard.index:05d}", t) for t in reads])
+    _check_named_fields(read_stats, r.fields)
     if cfg.run.strict:
         _raise_first_rejection(work, n)
     src, content_stats = "read", []
@@ -558,6 +559,17 @@ def _index_summary(store: Any, ixrun: IndexRun, probed: dict[str, Any],
     return {"path": str(store.path), "mode": ixrun.mode,
             "matched": probed.get("matched", 0), "exact": probed.get("exact", 0),
             "candidates": probed.get("candidates", 0), "documents_before": before, **added}
+
+
+def _check_named_fields(read_stats: list[dict[str, Any]], fields: Fields) -> None:
+    """Stop where a named id, URL or group field is in no record of a file: every record
+    would silently get none (a misspelt name, or one that needs a dotted path)."""
+    missing = missing_fields(read_stats, fields)
+    if missing is not None:
+        path, option, field = missing
+        have = ", ".join(fields_of(path)) or "none"
+        raise InputError(f"no record has the field {field!r} named by {option} "
+                         f"(the records' fields: {have})", path=path)
 
 
 def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:

@@ -35,6 +35,9 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
     WORK/lsh/band-NNN.npy               candidate pairs of one band, (lo << 32) | hi
     WORK/verify/cand.npy, chunk-NNNNN.npy
                                         distinct candidate pairs and their Jaccard
+    WORK/cluster/edges-NNNNN.npy, e*-NNNNN.npy
+                                        a verified chunk's matches: the pairs, similarity,
+                                        containment, why, and which way each may go (eway)
     WORK/cluster/dup_*.npy              one row per duplicate, sorted by record: its
                                         representative, similarity, kind, exact-group leader
     WORK/<stage>/<task>.done            JSON: the task's statistics; written last
@@ -79,7 +82,7 @@ STAGES = ("read", "template", "groups", "content", "index", "probe", "probed", "
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep
 # their record's end
-FORMAT = 4
+FORMAT = 5
 
 
 def is_url(location: str | Path) -> bool:

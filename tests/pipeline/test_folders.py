@@ -134,7 +134,7 @@ def test_a_resumed_run_removes_the_temporaries_of_the_killed_one(corpus: Path,
     unfinish(out)
     stale = [out / "kept" / "part-0.jsonl.thresher-tmp-4242",
              out / "decisions.parquet.thresher-tmp-4242",
-             out / "_work" / "write" / "00000.done.tmp-4242"]
+             out / "_work" / "write" / "00000.done.thresher-tmp-4242"]
     for path in stale:
         path.write_bytes(b"half written" * 1000)
     again = thresher.dedup(inputs=[corpus], output=out, executor="serial")

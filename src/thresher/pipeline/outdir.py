@@ -70,17 +70,23 @@ def check_apart(inputs: tuple[str, ...], *, output: Path, work: str | None) -> N
     lies inside the other where a run writes or clears: a run clears its folders, and
     must never touch what it reads or what the other folder holds."""
     _named(output, "output folder")
-    out = _real(output)
-    local = _local(work)
     if work is not None:
         _named(work, "work folder")
-    folders = [("output folder", out), ("work folder", _real(local or output / "_work"))]
+    folders = _folders(output, work)
+    local = _local(work)
     if local is not None:
-        _check_work_place(folders[1][1], out, work or "")
+        _check_work_place(folders[1][1], folders[0][1], local)
     for given in inputs:
         if given == "-" or "://" in given:
             continue
         _check_input(given, _real(given), folders)
+
+
+def _folders(output: Path, work: str | None) -> list[tuple[str, Path]]:
+    """The output folder and the local work folder (its default place when remote or not
+    given), links followed."""
+    return [("output folder", _real(output)),
+            ("work folder", _real(_local(work) or output / "_work"))]
 
 
 def _check_work_place(work: Path, out: Path, given: str) -> None:
@@ -107,10 +113,7 @@ def _check_input(given: str, path: Path, folders: list[tuple[str, Path]]) -> Non
 def check_found(files: list[str], *, output: Path, work: str | None) -> None:
     """Refuse input files found inside the inputs (through links) that are in the output
     or work folder. Only an existing folder can hold them, so new folders cost nothing."""
-    local = _local(work)
-    folders = [(what, _real(f)) for what, f in (("output folder", output),
-                                                 ("work folder", local or output / "_work"))
-               if Path(f).exists()]
+    folders = [(what, folder) for what, folder in _folders(output, work) if folder.exists()]
     if not folders:
         return
     for name in files:

@@ -11,10 +11,8 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,6 +42,7 @@ from thresher.pipeline.outdir import (
 from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask, fields_of, missing_fields, read_stage_task
+from thresher.pipeline.summary import summarize
 from thresher.pipeline.workdir import WorkDir, is_url
 
 __all__ = ["lsh_plan", "run_dedup"]
@@ -211,11 +210,6 @@ class _Runner:
         return stats
 
 
-def _category(reason: str) -> str:
-    head = re.split(r":| \(|;", reason, maxsplit=1)[0]
-    return re.sub(r"\d[\d,]*", "N", head).strip()
-
-
 @dataclasses.dataclass(frozen=True)
 class IndexRun:
     """Run against a persistent index: ``add`` (then add the kept documents) or ``query``."""
@@ -297,8 +291,7 @@ def _claimed_run(config: Config, progress: Progress | None, store: Any, index: I
                 "token": index.token if index is not None and index.mode == "add" else None}
     done = _finished_before(outdir, marker, identity, store)
     if done is not None:
-        if not config.output.keep_work and config.output.work_dir is None:
-            work.remove()  # what a run killed while it cleaned up left behind
+        _remove_work(config, work)  # what a run killed while it cleaned up left behind
         return {**done, "up_to_date": True}
     # The same run whose summary went missing after it finished resumes; another is
     # refused, or replaces the outputs with --overwrite.
@@ -317,9 +310,14 @@ def _claimed_run(config: Config, progress: Progress | None, store: Any, index: I
     finally:
         r.executor.close()
     outdir.finish(identity)
+    _remove_work(config, work)
+    return summary
+
+
+def _remove_work(config: Config, work: WorkDir) -> None:
+    """Remove the work folder after a finished run, unless the user named or kept it."""
     if not config.output.keep_work and config.output.work_dir is None:
         work.remove()
-    return summary
 
 
 def _finished_before(outdir: OutputDir, marker: dict[str, Any] | None,
@@ -358,10 +356,8 @@ def _committed_add(work: WorkDir, store: Any, ixrun: IndexRun, fingerprint: dict
     it keeps the earlier fingerprint (the stages' work stays valid) and does not add the
     batch twice.
     """
-    import hashlib
-
     def token(fp: dict[str, Any]) -> str:
-        return hashlib.sha256(json.dumps(_normal(fp), sort_keys=True).encode()).hexdigest()[:32]
+        return identity_of(_normal(fp))
 
     earlier = work.earlier()
     if earlier is not None and _without_segments(earlier) == _without_segments(fingerprint):
@@ -491,9 +487,14 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         kept_bytes = outputs()
         if adding is not None:
             added = _index_add(r, store, adding, plan, titles, src, n, time.process_time)
-    summary = _summary(r, plan=plan, read_stats=read_stats, cluster=cluster,
-                       kept_bytes=kept_bytes, resumed=resumed, started=started,
-                       content_stats=content_stats)
+    summary = summarize(
+        r.out, r.config, plan=plan, read_stats=read_stats, cluster=cluster,
+        kept_bytes=kept_bytes, content_stats=content_stats,
+        run={"output": str(r.out), "executor": r.config.run.executor,
+             "inputs": [_absolute(p) for p in r.config.input.paths],
+             "workers": r.executor.workers, "resumed": resumed,
+             "seconds": round(time.perf_counter() - started, 3),
+             "stage_seconds": r.timings, "stage_cpu_seconds": r.cpu})
     if store is not None and ixrun is not None:
         summary["index"] = _index_summary(store, ixrun, probed, added,
                                           sum(int(e["docs"]) for e in entries or ()))
@@ -594,75 +595,6 @@ def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:
     seen = orig.to_pylist()[0]
     raise InputError(f"duplicate id {row['id']!r} (first seen at {seen['file']}:{seen['line']})",
                      path=row["file"], line=row["line"])
-
-
-def _summary(r: _Runner, *, plan: LshPlan, read_stats: list[dict[str, Any]],
-             cluster: dict[str, Any], kept_bytes: int, resumed: bool, started: float,
-             content_stats: list[dict[str, Any]]) -> dict[str, Any]:
-    import numpy as np
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    dec = pq.read_table(r.out / "decisions.parquet",
-                        columns=["decision", "match", "reason", "cluster", "file", "line"])
-    decisions, matches = _value_counts(dec["decision"]), _value_counts(dec["match"])
-    rejected_rows = dec.filter(pc.equal(dec["decision"], "rejected"))
-    rejected = rejected_rows["reason"].to_pylist()
-    reasons = Counter(_category(x) for x in rejected if x)
-    examples = [f"{row['file']}:{row['line']}: {row['reason']}" if row["line"] else
-                f"{row['file']}: {row['reason']}"
-                for row in rejected_rows.slice(0, 5).to_pylist()]
-    sizes = np.bincount(dec["cluster"].drop_null().to_numpy()) if dec.num_rows else np.zeros(0)
-    sizes = sizes[sizes > 1]
-    skipped: Counter[str] = Counter()
-    for stats in read_stats:
-        skipped.update(stats.get("skipped", {}))
-    read = dec.num_rows
-    counts = {"read": read, "kept": decisions["kept"], "duplicate": decisions["duplicate"],
-              "rejected": decisions["rejected"]}
-    return {
-        "thresher": __version__,
-        "counts": counts,
-        "counts_add_up": read == counts["kept"] + counts["duplicate"] + counts["rejected"],
-        "duplicates": {"exact": matches["exact"], "same_content": matches["same-content"],
-                       "near": matches["near"],
-                       "partial": matches["partial"], "title": matches["title"]},
-        "matched_on": r.config.content.match,
-        **({"boilerplate": _boilerplate_share(content_stats)} if content_stats else {}),
-        "clusters": {"with_duplicates": int(sizes.shape[0]),
-                     "largest": int(sizes.max()) if sizes.shape[0] else 1},
-        "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "skipped_by_reason": dict(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "rejected_examples": examples,
-        "text_bytes": {"read": sum(s.get("text_bytes", 0) for s in read_stats),
-                       "kept": kept_bytes},
-        "lsh": {"bands": plan.bands, "rows": plan.rows, "candidates": cluster["candidates"],
-                "verified": cluster["verified"], "candidate_threshold": plan.threshold,
-                # verified candidates by Jaccard, in equal bins over [0, 1]
-                "similarity": cluster["similarity"]},
-        "config": json.loads(r.config.results_fingerprint()),
-        "run": {"output": str(r.out), "executor": r.config.run.executor,
-                "inputs": [_absolute(p) for p in r.config.input.paths],
-                "workers": r.executor.workers,
-                "resumed": resumed, "seconds": round(time.perf_counter() - started, 3),
-                "stage_seconds": r.timings, "stage_cpu_seconds": r.cpu},
-    }
-
-
-def _value_counts(column: Any) -> Counter[str]:
-    """How often each value occurs in a string column (nulls and blanks left out)."""
-    import pyarrow.compute as pc
-
-    counts = pc.value_counts(column)
-    return Counter({v: c for v, c in zip(counts.field("values").to_pylist(),
-                                         counts.field("counts").to_pylist(), strict=True) if v})
-
-
-def _boilerplate_share(stats: list[dict[str, Any]]) -> dict[str, Any]:
-    blocks = sum(s.get("block_chars", 0) for s in stats)
-    kept = sum(s.get("content_chars", 0) for s in stats)
-    return {"block_chars": blocks, "content_chars": kept,
-            "share_removed": round(1 - kept / blocks, 4) if blocks else 0.0}
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

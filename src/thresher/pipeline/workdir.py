@@ -68,6 +68,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
+from thresher.io.atomic import atomic_path, remove_temporaries, temporary_name, write_atomically
 
 __all__ = ["FORMAT", "WorkDir", "is_url"]
 
@@ -90,15 +91,6 @@ def is_url(location: str | Path) -> bool:
     return "://" in str(location)
 
 
-def _replace_atomically(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    finally:  # a full disk must not leave a half-written file behind
-        tmp.unlink(missing_ok=True)
-
-
 class _Appender:
     """Appends arrays to a raw file written under a temporary name until closed."""
 
@@ -106,7 +98,7 @@ class _Appender:
         self.target = target
         self.upload = upload  # for a URL: called with the finished local file
         if upload is None:
-            self.tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+            self.tmp = Path(temporary_name(target))
         else:
             fd, name = tempfile.mkstemp(prefix="thresher-", suffix=".part")
             os.close(fd)
@@ -202,7 +194,7 @@ class WorkDir:
             self.fs.pipe_file(self._at(*parts), data)
         else:
             self.root.joinpath(*parts[:-1]).mkdir(parents=True, exist_ok=True)
-            _replace_atomically(self._at(*parts), data)
+            write_atomically(self._at(*parts), data)
 
     def earlier(self) -> dict[str, Any] | None:
         """Return the fingerprint of the run that prepared this folder, if there is one."""
@@ -288,13 +280,8 @@ class WorkDir:
     def _remove_temporaries(self) -> None:
         """Delete the half-written files of a killed attempt (local folders: a URL's
         files are uploaded whole)."""
-        if self.url:
-            return
-        for stage in STAGES:
-            folder = self.root / stage
-            if folder.is_dir():
-                for tmp in folder.glob("*.tmp-*"):
-                    tmp.unlink(missing_ok=True)
+        if not self.url:
+            remove_temporaries(self.root)
 
     def path(self, stage: str, name: str) -> Path:
         """Return the local path of artifact ``name`` of ``stage``, creating the stage folder.
@@ -326,9 +313,8 @@ class WorkDir:
             self._write_bytes(buf.getvalue(), stage, f"{name}.npy")
             return
         target = self.path(stage, f"{name}.npy")
-        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}.npy")
-        np.save(tmp, array, allow_pickle=False)
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
 
     def load(self, stage: str, name: str, *, mmap: bool = False) -> NDArray[Any]:
         """Read an array artifact, memory-mapped if asked (and the folder is local)."""

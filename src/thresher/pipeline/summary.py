@@ -1,0 +1,87 @@
+"""The run's summary: counts that add up, duplicates by kind, rejections by reason."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from thresher._version import __version__
+from thresher.config import Config
+from thresher.core.plan import LshPlan
+
+__all__ = ["summarize"]
+
+
+def summarize(out: Path, config: Config, *, plan: LshPlan, read_stats: list[dict[str, Any]],
+              cluster: dict[str, Any], kept_bytes: int, content_stats: list[dict[str, Any]],
+              run: dict[str, Any]) -> dict[str, Any]:
+    """The summary of a run whose ``decisions.parquet`` is written in ``out``; ``run`` is
+    its ``run`` section (how it ran: executor, workers, seconds)."""
+    import numpy as np
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    dec = pq.read_table(out / "decisions.parquet",
+                        columns=["decision", "match", "reason", "cluster", "file", "line"])
+    decisions, matches = _value_counts(dec["decision"]), _value_counts(dec["match"])
+    rejected_rows = dec.filter(pc.equal(dec["decision"], "rejected"))
+    rejected = rejected_rows["reason"].to_pylist()
+    reasons = Counter(_category(x) for x in rejected if x)
+    examples = [f"{row['file']}:{row['line']}: {row['reason']}" if row["line"] else
+                f"{row['file']}: {row['reason']}"
+                for row in rejected_rows.slice(0, 5).to_pylist()]
+    sizes = np.bincount(dec["cluster"].drop_null().to_numpy()) if dec.num_rows else np.zeros(0)
+    sizes = sizes[sizes > 1]
+    skipped: Counter[str] = Counter()
+    for stats in read_stats:
+        skipped.update(stats.get("skipped", {}))
+    read = dec.num_rows
+    counts = {"read": read, "kept": decisions["kept"], "duplicate": decisions["duplicate"],
+              "rejected": decisions["rejected"]}
+    return {
+        "thresher": __version__,
+        "counts": counts,
+        "counts_add_up": read == counts["kept"] + counts["duplicate"] + counts["rejected"],
+        "duplicates": {"exact": matches["exact"], "same_content": matches["same-content"],
+                       "near": matches["near"],
+                       "partial": matches["partial"], "title": matches["title"]},
+        "matched_on": config.content.match,
+        **({"boilerplate": _boilerplate_share(content_stats)} if content_stats else {}),
+        "clusters": {"with_duplicates": int(sizes.shape[0]),
+                     "largest": int(sizes.max()) if sizes.shape[0] else 1},
+        "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "skipped_by_reason": dict(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "rejected_examples": examples,
+        "text_bytes": {"read": sum(s.get("text_bytes", 0) for s in read_stats),
+                       "kept": kept_bytes},
+        "lsh": {"bands": plan.bands, "rows": plan.rows, "candidates": cluster["candidates"],
+                "verified": cluster["verified"], "candidate_threshold": plan.threshold,
+                # verified candidates by Jaccard, in equal bins over [0, 1]
+                "similarity": cluster["similarity"]},
+        "config": json.loads(config.results_fingerprint()),
+        "run": run,
+    }
+
+
+def _value_counts(column: Any) -> Counter[str]:
+    """How often each value occurs in a string column (nulls and blanks left out)."""
+    import pyarrow.compute as pc
+
+    counts = pc.value_counts(column)
+    return Counter({v: c for v, c in zip(counts.field("values").to_pylist(),
+                                         counts.field("counts").to_pylist(), strict=True) if v})
+
+
+def _boilerplate_share(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    blocks = sum(s.get("block_chars", 0) for s in stats)
+    kept = sum(s.get("content_chars", 0) for s in stats)
+    return {"block_chars": blocks, "content_chars": kept,
+            "share_removed": round(1 - kept / blocks, 4) if blocks else 0.0}
+
+
+def _category(reason: str) -> str:
+    head = re.split(r":| \(|;", reason, maxsplit=1)[0]
+    return re.sub(r"\d[\d,]*", "N", head).strip()

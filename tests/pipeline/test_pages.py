@@ -48,3 +48,20 @@ def test_one_page_needs_the_cross_site_bar_not_the_site_bar() -> None:
 
 def test_one_address_under_two_titles_is_still_two_articles() -> None:
     assert _decide(0.95, page=(5, 5), title=(11, 13))[0] is False
+
+
+def test_page_hashes_of_a_batch_are_page_of_one_url_at_a_time() -> None:
+    import random
+
+    import xxhash
+
+    rng = random.Random(5)
+    parts = ["http://", "https://", "HTTP://", "ftp://", "", "www.", "WWW.", "Ex.org",
+             "ex.org:80", "ex.org:8080", "ex.org:x", "[::1", "[::1]", "/a", "/a/b", "?",
+             "?q=1", "??", "#f", "#f?g", " ", "\t", "\x1f", "\u00a0", "é", "\n", "x", ":"]
+    urls: list[str | None] = [None, "", " ", "http://a.org"]
+    urls += ["".join(rng.choice(parts) for _ in range(rng.randrange(1, 7)))
+             for _ in range(3000)]
+    want = [xxhash.xxh3_64_intdigest(page_of(u).encode()) | 1 if page_of(u) else 0
+            for u in urls]
+    assert page_hashes(urls).tolist() == want

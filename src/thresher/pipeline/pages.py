@@ -9,6 +9,7 @@ wrappers, not as two pages of one site.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -49,13 +50,65 @@ def page_of(url: str | None) -> str:
 def page_hashes(urls: list[str | None]) -> NDArray[np.uint64]:
     """Return each URL's page key (a hash of :func:`page_of`; never 0), or 0 without one.
 
+    A batch at a time, as the site keys are: Arrow cuts every URL into its scheme and
+    network location and the rest; only the distinct network locations are parsed.
+
     Example:
         >>> keys = page_hashes(["http://a.org/x", "https://www.a.org/x", None])
         >>> bool(keys[0] == keys[1]), int(keys[2])
         (True, 0)
     """
-    out = np.zeros(len(urls), dtype=np.uint64)
-    for i, url in enumerate(urls):
-        if page := page_of(url):
-            out[i] = xxhash.xxh3_64_intdigest(page.encode("utf-8", "surrogatepass")) | 1
+    import pyarrow as pa
+
+    try:
+        url = pa.array(urls, pa.string())
+    except (pa.ArrowException, UnicodeEncodeError):  # a lone surrogate: one at a time
+        return _hashes([page_of(u) for u in urls])
+    return _hashes(_pages(url))
+
+
+def _pages(url: Any) -> list[str | None]:
+    """:func:`page_of` of an Arrow array of URLs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    head = pc.struct_field(pc.extract_regex(url, f"^(?P<h>{_HEAD})"), [0])
+    # as page_of: a URL that it or urlsplit would clean first (blanks around it, blanks
+    # or controls inside) is worked out whole, one at a time
+    whole = pc.or_kleene(pc.is_null(head), pc.or_kleene(
+        pc.match_substring_regex(url, "[\t\r\n]"),
+        pc.not_equal(url, pc.utf8_trim_whitespace(url))))
+    rest = pc.replace_substring_regex(url, f"^{_HEAD}", "")
+    rest = pc.replace_substring_regex(rest, "#.*$", "")  # the fragment
+    rest = pc.replace_substring_regex(rest, "^([^?]*)\\?$", "\\1")  # an empty query
+    rest = pc.if_else(pc.starts_with(rest, "/"), rest,
+                      pc.binary_join_element_wise("/", rest, ""))  # the path is at least /
+    codes = pc.dictionary_encode(pc.fill_null(head, ""))
+    where = pa.array([_where(h) for h in codes.dictionary.to_pylist()], pa.string())
+    pages = pc.binary_join_element_wise(where.take(codes.indices), rest, "")
+    out: list[str | None] = pages.to_pylist()
+    alone = pc.or_kleene(whole, pc.is_null(pages))
+    for i in np.flatnonzero(alone.to_numpy(zero_copy_only=False)).tolist():
+        out[i] = page_of(url[i].as_py())
     return out
+
+
+def _where(head: str) -> str | None:
+    """The host and port :func:`page_of` names for a scheme and network location (None
+    where page_of takes the URL whole: no host, or one it cannot parse)."""
+    try:
+        parts = urlsplit(head)
+        host, port = (parts.hostname or "").removeprefix("www."), parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host if port is None or port in _DEFAULT_PORTS else f"{host}:{port}"
+
+
+def _hashes(pages: list[str | None]) -> NDArray[np.uint64]:
+    return np.fromiter((xxhash.xxh3_64_intdigest(p.encode("utf-8", "surrogatepass")) | 1
+                        if p else 0 for p in pages), dtype=np.uint64, count=len(pages))
+
+
+_HEAD = "[A-Za-z][A-Za-z0-9+.\\-]*://[^/?#]*"

@@ -26,7 +26,7 @@ Layout::
         docs.parquet             id, url, file, line of every document (zstd)
     INDEX/lock                   held by the one writer
 
-Why segments (``bench/index_store.py``, README): adding is a sort and a few sequential
+Why segments (``bench/index_store.py``, docs/persistent-index.md): adding is a sort and a few sequential
 writes, far faster than inserting row by row into SQLite or LMDB, and a reader needs no
 lock at all: it reads the manifest once and opens the segments it lists, which never
 change. A writer builds its segment under a temporary name, fsyncs it, renames it into

@@ -36,7 +36,7 @@ __all__ = ["DecisionsTask", "WriteTask", "decisions_task", "output_task", "write
 _DECISION = {KIND_KEPT: "kept", KIND_EXACT: "duplicate", KIND_NEAR: "duplicate",
              KIND_EXACT_NEAR: "duplicate", KIND_PARTIAL: "duplicate", KIND_TITLE: "duplicate",
              KIND_REJECTED: "rejected", KIND_SAME_CONTENT: "duplicate"}
-# The match column's values (README: What a run writes); the summary counts them.
+# The match column's values (docs/outputs.md); the summary counts them.
 _MATCH = {KIND_EXACT: "exact", KIND_SAME_CONTENT: "same-content", KIND_NEAR: "near",
           KIND_EXACT_NEAR: "near", KIND_PARTIAL: "partial", KIND_TITLE: "title"}
 ROW_GROUP = 65536

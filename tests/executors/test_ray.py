@@ -79,7 +79,7 @@ def test_a_restarted_driver_resumes_with_the_same_outputs(
         local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The driver dies after the Ray tasks of the first stages finished; run again, it
     reuses their files (completion markers) and ends with the outputs of a clean run."""
-    from thresher.pipeline import match
+    from thresher.pipeline import clusters
 
     corpus = make_corpus(tmp_path / "c", files=2, per_file=120, seed=12)
     thresher.dedup(inputs=[corpus], output=tmp_path / "clean", executor="serial",
@@ -88,13 +88,13 @@ def test_a_restarted_driver_resumes_with_the_same_outputs(
     def driver_dies(*_: object) -> None:
         raise KeyboardInterrupt  # what a killed driver leaves: no later stage ran
 
-    real = match.component_labels
-    monkeypatch.setattr(match, "component_labels", driver_dies)
+    real = clusters.component_labels
+    monkeypatch.setattr(clusters, "component_labels", driver_dies)
     with pytest.raises(KeyboardInterrupt):
         thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="ray",
                        strip_boilerplate=True)
     assert not (tmp_path / "o" / "summary.json").exists()
-    monkeypatch.setattr(match, "component_labels", real)
+    monkeypatch.setattr(clusters, "component_labels", real)
     summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="ray",
                              strip_boilerplate=True)
     assert summary["run"]["resumed"] is True

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thresher.core.cluster import cluster_nodes
-from thresher.pipeline import match
+from thresher.pipeline import clusters, match
 from thresher.pipeline.workdir import WorkDir
 
 
@@ -63,15 +63,15 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
             work.save("cluster", f"econt-{c:05d}", np.ones(part.shape[0]))
             work.save("cluster", f"ewhy-{c:05d}", np.zeros(part.shape[0], dtype=np.uint8))
             work.save("cluster", f"eway-{c:05d}", ways[part])
-        stats = match.component_labels(work, chunks)
+        stats = clusters.component_labels(work, chunks)
         labels = dict(zip(work.load("cluster", "nodes").tolist(),
                           work.load("cluster", "labels").tolist(), strict=True))
         assert labels == _components(n, pairs)
         assert stats["components"] == len(set(labels.values()))
-        for b in range(match.CLUSTER_BUCKETS):
-            match.bucket_task(match.BucketTask(str(tmp), chunks, b))
+        for b in range(clusters.CLUSTER_BUCKETS):
+            clusters.bucket_task(clusters.BucketTask(str(tmp), chunks, b))
         got = {}
-        for b in range(match.CLUSTER_BUCKETS):
+        for b in range(clusters.CLUSTER_BUCKETS):
             doc = work.load("cluster", f"bucket-{b:03d}-doc")
             rep = work.load("cluster", f"bucket-{b:03d}-rep")
             sim = work.load("cluster", f"bucket-{b:03d}-sim")

@@ -49,6 +49,7 @@ from thresher.index.store import (
     npy_stream,
     open_segments,
 )
+from thresher.pipeline.clusters import ShardDecisions
 from thresher.pipeline.match import (
     EDGE_NEAR,
     EDGE_PARTIAL,
@@ -60,7 +61,6 @@ from thresher.pipeline.match import (
     KIND_SAME_CONTENT,
     KIND_TITLE,
     MatchRule,
-    ShardDecisions,
     _gather_sets,
     active_docs,
     shard_offsets,

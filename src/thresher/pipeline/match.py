@@ -1,4 +1,5 @@
-"""Stages 2 to 5: global index, LSH candidates per band, verification, clustering."""
+"""Stages 2 to 4: global index, LSH candidates per band, verification, matching (the
+clustering that follows is in :mod:`thresher.pipeline.clusters`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.core.cluster import cluster_nodes, may_take
+from thresher.core.cluster import may_take
 from thresher.core.lsh import band_keys, bucket_pairs
 from thresher.core.sorting import distinct, group_order, lex_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
@@ -25,19 +26,17 @@ __all__ = [
     "KIND_SAME_CONTENT",
     "KIND_TITLE",
     "BandTask",
-    "BucketTask",
     "EdgeTask",
     "KeysTask",
     "VerifyTask",
     "band_task",
-    "bucket_task",
     "build_index",
-    "cluster_stage",
-    "component_labels",
     "edge_task",
     "keys_task",
     "lsh_parts",
     "merge_candidates",
+    "overlay",
+    "per_doc",
     "verify_task",
 ]
 
@@ -138,12 +137,17 @@ def _repeated_ids(table: Any) -> tuple[NDArray[np.bool_], NDArray[np.int64],
     return ok, repeated, first_of_code[codes[repeated]]
 
 
+def overlay(keys: NDArray[np.int64], lo: int, hi: int) -> slice:
+    """The slice of sorted record numbers ``keys`` that falls in records ``lo`` to ``hi``."""
+    return slice(int(np.searchsorted(keys, lo)), int(np.searchsorted(keys, hi)))
+
+
 def active_docs(work: WorkDir, lo: int, hi: int) -> NDArray[np.int64]:
     """Return the records ``lo`` to ``hi`` that take part in LSH, as offsets from ``lo``:
     usable, and not an exact copy of another."""
     mask = np.asarray(work.load("index", "ok", mmap=True)[lo:hi]).copy()
     exact = work.load("index", "exact_doc", mmap=True)
-    mask[np.asarray(exact[_overlay(exact, lo, hi)]) - lo] = False
+    mask[np.asarray(exact[overlay(exact, lo, hi)]) - lo] = False
     return np.flatnonzero(mask)
 
 
@@ -319,9 +323,6 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
     return stats
 
 
-CLUSTER_BUCKETS = 16  # clustering tasks; components are dealt to them by label
-
-
 @dataclass(frozen=True)
 class EdgeTask:
     """Decide which candidate pairs of one verified chunk are matches."""
@@ -424,7 +425,7 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     if rule.site_containment is not None and cand.shape[0]:
         both = np.concatenate((u, v))
         for part in ("site", "page") + (("title",) if rule.title_containment is not None else ()):
-            key = _per_doc(work, task.n_shards, both, part)
+            key = per_doc(work, task.n_shards, both, part)
             keys[part] = (key[:u.shape[0]], key[u.shape[0]:])
     inter = work.load("verify", f"inter-{c:05d}") if rule.containment is not None else None
     hit, why = rule.decide(sims, conts, inter, keys.get("site"), keys.get("title"),
@@ -473,235 +474,23 @@ def edge_ways(work: WorkDir, n_shards: int, u: NDArray[np.int64], v: NDArray[np.
 
 def content_chars(work: WorkDir, n_shards: int, docs: NDArray[np.int64]) -> NDArray[np.int64]:
     """Return each document's content size: the characters of its content span."""
+    span = per_doc(work, n_shards, docs, "span", np.int64, 2)
+    size: NDArray[np.int64] = span[:, 1] - span[:, 0]
+    return size
+
+
+def per_doc(work: WorkDir, n_shards: int, docs: NDArray[np.int64], part: str,
+            dtype: type[Any] = np.uint64, width: int = 0, *, stage: str = "content"
+            ) -> NDArray[Any]:
+    """Return a stage's per-record ``part`` of each document (global numbers): the
+    content stage's site, title or page key, or with ``width`` a row (its span; the
+    read stage's whole-text fingerprint), reading shard by shard (memory sized by
+    ``docs``)."""
     offsets = shard_offsets(work, n_shards)
-    out = np.zeros(docs.shape[0], dtype=np.int64)
+    out = np.zeros((docs.shape[0], width) if width else docs.shape[0], dtype=dtype)
     shard_of = np.searchsorted(offsets, docs, side="right") - 1
     for s in distinct(shard_of):
         mask = shard_of == s
-        span = work.load_raw("content", f"{s:05d}.span", np.int64, 2)[docs[mask] - offsets[s]]
-        out[mask] = span[:, 1] - span[:, 0]
+        rows = work.load_raw(stage, f"{s:05d}.{part}", dtype, width)
+        out[mask] = rows[docs[mask] - offsets[s]]
     return out
-
-
-def _per_doc(work: WorkDir, n_shards: int, docs: NDArray[np.int64], part: str
-             ) -> NDArray[np.uint64]:
-    """Return the content stage's ``part`` key (site or title) of each document (global
-    numbers), reading shard by shard."""
-    offsets = shard_offsets(work, n_shards)
-    out = np.zeros(docs.shape[0], dtype=np.uint64)
-    shard_of = np.searchsorted(offsets, docs, side="right") - 1
-    for s in distinct(shard_of):
-        mask = shard_of == s
-        out[mask] = work.load_raw("content", f"{s:05d}.{part}", np.uint64)[docs[mask] - offsets[s]]
-    return out
-
-
-def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
-    """Label every matched document with the smallest document of its connected component.
-
-    The edges are read one chunk at a time (never all at once): each round lowers both
-    ends of every edge to the smaller of their labels, then follows labels to their
-    roots (pointer jumping), until a round changes nothing. Memory: the documents that
-    have a match and one label each.
-    """
-    parts = [distinct(work.load("cluster", f"edges-{c:05d}")) for c in range(chunks)]
-    nodes = distinct(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-    label = np.arange(nodes.shape[0], dtype=np.int64)
-    rounds = 0
-    while True:
-        rounds += 1
-        before = label.copy()
-        for c in range(chunks):
-            e = work.load("cluster", f"edges-{c:05d}")
-            a, b = np.searchsorted(nodes, e[:, 0]), np.searchsorted(nodes, e[:, 1])
-            low = np.minimum(label[a], label[b])
-            np.minimum.at(label, a, low)
-            np.minimum.at(label, b, low)
-        while True:
-            jumped = label[label]
-            if np.array_equal(jumped, label):
-                break
-            label = jumped
-        if np.array_equal(label, before):
-            break
-    work.save("cluster", "nodes", nodes)
-    work.save("cluster", "labels", nodes[label])
-    return {"documents": int(nodes.shape[0]), "rounds": rounds,
-            "components": int(distinct(label).shape[0])}
-
-
-@dataclass(frozen=True)
-class BucketTask:
-    """Cluster the components dealt to one bucket."""
-
-    work: str
-    chunks: int
-    bucket: int
-
-
-def bucket_task(task: BucketTask) -> dict[str, Any]:
-    """Cluster one bucket's components without chaining; save members and representatives.
-
-    The greedy clustering of :func:`cluster_nodes` decides a document's fate from its
-    neighbours only, visiting documents in one global order (how many documents each may
-    take, then rank), so run on
-    whole components separately it decides exactly as it would on the whole graph: the
-    buckets' results, put together, are the single-node result.
-    """
-    work = WorkDir(task.work)
-    nodes = work.load("cluster", "nodes", mmap=True)
-    labels = work.load("cluster", "labels", mmap=True)
-    us, vs, sims, conts, whys, ways = [], [], [], [], [], []
-    for c in range(task.chunks):
-        e = work.load("cluster", f"edges-{c:05d}")
-        lab = np.asarray(labels[np.searchsorted(nodes, e[:, 0])])
-        mine = (lab % CLUSTER_BUCKETS) == task.bucket
-        us.append(e[mine, 0])
-        vs.append(e[mine, 1])
-        sims.append(work.load("cluster", f"esim-{c:05d}")[mine])
-        conts.append(work.load("cluster", f"econt-{c:05d}")[mine])
-        whys.append(work.load("cluster", f"ewhy-{c:05d}")[mine])
-        ways.append(work.load("cluster", f"eway-{c:05d}")[mine])
-    u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
-    v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
-    sim = np.concatenate(sims) if sims else np.zeros(0)
-    cont = np.concatenate(conts) if conts else np.zeros(0)
-    why = np.concatenate(whys) if whys else np.zeros(0, dtype=np.uint8)
-    way = np.concatenate(ways) if ways else np.zeros(0, dtype=np.uint8)
-    members, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sim,
-                                          fwd=(way & WAY_FWD) != 0, bwd=(way & WAY_BWD) != 0)
-    near = rep != members
-    doc, to, s = members[near], rep[near], rep_sim[near]
-    # Each member's containment and evidence towards its representative, by the pair.
-    key = (np.minimum(u, v).astype(np.uint64) << np.uint64(32)) | np.maximum(u, v).astype(
-        np.uint64)
-    order = np.argsort(key)
-    want = (np.minimum(doc, to).astype(np.uint64) << np.uint64(32)) | np.maximum(
-        doc, to).astype(np.uint64)
-    at = np.searchsorted(key[order], want)
-    at = np.minimum(at, max(key.shape[0] - 1, 0))
-    c_of = cont[order][at] if key.shape[0] else np.zeros(0)
-    why_of = why[order][at] if key.shape[0] else np.zeros(0, dtype=np.uint8)
-    name = f"bucket-{task.bucket:03d}"
-    for part, arr in (("doc", doc), ("rep", to), ("sim", s), ("cont", c_of), ("why", why_of)):
-        work.save("cluster", f"{name}-{part}", arr)
-    stats = {"documents": int(members.shape[0]), "duplicates": int(doc.shape[0])}
-    work.mark_done("buckets", name, stats)
-    return stats
-
-
-def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False,
-                  content_of: int = 0) -> dict[str, Any]:
-    """Put the buckets' clusters together; save one row per duplicate, sorted by record.
-
-    Nothing here is sized by the corpus: only duplicates are written (``dup_doc``,
-    ``dup_rep``, ``dup_sim``, ``dup_kind``, ``dup_lead``, ``dup_cont``); every other usable
-    record is kept and its own representative. Matching on content (``content_of``: the
-    number of shards), an exact copy of the content whose whole text differs from its
-    representative's is told apart as ``KIND_SAME_CONTENT``.
-    """
-    def joined(part: str, dtype: type[Any]) -> NDArray[Any]:
-        return np.concatenate([work.load("cluster", f"bucket-{b:03d}-{part}")
-                               for b in range(CLUSTER_BUCKETS)]).astype(dtype)
-
-    near_doc = joined("doc", np.int64)
-    order = np.argsort(near_doc, kind="mergesort")
-    near_doc, near_rep = near_doc[order], joined("rep", np.int64)[order]
-    near_sim, near_cont = joined("sim", np.float64)[order], joined("cont", np.float64)[order]
-    near_why = joined("why", np.uint8)[order]
-    near_kind = np.where(near_why == EDGE_TITLE, KIND_TITLE, np.where(
-        near_why == EDGE_PARTIAL, KIND_PARTIAL, KIND_NEAR)).astype(np.uint8)
-    if old:
-        records = int(work.load("index", "ok", mmap=True).shape[0])
-        p_doc = work.load("probe", "all-doc").astype(np.int64)
-        p_why = work.load("probe", "all-why")
-        p_kind = np.select([p_why == 3, p_why == EDGE_SAME_CONTENT, p_why == EDGE_TITLE,
-                            p_why == EDGE_PARTIAL],
-                           [KIND_EXACT, KIND_SAME_CONTENT, KIND_TITLE, KIND_PARTIAL], KIND_NEAR)
-        near_doc = np.concatenate((near_doc, p_doc))
-        order = np.argsort(near_doc, kind="mergesort")
-        near_doc = near_doc[order]
-        near_rep = np.concatenate((near_rep, records + work.load("probe", "all-ref")))[order]
-        near_sim = np.concatenate((near_sim, work.load("probe", "all-sim")))[order]
-        near_cont = np.concatenate((near_cont, work.load("probe", "all-cont")))[order]
-        near_kind = np.concatenate((near_kind, p_kind.astype(np.uint8)))[order]
-    exact_doc, leader = work.load("index", "exact_doc"), work.load("index", "exact_leader")
-    # An exact copy follows its group's leader: to the leader's representative if the
-    # leader is itself a near duplicate, else to the leader.
-    via = np.zeros(leader.shape[0], dtype=bool)
-    lead_rep, lead_sim = leader.copy(), np.ones(leader.shape[0])
-    if near_doc.shape[0]:
-        at = np.minimum(np.searchsorted(near_doc, leader), near_doc.shape[0] - 1)
-        via = near_doc[at] == leader
-        lead_rep[via], lead_sim[via] = near_rep[at[via]], near_sim[at[via]]
-    exact_kind = np.where(via, KIND_EXACT_NEAR, KIND_EXACT).astype(np.uint8)
-    if content_of:
-        other = ~via & (_whole_fp(work, content_of, exact_doc)
-                        != _whole_fp(work, content_of, leader)).any(axis=1)
-        exact_kind[other] = KIND_SAME_CONTENT
-    doc = np.concatenate((near_doc, exact_doc))
-    order = np.argsort(doc, kind="mergesort")
-    columns = {
-        "dup_doc": doc,
-        "dup_rep": np.concatenate((near_rep, lead_rep)),
-        "dup_sim": np.concatenate((near_sim, lead_sim)),
-        "dup_kind": np.concatenate((near_kind, exact_kind)),
-        "dup_lead": np.concatenate((near_doc, leader)),
-        "dup_cont": np.concatenate((near_cont, np.ones(leader.shape[0]))),
-    }
-    for name, arr in columns.items():
-        work.save("cluster", name, arr[order])
-    cand = work.load("verify", "cand", mmap=True)
-    edges = sum(int(work.load("cluster", f"esim-{c:05d}", mmap=True).shape[0])
-                for c in range(chunks))
-    return {"candidates": int(cand.shape[0]), "verified": edges}
-
-
-def _whole_fp(work: WorkDir, n_shards: int, docs: NDArray[np.int64]) -> NDArray[np.uint64]:
-    """The whole texts' fingerprints of records ``docs`` (memory sized by ``docs``)."""
-    offsets = shard_offsets(work, n_shards)
-    out = np.zeros((docs.shape[0], 2), dtype=np.uint64)
-    shard = np.searchsorted(offsets, docs, side="right") - 1
-    for s in np.unique(shard).tolist():
-        mine = np.flatnonzero(shard == s)
-        fp = work.load_raw("read", f"{s:05d}.fp", np.uint64, 2)
-        out[mine] = fp[docs[mine] - offsets[s]]
-    return out
-
-
-@dataclass(frozen=True)
-class ShardDecisions:
-    """Every record's fate in one record range, rebuilt from the sparse cluster output."""
-
-    kind: NDArray[np.uint8]
-    rep: NDArray[np.int64]  # -1 for rejected records
-    sim: NDArray[np.float64]
-    lead: NDArray[np.int64]  # the exact copy's group leader, else the record itself
-    repeated_first: NDArray[np.int64]  # for a repeated id: the first record, else -1
-    cont: NDArray[np.float64]  # share of the smaller document's shingles in the other
-
-
-def _overlay(keys: NDArray[np.int64], lo: int, hi: int) -> slice:
-    return slice(int(np.searchsorted(keys, lo)), int(np.searchsorted(keys, hi)))
-
-
-def shard_decisions(work: WorkDir, lo: int, hi: int) -> ShardDecisions:
-    """Return the decisions of records ``lo`` to ``hi`` (memory sized by the range)."""
-    ok = np.asarray(work.load("index", "ok", mmap=True)[lo:hi])
-    own = np.arange(lo, hi, dtype=np.int64)
-    kind = np.where(ok, KIND_KEPT, KIND_REJECTED).astype(np.uint8)
-    rep, sim, lead = np.where(ok, own, -1), np.ones(hi - lo), own.copy()
-    doc = work.load("cluster", "dup_doc", mmap=True)
-    part = _overlay(doc, lo, hi)
-    at = np.asarray(doc[part]) - lo
-    kind[at] = work.load("cluster", "dup_kind", mmap=True)[part]
-    rep[at] = work.load("cluster", "dup_rep", mmap=True)[part]
-    sim[at] = work.load("cluster", "dup_sim", mmap=True)[part]
-    lead[at] = work.load("cluster", "dup_lead", mmap=True)[part]
-    cont = np.ones(hi - lo)
-    cont[at] = work.load("cluster", "dup_cont", mmap=True)[part]
-    first = np.full(hi - lo, -1, dtype=np.int64)
-    repeated = work.load("index", "repeated", mmap=True)
-    part = _overlay(repeated, lo, hi)
-    first[np.asarray(repeated[part]) - lo] = work.load("index", "repeated_first", mmap=True)[part]
-    return ShardDecisions(kind, rep, sim, lead, first, cont)

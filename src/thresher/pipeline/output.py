@@ -16,6 +16,7 @@ from thresher.io.atomic import temporary_name
 from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
+from thresher.pipeline.clusters import shard_decisions
 from thresher.pipeline.match import (
     KIND_EXACT,
     KIND_EXACT_NEAR,
@@ -25,7 +26,6 @@ from thresher.pipeline.match import (
     KIND_REJECTED,
     KIND_SAME_CONTENT,
     KIND_TITLE,
-    shard_decisions,
     shard_offsets,
 )
 from thresher.pipeline.workdir import WorkDir

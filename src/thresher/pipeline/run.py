@@ -29,7 +29,7 @@ from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
-from thresher.pipeline import chrome, match
+from thresher.pipeline import chrome, clusters, match
 from thresher.pipeline.outdir import (
     STDIN,
     OutputDir,
@@ -433,10 +433,10 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     edge_stats = r.stage("edges", match.edge_task, [(f"chunk-{c:05d}", match.EdgeTask(
         str(work.root), n, c, rule, ("probe", "all-doc") if store is not None else None))
         for c in range(chunks)])
-    r.single("components", lambda: match.component_labels(work, chunks))
-    r.stage("buckets", match.bucket_task, [(f"bucket-{b:03d}", match.BucketTask(
-        str(work.root), chunks, b)) for b in range(match.CLUSTER_BUCKETS)])
-    cluster = r.single("cluster", lambda: match.cluster_stage(
+    r.single("components", lambda: clusters.component_labels(work, chunks))
+    r.stage("buckets", clusters.bucket_task, [(f"bucket-{b:03d}", clusters.BucketTask(
+        str(work.root), chunks, b)) for b in range(clusters.CLUSTER_BUCKETS)])
+    cluster = r.single("cluster", lambda: clusters.cluster_stage(
         work, chunks, old=store is not None, content_of=n if content else 0))
     zero = [0] * match.SIMILARITY_BINS
     cluster = {**cluster, "similarity": {
@@ -530,7 +530,8 @@ def _index_add(r: _Runner, store: Any, ixrun: IndexRun, plan: LshPlan, titles: b
     """Add the kept documents to the index as a new segment; say what was added (with
     ``threads`` > 1, helper threads share the work, and their CPU is counted too)."""
     from thresher.index.probe import commit_run
-    from thresher.pipeline.match import KIND_KEPT, shard_decisions
+    from thresher.pipeline.clusters import shard_decisions
+    from thresher.pipeline.match import KIND_KEPT
 
     t0, cpu0 = time.perf_counter(), clock()
     helpers: list[float] = []

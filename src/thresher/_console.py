@@ -7,7 +7,8 @@ from typing import Any
 
 __all__ = ["RichProgress", "print_summary"]
 
-_STAGE_LABELS = {"read": "Reading and sketching", "template": "Counting site blocks",
+_STAGE_LABELS = {"read": "Reading and sketching", "articles": "Finding articles",
+                 "template": "Counting site blocks",
                  "groups": "Counting site pages", "content": "Finding content",
                  "index": "Indexing", "keys": "Band keys", "lsh": "LSH buckets",
                  "merge": "Merging candidates", "verify": "Verifying candidates",

@@ -5,9 +5,11 @@ shard, the pairs (site-and-block key, document fingerprint) into ``PARTITIONS`` 
 by the key's top bits, and the pairs (site key, document fingerprint); it also keeps the
 texts and their blocks for pass two.
 
-The ``template`` stage counts, one partition per task, on how many distinct documents
-(exact copies count once) each block key occurs, and keeps only the keys on two or
-more: the table's size is the number of distinct repeated blocks, not the corpus.
+The ``articles`` stage (``pipeline/articles.py``) tells which documents of a site are
+crawls of one article. The ``template`` stage counts, one partition per task, each block
+key's support: on how many distinct documents it occurs (exact copies count once), or 1
+where they are all crawls of one article (``core/articles.py`` says why), and keeps only
+the keys on two or more: the table's size is the number of distinct repeated blocks, not the corpus.
 Counts are exact and sorted, so they depend neither on the order of the input nor on
 the number of workers.
 
@@ -31,6 +33,7 @@ import xxhash
 from numba import njit
 from numpy.typing import NDArray
 
+from thresher.core.articles import TITLE_MAX_WORDS, TITLE_MIN_WORDS, support
 from thresher.core.blocks import (
     FEATURES,
     MIN_SITE_PAGES,
@@ -42,9 +45,10 @@ from thresher.core.blocks import (
     word_features,
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
-from thresher.core.sorting import group_order, sorted_lookup, stable_sort
+from thresher.core.sorting import group_order, sorted_lookup
 from thresher.io.batches import BATCH, Decoded
 from thresher.io.records import Fields, Record
+from thresher.pipeline.articles import article_rows, article_table, to_articles
 from thresher.pipeline.pages import page_hashes
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
@@ -146,10 +150,13 @@ def _group_hash(groups: list[str]) -> NDArray[np.uint64]:
 
 def _site_keys(blocks: Blocks, ghash: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """Mix every block's key with its document's site: one key per (site, block)."""
-    per_doc = np.diff(blocks.doc_offsets)
-    g = np.repeat(ghash, per_doc)
+    return _site_mix(blocks.key, np.repeat(ghash, np.diff(blocks.doc_offsets)))
+
+
+def _site_mix(keys: NDArray[np.uint64], ghash: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """One key per (site, key): the same key on another site is another key."""
     with np.errstate(over="ignore"):
-        k = (blocks.key ^ (g * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
+        k = (keys ^ (ghash * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
     return k ^ (k >> np.uint64(29))
 
 
@@ -166,29 +173,37 @@ _KEPT: dict[str, tuple[Any, int]] = {
 
 def pass_one_files() -> list[str]:
     """The artifacts pass one writes per shard (besides its fingerprints)."""
-    return [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp", *_KEPT]
+    return [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp", "art", "asig", *_KEPT]
 
 
 def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
              ghash: NDArray[np.uint64], prepared: tuple[NDArray[np.uint8], NDArray[np.int64]],
-             blocks: Blocks, fps: NDArray[np.uint64], counted: NDArray[np.bool_]) -> None:
+             blocks: Blocks, fps: NDArray[np.uint64], counted: NDArray[np.bool_], *,
+             pages: NDArray[np.uint64]) -> None:
     """Pass one for a batch of ``n`` records, whose rows ``slots`` hold the texts
     ``prepared`` (of ``chars`` code points each), cut into ``blocks``; ``ghash``: the
-    hashes of their sites (:func:`site_hashes`).
+    hashes of their sites (:func:`site_hashes`); ``pages``: their page keys.
 
-    Writes the (site-and-block key, fingerprint) pairs of the documents ``counted`` (those
-    with a token) by partition, their (site, fingerprint) pairs, and what pass two needs.
+    Writes, for the documents ``counted`` (those with a token), the (site-and-block key,
+    document key) pairs by partition, the (site, document key) pairs, what tells which
+    documents are one article (:func:`article_rows`), and what pass two needs. A
+    document's key is its fingerprint mixed with its site: exact copies on one site share
+    it.
     """
     data, offsets = prepared
     keys = _site_keys(blocks, ghash)
     per_doc = np.diff(blocks.doc_offsets)
     on = np.repeat(counted, per_doc)
-    pairs = np.stack((keys[on], np.repeat(fps, per_doc)[on]), axis=1)
+    docs = _site_mix(fps, ghash)
+    pairs = np.stack((keys[on], np.repeat(docs, per_doc)[on]), axis=1)
     order, bounds = group_order((pairs[:, 0] >> _SHIFT).astype(np.int64), PARTITIONS)
     pairs = pairs[order]
     for p in range(PARTITIONS):
         files[f"blk{p:02d}"].write(pairs[bounds[p]:bounds[p + 1]])
-    files["grp"].write(np.stack((ghash[counted], fps[counted]), axis=1))
+    files["grp"].write(np.stack((ghash[counted], docs[counted]), axis=1))
+    art, sigs = article_rows(blocks, keys, ghash, docs, pages)
+    files["art"].write(art[counted])
+    files["asig"].write(sigs[counted])
     doc = np.zeros((n, 4), dtype=np.int64)
     site = np.zeros(n, dtype=np.uint64)
     if slots:
@@ -207,39 +222,12 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
     files["bword"].write(word_features(blocks))
 
 
-@njit(cache=True, nogil=True)
-def _run_counts(keys, fps, out_keys, out_counts):  # type: ignore[no-untyped-def]
-    """Over keys in order (``fps`` in the same order): each key and its count of
-    distinct fingerprints; return how many keys, and how many distinct pairs."""
-    n = keys.shape[0]
-    m = 0
-    pairs = 0
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and keys[j] == keys[i]:
-            j += 1
-        count = 1
-        if j - i > 1:
-            run = np.sort(fps[i:j])
-            for k in range(1, j - i):
-                count += run[k] != run[k - 1]
-        out_keys[m] = keys[i]
-        out_counts[m] = count
-        m += 1
-        pairs += count
-        i = j
-    return m, pairs
-
-
-def _key_counts(a: NDArray[np.uint64]) -> tuple[NDArray[np.uint64], NDArray[np.int64], int]:
-    """Of (key, fingerprint) pairs: the distinct keys in order, on how many distinct
-    fingerprints each occurs, and the number of distinct pairs."""
-    order, keys = stable_sort(np.ascontiguousarray(a[:, 0]))
-    out_keys = np.empty(keys.shape[0], dtype=np.uint64)
-    out_counts = np.empty(keys.shape[0], dtype=np.int64)
-    m, pairs = _run_counts(keys, np.ascontiguousarray(a[order, 1]), out_keys, out_counts)
-    return out_keys[:m].copy(), out_counts[:m].copy(), int(pairs)
+def _key_counts(a: NDArray[np.uint64], articles: NDArray[np.uint64]
+                ) -> tuple[NDArray[np.uint64], NDArray[np.int64], int]:
+    """Of (key, document) pairs: the distinct keys in order, each one's support (counted
+    as :func:`thresher.core.articles.support` says), and the number of distinct pairs."""
+    docs = np.ascontiguousarray(a[:, 1])
+    return support(np.ascontiguousarray(a[:, 0]), docs, to_articles(docs, articles))
 
 
 @dataclass(frozen=True)
@@ -262,6 +250,7 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
     whatever the corpus; the result is the same, since a key's pairs all fall in one pass.
     """
     work = WorkDir(task.work)
+    articles = article_table(work)
     files = [work.load_raw("read", f"{s:05d}.blk{task.part:02d}", np.uint64, 2)
              for s in range(task.n_shards)]
     total = sum(f.nbytes for f in files)
@@ -275,8 +264,8 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
                 continue
             sub = ((f[:, 0] << np.uint64(4)) >> np.uint64(32)).astype(np.int64) * passes >> 32
             chunks.append(np.asarray(f[sub == q]))
-        keys, counts, distinct = _key_counts(np.concatenate(chunks) if chunks else
-                                             np.zeros((0, 2), dtype=np.uint64))
+        keys, counts, distinct = _key_counts(
+            np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.uint64), articles)
         blocks += distinct
         repeated = counts >= 2
         keys_out.append(keys[repeated])
@@ -291,10 +280,11 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
 
 
 def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
-    """Count the distinct documents of every site; save the sorted table."""
+    """Count the pages of every site (its texts; 1 where they are all one article); save
+    the sorted table."""
     keys, counts, _ = _key_counts(np.concatenate(
         [work.load_raw("read", f"{s:05d}.grp", np.uint64, 2) for s in range(n_shards)]
-        or [np.zeros((0, 2), dtype=np.uint64)]))
+        or [np.zeros((0, 2), dtype=np.uint64)]), article_table(work))
     work.save("template", "group_keys", keys)
     work.save("template", "group_pages", counts.astype(np.int64))
     return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0))}
@@ -327,8 +317,6 @@ class _Tables:
                 sorted_lookup(ghash, self.group_keys, self.group_pages, 1))
 
 
-TITLE_MIN_WORDS = 2  # a shorter first line ("Menu", "Home") names no article
-TITLE_MAX_WORDS = 30  # a longer one is a paragraph, not a title
 
 
 def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int64],

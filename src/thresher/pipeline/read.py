@@ -141,6 +141,7 @@ def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
             reasons[i] = NO_TOKENS
         return out, reasons
     from thresher.pipeline.chrome import pass_one, site_hashes
+    from thresher.pipeline.pages import page_hashes
 
     blocks, out, empty = counted_rows(task, len(batch), slots, batch.texts, batch.prepared)
     for i in empty:
@@ -149,7 +150,8 @@ def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
              site_hashes([batch.urls[i] for i in slots], [batch.groups[i] for i in slots],
                          task.fields),
              batch.prepared, blocks, np.ascontiguousarray(out["fp"][slots, 0]),
-             np.array([reasons[i] is None for i in slots], dtype=bool))
+             np.array([reasons[i] is None for i in slots], dtype=bool),
+             pages=page_hashes([batch.urls[i] for i in slots]))
     return out, reasons
 
 

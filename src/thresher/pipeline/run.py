@@ -29,7 +29,7 @@ from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
-from thresher.pipeline import chrome, clusters, match
+from thresher.pipeline import articles, chrome, clusters, match
 from thresher.pipeline.outdir import (
     STDIN,
     OutputDir,
@@ -393,6 +393,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     src, content_stats = "read", []
     if content:
         src = "content"
+        r.stage("articles", articles.article_task, [(f"part-{p:02d}", articles.ArticleTask(
+            str(work.root), n, p)) for p in range(articles.PARTS)])
         r.stage("template", chrome.template_task, [(f"part-{p:02d}", chrome.TemplateTask(
             str(work.root), n, p)) for p in range(chrome.PARTITIONS)])
         r.single("groups", lambda: chrome.count_groups(work, n))

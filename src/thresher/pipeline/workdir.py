@@ -14,17 +14,24 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         uint64, shingle mode uint8, shingle hashes uint32
                                         flat with int64 offsets (n + 1); the row count is
                                         the file size over the row size
-    WORK/read/NNNNN.{text,doc,ghash,bpos,bsite,bstat,bword,blkPP,grp}.bin
+    WORK/read/NNNNN.{text,doc,ghash,bpos,bsite,bstat,bword,blkPP,grp,art,asig}.bin
                                         content matching, what pass one keeps for pass
                                         two: the usable texts as UTF-8, each followed by a
                                         newline; per record (usable, bytes, blocks, code
                                         points) int64 and its site uint64; per block its
                                         place (code points, bytes) int64 (m, 4), site key
                                         uint64, counts int32 (m, 18), word features float64
-                                        (m, 2); (key, fingerprint) pairs by partition, and
-                                        (site, fingerprint) pairs, for the template counts;
+                                        (m, 2); (key, document) pairs by partition, and
+                                        (site, document) pairs, for the template counts
+                                        (a document key: its fingerprint mixed with its
+                                        site); per counted document (site, title lead,
+                                        page lead, document) uint64 and 16 min-hashes of
+                                        its long blocks uint32, for the articles stage;
                                         the first seven go once the shard's content task is
                                         done
+    WORK/articles/map-PP.npy            (document, article) uint64 rows, sorted: the
+                                        documents of partition PP's sites that are crawls
+                                        of a larger article
     WORK/content/NNNNN.{sig,fp,mode,sh,shoff,span,site,title}.bin
                                         content matching: the content's sketch, as in read/,
                                         and per record its span, site and title key
@@ -77,13 +84,13 @@ PROGRESS_EVERY = 0.25  # seconds between a task's progress notes
 RUN_FILE = "run.json"  # the identity of the run whose artifacts the folder holds
 MARKER = ".thresher-work"  # written when thresher makes the folder its own
 # Every stage folder a run may write: a discarded run's are deleted by these names.
-STAGES = ("read", "template", "groups", "content", "index", "probe", "probed", "keys", "lsh",
+STAGES = ("read", "articles", "template", "groups", "content", "index", "probe", "probed", "keys", "lsh",
           "merge", "verify", "edges", "components", "buckets", "cluster", "write")
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep
-# their record's end
-FORMAT = 5
+# their record's end; 6: pass one keeps what tells crawls of one article apart
+FORMAT = 6
 
 
 def is_url(location: str | Path) -> bool:

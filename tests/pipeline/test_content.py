@@ -311,12 +311,12 @@ def test_cleaned_text_keeps_the_separators_between_its_paragraphs() -> None:
 def test_block_keys_count_distinct_documents(n: int) -> None:
     import numpy as np
 
-    from thresher.pipeline.chrome import _key_counts
+    from thresher.core.articles import support
 
     rng = np.random.default_rng(n)  # few keys, few fingerprints: many repeated pairs
     pairs = np.stack((rng.integers(0, 40, n).astype(np.uint64) * np.uint64(2**58) + np.uint64(3),
                       rng.integers(0, 25, n).astype(np.uint64)), axis=1)
-    keys, counts, distinct = _key_counts(pairs)
+    keys, counts, distinct = support(pairs[:, 0], pairs[:, 1], pairs[:, 1])  # no articles
     rows = np.unique(pairs, axis=0)
     want_keys, want_counts = np.unique(rows[:, 0], return_counts=True)
     assert keys.tolist() == want_keys.tolist() and counts.tolist() == want_counts.tolist()

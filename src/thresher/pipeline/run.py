@@ -26,6 +26,7 @@ from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
 from thresher.io.atomic import write_atomically
 from thresher.io.hfdisk import finish_saved
+from thresher.io.hub import is_hub, local_paths
 from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
@@ -252,6 +253,9 @@ def run_dedup(config: Config, *, progress: Progress | None = None,
 def _run_dedup(config: Config, progress: Progress | None, store: Any, index: IndexRun | None
                ) -> dict[str, Any]:
     started = time.perf_counter()
+    if any(is_hub(p) for p in config.input.paths):  # read from their local copies
+        config = dataclasses.replace(config, input=dataclasses.replace(
+            config.input, paths=local_paths(config.input.paths)))
     out = Path(config.output.directory)
     check_apart(config.input.paths, output=out, work=config.output.work_dir)
     spool = str(out.absolute() / STDIN) if "-" in config.input.paths else None

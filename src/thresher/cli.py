@@ -100,10 +100,12 @@ _FORMAT = click.option("--output-format", type=click.Choice(["input", "jsonl", "
                        help="Format of kept/. [default: input]")
 _REPORT = click.option("--report", "report", is_flag=True, help="Also write "
                        "OUTPUT/report.html (see thresher report).")
+# Inputs stay strings: a Path would make hf://datasets/... into hf:/datasets/...
+_INPUT = click.Path()
 # index add and index query: a dedup run against an index.
 _RUNNING = [
     click.argument("path", type=click.Path(path_type=Path)),
-    click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
+    click.argument("inputs", nargs=-1, required=True, type=_INPUT),
     _OUTPUT, _CONFIG, _STRIP, *_FIELDS, _FORMAT, *_EXECUTION, _REPORT, *_QUIET_JSON,
 ]
 
@@ -116,7 +118,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=_INPUT)
 @_OUTPUT
 @_CONFIG
 @_with(_MATCHING)
@@ -141,7 +143,8 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
     """Find exact and near-duplicate documents in INPUTS and write a deduplicated corpus.
 
     INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst),
-    Parquet files, WARC (.warc.gz) and WET (.warc.wet.gz) files, or folders of them.
+    Parquet and Arrow files, WARC (.warc.gz) and WET (.warc.wet.gz) files, or folders of
+    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[/PATH].
     """
     from thresher.pipeline.run import run_dedup
 
@@ -290,7 +293,7 @@ def index_create(path: Path, as_json: bool, **options: Any) -> None:
     click.echo(json.dumps(stats, indent=2) if as_json else f"created {stats['path']}")
 
 
-def _index_run(mode: str, path: Path, inputs: tuple[Path, ...], output: Path, *,
+def _index_run(mode: str, path: Path, inputs: tuple[str, ...], output: Path, *,
                flags: dict[str, Any], options: dict[str, Any]) -> None:
     """Run ``index add`` or ``query``; ``flags``: config_file, report, quiet, as_json."""
     from thresher import index
@@ -313,7 +316,7 @@ _FLAGS = ("config_file", "report", "quiet", "as_json")
 
 @index_group.command("add")
 @_with(_RUNNING)
-def index_add(path: Path, inputs: tuple[Path, ...], output: Path, **options: Any) -> None:
+def index_add(path: Path, inputs: tuple[str, ...], output: Path, **options: Any) -> None:
     """Deduplicate INPUTS against themselves and the index at PATH, write OUTPUT as dedup
     does, and add the kept documents to the index as one batch."""
     flags = {k: options.pop(k) for k in _FLAGS}
@@ -322,7 +325,7 @@ def index_add(path: Path, inputs: tuple[Path, ...], output: Path, **options: Any
 
 @index_group.command("query")
 @_with(_RUNNING)
-def index_query(path: Path, inputs: tuple[Path, ...], output: Path, **options: Any) -> None:
+def index_query(path: Path, inputs: tuple[str, ...], output: Path, **options: Any) -> None:
     """Like add, but leave the index as it is: report only."""
     flags = {k: options.pop(k) for k in _FLAGS}
     _index_run("query", path, inputs, output, flags=flags, options=options)

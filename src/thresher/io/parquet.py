@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-__all__ = ["copy_kept_rows", "read_parquet"]
+__all__ = ["column_of", "copy_kept_rows", "read_parquet", "row_record"]
 
 _BATCH = 4096
 
@@ -35,7 +35,8 @@ def _open(path: str) -> pq.ParquetFile:
     return pq.ParquetFile(path)
 
 
-def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) -> Record:
+def row_record(row: dict[str, object], name: str, number: int, fields: Fields) -> Record:
+    """The record of one row (a Parquet or Arrow row, as a dict of its columns)."""
     found, (value, url, group) = found_bits(row, fields)
     rid, generated = id_value(value, f"{name}:{number}")
     url = url if isinstance(url, str) else None
@@ -54,7 +55,7 @@ def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) 
                   group=group_value(group) if fields.group else None, found=found)
 
 
-def _column_of(schema: pa.Schema, name: str) -> str | None:
+def column_of(schema: pa.Schema, name: str) -> str | None:
     """The top-level column that holds field ``name`` (a column of that name, else for a
     dotted name the struct column of its first part that holds the rest), or None."""
     import pyarrow as pa
@@ -68,7 +69,7 @@ def _column_of(schema: pa.Schema, name: str) -> str | None:
     if not pa.types.is_struct(kind):
         return None
     inner = pa.schema([kind.field(i) for i in range(kind.num_fields)])
-    return head if _column_of(inner, rest) is not None else None
+    return head if column_of(inner, rest) is not None else None
 
 
 def _group_starts(pf: pq.ParquetFile) -> list[int]:
@@ -95,14 +96,14 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
         yield Record(f"{name}:0", None, None, name, 0, f"cannot read Parquet file: {exc}", True)
         return
     groups = groups if groups is not None else range(len(starts) - 1)
-    if _column_of(pf.schema_arrow, fields.text) is None:
+    if column_of(pf.schema_arrow, fields.text) is None:
         reason = (f"no {fields.text!r} column (columns: {', '.join(columns[:8])}); "
                   "see --text-field")
         for number in range(starts[groups.start] + 1, starts[groups.stop] + 1):
             yield Record(f"{name}:{number}", None, None, name, number, reason, True)
         return
     wanted = list(dict.fromkeys(c for c in (
-        _column_of(pf.schema_arrow, f) for f in (fields.id, fields.text, fields.url, fields.group)
+        column_of(pf.schema_arrow, f) for f in (fields.id, fields.text, fields.url, fields.group)
         if f is not None) if c is not None))
     for group, (lo, hi) in enumerate(pairwise(starts)):
         if group not in groups:
@@ -112,7 +113,7 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
             for batch in pf.iter_batches(batch_size=_BATCH, row_groups=[group], columns=wanted):
                 for row in batch.to_pylist():
                     number += 1
-                    yield _row_record(row, name, number, fields)
+                    yield row_record(row, name, number, fields)
         except Exception as exc:  # noqa: BLE001 - any pyarrow failure rejects the rows
             reason = (f"unreadable row group {group} (rows {lo + 1}-{hi}) from row {number + 1}: "
                       + " ".join(str(exc).split()))

@@ -349,6 +349,10 @@ def read_shard(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = N
         yield from read_warc(shard.files[0], names[0], fields, wet=shard.kind == "wet",
                              opts=warc or WarcOptions(),
                              skipped=Counter() if skipped is None else skipped)
+    elif shard.kind == "arrow":
+        from thresher.io.arrow import read_arrow
+
+        yield from read_arrow(shard.files[0], names[0], fields)
     else:
         from thresher.io.parquet import read_parquet
 

@@ -19,14 +19,14 @@ __all__ = ["FORMATS", "Kind", "Shard", "discover", "input_names", "kind_of", "sh
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["txt", "jsonl", "parquet", "warc", "wet"]
+Kind = Literal["txt", "jsonl", "parquet", "arrow", "warc", "wet"]
 
 _SUFFIXES: tuple[tuple[str, Kind], ...] = (
     (".warc.wet.gz", "wet"), (".warc.wet", "wet"), (".wet.gz", "wet"),
     (".warc.gz", "warc"), (".warc", "warc"),
     (".jsonl.gz", "jsonl"), (".jsonl.zst", "jsonl"), (".ndjson.gz", "jsonl"),
     (".ndjson.zst", "jsonl"), (".json.gz", "jsonl"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
-    (".parquet", "parquet"), (".txt", "txt"),
+    (".parquet", "parquet"), (".arrow", "arrow"), (".txt", "txt"),
 )
 
 
@@ -60,7 +60,7 @@ def strip_suffix(name: str) -> str:
 
 @dataclass(frozen=True)
 class Shard:
-    """A unit of work: one JSONL or Parquet file, or a group of ``.txt`` files."""
+    """A unit of work: one JSONL, Parquet or Arrow file, or a group of ``.txt`` files."""
 
     index: int
     kind: Kind
@@ -73,6 +73,9 @@ class Shard:
     # why files of the input found beside this shard's were passed over (the read stage
     # counts them with its skipped records)
     passed_over: tuple[str, ...] = ()
+    # a data file of a ``datasets`` save_to_disk folder inside an input folder: the write
+    # stage gives its kept folder the dataset's state files too (io/hfdisk.py)
+    dataset: bool = False
 
     @property
     def whole(self) -> bool:
@@ -82,7 +85,7 @@ class Shard:
 
 # Every format, as the errors name them (the names are those of _SUFFIXES).
 FORMATS = (".txt, JSONL (.jsonl, .ndjson, .json.gz; plain, .gz or .zst), .parquet, "
-           "WARC (.warc, .warc.gz) and WET (.warc.wet, .warc.wet.gz, .wet.gz) files")
+           "Arrow (.arrow; Hugging Face save_to_disk folders), WARC (.warc, .warc.gz) and WET (.warc.wet, .warc.wet.gz, .wet.gz) files")
 _PLAIN_JSONL = (".jsonl", ".ndjson")
 _SCAN = 1 << 24
 
@@ -203,7 +206,7 @@ def _walk(root: Path, skip: frozenset[str], passed: list[str]) -> list[tuple[str
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable_folder):
         dirnames[:] = [d for d in dirnames if os.path.realpath(os.path.join(dirpath, d))
                        not in skip]
-        for name in filenames:
+        for name in _dataset_files(dirpath, filenames, passed):
             full = os.path.join(dirpath, name)
             if kind_of(name) is None:
                 continue
@@ -212,6 +215,23 @@ def _walk(root: Path, skip: frozenset[str], passed: list[str]) -> list[tuple[str
                 continue
             found.append((full, shown(os.path.relpath(full, root).replace(os.sep, "/"))))
     return sorted(found, key=lambda item: item[1])
+
+
+def _dataset_files(folder: str, names: list[str], passed: list[str]) -> list[str]:
+    """The files of ``folder`` to look at: in a ``datasets`` save_to_disk folder, of its
+    ``.arrow`` files only the data files its ``state.json`` lists (the others are caches
+    that ``Dataset.map`` and friends leave beside them, not rows of the dataset)."""
+    if "state.json" not in names:
+        return names
+    from thresher.io.hfdisk import listed_files
+
+    listed = listed_files(folder)
+    if listed is None:
+        return names
+    for name in listed:
+        if name not in names:
+            _pass_over(os.path.join(folder, name), "listed in state.json but missing", passed)
+    return [n for n in names if kind_of(n) != "arrow"] + [n for n in listed if n in names]
 
 
 def _pass_over(path: str, why: str, passed: list[str]) -> None:
@@ -242,6 +262,12 @@ def _files_of(path: str, skip: frozenset[str], passed: list[str]) -> list[tuple[
     if kind_of(p.name) is None:
         raise ConfigError(f"{shown(path)}: unknown input format; thresher reads {FORMATS}")
     return [(str(p.absolute()), shown(p.name))]
+
+
+def _in_dataset(path: str) -> bool:
+    from thresher.io.hfdisk import listed_files
+
+    return os.path.basename(path) in (listed_files(os.path.dirname(path)) or ())
 
 
 def input_names(paths: tuple[str, ...]) -> list[str]:
@@ -314,6 +340,9 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
                 for start, stop, row in _row_group_ranges(full, split_bytes):
                     shards.append(Shard(len(shards), kind, (full,), (rel,), prefix, start,
                                         stop, row))
+            elif kind == "arrow":
+                shards.append(Shard(len(shards), kind, (full,), (rel,), prefix,
+                                    dataset=folder and _in_dataset(full)))
             elif kind is not None:
                 shards.append(Shard(len(shards), kind, (full,), (rel,), prefix))
         for start in range(0, len(texts), txt_per_shard):

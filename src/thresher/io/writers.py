@@ -133,6 +133,16 @@ def _copy_parquet(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
         return copy_kept_rows(shard.files[0], keep, tmp)
 
 
+def _copy_arrow(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields,
+                texts: list[str | None] | None = None) -> int:
+    from thresher.io.arrow import copy_kept_arrow
+
+    if not keep.any():
+        return 0
+    with atomic_path(os.path.join(root, shard.prefix + shard.names[0])) as tmp:
+        return copy_kept_arrow(shard.files[0], keep, tmp, texts=texts, text_field=fields.text)
+
+
 def _kept_records(shard: Shard, keep: NDArray[np.bool_], fields: Fields,
                   texts: list[str | None] | None = None) -> Iterator[dict[str, str | None]]:
     for index, rec in enumerate(read_shard(shard, fields)):
@@ -320,6 +330,8 @@ def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
                              texts, name)
     if fmt != "input":
         return _convert(shard, keep, root, fmt, fields, texts, name)
+    if shard.kind == "arrow":
+        return _copy_arrow(shard, keep, root, fields, texts)
     if texts is not None:
         if shard.kind == "txt":
             return _rewrite_txt(shard, keep, root, texts)

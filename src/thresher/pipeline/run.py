@@ -25,6 +25,8 @@ from thresher.core.sorting import distinct, stable_argsort
 from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
 from thresher.io.atomic import write_atomically
+from thresher.io.hfdisk import finish_saved
+from thresher.io.hub import is_hub, local_paths
 from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
@@ -251,6 +253,9 @@ def run_dedup(config: Config, *, progress: Progress | None = None,
 def _run_dedup(config: Config, progress: Progress | None, store: Any, index: IndexRun | None
                ) -> dict[str, Any]:
     started = time.perf_counter()
+    if any(is_hub(p) for p in config.input.paths):  # read from their local copies
+        config = dataclasses.replace(config, input=dataclasses.replace(
+            config.input, paths=local_paths(config.input.paths)))
     out = Path(config.output.directory)
     check_apart(config.input.paths, output=out, work=config.output.work_dir)
     spool = str(out.absolute() / STDIN) if "-" in config.input.paths else None
@@ -467,6 +472,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
             for (s, first, last), name in zip(whole, names, strict=True)]]
         os.makedirs(kept_root, exist_ok=True)  # there, empty, when nothing is kept
         done = r.stage("write", output_task, tasks)
+        if cfg.output.format == "input":  # a save_to_disk input's kept folder is one too
+            finish_saved(shards, kept_root)
         r.timings["decisions"] = float(done[0].get("seconds", 0.0))
         r.cpu["decisions"] = float(done[0].get("cpu", 0.0))
         r.cpu["write"] = round(r.cpu["write"] - r.cpu["decisions"], 3)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -186,6 +187,7 @@ def provenance() -> dict[str, Any]:
                           capture_output=True, text=True, check=False).stdout.strip()
     fresh, _ = memory_cost(0.5)
     return {"date": datetime.date.today().isoformat(), "commit": head, **machine(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "split_us_per_page": round(split_pace(), 2),
             "fresh_memory_s_per_gib": round(fresh, 3)}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RichProgress", "print_summary"]
+__all__ = ["RichProgress", "plan_lines", "print_summary"]
 
 _STAGE_LABELS = {"read": "Reading and sketching", "template": "Counting site blocks",
                  "groups": "Counting site pages", "content": "Finding content",
@@ -84,6 +84,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         table.add_row("not documents", f"{sum(skipped.values()):,} WARC records skipped")
         for reason, count in list(skipped.items())[:5]:
             table.add_row("", f"  {count:,} × {reason}")
+    if "plan" in summary:
+        table.add_row("plan", _plan_line(summary["plan"], summary["lsh"]["candidates"]))
     ok = "yes" if summary["counts_add_up"] else "NO"
     table.add_row("counts add up", f"{ok}: {c['read']:,} = {c['kept']:,} + {c['duplicate']:,} "
                   f"+ {c['rejected']:,}")
@@ -104,6 +106,66 @@ def print_summary(summary: dict[str, Any]) -> None:
                      f"{_count(ix['documents'], 'document')} in all")
         table.add_row("index", line)
     Console(stderr=True).print(table)
+
+
+_EXTRA = {"title": "titles (pages of one site under one title)",
+          "page": "pages (records of one address)"}
+
+
+def _plan_line(plan: dict[str, Any], candidates: int) -> str:
+    """The summary's line on the plan the run followed (``thresher plan`` says more)."""
+    rule = f"near >= {plan['threshold']:g}"
+    if "partial" in plan["verification"]:
+        rule += f", partial >= {plan['verification']['partial']['containment']:g}"
+    if "title" in plan["verification"]:
+        rule += f", title >= {plan['verification']['title']['containment']:g}"
+    extra = " + " + ", ".join(plan["extra_bands"]) if plan["extra_bands"] else ""
+    return (f"{rule}; {_count(candidates, 'candidate')} from Jaccard "
+            f"{plan['candidate_threshold']:g} ({plan['bands']} bands x {plan['rows']} rows"
+            f"{extra})")
+
+
+def plan_lines(plan: dict[str, Any]) -> list[str]:
+    """What ``thresher plan`` prints: the plan's data (see
+    :func:`~thresher.pipeline.plan.plan_data`) as text."""
+    on = "content, page chrome set aside" if plan["match"] == "content" else "whole text"
+    how = "chosen for it" if plan["chosen"] else "given by --bands and --rows"
+    lines = [f"matching on the {on} (--match {plan['match']}), threshold {plan['threshold']:g}"]
+    lines.append(f"candidates: LSH from Jaccard {plan['candidate_threshold']:g}: "
+                 f"{plan['bands']} bands x {plan['rows']} rows of the {plan['num_perm']} "
+                 f"sketch values ({how})")
+    lines.append(f"  false-positive area {plan['false_positive_area']:.4f}, false-negative "
+                 f"area {plan['false_negative_area']:.4f} (weights "
+                 f"{1 - plan['fn_weight']:.2f} / {plan['fn_weight']:.2f})")
+    if plan["candidate_threshold"] < plan["threshold"]:
+        lines.append("  below the threshold: a partial duplicate's Jaccard is lower than its "
+                     "containment")
+    lines += [f"  + one band of {_EXTRA.get(band, band)}" for band in plan["extra_bands"]]
+    lines.append("every candidate verified (the exact Jaccard and containment of their "
+                 "distinct shingles), a match when:")
+    lines += [*_rule_lines(plan["verification"]), "", " similarity  P(candidate by the sketches)"]
+    for key, prob in plan["curve"].items():
+        s = float(key)
+        mark = "".join(f"  <- {name}" for name, at in (
+            ("threshold", plan["threshold"]), ("candidates from", plan["candidate_threshold"]))
+            if abs(s - at) < 0.025)
+        lines.append(f"   {s:5.2f}     {prob:6.3f}  {'#' * round(prob * 40)}{mark}")
+    return lines
+
+
+def _rule_lines(rule: dict[str, Any]) -> list[str]:
+    """The verification rule, one line per kind of match."""
+    lines = [f"  near     Jaccard >= {rule['near']['jaccard']:g}"]
+    if "partial" in rule:
+        p = rule["partial"]
+        lines.append(f"  partial  containment >= {p['containment']:g} (between pages of one "
+                     f"site >= {p['site_containment']:g}, of one page {p['containment']:g}), "
+                     f"{p['min_shared']} shingles shared at least")
+    if "title" in rule:
+        lines.append(f"  title    pages of one site under one title: containment >= "
+                     f"{rule['title']['containment']:g}; under different titles: never "
+                     "(exact copies of the content only)")
+    return lines
 
 
 def _count(n: int, noun: str) -> str:

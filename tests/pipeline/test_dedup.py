@@ -168,10 +168,7 @@ def test_the_work_folder_keeps_the_signature_values_the_bands_use(
         corpus: Path, tmp_path: Path, match: str) -> None:
     summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
                              keep_work=True, match=match)
-    from thresher.pipeline.run import CONTENT_CANDIDATES
-
-    lsh = thresher.plan(threshold=CONTENT_CANDIDATES if match == "content" else 0.8,
-                        num_perm=128)
+    lsh = thresher.plan(match=match)
     assert lsh.bands * lsh.rows < 128
     sigs = sorted((tmp_path / "o" / "_work" / ("read" if match == "full" else match))
                   .glob("*.sig.bin"))

@@ -29,7 +29,12 @@ def _outputs(out: Path) -> dict[str, object]:
     summary = json.loads((out / "summary.json").read_text())
     summary.pop("run")
     return {"kept": _tree(out / "kept"), "decisions": (out / "decisions.parquet").read_bytes(),
-            "summary": summary}
+            "pairs": _read(out / "pairs.parquet"), "summary": summary}
+
+
+def _read(path: Path) -> bytes | None:
+    """A file's bytes, or None where it is not written (pairs.parquet, against an index)."""
+    return path.read_bytes() if path.exists() else None
 
 
 def _rows(out: Path) -> list[dict[str, object]]:

@@ -40,6 +40,7 @@ from thresher.pipeline.outdir import (
     spool_stdin,
 )
 from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
+from thresher.pipeline.pairs import PairsTask
 from thresher.pipeline.plan import MatchPlan, match_plan, plan_data
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask, fields_of, missing_fields, read_stage_task
@@ -439,7 +440,11 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
             title_containment=cfg.content.title_containment, content=content, old=old,
             boilerplate=str(r.out / "boilerplate.parquet")
             if cfg.content.strip_boilerplate else None)
-        tasks: list[tuple[str, WriteTask | DecisionsTask]] = [("decisions", decide), *[
+        pairs = [] if store is not None else [("pairs", PairsTask(
+            str(work.root), n, chunks, str(r.out / "pairs.parquet"),
+            matching.candidate_threshold, content))]  # against an index: no sweep
+        tasks: list[tuple[str, WriteTask | DecisionsTask | PairsTask]] = [
+            ("decisions", decide), *pairs, *[
             (f"{s.index:05d}", WriteTask(
                 str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
                 cfg.output.format, r.fields,

@@ -3,9 +3,12 @@ run's summary as a table (both on stderr)."""
 
 from __future__ import annotations
 
+import json
+import shlex
 from typing import Any
 
-__all__ = ["RichProgress", "plan_lines", "print_summary"]
+__all__ = ["RichProgress", "add_reruns", "plan_lines", "print_summary", "rerun_argv",
+           "sweep_lines"]
 
 _STAGE_LABELS = {"read": "Reading and sketching", "template": "Counting site blocks",
                  "groups": "Counting site pages", "content": "Finding content",
@@ -171,3 +174,83 @@ def _rule_lines(rule: dict[str, Any]) -> list[str]:
 def _count(n: int, noun: str) -> str:
     """``1 document``, ``2 documents``."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def rerun_argv(sweep: dict[str, Any], threshold: float, *, pin: bool, flags: set[str]
+               ) -> list[str]:
+    """The dedup command that reruns a swept run at ``threshold`` (``pin``: with its bands
+    and rows), from the sweep's data; ``flags``: the option names dedup takes."""
+    argv = ["thresher", "dedup", *sweep["inputs"], "-o", f"{sweep['run']}-t{threshold}"]
+    for name, value in sweep["options"].items():
+        flag = "--" + name.replace("_", "-")
+        if name not in flags:
+            continue  # a config file's option only (see sweep_lines)
+        if isinstance(value, bool):
+            argv.append(flag if value else f"--no-{flag[2:]}")
+        else:
+            argv += [flag, str(value)]
+    argv += ["--threshold", str(threshold)]
+    return argv + (["--bands", str(sweep["bands"]), "--rows", str(sweep["rows"])] if pin
+                   else [])
+
+
+def add_reruns(sweep: dict[str, Any], flags: set[str]) -> dict[float, list[str]]:
+    """Give each swept threshold of the sweep's data its rerun command (``rerun``); return
+    them by threshold, with the highest below the LSH's reach too."""
+    out = {}
+    for row in sweep["thresholds"]:
+        row["rerun"] = rerun_argv(sweep, row["threshold"], pin=row["pin"], flags=flags)
+        out[row["threshold"]] = row["rerun"]
+    for low in sweep["below_reach"][-1:]:
+        out[low] = rerun_argv(sweep, low, pin=False, flags=flags)
+    return out
+
+
+def sweep_lines(sweep: dict[str, Any], flags: set[str]) -> list[str]:
+    """What ``thresher sweep`` prints: the sweep's data (see
+    :func:`~thresher.sweep.sweep_data`) as a table, with how to rerun."""
+    head = (f"{sweep['run']}: matched on {sweep['match']} at threshold {sweep['threshold']}, "
+            f"candidates from Jaccard {sweep['candidate_threshold']} ({sweep['bands']} bands "
+            f"x {sweep['rows']} rows)")
+    lines = [head, "", "  threshold  duplicates  clusters  largest"]
+    for row in sweep["thresholds"]:
+        mark = "  (this run)" if row["threshold"] == sweep["threshold"] else ""
+        pin = "  pin" if row["pin"] else ""
+        lines.append(f"  {row['threshold']:>9}  {row['duplicates']:>10,}  {row['clusters']:>8,}"
+                     f"  {row['largest']:>7,}{pin}{mark}")
+    return lines + _exact_note(sweep, flags) + _below_note(sweep, flags)
+
+
+def _exact_note(sweep: dict[str, Any], flags: set[str]) -> list[str]:
+    """Which rerun gives the table's counts exactly."""
+    rows = sweep["thresholds"]
+    others = [r for r in rows if r["threshold"] != sweep["threshold"]] or rows
+    example = next((r for r in others if r["pin"]), others[len(others) // 2])
+    note = ("Exact: a run with this run's options at one of these thresholds gives these "
+            "counts, as it seeks the same candidates")
+    if any(r["pin"] for r in rows):
+        note += (f"; 'pin': given --bands {sweep['bands']} --rows {sweep['rows']} (the plan it "
+                 "chooses for that threshold seeks others, and finds or misses a few pairs "
+                 "more)")
+    argv = rerun_argv(sweep, example["threshold"], pin=example["pin"], flags=flags)
+    lines = ["", note + ". For instance:", "  " + shlex.join(argv)]
+    only = {k: v for k, v in sweep["options"].items() if k not in flags}
+    if only:
+        lines.append("  with, in a --config file: " + ", ".join(
+            f"{k} = {json.dumps(v)}" for k, v in only.items()))
+    return lines
+
+
+def _below_note(sweep: dict[str, Any], flags: set[str]) -> list[str]:
+    """The thresholds the run's candidates cannot answer, and how to sweep them."""
+    below = sweep["below_reach"]
+    if not below:
+        return []
+    low = below[-1]
+    note = (f"Below the LSH's reach: thresholds under {sweep['candidate_threshold']} "
+            f"({below[0]} to {low}), for which the run sought no candidates. To sweep from "
+            "a lower threshold, rerun at it (candidates are then sought from it) and sweep "
+            "that run:")
+    argv = rerun_argv(sweep, low, pin=False, flags=flags)
+    return ["", note, "  " + shlex.join(argv),
+            "  thresher sweep " + shlex.quote(f"{sweep['run']}-t{low}")]

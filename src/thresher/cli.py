@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from thresher._console import RichProgress, plan_lines, print_summary
+from thresher._console import RichProgress, add_reruns, plan_lines, print_summary, sweep_lines
 from thresher._exits import disk_full, nothing_read
 from thresher._kernels import kernels_cold
 from thresher._malloc import retain_freed_memory
@@ -256,6 +256,35 @@ def plan(config_file: Path | None, as_json: bool, **options: Any) -> None:
         raise click.ClickException(str(exc)) from None
     data = plan_data(match_plan(config))
     click.echo(json.dumps(data, indent=2) if as_json else "\n".join(plan_lines(data)))
+
+
+@main.command("sweep")
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--step", type=float, default=0.05, show_default=True,
+              help="Thresholds every STEP, from the run's candidate threshold to 1.")
+@click.option("--html", "page", type=click.Path(path_type=Path), help="Also write a page "
+              "with verified pairs of each similarity band side by side (RUN_DIR/sweep.html, "
+              "say).")
+@click.option("--pairs", type=int, default=4, show_default=True,
+              help="Pairs drawn from each similarity band for the page.")
+@click.option("--json", "as_json", is_flag=True, help="Print the sweep as JSON.")
+def sweep_command(run_dir: Path, step: float, page: Path | None, pairs: int,
+                  as_json: bool) -> None:
+    """What other thresholds would do to the finished run in RUN_DIR: duplicates,
+    clusters and the largest cluster per threshold, exactly as a rerun gives them."""
+    from thresher.sweep import sweep, sweep_data
+    from thresher.sweep_page import write_sweep_page
+
+    flags = {p.name for p in dedup.params if p.name}  # what a rerun may be given
+    try:
+        swept = sweep(run_dir, step=step, pairs_per_band=pairs)
+        data = sweep_data(swept)
+        reruns = add_reruns(data, flags)
+        if page is not None:
+            write_sweep_page(swept, page, rerun=reruns)
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(data, indent=2) if as_json else "\n".join(sweep_lines(data, flags)))
 
 
 @main.group("index")

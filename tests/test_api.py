@@ -47,9 +47,14 @@ def test_toml_tables_and_flat_keys_build_the_same_config(tmp_path: object) -> No
 
 
 def test_plan_matches_cli_defaults() -> None:
-    p = thresher.plan()
-    assert (p.bands, p.rows) == (14, 9)
+    p = thresher.plan(match="full")
+    assert (p.bands, p.rows, p.candidate_threshold, p.extra_bands) == (14, 9, 0.8, ())
     assert 0.85 < p.at(0.8) < 0.9
+    content = thresher.plan()  # the default matches on content, from Jaccard 0.3
+    assert content.match == "content" and content.candidate_threshold == 0.3
+    assert content.extra_bands == ("title", "page") and content.at(0.3) > 0.9
+    assert thresher.plan(threshold=0.2).candidate_threshold == 0.2
+    assert thresher.plan(titles=False).extra_bands == ("page",)
 
 
 def test_typing_is_strict() -> None:

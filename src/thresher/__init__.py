@@ -2,7 +2,7 @@
 
 Example:
     >>> import thresher
-    >>> thresher.plan(threshold=0.8, num_perm=128).bands
+    >>> thresher.plan(threshold=0.8, match="full").bands
     14
 """
 
@@ -23,6 +23,7 @@ from thresher.config import (
 )
 from thresher.core.plan import LshPlan
 from thresher.errors import ConfigError, InputError, StageError, ThresherError, WorkerError
+from thresher.pipeline.plan import MatchPlan
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -32,6 +33,7 @@ __all__ = [
     "InputConfig",
     "InputError",
     "LshPlan",
+    "MatchPlan",
     "MinHashConfig",
     "OutputConfig",
     "RunConfig",
@@ -70,12 +72,26 @@ def dedup(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -
     return run_dedup(config)
 
 
-def plan(*, threshold: float = 0.8, num_perm: int = 128, fn_weight: float = 0.9) -> LshPlan:
-    """Return the LSH bands and rows thresher chooses for a threshold."""
-    from thresher.core.plan import choose_bands
+def plan(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -> MatchPlan:
+    """Return the plan a run with these options follows (``thresher plan``).
 
-    MinHashConfig(threshold=threshold, num_perm=num_perm, fn_weight=fn_weight)
-    return choose_bands(threshold, num_perm, fn_weight=fn_weight)
+    Takes a :class:`Config`, or the same option names as :func:`dedup` (inputs and
+    output may be left out: they do not change the plan).
+
+    Example:
+        >>> import thresher
+        >>> p = thresher.plan()  # matching on content: candidates from Jaccard 0.3
+        >>> (p.threshold, p.candidate_threshold, p.bands, p.rows, p.extra_bands)
+        (0.8, 0.3, 32, 2, ('title', 'page'))
+    """
+    from thresher.pipeline.plan import match_plan
+
+    if not isinstance(config, Config):
+        config = config_from_mapping({"inputs": ["."], "output_dir": ".", **(config or {}),
+                                      **options})
+    elif options:
+        raise ConfigError("pass either a Config or options, not both")
+    return match_plan(config)
 
 
 def write_report(run_dir: Any, target: Any = None, **options: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from thresher._console import RichProgress, print_summary
+from thresher._console import RichProgress, add_reruns, plan_lines, print_summary, sweep_lines
 from thresher._exits import disk_full, nothing_read
 from thresher._kernels import kernels_cold
 from thresher._malloc import retain_freed_memory
@@ -242,35 +242,52 @@ def report(run_dir: Path, output: Path | None, clusters: int, sample: int,
 
 
 @main.command()
-@click.option("--threshold", type=float, default=0.8, show_default=True)
-@click.option("--num-perm", type=int, default=128, show_default=True)
-@click.option("--fn-weight", type=float, default=0.9, show_default=True,
-              help="Weight of missed duplicates against false candidates.")
+@_CONFIG
+@_with(_MATCHING)
+@click.option("--fn-weight", type=float, help="Weight of missed duplicates against false "
+              "candidates (fn_weight in a config file). [default: 0.9]")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan(threshold: float, num_perm: int, fn_weight: float, as_json: bool) -> None:
-    """Show the LSH bands and rows chosen for a threshold, and their S-curve."""
-    import thresher
+def plan(config_file: Path | None, as_json: bool, **options: Any) -> None:
+    """Show what dedup does with these options: the candidates LSH seeks (bands, rows,
+    their curve, extra bands) and the rule every candidate is verified by."""
+    from thresher.pipeline.plan import match_plan, plan_data
 
-    try:
-        p = thresher.plan(threshold=threshold, num_perm=num_perm, fn_weight=fn_weight)
+    try:  # the inputs and output do not change the plan
+        config = config_from_mapping({"inputs": ["."], "output_dir": ".",
+                                      **_given(config_file, options)})
     except ThresherError as exc:
         raise click.ClickException(str(exc)) from None
-    grid = [round(x * 0.05, 2) for x in range(21)]
-    if as_json:
-        click.echo(json.dumps({"threshold": threshold, "num_perm": num_perm, "bands": p.bands,
-                               "rows": p.rows, "false_positive_area": p.false_positive_area,
-                               "false_negative_area": p.false_negative_area,
-                               "curve": {str(s): p.at(s) for s in grid}}, indent=2))
-        return
-    click.echo(f"threshold {threshold}, {num_perm} permutations -> {p.bands} bands x "
-               f"{p.rows} rows ({p.bands * p.rows} values used)")
-    click.echo(f"false-positive area {p.false_positive_area:.4f}, false-negative area "
-               f"{p.false_negative_area:.4f} (weights {1 - fn_weight:.2f} / {fn_weight:.2f})")
-    click.echo("\n similarity  P(candidate)")
-    for s in grid:
-        prob = p.at(s)
-        mark = "  <- threshold" if abs(s - threshold) < 0.025 else ""
-        click.echo(f"   {s:5.2f}     {prob:6.3f}  {'#' * round(prob * 40)}{mark}")
+    data = plan_data(match_plan(config))
+    click.echo(json.dumps(data, indent=2) if as_json else "\n".join(plan_lines(data)))
+
+
+@main.command("sweep")
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--step", type=float, default=0.05, show_default=True,
+              help="Thresholds every STEP, from the run's candidate threshold to 1.")
+@click.option("--html", "page", type=click.Path(path_type=Path), help="Also write a page "
+              "with verified pairs of each similarity band side by side (RUN_DIR/sweep.html, "
+              "say).")
+@click.option("--pairs", type=int, default=4, show_default=True,
+              help="Pairs drawn from each similarity band for the page.")
+@click.option("--json", "as_json", is_flag=True, help="Print the sweep as JSON.")
+def sweep_command(run_dir: Path, step: float, page: Path | None, pairs: int,
+                  as_json: bool) -> None:
+    """What other thresholds would do to the finished run in RUN_DIR: duplicates,
+    clusters and the largest cluster per threshold, exactly as a rerun gives them."""
+    from thresher.sweep import sweep, sweep_data
+    from thresher.sweep_page import write_sweep_page
+
+    flags = {p.name for p in dedup.params if p.name}  # what a rerun may be given
+    try:
+        swept = sweep(run_dir, step=step, pairs_per_band=pairs)
+        data = sweep_data(swept)
+        reruns = add_reruns(data, flags)
+        if page is not None:
+            write_sweep_page(swept, page, rerun=reruns)
+    except ThresherError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(data, indent=2) if as_json else "\n".join(sweep_lines(data, flags)))
 
 
 @main.group("index")

@@ -29,7 +29,12 @@ def _outputs(out: Path) -> dict[str, object]:
     summary = json.loads((out / "summary.json").read_text())
     summary.pop("run")
     return {"kept": _tree(out / "kept"), "decisions": (out / "decisions.parquet").read_bytes(),
-            "summary": summary}
+            "pairs": _read(out / "pairs.parquet"), "summary": summary}
+
+
+def _read(path: Path) -> bytes | None:
+    """A file's bytes, or None where it is not written (pairs.parquet, against an index)."""
+    return path.read_bytes() if path.exists() else None
 
 
 def _rows(out: Path) -> list[dict[str, object]]:
@@ -168,10 +173,7 @@ def test_the_work_folder_keeps_the_signature_values_the_bands_use(
         corpus: Path, tmp_path: Path, match: str) -> None:
     summary = thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial",
                              keep_work=True, match=match)
-    from thresher.pipeline.run import CONTENT_CANDIDATES
-
-    lsh = thresher.plan(threshold=CONTENT_CANDIDATES if match == "content" else 0.8,
-                        num_perm=128)
+    lsh = thresher.plan(match=match)
     assert lsh.bands * lsh.rows < 128
     sigs = sorted((tmp_path / "o" / "_work" / ("read" if match == "full" else match))
                   .glob("*.sig.bin"))

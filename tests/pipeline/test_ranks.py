@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thresher.pipeline.match import _ranks
+from thresher.pipeline.match import record_ranks
 
 
 def _arrow_ranks(table: pa.Table) -> list[int]:
@@ -35,6 +35,6 @@ def test_ranks_are_arrows_sort_on_length_then_id(rows: list[tuple[str, int]],
                                         "length": pa.array(lengths[a:b], pa.int64())})
                               for a, b in pairwise(cut)] or [
         pa.table({"id": pa.array([], pa.string()), "length": pa.array([], pa.int64())})])
-    got = _ranks(table)
+    got = record_ranks(table)
     assert got.dtype == np.int64
     assert got.tolist() == _arrow_ranks(table)

@@ -98,7 +98,8 @@ class Index:
         disk (a segment is written past the page cache) nor take page faults for it
         (see :attr:`warming`, :attr:`warmed`)."""
         from thresher.config import config_from_mapping
-        from thresher.pipeline.run import lsh_plan, match_rule
+        from thresher.pipeline.plan import match_plan
+        from thresher.pipeline.run import match_rule
 
         self.store = IndexStore(path)
         manifest = self.store.manifest()
@@ -107,11 +108,12 @@ class Index:
         self.segments: list[Segment] = self.store.segments(manifest)
         self.documents = int(manifest["documents"])
         self.batches = int(manifest["next_batch"]) - 1  # a merged segment holds several
-        self.plan = lsh_plan(self.config)
+        matching = match_plan(self.config)
+        self.plan = matching.lsh
         c = self.config.content
         self.content = c.match == "content"
         self.titles = self.content and c.titles
-        self.rule = match_rule(self.config)
+        self.rule = match_rule(matching)
         self._ids: dict[str, Any] = {}
         self.warming: threading.Thread | None = None
         self.warmed = 0  # bytes faulted in by the warming thread so far

@@ -37,7 +37,9 @@ __all__ = [
     "merge_candidates",
     "overlay",
     "per_doc",
+    "record_ranks",
     "verify_task",
+    "ways_of",
 ]
 
 (KIND_KEPT, KIND_EXACT, KIND_NEAR, KIND_EXACT_NEAR, KIND_REJECTED, KIND_PARTIAL,
@@ -72,12 +74,12 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
              for s in range(n_shards)]
     table = pa.concat_tables(metas)
     with ThreadPoolExecutor(1) as pool:
-        ranked = pool.submit(_ranks, table) if threads > 1 else None
+        ranked = pool.submit(record_ranks, table) if threads > 1 else None
         ok, repeated, repeated_first = _repeated_ids(table)
         fp = np.concatenate([work.load_raw(src, f"{s:05d}.fp", np.uint64, 2)
                              for s in range(n_shards)])
         active = np.flatnonzero(ok)
-        rank = _ranks(table) if ranked is None else ranked.result()
+        rank = record_ranks(table) if ranked is None else ranked.result()
     key_order = active[lex_order(fp[active, 0], np.column_stack(
         (fp[active, 1], rank[active].astype(np.uint64))))]  # ranks are not negative
     same = np.zeros(key_order.shape[0], dtype=bool)
@@ -96,7 +98,7 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
             "exact_members": int(exact_doc.shape[0])}
 
 
-def _ranks(table: Any) -> NDArray[np.int64]:
+def record_ranks(table: Any) -> NDArray[np.int64]:
     """Each record's place when the longest come first, then the smallest ids.
 
     The ids are sorted alone (Arrow's stable sort of strings, quick on ids that come
@@ -463,11 +465,17 @@ def edge_ways(work: WorkDir, n_shards: int, u: NDArray[np.int64], v: NDArray[np.
     crawlbench-dev (re-crawls 0.963 to 0.954, syndicated copies 0.897 to 0.884) for no
     precision.
     """
-    directed = why == EDGE_PARTIAL
-    if not directed.any():
+    if not (why == EDGE_PARTIAL).any():  # every match goes both ways: no sizes needed
         return np.full(u.shape[0], WAY_FWD | WAY_BWD, dtype=np.uint8)
     size = content_chars(work, n_shards, np.concatenate((u, v)))
-    su, sv = size[:u.shape[0]], size[u.shape[0]:]
+    return ways_of(why, size[:u.shape[0]], size[u.shape[0]:])
+
+
+def ways_of(why: NDArray[np.uint8], su: NDArray[np.int64], sv: NDArray[np.int64]
+            ) -> NDArray[np.uint8]:
+    """Return which way each match may go (``WAY_*`` bits), given both documents'
+    content sizes: the rule of :func:`edge_ways`, without the reading."""
+    directed = why == EDGE_PARTIAL
     return (may_take(su, sv, directed) * WAY_FWD
             + may_take(sv, su, directed) * WAY_BWD).astype(np.uint8)
 

@@ -28,6 +28,7 @@ from thresher.pipeline.match import (
     KIND_TITLE,
     shard_offsets,
 )
+from thresher.pipeline.pairs import PairsTask, pairs_task
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["DecisionsTask", "WriteTask", "decisions_task", "output_task", "write_boilerplate",
@@ -117,10 +118,12 @@ def decisions_task(task: DecisionsTask) -> dict[str, Any]:
     return stats
 
 
-def output_task(task: WriteTask | DecisionsTask) -> dict[str, Any]:
-    """A task of the write stage: one shard's kept records, or the decisions."""
+def output_task(task: WriteTask | DecisionsTask | PairsTask) -> dict[str, Any]:
+    """A task of the write stage: one shard's kept records, the decisions, or the pairs."""
     if isinstance(task, DecisionsTask):
         return decisions_task(task)
+    if isinstance(task, PairsTask):
+        return pairs_task(task)
     return write_task(task)
 
 

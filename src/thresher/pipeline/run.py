@@ -20,7 +20,7 @@ from typing import Any, Self, TypeVar
 
 from thresher._version import __version__
 from thresher.config import Config
-from thresher.core.plan import LshPlan, choose_bands, plan_for
+from thresher.core.plan import LshPlan
 from thresher.core.sorting import distinct, stable_argsort
 from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
@@ -42,44 +42,25 @@ from thresher.pipeline.outdir import (
     spool_stdin,
 )
 from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
+from thresher.pipeline.pairs import PairsTask
+from thresher.pipeline.plan import MatchPlan, match_plan, plan_data
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask, fields_of, missing_fields, read_stage_task
 from thresher.pipeline.summary import summarize
 from thresher.pipeline.workdir import WorkDir, is_url
 
-__all__ = ["lsh_plan", "run_dedup"]
+__all__ = ["match_rule", "run_dedup"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-CONTENT_CANDIDATES = 0.3  # content matching: LSH finds pairs from this Jaccard on
-
-
-def lsh_plan(config: Config) -> LshPlan:
-    """Return the LSH bands and rows the config asks for or implies.
-
-    Matching on content also accepts partial duplicates (containment), whose Jaccard is
-    lower than their containment: candidates are then sought from ``CONTENT_CANDIDATES``.
-    """
-    mh = config.minhash
-    if mh.bands is not None and mh.rows is not None:
-        return plan_for(mh.threshold, mh.bands, mh.rows)
-    target = mh.threshold
-    if config.content.match == "content":
-        target = min(target, CONTENT_CANDIDATES)
-    return choose_bands(target, mh.num_perm, fn_weight=mh.fn_weight)
-
-
-def match_rule(config: Config) -> match.MatchRule:
-    """When a verified pair is a match, by the config: Jaccard, and matching on content
+def match_rule(plan: MatchPlan) -> match.MatchRule:
+    """When a verified pair is a match, by the plan: Jaccard, and matching on content
     containment (across sites, within a site, under one title) too."""
-    c = config.content
-    content = c.match == "content"
-    return match.MatchRule(config.minhash.threshold, c.containment if content else None,
-                           c.min_shared, c.site_containment if content else None,
-                           c.title_containment if content and c.titles else None)
+    return match.MatchRule(plan.threshold, plan.containment, plan.min_shared,
+                           plan.site_containment, plan.title_containment)
 
 
 def _absolute(path: str) -> str:
@@ -377,7 +358,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                 entries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     cfg, work = r.config, r.work
     mh = cfg.minhash
-    plan = lsh_plan(cfg)
+    matching = match_plan(cfg)
+    plan = matching.lsh
     n = len(shards)
     warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
     content = cfg.content.match == "content"
@@ -412,8 +394,9 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                                                         threads=min(r.executor.workers, 2)))
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
-    titles = content and cfg.content.titles
-    rule = match_rule(cfg)
+    titles = "title" in matching.extra_bands
+    pages = "page" in matching.extra_bands
+    rule = match_rule(matching)
     probed: dict[str, Any] = {}
     if store is not None:
         from thresher.index import probe
@@ -425,10 +408,10 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                 columns, titles, rule, src)) for g in groups])
         probed = r.single("probed", lambda: probe.merge_probes(work, n))
         probed["candidates"] = sum(x.get("candidates", 0) for x in probe_stats)
-    bands = plan.bands + titles + content  # the sketches', the titles', the pages'
+    bands = plan.bands + len(matching.extra_bands)  # the sketches', the titles', the pages'
     parts = match.lsh_parts(index["records"] - index["exact_members"], bands)
     r.stage("keys", match.keys_task, [(f"{s:05d}", match.KeysTask(
-        str(work.root), n, s, plan.bands, plan.rows, columns, parts, src, titles, content))
+        str(work.root), n, s, plan.bands, plan.rows, columns, parts, src, titles, pages))
         for s in range(n)])
     r.stage("lsh", match.band_task, [(f"part-{p:04d}", match.BandTask(
         str(work.root), n, p, bands, mh.max_bucket_pairs, mh.bucket_heads))
@@ -464,7 +447,11 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
             title_containment=cfg.content.title_containment, content=content, old=old,
             boilerplate=str(r.out / "boilerplate.parquet")
             if cfg.content.strip_boilerplate else None)
-        tasks: list[tuple[str, WriteTask | DecisionsTask]] = [("decisions", decide), *[
+        pairs = [] if store is not None else [("pairs", PairsTask(
+            str(work.root), n, chunks, str(r.out / "pairs.parquet"),
+            matching.candidate_threshold, content))]  # against an index: no sweep
+        tasks: list[tuple[str, WriteTask | DecisionsTask | PairsTask]] = [
+            ("decisions", decide), *pairs, *[
             (f"{s.index:05d}", WriteTask(
                 str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
                 cfg.output.format, r.fields,
@@ -497,7 +484,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         if adding is not None:
             added = _index_add(r, store, adding, plan, titles, src, n, time.process_time)
     summary = summarize(
-        r.out, r.config, plan=plan, read_stats=read_stats, cluster=cluster,
+        r.out, r.config, plan=plan_data(matching), read_stats=read_stats, cluster=cluster,
         kept_bytes=kept_bytes, content_stats=content_stats,
         run={"output": str(r.out), "executor": r.config.run.executor,
              "inputs": [_absolute(p) for p in r.config.input.paths],

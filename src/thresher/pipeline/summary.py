@@ -10,16 +10,16 @@ from typing import Any
 
 from thresher._version import __version__
 from thresher.config import Config
-from thresher.core.plan import LshPlan
 
 __all__ = ["summarize"]
 
 
-def summarize(out: Path, config: Config, *, plan: LshPlan, read_stats: list[dict[str, Any]],
+def summarize(out: Path, config: Config, *, plan: dict[str, Any], read_stats: list[dict[str, Any]],
               cluster: dict[str, Any], kept_bytes: int, content_stats: list[dict[str, Any]],
               run: dict[str, Any]) -> dict[str, Any]:
-    """The summary of a run whose ``decisions.parquet`` is written in ``out``; ``run`` is
-    its ``run`` section (how it ran: executor, workers, seconds)."""
+    """The summary of a run whose ``decisions.parquet`` is written in ``out``; ``plan`` is
+    the plan it followed (:func:`~thresher.pipeline.plan.plan_data`), ``run`` its ``run``
+    section (how it ran: executor, workers, seconds)."""
     import numpy as np
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -57,8 +57,10 @@ def summarize(out: Path, config: Config, *, plan: LshPlan, read_stats: list[dict
         "rejected_examples": examples,
         "text_bytes": {"read": sum(s.get("text_bytes", 0) for s in read_stats),
                        "kept": kept_bytes},
-        "lsh": {"bands": plan.bands, "rows": plan.rows, "candidates": cluster["candidates"],
-                "verified": cluster["verified"], "candidate_threshold": plan.threshold,
+        "plan": plan,
+        "lsh": {"bands": plan["bands"], "rows": plan["rows"],
+                "candidates": cluster["candidates"], "verified": cluster["verified"],
+                "candidate_threshold": plan["candidate_threshold"],
                 # verified candidates by Jaccard, in equal bins over [0, 1]
                 "similarity": cluster["similarity"]},
         "config": json.loads(config.results_fingerprint()),

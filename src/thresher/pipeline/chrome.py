@@ -201,7 +201,8 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
     for p in range(PARTITIONS):
         files[f"blk{p:02d}"].write(pairs[bounds[p]:bounds[p + 1]])
     files["grp"].write(np.stack((ghash[counted], docs[counted]), axis=1))
-    art, sigs = article_rows(blocks, keys, ghash, docs, pages)
+    art, sigs = article_rows(blocks, keys, ghash, docs, pages=pages,
+                             known=ghash != _group_hash([""])[0])
     files["art"].write(art[counted])
     files["asig"].write(sigs[counted])
     doc = np.zeros((n, 4), dtype=np.int64)

@@ -23,12 +23,13 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.text import prepare_batch
-from thresher.io.jsonscan import ABSENT, FAST, GROUP, ID, PLAIN_STRING, URL, scan_lines
+from thresher.io.jsonscan import ABSENT, FAST, GROUP, ID, MARK, PLAIN_STRING, URL, scan_lines
 from thresher.io.lines import too_long
 from thresher.io.plain import Long, blocks
 from thresher.io.records import (
     FOUND_GROUP,
     FOUND_ID,
+    FOUND_MARK,
     FOUND_OBJECT,
     FOUND_URL,
     MISSING,
@@ -106,7 +107,7 @@ class Batch:
 def _count_found(bits: list[int]) -> dict[int, int]:
     """How many records have each ``FOUND_*`` bit."""
     return {b: sum(1 for x in bits if x & b) for b in (FOUND_OBJECT, FOUND_ID, FOUND_URL,
-                                                        FOUND_GROUP)}
+                                                        FOUND_GROUP, FOUND_MARK)}
 
 
 def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = None,
@@ -127,7 +128,7 @@ def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None =
 
 
 def _plain_jsonl(shard: Shard, name: str, fields: Fields, size: int) -> Iterator[Batch]:
-    roles = [fields.id, fields.text, fields.url, fields.group]
+    roles = [fields.id, fields.text, fields.url, fields.group, fields.mark]
     # after the fields themselves, the first part of each dotted name: the object that
     # holds it, whose value alone orjson then reads (a key spelled as the name wins)
     heads = [r.partition(".")[0] if r is not None and "." in r else None for r in roles]
@@ -223,6 +224,7 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
     found = np.where(fast, FOUND_OBJECT, 0)
     found |= np.where(fast & (spans[:, ID, 2] != ABSENT), FOUND_ID, 0)
     found |= np.where(fast & (url_kind != ABSENT), FOUND_URL, 0)
+    found |= np.where(fast & (spans[:, MARK, 2] != ABSENT), FOUND_MARK, 0)
     slow: dict[int, str] = {}  # usable records read by orjson: their texts
     for k in np.flatnonzero(odd).tolist():
         number = numbers[k]

@@ -24,13 +24,15 @@ from thresher.io.sources import Shard
 if TYPE_CHECKING:
     from thresher.io.warc import WarcOptions
 
-__all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_OBJECT", "FOUND_URL", "MISSING", "Fields", "Record",
+__all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_MARK", "FOUND_OBJECT", "FOUND_URL", "MISSING", "Fields",
+           "Record",
            "field_value", "found_bits", "group_value", "id_value", "iter_lines", "jsonl_record",
            "open_binary", "read_shard"]
 
 # Bits of Record.found: the record is an object (JSON, a Parquet row), and which of the
-# id, URL and group fields it has (null counts as present: the field is there).
-FOUND_OBJECT, FOUND_ID, FOUND_URL, FOUND_GROUP = 1, 2, 4, 8
+# id, URL and group fields it has (null counts as present: the field is there), and
+# whether it already holds the field --annotate would add (top level only).
+FOUND_OBJECT, FOUND_ID, FOUND_URL, FOUND_GROUP, FOUND_MARK = 1, 2, 4, 8, 16
 
 
 class _Missing:
@@ -72,6 +74,8 @@ class Fields:
     url: str = "url"
     max_bytes: int = 8 * 1024 * 1024
     group: str | None = None  # field naming a record's site, for the template statistics
+    # with --annotate: the top-level field it adds, which no record may hold already
+    mark: str | None = None
 
     def named(self) -> dict[int, tuple[str, str]]:
         """The id, URL and group fields given other than by default, which every file
@@ -236,13 +240,15 @@ def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | Non
 
 def found_bits(obj: dict[str, Any], fields: Fields) -> tuple[int, list[Any]]:
     """Return which of the id, URL and group fields ``obj`` has (``FOUND_*`` bits, the
-    object's own included), and their values (None where missing)."""
+    object's own and ``FOUND_MARK`` included), and their values (None where missing)."""
     bits, values = FOUND_OBJECT, []
     for bit, name in ((FOUND_ID, fields.id), (FOUND_URL, fields.url),
                       (FOUND_GROUP, fields.group)):
         value = MISSING if name is None else field_value(obj, name)
         bits |= 0 if value is MISSING else bit
         values.append(None if value is MISSING else value)
+    if fields.mark is not None and fields.mark in obj:
+        bits |= FOUND_MARK
     return bits, values
 
 

@@ -20,6 +20,7 @@ from thresher.io.batches import Batch, read_batches
 from thresher.io.records import (
     FOUND_GROUP,
     FOUND_ID,
+    FOUND_MARK,
     FOUND_OBJECT,
     FOUND_URL,
     Fields,
@@ -30,7 +31,7 @@ from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["NO_TOKENS", "ReadTask", "read_stage_task", "sketch_rows"]
+__all__ = ["NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
 
 _EMPTY = Batch.of_records([])  # for the meta table's schema when a shard has no record
 _MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
@@ -183,7 +184,8 @@ class _DocsWriter:
         self.writer.close()
 
 
-_FOUND = {FOUND_OBJECT: "object", FOUND_ID: "id", FOUND_URL: "url", FOUND_GROUP: "group"}
+_FOUND = {FOUND_OBJECT: "object", FOUND_ID: "id", FOUND_URL: "url", FOUND_GROUP: "group",
+          FOUND_MARK: "mark"}
 
 
 def missing_fields(stats: list[dict[str, Any]], fields: Fields) -> tuple[str, str, str] | None:
@@ -198,6 +200,16 @@ def missing_fields(stats: list[dict[str, Any]], fields: Fields) -> tuple[str, st
         for bit, (option, name) in fields.named().items():
             if counts["object"] and not counts[_FOUND[bit]]:
                 return path, option, name
+    return None
+
+
+def marked_file(stats: list[dict[str, Any]]) -> tuple[str, int] | None:
+    """The first file with records that already hold the field ``--annotate`` adds, and
+    how many of its shard's records do, from the read tasks' statistics."""
+    for st in stats:
+        found = st.get("found") or {}
+        if found.get("mark"):
+            return str(found["file"]), int(found["mark"])
     return None
 
 
@@ -273,6 +285,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         docs.close()
     stats = {"records": records, "rejected": rejected, "text_bytes": text_bytes,
              "skipped": dict(sorted(skipped.items())),
-             "found": {"file": task.shard.files[0], **found} if found["object"] else {}}
+             "found": {"file": task.shard.files[0], **found}
+             if found["object"] or found["mark"] else {}}
     work.mark_done("read", name, stats)
     return stats

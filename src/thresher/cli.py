@@ -100,11 +100,20 @@ _FORMAT = click.option("--output-format", type=click.Choice(["input", "jsonl", "
                        help="Format of kept/. [default: input]")
 _REPORT = click.option("--report", "report", is_flag=True, help="Also write "
                        "OUTPUT/report.html (see thresher report).")
+_ANNOTATE = [
+    click.option("--annotate", is_flag=True, default=None, help="Also write every record to "
+                 "OUTPUT/annotated/ in the input's format, its decision, cluster and cluster "
+                 "size added (see docs/outputs.md)."),
+    click.option("--annotate-field", help="Name of the field (JSONL key, Parquet column, "
+                 "WARC-Name-* headers) the annotation goes in; records that already hold it "
+                 "are refused, never overwritten. [default: thresher]"),
+]
 # index add and index query: a dedup run against an index.
 _RUNNING = [
     click.argument("path", type=click.Path(path_type=Path)),
     click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
-    _OUTPUT, _CONFIG, _STRIP, *_FIELDS, _FORMAT, *_EXECUTION, _REPORT, *_QUIET_JSON,
+    _OUTPUT, _CONFIG, _STRIP, *_FIELDS, _FORMAT, *_ANNOTATE, *_EXECUTION, _REPORT,
+    *_QUIET_JSON,
 ]
 
 
@@ -128,6 +137,7 @@ def main() -> None:
 @click.option("--warc-id", type=click.Choice(["record", "url"]),
               help="Id of WARC/WET documents: WARC-Record-ID or target URI. [default: record]")
 @_FORMAT
+@_with(_ANNOTATE)
 @_with(_EXECUTION)
 @click.option("--ray-address", help="Ray cluster to join (with --executor ray); a local "
               "Ray instance is started if omitted. The work folder must be on a file "

@@ -16,6 +16,7 @@ import dataclasses
 import difflib
 import json
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Iterator, Mapping
@@ -153,11 +154,17 @@ class OutputConfig:
     work_dir: str | None = None
     keep_work: bool = False
     overwrite: bool = False  # replace the finished outputs of a different run
+    annotate: bool = False  # also write every record, its decision added, to annotated/
+    annotate_field: str = "thresher"
 
     def __post_init__(self) -> None:
         _check(bool(self.directory), "no output folder given: pass --output DIR")
         _check(self.format in ("input", "jsonl", "parquet"),
                f"--output-format must be input, jsonl or parquet, got {self.format!r}")
+        # a top-level JSON key, a Parquet column and part of a WARC header name alike
+        _check(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", self.annotate_field) is not None,
+               f"--annotate-field must be a letter then letters, digits or _, got "
+               f"{self.annotate_field!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,8 +200,11 @@ class Config:
 
     def results_fingerprint(self) -> str:
         """Return the JSON of every option that can change the results."""
-        data = {"input": dataclasses.asdict(self.input), "minhash": dataclasses.asdict(self.minhash),
-                "content": dataclasses.asdict(self.content), "format": self.output.format}
+        data: dict[str, Any] = {
+            "input": dataclasses.asdict(self.input), "minhash": dataclasses.asdict(self.minhash),
+            "content": dataclasses.asdict(self.content), "format": self.output.format}
+        if self.output.annotate:  # absent otherwise: earlier runs' fingerprints still hold
+            data["annotate"] = self.output.annotate_field
         return json.dumps(data, sort_keys=True)
 
 

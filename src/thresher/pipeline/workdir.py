@@ -40,6 +40,8 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         containment, why, and which way each may go (eway)
     WORK/cluster/dup_*.npy              one row per duplicate, sorted by record: its
                                         representative, similarity, kind, exact-group leader
+    WORK/sizes/{rep,count}.npy          --annotate: each representative with duplicates, and
+                                        how many
     WORK/<stage>/<task>.done            JSON: the task's statistics; written last
     WORK/<stage>/<task>.progress        records done so far, for the progress display only
 
@@ -78,7 +80,8 @@ RUN_FILE = "run.json"  # the identity of the run whose artifacts the folder hold
 MARKER = ".thresher-work"  # written when thresher makes the folder its own
 # Every stage folder a run may write: a discarded run's are deleted by these names.
 STAGES = ("read", "template", "groups", "content", "index", "probe", "probed", "keys", "lsh",
-          "merge", "verify", "edges", "components", "buckets", "cluster", "write")
+          "merge", "verify", "edges", "components", "buckets", "cluster", "write", "sizes",
+          "annotate")
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep

@@ -100,6 +100,14 @@ _FORMAT = click.option("--output-format", type=click.Choice(["input", "jsonl", "
                        help="Format of kept/. [default: input]")
 _REPORT = click.option("--report", "report", is_flag=True, help="Also write "
                        "OUTPUT/report.html (see thresher report).")
+_KEEP = [
+    click.option("--keep", help="Which document of a cluster is kept: connected (the one "
+                 "matching the most others, then the longest), first (in input order), "
+                 "oldest or newest (by WARC-Date or --date-field), max:FIELD or min:FIELD "
+                 "(a score the records carry). [default: connected]"),
+    click.option("--date-field", help="JSONL/Parquet field with each record's date, for "
+                 "--keep oldest|newest (ISO 8601, an HTTP date, or Unix seconds)."),
+]
 _ANNOTATE = [
     click.option("--annotate", is_flag=True, default=None, help="Also write every record to "
                  "OUTPUT/annotated/ in the input's format, its decision, cluster and cluster "
@@ -112,7 +120,7 @@ _ANNOTATE = [
 _RUNNING = [
     click.argument("path", type=click.Path(path_type=Path)),
     click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
-    _OUTPUT, _CONFIG, _STRIP, *_FIELDS, _FORMAT, *_ANNOTATE, *_EXECUTION, _REPORT,
+    _OUTPUT, _CONFIG, _STRIP, *_FIELDS, *_KEEP, _FORMAT, *_ANNOTATE, *_EXECUTION, _REPORT,
     *_QUIET_JSON,
 ]
 
@@ -131,6 +139,7 @@ def main() -> None:
 @_with(_MATCHING)
 @_STRIP
 @_with(_FIELDS)
+@_with(_KEEP)
 @click.option("--max-doc-bytes", type=int, help="Reject larger documents. [default: 8 MiB]")
 @click.option("--extractor", type=click.Choice(["trafilatura", "resiliparse"]),
               help="Main-content extractor for WARC HTML. [default: trafilatura]")

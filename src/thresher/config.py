@@ -27,6 +27,7 @@ from typing import Any, Literal
 from thresher.errors import ConfigError
 
 __all__ = [
+    "ClusterConfig",
     "Config",
     "ContentConfig",
     "InputConfig",
@@ -146,6 +147,32 @@ class ContentConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ClusterConfig:
+    """Which document of each cluster is kept (docs/matching.md#which-document-is-kept)."""
+
+    keep: str = "connected"
+    date_field: str | None = None  # JSONL/Parquet dates for oldest/newest; WARC: WARC-Date
+
+    def __post_init__(self) -> None:
+        named = self.keep.partition(":")
+        _check(self.keep in ("connected", "first", "oldest", "newest")
+               or (named[0] in ("max", "min") and bool(named[2])),
+               f"--keep must be connected, first, oldest, newest, max:FIELD or min:FIELD, "
+               f"got {self.keep!r}")
+        _check(self.date_field is None or bool(self.date_field),
+               "--date-field must not be empty")
+        _check(self.date_field is None or self.keep in ("oldest", "newest"),
+               f"--date-field goes with --keep oldest or newest, not {self.keep}")
+
+    @property
+    def field(self) -> str | None:
+        """The records' field the policy reads (None: none, or WARC-Date only)."""
+        if self.keep.startswith(("max:", "min:")):
+            return self.keep[4:]
+        return self.date_field
+
+
+@dataclass(frozen=True, kw_only=True)
 class OutputConfig:
     """Where results go and in which format."""
 
@@ -192,6 +219,7 @@ class Config:
     output: OutputConfig
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,7 +230,8 @@ class Config:
         """Return the JSON of every option that can change the results."""
         data: dict[str, Any] = {
             "input": dataclasses.asdict(self.input), "minhash": dataclasses.asdict(self.minhash),
-            "content": dataclasses.asdict(self.content), "format": self.output.format}
+            "content": dataclasses.asdict(self.content), "format": self.output.format,
+            "cluster": dataclasses.asdict(self.cluster)}
         if self.output.annotate:  # absent otherwise: earlier runs' fingerprints still hold
             data["annotate"] = self.output.annotate_field
         return json.dumps(data, sort_keys=True)
@@ -210,7 +239,7 @@ class Config:
 
 _SECTIONS: dict[str, type[Any]] = {
     "input": InputConfig, "minhash": MinHashConfig, "content": ContentConfig,
-    "output": OutputConfig, "run": RunConfig,
+    "cluster": ClusterConfig, "output": OutputConfig, "run": RunConfig,
 }
 _ALIASES = {"inputs": ("input", "paths"), "output": ("output", "directory"),
             "output_format": ("output", "format"), "output_dir": ("output", "directory")}

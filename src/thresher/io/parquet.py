@@ -37,7 +37,7 @@ def _open(path: str) -> pq.ParquetFile:
 
 
 def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) -> Record:
-    found, (value, url, group) = found_bits(row, fields)
+    found, (value, url, group, key) = found_bits(row, fields)
     rid, generated = id_value(value, f"{name}:{number}")
     url = url if isinstance(url, str) else None
     text = field_value(row, fields.text)
@@ -52,7 +52,7 @@ def _row_record(row: dict[str, object], name: str, number: int, fields: Fields) 
     if not text.strip():
         return Record(rid, None, url, name, number, "empty text", generated, found=found)
     return Record(rid, text, url, name, number, None, generated,
-                  group=group_value(group) if fields.group else None, found=found)
+                  group=group_value(group) if fields.group else None, found=found, key=key)
 
 
 def _column_of(schema: pa.Schema, name: str) -> str | None:
@@ -103,7 +103,8 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
             yield Record(f"{name}:{number}", None, None, name, number, reason, True)
         return
     wanted = list(dict.fromkeys(c for c in (
-        _column_of(pf.schema_arrow, f) for f in (fields.id, fields.text, fields.url, fields.group)
+        _column_of(pf.schema_arrow, f)
+        for f in (fields.id, fields.text, fields.url, fields.group, fields.key)
         if f is not None) if c is not None))
     # a column named as the annotation would be: every row holds that field
     marked = FOUND_MARK if fields.mark is not None and fields.mark in columns else 0

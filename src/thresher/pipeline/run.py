@@ -29,7 +29,7 @@ from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
-from thresher.pipeline import annotate, chrome, clusters, match
+from thresher.pipeline import annotate, chrome, clusters, match, survivor
 from thresher.pipeline.outdir import (
     STDIN,
     OutputDir,
@@ -175,7 +175,9 @@ class _Runner:
                              url=config.input.url_field, max_bytes=config.input.max_doc_bytes,
                              group=config.content.group_by,
                              mark=config.output.annotate_field if config.output.annotate
-                             else None)
+                             else None, key=config.cluster.field,
+                             key_option="--date-field" if config.cluster.date_field
+                             else "--keep")
 
     def stage(self, name: str, fn: Callable[[T], dict[str, Any]], tasks: Sequence[tuple[str, T]]
               ) -> list[dict[str, Any]]:
@@ -388,12 +390,14 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                             cfg.content.strip_boilerplate)
     if cfg.output.annotate:
         annotate.check_names([s for s, _, _ in whole])
+    survivor.check_inputs(cfg.cluster, [s.kind for s in shards])
     # The index as this run sees it: (name, batch, documents, first number) per segment.
     segs = () if store is None else tuple((s.name, s.batch, s.docs, s.first)
                                           for s in store.segments({"segments": entries}))
     columns = plan.bands * plan.rows  # the signature values the bands use: all that is kept
     reads = [ReadTask(str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram,
-                      mh.shingle, mh.seed, warc, blocks=content, columns=columns)
+                      mh.shingle, mh.seed, warc, blocks=content, columns=columns,
+                      sort=survivor.sort_kind(cfg.cluster.keep))
              for s in shards]
     read_stats = r.stage("read", read_stage_task, [(f"{t.shard.index:05d}", t) for t in reads])
     _check_named_fields(read_stats, r.fields)
@@ -411,8 +415,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                 t, cfg.content.strip_boilerplate,
                 None if store is None else (str(store.path), segs)))
             for t in reads])
-    index = r.single("index", lambda: match.build_index(work, n, src,
-                                                        threads=min(r.executor.workers, 2)))
+    index = r.single("index", lambda: match.build_index(
+        work, n, src, threads=min(r.executor.workers, 2), keep=cfg.cluster.keep))
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
     titles = content and cfg.content.titles
@@ -445,7 +449,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         for c in range(chunks)])
     r.single("components", lambda: clusters.component_labels(work, chunks))
     r.stage("buckets", clusters.bucket_task, [(f"bucket-{b:03d}", clusters.BucketTask(
-        str(work.root), chunks, b)) for b in range(clusters.CLUSTER_BUCKETS)])
+        str(work.root), chunks, b, cfg.cluster.keep != "connected"))
+        for b in range(clusters.CLUSTER_BUCKETS)])
     cluster = r.single("cluster", lambda: clusters.cluster_stage(
         work, chunks, old=store is not None, content_of=n if content else 0))
     zero = [0] * match.SIMILARITY_BINS

@@ -254,3 +254,13 @@ def test_the_flags_map_to_the_config(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     line = json.loads((tmp_path / "o" / "annotated" / "x.jsonl").read_text())
     assert line["mark"]["decision"] == "kept" and line["mark"]["cluster_size"] == 1
+
+
+def test_a_range_of_decisions_is_read_from_its_row_groups(tmp_path: Path) -> None:
+    from thresher.pipeline.annotate import _decision_rows
+
+    pq.write_table(pa.table({"id": [str(i) for i in range(10)]}), tmp_path / "d.parquet",
+                   row_group_size=3)
+    for lo, hi in ((0, 10), (0, 3), (2, 7), (3, 6), (9, 10), (4, 4)):
+        got = _decision_rows(str(tmp_path / "d.parquet"), lo, hi)["id"].to_pylist()
+        assert got == [str(i) for i in range(lo, hi)]

@@ -41,12 +41,7 @@ from thresher.pipeline.outdir import (
 )
 from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
 from thresher.pipeline.progress import NullProgress, Progress
-from thresher.pipeline.read import (
-    ReadTask,
-    fields_of,
-    missing_fields,
-    read_stage_task,
-)
+from thresher.pipeline.read import ReadTask, fields_of, missing_fields, read_stage_task
 from thresher.pipeline.summary import summarize
 from thresher.pipeline.workdir import WorkDir, is_url
 

@@ -18,7 +18,8 @@ _STAGE_LABELS = {"read": "Reading and sketching", "articles": "Finding articles"
                  "edges": "Matching pairs", "components": "Finding components",
                  "buckets": "Clustering components", "cluster": "Collecting clusters",
                  "write": "Writing kept corpus", "probe": "Looking up the index",
-                 "probed": "Gathering index matches"}
+                 "probed": "Gathering index matches", "sizes": "Counting cluster sizes",
+                 "annotate": "Writing annotated records"}
 
 
 class RichProgress:
@@ -100,6 +101,10 @@ def print_summary(summary: dict[str, Any]) -> None:
         table.add_row("", "already done: the output folder holds this very run's outputs "
                           "(nothing was changed)")
     table.add_row("output", summary["output"])
+    if "annotated" in summary:
+        a = summary["annotated"]
+        left = f"; {a['left_out']:,} left out (see docs/outputs.md)" if a["left_out"] else ""
+        table.add_row("annotated", f"{a['written']:,} records in annotated/{left}")
     if "report" in summary:
         table.add_row("report", summary["report"])
     if "index" in summary:

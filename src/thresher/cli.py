@@ -102,11 +102,28 @@ _REPORT = click.option("--report", "report", is_flag=True, help="Also write "
                        "OUTPUT/report.html (see thresher report).")
 # Inputs stay strings: a Path would make hf://datasets/... into hf:/datasets/...
 _INPUT = click.Path()
+_KEEP = [
+    click.option("--keep", help="Which document of a cluster is kept: connected (the one "
+                 "matching the most others, then the longest), first (in input order), "
+                 "oldest or newest (by WARC-Date or --date-field), max:FIELD or min:FIELD "
+                 "(a score the records carry). [default: connected]"),
+    click.option("--date-field", help="JSONL/Parquet field with each record's date, for "
+                 "--keep oldest|newest (ISO 8601, an HTTP date, or Unix seconds)."),
+]
+_ANNOTATE = [
+    click.option("--annotate", is_flag=True, default=None, help="Also write every record to "
+                 "OUTPUT/annotated/ in the input's format, its decision, cluster and cluster "
+                 "size added (see docs/outputs.md)."),
+    click.option("--annotate-field", help="Name of the field (JSONL key, Parquet column, "
+                 "WARC-Name-* headers) the annotation goes in; records that already hold it "
+                 "are refused, never overwritten. [default: thresher]"),
+]
 # index add and index query: a dedup run against an index.
 _RUNNING = [
     click.argument("path", type=click.Path(path_type=Path)),
     click.argument("inputs", nargs=-1, required=True, type=_INPUT),
-    _OUTPUT, _CONFIG, _STRIP, *_FIELDS, _FORMAT, *_EXECUTION, _REPORT, *_QUIET_JSON,
+    _OUTPUT, _CONFIG, _STRIP, *_FIELDS, *_KEEP, _FORMAT, *_ANNOTATE, *_EXECUTION, _REPORT,
+    *_QUIET_JSON,
 ]
 
 
@@ -124,12 +141,14 @@ def main() -> None:
 @_with(_MATCHING)
 @_STRIP
 @_with(_FIELDS)
+@_with(_KEEP)
 @click.option("--max-doc-bytes", type=int, help="Reject larger documents. [default: 8 MiB]")
 @click.option("--extractor", type=click.Choice(["trafilatura", "resiliparse"]),
               help="Main-content extractor for WARC HTML. [default: trafilatura]")
 @click.option("--warc-id", type=click.Choice(["record", "url"]),
               help="Id of WARC/WET documents: WARC-Record-ID or target URI. [default: record]")
 @_FORMAT
+@_with(_ANNOTATE)
 @_with(_EXECUTION)
 @click.option("--ray-address", help="Ray cluster to join (with --executor ray); a local "
               "Ray instance is started if omitted. The work folder must be on a file "

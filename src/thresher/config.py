@@ -16,6 +16,7 @@ import dataclasses
 import difflib
 import json
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ from typing import Any, Literal
 from thresher.errors import ConfigError
 
 __all__ = [
+    "ClusterConfig",
     "Config",
     "ContentConfig",
     "InputConfig",
@@ -145,6 +147,32 @@ class ContentConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ClusterConfig:
+    """Which document of each cluster is kept (docs/matching.md#which-document-is-kept)."""
+
+    keep: str = "connected"
+    date_field: str | None = None  # JSONL/Parquet dates for oldest/newest; WARC: WARC-Date
+
+    def __post_init__(self) -> None:
+        named = self.keep.partition(":")
+        _check(self.keep in ("connected", "first", "oldest", "newest")
+               or (named[0] in ("max", "min") and bool(named[2])),
+               f"--keep must be connected, first, oldest, newest, max:FIELD or min:FIELD, "
+               f"got {self.keep!r}")
+        _check(self.date_field is None or bool(self.date_field),
+               "--date-field must not be empty")
+        _check(self.date_field is None or self.keep in ("oldest", "newest"),
+               f"--date-field goes with --keep oldest or newest, not {self.keep}")
+
+    @property
+    def field(self) -> str | None:
+        """The records' field the policy reads (None: none, or WARC-Date only)."""
+        if self.keep.startswith(("max:", "min:")):
+            return self.keep[4:]
+        return self.date_field
+
+
+@dataclass(frozen=True, kw_only=True)
 class OutputConfig:
     """Where results go and in which format."""
 
@@ -153,11 +181,17 @@ class OutputConfig:
     work_dir: str | None = None
     keep_work: bool = False
     overwrite: bool = False  # replace the finished outputs of a different run
+    annotate: bool = False  # also write every record, its decision added, to annotated/
+    annotate_field: str = "thresher"
 
     def __post_init__(self) -> None:
         _check(bool(self.directory), "no output folder given: pass --output DIR")
         _check(self.format in ("input", "jsonl", "parquet"),
                f"--output-format must be input, jsonl or parquet, got {self.format!r}")
+        # a top-level JSON key, a Parquet column and part of a WARC header name alike
+        _check(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", self.annotate_field) is not None,
+               f"--annotate-field must be a letter then letters, digits or _, got "
+               f"{self.annotate_field!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +219,7 @@ class Config:
     output: OutputConfig
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,14 +228,18 @@ class Config:
 
     def results_fingerprint(self) -> str:
         """Return the JSON of every option that can change the results."""
-        data = {"input": dataclasses.asdict(self.input), "minhash": dataclasses.asdict(self.minhash),
-                "content": dataclasses.asdict(self.content), "format": self.output.format}
+        data: dict[str, Any] = {
+            "input": dataclasses.asdict(self.input), "minhash": dataclasses.asdict(self.minhash),
+            "content": dataclasses.asdict(self.content), "format": self.output.format,
+            "cluster": dataclasses.asdict(self.cluster)}
+        if self.output.annotate:  # absent otherwise: earlier runs' fingerprints still hold
+            data["annotate"] = self.output.annotate_field
         return json.dumps(data, sort_keys=True)
 
 
 _SECTIONS: dict[str, type[Any]] = {
     "input": InputConfig, "minhash": MinHashConfig, "content": ContentConfig,
-    "output": OutputConfig, "run": RunConfig,
+    "cluster": ClusterConfig, "output": OutputConfig, "run": RunConfig,
 }
 _ALIASES = {"inputs": ("input", "paths"), "output": ("output", "directory"),
             "output_format": ("output", "format"), "output_dir": ("output", "directory")}

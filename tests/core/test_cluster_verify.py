@@ -102,3 +102,48 @@ def test_no_document_is_taken_by_a_much_shorter_one(
     for doc, r in enumerate(rep.tolist()):
         assert r == doc or (r, doc) in allowed  # taken only along an allowed way
         assert rep[r] == r  # no chain
+
+
+def test_priority_comes_before_connections() -> None:
+    # the source matches both copies, but --keep prefers copy 2, then copy 1
+    rank = np.array([0, 1, 2])
+    u, v, sim = np.array([0, 0]), np.array([1, 2]), np.array([0.9, 0.95])
+    rep, s = greedy_clusters(rank, u, v, sim, priority=np.array([2, 1, 0]))
+    assert rep.tolist() == [2, 1, 2]  # 2 takes its neighbour 0; 1 matches 0 only: alone
+    assert s.tolist() == [0.95, 1.0, 1.0]
+    rep, _ = greedy_clusters(rank, u, v, sim, priority=np.array([0, 0, 0]))
+    assert rep.tolist() == [0, 0, 0]  # ties: the default order, connections first
+
+
+def test_a_contained_document_never_stands_first() -> None:
+    # 1 is contained in 0 (only 0 may take it): though 1 comes first, 0 takes it
+    rep, _ = greedy_clusters(np.arange(2), np.array([0]), np.array([1]), np.array([0.6]),
+                             fwd=np.array([True]), bwd=np.array([False]),
+                             priority=np.array([1, 0]))
+    assert rep.tolist() == [0, 0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(edges, st.lists(st.integers(0, 5), min_size=30, max_size=30),
+       st.lists(st.booleans(), min_size=80, max_size=80))
+def test_any_priority_keeps_members_next_to_their_representative(
+        pairs: list[tuple[int, int]], first: list[int], kinds: list[bool]) -> None:
+    """No chaining whatever the policy; a representative precedes its members in the
+    visit: it comes first by priority, unless the member could take nobody."""
+    pairs = [(a, b) for a, b in pairs if a != b]
+    u = np.array([a for a, _ in pairs], dtype=np.int64)
+    v = np.array([b for _, b in pairs], dtype=np.int64)
+    fwd = np.array(kinds[:len(pairs)], dtype=bool)
+    bwd = ~fwd | np.array(kinds[::-1][:len(pairs)], dtype=bool)  # never neither way
+    prio = np.array(first)
+    rep, _ = greedy_clusters(np.arange(30), u, v, np.full(len(pairs), 0.9), fwd=fwd,
+                             bwd=bwd, priority=prio)
+    allowed = {(a, b) for a, b, f in zip(u.tolist(), v.tolist(), fwd.tolist(), strict=True)
+               if f} | {(b, a) for a, b, g in zip(u.tolist(), v.tolist(), bwd.tolist(),
+                                                   strict=True) if g}
+    takers = {a for a, _ in allowed}
+    for doc, r in enumerate(rep.tolist()):
+        assert r == doc or (r, doc) in allowed
+        assert rep[r] == r
+        if r != doc and doc in takers:
+            assert prio[r] <= prio[doc]

@@ -179,3 +179,21 @@ def test_hf_path_reads_the_hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyP
     missing = CliRunner().invoke(main, ["dedup", "hf://datasets/acme/web/nothing-here", "-o",
                                         str(tmp_path / "o2")])
     assert missing.exit_code != 0 and "nothing-here is not in acme/web" in missing.output
+
+
+def test_a_saved_dataset_is_annotated_in_its_own_format(tmp_path: Path) -> None:
+    import pyarrow as pa
+    from datasets import Dataset, load_from_disk
+
+    texts = ["the same words again and again " * 8, "the same words again and again " * 8,
+             "something else entirely, said once " * 8]
+    Dataset.from_dict({"id": ["a", "b", "c"], "text": texts}).save_to_disk(tmp_path / "ds")
+    thresher.dedup(inputs=[tmp_path / "ds"], output=tmp_path / "o", match="full",
+                   annotate=True)
+    (arrow,) = (tmp_path / "o" / "annotated").rglob("*.arrow")
+    table = pa.ipc.open_stream(pa.memory_map(str(arrow))).read_all()
+    marks = table["thresher"].to_pylist()
+    assert table["id"].to_pylist() == ["a", "b", "c"]
+    assert [m["decision"] for m in marks] == ["kept", "duplicate", "kept"]
+    assert [m["cluster_size"] for m in marks] == [2, 2, 1]
+    assert load_from_disk(str(tmp_path / "o" / "kept")).num_rows == 2

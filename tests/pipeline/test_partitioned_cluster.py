@@ -39,9 +39,10 @@ edges = st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), max_size=150
 
 
 @settings(max_examples=60, deadline=None)
-@given(edges, st.integers(1, 4), st.randoms(use_true_random=False))
+@given(edges, st.integers(1, 4), st.randoms(use_true_random=False), st.booleans())
 def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], chunks: int,
-                                                rnd: object) -> None:
+                                                rnd: object, keep: bool) -> None:
+    """With a --keep policy's priority (ties among them) too."""
     import tempfile
 
     pairs = sorted({(min(a, b), max(a, b)) for a, b in pairs if a != b})
@@ -52,9 +53,12 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
     sims = np.array([0.8 + 0.2 * ((a * 7 + b) % 11) / 11 for a, b in pairs])
     # containment matches go one way or both (never neither): 1, 2 or 3
     ways = np.array([1 + (a * 5 + b * 3) % 3 for a, b in pairs], dtype=np.uint8)
+    first = np.array([rnd.randrange(6) for _ in range(n)]) if keep else None  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as tmp:
         work = WorkDir(Path(tmp))
         work.save("index", "rank", rank)
+        if first is not None:
+            work.save("index", "priority", first)
         cut = np.array_split(np.arange(len(pairs)), chunks)
         for c, part in enumerate(cut):
             e = np.array([pairs[i] for i in part], dtype=np.int64).reshape(-1, 2)
@@ -69,7 +73,7 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
         assert labels == _components(n, pairs)
         assert stats["components"] == len(set(labels.values()))
         for b in range(clusters.CLUSTER_BUCKETS):
-            clusters.bucket_task(clusters.BucketTask(str(tmp), chunks, b))
+            clusters.bucket_task(clusters.BucketTask(str(tmp), chunks, b, keep))
         got = {}
         for b in range(clusters.CLUSTER_BUCKETS):
             doc = work.load("cluster", f"bucket-{b:03d}-doc")
@@ -80,7 +84,7 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
     u = np.array([a for a, _ in pairs], dtype=np.int64)
     v = np.array([b for _, b in pairs], dtype=np.int64)
     nodes, rep, rep_sim = cluster_nodes(rank, u, v, sims, fwd=(ways & 1) != 0,
-                                        bwd=(ways & 2) != 0)
+                                        bwd=(ways & 2) != 0, priority=first)
     want = {d: (r, s) for d, r, s in zip(nodes.tolist(), rep.tolist(), rep_sim.tolist(),
                                          strict=True) if d != r}
     assert got == want

@@ -85,7 +85,8 @@ def _greedy(order, cu, cv, sim, fwd, bwd, rep, rep_sim):  # type: ignore[no-unty
 
 def cluster_nodes(rank: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.int64],
                   sim: NDArray[np.float64], *, fwd: NDArray[np.bool_] | None = None,
-                  bwd: NDArray[np.bool_] | None = None
+                  bwd: NDArray[np.bool_] | None = None,
+                  priority: NDArray[np.int64] | None = None
                   ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Cluster the documents of the verified pairs; return them with representatives.
 
@@ -93,6 +94,12 @@ def cluster_nodes(rank: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.i
     Returns ``(nodes, rep, rep_sim)``: the distinct documents of the pairs, sorted, each
     one's representative and its similarity to it. ``rank`` may be memory-mapped: only
     the pairs' documents are read from it, so memory grows with the pairs, not the corpus.
+
+    ``priority`` (per document, lower first; a ``--keep`` policy) comes before the
+    default order, after one rule: a document that may take none of its neighbours
+    (contained in all of them) comes last, so it never stands alone while one of them
+    could take it. Which documents a representative takes does not change: its
+    neighbours, so no cluster chains whatever the order.
     """
     nodes = distinct(np.concatenate((u, v)))
     if nodes.shape[0] == 0:
@@ -104,7 +111,11 @@ def cluster_nodes(rank: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.i
     m = nodes.shape[0]
     # how many documents each may take: a containing page comes before those it contains
     takes = np.bincount(cu[fwd], minlength=m) + np.bincount(cv[bwd], minlength=m)
-    order = np.lexsort((np.asarray(rank[nodes]), -takes))
+    if priority is None:
+        order = np.lexsort((np.asarray(rank[nodes]), -takes))
+    else:
+        order = np.lexsort((np.asarray(rank[nodes]), -takes, np.asarray(priority[nodes]),
+                            takes == 0))
     local_rep = np.full(m, -1, dtype=np.int64)
     local_sim = np.ones(m, dtype=np.float64)
     _greedy(order, cu, cv, np.asarray(sim, np.float64), fwd, bwd, local_rep, local_sim)
@@ -119,13 +130,14 @@ def greedy_clusters(
     *,
     fwd: NDArray[np.bool_] | None = None,
     bwd: NDArray[np.bool_] | None = None,
+    priority: NDArray[np.int64] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Return each document's representative and its similarity to it.
 
     ``(u[e], v[e], sim[e])`` are the verified pairs, ``fwd``/``bwd`` which way each may
     go (see :func:`cluster_nodes`); documents are visited by number of documents they
-    may take (more first), then ``rank`` (lower first). A document that is its own
-    representative has similarity 1.
+    may take (more first), then ``rank`` (lower first), or by ``priority`` first (see
+    :func:`cluster_nodes`). A document that is its own representative has similarity 1.
 
     Example:
         >>> rank = np.array([0, 1, 2, 3])  # a chain 0 - 1 - 2 - 3
@@ -135,7 +147,8 @@ def greedy_clusters(
     """
     rep = np.arange(rank.shape[0], dtype=np.int64)
     rep_sim = np.ones(rank.shape[0], dtype=np.float64)
-    nodes, node_rep, node_sim = cluster_nodes(rank, u, v, sim, fwd=fwd, bwd=bwd)
+    nodes, node_rep, node_sim = cluster_nodes(rank, u, v, sim, fwd=fwd, bwd=bwd,
+                                              priority=priority)
     rep[nodes] = node_rep
     rep_sim[nodes] = node_sim
     return rep, rep_sim

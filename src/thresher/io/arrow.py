@@ -14,12 +14,12 @@ from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
 from thresher.io.parquet import column_of, row_record
-from thresher.io.records import Fields, Record
+from thresher.io.records import FOUND_MARK, Fields, Record
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["copy_kept_arrow", "read_arrow", "write_empty"]
+__all__ = ["annotate_arrow", "copy_kept_arrow", "read_arrow", "write_empty"]
 
 _BATCH = 4096
 _FILE_MAGIC = b"ARROW1"  # the file format starts so; the stream format does not
@@ -57,8 +57,11 @@ def read_arrow(path: str, name: str, fields: Fields) -> Iterator[Record]:
         schema, batches, _ = _open(path)
         text = column_of(schema, fields.text)
         wanted = list(dict.fromkeys(c for c in (
-            column_of(schema, f) for f in (fields.id, fields.text, fields.url, fields.group)
+            column_of(schema, f)
+            for f in (fields.id, fields.text, fields.url, fields.group, fields.key)
             if f is not None) if c is not None))
+        # a column named as the annotation would be: every row holds that field
+        marked = FOUND_MARK if fields.mark is not None and fields.mark in schema.names else 0
         missing = (f"no {fields.text!r} column (columns: {', '.join(schema.names[:8])}); "
                    "see --text-field")
         for batch in batches:
@@ -69,7 +72,9 @@ def read_arrow(path: str, name: str, fields: Fields) -> Iterator[Record]:
                 continue
             for row in _rows(batch, wanted):
                 number += 1
-                yield row_record(row, name, number, fields)
+                rec = row_record(row, name, number, fields)
+                rec.found |= marked
+                yield rec
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files
         at = number + 1
         yield Record(f"{name}:{at}", None, None, name, at,
@@ -125,4 +130,32 @@ def copy_kept_arrow(path: str, keep: NDArray[np.bool_], target: str, *,
             start += batch.num_rows
             if start >= end:  # not one more batch: it may be the broken one
                 break
+    return written
+
+
+def annotate_arrow(path: str, marks: pa.StructArray | None, target: str, *, name: str) -> int:
+    """Write every row of ``path`` to ``target`` with the column ``name`` (``marks``, one
+    row per record, in order) added, same format; return how many rows were written.
+
+    Rows after a break in the file (which the read stage rejected) are not reached.
+    """
+    import pyarrow as pa
+
+    try:
+        schema, batches, file_format = _open(path)
+    except (OSError, pa.ArrowException):  # a file that cannot be opened has no rows to copy
+        return 0
+    kind = marks.type if marks is not None else pa.struct([])
+    out = schema.append(pa.field(name, kind))
+    written = 0
+    with _writer(target, out, file_format) as writer:
+        try:
+            for batch in batches:
+                part = marks.slice(written, batch.num_rows) if marks is not None else \
+                    pa.nulls(batch.num_rows, kind)
+                writer.write_table(pa.Table.from_batches([batch]).append_column(out.field(name),
+                                                                               [part]))
+                written += batch.num_rows
+        except (OSError, pa.ArrowException):
+            pass  # the broken tail: the rows before it are written
     return written

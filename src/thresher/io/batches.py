@@ -23,12 +23,14 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.text import prepare_batch
-from thresher.io.jsonscan import ABSENT, FAST, GROUP, ID, PLAIN_STRING, URL, scan_lines
+from thresher.io.jsonscan import ABSENT, FAST, GROUP, ID, KEY, MARK, PLAIN_STRING, URL, scan_lines
 from thresher.io.lines import too_long
 from thresher.io.plain import Long, blocks
 from thresher.io.records import (
     FOUND_GROUP,
     FOUND_ID,
+    FOUND_KEY,
+    FOUND_MARK,
     FOUND_OBJECT,
     FOUND_URL,
     MISSING,
@@ -84,6 +86,7 @@ class Batch:
     records: list[Record] | None = None  # as the reader made them (WARC and WET)
     # records that are objects, and of them those with the id, URL, group field (FOUND_*)
     found: dict[int, int] | None = None
+    keys: list[Any] | None = None  # the values of Fields.key, when one is named
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -100,13 +103,13 @@ class Batch:
             generated=[r.id_generated for r in records], groups=[r.group for r in records],
             lengths=[len(r.text) if r.text is not None else 0 for r in records],
             slots=slots, prepared=prepare_batch(texts), texts=texts, records=records,
-            found=_count_found([r.found for r in records]))
+            found=_count_found([r.found for r in records]), keys=[r.key for r in records])
 
 
 def _count_found(bits: list[int]) -> dict[int, int]:
     """How many records have each ``FOUND_*`` bit."""
     return {b: sum(1 for x in bits if x & b) for b in (FOUND_OBJECT, FOUND_ID, FOUND_URL,
-                                                        FOUND_GROUP)}
+                                                        FOUND_GROUP, FOUND_MARK, FOUND_KEY)}
 
 
 def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = None,
@@ -127,7 +130,7 @@ def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None =
 
 
 def _plain_jsonl(shard: Shard, name: str, fields: Fields, size: int) -> Iterator[Batch]:
-    roles = [fields.id, fields.text, fields.url, fields.group]
+    roles = [fields.id, fields.text, fields.url, fields.group, fields.mark, fields.key]
     # after the fields themselves, the first part of each dotted name: the object that
     # holds it, whose value alone orjson then reads (a key spelled as the name wins)
     heads = [r.partition(".")[0] if r is not None and "." in r else None for r in roles]
@@ -211,18 +214,20 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
     generated = [False] * n
     rejects: list[str | None] = [None] * n
     groups: list[str | None] = [None] * n
+    keys: list[Any] = [None] * n
     lengths = chars.tolist()  # code points of the texts on the fast path; the others below
     plain_id = (spans[:, ID, 2] == PLAIN_STRING) & (spans[:, ID, 1] - spans[:, ID, 0] > 2)
     url_kind = spans[:, URL, 2]
     odd = ~fast | ~plain_id | ((url_kind != PLAIN_STRING) & (url_kind != ABSENT))
-    if fields.group is not None or any(n is not None and "." in n for n in
-                                       (fields.id, fields.url)):
+    if fields.group is not None or fields.key is not None or any(
+            n is not None and "." in n for n in (fields.id, fields.url)):
         odd[:] = True
     for k in np.flatnonzero(fast & (url_kind == ABSENT)).tolist():
         urls[k] = None
     found = np.where(fast, FOUND_OBJECT, 0)
     found |= np.where(fast & (spans[:, ID, 2] != ABSENT), FOUND_ID, 0)
     found |= np.where(fast & (url_kind != ABSENT), FOUND_URL, 0)
+    found |= np.where(fast & (spans[:, MARK, 2] != ABSENT), FOUND_MARK, 0)
     slow: dict[int, str] = {}  # usable records read by orjson: their texts
     for k in np.flatnonzero(odd).tolist():
         number = numbers[k]
@@ -241,10 +246,15 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
                 group = _field(view, at, GROUP, fields.group)
                 found[k] |= 0 if group is MISSING else FOUND_GROUP
                 groups[k] = group_value(None if group is MISSING else group)
+            if fields.key is not None:
+                key = _field(view, at, KEY, fields.key)
+                found[k] |= 0 if key is MISSING else FOUND_KEY
+                keys[k] = None if key is MISSING else key
             continue
         rec = jsonl_record(view[int(starts[k]):int(ends[k])].tobytes(), name, number, fields)
         ids[k], urls[k], rejects[k] = rec.id, rec.url, rec.reject
-        generated[k], groups[k], found[k] = rec.id_generated, rec.group, rec.found
+        generated[k], groups[k], found[k], keys[k] = (rec.id_generated, rec.group, rec.found,
+                                                      rec.key)
         lengths[k] = len(rec.text) if rec.text is not None else 0
         if rec.reject is None and rec.text is not None:
             slow[k] = rec.text
@@ -264,4 +274,5 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
         prepared = (out, np.append(text_at[slots], text_at[n]).astype(np.int64))
     return Batch(ids=ids, urls=urls, files=[name] * n, lines=numbers, rejects=rejects,
                  generated=generated, groups=groups, lengths=lengths, slots=slots,
-                 prepared=prepared, texts=Decoded(*prepared), found=_count_found(found.tolist()))
+                 prepared=prepared, texts=Decoded(*prepared), found=_count_found(found.tolist()),
+                 keys=keys)

@@ -22,11 +22,13 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["ABSENT", "FAST", "GROUP", "ID", "OTHER", "PLAIN_STRING", "SLOW", "STRING", "TEXT",
-           "URL", "scan_lines"]
+__all__ = ["ABSENT", "FAST", "GROUP", "ID", "KEY", "MARK", "OTHER", "PLAIN_STRING", "SLOW", "STRING",
+           "TEXT", "URL", "scan_lines"]
 
 FAST, SLOW = 1, 0
-ID, TEXT, URL, GROUP = range(4)  # the fields looked for, in the order of the spans' rows
+# the fields looked for, in the order of the spans' rows (MARK: the field --annotate adds;
+# KEY: the one --keep sorts by)
+ID, TEXT, URL, GROUP, MARK, KEY = range(6)
 _MAX_DEPTH = 64
 _MAX_NUMBER = 24
 # kinds of a value found for a field
@@ -421,7 +423,8 @@ def scan_lines(buf: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[
                ) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.int64],
                           NDArray[np.int64], NDArray[np.int64]]:
     """Scan the lines ``buf[starts[i]:ends[i]]`` for the fields ``names`` (their UTF-8 names
-    in the order ``ID``, ``TEXT``, ``URL``, ``GROUP``; None: not looked for).
+    in the order ``ID``, ``TEXT``, ``URL``, ``GROUP``, ``MARK``, ``KEY``, and maybe more;
+    None: not looked for).
 
     Returns the texts of the lines on the fast path, laid out as ``prepare_batch`` does,
     where each line's text starts in it (lines not on it take no room), each line's

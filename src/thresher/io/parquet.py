@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from thresher.errors import InputError
 from thresher.io.records import (
+    FOUND_MARK,
     MISSING,
     Fields,
     Record,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-__all__ = ["column_of", "copy_kept_rows", "read_parquet", "row_record"]
+__all__ = ["column_of", "copy_kept_rows", "read_parquet", "row_group_starts", "row_record"]
 
 _BATCH = 4096
 
@@ -37,7 +38,7 @@ def _open(path: str) -> pq.ParquetFile:
 
 def row_record(row: dict[str, object], name: str, number: int, fields: Fields) -> Record:
     """The record of one row (a Parquet or Arrow row, as a dict of its columns)."""
-    found, (value, url, group) = found_bits(row, fields)
+    found, (value, url, group, key) = found_bits(row, fields)
     rid, generated = id_value(value, f"{name}:{number}")
     url = url if isinstance(url, str) else None
     text = field_value(row, fields.text)
@@ -52,7 +53,7 @@ def row_record(row: dict[str, object], name: str, number: int, fields: Fields) -
     if not text.strip():
         return Record(rid, None, url, name, number, "empty text", generated, found=found)
     return Record(rid, text, url, name, number, None, generated,
-                  group=group_value(group) if fields.group else None, found=found)
+                  group=group_value(group) if fields.group else None, found=found, key=key)
 
 
 def column_of(schema: pa.Schema, name: str) -> str | None:
@@ -72,7 +73,7 @@ def column_of(schema: pa.Schema, name: str) -> str | None:
     return head if column_of(inner, rest) is not None else None
 
 
-def _group_starts(pf: pq.ParquetFile) -> list[int]:
+def row_group_starts(pf: pq.ParquetFile) -> list[int]:
     """Return the first row (0-based) of each row group, then the number of rows."""
     starts = [0]
     for g in range(pf.metadata.num_row_groups):
@@ -91,7 +92,7 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
     try:
         pf = _open(path)
         columns = pf.schema_arrow.names
-        starts = _group_starts(pf)
+        starts = row_group_starts(pf)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files
         yield Record(f"{name}:0", None, None, name, 0, f"cannot read Parquet file: {exc}", True)
         return
@@ -103,8 +104,11 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
             yield Record(f"{name}:{number}", None, None, name, number, reason, True)
         return
     wanted = list(dict.fromkeys(c for c in (
-        column_of(pf.schema_arrow, f) for f in (fields.id, fields.text, fields.url, fields.group)
+        column_of(pf.schema_arrow, f)
+        for f in (fields.id, fields.text, fields.url, fields.group, fields.key)
         if f is not None) if c is not None))
+    # a column named as the annotation would be: every row holds that field
+    marked = FOUND_MARK if fields.mark is not None and fields.mark in columns else 0
     for group, (lo, hi) in enumerate(pairwise(starts)):
         if group not in groups:
             continue
@@ -113,7 +117,9 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
             for batch in pf.iter_batches(batch_size=_BATCH, row_groups=[group], columns=wanted):
                 for row in batch.to_pylist():
                     number += 1
-                    yield row_record(row, name, number, fields)
+                    rec = row_record(row, name, number, fields)
+                    rec.found |= marked
+                    yield rec
         except Exception as exc:  # noqa: BLE001 - any pyarrow failure rejects the rows
             reason = (f"unreadable row group {group} (rows {lo + 1}-{hi}) from row {number + 1}: "
                       + " ".join(str(exc).split()))
@@ -131,7 +137,7 @@ def copy_kept_rows(path: str, keep: NDArray[np.bool_], target: str) -> int:
     import pyarrow.parquet as pq
 
     pf = _open(path)
-    starts = _group_starts(pf)
+    starts = row_group_starts(pf)
     written = 0
     with pq.ParquetWriter(target, pf.schema_arrow) as writer:
         for group, (lo, hi) in enumerate(pairwise(starts)):

@@ -24,13 +24,16 @@ from thresher.io.sources import Shard
 if TYPE_CHECKING:
     from thresher.io.warc import WarcOptions
 
-__all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_OBJECT", "FOUND_URL", "MISSING", "Fields", "Record",
+__all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_KEY", "FOUND_MARK", "FOUND_OBJECT", "FOUND_URL",
+           "MISSING", "Fields", "Record",
            "field_value", "found_bits", "group_value", "id_value", "iter_lines", "jsonl_record",
            "open_binary", "read_shard"]
 
 # Bits of Record.found: the record is an object (JSON, a Parquet row), and which of the
-# id, URL and group fields it has (null counts as present: the field is there).
-FOUND_OBJECT, FOUND_ID, FOUND_URL, FOUND_GROUP = 1, 2, 4, 8
+# id, URL and group fields it has (null counts as present: the field is there), and
+# whether it already holds the field --annotate would add (top level only), and the
+# field --keep sorts by.
+FOUND_OBJECT, FOUND_ID, FOUND_URL, FOUND_GROUP, FOUND_MARK, FOUND_KEY = 1, 2, 4, 8, 16, 32
 
 
 class _Missing:
@@ -72,6 +75,10 @@ class Fields:
     url: str = "url"
     max_bytes: int = 8 * 1024 * 1024
     group: str | None = None  # field naming a record's site, for the template statistics
+    # with --annotate: the top-level field it adds, which no record may hold already
+    mark: str | None = None
+    key: str | None = None  # the field --keep sorts by (a date, a score)
+    key_option: str = "--date-field"  # the option that named it, for errors
 
     def named(self) -> dict[int, tuple[str, str]]:
         """The id, URL and group fields given other than by default, which every file
@@ -83,6 +90,8 @@ class Fields:
             out[FOUND_URL] = ("--url-field", self.url)
         if self.group is not None:
             out[FOUND_GROUP] = ("--group-by", self.group)
+        if self.key is not None:
+            out[FOUND_KEY] = (self.key_option, self.key)
         return out
 
 
@@ -104,6 +113,7 @@ class Record:
     extra: dict[str, Any] | None = None  # WARC and WET: crawl_date, title, language, ...
     group: str | None = None  # the value of Fields.group, when one is named
     found: int = 0  # FOUND_* bits
+    key: Any = None  # the value of Fields.key, when one is named
 
 
 class _ZstdRaw(io.RawIOBase):
@@ -235,14 +245,16 @@ def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | Non
 
 
 def found_bits(obj: dict[str, Any], fields: Fields) -> tuple[int, list[Any]]:
-    """Return which of the id, URL and group fields ``obj`` has (``FOUND_*`` bits, the
-    object's own included), and their values (None where missing)."""
+    """Return which of the id, URL, group and key fields ``obj`` has (``FOUND_*`` bits,
+    the object's own and ``FOUND_MARK`` included), and their values (None where missing)."""
     bits, values = FOUND_OBJECT, []
     for bit, name in ((FOUND_ID, fields.id), (FOUND_URL, fields.url),
-                      (FOUND_GROUP, fields.group)):
+                      (FOUND_GROUP, fields.group), (FOUND_KEY, fields.key)):
         value = MISSING if name is None else field_value(obj, name)
         bits |= 0 if value is MISSING else bit
         values.append(None if value is MISSING else value)
+    if fields.mark is not None and fields.mark in obj:
+        bits |= FOUND_MARK
     return bits, values
 
 
@@ -291,14 +303,15 @@ def jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
     if not isinstance(obj, dict):
         return Record(f"{name}:{number}", None, None, name, number,
                       f"not a JSON object but {type(obj).__name__}", True)
-    found, (value, url, group) = found_bits(obj, fields)
+    found, (value, url, group, key) = found_bits(obj, fields)
     if type(value) is str and value:  # the common case inline: a string id
         rid, generated = value, False
     else:
         rid, generated = id_value(value, f"{name}:{number}")
     text, problem = _text_of(obj, fields)
     return Record(rid, text, url if isinstance(url, str) else None, name, number, problem,
-                  generated, group=group_value(group) if fields.group else None, found=found)
+                  generated, group=group_value(group) if fields.group else None, found=found,
+                  key=key)
 
 
 def _read_jsonl(shard: Shard, name: str, fields: Fields) -> Iterator[Record]:

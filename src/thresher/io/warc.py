@@ -35,9 +35,9 @@ from typing import Any, BinaryIO
 
 from thresher.errors import ConfigError
 from thresher.io.languages import bcp47_languages
-from thresher.io.records import Fields, Record
+from thresher.io.records import FOUND_MARK, Fields, Record
 
-__all__ = ["WarcOptions", "read_warc"]
+__all__ = ["WarcOptions", "header_prefix", "read_warc"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +46,22 @@ class WarcOptions:
 
     id_from: str = "record"  # "record": WARC-Record-ID; "url": WARC-Target-URI
     extractor: str = "resiliparse"
+
+
+def header_prefix(mark: str) -> str:
+    """The names of the WARC headers ``--annotate`` adds start with this.
+
+    Example:
+        >>> header_prefix("thresher")
+        'WARC-Thresher-'
+    """
+    return f"WARC-{mark[:1].upper()}{mark[1:]}-"
+
+
+def _marked(rec: Any, prefix: str) -> int:
+    """``FOUND_MARK`` if the record has a header ``--annotate`` would add, else 0."""
+    prefix = prefix.lower()
+    return FOUND_MARK if any(k.lower().startswith(prefix) for k, _ in rec.headers) else 0
 
 
 def _fastwarc() -> Any:
@@ -252,6 +268,7 @@ def read_warc(path: str, name: str, fields: Fields, *, wet: bool, opts: WarcOpti
     """
     warc = _fastwarc()
     number, held, stopped = 0, None, None
+    prefix = None if fields.mark is None else header_prefix(fields.mark)
     with open(path, "rb") as fh:
         try:
             for rec in warc.ArchiveIterator(fh, parse_http=not wet, fsspec_args=False):
@@ -262,6 +279,8 @@ def read_warc(path: str, name: str, fields: Fields, *, wet: bool, opts: WarcOpti
                     break
                 held = _document(rec, number + 1, name, fields, opts, warc=warc, wet=wet,
                                  skipped=skipped)
+                if held is not None and prefix is not None:
+                    held.found |= _marked(rec, prefix)
                 number += 1
         except ConfigError:
             raise  # a missing extra is the user's to fix, not a defect of this file

@@ -27,11 +27,11 @@ from thresher.io.direct import DirectFile
 from thresher.io.records import Fields, iter_lines, read_shard
 from thresher.io.sources import Shard
 
-__all__ = ["converted_names", "write_kept"]
+__all__ = ["converted_names", "open_out", "write_kept"]
 
 
 @contextmanager
-def _open_out(path: str, name: str) -> Iterator[IO[bytes]]:
+def open_out(path: str, name: str) -> Iterator[IO[bytes]]:
     """Open ``path`` for writing, compressing as the suffix of ``name`` (the final name) says."""
     lower = name.lower()
     with DirectFile(path) as direct:
@@ -113,7 +113,7 @@ def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields
     if not keep.any():
         return 0
     target = os.path.join(root, shard.prefix + shard.names[0])
-    with atomic_path(target) as tmp, _open_out(tmp, target) as out:
+    with atomic_path(target) as tmp, open_out(tmp, target) as out:
         if shard.files[0].lower().endswith((".gz", ".zst")):
             lines = iter_lines(shard.files[0], raw=True, max_bytes=fields.max_bytes)
             for index, (_, line, _) in enumerate(lines):
@@ -275,7 +275,7 @@ def _rewrite_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fie
     if not keep.any():
         return 0
     target = os.path.join(root, shard.prefix + shard.names[0])
-    with atomic_path(target) as tmp, _open_out(tmp, target) as out:
+    with atomic_path(target) as tmp, open_out(tmp, target) as out:
         lines = iter_lines(shard.files[0], raw=True, max_bytes=fields.max_bytes)
         for index, (_, line, _) in enumerate(lines):
             if line is not None and keep[index]:

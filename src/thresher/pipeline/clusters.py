@@ -77,6 +77,7 @@ class BucketTask:
     work: str
     chunks: int
     bucket: int
+    priority: bool = False  # a --keep policy's priority comes first (index/priority)
 
 
 def bucket_task(task: BucketTask) -> dict[str, Any]:
@@ -108,8 +109,10 @@ def bucket_task(task: BucketTask) -> dict[str, Any]:
     cont = np.concatenate(conts) if conts else np.zeros(0)
     why = np.concatenate(whys) if whys else np.zeros(0, dtype=np.uint8)
     way = np.concatenate(ways) if ways else np.zeros(0, dtype=np.uint8)
+    first = work.load("index", "priority", mmap=True) if task.priority else None
     members, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sim,
-                                          fwd=(way & WAY_FWD) != 0, bwd=(way & WAY_BWD) != 0)
+                                          fwd=(way & WAY_FWD) != 0, bwd=(way & WAY_BWD) != 0,
+                                          priority=first)
     near = rep != members
     doc, to, s = members[near], rep[near], rep_sim[near]
     # Each member's containment and evidence towards its representative, by the pair.

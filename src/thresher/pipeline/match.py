@@ -58,19 +58,25 @@ def shard_offsets(work: WorkDir, n_shards: int) -> NDArray[np.int64]:
     return offsets
 
 
-def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 1
-                ) -> dict[str, Any]:
+def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 1,
+                keep: str = "connected") -> dict[str, Any]:
     """Rank records, reject repeated ids, and group exact duplicates; save global arrays.
 
     With ``threads`` > 1, the records are ranked (Arrow's and numpy's sorts, which let go
-    of the GIL) by a second thread while this one finds the repeated ids.
+    of the GIL) by a second thread while this one finds the repeated ids. With a ``keep``
+    policy other than ``connected``, each record's priority under it is saved, and the
+    rank puts it first (then the default order): the leader of exact copies, and the
+    members a crowded LSH bucket pairs every other with, are the policy's first.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     import pyarrow as pa
 
-    metas = [work.read_parquet("read", f"{s:05d}.meta.parquet",
-                               ["id", "length", "reason", "id_generated"])
+    from thresher.pipeline.survivor import priority, sort_kind
+
+    wanted = ["id", "length", "reason", "id_generated"] + (["sort_key"] if sort_kind(keep)
+                                                           else [])
+    metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", wanted)
              for s in range(n_shards)]
     table = pa.concat_tables(metas)
     with ThreadPoolExecutor(1) as pool:
@@ -80,6 +86,10 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
                              for s in range(n_shards)])
         active = np.flatnonzero(ok)
         rank = record_ranks(table) if ranked is None else ranked.result()
+    first = priority(keep, table["sort_key"].to_numpy() if sort_kind(keep) else None,
+                     table.num_rows)
+    if first is not None:
+        rank[np.lexsort((rank, first))] = np.arange(table.num_rows, dtype=np.int64)
     key_order = active[lex_order(fp[active, 0], np.column_stack(
         (fp[active, 1], rank[active].astype(np.uint64))))]  # ranks are not negative
     same = np.zeros(key_order.shape[0], dtype=bool)
@@ -90,9 +100,11 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
     order = np.argsort(key_order[members], kind="mergesort")
     exact_doc, exact_leader = key_order[members][order], leaders[members][order]
     # Sparse where it can be: only exact copies and repeated ids get a row.
-    for name, arr in (("ok", ok), ("rank", rank), ("exact_doc", exact_doc),
-                      ("exact_leader", exact_leader), ("repeated", repeated),
-                      ("repeated_first", repeated_first)):
+    saved = {"ok": ok, "rank": rank, "exact_doc": exact_doc, "exact_leader": exact_leader,
+             "repeated": repeated, "repeated_first": repeated_first}
+    if first is not None:
+        saved["priority"] = first
+    for name, arr in saved.items():
         work.save("index", name, arr)
     return {"records": table.num_rows, "repeated_ids": int(repeated.shape[0]),
             "exact_members": int(exact_doc.shape[0])}

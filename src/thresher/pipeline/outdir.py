@@ -4,8 +4,8 @@
 
     OUT/.thresher-run.json   which run the outputs belong to, and whether it finished
     OUT/.thresher.lock       held (flock) while a run writes the folder
-    OUT/kept/, decisions.parquet, pairs.parquet, summary.json, boilerplate.parquet,
-    OUT/report.html, sweep.html, _work/
+    OUT/kept/, annotated/, decisions.parquet, pairs.parquet, summary.json,
+    OUT/boilerplate.parquet, report.html, sweep.html, _work/
     OUT/.thresher-stdin.jsonl  with the input ``-``: standard input, spooled while it runs
 
 A folder is thresher's once it holds ``.thresher-run.json``; thresher writes into an
@@ -37,8 +37,8 @@ LOCK = ".thresher.lock"
 # once (the write stage copies kept lines), and workers read them in other processes.
 STDIN = ".thresher-stdin.jsonl"
 # What a run writes in its output folder (and so may delete there).
-OUTPUTS = ("kept", "decisions.parquet", "pairs.parquet", "summary.json", "boilerplate.parquet",
-           "report.html", "sweep.html")
+OUTPUTS = ("kept", "annotated", "decisions.parquet", "pairs.parquet", "summary.json",
+           "boilerplate.parquet", "report.html", "sweep.html")
 
 
 def identity_of(data: Any) -> str:

@@ -20,6 +20,8 @@ from thresher.io.batches import Batch, read_batches
 from thresher.io.records import (
     FOUND_GROUP,
     FOUND_ID,
+    FOUND_KEY,
+    FOUND_MARK,
     FOUND_OBJECT,
     FOUND_URL,
     Fields,
@@ -30,7 +32,7 @@ from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["NO_TOKENS", "ReadTask", "read_stage_task", "sketch_rows"]
+__all__ = ["NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
 
 _EMPTY = Batch.of_records([])  # for the meta table's schema when a shard has no record
 _MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
@@ -55,9 +57,11 @@ class ReadTask:
     blocks: bool = False
     # signature values kept per document: the first ones, which the LSH bands use (0: all)
     columns: int = 0
+    sort: str | None = None  # what --keep sorts by: "date", "number" (see survivor.py)
 
 
-def _meta_table(b: Batch, reasons: list[str | None], nbytes: NDArray[np.int64]) -> Any:
+def _meta_table(b: Batch, reasons: list[str | None], nbytes: NDArray[np.int64],
+                sort: NDArray[np.float64] | None = None) -> Any:
     import pyarrow as pa
 
     return pa.table({
@@ -69,7 +73,23 @@ def _meta_table(b: Batch, reasons: list[str | None], nbytes: NDArray[np.int64]) 
         "bytes": pa.array(nbytes, pa.int64()),
         "reason": pa.array(reasons, pa.string()),
         "id_generated": pa.array(b.generated, pa.bool_()),
+        # --keep's value (NaN: none); all NaN without one
+        "sort_key": pa.array(np.full(len(b), np.nan) if sort is None else sort, pa.float64()),
     })
+
+
+def _sort_values(task: ReadTask, batch: Batch) -> NDArray[np.float64] | None:
+    """The batch's values for --keep: a WARC or WET document's date is its WARC-Date."""
+    if task.sort is None:
+        return None
+    from thresher.pipeline.survivor import sort_values
+
+    if task.shard.kind in ("warc", "wet"):
+        values = [(r.extra or {}).get("crawl_date") if task.sort == "date" else None
+                  for r in batch.records or []]
+    else:
+        values = batch.keys or [None] * len(batch)
+    return sort_values(values, task.sort)
 
 
 def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], *,
@@ -185,7 +205,8 @@ class _DocsWriter:
         self.writer.close()
 
 
-_FOUND = {FOUND_OBJECT: "object", FOUND_ID: "id", FOUND_URL: "url", FOUND_GROUP: "group"}
+_FOUND = {FOUND_OBJECT: "object", FOUND_ID: "id", FOUND_URL: "url", FOUND_GROUP: "group",
+          FOUND_MARK: "mark", FOUND_KEY: "key"}
 
 
 def missing_fields(stats: list[dict[str, Any]], fields: Fields) -> tuple[str, str, str] | None:
@@ -200,6 +221,16 @@ def missing_fields(stats: list[dict[str, Any]], fields: Fields) -> tuple[str, st
         for bit, (option, name) in fields.named().items():
             if counts["object"] and not counts[_FOUND[bit]]:
                 return path, option, name
+    return None
+
+
+def marked_file(stats: list[dict[str, Any]]) -> tuple[str, int] | None:
+    """The first file with records that already hold the field ``--annotate`` adds, and
+    how many of its shard's records do, from the read tasks' statistics."""
+    for st in stats:
+        found = st.get("found") or {}
+        if found.get("mark"):
+            return str(found["file"]), int(found["mark"])
     return None
 
 
@@ -256,7 +287,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
             docs.write(batch.records or [])
         arrays, reasons = _batch_arrays(task, batch, files)
         nbytes = arrays["bytes"]
-        table = _meta_table(batch, reasons, nbytes)
+        table = _meta_table(batch, reasons, nbytes, _sort_values(task, batch))
         writer.write_table(table)
         for key in ("sig", "fp", "mode", "sh"):
             if key in files:
@@ -275,6 +306,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         docs.close()
     stats = {"records": records, "rejected": rejected, "text_bytes": text_bytes,
              "skipped": dict(sorted(skipped.items())),
-             "found": {"file": task.shard.files[0], **found} if found["object"] else {}}
+             "found": {"file": task.shard.files[0], **found}
+             if found["object"] or found["mark"] else {}}
     work.mark_done("read", name, stats)
     return stats

@@ -31,7 +31,7 @@ from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
-from thresher.pipeline import articles, chrome, clusters, match
+from thresher.pipeline import annotate, articles, chrome, clusters, match, survivor
 from thresher.pipeline.outdir import (
     STDIN,
     OutputDir,
@@ -151,7 +151,11 @@ class _Runner:
         _load_compiled_runtime()
         self.fields = Fields(id=config.input.id_field, text=config.input.text_field,
                              url=config.input.url_field, max_bytes=config.input.max_doc_bytes,
-                             group=config.content.group_by)
+                             group=config.content.group_by,
+                             mark=config.output.annotate_field if config.output.annotate
+                             else None, key=config.cluster.field,
+                             key_option="--date-field" if config.cluster.date_field
+                             else "--keep")
 
     def stage(self, name: str, fn: Callable[[T], dict[str, Any]], tasks: Sequence[tuple[str, T]]
               ) -> list[dict[str, Any]]:
@@ -366,15 +370,20 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     whole = _whole_files(shards)  # the kept files' names are settled before any work
     names = converted_names([s for s, _, _ in whole], cfg.output.format,
                             cfg.content.strip_boilerplate)
+    if cfg.output.annotate:
+        annotate.check_names([s for s, _, _ in whole])
+    survivor.check_inputs(cfg.cluster, [s.kind for s in shards])
     # The index as this run sees it: (name, batch, documents, first number) per segment.
     segs = () if store is None else tuple((s.name, s.batch, s.docs, s.first)
                                           for s in store.segments({"segments": entries}))
     columns = plan.bands * plan.rows  # the signature values the bands use: all that is kept
     reads = [ReadTask(str(work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram,
-                      mh.shingle, mh.seed, warc, blocks=content, columns=columns)
+                      mh.shingle, mh.seed, warc, blocks=content, columns=columns,
+                      sort=survivor.sort_kind(cfg.cluster.keep))
              for s in shards]
     read_stats = r.stage("read", read_stage_task, [(f"{t.shard.index:05d}", t) for t in reads])
     _check_named_fields(read_stats, r.fields)
+    annotate.check_marked(read_stats, r.fields)
     if cfg.run.strict:
         _raise_first_rejection(work, n)
     src, content_stats = "read", []
@@ -390,8 +399,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
                 t, cfg.content.strip_boilerplate,
                 None if store is None else (str(store.path), segs)))
             for t in reads])
-    index = r.single("index", lambda: match.build_index(work, n, src,
-                                                        threads=min(r.executor.workers, 2)))
+    index = r.single("index", lambda: match.build_index(
+        work, n, src, threads=min(r.executor.workers, 2), keep=cfg.cluster.keep))
     if cfg.run.strict and index["repeated_ids"]:
         _raise_repeated_id(work, n)
     titles = "title" in matching.extra_bands
@@ -425,7 +434,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         for c in range(chunks)])
     r.single("components", lambda: clusters.component_labels(work, chunks))
     r.stage("buckets", clusters.bucket_task, [(f"bucket-{b:03d}", clusters.BucketTask(
-        str(work.root), chunks, b)) for b in range(clusters.CLUSTER_BUCKETS)])
+        str(work.root), chunks, b, cfg.cluster.keep != "connected"))
+        for b in range(clusters.CLUSTER_BUCKETS)])
     cluster = r.single("cluster", lambda: clusters.cluster_stage(
         work, chunks, old=store is not None, content_of=n if content else 0))
     zero = [0] * match.SIMILARITY_BINS
@@ -483,6 +493,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         kept_bytes = outputs()
         if adding is not None:
             added = _index_add(r, store, adding, plan, titles, src, n, time.process_time)
+    annotated = _annotate(r, whole, offsets) if cfg.output.annotate else None
     summary = summarize(
         r.out, r.config, plan=plan_data(matching), read_stats=read_stats, cluster=cluster,
         kept_bytes=kept_bytes, content_stats=content_stats,
@@ -491,11 +502,28 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
              "workers": r.executor.workers, "resumed": resumed,
              "seconds": round(time.perf_counter() - started, 3),
              "stage_seconds": r.timings, "stage_cpu_seconds": r.cpu})
+    if annotated is not None:
+        summary["annotated"] = annotated
     if store is not None and ixrun is not None:
         summary["index"] = _index_summary(store, ixrun, probed, added,
                                           sum(int(e["docs"]) for e in entries or ()))
     _write_json(r.out / "summary.json", summary)
     return summary
+
+
+def _annotate(r: _Runner, whole: list[tuple[Shard, int, int]], offsets: Any
+              ) -> dict[str, Any]:
+    """Write every record, its decision added, under ``annotated/``; say how many were
+    written and how many could not be (see docs/outputs.md)."""
+    r.single("sizes", lambda: annotate.cluster_sizes(r.work))
+    root = r.out / "annotated"
+    root.mkdir(exist_ok=True)
+    done = r.stage("annotate", annotate.annotate_task, [(f"{first:05d}", annotate.AnnotateTask(
+        str(r.work.root), shard, first, int(offsets[first]), int(offsets[last + 1]),
+        int(offsets[-1]), str(root), str(r.out / "decisions.parquet"), r.fields))
+        for shard, first, last in whole])
+    written = sum(int(d.get("written", 0)) for d in done)
+    return {"written": written, "left_out": int(offsets[-1]) - written}
 
 
 def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[int, int]]]:

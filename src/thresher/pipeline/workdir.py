@@ -4,7 +4,8 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
 
     WORK/.thresher-work                 marks a folder thresher made (it deletes only there)
     WORK/run.json                       format, thresher version, results fingerprint
-    WORK/read/NNNNN.meta.parquet        per record: id, file, line, url, length, bytes, reason
+    WORK/read/NNNNN.meta.parquet        per record: id, file, line, url, length, bytes, reason,
+                                        id_generated, sort_key (--keep's value, or NaN)
     WORK/read/NNNNN.docs.parquet        WARC and WET: per document what extraction found and
                                         its record's byte span in the file (offset, end)
     WORK/read/NNNNN.{sig,fp,mode,sh,shoff}.bin
@@ -35,8 +36,9 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
     WORK/content/NNNNN.{sig,fp,mode,sh,shoff,span,site,title}.bin
                                         content matching: the content's sketch, as in read/,
                                         and per record its span, site and title key
-    WORK/index/*.npy                    per record: usable (bool), rank; sparse: exact copies
-                                        and their group leader, repeated ids and the first
+    WORK/index/*.npy                    per record: usable (bool), rank, priority (--keep
+                                        other than connected); sparse: exact copies and
+                                        their group leader, repeated ids and the first
     WORK/keys/NNNNN.pPPPP.bin           a shard's band keys in key range PPPP: rows of
                                         (band << 32 | record, key) uint64, band by band
     WORK/lsh/band-NNN.npy               candidate pairs of one band, (lo << 32) | hi
@@ -47,6 +49,8 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         containment, why, and which way each may go (eway)
     WORK/cluster/dup_*.npy              one row per duplicate, sorted by record: its
                                         representative, similarity, kind, exact-group leader
+    WORK/sizes/{rep,count}.npy          --annotate: each representative with duplicates, and
+                                        how many
     WORK/<stage>/<task>.done            JSON: the task's statistics; written last
     WORK/<stage>/<task>.progress        records done so far, for the progress display only
 
@@ -84,13 +88,15 @@ PROGRESS_EVERY = 0.25  # seconds between a task's progress notes
 RUN_FILE = "run.json"  # the identity of the run whose artifacts the folder holds
 MARKER = ".thresher-work"  # written when thresher makes the folder its own
 # Every stage folder a run may write: a discarded run's are deleted by these names.
-STAGES = ("read", "articles", "template", "groups", "content", "index", "probe", "probed", "keys", "lsh",
-          "merge", "verify", "edges", "components", "buckets", "cluster", "write")
+STAGES = ("read", "articles", "template", "groups", "content", "index", "probe", "probed",
+          "keys", "lsh", "merge", "verify", "edges", "components", "buckets", "cluster", "write",
+          "sizes", "annotate")
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep
-# their record's end; 6: pass one keeps what tells crawls of one article apart
-FORMAT = 6
+# their record's end; 5: edges carry the ways they may go (eway); 6: pass one keeps what
+# tells crawls of one article apart; 7: the meta table's sort_key (--keep)
+FORMAT = 7
 
 
 def is_url(location: str | Path) -> bool:

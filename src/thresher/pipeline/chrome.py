@@ -33,7 +33,6 @@ from numpy.typing import NDArray
 
 from thresher.core.blocks import (
     FEATURES,
-    MIN_SITE_PAGES,
     STAT_NAMES,
     Blocks,
     block_features,
@@ -43,6 +42,7 @@ from thresher.core.blocks import (
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
 from thresher.core.sorting import group_order, sorted_lookup, stable_sort
+from thresher.core.titles import title_keys
 from thresher.io.batches import BATCH, Decoded
 from thresher.io.records import Fields, Record
 from thresher.pipeline.pages import page_hashes
@@ -325,33 +325,6 @@ class _Tables:
         """Each block's count of pages on its site, and each document's site pages."""
         return (sorted_lookup(keys, self.keys, self.counts, 1),
                 sorted_lookup(ghash, self.group_keys, self.group_pages, 1))
-
-
-TITLE_MIN_WORDS = 2  # a shorter first line ("Menu", "Home") names no article
-TITLE_MAX_WORDS = 30  # a longer one is a paragraph, not a title
-
-
-def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int64],
-               pages: NDArray[np.int64]) -> NDArray[np.uint64]:
-    """Return each document's title key where its title names one article of its site, else 0.
-
-    The title is the first line of a document of more than one line. It is evidence only
-    on a site with enough pages to tell a template from an article (``MIN_SITE_PAGES``),
-    when it has ``TITLE_MIN_WORDS`` to ``TITLE_MAX_WORDS`` words, and when no more than
-    half of the site's pages carry it: a title that most pages share ("Search results",
-    the site's name) is part of the template.
-    """
-    first = blocks.doc_offsets[:-1]
-    has = blocks.doc_offsets[1:] > first + 1
-    at = np.minimum(first, max(keys.shape[0] - 1, 0))
-    out = np.zeros(first.shape[0], dtype=np.uint64)
-    if not keys.shape[0]:
-        return out
-    words = blocks.stats[at, 0]
-    ok = has & (pages >= MIN_SITE_PAGES) & (words >= TITLE_MIN_WORDS) & \
-        (words <= TITLE_MAX_WORDS) & (2 * counts[at] <= pages)
-    out[ok] = keys[at[ok]] | np.uint64(1)  # never 0
-    return out
 
 
 class _WithIndex:

@@ -456,7 +456,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
             containment=cfg.content.containment,
             title_containment=cfg.content.title_containment, content=content, old=old,
             boilerplate=str(r.out / "boilerplate.parquet")
-            if cfg.content.strip_boilerplate else None)
+            if cfg.content.strip_boilerplate else None,
+            headlines=content and cfg.content.titles)
         tasks: list[tuple[str, WriteTask | DecisionsTask]] = [("decisions", decide), *[
             (f"{s.index:05d}", WriteTask(
                 str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,

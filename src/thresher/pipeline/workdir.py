@@ -14,20 +14,22 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         uint64, shingle mode uint8, shingle hashes uint32
                                         flat with int64 offsets (n + 1); the row count is
                                         the file size over the row size
-    WORK/read/NNNNN.{text,doc,ghash,bpos,bsite,bstat,bword,blkPP,grp}.bin
+    WORK/read/NNNNN.{text,doc,ghash,first,bpos,bsite,bstat,bword,blkPP,grp}.bin
                                         content matching, what pass one keeps for pass
                                         two: the usable texts as UTF-8, each followed by a
                                         newline; per record (usable, bytes, blocks, code
-                                        points) int64 and its site uint64; per block its
+                                        points) int64, its site and its first block's key
+                                        uint64; per block its
                                         place (code points, bytes) int64 (m, 4), site key
                                         uint64, counts int32 (m, 18), word features float64
                                         (m, 2); (key, fingerprint) pairs by partition, and
                                         (site, fingerprint) pairs, for the template counts;
-                                        the first seven go once the shard's content task is
+                                        the first eight go once the shard's content task is
                                         done
-    WORK/content/NNNNN.{sig,fp,mode,sh,shoff,span,site,title}.bin
+    WORK/content/NNNNN.{sig,fp,mode,sh,shoff,span,site,title,head,page}.bin
                                         content matching: the content's sketch, as in read/,
-                                        and per record its span, site and title key
+                                        and per record its span, site, title, headline and
+                                        page key
     WORK/index/*.npy                    per record: usable (bool), rank; sparse: exact copies
                                         and their group leader, repeated ids and the first
     WORK/keys/NNNNN.pPPPP.bin           a shard's band keys in key range PPPP: rows of
@@ -82,8 +84,8 @@ STAGES = ("read", "template", "groups", "content", "index", "probe", "probed", "
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep
-# their record's end
-FORMAT = 5
+# their record's end; 6: the content stage keeps each record's headline key
+FORMAT = 6
 
 
 def is_url(location: str | Path) -> bool:

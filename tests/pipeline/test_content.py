@@ -202,18 +202,18 @@ def test_a_title_is_evidence_only_where_it_names_one_page() -> None:
     from thresher.core.blocks import split_blocks
     from thresher.pipeline.chrome import title_keys
 
-    texts = ["The bridges report\nbody", "The bridges report\nbody", "Menu\nbody",
-             "Search results for you\nbody", "The tunnels report\nbody"]
+    texts = ["The bridges report\nbody", "The bridges report\nbody", "Pricing\nbody",
+             "Search results for you\nbody", "The tunnels report\nbody", "Menu\nbody"]
     blocks = split_blocks(texts)
     keys = np.arange(1, blocks.key.shape[0] + 1, dtype=np.uint64) * np.uint64(1 << 20)
     first = blocks.doc_offsets[:-1]
     counts = np.ones(keys.shape[0], dtype=np.int64)
-    counts[first] = [2, 2, 2, 5, 1]  # documents of the site that carry each title
-    out = title_keys(blocks, keys, counts, np.full(5, 8, dtype=np.int64))
+    counts[first] = [2, 2, 1, 5, 1, 6]  # documents of the site that carry each title
+    out = title_keys(blocks, keys, counts, np.full(6, 8, dtype=np.int64))
     assert out[0] != 0 and out[1] != 0 and out[4] != 0  # specific titles
-    assert out[2] == 0  # one word names no article
-    assert out[3] == 0  # on more than half of the site's pages: the template's
-    small_site = title_keys(blocks, keys, counts, np.full(5, 2, dtype=np.int64))
+    assert out[2] != 0  # one word names its page where the site does not repeat it
+    assert out[3] == 0 and out[5] == 0  # on more than half of the site's pages: template
+    small_site = title_keys(blocks, keys, counts, np.full(6, 2, dtype=np.int64))
     assert not small_site.any()  # too few pages to tell a template from an article
 
 

@@ -14,10 +14,9 @@ from numpy.typing import NDArray
 
 from thresher.core.blocks import MIN_SITE_PAGES, Blocks
 
-__all__ = ["TITLE_MAX_WORDS", "TITLE_MIN_WORDS", "first_keys", "head_keys", "title_keys"]
+__all__ = ["TITLE_MAX_WORDS", "first_keys", "head_keys", "title_keys"]
 
-TITLE_MIN_WORDS = 2  # a shorter first line ("Menu", "Home") names no article of a site
-TITLE_MAX_WORDS = 30  # a longer one is a paragraph, not a title
+TITLE_MAX_WORDS = 30  # a longer first line is a paragraph, not a title
 
 
 def first_keys(blocks: Blocks) -> NDArray[np.uint64]:
@@ -49,17 +48,18 @@ def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int6
                pages: NDArray[np.int64]) -> NDArray[np.uint64]:
     """Return each document's title key where its title names one article of its site, else 0.
 
-    The title is the first line of a document of more than one line. It is evidence only
-    on a site with enough pages to tell a template from an article (``MIN_SITE_PAGES``),
-    when it has ``TITLE_MIN_WORDS`` to ``TITLE_MAX_WORDS`` words, and when no more than
-    half of the site's pages carry it. ``keys`` are the blocks' site keys, so that a
-    title key stands for one title on one site.
+    The title is the first line of a document of more than one line, of 1 to
+    ``TITLE_MAX_WORDS`` words. It is evidence only on a site with enough pages to tell a
+    template from an article (``MIN_SITE_PAGES``), and when no more than half of the
+    site's pages carry it: a short first line that most pages carry ("Menu", "Home") is
+    the template, one that a single page carries ("Pricing") names that page. ``keys``
+    are the blocks' site keys, so that a title key stands for one title on one site.
     """
     at, ok = _first_lines(blocks, counts, pages)
     out = np.zeros(at.shape[0], dtype=np.uint64)
     if not keys.shape[0]:
         return out
-    ok &= (pages >= MIN_SITE_PAGES) & (blocks.stats[at, 0] >= TITLE_MIN_WORDS)
+    ok &= pages >= MIN_SITE_PAGES
     out[ok] = keys[at[ok]] | np.uint64(1)  # never 0
     return out
 

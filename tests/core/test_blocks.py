@@ -93,6 +93,17 @@ def test_span_selection_and_reasons() -> None:
     assert none.tolist() == [NONE_FOUND, NONE_FOUND]
 
 
+def test_a_span_of_a_few_words_is_no_main_text() -> None:
+    # a label picked alone ("What it is") would make every page that shows it one page
+    p = np.array([0.1, 0.9, 0.1])
+    words = np.array([9.0, 3.0, 9.0])
+    fate = select_content(np.array([0, 3]), p, words, cut=0.5, drop=0.3)
+    assert fate.tolist() == [NONE_FOUND] * 3
+    words[1] = 5.0
+    fate = select_content(np.array([0, 3]), p, words, cut=0.5, drop=0.3)
+    assert fate.tolist() == [HEADER, KEEP, TRAILER]
+
+
 @pytest.mark.parametrize("heading", ["More from the Daily Planet", "Lesen Sie auch",
                                      "Plus d'articles", "Related"])
 def test_a_heading_that_opens_unrelated_stories_ends_the_article(heading: str) -> None:

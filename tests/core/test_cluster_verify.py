@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thresher.core.cluster import greedy_clusters, may_take
+from thresher.core.cluster import greedy_clusters, headlines_allow, may_take
 from thresher.core.verify import distinct_sets, jaccard_pairs
 
 
@@ -76,6 +76,13 @@ def test_containment_points_to_the_containing_document() -> None:
     bwd = may_take(size[v], size[u], directed)
     rep, _ = greedy_clusters(rank, u, v, np.array([0.3, 0.3]), fwd=fwd, bwd=bwd)
     assert rep.tolist() == [1, 1, 2]  # the short page goes to a long one; both long stay
+
+
+def test_different_headlines_forbid_containment_and_a_missing_one_does_not() -> None:
+    a = np.array([5, 5, 0, 5, 0], dtype=np.uint64)
+    b = np.array([5, 6, 6, 0, 0], dtype=np.uint64)
+    assert headlines_allow(a, b).tolist() == [True, False, True, True, True]
+    assert headlines_allow(b, a).tolist() == headlines_allow(a, b).tolist()  # symmetric
 
 
 def test_margin_lets_either_of_two_similar_sizes_take_the_other() -> None:

@@ -419,9 +419,17 @@ def test_a_new_page_containing_a_shorter_indexed_one_is_kept(tmp_path: Path) -> 
     assert index.Index(ix).query([long_text], urls=["https://a.org/1"]) == [None]
     index.add(ix, [second], tmp_path / "o2", executor="serial")
     assert _rows(tmp_path / "o2")["long"]["decision"] == "kept"
-    # the other way round, the short page is the duplicate of the indexed long one
+    # the other way round, the short page is not the duplicate of the indexed long one,
+    # which holds it under another headline; under its own, it is
     ix2 = tmp_path / "ix2"
     index.create(ix2)
     index.add(ix2, [second], tmp_path / "o3", executor="serial")
+    short_text = json.loads(first.read_text())["text"]
+    assert index.Index(ix2).query([short_text], urls=["https://b.net/x"]) == [None]
     index.add(ix2, [first], tmp_path / "o4", executor="serial")
-    assert _rows(tmp_path / "o4")["short"]["match"] == "partial"
+    assert _rows(tmp_path / "o4")["short"]["decision"] == "kept"
+    third = tmp_path / "third.jsonl"
+    third.write_text(json.dumps({"id": "again", "url": "https://c.com/2", "text": "\n".join(
+        ["Tunnels", "Menu", "Local", *quote, *_paragraphs("tunnels", 1), "Imprint"])}) + "\n")
+    index.add(ix2, [third], tmp_path / "o5", executor="serial")
+    assert _rows(tmp_path / "o5")["again"]["match"] == "partial"

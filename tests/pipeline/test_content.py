@@ -202,18 +202,18 @@ def test_a_title_is_evidence_only_where_it_names_one_page() -> None:
     from thresher.core.blocks import split_blocks
     from thresher.pipeline.chrome import title_keys
 
-    texts = ["The bridges report\nbody", "The bridges report\nbody", "Menu\nbody",
-             "Search results for you\nbody", "The tunnels report\nbody"]
+    texts = ["The bridges report\nbody", "The bridges report\nbody", "Pricing\nbody",
+             "Search results for you\nbody", "The tunnels report\nbody", "Menu\nbody"]
     blocks = split_blocks(texts)
     keys = np.arange(1, blocks.key.shape[0] + 1, dtype=np.uint64) * np.uint64(1 << 20)
     first = blocks.doc_offsets[:-1]
     counts = np.ones(keys.shape[0], dtype=np.int64)
-    counts[first] = [2, 2, 2, 5, 1]  # documents of the site that carry each title
-    out = title_keys(blocks, keys, counts, np.full(5, 8, dtype=np.int64))
+    counts[first] = [2, 2, 1, 5, 1, 6]  # documents of the site that carry each title
+    out = title_keys(blocks, keys, counts, np.full(6, 8, dtype=np.int64))
     assert out[0] != 0 and out[1] != 0 and out[4] != 0  # specific titles
-    assert out[2] == 0  # one word names no article
-    assert out[3] == 0  # on more than half of the site's pages: the template's
-    small_site = title_keys(blocks, keys, counts, np.full(5, 2, dtype=np.int64))
+    assert out[2] != 0  # one word names its page where the site does not repeat it
+    assert out[3] == 0 and out[5] == 0  # on more than half of the site's pages: template
+    small_site = title_keys(blocks, keys, counts, np.full(6, 2, dtype=np.int64))
     assert not small_site.any()  # too few pages to tell a template from an article
 
 
@@ -324,8 +324,34 @@ def test_block_keys_count_distinct_documents(n: int) -> None:
 
 
 def test_a_page_is_never_removed_as_contained_in_a_shorter_one(tmp_path: Path) -> None:
-    # A short piece quoted whole inside two long articles of other sites: the long pages
-    # hold text found nowhere else, so the short one is the partial duplicate, of one.
+    # A short article republished whole inside two longer versions on other sites, under
+    # its headline: the long pages hold text found nowhere else, so the short one is the
+    # partial duplicate, of one.
+    quote = _article("harbours", 3)
+    rows = [
+        {"id": "short", "text": _page("Harbours", quote, ["Front page", "Opinion"],
+                                      ["Feedback"]), "url": "https://b.net/x"},
+        {"id": "long1", "text": _page("Harbours", quote + _article("tunnels", 9), CHROME, TAIL),
+         "url": "https://a.org/1"},
+        {"id": "long2", "text": _page("Harbours", _article("bridges", 9) + quote,
+                                      ["Menu", "Local", "Weather"], ["Imprint", "Jobs"]),
+         "url": "https://c.com/2"},
+    ]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o")
+    d = _decisions(tmp_path / "o")
+    assert d["long1"]["decision"] == "kept" and d["long2"]["decision"] == "kept"
+    short = d["short"]
+    assert short["match"] == "partial" and short["representative"] in ("long1", "long2")
+    theirs = short["rep_content_end"] - short["rep_content_start"]  # type: ignore[operator]
+    mine = short["content_end"] - short["content_start"]  # type: ignore[operator]
+    assert (f"contained in it, under no other headline: its content {theirs:,} chars, "
+            f"this {mine:,}") in str(short["reason"])
+
+
+def test_a_page_quoted_under_other_headlines_is_kept(tmp_path: Path) -> None:
+    # The same short piece quoted whole in two long articles about other things: they
+    # contain it, but under their own headlines they are other articles, not its copies.
     quote = _article("harbours", 3)
     rows = [
         {"id": "short", "text": _page("Harbours", quote, ["Front page", "Opinion"],
@@ -338,10 +364,8 @@ def test_a_page_is_never_removed_as_contained_in_a_shorter_one(tmp_path: Path) -
     ]
     write_jsonl(tmp_path / "in.jsonl", rows)
     thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o")
-    d = _decisions(tmp_path / "o")
-    assert d["long1"]["decision"] == "kept" and d["long2"]["decision"] == "kept"
-    short = d["short"]
-    assert short["match"] == "partial" and short["representative"] in ("long1", "long2")
-    theirs = short["rep_content_end"] - short["rep_content_start"]  # type: ignore[operator]
-    mine = short["content_end"] - short["content_start"]  # type: ignore[operator]
-    assert f"its content {theirs:,} chars, this {mine:,}" in str(short["reason"])
+    assert {r["decision"] for r in _decisions(tmp_path / "o").values()} == {"kept"}
+    # without titles, containment alone decides: the short page goes
+    thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "n", titles=False)
+    short = _decisions(tmp_path / "n")["short"]
+    assert short["match"] == "partial" and "other headline" not in str(short["reason"])

@@ -13,7 +13,9 @@ A near match (Jaccard) goes both ways. A containment match points one way: the
 contained document is the duplicate, so only the containing one may take it
 (:func:`may_take`). Removing the page that contains another would lose the text that
 only it holds. (The pipeline directs partial matches; see
-:func:`thresher.pipeline.match.edge_ways`.)
+:func:`thresher.pipeline.match.edge_ways`.) And containment alone does not make a copy:
+a page that holds another's text under a different headline quotes it, or shares the
+lines that many pages reuse (:func:`headlines_allow`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from numpy.typing import NDArray
 
 from thresher.core.sorting import distinct
 
-__all__ = ["CONTAIN_MARGIN", "cluster_nodes", "greedy_clusters", "may_take"]
+__all__ = ["CONTAIN_MARGIN", "cluster_nodes", "greedy_clusters", "headlines_allow", "may_take"]
 
 # A document is never removed as contained in one whose content is shorter than this
 # share of its own. Below 1 so that two crawls of one article a few characters apart
@@ -46,6 +48,23 @@ def may_take(taker: NDArray[np.int64], taken: NDArray[np.int64], directed: NDArr
         [True, False]
     """
     return ~directed | (taker >= margin * taken)
+
+
+def headlines_allow(head_u: NDArray[np.uint64], head_v: NDArray[np.uint64]
+                    ) -> NDArray[np.bool_]:
+    """Return, per match, whether the two documents' headlines allow a containment match.
+
+    A copied article keeps its headline: a page that contains another's text under a
+    different one is another article that quotes it, or that shares lines many pages
+    reuse (a short page is often largely contained in a long one by chance). Where
+    either has no headline (key 0) nothing tells them apart, and containment decides.
+
+    Example:
+        >>> headlines_allow(np.array([7, 7, 0], np.uint64), np.array([7, 9, 9], np.uint64)).tolist()
+        [True, False, True]
+    """
+    allow: NDArray[np.bool_] = (head_u == 0) | (head_v == 0) | (head_u == head_v)
+    return allow
 
 
 @njit(cache=True, nogil=True)

@@ -27,6 +27,10 @@ REASONS = {HEADER: "before the main text", TRAILER: "after the main text",
            TEASERS: "a run of teasers for other stories after the main text",
            INLINE: "chrome inside the main text", NONE_FOUND: "no main text found"}
 _MODEL = Path(__file__).with_name("blocks-model.npz")
+# A span of fewer words is a label or a heading picked alone, not an article: too little
+# to tell one page from another (its sketch is one pseudo-shingle), so none is found and
+# the page is matched on its whole text.
+MIN_CONTENT_WORDS = 5
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: its evaluation form is cached
@@ -225,8 +229,12 @@ def _select(doc_off, p, words, cut, drop, title, heading, reason):  # type: igno
         reason[b:hi] = TRAILER
         reason[t:b] = TEASERS
         b = t
+        kept = 0.0
         for i in range(a, b):
             reason[i] = INLINE if p[i] < drop else KEEP
+            kept += words[i] if reason[i] == KEEP else 0.0
+        if kept < MIN_CONTENT_WORDS:
+            reason[lo:hi] = NONE_FOUND
 
 
 def select_content(doc_offsets: NDArray[np.int64], p: NDArray[np.float64],

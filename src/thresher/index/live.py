@@ -161,18 +161,20 @@ class Index:
             groups = [site_of(u, None, Fields()) for u in (urls or [None] * n)]
         ghash = _group_hash(groups)
         title: NDArray[np.uint64] | None = None
+        heads: NDArray[np.uint64] | None = None
         whole = prepare_batch(texts)  # encoded once: for the blocks and the fingerprint
         content: Any = texts
         laid_out = whole
         chars: NDArray[np.int64] | None = None
         if self.content:
-            blocks, fate, title, laid_out = cleaned(whole, ghash, "text", self._site_stats)
+            blocks, fate, title, heads, laid_out = cleaned(whole, ghash, "text",
+                                                           self._site_stats)
             span = content_spans(blocks, fate == KEEP, np.array([len(t) for t in texts],
                                                                 dtype=np.int64))
             chars = span[:, 1] - span[:, 0]
             content = Decoded(*laid_out)
             if not self.titles:
-                title = None
+                title, heads = None, None
         mh = self.config.minhash
         s = sketch_texts(content, num_perm=mh.num_perm, ngram=mh.ngram,
                          char_ngram=mh.char_ngram, mode=_MODES[mh.shingle], seed=mh.seed,
@@ -191,7 +193,7 @@ class Index:
             if self.content else None  # the whole texts' (an unchanged page)
         found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
                                title, self.rule, self.plan.bands, self.plan.rows,
-                               content=self.content, tfp=tfp, chars=chars)
+                               content=self.content, tfp=tfp, chars=chars, heads=heads)
         rows, ref, sim, cont, why = best_matches(found)
         out: list[dict[str, Any] | None] = [None] * n
         for row, r, si, co, w in zip(rows.tolist(), ref.tolist(), sim.tolist(), cont.tolist(),

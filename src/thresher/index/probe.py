@@ -200,7 +200,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
     name = f"{task.shards[0]:05d}-{task.shards[-1]:05d}"
     content = task.src == "content"
     parts: dict[str, list[NDArray[Any]]] = {k: [] for k in (
-        "docs", "sig", "fp", "title", "site", "tfp", "chars")}
+        "docs", "sig", "fp", "title", "head", "site", "tfp", "chars")}
     for shard in task.shards:
         lo, hi = int(offsets[shard]), int(offsets[shard + 1])
         local = active_docs(work, lo, hi)
@@ -212,7 +212,8 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
                                                      task.columns)[local]))
         parts["fp"].append(np.asarray(work.load_raw(task.src, f"{at}.fp", np.uint64, 2)[local]))
         if task.titles and content:
-            parts["title"].append(np.asarray(work.load_raw("content", f"{at}.title",
+            for key in ("title", "head"):
+                parts[key].append(np.asarray(work.load_raw("content", f"{at}.{key}",
                                                            np.uint64)[local]))
         parts["site"].append(np.asarray(work.load_raw("content", f"{at}.site", np.uint64)
                                         [local]) if content else
@@ -238,7 +239,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
         found, candidates = match_batch(
             open_segments(task.index, task.segments), joined("sig"), joined("fp"), sets_of,
             joined("site"), joined("title"), task.rule, task.bands, task.rows,
-            content=content, tfp=joined("tfp"), chars=joined("chars"))
+            content=content, tfp=joined("tfp"), chars=joined("chars"), heads=joined("head"))
     mine, ref, sim, cont, why = best_matches(found)
     matched = docs[mine]
     for shard in task.shards:  # per shard, as the later stages read them
@@ -254,7 +255,8 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
 def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np.uint64],
                 sets_of: Any, site: NDArray[np.uint64], title: NDArray[np.uint64] | None,
                 rule: MatchRule, bands: int, rows: int, *, content: bool,
-                tfp: NDArray[np.uint64] | None = None, chars: NDArray[np.int64] | None = None
+                tfp: NDArray[np.uint64] | None = None, chars: NDArray[np.int64] | None = None,
+                heads: NDArray[np.uint64] | None = None
                 ) -> tuple[list[tuple[NDArray[Any], ...]], int]:
     """Match documents (rows of ``sig``/``fp``) against indexed ones.
 
@@ -301,17 +303,19 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
         mine, old = pair >> np.int64(32), pair & np.int64(0xFFFFFFFF)
         candidates += int(pair.shape[0])
         found.append(_verify(seg, sets_of, (mine, old), site, title, rule, content=content,
-                             chars=chars))
+                             chars=chars, heads=heads))
     return found, candidates
 
 
 def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[np.int64]],
             site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule, *,
-            content: bool, chars: NDArray[np.int64] | None) -> tuple[NDArray[Any], ...]:
+            content: bool, chars: NDArray[np.int64] | None,
+            heads: NDArray[np.uint64] | None = None) -> tuple[NDArray[Any], ...]:
     """Verify (document, indexed) pairs; return the matching ones as probe rows.
 
     ``chars`` (matching on content) are the documents' content sizes: a document is a
-    partial duplicate only of an indexed page that may take it."""
+    partial duplicate only of an indexed page that may take it, and (``heads``: the
+    documents' headline keys) not under another headline."""
     mine, old = pairs
     new_docs = distinct(mine)
     new_flat, new_off = sets_of(new_docs)
@@ -324,7 +328,8 @@ def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[
     sims, inter, conts = overlaps(flat, offsets, iu, iv)
     sites = (site[mine], np.asarray(seg.array("site")[old])) if content else None
     titles = (title[mine], np.asarray(seg.array("title")[old])) if title is not None else None
-    hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites, titles)
+    pair_heads = (heads[mine], seg.heads()[old]) if heads is not None else None
+    hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites, titles, heads=pair_heads)
     if chars is not None:
         span = np.asarray(seg.array("span")[old])
         hit &= may_take(span[:, 1] - span[:, 0], chars[mine], why == EDGE_PARTIAL)
@@ -439,6 +444,8 @@ def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *,
     return {
         "fp": np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]),
         "title": titled[0],
+        "head": np.asarray(work.load_raw("content", f"{name}.head", np.uint64)[local])
+        if content else np.zeros(n, np.uint64),
         "site": np.asarray(work.load_raw("content", f"{name}.site", np.uint64)[local])
         if content else np.zeros(n, np.uint64),
         "span": np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)[local])
@@ -520,7 +527,7 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     shards = [odd[s].result() if s % 2 else even[s] for s in range(n_shards)]
     tables = [part.pop("table") for part in shards]
     joined = {k: np.concatenate([part[k] for part in shards]) if shards else np.zeros(0)
-              for k in ("fp", "site", "title", "span", "count")}
+              for k in ("fp", "site", "title", "head", "span", "count")}
     done = sum(int(x.shape[0]) for x in locals_)
     shoff = np.zeros(done + 1, dtype=np.int64)
     np.cumsum(joined["count"], out=shoff[1:])
@@ -551,6 +558,7 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
             "kdocs": kdocs, "fp": fp, **fp_tables(fp),
             "shoff": shoff, "site": joined["site"].astype(np.uint64),
             "title": joined["title"].astype(np.uint64),
+            "head": joined["head"].astype(np.uint64),
             "span": joined["span"].reshape(-1, 2).astype(np.int64)}
     except BaseException:
         segment.abandon()

@@ -20,6 +20,8 @@ Layout::
                                  duplicate with its similarity and containment
         sh.npy, shoff.npy        distinct content shingles, flat, with offsets (n + 1)
         site.npy, title.npy      site and title keys (the matching rules between pages)
+        head.npy                 headline keys (any site); a segment written before they
+                                 were kept has none: its pages have no headline
         span.npy                 each document's content span in its text
         tkeys.npy, tcounts.npy   the batch's site statistics: block keys on two or more
         gkeys.npy, gpages.npy    pages and their counts, pages per site
@@ -70,7 +72,7 @@ WHY_EXACT = 3  # the probe's "exact copy" (thresher.index.probe.EDGE_EXACT)
 FENCE = 512  # keys per fence entry: one 4 KiB page of keys
 RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still using it
 ARRAYS = ("keys", "kfence", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site",
-          "title", "span",
+          "title", "head", "span",
           "tkeys", "tcounts", "gkeys", "gpages")
 # The names thresher gives segments: seg-BATCH, and seg-BATCH-X-RANDOM for a merged one
 # (X: the last part of the second segment's name). A manifest naming anything else could
@@ -211,6 +213,11 @@ class Segment:
         if name not in self._arrays and not (self.path / f"{name}.npy").exists():
             self._arrays[name] = np.zeros(0, dtype=dtype)
         return self.array(name)
+
+    def heads(self) -> NDArray[np.uint64]:
+        """Each document's headline key (all 0 in a segment written before they were kept)."""
+        kept = self.optional("head", np.uint64)
+        return kept if kept.shape[0] else np.zeros(self.docs, dtype=np.uint64)
 
     def lookup_fp(self, fp: NDArray[np.uint64], table: str = "fp") -> NDArray[np.int64]:
         """Return the segment-local document with each fingerprint (rows of 2), or -1.
@@ -683,6 +690,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
             out[f"{table}{part}"] = _merge_writer(fmask, x, y, add)
     for name in ("fp", "site", "title", "span"):
         out[name] = _concat_writer(a.array(name), b.array(name))
+    out["head"] = _concat_writer(a.heads(), b.heads())
     for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):
         out[keys_name], out[counts_name] = _summed([a.array(keys_name), b.array(keys_name)],
                                                    [a.array(counts_name),

@@ -33,10 +33,9 @@ import xxhash
 from numba import njit
 from numpy.typing import NDArray
 
-from thresher.core.articles import TITLE_MAX_WORDS, TITLE_MIN_WORDS, support
+from thresher.core.articles import support
 from thresher.core.blocks import (
     FEATURES,
-    MIN_SITE_PAGES,
     STAT_NAMES,
     Blocks,
     block_features,
@@ -46,6 +45,7 @@ from thresher.core.blocks import (
 )
 from thresher.core.content import KEEP, REASONS, load_model, predict, select_content
 from thresher.core.sorting import group_order, sorted_lookup
+from thresher.core.titles import first_keys, head_keys, title_keys
 from thresher.io.batches import BATCH, Decoded
 from thresher.io.records import Fields, Record
 from thresher.pipeline.articles import article_rows, article_table, to_articles
@@ -163,10 +163,12 @@ def _site_mix(keys: NDArray[np.uint64], ghash: NDArray[np.uint64]) -> NDArray[np
 # What pass one keeps of every shard for pass two, which then reads neither the input
 # nor cuts it again: the usable texts as UTF-8 (each followed by a newline, as
 # ``prepare_batch`` lays them out) and, per record, (usable, UTF-8 bytes with that
-# newline, blocks, code points) and its site; per block, its place (code points, then
-# bytes, in its document), site key, raw counts and word features.
+# newline, blocks, code points), its site and its first block's own key (for its
+# headline); per block, its place (code points, then bytes, in its document), site key,
+# raw counts and word features.
 _KEPT: dict[str, tuple[Any, int]] = {
     "text": (np.uint8, 0), "doc": (np.int64, 4), "ghash": (np.uint64, 0),
+    "first": (np.uint64, 0),
     "bpos": (np.int64, 4), "bsite": (np.uint64, 0), "bstat": (np.int32, len(STAT_NAMES)),
     "bword": (np.float64, 2)}
 
@@ -207,6 +209,7 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
     files["asig"].write(sigs[counted])
     doc = np.zeros((n, 4), dtype=np.int64)
     site = np.zeros(n, dtype=np.uint64)
+    first = np.zeros(n, dtype=np.uint64)
     if slots:
         where = np.asarray(slots)
         doc[where, 0] = 1
@@ -214,9 +217,11 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
         doc[where, 2] = per_doc
         doc[where, 3] = chars
         site[where] = ghash
+        first[where] = first_keys(blocks)
     files["text"].write(data)
     files["doc"].write(doc)
     files["ghash"].write(site)
+    files["first"].write(first)
     files["bpos"].write(np.column_stack((blocks.start, blocks.end, blocks.bytes)))
     files["bsite"].write(keys)
     files["bstat"].write(np.minimum(blocks.stats, np.iinfo(np.int32).max).astype(np.int32))
@@ -318,31 +323,6 @@ class _Tables:
                 sorted_lookup(ghash, self.group_keys, self.group_pages, 1))
 
 
-
-
-def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int64],
-               pages: NDArray[np.int64]) -> NDArray[np.uint64]:
-    """Return each document's title key where its title names one article of its site, else 0.
-
-    The title is the first line of a document of more than one line. It is evidence only
-    on a site with enough pages to tell a template from an article (``MIN_SITE_PAGES``),
-    when it has ``TITLE_MIN_WORDS`` to ``TITLE_MAX_WORDS`` words, and when no more than
-    half of the site's pages carry it: a title that most pages share ("Search results",
-    the site's name) is part of the template.
-    """
-    first = blocks.doc_offsets[:-1]
-    has = blocks.doc_offsets[1:] > first + 1
-    at = np.minimum(first, max(keys.shape[0] - 1, 0))
-    out = np.zeros(first.shape[0], dtype=np.uint64)
-    if not keys.shape[0]:
-        return out
-    words = blocks.stats[at, 0]
-    ok = has & (pages >= MIN_SITE_PAGES) & (words >= TITLE_MIN_WORDS) & \
-        (words <= TITLE_MAX_WORDS) & (2 * counts[at] <= pages)
-    out[ok] = keys[at[ok]] | np.uint64(1)  # never 0
-    return out
-
-
 class _WithIndex:
     """The run's site statistics plus those of the indexed batches: a new crawl of a site
     is weighed against every page of it seen before."""
@@ -365,26 +345,30 @@ class _WithIndex:
 
 def cleaned(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], ghash: NDArray[np.uint64],
             kind: str, tables: Any) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64],
+                                             NDArray[np.uint64],
                                              tuple[NDArray[np.uint8], NDArray[np.int64]]]:
     """Cut texts (as ``prepare_batch`` lays them out) into blocks and decide each block's
-    fate; return also the title keys and the contents, laid out the same way.
+    fate; return also the title and headline keys and the contents, laid out the same way.
 
     ``tables(site keys, site hashes)`` gives the site statistics: each block's count of
     pages holding it, and each document's count of site pages.
     """
     blocks = split_prepared(*prepared)
-    fate, titles = _decide(blocks, None, ghash, kind, tables)
-    return blocks, fate, titles, kept_content(prepared, blocks, fate == KEEP)
+    fate, titles, heads = _decide(blocks, None, ghash, kind, tables, firsts=first_keys(blocks))
+    return blocks, fate, titles, heads, kept_content(prepared, blocks, fate == KEEP)
 
 
 def _decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.uint64],
-            kind: str, tables: Any, keys: NDArray[np.uint64] | None = None
-            ) -> tuple[NDArray[np.uint8], NDArray[np.uint64]]:
-    """Each block's fate and each document's title key (``keys``: the blocks' site keys,
-    when kept; ``words``: their word features, when kept)."""
+            kind: str, tables: Any, keys: NDArray[np.uint64] | None = None, *,
+            firsts: NDArray[np.uint64]
+            ) -> tuple[NDArray[np.uint8], NDArray[np.uint64], NDArray[np.uint64]]:
+    """Each block's fate and each document's title and headline keys (``keys``: the
+    blocks' site keys, when kept; ``words``: their word features, when kept; ``firsts``:
+    the documents' first blocks' own keys)."""
     n = blocks.doc_offsets.shape[0] - 1
     if kind == "warc":  # the HTML extractor already chose the main text
-        return np.zeros(blocks.start.shape[0], dtype=np.uint8), np.zeros(n, dtype=np.uint64)
+        none = np.zeros(n, dtype=np.uint64)
+        return np.zeros(blocks.start.shape[0], dtype=np.uint8), none, none.copy()
     if keys is None:
         keys = _site_keys(blocks, ghash)
     counts, pages = tables(keys, ghash)
@@ -394,7 +378,8 @@ def _decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np
     fate = select_content(blocks.doc_offsets, p, blocks.stats[:, 0], cut=model.cut,
                           drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
                           heading=headings(blocks))
-    return fate, title_keys(blocks, keys, counts, pages)
+    return (fate, title_keys(blocks, keys, counts, pages),
+            head_keys(blocks, firsts, counts, pages))
 
 
 @njit(cache=True, nogil=True)
@@ -492,7 +477,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     name = f"{read.shard.index:05d}"
     kept = _Shard(work, name)
     files = {key: work.appender("content", f"{name}.{key}") for key in
-             ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title", "page")}
+             ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title", "head", "page")}
     files["shoff"].write(np.zeros(1, dtype=np.int64))
     shingles = 0
     chars = Counter[str]()
@@ -506,7 +491,9 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         hi = min(lo + BATCH, kept.records)
         n = hi - lo
         slots, blocks, words, keys, ghash, (data, offsets) = kept.batch(lo, hi)
-        fate, titles = _decide(blocks, words, ghash, read.shard.kind, tables, keys)
+        firsts = np.asarray(kept.a["first"][lo:hi])[np.asarray(slots, dtype=np.int64)]
+        fate, titles, heads = _decide(blocks, words, ghash, read.shard.kind, tables, keys,
+                                      firsts=firsts)
         doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
         keep = fate == KEEP
         kept_blocks = np.flatnonzero(keep)
@@ -515,10 +502,12 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         span = np.full((n, 2), -1, dtype=np.int64)
         site = np.zeros(n, dtype=np.uint64)
         title = np.zeros(n, dtype=np.uint64)
+        head = np.zeros(n, dtype=np.uint64)
         if slots:
             where = np.asarray(slots)
             site[where] = ghash
             title[where] = titles
+            head[where] = heads
             found = per_doc > 0
             lengths = kept.chars[lo:hi][where]
             span[where] = content_spans(blocks, keep, lengths)
@@ -548,6 +537,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         files["span"].write(span)
         files["site"].write(site)
         files["title"].write(title)
+        files["head"].write(head)
         files["shoff"].write(shingles + np.cumsum(arrays["count"]))
         shingles += int(arrays["count"].sum())
         work.write_progress("content", name, hi)

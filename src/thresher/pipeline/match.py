@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.core.cluster import may_take
+from thresher.core.cluster import headlines_allow, may_take
 from thresher.core.lsh import band_keys, bucket_pairs
 from thresher.core.sorting import distinct, group_order, lex_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
@@ -365,7 +365,8 @@ class MatchRule:
                inter: NDArray[np.int64] | None,
                sites: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
                titles: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
-               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
+               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None, *,
+               heads: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
                ) -> tuple[NDArray[np.bool_], NDArray[np.uint8]]:
         """Return which pairs match, and why (``EDGE_*``)."""
         hit = sims >= self.threshold
@@ -374,11 +375,11 @@ class MatchRule:
             return hit, why
         need = np.full(sims.shape[0], self.containment)
         shared = inter >= self.min_shared
+        same_page = _same(pages) if pages is not None else np.zeros(sims.shape[0], bool)
         if self.site_containment is not None and sites is not None:
             same_site = sites[0] == sites[1]
             # Two crawls of one page share its own text, not text the site puts on many
             # pages: they are judged as pages of different sites are.
-            same_page = _same(pages) if pages is not None else np.zeros_like(same_site)
             need[same_site & ~same_page] = self.site_containment
             if self.title_containment is not None and titles is not None:
                 tu, tv = titles
@@ -389,6 +390,8 @@ class MatchRule:
                 same = titled & (tu == tv) & ~hit & (conts >= self.title_containment) & shared
                 hit |= same
                 why[same] = EDGE_TITLE
+        if heads is not None:  # under different headlines containment is quoting
+            need[~headlines_allow(*heads) & ~same_page] = np.inf
         partial = ~hit & (conts >= need) & shared
         hit |= partial
         why[partial] = EDGE_PARTIAL
@@ -426,6 +429,10 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     Two records of one page (the content stage's ``page`` keys: the same address, say a
     WARC response's main text and the WET conversion's whole-page text) are not two pages
     of a site: between them a partial match needs ``containment`` only.
+
+    With titles, a partial match also needs the pages not to carry different headlines
+    (the content stage's ``head`` keys, any site; see
+    :func:`~thresher.core.cluster.headlines_allow`), two records of one page aside.
     """
     work = WorkDir(task.work)
     c = task.chunk
@@ -438,12 +445,13 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     keys: dict[str, tuple[NDArray[np.uint64], NDArray[np.uint64]]] = {}
     if rule.site_containment is not None and cand.shape[0]:
         both = np.concatenate((u, v))
-        for part in ("site", "page") + (("title",) if rule.title_containment is not None else ()):
+        titled = ("title", "head") if rule.title_containment is not None else ()
+        for part in ("site", "page", *titled):
             key = per_doc(work, task.n_shards, both, part)
             keys[part] = (key[:u.shape[0]], key[u.shape[0]:])
     inter = work.load("verify", f"inter-{c:05d}") if rule.containment is not None else None
     hit, why = rule.decide(sims, conts, inter, keys.get("site"), keys.get("title"),
-                           keys.get("page"))
+                           keys.get("page"), heads=keys.get("head"))
     if task.skip is not None and cand.shape[0]:  # matched to an indexed document already
         skip = work.load(*task.skip)
         hit &= ~(np.isin(u, skip) | np.isin(v, skip))

@@ -99,6 +99,7 @@ class DecisionsTask:
     content: bool = False
     old: dict[int, tuple[str, int, tuple[int, int]]] | None = None
     boilerplate: str | None = None  # where the removed blocks go, when they are kept
+    headlines: bool = False  # partial matches were refused under different headlines
 
 
 def decisions_task(task: DecisionsTask) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def decisions_task(task: DecisionsTask) -> dict[str, Any]:
     kept_bytes = write_decisions(work, task.n_shards, task.target, threshold=task.threshold,
                                  labels=task.labels, containment=task.containment,
                                  title_containment=task.title_containment,
-                                 content=task.content, old=task.old)
+                                 content=task.content, old=task.old, headlines=task.headlines)
     if task.boilerplate is not None:
         write_boilerplate(work, task.n_shards, Path(task.boilerplate))
     stats = {"kept_bytes": kept_bytes, "seconds": round(time.perf_counter() - start, 3),
@@ -165,12 +166,14 @@ def _rep(rows: _Rows, i: int) -> str:
     return f"{rows.rep_ids[i]}{note}"
 
 
-def _sizes(rows: _Rows, i: int) -> str:
-    """Why a partial duplicate points this way: the sizes of both contents."""
+def _sizes(rows: _Rows, i: int, ctx: _Context) -> str:
+    """Why a partial duplicate points this way: the sizes of both contents (and, where
+    headlines are compared, that the pages carry no different ones)."""
     if rows.sizes is None:
         return ""
     theirs, mine = rows.sizes[i]
-    return f"; contained in it: its content {theirs:,} chars, this {mine:,}"
+    under = ", under no other headline" if ctx.headlines else ""
+    return f"; contained in it{under}: its content {theirs:,} chars, this {mine:,}"
 
 
 def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
@@ -186,7 +189,7 @@ def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
     if k == KIND_PARTIAL:
         return (f"partial duplicate of {_rep(rows, i)}: {rows.cont[i]:.3f} of the smaller "
                 f"{of}'s {rows.shingles[i]} are in the other (containment >= "
-                f"{ctx.containment:g}; Jaccard {rows.sim[i]:.3f}{_sizes(rows, i)})")
+                f"{ctx.containment:g}; Jaccard {rows.sim[i]:.3f}{_sizes(rows, i, ctx)})")
     if k == KIND_TITLE:
         return (f"same article as {_rep(rows, i)}: both pages of the site carry its title, "
                 f"and {rows.cont[i]:.3f} of the smaller {of}'s {rows.shingles[i]} are in the "
@@ -216,6 +219,7 @@ class _Context:
     # With a persistent index: representatives numbered from the record count on are
     # indexed documents, given here as number -> (id, batch, content span).
     old: dict[int, tuple[str, int, tuple[int, int]]] | None = None
+    headlines: bool = False  # partial matches were refused under different headlines
 
     @property
     def content(self) -> bool:
@@ -298,7 +302,8 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
 def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: float,
                     labels: tuple[str, str], containment: float = 1.0,
                     title_containment: float = 1.0, content: bool = False,
-                    old: dict[int, tuple[str, int, tuple[int, int]]] | None = None) -> int:
+                    old: dict[int, tuple[str, int, tuple[int, int]]] | None = None,
+                    headlines: bool = False) -> int:
     """Write ``decisions.parquet``: one row per input record, in input order.
 
     Returns the UTF-8 size (after NFKC) of the kept documents' texts.
@@ -320,6 +325,7 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
                              for s in range(n_shards)]),
         ids=ids, locations=locations, labels=labels, threshold=threshold,
         containment=containment, title_containment=title_containment, old=old,
+        headlines=content and headlines,
         spans=np.concatenate([work.load_raw("content", f"{s:05d}.span", np.int64, 2)
                               for s in range(n_shards)]) if content else None)
     tmp = temporary_name(target)

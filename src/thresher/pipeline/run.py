@@ -456,7 +456,8 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
             containment=cfg.content.containment,
             title_containment=cfg.content.title_containment, content=content, old=old,
             boilerplate=str(r.out / "boilerplate.parquet")
-            if cfg.content.strip_boilerplate else None)
+            if cfg.content.strip_boilerplate else None,
+            headlines=content and cfg.content.titles)
         pairs = [] if store is not None else [("pairs", PairsTask(
             str(work.root), n, chunks, str(r.out / "pairs.parquet"),
             matching.candidate_threshold, content))]  # against an index: no sweep

@@ -15,11 +15,12 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         uint64, shingle mode uint8, shingle hashes uint32
                                         flat with int64 offsets (n + 1); the row count is
                                         the file size over the row size
-    WORK/read/NNNNN.{text,doc,ghash,bpos,bsite,bstat,bword,blkPP,grp,art,asig}.bin
+    WORK/read/NNNNN.{text,doc,ghash,first,bpos,bsite,bstat,bword,blkPP,grp,art,asig}.bin
                                         content matching, what pass one keeps for pass
                                         two: the usable texts as UTF-8, each followed by a
                                         newline; per record (usable, bytes, blocks, code
-                                        points) int64 and its site uint64; per block its
+                                        points) int64, its site and its first block's key
+                                        uint64; per block its
                                         place (code points, bytes) int64 (m, 4), site key
                                         uint64, counts int32 (m, 18), word features float64
                                         (m, 2); (key, document) pairs by partition, and
@@ -28,14 +29,15 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         site); per counted document (site, title lead,
                                         page lead, document) uint64 and 16 min-hashes of
                                         its long blocks uint32, for the articles stage;
-                                        the first seven go once the shard's content task is
+                                        the first eight go once the shard's content task is
                                         done
     WORK/articles/map-PP.npy            (document, article) uint64 rows, sorted: the
                                         documents of partition PP's sites that are crawls
                                         of a larger article
-    WORK/content/NNNNN.{sig,fp,mode,sh,shoff,span,site,title}.bin
+    WORK/content/NNNNN.{sig,fp,mode,sh,shoff,span,site,title,head,page}.bin
                                         content matching: the content's sketch, as in read/,
-                                        and per record its span, site and title key
+                                        and per record its span, site, title, headline and
+                                        page key
     WORK/index/*.npy                    per record: usable (bool), rank, priority (--keep
                                         other than connected); sparse: exact copies and
                                         their group leader, repeated ids and the first
@@ -95,8 +97,9 @@ STAGES = ("read", "articles", "template", "groups", "content", "index", "probe",
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep
 # their record's end; 5: edges carry the ways they may go (eway); 6: pass one keeps what
-# tells crawls of one article apart; 7: the meta table's sort_key (--keep)
-FORMAT = 7
+# tells crawls of one article apart; 7: the meta table's sort_key (--keep); 8: the
+# content stage keeps each record's headline key
+FORMAT = 8
 
 
 def is_url(location: str | Path) -> bool:

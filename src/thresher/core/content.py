@@ -1,6 +1,6 @@
 """Which blocks of a document are its content: a shipped tree model and one span per page.
 
-The model (gradient-boosted trees, trained by ``bench/train_blocks.py`` on the labelled
+The model (gradient-boosted trees, trained by ``tools/train_blocks.py`` on the labelled
 pages in ``../shared`` only and shipped as ``blocks-model.npz``) gives every block a
 probability of being content from the evidence in :mod:`thresher.core.blocks`. A page's
 main text is one run of blocks, so the content is the span with the largest total of
@@ -61,7 +61,7 @@ def load_model(path: Path = _MODEL) -> TreeModel:
                           float(z["cut"]), float(z["drop"]))
     if model.features != FEATURES:
         raise RuntimeError(f"{path} was trained on other features; retrain it with "
-                           "bench/train_blocks.py")
+                           "tools/train_blocks.py")
     return model
 
 

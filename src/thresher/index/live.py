@@ -70,8 +70,8 @@ _POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux's number, 5.14
 
 def warm_files(segments: list[Segment]) -> list[Path]:
     """The files of ``segments`` that lookups read (every table but the shingle sets,
-    which verification reads only for the few candidates; about half a kilobyte a
-    document of the index's 1.15 KB)."""
+    which verification reads only for the few candidates: about half of what the index
+    holds per document)."""
     return [f for seg in segments for f in sorted(seg.path.glob("*.npy")) if f.name != "sh.npy"]
 
 

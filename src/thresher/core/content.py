@@ -239,7 +239,7 @@ def select_content(doc_offsets: NDArray[np.int64], p: NDArray[np.float64],
     ``heading`` (short line without a sentence end) let a trailing run of teasers for
     other stories be cut off the span.
 
-    Example:
+    Examples:
         >>> p = np.array([0.1, 0.9, 0.4, 0.8, 0.2])
         >>> select_content(np.array([0, 5]), p, np.full(5, 9.0), cut=0.5, drop=0.45).tolist()
         [1, 0, 3, 0, 2]

@@ -89,7 +89,8 @@ STAGES = ("read", "articles", "template", "groups", "content", "index", "probe",
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep
-# their record's end; 6: pass one keeps what tells crawls of one article apart
+# their record's end; 5: verified matches carry which way each may go (eway); 6: pass
+# one keeps what tells crawls of one article apart
 FORMAT = 6
 
 

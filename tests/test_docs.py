@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 import zlib
@@ -85,3 +86,21 @@ def test_the_readme_test_command_is_what_ci_runs() -> None:
 
 def test_the_readme_stays_a_front_door() -> None:
     assert len((ROOT / "README.md").read_bytes()) <= 12 * 1024
+
+
+def _slugs(page: Path) -> set[str]:
+    """The anchors of a Markdown page's headings, as GitHub and mkdocs' toc make them."""
+    heads = re.findall(r"^#+ (.+)$", page.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).strip().replace(" ", "-") for h in heads}
+
+
+def test_the_readme_links_resolve() -> None:
+    readme = (ROOT / "README.md").read_text()
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", readme):
+        if "://" in target:
+            continue
+        path, _, anchor = target.partition("#")
+        if not (ROOT / path).exists() or (anchor and anchor not in _slugs(ROOT / path)):
+            broken.append(target)
+    assert not broken, f"README links to nothing: {broken}"

@@ -4,7 +4,7 @@ Usage: python bench/crawlbench_cv.py [--folds 5] [--keep DIR] [thresher options 
 
 The shipped block model is trained on all of ../shared/crawlbench-dev, so
 ``bench/crawlbench_eval.py`` scores it in-sample. Here the sites are cut into folds
-(grouped by host, as ``bench/train_blocks.py`` does); one model is trained per fold on the
+(grouped by host, as ``tools/train_blocks.py`` does); one model is trained per fold on the
 other folds' pages, and one pipeline run cleans every page with the model that did not
 see its site. Matching, clustering and the scorer are the usual ones, so the figures
 (clustering and cleaned text alike) estimate what unseen sites would give.
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
 import crawlbench_eval
 import train_blocks

@@ -3,7 +3,7 @@
 Two runs: the default (matching on content, boilerplate stripped) and whole-text matching
 (``--match full``). Floors are what each reaches, less a small margin. The cleaned-text
 figure is in-sample for the shipped block model (trained on these pages); the
-cross-validated figure, folds grouped by site, is printed by ``bench/train_blocks.py``.
+cross-validated figure, folds grouped by site, is printed by ``tools/train_blocks.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """thresher: turn crawled web text into a clean, deduplicated corpus, and say why.
 
-Example:
+Examples:
     >>> import thresher
     >>> thresher.plan(threshold=0.8, match="full").bands
     14
@@ -51,10 +51,22 @@ __all__ = [
 def dedup(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -> dict[str, Any]:
     """Deduplicate a corpus; return the run summary (also written to ``summary.json``).
 
-    Takes a :class:`Config`, or the same option names as the CLI (``inputs``, ``output``,
-    ``threshold``, ...).
+    Args:
+        config: A [`Config`][thresher.config.Config], or a mapping of option names as
+            [`config_from_mapping`][thresher.config.config_from_mapping] takes them.
+        **options: The same option names as keywords (``inputs``, ``output``,
+            ``threshold``, ``match``, ``executor``, ...): those of the CLI, with
+            underscores for dashes.
 
-    Example:
+    Returns:
+        The summary, as in ``OUTPUT/summary.json``: ``counts`` (read, kept, duplicate,
+        rejected), ``config``, ``plan``, ``run`` (times, workers) and more.
+
+    Raises:
+        ConfigError: An option is unknown or has a value thresher cannot use.
+        InputError: With ``strict``, the first record that cannot be used.
+
+    Examples:
         >>> import tempfile, pathlib, thresher
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> (d / "in").mkdir()
@@ -75,10 +87,18 @@ def dedup(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -
 def plan(config: Config | Mapping[str, Any] | None = None, /, **options: Any) -> MatchPlan:
     """Return the plan a run with these options follows (``thresher plan``).
 
-    Takes a :class:`Config`, or the same option names as :func:`dedup` (inputs and
-    output may be left out: they do not change the plan).
+    Args:
+        config: A [`Config`][thresher.config.Config], or a mapping of option names.
+        **options: The option names [`dedup`][thresher.dedup] takes; ``inputs`` and
+            ``output`` may be left out (they do not change the plan).
 
-    Example:
+    Returns:
+        The candidates LSH seeks and the rule each verified candidate is judged by.
+
+    Raises:
+        ConfigError: An option is unknown or has a value thresher cannot use.
+
+    Examples:
         >>> import thresher
         >>> p = thresher.plan()  # matching on content: candidates from Jaccard 0.3
         >>> (p.threshold, p.candidate_threshold, p.bands, p.rows, p.extra_bands)
@@ -97,7 +117,8 @@ def plan(config: Config | Mapping[str, Any] | None = None, /, **options: Any) ->
 def write_report(run_dir: Any, target: Any = None, **options: Any) -> Any:
     """Write the HTML report of a finished run (``thresher report``); return its path.
 
-    See :func:`thresher.report.write_report` for the options.
+    The arguments are those of [`thresher.report.write_report`][thresher.report.write_report]
+    (needs ``pip install 'thresher[report]'``).
     """
     from thresher.report import write_report as write
 

@@ -5,9 +5,8 @@ default glibc serves each of those from a fresh ``mmap`` and returns it with ``m
 when freed, so the kernel maps and zeroes the same amount of memory again for the next
 batch; in a virtual machine whose host reclaims the pages a guest frees, every such page
 costs a fault on the host as well. Serving those sizes from the heap and not trimming
-it lets the next batch reuse the pages already mapped. ``index add`` of a million
-pages on one core then takes 7.5 GiB of pages from the kernel instead of 10.8 GiB, at
-the same peak memory, and spent about 1.5 s less in the kernel (``docs/performance.md``).
+it lets the next batch reuse the pages already mapped: ``index add`` then takes far fewer
+pages from the kernel, at the same peak memory (measured in ``docs/performance.md``).
 
 Only the ``thresher`` command does this, for its own process (worker processes forked
 from it inherit the setting); a Python program that calls the API keeps its own

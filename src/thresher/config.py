@@ -1,10 +1,11 @@
 """One configuration object for the CLI, TOML files and the Python API.
 
 Every option lives in a frozen, keyword-only dataclass, nested by concern, and is
-validated when it is built. :func:`config_from_mapping` is the single function that
-turns flat option names (CLI flags, TOML keys) into a :class:`Config`.
+validated when it is built. [`config_from_mapping`][thresher.config.config_from_mapping]
+is the single function that turns flat option names (CLI flags, TOML keys) into a
+[`Config`][thresher.config.Config].
 
-Example:
+Examples:
     >>> cfg = config_from_mapping({"inputs": ["corpus"], "output": "out", "threshold": 0.7})
     >>> cfg.minhash.threshold
     0.7
@@ -51,7 +52,20 @@ def _check(ok: bool, message: str) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class InputConfig:
-    """Where records come from and which fields hold what."""
+    """Where records come from and which fields hold what (the ``[input]`` table).
+
+    Attributes:
+        paths: Files and folders to read (``inputs`` as a flat option): ``.txt``
+            folders, JSONL, Parquet, Arrow, WET, WARC, ``hf://datasets/...`` or ``-``.
+        id_field: Field holding a record's id; a dotted name looks into nested objects.
+        text_field: Field holding the text (dotted: nested).
+        url_field: Field holding the URL (dotted: nested), which tells a page's site.
+        max_doc_bytes: Larger records are rejected (``--max-doc-bytes``).
+        txt_files_per_shard: ``.txt`` files read as one task.
+        split_bytes: Larger files are read as several tasks; 0 never splits a file.
+        warc_id: Id of WARC and WET records: ``record`` (WARC-Record-ID) or ``url``.
+        extractor: Main-text extractor for WARC HTML: ``trafilatura`` or ``resiliparse``.
+    """
 
     paths: tuple[str, ...] = ()
     id_field: str = "id"
@@ -79,7 +93,25 @@ class InputConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class MinHashConfig:
-    """How documents are shingled, sketched and matched."""
+    """How documents are shingled, sketched and matched (the ``[minhash]`` table).
+
+    Attributes:
+        threshold: Jaccard similarity from which two documents are near-duplicates.
+        num_perm: MinHash signature length.
+        ngram: Words per shingle.
+        char_ngram: Characters per shingle, for text without spaces (CJK, Thai).
+        shingle: ``word``, ``char``, or ``auto`` to choose per document.
+        seed: Seed of every hash.
+        bands: LSH bands, given with ``rows``; chosen from the threshold when both are
+            ``None``.
+        rows: LSH rows per band, given with ``bands``.
+        fn_weight: Weight of missed duplicates against false candidates when bands and
+            rows are chosen.
+        max_bucket_pairs: An LSH bucket of up to this many + 1 documents gives all its
+            pairs.
+        bucket_heads: A larger bucket pairs each member with this many best-ranked
+            members.
+    """
 
     threshold: float = 0.8
     num_perm: int = 128
@@ -120,7 +152,25 @@ class MinHashConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class ContentConfig:
-    """How page chrome is told from content, and what documents are matched on."""
+    """How page chrome is told from content, and what documents are matched on
+    (the ``[content]`` table).
+
+    Attributes:
+        match: ``content`` compares documents on their content, page chrome set aside;
+            ``full`` on their whole text.
+        group_by: Field whose value groups the pages of one site for the chrome
+            statistics; ``None``: the host of ``url_field``, else the whole input.
+        containment: Share of a document's content found in a page of another site
+            that makes it a partial duplicate.
+        site_containment: The same between two pages of one site.
+        min_shared: Distinct shingles the smaller page must share with the other for a
+            partial or title match.
+        titles: Weigh pages' titles (their first line) between two pages of one site.
+        title_containment: Share of the smaller content found in a page of the same
+            site under the same title that makes them one article.
+        strip_boilerplate: Write kept documents as their content only and list the
+            removed blocks in ``boilerplate.parquet`` (needs ``match="content"``).
+    """
 
     match: MatchMode = "content"
     group_by: str | None = None
@@ -174,7 +224,17 @@ class ClusterConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class OutputConfig:
-    """Where results go and in which format."""
+    """Where results go and in which format (the ``[output]`` table).
+
+    Attributes:
+        directory: The output folder (``output`` as a flat option).
+        format: Format of ``kept/``: ``input`` (the input's own), ``jsonl`` or
+            ``parquet``.
+        work_dir: Folder for intermediate files, a path or an fsspec URL;
+            ``OUTPUT/_work`` by default.
+        keep_work: Keep the work folder after a run that succeeded.
+        overwrite: Replace the finished outputs of a run with other options or inputs.
+    """
 
     directory: str = ""
     format: OutputFormat = "input"
@@ -196,7 +256,15 @@ class OutputConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
-    """How the work is scheduled; never changes the results."""
+    """How the work is scheduled; never changes the results (the ``[run]`` table).
+
+    Attributes:
+        executor: ``serial`` (this process), ``local`` (worker processes) or ``ray``.
+        workers: Worker processes; 0 is one per core.
+        strict: Stop at the first record that cannot be used instead of rejecting it.
+        ray_address: Ray cluster to join with ``executor="ray"``; a local Ray instance
+            is started when ``None``.
+    """
 
     executor: ExecutorName = "local"
     workers: int = 0
@@ -213,7 +281,18 @@ class RunConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class Config:
-    """Everything a dedup run needs."""
+    """Everything a dedup run needs: one table of options per concern.
+
+    Build it with [`config_from_mapping`][thresher.config.config_from_mapping] rather
+    than by hand: that checks every name and type.
+
+    Attributes:
+        input: Where records come from.
+        output: Where results go.
+        minhash: How documents are shingled, sketched and matched.
+        content: How chrome is told from content.
+        run: How the work is scheduled.
+    """
 
     input: InputConfig
     output: OutputConfig
@@ -306,11 +385,22 @@ def _typed(key: str, section: str, name: str, value: Any) -> Any:
 
 
 def config_from_mapping(options: Mapping[str, Any]) -> Config:
-    """Build a :class:`Config` from flat option names; ``None`` values mean 'default'.
+    """Build a [`Config`][thresher.config.Config] from flat option names.
 
     Nested tables (``{"minhash": {"threshold": 0.7}}``) are accepted too, as in TOML; a
     flat key means exactly what it means in its table, and where both are given the later
-    one wins. Unknown names and values of the wrong type are refused.
+    one wins.
+
+    Args:
+        options: Option names (``inputs``, ``output``, ``threshold``, ...: the CLI's, with
+            underscores for dashes) or tables; ``None`` values mean "the default".
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ConfigError: An unknown name (the message suggests the closest), a value of the
+            wrong type, or a value out of range (the message says the fix).
     """
     parts: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     for key, section, name, value in _items(options):
@@ -329,10 +419,21 @@ def config_from_mapping(options: Mapping[str, Any]) -> Config:
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config file into tables for :func:`config_from_mapping`.
+    """Read a TOML config file into tables for
+    [`config_from_mapping`][thresher.config.config_from_mapping].
 
     Keys may be flat (``threshold = 0.7``) or in their table (``[minhash]``), each option
-    once; unknown keys and values of the wrong type are refused, naming the file.
+    once.
+
+    Args:
+        path: The TOML file.
+
+    Returns:
+        The options, a table per concern.
+
+    Raises:
+        ConfigError: The file is missing or not TOML, or holds an unknown key, a key
+            given twice or a value of the wrong type; the message names the file.
     """
     try:
         with open(path, "rb") as fh:

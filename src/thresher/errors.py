@@ -1,12 +1,12 @@
 """The exceptions thresher raises.
 
-::
-
-    ThresherError
-    ├── ConfigError (also ValueError)   a bad option value; the message says the fix
-    ├── InputError                      unreadable input; carries ``path`` and ``line``
-    ├── StageError                      a stage's artifact is missing or corrupt
-    └── WorkerError                     a worker process died (killed, out of memory)
+```text
+ThresherError
+├── ConfigError (also ValueError)   a bad option value; the message says the fix
+├── InputError                      unreadable input; carries path and line
+├── StageError                      a stage's artifact is missing or corrupt
+└── WorkerError                     a worker process died (killed, out of memory)
+```
 """
 
 from __future__ import annotations

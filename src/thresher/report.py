@@ -501,9 +501,17 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
                  seed: int = 0) -> Path:
     """Write the HTML report of the run in ``run_dir``; return its path.
 
-    ``target`` defaults to ``RUN_DIR/report.html``. The page lists the ``clusters``
-    largest clusters and ``sample`` others drawn at random (seeded by ``seed``), and
-    shows side by side the largest of them that ``text_budget`` characters allow.
+    Args:
+        run_dir: A finished run's output folder.
+        target: The HTML file to write; ``RUN_DIR/report.html`` by default.
+        clusters: How many of the largest clusters the page lists.
+        sample: How many other clusters, drawn at random (seeded by ``seed``), it lists.
+        text_budget: Characters of document text the page may embed: the largest listed
+            clusters it allows are shown side by side.
+        seed: Seed of the random sample.
+
+    Returns:
+        The path of the page written.
     """
     run = Path(run_dir)
     summary, decisions, removed = _load(run)

@@ -1,11 +1,10 @@
 """``thresher sweep``: what other thresholds would do, read from one finished run.
 
 Verification computes the true similarity of every candidate, and a run keeps the pairs
-it judged (``pairs.parquet``, see :mod:`thresher.pipeline.pairs`). For each threshold
-the sweep judges them again by the run's rule with that threshold
-(:meth:`~thresher.pipeline.match.MatchRule.decide`, :func:`~thresher.pipeline.match.ways_of`)
-and clusters the matches again (:func:`~thresher.core.cluster.cluster_nodes`: the same
-order and tie-breaks), so its counts are those of a run at that threshold that seeks
+it judged (``pairs.parquet``, written by ``thresher.pipeline.pairs``). For each
+threshold the sweep judges them again by the run's rule with that threshold
+(``MatchRule.decide`` and ``ways_of`` in ``thresher.pipeline.match``) and clusters the
+matches again (``thresher.core.cluster.cluster_nodes``: the same order and tie-breaks), so its counts are those of a run at that threshold that seeks
 the same candidates: the same bands and rows. Each outcome says whether a rerun must
 be given them (``pin``). Thresholds below the plan's candidate threshold are beyond
 what LSH looked for: they are listed, not predicted.
@@ -31,7 +30,16 @@ __all__ = ["Outcome", "SampledPair", "Sweep", "sweep", "sweep_data"]
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a run at ``threshold`` gives (with the run's candidates)."""
+    """What a run at ``threshold`` gives (with the run's candidates).
+
+    Attributes:
+        threshold: The threshold swept.
+        duplicates: Documents that would be removed as duplicates.
+        clusters: Clusters with duplicates.
+        largest: Documents in the largest cluster (1 when none has duplicates).
+        pin: Whether a rerun must be given the run's ``--bands`` and ``--rows`` to seek
+            the same candidates.
+    """
 
     threshold: float
     duplicates: int
@@ -42,7 +50,16 @@ class Outcome:
 
 @dataclass(frozen=True)
 class SampledPair:
-    """A verified pair drawn from a similarity band, with the thresholds it matches at."""
+    """A verified pair drawn from a similarity band, with the thresholds it matches at.
+
+    Attributes:
+        a: Record number of one document: its row of ``decisions.parquet``.
+        b: That of the other.
+        similarity: Their Jaccard similarity.
+        containment: The share of the smaller one's shingles found in the other.
+        match: The run's verdict on the pair (``None``: no match).
+        matched_at: The swept thresholds at which the rule matches it.
+    """
 
     a: int  # record numbers: rows of decisions.parquet
     b: int
@@ -54,7 +71,20 @@ class SampledPair:
 
 @dataclass(frozen=True)
 class Sweep:
-    """One run's outcomes over thresholds, and pairs sampled per similarity band."""
+    """One run's outcomes over thresholds, and pairs sampled per similarity band.
+
+    Attributes:
+        run: The run's output folder.
+        plan: The plan the run followed.
+        outcomes: One per threshold swept, from the candidate threshold up.
+        below: Thresholds of the grid below the candidate threshold: listed, not
+            predicted.
+        inputs: The run's inputs.
+        options: The run's options that differ from the defaults.
+        samples: Pairs drawn per similarity band, by the band's lower edge.
+        in_band: Verified pairs per band, by its lower edge.
+        band_width: The width of each band.
+    """
 
     run: Path
     plan: MatchPlan  # the plan the run followed
@@ -87,8 +117,22 @@ class _Judged:
 
 def sweep(run_dir: str | Path, *, step: float = 0.05, pairs_per_band: int = 4,
           band_width: float = 0.1, seed: int = 0) -> Sweep:
-    """Return what thresholds from the run's candidate threshold up to 1 (every ``step``,
-    and the run's own) would give, and ``pairs_per_band`` pairs per similarity band."""
+    """Return what thresholds from the run's candidate threshold up to 1 would give.
+
+    Args:
+        run_dir: A finished run's output folder (it must hold ``pairs.parquet``).
+        step: Thresholds every ``step``, and the run's own.
+        pairs_per_band: Verified pairs drawn from each similarity band.
+        band_width: The width of those bands.
+        seed: Seed of the draw.
+
+    Returns:
+        The outcomes and the sampled pairs.
+
+    Raises:
+        ConfigError: ``step`` or ``band_width`` out of range, or ``run_dir`` is not a
+            finished run with ``pairs.parquet`` (nor one against a persistent index).
+    """
     if not 0.0 < step <= 0.5 or not 0.0 < band_width <= 1.0:
         raise ConfigError(f"--step must be in (0, 0.5] and the band width in (0, 1], got "
                           f"{step} and {band_width}")

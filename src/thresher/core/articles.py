@@ -68,7 +68,7 @@ def long_block_sigs(doc_offsets: NDArray[np.int64], keys: NDArray[np.uint64],
     """Return each document's ``SIG_WIDTH`` min-hashes over its long blocks' keys (the
     first block, its title, left out); all ``0xFFFFFFFF`` where it has none.
 
-    Example:
+    Examples:
         >>> off = np.array([0, 3, 6]); keys = np.array([1, 2, 3, 9, 2, 3], dtype=np.uint64)
         >>> words = np.full(6, 10.0)
         >>> s = long_block_sigs(off, keys, words)
@@ -136,7 +136,7 @@ def article_of(keys: NDArray[np.uint64], leads: NDArray[np.uint64],
     ``leads``: (rows, L) lead keys (0: none), e.g. the site's title line and the page;
     ``sigs``: the rows' :func:`long_block_sigs`. A key left out is its own article.
 
-    Example:
+    Examples:
         >>> sig = np.arange(16, dtype=np.uint32)[None, :].repeat(3, 0)
         >>> leads = np.array([[5], [5], [6]], dtype=np.uint64)
         >>> article_of(np.array([30, 20, 10], dtype=np.uint64), leads, sig)
@@ -200,7 +200,7 @@ def support(keys: NDArray[np.uint64], docs: NDArray[np.uint64], arts: NDArray[np
     (its distinct documents where two or more articles carry it, else 1), and the number
     of distinct (key, document) pairs.
 
-    Example:
+    Examples:
         >>> keys = np.array([7, 7, 7, 9, 9], dtype=np.uint64)
         >>> docs = np.array([1, 2, 3, 1, 4], dtype=np.uint64)
         >>> support(keys, docs, np.array([1, 1, 1, 1, 4], dtype=np.uint64))[1].tolist()

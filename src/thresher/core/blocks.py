@@ -299,7 +299,7 @@ def _split_batch(data, offsets, table, fold, flags, starts, ends, spans, keys,  
 def split_blocks(texts: list[str]) -> Blocks:
     """Cut a batch of documents into blocks and count what is in each.
 
-    Example:
+    Examples:
         >>> b = split_blocks(["Title\\n\\nA sentence, with words.\\n  Home | About  "])
         >>> b.doc_offsets.tolist(), b.start.tolist(), b.end.tolist()
         ([0, 3], [0, 7, 33], [5, 30, 45])

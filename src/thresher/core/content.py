@@ -1,6 +1,6 @@
 """Which blocks of a document are its content: a shipped tree model and one span per page.
 
-The model (gradient-boosted trees, trained by ``bench/train_blocks.py`` on the labelled
+The model (gradient-boosted trees, trained by ``tools/train_blocks.py`` on the labelled
 pages in ``../shared`` only and shipped as ``blocks-model.npz``) gives every block a
 probability of being content from the evidence in :mod:`thresher.core.blocks`. A page's
 main text is one run of blocks, so the content is the span with the largest total of
@@ -65,7 +65,7 @@ def load_model(path: Path = _MODEL) -> TreeModel:
                           float(z["cut"]), float(z["drop"]))
     if model.features != FEATURES:
         raise RuntimeError(f"{path} was trained on other features; retrain it with "
-                           "bench/train_blocks.py")
+                           "tools/train_blocks.py")
     return model
 
 
@@ -247,7 +247,7 @@ def select_content(doc_offsets: NDArray[np.int64], p: NDArray[np.float64],
     ``heading`` (short line without a sentence end) let a trailing run of teasers for
     other stories be cut off the span.
 
-    Example:
+    Examples:
         >>> p = np.array([0.1, 0.9, 0.4, 0.8, 0.2])
         >>> select_content(np.array([0, 5]), p, np.full(5, 9.0), cut=0.5, drop=0.45).tolist()
         [1, 0, 3, 0, 2]

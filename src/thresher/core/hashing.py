@@ -38,7 +38,7 @@ def fmix64(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 def seed_mix(seed: int, salt: int) -> np.uint64:
     """Return a 64-bit constant derived from the run's seed and a per-use salt.
 
-    Example:
+    Examples:
         >>> int(seed_mix(42, 1)) == int(seed_mix(42, 1))
         True
     """

@@ -91,7 +91,7 @@ def bucket_pairs(
     over all bands are several times ``heads``: a small ``heads`` keeps them, and the
     verification and clustering that follow, a few pairs per member.
 
-    Example:
+    Examples:
         >>> keys = np.array([7, 7, 9, 7], dtype=np.uint64)
         >>> docs = np.arange(4, dtype=np.int64)
         >>> [int(p) & 0xFFFFFFFF for p in bucket_pairs(keys, docs, docs, cap=8)]

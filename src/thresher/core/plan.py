@@ -20,7 +20,7 @@ _GRID = 2001
 def candidate_probability(s: NDArray[np.float64] | float, bands: int, rows: int) -> NDArray[np.float64]:
     """Return the probability that two documents of Jaccard ``s`` become candidates.
 
-    Example:
+    Examples:
         >>> round(float(candidate_probability(0.8, 16, 8)), 3)
         0.947
     """
@@ -29,7 +29,15 @@ def candidate_probability(s: NDArray[np.float64] | float, bands: int, rows: int)
 
 @dataclass(frozen=True)
 class LshPlan:
-    """The chosen bands and rows, with the errors they make around the threshold."""
+    """The chosen bands and rows, with the errors they make around the threshold.
+
+    Attributes:
+        threshold: The Jaccard similarity from which pairs are meant to become candidates.
+        bands: LSH bands.
+        rows: Signature rows per band.
+        false_positive_area: Area under the S-curve below the threshold.
+        false_negative_area: Area above the threshold under ``1 - curve``.
+    """
 
     threshold: float
     bands: int
@@ -58,7 +66,7 @@ def choose_bands(threshold: float, num_perm: int, *, fn_weight: float = 0.9) -> 
     verifies every candidate, so a false positive costs a comparison while a false
     negative loses a duplicate: the default weighs a miss nine times a false alarm.
 
-    Example:
+    Examples:
         >>> plan = choose_bands(0.8, 128)
         >>> (plan.bands, plan.rows)
         (14, 9)

@@ -316,7 +316,7 @@ def sketch_texts(
     ``prepared``: the texts as :func:`prepare_batch` lays them out, when they are at hand
     already; ``texts`` is then read only for the few that need ``unicodedata.normalize``.
 
-    Example:
+    Examples:
         >>> s = sketch_texts(["a b c d e f", "A b, c d e f!"], num_perm=16, ngram=5, char_ngram=5)
         >>> bool((s.signatures[0] == s.signatures[1]).all()), bool((s.fingerprints[0] == s.fingerprints[1]).all())
         (True, True)

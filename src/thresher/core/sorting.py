@@ -171,7 +171,7 @@ def _bucket_sort(keys):  # type: ignore[no-untyped-def]
 def stable_argsort(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
     """Return ``np.argsort(keys, kind="stable")`` for unsigned 64-bit keys.
 
-    Example:
+    Examples:
         >>> stable_argsort(np.array([5, 1, 5, 0], dtype=np.uint64)).tolist()
         [3, 1, 0, 2]
     """
@@ -187,7 +187,7 @@ def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None,
     With a thread ``pool``, many keys are dealt into their parts once, and the first and
     second half of the parts are sorted side by side (the kernels release the GIL).
 
-    Example:
+    Examples:
         >>> order, ordered = stable_sort(np.array([5, 1, 5, 0], dtype=np.uint64))
         >>> order.tolist(), ordered.tolist()
         ([3, 1, 0, 2], [0, 1, 5, 5])
@@ -251,7 +251,7 @@ def lex_order(primary: NDArray[np.uint64], secondary: NDArray[np.uint64]) -> NDA
     secondary columns in turn. ``primary`` is sorted as hashes are (see
     :func:`stable_sort`); only runs of equal primaries look at the others.
 
-    Example:
+    Examples:
         >>> lex_order(np.array([5, 1, 5, 5], dtype=np.uint64),
         ...           np.array([[2, 0], [9, 9], [1, 7], [2, 0]], dtype=np.uint64)).tolist()
         [1, 2, 0, 3]
@@ -335,7 +335,7 @@ def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: N
     its entries share: about one entry per slot for hashes), then a binary search inside
     the slot; a few keys by a binary search of the whole table.
 
-    Example:
+    Examples:
         >>> sorted_lookup(np.array([7, 3, 9], dtype=np.uint64), np.array([3, 7, 7], dtype=np.uint64),
         ...               np.array([10, 20, 30]), -1).tolist()
         [20, 10, -1]
@@ -366,7 +366,7 @@ def group_order(values: NDArray[Any], groups: int) -> tuple[NDArray[np.int64], N
     group starts in it: group ``g`` is ``order[bounds[g]:bounds[g + 1]]`` (values past
     ``groups - 1`` come last). One radix sort of 16-bit numbers, not a scan per group.
 
-    Example:
+    Examples:
         >>> order, bounds = group_order(np.array([2, 0, 2, 1]), 3)
         >>> order.tolist(), bounds.tolist()
         ([1, 3, 0, 2], [0, 1, 2, 4])
@@ -383,7 +383,7 @@ def distinct(values: NDArray[Any]) -> NDArray[Any]:
     millions of mostly distinct 64-bit numbers (candidate pairs) that takes 15 times as
     long as one sort and a comparison of neighbours.
 
-    Example:
+    Examples:
         >>> distinct(np.array([5, 1, 5, 0], dtype=np.uint64)).tolist()
         [0, 1, 5]
     """

@@ -181,7 +181,7 @@ def folds() -> tuple[NDArray[np.int32], NDArray[np.uint32]]:
 def normalize(text: str) -> str:
     """Return the normalized form of ``text``: NFKC, case-folded, tokens joined by spaces.
 
-    Example:
+    Examples:
         >>> normalize("Ｈｅｌｌｏ,   WORLD!  Straße")
         'hello world strasse'
     """

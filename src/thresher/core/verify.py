@@ -22,7 +22,7 @@ def gather_slices(src: NDArray[np.uint32], starts: NDArray[np.int64], counts: ND
     """Concatenate ``src[starts[i]:starts[i] + counts[i]]`` for every ``i`` (into the
     start of ``buffer`` when it is given and large enough: a view of it is returned).
 
-    Example:
+    Examples:
         >>> gather_slices(np.arange(10, dtype=np.uint32), np.array([7, 1]), np.array([2, 3])).tolist()
         [7, 8, 1, 2, 3]
     """
@@ -82,7 +82,7 @@ def distinct_sets(
 ) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
     """Return each document's shingle hashes sorted and deduplicated, with new offsets.
 
-    Example:
+    Examples:
         >>> flat, off = distinct_sets(np.array([3, 1, 3, 2, 2], np.uint32), np.array([0, 3, 5]))
         >>> flat.tolist(), off.tolist()
         ([1, 3, 2], [0, 2, 3])
@@ -124,7 +124,7 @@ def jaccard_pairs(
 
     The sets are sorted, distinct runs of ``flat`` (see :func:`distinct_sets`).
 
-    Example:
+    Examples:
         >>> flat = np.array([1, 2, 3, 2, 3, 4], np.uint32)
         >>> jaccard_pairs(flat, np.array([0, 3, 6]), np.array([0]), np.array([1])).tolist()
         [0.5]
@@ -141,7 +141,7 @@ def overlaps(flat: NDArray[np.uint32], offsets: NDArray[np.int64], left: NDArray
     similarity, the shingles they share, and the containment: the share of the smaller
     set's shingles that the other holds.
 
-    Example:
+    Examples:
         >>> flat = np.array([1, 2, 3, 2, 3, 4, 5], np.uint32)
         >>> [x.tolist() for x in overlaps(flat, np.array([0, 3, 7]), np.array([0]), np.array([1]))]
         [[0.4], [2.0], [0.6666666666666666]]

@@ -1,6 +1,6 @@
 """The persistent index: check each new crawl against everything kept before.
 
-Example:
+Examples:
     >>> import tempfile, pathlib
     >>> from thresher import index
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -37,8 +37,15 @@ _PLACEHOLDER = {"inputs": ["."], "output": "."}  # a Config needs them; create r
 def create(path: str | Path, **options: Any) -> dict[str, Any]:
     """Create an empty index whose matching options are ``options`` (the defaults else).
 
-    Returns :func:`stats`. Later ``add`` and ``query`` calls use these options; giving
-    others is refused.
+    Later ``add`` and ``query`` calls use these options; giving others is refused.
+
+    Args:
+        path: The index folder; it must not exist or be empty.
+        **options: The matching options of [`thresher.dedup`][thresher.dedup]
+            (``threshold``, ``match``, ``num_perm``, ...).
+
+    Returns:
+        What [`stats`][thresher.index.stats] returns.
     """
     from thresher.config import config_from_mapping
     from thresher.index.store import IndexStore
@@ -72,17 +79,26 @@ def _run(path: str | Path, inputs: Any, output: str | Path, mode: str,
 
 def add(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:
     """Deduplicate ``inputs`` against themselves and the index, write the same outputs as
-    ``thresher.dedup`` to ``output``, and add the kept documents to the index as one batch.
+    [`thresher.dedup`][thresher.dedup] to ``output``, and add the kept documents to the
+    index as one batch.
 
     A duplicate of an indexed document names it as ``representative`` (with
-    ``representative_batch``); the summary's ``index`` section says what was matched and
-    added. Options are those of ``dedup``; the matching ones must equal the index's.
+    ``representative_batch``).
+
+    Args:
+        path: The index folder.
+        inputs: Files and folders to read, as ``dedup``'s ``inputs``.
+        output: The output folder of this batch.
+        **options: Options of ``dedup``; the matching ones must equal the index's.
+
+    Returns:
+        The run summary; its ``index`` section says what was matched and added.
     """
     return _run(path, inputs, output, "add", options)
 
 
 def query(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:
-    """Like :func:`add`, but the index is left as it is: a report only."""
+    """Like [`add`][thresher.index.add], but the index is left as it is: a report only."""
     return _run(path, inputs, output, "query", options)
 
 

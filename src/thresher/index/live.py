@@ -70,15 +70,15 @@ _POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux's number, 5.14
 
 def warm_files(segments: list[Segment]) -> list[Path]:
     """The files of ``segments`` that lookups read (every table but the shingle sets,
-    which verification reads only for the few candidates; about half a kilobyte a
-    document of the index's 1.15 KB)."""
+    which verification reads only for the few candidates: about half of what the index
+    holds per document)."""
     return [f for seg in segments for f in sorted(seg.path.glob("*.npy")) if f.name != "sh.npy"]
 
 
 class Index:
     """A read-only snapshot of an index, kept open for many small queries.
 
-    Example:
+    Examples:
         >>> import tempfile, pathlib, thresher.index as index
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> _ = (d / "in").mkdir()
@@ -92,11 +92,16 @@ class Index:
     """
 
     def __init__(self, path: str | Path, *, warm: bool = False) -> None:
-        """Open the index at ``path``. With ``warm``, a thread of its own maps what
-        every lookup touches (the segments' tables, not their shingle sets) and faults
-        it all in from now (see :func:`_populate`), so that queries neither wait on the
-        disk (a segment is written past the page cache) nor take page faults for it
-        (see :attr:`warming`, :attr:`warmed`)."""
+        """Open the index at ``path`` (a snapshot: batches added later are not seen).
+
+        Args:
+            path: The index folder.
+            warm: Start a thread that maps what every lookup touches (the segments'
+                tables, not their shingle sets) and faults it all in, so that queries
+                neither wait on the disk (a segment is written past the page cache) nor
+                take page faults for it. ``warming`` is that thread, ``warmed`` the
+                bytes it has faulted in so far.
+        """
         from thresher.config import config_from_mapping
         from thresher.pipeline.plan import match_plan
         from thresher.pipeline.run import match_rule
@@ -144,9 +149,18 @@ class Index:
 
     def query(self, texts: list[str], urls: list[str | None] | None = None,
               groups: list[str] | None = None) -> list[dict[str, Any] | None]:
-        """Return, for each text, its best indexed match (id, batch, similarity,
-        containment, match) or None. ``urls`` (or ``groups``, as ``--group-by`` would)
-        tell each page's site."""
+        """Return, for each text, its best indexed match, or ``None``.
+
+        Args:
+            texts: The pages' texts.
+            urls: Their URLs, which tell each page's site (``None`` where unknown).
+            groups: Instead of ``urls``, each page's site as ``--group-by`` gives it.
+
+        Returns:
+            Per text, ``None`` or a dict: ``id`` and ``batch`` of the indexed page,
+            ``similarity``, ``containment``, and ``match``: ``exact``,
+            ``same-content``, ``near``, ``partial`` or ``title``.
+        """
         from thresher.core.content import KEEP
         from thresher.pipeline.chrome import (
             Decoded,

@@ -196,8 +196,8 @@ class Segment:
     def lookup(self, keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Return (which of ``keys``, segment-local document) for every indexed match.
 
-        Many keys are best given sorted: the searches then stay near each other (9x
-        faster for millions of keys than in random order).
+        Many keys are best given sorted: the searches then stay near each other, which
+        is much faster for millions of keys than random order (docs/performance.md).
         """
         lo = np.empty(keys.shape[0], dtype=np.int64)
         hi = np.empty(keys.shape[0], dtype=np.int64)

@@ -3,8 +3,8 @@
 A file written the usual way is first copied into the kernel's page cache, a page at a
 time; a large output (the kept corpus, an index segment) then costs the kernel as much
 as building it costs thresher where fresh memory is dear (a virtual machine that hands
-freed memory back to its host: about 2 s of kernel time per GiB written, against 0.02 s
-with ``O_DIRECT``; ``bench/machine.py`` measures the first). :class:`DirectFile` gathers the
+freed memory back to its host; ``bench/machine.py`` measures what fresh memory costs,
+and ``docs/performance.md`` what ``O_DIRECT`` saves). :class:`DirectFile` gathers the
 writes into one page-aligned buffer and hands it to the disk a full buffer at a time,
 the unaligned tail written the usual way at the end.
 

@@ -101,7 +101,7 @@ def article_table(work: WorkDir) -> NDArray[np.uint64]:
 def to_articles(docs: NDArray[np.uint64], table: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """Each document key's article: the key itself unless ``table`` joins it to another.
 
-    Example:
+    Examples:
         >>> to_articles(np.array([5, 7], dtype=np.uint64),
         ...             np.array([[7, 2]], dtype=np.uint64)).tolist()
         [5, 2]

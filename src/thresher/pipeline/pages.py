@@ -28,7 +28,7 @@ def page_of(url: str | None) -> str:
     The scheme and the fragment are left out: ``http`` and ``https`` crawls of an address,
     and links to parts of it, fetch the same page.
 
-    Example:
+    Examples:
         >>> page_of("https://WWW.Example.org/a/b?x=1#top") == page_of("http://example.org/a/b?x=1")
         True
         >>> page_of("https://example.org/a") == page_of("https://example.org/b")
@@ -53,7 +53,7 @@ def page_hashes(urls: list[str | None]) -> NDArray[np.uint64]:
     A batch at a time, as the site keys are: Arrow cuts every URL into its scheme and
     network location and the rest; only the distinct network locations are parsed.
 
-    Example:
+    Examples:
         >>> keys = page_hashes(["http://a.org/x", "https://www.a.org/x", None])
         >>> bool(keys[0] == keys[1]), int(keys[2])
         (True, 0)

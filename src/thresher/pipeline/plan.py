@@ -1,7 +1,7 @@
 """What a run does to find and accept duplicates, computed once from its config.
 
 ``thresher plan`` prints it, a run follows it and records it in ``summary.json``: both
-call :func:`match_plan`, so the plan shown is the plan run. It imports neither numba
+call ``match_plan``, so the plan shown is the plan run. It imports neither numba
 nor pyarrow (``thresher.plan`` stays light).
 """
 
@@ -25,6 +25,20 @@ class MatchPlan:
 
     ``containment`` and what follows are ``None`` when the rule does not use them
     (matching on the whole text uses Jaccard only; ``--no-titles`` drops the titles).
+
+    Attributes:
+        match: ``content`` or ``full``: what documents are compared on.
+        threshold: Jaccard similarity from which a verified pair is a near-duplicate.
+        lsh: The bands and rows; its threshold is the candidate threshold.
+        num_perm: MinHash signature length.
+        chosen: Whether bands and rows were chosen from the candidate threshold (not given).
+        fn_weight: Weight of missed duplicates against false candidates in that choice.
+        extra_bands: One LSH band each beside the sketch's: ``title``, ``page``.
+        containment: Share of the smaller document's shingles in the other that makes
+            a partial duplicate (pages of different sites).
+        site_containment: The same between two pages of one site.
+        title_containment: The same between two pages of one site under one title.
+        min_shared: Distinct shingles a partial or title match must share at least.
     """
 
     match: str
@@ -46,10 +60,12 @@ class MatchPlan:
 
     @property
     def bands(self) -> int:
+        """LSH bands of the sketch (``lsh.bands``)."""
         return self.lsh.bands
 
     @property
     def rows(self) -> int:
+        """Signature rows per band (``lsh.rows``)."""
         return self.lsh.rows
 
     def at(self, s: float) -> float:
@@ -65,7 +81,7 @@ def match_plan(config: Config) -> MatchPlan:
     lower than their containment: candidates are then sought from ``CONTENT_CANDIDATES``
     (or the threshold, if lower). Given ``bands`` and ``rows`` are used as they are.
 
-    Example:
+    Examples:
         >>> from thresher.config import config_from_mapping
         >>> cfg = config_from_mapping({"inputs": ["x"], "output": "o", "match": "full"})
         >>> p = match_plan(cfg)

@@ -129,8 +129,8 @@ class _Timed:
 
 
 def _load_compiled_runtime() -> None:
-    """Load numba's runtime (its first compiled call in a process takes about 0.25 s)
-    here, before worker processes are forked from this one: they inherit it loaded."""
+    """Load numba's runtime (slow on a process's first compiled call) here, before
+    worker processes are forked from this one: they inherit it loaded."""
     import numpy as np
 
     stable_argsort(np.zeros(1, dtype=np.uint64))

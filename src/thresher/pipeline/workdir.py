@@ -96,9 +96,9 @@ STAGES = ("read", "articles", "template", "groups", "content", "index", "probe",
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep
-# their record's end; 5: edges carry the ways they may go (eway); 6: pass one keeps what
-# tells crawls of one article apart; 7: the meta table's sort_key (--keep); 8: the
-# content stage keeps each record's headline key
+# their record's end; 5: verified matches carry which way each may go (eway); 6: pass
+# one keeps what tells crawls of one article apart; 7: the meta table's sort_key
+# (--keep); 8: the content stage keeps each record's headline key
 FORMAT = 8
 
 

@@ -1,6 +1,6 @@
 """Train the block model that tells content from chrome, and ship it with the package.
 
-Usage: python bench/train_blocks.py [--folds 5] [--no-save]
+Usage: python tools/train_blocks.py [--folds 5] [--no-save]
 
 Data: ../shared/crawlbench-dev only (documents, their URLs and gold main text). A block's
 label is "content" when at least half of its words are in the gold text and it lies in

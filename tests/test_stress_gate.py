@@ -35,9 +35,9 @@ FLOORS: dict[str, dict[str, float]] = {
         "captures_joined_10": 0.98,
     },
     "no_urls": {
-        # crawlbench-dev without URLs: 0.952, against 0.966 with them (test_quality_gate);
-        # target: within 0.02 of that, met today
-        "f1": 0.94,
+        # crawlbench-dev without URLs: 0.954, against 0.965 with them (test_quality_gate);
+        # target: within 0.02 of that
+        "f1": 0.945,
         "precision": 0.995,  # reached: 1.000
     },
     "generator_no_urls": {
@@ -46,9 +46,10 @@ FLOORS: dict[str, dict[str, float]] = {
         "f1": 0.77,
     },
     "shared_lines": {
-        # crawlbench-dev-scale10k: 0.561; target 0.98 at recall >= 0.90. BELOW TARGET
-        "precision": 0.54,
-        "recall": 0.93,  # reached: 0.944; target 0.90
+        # crawlbench-dev-scale10k: 0.977 (0.561 before partial matches needed the same
+        # headline); target 0.98 at recall >= 0.90. BELOW TARGET (by 0.003)
+        "precision": 0.965,
+        "recall": 0.95,  # reached: 0.969; target 0.90
     },
 }
 CEILINGS: dict[str, dict[str, float]] = {

@@ -62,7 +62,8 @@ _MATCHING = [
     click.option("--title-containment", type=float, help="Share of the smaller content found "
                  "in a page of the same site under the same title. [default: 0.5]"),
     click.option("--group-by", help="Field whose value groups pages of one site for the "
-                 "template statistics. [default: the host of --url-field, else the whole input]"),
+                 "template statistics. [default: the host of --url-field; a record with "
+                 "neither has no site]"),
 ]
 _FIELDS = [
     click.option("--id-field", help="JSON/Parquet field with the id; a dotted name "

@@ -51,6 +51,7 @@ from thresher.io.records import Fields, Record
 from thresher.pipeline.articles import article_rows, article_table, to_articles
 from thresher.pipeline.pages import page_hashes
 from thresher.pipeline.read import ReadTask, sketch_rows
+from thresher.pipeline.scope import scoped
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
@@ -372,14 +373,15 @@ def _decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np
     if keys is None:
         keys = _site_keys(blocks, ghash)
     counts, pages = tables(keys, ghash)
+    scope = scoped(blocks.doc_offsets, counts, pages, ghash, words=blocks.stats[:, 0])
     model = load_model()
-    x = block_features(blocks, counts, pages, words)
-    p = predict(model, x)
+    x = block_features(blocks, counts, scope.pages, words)
+    p = np.where(scope.chrome, 0.0, predict(model, x))
     fate = select_content(blocks.doc_offsets, p, blocks.stats[:, 0], cut=model.cut,
                           drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
                           heading=headings(blocks))
-    return (fate, title_keys(blocks, keys, counts, pages),
-            head_keys(blocks, firsts, counts, pages))
+    return (fate, title_keys(blocks, keys, counts, scope.title_pages),
+            head_keys(blocks, firsts, counts, scope.title_pages))
 
 
 @njit(cache=True, nogil=True)

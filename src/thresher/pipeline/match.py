@@ -13,6 +13,7 @@ from thresher.core.cluster import headlines_allow, may_take
 from thresher.core.lsh import band_keys, bucket_pairs
 from thresher.core.sorting import distinct, group_order, lex_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
+from thresher.pipeline.scope import has_site
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
@@ -379,8 +380,9 @@ class MatchRule:
         if self.site_containment is not None and sites is not None:
             same_site = sites[0] == sites[1]
             # Two crawls of one page share its own text, not text the site puts on many
-            # pages: they are judged as pages of different sites are.
-            need[same_site & ~same_page] = self.site_containment
+            # pages: they are judged as pages of different sites are. So are two records
+            # without a site key: nothing says one template laid both out.
+            need[same_site & has_site(sites[0]) & ~same_page] = self.site_containment
             if self.title_containment is not None and titles is not None:
                 tu, tv = titles
                 titled = same_site & (tu != 0) & (tv != 0)
@@ -417,7 +419,8 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     such as an article syndicated with a paragraph cut. Two pages of one site share text
     that the site puts on many pages (a product blurb, a notice, comments shown under
     several posts), so between them a partial match needs ``site_containment`` instead
-    (read from the content stage's ``site`` keys).
+    (read from the content stage's ``site`` keys; records without a site key are no
+    site's pages, see :mod:`thresher.pipeline.scope`).
 
     With ``title_containment``, the pages' titles weigh in (the content stage's ``title``
     keys, set only where a title names one article of its site). Two pages of one site

@@ -79,6 +79,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     if "boilerplate" in summary:
         table.add_row("chrome", f"{summary['boilerplate']['share_removed']:.0%} of the text set "
                                 "aside as page chrome")
+    if "scope" in summary:
+        table.add_row("scope", _scope_line(summary["scope"]))
     table.add_row("rejected", f"{c['rejected']:,}")
     for reason, count in list(summary["rejected_by_reason"].items())[:5]:
         table.add_row("", f"  {count:,} × {reason}")
@@ -175,6 +177,17 @@ def _rule_lines(rule: dict[str, Any]) -> list[str]:
                      f"{rule['title']['containment']:g}; under different titles: never "
                      "(exact copies of the content only)")
     return lines
+
+
+def _scope_line(scope: dict[str, Any]) -> str:
+    """Where the site evidence came from: sites, or records each judged on its own."""
+    alone = "without a site key (URL or --group-by), each judged on its own"
+    if scope["kind"] == "corpus":
+        return f"{_count(scope['records'], 'record')} {alone}"
+    line = f"{_count(scope['sites'], 'site')}"
+    if scope["kind"] == "mixed":
+        line += f"; {scope['without_site']:,} of {scope['records']:,} records {alone}"
+    return line
 
 
 def _count(n: int, noun: str) -> str:

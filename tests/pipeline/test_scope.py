@@ -15,7 +15,7 @@ from tests.pipeline.corpus import WORDS, article, edit
 from thresher.io.records import Fields
 from thresher.pipeline.chrome import site_hashes
 from thresher.pipeline.match import EDGE_NEAR, EDGE_PARTIAL, MatchRule
-from thresher.pipeline.scope import NO_SITE, scoped
+from thresher.pipeline.scope import NO_SITE, scope_counts, scoped
 
 MENUS = ["Home | News | Sport | Weather | Contact | About us",
          "Front page | Opinion | Culture | Travel | Login | Subscribe",
@@ -72,7 +72,7 @@ def _clusters(out: Path) -> dict[str, Any]:
 
 
 def test_records_without_urls_are_matched_as_the_same_pages_with_them(tmp_path: Path) -> None:
-    thresher.dedup(inputs=[_corpus(tmp_path, urls=False)], output=tmp_path / "b")
+    bare = thresher.dedup(inputs=[_corpus(tmp_path, urls=False)], output=tmp_path / "b")
     d = _clusters(tmp_path / "b")
     # The menu line, first on every page of its template, is no title: a copy in another
     # template is not "another article", and a partial copy needs the cross-site bar.
@@ -80,8 +80,10 @@ def test_records_without_urls_are_matched_as_the_same_pages_with_them(tmp_path: 
     assert {d["moved"][1], d["t0-0"][1]} - {None} <= {"exact", "near", "same-content"}
     assert d["cut"][0] == d["t0-1"][0] and d["cut"][1] == "partial"
     assert len({c for c, _ in d.values()}) == len(d) - 2  # nothing else is merged
-    thresher.dedup(inputs=[_corpus(tmp_path, urls=True)], output=tmp_path / "u")
+    assert bare["scope"] == {"kind": "corpus", "records": 14, "without_site": 14, "sites": 0}
+    with_urls = thresher.dedup(inputs=[_corpus(tmp_path, urls=True)], output=tmp_path / "u")
     assert _clusters(tmp_path / "u") == d
+    assert with_urls["scope"]["kind"] == "site" and with_urls["scope"]["sites"] == 3
 
 
 def test_a_long_paragraph_of_a_template_joins_none_of_its_pages(tmp_path: Path) -> None:
@@ -135,3 +137,21 @@ def test_two_records_without_a_site_need_the_cross_site_bar() -> None:
     hit, why = rule.decide(sims, conts, inter, sites)
     assert hit.tolist() == [True, False, True]
     assert why.tolist() == [EDGE_PARTIAL, EDGE_NEAR, EDGE_NEAR]
+
+
+def test_the_scope_is_named_by_the_records_site_keys() -> None:
+    five = np.uint64(5)
+    assert scope_counts(np.array([five, five]), np.array([five]))["kind"] == "site"
+    assert scope_counts(np.array([NO_SITE]), np.array([NO_SITE]))["kind"] == "corpus"
+    assert scope_counts(np.zeros(0, np.uint64), np.zeros(0, np.uint64))["kind"] == "site"
+
+
+def test_the_terminal_says_which_scope_a_run_used() -> None:
+    from thresher._console import _scope_line
+
+    assert _scope_line({"kind": "site", "records": 9, "without_site": 0, "sites": 3}) == \
+        "3 sites"
+    assert _scope_line({"kind": "corpus", "records": 9, "without_site": 9, "sites": 0}) \
+        .startswith("9 records without a site key")
+    assert "; 4 of 9 records without a site key" in _scope_line(
+        {"kind": "mixed", "records": 9, "without_site": 4, "sites": 2})

@@ -51,7 +51,7 @@ from thresher.io.records import Fields, Record
 from thresher.pipeline.articles import article_rows, article_table, to_articles
 from thresher.pipeline.pages import page_hashes
 from thresher.pipeline.read import ReadTask, sketch_rows
-from thresher.pipeline.scope import scoped
+from thresher.pipeline.scope import scope_counts, scoped
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
@@ -289,12 +289,14 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
 def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
     """Count the pages of every site (its texts; 1 where they are all one article); save
     the sorted table."""
-    keys, counts, _ = _key_counts(np.concatenate(
+    pairs = np.concatenate(
         [work.load_raw("read", f"{s:05d}.grp", np.uint64, 2) for s in range(n_shards)]
-        or [np.zeros((0, 2), dtype=np.uint64)]), article_table(work))
+        or [np.zeros((0, 2), dtype=np.uint64)])
+    keys, counts, _ = _key_counts(pairs, article_table(work))
     work.save("template", "group_keys", keys)
     work.save("template", "group_pages", counts.astype(np.int64))
-    return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0))}
+    return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0)),
+            "scope": scope_counts(pairs[:, 0], keys)}
 
 
 @dataclass(frozen=True)

@@ -386,14 +386,14 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     annotate.check_marked(read_stats, r.fields)
     if cfg.run.strict:
         _raise_first_rejection(work, n)
-    src, content_stats = "read", []
+    src, content_stats, scope = "read", [], None
     if content:
         src = "content"
         r.stage("articles", articles.article_task, [(f"part-{p:02d}", articles.ArticleTask(
             str(work.root), n, p)) for p in range(articles.PARTS)])
         r.stage("template", chrome.template_task, [(f"part-{p:02d}", chrome.TemplateTask(
             str(work.root), n, p)) for p in range(chrome.PARTITIONS)])
-        r.single("groups", lambda: chrome.count_groups(work, n))
+        scope = r.single("groups", lambda: chrome.count_groups(work, n)).get("scope")
         content_stats = r.stage("content", chrome.content_task, [(
             f"{t.shard.index:05d}", chrome.ContentTask(
                 t, cfg.content.strip_boilerplate,
@@ -497,7 +497,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
     annotated = _annotate(r, whole, offsets) if cfg.output.annotate else None
     summary = summarize(
         r.out, r.config, plan=plan_data(matching), read_stats=read_stats, cluster=cluster,
-        kept_bytes=kept_bytes, content_stats=content_stats,
+        kept_bytes=kept_bytes, content_stats=content_stats, scope=scope,
         run={"output": str(r.out), "executor": r.config.run.executor,
              "inputs": [_absolute(p) for p in r.config.input.paths],
              "workers": r.executor.workers, "resumed": resumed,

@@ -22,6 +22,8 @@ laid out any two of them. What only a site can tell is therefore judged per reco
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xxhash
 from numpy.typing import NDArray
@@ -29,7 +31,7 @@ from numpy.typing import NDArray
 from thresher.core.articles import LONG_WORDS
 from thresher.core.blocks import MIN_SITE_PAGES
 
-__all__ = ["NO_SITE", "Scoped", "has_site", "scoped"]
+__all__ = ["NO_SITE", "Scoped", "has_site", "scope_counts", "scoped"]
 
 # The site hash of a record without a site key: that of the empty site name (see
 # ``chrome.site_hashes``).
@@ -105,3 +107,20 @@ def _largest(doc_offsets: NDArray[np.int64], values: NDArray[np.int64]) -> NDArr
     if values.shape[0] and full.any():
         out[full] = np.maximum.reduceat(values, doc_offsets[:-1][full])
     return out
+
+
+def scope_counts(ghash: NDArray[np.uint64], distinct: NDArray[np.uint64]) -> dict[str, Any]:
+    """The scope of a run whose usable records have the site hashes ``ghash`` (of which
+    ``distinct`` are the distinct ones): ``site`` (every record has a site), ``corpus``
+    (none has) or ``mixed``, with the counts.
+
+    Example:
+        >>> scope_counts(np.array([NO_SITE, 5, 5], dtype=np.uint64),
+        ...              np.array([5, NO_SITE], dtype=np.uint64))
+        {'kind': 'mixed', 'records': 3, 'without_site': 1, 'sites': 1}
+    """
+    without = int((~has_site(ghash)).sum())
+    records = int(ghash.shape[0])
+    kind = "corpus" if records and without == records else "mixed" if without else "site"
+    return {"kind": kind, "records": records, "without_site": without,
+            "sites": int(has_site(distinct).sum())}

@@ -16,10 +16,11 @@ __all__ = ["summarize"]
 
 def summarize(out: Path, config: Config, *, plan: dict[str, Any], read_stats: list[dict[str, Any]],
               cluster: dict[str, Any], kept_bytes: int, content_stats: list[dict[str, Any]],
-              run: dict[str, Any]) -> dict[str, Any]:
+              run: dict[str, Any], scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """The summary of a run whose ``decisions.parquet`` is written in ``out``; ``plan`` is
     the plan it followed (:func:`~thresher.pipeline.plan.plan_data`), ``run`` its ``run``
-    section (how it ran: executor, workers, seconds)."""
+    section (how it ran: executor, workers, seconds); ``scope``, matching on content, the
+    scope of its site evidence (:func:`~thresher.pipeline.scope.scope_counts`)."""
     import numpy as np
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -50,6 +51,7 @@ def summarize(out: Path, config: Config, *, plan: dict[str, Any], read_stats: li
                        "partial": matches["partial"], "title": matches["title"]},
         "matched_on": config.content.match,
         **({"boilerplate": _boilerplate_share(content_stats)} if content_stats else {}),
+        **({"scope": scope} if scope is not None else {}),
         "clusters": {"with_duplicates": int(sizes.shape[0]),
                      "largest": int(sizes.max()) if sizes.shape[0] else 1},
         "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),

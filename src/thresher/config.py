@@ -198,7 +198,15 @@ class ContentConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class ClusterConfig:
-    """Which document of each cluster is kept (docs/matching.md#which-document-is-kept)."""
+    """Which document of each cluster is kept (docs/matching.md#which-document-is-kept).
+
+    Attributes:
+        keep: ``connected`` (the one matching the most others, then the longest),
+            ``first`` (input order), ``oldest`` or ``newest`` (by date), ``max:FIELD`` or
+            ``min:FIELD`` (a score the records carry).
+        date_field: the JSONL or Parquet field holding each record's date, for ``oldest``
+            and ``newest``; WARC and WET records use their ``WARC-Date``.
+    """
 
     keep: str = "connected"
     date_field: str | None = None  # JSONL/Parquet dates for oldest/newest; WARC: WARC-Date

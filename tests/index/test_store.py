@@ -241,7 +241,7 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
 
 
 def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> None:
-    from thresher.core.sorting import sorted_lookup
+    from thresher.core.lookup import sorted_lookup
     from thresher.index.store import site_stats, summed_site_tables
 
     store = IndexStore.create(tmp_path / "ix", CONFIG)
@@ -269,7 +269,7 @@ def test_lookups_through_the_fence_find_every_equal_key(step: int) -> None:
     """Runs of equal keys that straddle fence entries are found whole, and absent keys
     (below, between and above the table) are not found, whether the keys come in order
     (searched near the previous one) or not."""
-    from thresher.index.store import _ranges
+    from thresher.core.lookup import _ranges
 
     rng = np.random.default_rng(step)
     table = np.sort(np.repeat(rng.integers(10, 1000, 60).astype(np.uint64) * np.uint64(2),
@@ -288,8 +288,7 @@ def test_lookups_through_the_fence_find_every_equal_key(step: int) -> None:
 
 def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:
     """The index's keys: band b's LSH key (as band 0 computes it) mixed with b + 1."""
-    from thresher.core.lsh import band_keys
-    from thresher.index.probe import store_keys
+    from thresher.core.lsh import band_keys, store_keys
 
     rng = np.random.default_rng(4)
     sig = rng.integers(0, 2**32, size=(7, 12), dtype=np.uint64).astype(np.uint32)
@@ -310,8 +309,9 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
     """The commit's key table: each shard's store keys (of its kept rows, owners numbered
     across the shards) dealt straight into parts and sorted is the stable sort of all
     the shards' keys laid end to end."""
+    from thresher.core.lsh import count_store_keys, store_keys
     from thresher.core.sorting import part_bits, stable_sort
-    from thresher.index.probe import _count_store_keys, _Helpers, _sorted_keys, store_keys
+    from thresher.index.probe import _Helpers, _sorted_keys
     from thresher.pipeline.workdir import WorkDir
 
     rng = np.random.default_rng(8)
@@ -340,7 +340,7 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
     for s, local in enumerate(locals_):
         sig = np.fromfile(work.root / "content" / f"{s:05d}.sig.bin", np.uint32).reshape(
             -1, bands * rows)
-        _count_store_keys(sig, local, bands, rows, *titled[s], bits, counts[s])
+        count_store_keys(sig, local, bands, rows, *titled[s], bits, counts[s])
     for threads in (1, 2):
         helpers = _Helpers(threads)
         owners, got = _sorted_keys(work, "content", locals_, titled, counts, bands=bands,

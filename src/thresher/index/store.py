@@ -55,11 +55,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
 from thresher._version import __version__
-from thresher.core.sorting import sorted_lookup
+from thresher.core.lookup import fenced_lookup, pair_lookup, sorted_lookup
+from thresher.core.merge import merge_fill, merge_mask
 from thresher.errors import ConfigError, StageError
 from thresher.io.direct import DirectFile, save_npy
 
@@ -199,13 +199,7 @@ class Segment:
         Many keys are best given sorted: the searches then stay near each other, which
         is much faster for millions of keys than random order (docs/performance.md).
         """
-        lo = np.empty(keys.shape[0], dtype=np.int64)
-        hi = np.empty(keys.shape[0], dtype=np.int64)
-        found = _ranges(self.keys, self.fence, FENCE, keys, lo, hi)
-        which = np.empty(found, dtype=np.int64)
-        at = np.empty(found, dtype=np.int64)
-        if found:  # most keys of new pages match nothing: no pass over all of them
-            _pairs(lo, hi, which, at)
+        which, at = fenced_lookup(keys, self.keys, self.fence, FENCE)
         return which, np.asarray(self.kdocs[at], dtype=np.int64)
 
     def optional(self, name: str, dtype: type[Any]) -> NDArray[Any]:
@@ -251,17 +245,7 @@ class Segment:
         """The entry of each fingerprint in the sorted ``table``, or -1."""
         key, sub = self.optional(f"{table}key", np.uint64), self.optional(f"{table}sub",
                                                                          np.uint64)
-        out = np.full(fp.shape[0], -1, dtype=np.int64)
-        if not key.shape[0] or not fp.shape[0]:
-            return out
-        if fp.shape[0] > 1024:  # many: searched in order, so the searches stay near
-            ask = np.argsort(fp[:, 0], kind="stable")
-            found = np.full(fp.shape[0], -1, dtype=np.int64)
-            _find_fp(key, sub, np.ascontiguousarray(fp[ask]), found)
-            out[ask] = found
-        else:
-            _find_fp(key, sub, np.ascontiguousarray(fp), out)
-        return out
+        return pair_lookup(fp, key, sub)
 
     def shingles(self, local: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
         """Return the distinct, sorted shingle sets of ``local`` documents, flat with
@@ -540,76 +524,6 @@ def _fence_writer(path: Path) -> None:
             allow_pickle=False)
 
 
-@njit(cache=True, nogil=True)
-def _first_at_least(table, k, lo=0, hi=-1):  # type: ignore[no-untyped-def]
-    """The first position in ``table[lo:hi]`` (all of it by default) holding ``k`` or
-    more; ``hi`` if none does."""
-    if hi < 0:
-        hi = table.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if table[mid] < k:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-_NEAR = 64
-
-
-@njit(cache=True, nogil=True)
-def _ranges(table, fence, step, keys, lo_out, hi_out):  # type: ignore[no-untyped-def]
-    """``[lo, hi)``: where each key's equal entries lie in the sorted ``table``; return
-    how many entries that makes.
-
-    ``fence`` holds ``table[::step]``: ``j`` of its entries are less than a key, so the
-    key's first place is past ``(j - 1) * step`` and at most ``j * step``.
-    """
-    n = table.shape[0]
-    lo = 0
-    found = 0
-    for i in range(keys.shape[0]):
-        k = keys[i]
-        if i and keys[i - 1] <= k and lo < n and (table[lo] >= k or (
-                lo + _NEAR < n and table[lo + _NEAR] >= k)):
-            # Keys given in order (a batch's, sorted): the place is at most _NEAR past
-            # the previous key's, on the same few cache lines.
-            lo = _first_at_least(table, k, lo, min(n, lo + _NEAR + 1))
-        else:
-            j = _first_at_least(fence, k)
-            lo = _first_at_least(table, k, max(0, (j - 1) * step + 1), min(n, j * step + 1))
-        j = lo
-        while j < n and table[j] == keys[i]:
-            j += 1
-        lo_out[i], hi_out[i] = lo, j
-        found += j - lo
-    return found
-
-
-@njit(cache=True, nogil=True)
-def _pairs(lo, hi, which, at):  # type: ignore[no-untyped-def]
-    """List every (key, entry) of the ranges ``[lo, hi)``, key by key."""
-    m = 0
-    for i in range(lo.shape[0]):
-        for e in range(lo[i], hi[i]):
-            which[m], at[m] = i, e
-            m += 1
-
-
-@njit(cache=True, nogil=True)
-def _find_fp(key, sub, fp, out):  # type: ignore[no-untyped-def]
-    """``out[i]``: the entry whose (key, sub) is row ``i`` of ``fp``, if any."""
-    n = key.shape[0]
-    for i in range(fp.shape[0]):
-        j = _first_at_least(key, fp[i, 0])
-        while j < n and key[j] == fp[i, 0]:
-            if sub[j] == fp[i, 1]:
-                out[i] = j
-                break
-            j += 1
-
-
 def open_segments(path: str | Path, entries: tuple[tuple[str, int, int, int], ...]
                   ) -> list[Segment]:
     """Segments named by (name, batch, documents, first number): a snapshot handed to tasks."""
@@ -663,7 +577,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     one byte per band key and document (which side each entry comes from) and the batch
     numbers, not the tables.
     """
-    kmask = _merge_mask(a.keys, b.keys, a.keys, b.keys, False)
+    kmask = merge_mask(a.keys, b.keys, a.keys, b.keys, False)
     a_off, b_off = np.asarray(a.array("shoff")), np.asarray(b.array("shoff"))
     out: dict[str, Any] = {
         "keys": _merge_writer(kmask, a.keys, b.keys, 0),
@@ -679,7 +593,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
         fb = [b.optional(f"{table}{part}", dtype) for part, dtype in parts]
         if table == "tfp" and not fa[0].shape[0] + fb[0].shape[0]:
             continue
-        fmask = _merge_mask(fa[0], fb[0], fa[1], fb[1], True)
+        fmask = merge_mask(fa[0], fb[0], fa[1], fb[1], True)
         merged = [("key", fa[0], fb[0], 0), ("sub", fa[1], fb[1], 0),
                   ("order", fa[2], fb[2], a.docs if table == "fp" else 0)]
         if table == "tfp":
@@ -696,44 +610,6 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
                                                    [a.array(counts_name),
                                                     b.array(counts_name)])
     return out
-
-
-@njit(cache=True, nogil=True)
-def _merge_mask(ka, kb, sa, sb, by_sub):  # type: ignore[no-untyped-def]
-    """Which side each entry of the merge of two sorted tables comes from (1: ``a``).
-
-    Sorted by key, then (``by_sub``) by the second key; ties go to ``a``.
-    """
-    n, m = ka.shape[0], kb.shape[0]
-    mask = np.empty(n + m, dtype=np.uint8)
-    i = j = 0
-    for t in range(n + m):
-        if j >= m:
-            take = True
-        elif i >= n:
-            take = False
-        elif ka[i] != kb[j]:
-            take = ka[i] < kb[j]
-        else:
-            take = (not by_sub) or sa[i] <= sb[j]
-        mask[t] = take
-        if take:
-            i += 1
-        else:
-            j += 1
-    return mask
-
-
-@njit(cache=True, nogil=True)
-def _fill(mask, a, b, b_add, out, lo, hi, i, j):  # type: ignore[no-untyped-def]
-    for t in range(lo, hi):
-        if mask[t]:
-            out[t - lo] = a[i]
-            i += 1
-        else:
-            out[t - lo] = b[j] + b_add
-            j += 1
-    return i, j
 
 
 def _decided(seg: Segment, part: str, dtype: type[Any]) -> NDArray[Any]:
@@ -756,7 +632,7 @@ def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_a
         with npy_stream(path, a.dtype, (mask.shape[0],)) as fh:
             for lo in range(0, mask.shape[0], _SLICE):
                 hi = min(lo + _SLICE, mask.shape[0])
-                i, j = _fill(mask, np.asarray(a), np.asarray(b), add, piece, lo, hi, i, j)
+                i, j = merge_fill(mask, np.asarray(a), np.asarray(b), add, piece, lo, hi, i, j)
                 fh.write(piece[:hi - lo].data)
     return write
 

@@ -21,6 +21,7 @@ from typing import Any, Self, TypeVar
 from thresher._version import __version__
 from thresher.config import Config
 from thresher.core.plan import LshPlan
+from thresher.core.rule import MatchRule
 from thresher.core.sorting import distinct, stable_argsort
 from thresher.errors import ConfigError, InputError
 from thresher.executors import Executor, make_executor
@@ -56,10 +57,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def match_rule(plan: MatchPlan) -> match.MatchRule:
+def match_rule(plan: MatchPlan) -> MatchRule:
     """When a verified pair is a match, by the plan: Jaccard, and matching on content
     containment (across sites, within a site, under one title) too."""
-    return match.MatchRule(plan.threshold, plan.containment, plan.min_shared,
+    return MatchRule(plan.threshold, plan.containment, plan.min_shared,
                            plan.site_containment, plan.title_containment)
 
 

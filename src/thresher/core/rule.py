@@ -1,0 +1,85 @@
+"""The match rule: when a verified pair of documents is a match, and which way it goes.
+
+A pair matches on its Jaccard similarity, or as a partial duplicate on its containment;
+site, title, page and headline keys tighten or loosen what containment needs (see
+:func:`thresher.pipeline.match.edge_task`, which reads them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from thresher.core.cluster import headlines_allow, may_take
+
+__all__ = ["EDGE_NEAR", "EDGE_PARTIAL", "EDGE_TITLE", "WAY_BWD", "WAY_FWD", "MatchRule",
+           "ways_of"]
+
+EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE = 0, 1, 2  # why an edge was accepted
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """When a verified pair is a match (see :func:`~thresher.pipeline.match.edge_task`)."""
+
+    threshold: float
+    containment: float | None = None
+    min_shared: int = 1
+    site_containment: float | None = None
+    title_containment: float | None = None
+
+    def decide(self, sims: NDArray[np.float64], conts: NDArray[np.float64],
+               inter: NDArray[np.int64] | None,
+               sites: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
+               titles: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
+               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None, *,
+               heads: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
+               ) -> tuple[NDArray[np.bool_], NDArray[np.uint8]]:
+        """Return which pairs match, and why (``EDGE_*``)."""
+        hit = sims >= self.threshold
+        why = np.full(sims.shape[0], EDGE_NEAR, dtype=np.uint8)
+        if self.containment is None or inter is None:
+            return hit, why
+        need = np.full(sims.shape[0], self.containment)
+        shared = inter >= self.min_shared
+        same_page = _same(pages) if pages is not None else np.zeros(sims.shape[0], bool)
+        if self.site_containment is not None and sites is not None:
+            same_site = sites[0] == sites[1]
+            # Two crawls of one page share its own text, not text the site puts on many
+            # pages: they are judged as pages of different sites are.
+            need[same_site & ~same_page] = self.site_containment
+            if self.title_containment is not None and titles is not None:
+                tu, tv = titles
+                titled = same_site & (tu != 0) & (tv != 0)
+                apart = titled & (tu != tv)
+                need[apart] = np.inf
+                hit &= ~apart
+                same = titled & (tu == tv) & ~hit & (conts >= self.title_containment) & shared
+                hit |= same
+                why[same] = EDGE_TITLE
+        if heads is not None:  # under different headlines containment is quoting
+            need[~headlines_allow(*heads) & ~same_page] = np.inf
+        partial = ~hit & (conts >= need) & shared
+        hit |= partial
+        why[partial] = EDGE_PARTIAL
+        return hit, why
+
+
+def _same(keys: tuple[NDArray[np.uint64], NDArray[np.uint64]]) -> NDArray[np.bool_]:
+    """Which pairs have the same key (0: no key, the same as none)."""
+    same: NDArray[np.bool_] = (keys[0] == keys[1]) & (keys[0] != 0)
+    return same
+
+
+WAY_FWD, WAY_BWD = 1, 2  # bits of ``eway``: u may take v, v may take u
+
+
+def ways_of(why: NDArray[np.uint8], su: NDArray[np.int64], sv: NDArray[np.int64]
+            ) -> NDArray[np.uint8]:
+    """Return which way each match may go (``WAY_*`` bits), given both documents'
+    content sizes: the rule of :func:`edge_ways`, without the reading."""
+    directed = why == EDGE_PARTIAL
+    return (may_take(su, sv, directed) * WAY_FWD
+            + may_take(sv, su, directed) * WAY_BWD).astype(np.uint8)

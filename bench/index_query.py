@@ -34,7 +34,7 @@ from thresher import index
 def _fill(path: Path, docs: int) -> None:
     import pyarrow as pa
 
-    from thresher.index.probe import fp_tables
+    from thresher.core.lookup import fp_tables
     from thresher.index.store import IndexStore, fence_of
 
     store = IndexStore(path)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 import thresher
-from thresher.index.probe import fp_tables
+from thresher.core.lookup import fp_tables
 from thresher.index.store import IndexStore
 
 CONFIG = {"minhash": {"threshold": 0.8, "num_perm": 128}, "content": {"match": "content"}}
@@ -133,7 +133,7 @@ _KILLED_WRITER = """
 import sys, time, numpy as np
 sys.path.insert(0, {tests!r})
 from tests.index.test_store import _batch
-from thresher.index.probe import fp_tables
+from thresher.core.lookup import fp_tables
 from thresher.index.store import IndexStore
 import thresher.index.store as st
 store = IndexStore({path!r})
@@ -311,7 +311,8 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
     the shards' keys laid end to end."""
     from thresher.core.lsh import count_store_keys, store_keys
     from thresher.core.sorting import part_bits, stable_sort
-    from thresher.index.probe import _Helpers, _sorted_keys
+    from thresher.executors import thread_pool
+    from thresher.index.probe import _sorted_keys
     from thresher.pipeline.workdir import WorkDir
 
     rng = np.random.default_rng(8)
@@ -342,7 +343,7 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
             -1, bands * rows)
         count_store_keys(sig, local, bands, rows, *titled[s], bits, counts[s])
     for threads in (1, 2):
-        helpers = _Helpers(threads)
+        helpers = thread_pool(threads - 1)
         owners, got = _sorted_keys(work, "content", locals_, titled, counts, bands=bands,
                                    rows=rows, columns=bands * rows, bits=bits,
                                    helpers=helpers)

@@ -16,9 +16,9 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from thresher.core.sorting import _MAX_BITS, _directory
+from thresher.core.sorting import _MAX_BITS, _directory, lex_order
 
-__all__ = ["fenced_lookup", "pair_lookup", "sorted_lookup"]
+__all__ = ["fenced_lookup", "fp_tables", "pair_lookup", "sorted_lookup"]
 
 
 @njit(cache=True, nogil=True)
@@ -193,3 +193,10 @@ def pair_lookup(fp: NDArray[np.uint64], key: NDArray[np.uint64], sub: NDArray[np
     else:
         _find_fp(key, sub, np.ascontiguousarray(fp), out)
     return out
+
+
+def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:
+    """Fingerprints sorted for lookups: both halves in order, and their documents."""
+    order = lex_order(fp[:, 0], fp[:, 1:2])
+    return {"fpkey": np.ascontiguousarray(fp[order, 0]),
+            "fpsub": np.ascontiguousarray(fp[order, 1]), "fporder": order}

@@ -8,16 +8,19 @@ site, title, page and headline keys tighten or loosen what containment needs (se
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.cluster import headlines_allow, may_take
 
-__all__ = ["EDGE_NEAR", "EDGE_PARTIAL", "EDGE_TITLE", "WAY_BWD", "WAY_FWD", "MatchRule",
-           "ways_of"]
+__all__ = ["EDGE_EXACT", "EDGE_NEAR", "EDGE_PARTIAL", "EDGE_SAME_CONTENT", "EDGE_TITLE", "WAY_BWD",
+           "WAY_FWD", "MatchRule", "best_matches", "ways_of"]
 
 EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE = 0, 1, 2  # why an edge was accepted
+EDGE_EXACT = 3  # a probe's copy of an indexed document: the same fingerprint (of the text matched)
+EDGE_SAME_CONTENT = 4  # a probe's exact copy of an indexed page's content only
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,19 @@ def ways_of(why: NDArray[np.uint8], su: NDArray[np.int64], sv: NDArray[np.int64]
     directed = why == EDGE_PARTIAL
     return (may_take(su, sv, directed) * WAY_FWD
             + may_take(sv, su, directed) * WAY_BWD).astype(np.uint8)
+
+
+def best_matches(found: list[tuple[NDArray[Any], ...]]) -> tuple[NDArray[Any], ...]:
+    """Keep each document's best match: an exact copy, then the highest similarity, then
+    the earliest indexed. Returns (row, indexed number, similarity, containment, why)."""
+    if found:
+        mine, ref, sim, cont, why = (np.concatenate(x) for x in zip(*found, strict=True))
+    else:
+        mine, ref = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        sim, cont, why = np.zeros(0), np.zeros(0), np.zeros(0, np.uint8)
+    rank = np.where(why == EDGE_EXACT, 0, np.where(why == EDGE_SAME_CONTENT, 1, 2))
+    order = np.lexsort((ref, -sim, rank, mine))
+    mine, ref, sim, cont, why = mine[order], ref[order], sim[order], cont[order], why[order]
+    first = np.ones(mine.shape[0], dtype=bool)
+    first[1:] = mine[1:] != mine[:-1]
+    return mine[first], ref[first], sim[first], cont[first], why[first]

@@ -21,14 +21,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.lookup import sorted_lookup
-from thresher.core.rule import EDGE_PARTIAL, EDGE_TITLE
+from thresher.core.rule import (
+    EDGE_EXACT,
+    EDGE_PARTIAL,
+    EDGE_SAME_CONTENT,
+    EDGE_TITLE,
+    best_matches,
+)
 from thresher.core.sketch import sketch_texts
 from thresher.core.text import prepare_batch
 from thresher.core.verify import distinct_sets, gather_slices
-from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
+from thresher.index.probe import match_batch
 from thresher.index.store import IndexStore, Segment, summed_site_tables
 from thresher.io.records import Fields
-from thresher.pipeline.match import EDGE_SAME_CONTENT
 from thresher.pipeline.read import _MODES
 
 __all__ = ["Index", "warm_files"]

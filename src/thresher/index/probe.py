@@ -19,10 +19,6 @@ other page.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -31,18 +27,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.cluster import may_take
+from thresher.core.lookup import fp_tables
 from thresher.core.lsh import count_store_keys, deal_store_keys, store_keys
-from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE, MatchRule
+from thresher.core.rule import (
+    EDGE_EXACT,
+    EDGE_NEAR,
+    EDGE_PARTIAL,
+    EDGE_SAME_CONTENT,
+    EDGE_TITLE,
+    MatchRule,
+    best_matches,
+)
 from thresher.core.sorting import (
     distinct,
-    lex_order,
     part_bits,
     sort_dealt,
     stable_argsort,
 )
 from thresher.core.verify import gather_slices, overlaps
+from thresher.executors import Threads, thread_pool
 from thresher.index.store import (
-    WHY_EXACT,
     IndexStore,
     Segment,
     fence_of,
@@ -51,7 +55,6 @@ from thresher.index.store import (
 )
 from thresher.pipeline.clusters import ShardDecisions
 from thresher.pipeline.match import (
-    EDGE_SAME_CONTENT,
     KIND_EXACT_NEAR,
     KIND_NEAR,
     KIND_PARTIAL,
@@ -63,9 +66,8 @@ from thresher.pipeline.match import (
 )
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["EDGE_EXACT", "ProbeTask", "commit_run", "merge_probes", "probe_task"]
+__all__ = ["ProbeTask", "commit_run", "merge_probes", "probe_task"]
 
-EDGE_EXACT = WHY_EXACT  # the same fingerprint (of the text matched) as the indexed document
 @dataclass(frozen=True)
 class ProbeTask:
     """Match the documents of consecutive shards against the index's segments."""
@@ -250,22 +252,6 @@ def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[
     return (mine[hit], seg.first + old[hit], sims[hit], conts[hit], why[hit])
 
 
-def best_matches(found: list[tuple[NDArray[Any], ...]]) -> tuple[NDArray[Any], ...]:
-    """Keep each document's best match: an exact copy, then the highest similarity, then
-    the earliest indexed. Returns (row, indexed number, similarity, containment, why)."""
-    if found:
-        mine, ref, sim, cont, why = (np.concatenate(x) for x in zip(*found, strict=True))
-    else:
-        mine, ref = np.zeros(0, np.int64), np.zeros(0, np.int64)
-        sim, cont, why = np.zeros(0), np.zeros(0), np.zeros(0, np.uint8)
-    rank = np.where(why == EDGE_EXACT, 0, np.where(why == EDGE_SAME_CONTENT, 1, 2))
-    order = np.lexsort((ref, -sim, rank, mine))
-    mine, ref, sim, cont, why = mine[order], ref[order], sim[order], cont[order], why[order]
-    first = np.ones(mine.shape[0], dtype=bool)
-    first[1:] = mine[1:] != mine[:-1]
-    return mine[first], ref[first], sim[first], cont[first], why[first]
-
-
 def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
     """Put the shards' matches together (sorted by document): ``probe/all-*``."""
     out = {}
@@ -279,40 +265,6 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
     return {"matched": int(out["doc"].shape[0]),
             "exact": int(kinds[EDGE_EXACT] + kinds[EDGE_SAME_CONTENT]),
             "near": int(kinds[EDGE_NEAR])}
-
-
-class _Helpers(Executor):
-    """Runs a function now (``threads`` 1) or on a thread of a small pool, and counts the
-    CPU that its threads spend (the caller's own is counted by its clock)."""
-
-    def __init__(self, threads: int) -> None:
-        self.pool = ThreadPoolExecutor(threads - 1) if threads > 1 else None
-        self.cpu = 0.0
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        if self.pool is None:
-            done: Future[Any] = Future()
-            done.set_result(fn(*args, **kwargs))
-            return done
-        return self.pool.submit(self._timed, fn, *args, **kwargs)
-
-    def _timed(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        t = time.thread_time()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            with self._lock:
-                self.cpu += time.thread_time() - t
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait, cancel_futures=cancel_futures)
-
-    @property
-    def threaded(self) -> _Helpers | None:
-        """This, when it has threads; else None."""
-        return self if self.pool is not None else None
 
 
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
@@ -329,7 +281,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     keys are shared with helper threads (the compiled kernels release the GIL), whose
     CPU seconds are appended to ``cpu``. The segment is the same either way.
     """
-    helpers = _Helpers(threads)
+    helpers = thread_pool(threads - 1)
     try:
         return _commit_run(work, store, n_shards, kept, bands=bands, rows=rows,
                            columns=columns, titles=titles, src=src, info=info, token=token,
@@ -371,7 +323,7 @@ def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *,
 def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
                  titled: list[tuple[NDArray[np.uint64], NDArray[np.int64]]],
                  counts: NDArray[np.int64], *, bands: int, rows: int, columns: int,
-                 bits: int, helpers: _Helpers) -> tuple[NDArray[np.uint32], NDArray[np.uint64]]:
+                 bits: int, helpers: Threads) -> tuple[NDArray[np.uint32], NDArray[np.uint64]]:
     """The keys of every shard's kept documents (:func:`store_keys`'s, shard after shard,
     owners numbered across the shards) in stable order, and their owners in that order.
 
@@ -415,7 +367,7 @@ def _titled(work: WorkDir, src: str, s: int, local: NDArray[np.int64], titles: b
 def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
                 bands: int, rows: int, columns: int, titles: bool, src: str,
                 info: dict[str, Any], token: str, decided: ShardDecisions | None,
-                helpers: _Helpers) -> dict[str, Any]:
+                helpers: Threads) -> dict[str, Any]:
     import pyarrow as pa
 
     offsets = shard_offsets(work, n_shards)
@@ -517,13 +469,6 @@ _WHY_OF_KIND[KIND_SAME_CONTENT] = EDGE_SAME_CONTENT
 _WHY_OF_KIND[[KIND_NEAR, KIND_EXACT_NEAR]] = EDGE_NEAR
 _WHY_OF_KIND[KIND_PARTIAL] = EDGE_PARTIAL
 _WHY_OF_KIND[KIND_TITLE] = EDGE_TITLE
-
-
-def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:
-    """Fingerprints sorted for lookups: both halves in order, and their documents."""
-    order = lex_order(fp[:, 0], fp[:, 1:2])
-    return {"fpkey": np.ascontiguousarray(fp[order, 0]),
-            "fpsub": np.ascontiguousarray(fp[order, 1]), "fporder": order}
 
 
 def _template_tables(work: WorkDir, src: str) -> dict[str, NDArray[Any]]:

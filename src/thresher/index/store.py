@@ -48,7 +48,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -60,7 +60,9 @@ from numpy.typing import NDArray
 from thresher._version import __version__
 from thresher.core.lookup import fenced_lookup, pair_lookup, sorted_lookup
 from thresher.core.merge import merge_fill, merge_mask
+from thresher.core.rule import EDGE_EXACT
 from thresher.errors import ConfigError, StageError
+from thresher.executors import thread_pool
 from thresher.io.direct import DirectFile, save_npy
 
 __all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "SegmentWriter", "fence_of",
@@ -68,7 +70,7 @@ __all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "SegmentWriter", "fence_o
 
 FORMAT = 1
 RUNS_KEPT = 256  # the last runs' tokens, so that a run killed after its commit resumes
-WHY_EXACT = 3  # the probe's "exact copy" (thresher.index.probe.EDGE_EXACT)
+WHY_EXACT = EDGE_EXACT  # the probe's "exact copy", as the index keeps it (tfpwhy)
 FENCE = 512  # keys per fence entry: one 4 KiB page of keys
 RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still using it
 ARRAYS = ("keys", "kfence", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site",
@@ -115,8 +117,8 @@ class SegmentWriter:
     def __init__(self, segments: Path) -> None:
         self.tmp = segments / f".tmp-{uuid.uuid4().hex}"
         self.tmp.mkdir()
-        self._syncer = ThreadPoolExecutor(1)
-        self._streamer = ThreadPoolExecutor(1)
+        self._syncer = thread_pool(1)
+        self._streamer = thread_pool(1)
         self._synced: list[Future[None]] = []
         self._streamed: list[tuple[Future[None], Path]] = []
 

@@ -10,10 +10,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.cluster import cluster_nodes
-from thresher.core.rule import EDGE_PARTIAL, EDGE_TITLE, WAY_BWD, WAY_FWD
+from thresher.core.rule import EDGE_PARTIAL, EDGE_SAME_CONTENT, EDGE_TITLE, WAY_BWD, WAY_FWD
 from thresher.core.sorting import distinct
 from thresher.pipeline.match import (
-    EDGE_SAME_CONTENT,
     KIND_EXACT,
     KIND_EXACT_NEAR,
     KIND_KEPT,

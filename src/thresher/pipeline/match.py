@@ -11,9 +11,17 @@ from numpy.typing import NDArray
 
 from thresher.core.exact import exact_copies
 from thresher.core.lsh import band_keys, bucket_pairs
-from thresher.core.rule import EDGE_PARTIAL, WAY_BWD, WAY_FWD, MatchRule, ways_of
+from thresher.core.rule import (
+    EDGE_PARTIAL,
+    EDGE_SAME_CONTENT,
+    WAY_BWD,
+    WAY_FWD,
+    MatchRule,
+    ways_of,
+)
 from thresher.core.sorting import distinct, group_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
+from thresher.executors import thread_pool
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
@@ -47,7 +55,6 @@ __all__ = [
  KIND_TITLE, KIND_SAME_CONTENT) = range(8)
 # KIND_EXACT: the same whole text (normalized); KIND_SAME_CONTENT: matching on content, the
 # same content in a different whole text (another wrapper, other chrome).
-EDGE_SAME_CONTENT = 4  # a probe's exact copy of an indexed page's content only
 VERIFY_CHUNK = 50_000  # pairs per task: bounds the shingle sets a task holds
 
 
@@ -69,8 +76,6 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
     rank puts it first (then the default order): the leader of exact copies, and the
     members a crowded LSH bucket pairs every other with, are the policy's first.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     import pyarrow as pa
 
     from thresher.pipeline.survivor import priority, sort_kind
@@ -80,7 +85,7 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
     metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", wanted)
              for s in range(n_shards)]
     table = pa.concat_tables(metas)
-    with ThreadPoolExecutor(1) as pool:
+    with thread_pool(1) as pool:
         ranked = pool.submit(record_ranks, table) if threads > 1 else None
         ok, repeated, repeated_first = _repeated_ids(table)
         fp = np.concatenate([work.load_raw(src, f"{s:05d}.fp", np.uint64, 2)

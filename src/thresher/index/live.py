@@ -32,7 +32,8 @@ from thresher.core.sketch import sketch_texts
 from thresher.core.text import prepare_batch
 from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import match_batch
-from thresher.index.store import IndexStore, Segment, summed_site_tables
+from thresher.index.segment import Segment, summed_site_tables
+from thresher.index.store import IndexStore
 from thresher.io.records import Fields
 from thresher.pipeline.read import _MODES
 

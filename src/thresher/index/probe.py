@@ -46,13 +46,8 @@ from thresher.core.sorting import (
 )
 from thresher.core.verify import gather_slices, overlaps
 from thresher.executors import Threads, thread_pool
-from thresher.index.store import (
-    IndexStore,
-    Segment,
-    fence_of,
-    npy_stream,
-    open_segments,
-)
+from thresher.index.segment import Segment, fence_of, open_segments
+from thresher.index.store import IndexStore, npy_stream
 from thresher.pipeline.clusters import ShardDecisions
 from thresher.pipeline.match import (
     KIND_EXACT_NEAR,

@@ -305,14 +305,14 @@ class _WithIndex:
 
     def __init__(self, run: _Tables, path: str,
                  entries: tuple[tuple[str, int, int, int], ...]) -> None:
-        from thresher.index.store import open_segments
+        from thresher.index.segment import open_segments
 
         self.run = run
         self.segments = open_segments(path, entries)
 
     def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        from thresher.index.store import site_stats
+        from thresher.index.segment import site_stats
 
         counts, pages = self.run(keys, ghash)
         more, more_pages = site_stats(self.segments, keys, ghash)

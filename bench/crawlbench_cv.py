@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import crawlbench_eval
 import train_blocks
 
+from thresher.core import cleaning as core_cleaning
 from thresher.core.blocks import block_features
 from thresher.core.content import predict
 from thresher.pipeline import chrome
@@ -76,7 +77,7 @@ def main() -> None:
     by_hash = {int(h): fold_of[s] for s, h in zip(
         fold_of, chrome._group_hash(list(fold_of)), strict=True)}
     site_of_block: list[np.ndarray] = []
-    real_site_keys = chrome._site_keys
+    real_site_keys = core_cleaning.site_keys
 
     def site_keys(blocks: Any, ghash: np.ndarray) -> np.ndarray:
         site_of_block[:] = [np.repeat(ghash, np.diff(blocks.doc_offsets))]
@@ -91,8 +92,9 @@ def main() -> None:
                 p[mine] = predict(m, np.ascontiguousarray(x[mine]))
         return p
 
-    chrome._site_keys = site_keys  # type: ignore[assignment]
-    chrome.predict = predict_unseen  # type: ignore[assignment]
+    chrome.site_keys = site_keys  # type: ignore[assignment]
+    core_cleaning.site_keys = site_keys  # type: ignore[assignment]
+    core_cleaning.predict = predict_unseen  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as tmp:
         where = args.keep or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)

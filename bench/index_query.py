@@ -34,8 +34,9 @@ from thresher import index
 def _fill(path: Path, docs: int) -> None:
     import pyarrow as pa
 
-    from thresher.index.probe import fp_tables
-    from thresher.index.store import IndexStore, fence_of
+    from thresher.core.lookup import fp_tables
+    from thresher.index.segment import fence_of
+    from thresher.index.store import IndexStore
 
     store = IndexStore(path)
     bands = index.Index(path).plan.bands

@@ -3,7 +3,7 @@
 Verification computes the true similarity of every candidate, and a run keeps the pairs
 it judged (``pairs.parquet``, written by ``thresher.pipeline.pairs``). For each
 threshold the sweep judges them again by the run's rule with that threshold
-(``MatchRule.decide`` and ``ways_of`` in ``thresher.pipeline.match``) and clusters the
+(``MatchRule.decide`` and ``ways_of`` in ``thresher.core.rule``) and clusters the
 matches again (``thresher.core.cluster.cluster_nodes``: the same order and tie-breaks), so its counts are those of a run at that threshold that seeks
 the same candidates: the same bands and rows. Each outcome says whether a rerun must
 be given them (``pin``). Thresholds below the plan's candidate threshold are beyond
@@ -215,7 +215,7 @@ def _outcome(j: _Judged, plan: MatchPlan) -> tuple[NDArray[np.bool_], tuple[int,
     """Which pairs match at the plan's threshold, and the duplicates, clusters with
     duplicates and largest cluster that follow."""
     from thresher.core.cluster import cluster_nodes
-    from thresher.pipeline.match import WAY_BWD, WAY_FWD, ways_of
+    from thresher.core.rule import WAY_BWD, WAY_FWD, ways_of
     from thresher.pipeline.run import match_rule
 
     rule = match_rule(plan)

@@ -1,6 +1,5 @@
 """stable_argsort: numpy's stable order of 64-bit keys, on hashes and on keys that are not;
-lex_order: numpy's lexsort of a 64-bit key and more; sorted_lookup: the first entry of each
-key in a sorted table."""
+lex_order: numpy's lexsort of a 64-bit key and more."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ from thresher.core.sorting import (
     lex_order,
     part_bits,
     sort_dealt,
-    sorted_lookup,
     stable_argsort,
     stable_sort,
 )
@@ -108,29 +106,6 @@ def test_lex_order_with_long_runs_of_equal_keys() -> None:
 def test_equal_keys_keep_their_input_order() -> None:
     keys = np.array([5, 1, 5, 1, 5], dtype=np.uint64)
     assert stable_argsort(keys).tolist() == [1, 3, 0, 2, 4]
-
-
-@pytest.mark.parametrize("spread", ["hashes", "clustered"])
-@pytest.mark.parametrize("queries", [100, 20_000])  # binary search, then the directory
-@pytest.mark.parametrize("size", [0, 1, 3, 5_000, 300_000])
-def test_sorted_lookup_finds_each_keys_first_entry(size: int, queries: int,
-                                                   spread: str) -> None:
-    rng = np.random.default_rng(size + queries)
-    top = 2**64 if spread == "hashes" else 2**12  # clustered: long runs of equal keys
-    table = np.sort(rng.integers(0, top, size, dtype=np.uint64))
-    if size >= 3:
-        table[1] = table[0]  # a repeated key: its first entry's value is the answer
-        table[-1] = np.uint64(2**64 - 1)
-    values = rng.integers(0, 1_000, size)
-    keys = rng.integers(0, 2**64 if spread == "hashes" else 2**13, queries, dtype=np.uint64)
-    if size:
-        keys[::3] = table[rng.integers(0, size, keys[::3].shape[0])]
-        keys[0], keys[1] = table[0], table[-1]
-    first: dict[int, int] = {}
-    for k, v in zip(table.tolist(), values.tolist(), strict=True):
-        first.setdefault(k, v)
-    expected = [first.get(k, -7) for k in keys.tolist()]
-    assert sorted_lookup(keys, table, values, -7).tolist() == expected
 
 
 @pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.uint32])

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 import thresher
-from thresher.index.probe import fp_tables
+from thresher.core.lookup import fp_tables
 from thresher.index.store import IndexStore
 
 CONFIG = {"minhash": {"threshold": 0.8, "num_perm": 128}, "content": {"match": "content"}}
@@ -133,7 +133,7 @@ _KILLED_WRITER = """
 import sys, time, numpy as np
 sys.path.insert(0, {tests!r})
 from tests.index.test_store import _batch
-from thresher.index.probe import fp_tables
+from thresher.core.lookup import fp_tables
 from thresher.index.store import IndexStore
 import thresher.index.store as st
 store = IndexStore({path!r})
@@ -178,6 +178,7 @@ def test_a_killed_writer_leaves_the_index_as_it_was(tmp_path: Path) -> None:
 def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import thresher.index.store as st
+    from thresher.index.segment import FENCE
 
     store = IndexStore.create(tmp_path / "ix", CONFIG)
     store.max_segments = 3
@@ -222,7 +223,7 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
                       for d, row in enumerate(batch["keys"]) for k in row)
         assert sorted(zip(keys.tolist(), kdocs.tolist(), strict=True)) == want
         if seg.name.count("-") > 1:  # merged: the fence was written from the merged keys
-            assert np.array_equal(np.load(seg.path / "kfence.npy"), keys[::st.FENCE])
+            assert np.array_equal(np.load(seg.path / "kfence.npy"), keys[::FENCE])
         tables = fp_tables(np.asarray(seg.array("fp")))
         for name, table in tables.items():
             assert np.array_equal(seg.array(name), table)
@@ -241,8 +242,8 @@ def test_segments_are_merged_and_numbers_kept(tmp_path: Path,
 
 
 def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> None:
-    from thresher.core.sorting import sorted_lookup
-    from thresher.index.store import site_stats, summed_site_tables
+    from thresher.core.lookup import sorted_lookup
+    from thresher.index.segment import site_stats, summed_site_tables
 
     store = IndexStore.create(tmp_path / "ix", CONFIG)
     rng = np.random.default_rng(8)
@@ -264,32 +265,9 @@ def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> N
     assert sorted_lookup(ghash, t["gkeys"], t["gpages"], 0).tolist() == pages.tolist()
 
 
-@pytest.mark.parametrize("step", [1, 2, 4, 7, 64])
-def test_lookups_through_the_fence_find_every_equal_key(step: int) -> None:
-    """Runs of equal keys that straddle fence entries are found whole, and absent keys
-    (below, between and above the table) are not found, whether the keys come in order
-    (searched near the previous one) or not."""
-    from thresher.index.store import _ranges
-
-    rng = np.random.default_rng(step)
-    table = np.sort(np.repeat(rng.integers(10, 1000, 60).astype(np.uint64) * np.uint64(2),
-                              rng.integers(1, 12, 60)))
-    asked = np.concatenate((table[rng.integers(0, table.shape[0], 40)],
-                            np.array([0, 3, 2**64 - 1, 5001], dtype=np.uint64),
-                            table[rng.integers(0, table.shape[0], 20)] + np.uint64(1)))
-    far = np.arange(0, 2**64 - 2**60, 2**60, dtype=np.uint64)  # gaps past the near search
-    for keys in (asked, np.sort(asked), np.sort(np.concatenate((asked, far)))):
-        lo, hi = np.empty(keys.shape[0], np.int64), np.empty(keys.shape[0], np.int64)
-        found = _ranges(table, np.ascontiguousarray(table[::step]), step, keys, lo, hi)
-        assert lo.tolist() == np.searchsorted(table, keys, "left").tolist()
-        assert hi.tolist() == np.searchsorted(table, keys, "right").tolist()
-        assert found == int((hi - lo).sum()) > 0
-
-
 def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:
     """The index's keys: band b's LSH key (as band 0 computes it) mixed with b + 1."""
-    from thresher.core.lsh import band_keys
-    from thresher.index.probe import store_keys
+    from thresher.core.lsh import band_keys, store_keys
 
     rng = np.random.default_rng(4)
     sig = rng.integers(0, 2**32, size=(7, 12), dtype=np.uint64).astype(np.uint32)
@@ -310,8 +288,10 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
     """The commit's key table: each shard's store keys (of its kept rows, owners numbered
     across the shards) dealt straight into parts and sorted is the stable sort of all
     the shards' keys laid end to end."""
+    from thresher.core.lsh import count_store_keys, store_keys
     from thresher.core.sorting import part_bits, stable_sort
-    from thresher.index.probe import _count_store_keys, _Helpers, _sorted_keys, store_keys
+    from thresher.executors import thread_pool
+    from thresher.index.probe import _sorted_keys
     from thresher.pipeline.workdir import WorkDir
 
     rng = np.random.default_rng(8)
@@ -340,9 +320,9 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
     for s, local in enumerate(locals_):
         sig = np.fromfile(work.root / "content" / f"{s:05d}.sig.bin", np.uint32).reshape(
             -1, bands * rows)
-        _count_store_keys(sig, local, bands, rows, *titled[s], bits, counts[s])
+        count_store_keys(sig, local, bands, rows, *titled[s], bits, counts[s])
     for threads in (1, 2):
-        helpers = _Helpers(threads)
+        helpers = thread_pool(threads - 1)
         owners, got = _sorted_keys(work, "content", locals_, titled, counts, bands=bands,
                                    rows=rows, columns=bands * rows, bits=bits,
                                    helpers=helpers)

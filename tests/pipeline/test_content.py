@@ -200,7 +200,7 @@ def test_a_title_is_evidence_only_where_it_names_one_page() -> None:
     import numpy as np
 
     from thresher.core.blocks import split_blocks
-    from thresher.pipeline.chrome import title_keys
+    from thresher.core.titles import title_keys
 
     texts = ["The bridges report\nbody", "The bridges report\nbody", "Pricing\nbody",
              "Search results for you\nbody", "The tunnels report\nbody", "Menu\nbody"]
@@ -261,8 +261,9 @@ def test_content_laid_out_from_kept_bytes_is_the_kept_blocks_text() -> None:
     import numpy as np
 
     from thresher.core.blocks import split_blocks
+    from thresher.core.cleaning import kept_content
     from thresher.core.text import prepare_batch
-    from thresher.pipeline.chrome import Decoded, kept_content
+    from thresher.pipeline.chrome import Decoded
 
     texts = ["Título\n\n  Café — crème brûlée 😀  \nMenu | Home\r\nLast line",
              "only one line", "a\nb\nc", "日本語のテキスト\n二行目"]
@@ -287,8 +288,9 @@ def test_cleaned_text_keeps_the_separators_between_its_paragraphs() -> None:
     import numpy as np
 
     from thresher.core.blocks import split_blocks
+    from thresher.core.cleaning import kept_content
     from thresher.core.text import prepare_batch
-    from thresher.pipeline.chrome import Decoded, kept_content
+    from thresher.pipeline.chrome import Decoded
 
     texts = [("Home | News\n\nA headline\n\nFirst paragraph.\n\n\n  Second, indented.\n"
              "Share this\r\n\r\nThird paragraph.\nMore from us"),

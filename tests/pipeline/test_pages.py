@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from thresher.pipeline.match import EDGE_NEAR, EDGE_PARTIAL, MatchRule
+from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, MatchRule
 from thresher.pipeline.pages import page_hashes, page_of
 
 RULE = MatchRule(0.8, containment=0.55, min_shared=20, site_containment=0.9,

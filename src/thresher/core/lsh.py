@@ -1,4 +1,5 @@
-"""Locality-sensitive hashing over MinHash signatures: band keys and candidate pairs."""
+"""Locality-sensitive hashing over MinHash signatures: band keys (a run's, and the
+index's, with the band number mixed in) and candidate pairs."""
 
 from __future__ import annotations
 
@@ -9,15 +10,24 @@ from numpy.typing import NDArray
 from thresher.core.hashing import MUL, fmix64
 from thresher.core.sorting import stable_argsort_u64
 
-__all__ = ["band_keys", "bucket_pairs"]
+__all__ = ["band_keys", "bucket_pairs", "count_store_keys", "deal_store_keys", "store_keys"]
+
+_MIX = np.uint64(0xD6E8FEB86659FD93)  # mixes a band's number into its keys in the index
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _band_key(sig, row, start, rows, h):  # type: ignore[no-untyped-def]
+    """The key of the ``rows`` values of row ``row`` of ``sig`` from ``start``: each
+    mixed into ``h`` in turn. The one band-key hash: of a run's bands and the index's."""
+    for j in range(start, start + rows):
+        h = fmix64(h ^ np.uint64(sig[row, j]))
+    return h
+
 
 @njit(cache=True, nogil=True)
 def _band_keys(sigs, start, rows, band, out):  # type: ignore[no-untyped-def]
     for d in range(sigs.shape[0]):
-        h = np.uint64(band + 1) * MUL
-        for j in range(start, start + rows):
-            h = fmix64(h ^ np.uint64(sigs[d, j])) 
-        out[d] = h
+        out[d] = _band_key(sigs, d, start, rows, np.uint64(band + 1) * MUL)
 
 
 def band_keys(signatures: NDArray[np.uint32], band: int, rows: int) -> NDArray[np.uint64]:
@@ -102,3 +112,79 @@ def bucket_pairs(
     top = cap if heads is None else max(1, min(heads, cap))
     pairs: NDArray[np.uint64] = _bucket_pairs(keys, docs, rank, cap, top)
     return pairs
+
+
+def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
+               title: NDArray[np.uint64] | None) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """Return every document's band keys (each band mixed in) and title key, with owners:
+    band after band, then the titles.
+
+    One sorted table holds all bands in the index, so a band's number is mixed into its
+    keys; title keys (never 0 where set) are kept as they are.
+    """
+    has = np.flatnonzero(title != 0) if title is not None else np.zeros(0, np.int64)
+    n = sig.shape[0]
+    keys = np.empty(bands * n + has.shape[0], dtype=np.uint64)
+    owners = np.empty(keys.shape[0], dtype=np.int64)
+    _store_band_keys(sig, bands, rows, keys, owners)
+    if title is not None and has.shape[0]:
+        keys[bands * n:] = title[has]
+        owners[bands * n:] = has
+    return keys, owners
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _store_key(sig, row, b, rows):  # type: ignore[no-untyped-def]
+    """Band ``b``'s key of row ``row`` of ``sig``: its band key (as
+    :func:`band_keys` computes band 0's), the band number mixed in."""
+    h = _band_key(sig, row, b * rows, rows, MUL)
+    k = (h ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
+    return k ^ (k >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def _store_band_keys(sig, bands, rows, out, owners):  # type: ignore[no-untyped-def]
+    """Band ``b`` of document ``d`` (row ``d`` of ``sig``) at ``out[b * n + d]``
+    (:func:`_store_key`); ``d`` at ``owners[b * n + d]``."""
+    n = sig.shape[0]
+    for d in range(n):  # a document's row at a time: the signatures are read once
+        for b in range(bands):
+            out[b * n + d] = _store_key(sig, d, b, rows)
+            owners[b * n + d] = d
+
+
+@njit(cache=True, nogil=True)
+def count_store_keys(sig, which, bands, rows, title, has, bits, counts):  # type: ignore[no-untyped-def]
+    """Add to ``counts[p]`` how many of the keys :func:`store_keys` makes (bands of
+    the rows ``which`` of ``sig``, then the titles ``title[has]``) have ``p`` as their
+    top ``bits`` bits."""
+    shift = np.uint64(64 - bits)
+    for d in range(which.shape[0]):
+        row = which[d]
+        for b in range(bands):
+            counts[np.int64(_store_key(sig, row, b, rows) >> shift)] += 1
+    for t in range(has.shape[0]):
+        counts[np.int64(title[has[t]] >> shift)] += 1
+
+
+@njit(cache=True, nogil=True)
+def deal_store_keys(sig, which, bands, rows, title, has, bits, first, fill,  # type: ignore[no-untyped-def]
+                     dealt, owners):
+    """Deal the keys :func:`store_keys` makes, in its order (band after band, then
+    the titles), each with its owner (``first`` + its document), into their parts by
+    their top ``bits`` bits, at the places ``fill`` says (moved on as they fill)."""
+    shift = np.uint64(64 - bits)
+    n = which.shape[0]
+    for b in range(bands):
+        for d in range(n):
+            k = _store_key(sig, which[d], b, rows)
+            p = np.int64(k >> shift)
+            dealt[fill[p]] = k
+            owners[fill[p]] = first + d
+            fill[p] += 1
+    for t in range(has.shape[0]):
+        k = title[has[t]]
+        p = np.int64(k >> shift)
+        dealt[fill[p]] = k
+        owners[fill[p]] = first + has[t]
+        fill[p] += 1

@@ -1,5 +1,5 @@
-"""A stable argsort of 64-bit keys for the compiled loops and the index's tables, and a
-lookup of many keys in a sorted table.
+"""A stable argsort of 64-bit keys for the compiled loops and the index's tables (the
+lookups in sorted tables are in :mod:`thresher.core.lookup`).
 
 Band keys, title keys and fingerprints are hashes: their top bits spread them evenly.
 One counting pass on the top bits below those all keys share (the keys of one key range
@@ -21,8 +21,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["distinct", "group_order", "lex_order", "part_bits", "sort_dealt", "sorted_lookup",
-           "stable_argsort", "stable_sort"]
+__all__ = ["distinct", "group_order", "lex_order", "part_bits", "sort_dealt", "stable_argsort",
+           "stable_sort"]
 
 _PER_BUCKET = 8  # keys per bucket aimed at
 _MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
@@ -299,66 +299,6 @@ def _row_less(secondary, x, y):  # type: ignore[no-untyped-def]
         if secondary[x, c] != secondary[y, c]:
             return secondary[x, c] < secondary[y, c]
     return False
-
-
-_DIRECT = 4096  # fewer keys than this are looked up by binary search
-
-
-@njit(cache=True, nogil=True)
-def _directed_lookup(keys, table, starts, common, bits, values, default, out):  # type: ignore[no-untyped-def]
-    drop, shift = np.uint64(common), np.uint64(64 - bits)
-    first = table[0]
-    for i in range(keys.shape[0]):
-        k = keys[i]
-        v = default
-        # a key without the leading bits every entry shares is not in the table
-        if common == 0 or (k ^ first) >> np.uint64(64 - common) == 0:
-            b = np.int64((k << drop) >> shift)
-            lo, hi = starts[b], starts[b + 1]
-            while lo < hi:  # the slot's first entry >= k (a slot holds one or two of hashes)
-                mid = (lo + hi) >> 1
-                if table[mid] < k:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < starts[b + 1] and table[lo] == k:
-                v = values[lo]
-        out[i] = v
-
-
-def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: NDArray[Any],
-                  default: int) -> NDArray[np.int64]:
-    """Return, for every key, the value of its first entry in the sorted ``table``, or
-    ``default`` where it has none.
-
-    Many keys are looked up through a directory of the table's top bits (below those all
-    its entries share: about one entry per slot for hashes), then a binary search inside
-    the slot; a few keys by a binary search of the whole table.
-
-    Examples:
-        >>> sorted_lookup(np.array([7, 3, 9], dtype=np.uint64), np.array([3, 7, 7], dtype=np.uint64),
-        ...               np.array([10, 20, 30]), -1).tolist()
-        [20, 10, -1]
-    """
-    out = np.full(keys.shape[0], default, dtype=np.int64)
-    if not table.shape[0] or not keys.shape[0]:
-        return out
-    if keys.shape[0] < _DIRECT:
-        at = np.minimum(np.searchsorted(table, keys), table.shape[0] - 1)
-        found = table[at] == keys
-        out[found] = values[at[found]]
-        return out
-    keys = np.ascontiguousarray(keys, dtype=np.uint64)
-    table = np.ascontiguousarray(table, dtype=np.uint64)
-    first, last = int(table[0]), int(table[-1])
-    if first == last:  # one key, perhaps repeated
-        out[keys == table[0]] = values[0]
-        return out
-    common = 64 - (first ^ last).bit_length()  # leading bits every entry shares
-    bits = max(1, min(_MAX_BITS, int(table.shape[0]).bit_length()))
-    _directed_lookup(keys, table, _directory(table, common, bits), common, bits,
-                     np.ascontiguousarray(values, dtype=np.int64), default, out)
-    return out
 
 
 def group_order(values: NDArray[Any], groups: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

@@ -21,8 +21,10 @@ from multiprocessing.process import BaseProcess
 from typing import Protocol, TypeVar
 
 from thresher.errors import ConfigError, WorkerError
+from thresher.executors.threads import Threads, thread_pool
 
-__all__ = ["Executor", "LocalExecutor", "SerialExecutor", "make_executor"]
+__all__ = ["Executor", "LocalExecutor", "SerialExecutor", "Threads", "make_executor",
+           "thread_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -20,14 +20,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from thresher.core.lookup import sorted_lookup
+from thresher.core.rule import (
+    EDGE_EXACT,
+    EDGE_PARTIAL,
+    EDGE_SAME_CONTENT,
+    EDGE_TITLE,
+    best_matches,
+)
 from thresher.core.sketch import sketch_texts
-from thresher.core.sorting import sorted_lookup
 from thresher.core.text import prepare_batch
 from thresher.core.verify import distinct_sets, gather_slices
-from thresher.index.probe import EDGE_EXACT, best_matches, match_batch
-from thresher.index.store import IndexStore, Segment, summed_site_tables
+from thresher.index.probe import match_batch
+from thresher.index.segment import Segment, summed_site_tables
+from thresher.index.store import IndexStore
 from thresher.io.records import Fields
-from thresher.pipeline.match import EDGE_PARTIAL, EDGE_SAME_CONTENT, EDGE_TITLE
 from thresher.pipeline.read import _MODES
 
 __all__ = ["Index", "warm_files"]
@@ -161,14 +168,9 @@ class Index:
             ``similarity``, ``containment``, and ``match``: ``exact``,
             ``same-content``, ``near``, ``partial`` or ``title``.
         """
+        from thresher.core.cleaning import cleaned, content_spans
         from thresher.core.content import KEEP
-        from thresher.pipeline.chrome import (
-            Decoded,
-            _group_hash,
-            cleaned,
-            content_spans,
-            site_of,
-        )
+        from thresher.pipeline.chrome import Decoded, _group_hash, site_of
 
         n = len(texts)
         if groups is None:

@@ -4,7 +4,7 @@ The ``probe`` stage runs after the run's own ``index`` stage. For every usable d
 a shard that is not an exact copy of another in the run, it looks up its content
 fingerprint and its band keys (every band and the title band) in each segment of the
 index, verifies the candidates on their exact shingle sets, and keeps those that pass the
-run's own match rule (:class:`~thresher.pipeline.match.MatchRule`): the best one per
+run's own match rule (:class:`~thresher.core.rule.MatchRule`): the best one per
 document (an exact copy first, then the highest similarity, then the earliest indexed).
 
 A document matched so is a duplicate of the indexed one: indexed documents were kept
@@ -19,138 +19,49 @@ other page.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.cluster import may_take
-from thresher.core.hashing import MUL, fmix64
+from thresher.core.lookup import fp_tables
+from thresher.core.lsh import count_store_keys, deal_store_keys, store_keys
+from thresher.core.rule import (
+    EDGE_EXACT,
+    EDGE_NEAR,
+    EDGE_PARTIAL,
+    EDGE_SAME_CONTENT,
+    EDGE_TITLE,
+    MatchRule,
+    best_matches,
+)
 from thresher.core.sorting import (
     distinct,
-    lex_order,
     part_bits,
     sort_dealt,
     stable_argsort,
 )
 from thresher.core.verify import gather_slices, overlaps
-from thresher.index.store import (
-    WHY_EXACT,
-    IndexStore,
-    Segment,
-    fence_of,
-    npy_stream,
-    open_segments,
-)
+from thresher.executors import Threads, thread_pool
+from thresher.index.segment import Segment, fence_of, open_segments
+from thresher.index.store import IndexStore, npy_stream
 from thresher.pipeline.clusters import ShardDecisions
 from thresher.pipeline.match import (
-    EDGE_NEAR,
-    EDGE_PARTIAL,
-    EDGE_SAME_CONTENT,
-    EDGE_TITLE,
     KIND_EXACT_NEAR,
     KIND_NEAR,
     KIND_PARTIAL,
     KIND_SAME_CONTENT,
     KIND_TITLE,
-    MatchRule,
     _gather_sets,
     active_docs,
     shard_offsets,
 )
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["EDGE_EXACT", "ProbeTask", "commit_run", "merge_probes", "probe_task",
-           "store_keys"]
-
-EDGE_EXACT = WHY_EXACT  # the same fingerprint (of the text matched) as the indexed document
-_MIX = np.uint64(0xD6E8FEB86659FD93)
-
-
-def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
-               title: NDArray[np.uint64] | None) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
-    """Return every document's band keys (each band mixed in) and title key, with owners:
-    band after band, then the titles.
-
-    One sorted table holds all bands in the index, so a band's number is mixed into its
-    keys; title keys (never 0 where set) are kept as they are.
-    """
-    has = np.flatnonzero(title != 0) if title is not None else np.zeros(0, np.int64)
-    n = sig.shape[0]
-    keys = np.empty(bands * n + has.shape[0], dtype=np.uint64)
-    owners = np.empty(keys.shape[0], dtype=np.int64)
-    _store_band_keys(sig, bands, rows, keys, owners)
-    if title is not None and has.shape[0]:
-        keys[bands * n:] = title[has]
-        owners[bands * n:] = has
-    return keys, owners
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _store_key(sig, row, b, rows):  # type: ignore[no-untyped-def]
-    """Band ``b``'s key of row ``row`` of ``sig``: its band key (as
-    :func:`thresher.core.lsh.band_keys` computes band 0's), the band number mixed in."""
-    h = MUL
-    for j in range(b * rows, (b + 1) * rows):
-        h = fmix64(h ^ np.uint64(sig[row, j]))
-    k = (h ^ (np.uint64(b + 1) * _MIX)) * np.uint64(0xFF51AFD7ED558CCD)
-    return k ^ (k >> np.uint64(31))
-
-
-@njit(cache=True, nogil=True)
-def _store_band_keys(sig, bands, rows, out, owners):  # type: ignore[no-untyped-def]
-    """Band ``b`` of document ``d`` (row ``d`` of ``sig``) at ``out[b * n + d]``
-    (:func:`_store_key`); ``d`` at ``owners[b * n + d]``."""
-    n = sig.shape[0]
-    for d in range(n):  # a document's row at a time: the signatures are read once
-        for b in range(bands):
-            out[b * n + d] = _store_key(sig, d, b, rows)
-            owners[b * n + d] = d
-
-
-@njit(cache=True, nogil=True)
-def _count_store_keys(sig, which, bands, rows, title, has, bits, counts):  # type: ignore[no-untyped-def]
-    """Add to ``counts[p]`` how many of the keys :func:`store_keys` makes (bands of
-    the rows ``which`` of ``sig``, then the titles ``title[has]``) have ``p`` as their
-    top ``bits`` bits."""
-    shift = np.uint64(64 - bits)
-    for d in range(which.shape[0]):
-        row = which[d]
-        for b in range(bands):
-            counts[np.int64(_store_key(sig, row, b, rows) >> shift)] += 1
-    for t in range(has.shape[0]):
-        counts[np.int64(title[has[t]] >> shift)] += 1
-
-
-@njit(cache=True, nogil=True)
-def _deal_store_keys(sig, which, bands, rows, title, has, bits, first, fill,  # type: ignore[no-untyped-def]
-                     dealt, owners):
-    """Deal the keys :func:`store_keys` makes, in its order (band after band, then
-    the titles), each with its owner (``first`` + its document), into their parts by
-    their top ``bits`` bits, at the places ``fill`` says (moved on as they fill)."""
-    shift = np.uint64(64 - bits)
-    n = which.shape[0]
-    for b in range(bands):
-        for d in range(n):
-            k = _store_key(sig, which[d], b, rows)
-            p = np.int64(k >> shift)
-            dealt[fill[p]] = k
-            owners[fill[p]] = first + d
-            fill[p] += 1
-    for t in range(has.shape[0]):
-        k = title[has[t]]
-        p = np.int64(k >> shift)
-        dealt[fill[p]] = k
-        owners[fill[p]] = first + has[t]
-        fill[p] += 1
-
+__all__ = ["ProbeTask", "commit_run", "merge_probes", "probe_task"]
 
 @dataclass(frozen=True)
 class ProbeTask:
@@ -336,22 +247,6 @@ def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[
     return (mine[hit], seg.first + old[hit], sims[hit], conts[hit], why[hit])
 
 
-def best_matches(found: list[tuple[NDArray[Any], ...]]) -> tuple[NDArray[Any], ...]:
-    """Keep each document's best match: an exact copy, then the highest similarity, then
-    the earliest indexed. Returns (row, indexed number, similarity, containment, why)."""
-    if found:
-        mine, ref, sim, cont, why = (np.concatenate(x) for x in zip(*found, strict=True))
-    else:
-        mine, ref = np.zeros(0, np.int64), np.zeros(0, np.int64)
-        sim, cont, why = np.zeros(0), np.zeros(0), np.zeros(0, np.uint8)
-    rank = np.where(why == EDGE_EXACT, 0, np.where(why == EDGE_SAME_CONTENT, 1, 2))
-    order = np.lexsort((ref, -sim, rank, mine))
-    mine, ref, sim, cont, why = mine[order], ref[order], sim[order], cont[order], why[order]
-    first = np.ones(mine.shape[0], dtype=bool)
-    first[1:] = mine[1:] != mine[:-1]
-    return mine[first], ref[first], sim[first], cont[first], why[first]
-
-
 def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
     """Put the shards' matches together (sorted by document): ``probe/all-*``."""
     out = {}
@@ -365,40 +260,6 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
     return {"matched": int(out["doc"].shape[0]),
             "exact": int(kinds[EDGE_EXACT] + kinds[EDGE_SAME_CONTENT]),
             "near": int(kinds[EDGE_NEAR])}
-
-
-class _Helpers(Executor):
-    """Runs a function now (``threads`` 1) or on a thread of a small pool, and counts the
-    CPU that its threads spend (the caller's own is counted by its clock)."""
-
-    def __init__(self, threads: int) -> None:
-        self.pool = ThreadPoolExecutor(threads - 1) if threads > 1 else None
-        self.cpu = 0.0
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        if self.pool is None:
-            done: Future[Any] = Future()
-            done.set_result(fn(*args, **kwargs))
-            return done
-        return self.pool.submit(self._timed, fn, *args, **kwargs)
-
-    def _timed(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        t = time.thread_time()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            with self._lock:
-                self.cpu += time.thread_time() - t
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait, cancel_futures=cancel_futures)
-
-    @property
-    def threaded(self) -> _Helpers | None:
-        """This, when it has threads; else None."""
-        return self if self.pool is not None else None
 
 
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
@@ -415,7 +276,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     keys are shared with helper threads (the compiled kernels release the GIL), whose
     CPU seconds are appended to ``cpu``. The segment is the same either way.
     """
-    helpers = _Helpers(threads)
+    helpers = thread_pool(threads - 1)
     try:
         return _commit_run(work, store, n_shards, kept, bands=bands, rows=rows,
                            columns=columns, titles=titles, src=src, info=info, token=token,
@@ -438,7 +299,7 @@ def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *,
     name = f"{s:05d}"
     n = local.shape[0]
     sig = np.asarray(work.load_raw(src, f"{name}.sig", np.uint32, columns))  # the map
-    _count_store_keys(sig, local, bands, rows, titled[0], titled[1], bits, counts)
+    count_store_keys(sig, local, bands, rows, titled[0], titled[1], bits, counts)
     shoff = work.load_raw(src, f"{name}.shoff", np.int64)
     meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
     return {
@@ -457,7 +318,7 @@ def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *,
 def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
                  titled: list[tuple[NDArray[np.uint64], NDArray[np.int64]]],
                  counts: NDArray[np.int64], *, bands: int, rows: int, columns: int,
-                 bits: int, helpers: _Helpers) -> tuple[NDArray[np.uint32], NDArray[np.uint64]]:
+                 bits: int, helpers: Threads) -> tuple[NDArray[np.uint32], NDArray[np.uint64]]:
     """The keys of every shard's kept documents (:func:`store_keys`'s, shard after shard,
     owners numbered across the shards) in stable order, and their owners in that order.
 
@@ -477,7 +338,7 @@ def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
 
     def deal(s: int) -> None:
         sig = np.asarray(work.load_raw(src, f"{s:05d}.sig", np.uint32, columns))
-        _deal_store_keys(sig, locals_[s], bands, rows, titled[s][0], titled[s][1], bits,
+        deal_store_keys(sig, locals_[s], bands, rows, titled[s][0], titled[s][1], bits,
                          int(firsts[s]), fills[s], dealt, owners)
 
     odd = [helpers.submit(deal, s) for s in range(1, len(locals_), 2)]
@@ -501,7 +362,7 @@ def _titled(work: WorkDir, src: str, s: int, local: NDArray[np.int64], titles: b
 def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
                 bands: int, rows: int, columns: int, titles: bool, src: str,
                 info: dict[str, Any], token: str, decided: ShardDecisions | None,
-                helpers: _Helpers) -> dict[str, Any]:
+                helpers: Threads) -> dict[str, Any]:
     import pyarrow as pa
 
     offsets = shard_offsets(work, n_shards)
@@ -603,13 +464,6 @@ _WHY_OF_KIND[KIND_SAME_CONTENT] = EDGE_SAME_CONTENT
 _WHY_OF_KIND[[KIND_NEAR, KIND_EXACT_NEAR]] = EDGE_NEAR
 _WHY_OF_KIND[KIND_PARTIAL] = EDGE_PARTIAL
 _WHY_OF_KIND[KIND_TITLE] = EDGE_TITLE
-
-
-def fp_tables(fp: NDArray[np.uint64]) -> dict[str, NDArray[Any]]:
-    """Fingerprints sorted for lookups: both halves in order, and their documents."""
-    order = lex_order(fp[:, 0], fp[:, 1:2])
-    return {"fpkey": np.ascontiguousarray(fp[order, 0]),
-            "fpsub": np.ascontiguousarray(fp[order, 1]), "fporder": order}
 
 
 def _template_tables(work: WorkDir, src: str) -> dict[str, NDArray[Any]]:

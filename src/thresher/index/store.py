@@ -48,32 +48,27 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cached_property
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
 from thresher._version import __version__
-from thresher.core.sorting import sorted_lookup
+from thresher.core.merge import merge_fill, merge_mask
 from thresher.errors import ConfigError, StageError
+from thresher.executors import thread_pool
+from thresher.index.segment import WHY_EXACT, Segment, _summed, fence_writer
 from thresher.io.direct import DirectFile, save_npy
 
-__all__ = ["FENCE", "FORMAT", "IndexStore", "Segment", "SegmentWriter", "fence_of",
-           "open_segments", "site_stats", "summed_site_tables"]
+__all__ = ["FORMAT", "IndexStore", "SegmentWriter"]
 
 FORMAT = 1
 RUNS_KEPT = 256  # the last runs' tokens, so that a run killed after its commit resumes
-WHY_EXACT = 3  # the probe's "exact copy" (thresher.index.probe.EDGE_EXACT)
-FENCE = 512  # keys per fence entry: one 4 KiB page of keys
 RETIRED_SECONDS = 600  # how long a merged-away segment stays for readers still using it
 ARRAYS = ("keys", "kfence", "kdocs", "fp", "fpkey", "fpsub", "fporder", "sh", "shoff", "site",
-          "title", "head", "span",
-          "tkeys", "tcounts", "gkeys", "gpages")
+          "title", "head", "span", "tkeys", "tcounts", "gkeys", "gpages")
 # The names thresher gives segments: seg-BATCH, and seg-BATCH-X-RANDOM for a merged one
 # (X: the last part of the second segment's name). A manifest naming anything else could
 # make readers and writers reach outside the index folder (``../``), so it is refused.
@@ -115,8 +110,8 @@ class SegmentWriter:
     def __init__(self, segments: Path) -> None:
         self.tmp = segments / f".tmp-{uuid.uuid4().hex}"
         self.tmp.mkdir()
-        self._syncer = ThreadPoolExecutor(1)
-        self._streamer = ThreadPoolExecutor(1)
+        self._syncer = thread_pool(1)
+        self._streamer = thread_pool(1)
         self._synced: list[Future[None]] = []
         self._streamed: list[tuple[Future[None], Path]] = []
 
@@ -157,143 +152,6 @@ class SegmentWriter:
     def _close(self) -> None:
         self._streamer.shutdown()
         self._syncer.shutdown()
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One batch's documents, read-only (arrays memory-mapped on first use)."""
-
-    path: Path
-    name: str
-    batch: int
-    docs: int
-    first: int  # the index-wide number of its first document
-    _arrays: dict[str, NDArray[Any]] = field(default_factory=dict, compare=False, repr=False)
-
-    def array(self, name: str) -> NDArray[Any]:
-        """One of the segment's arrays, memory-mapped once and kept (as a plain array
-        view: indexing a ``np.memmap`` costs more than the lookups themselves)."""
-        if name not in self._arrays:
-            self._arrays[name] = np.load(self.path / f"{name}.npy",
-                                         mmap_mode="r").view(np.ndarray)
-        return self._arrays[name]
-
-    @cached_property
-    def keys(self) -> NDArray[np.uint64]:
-        return self.array("keys")
-
-    @cached_property
-    def kdocs(self) -> NDArray[np.uint32]:
-        return self.array("kdocs")
-
-    @cached_property
-    def fence(self) -> NDArray[np.uint64]:
-        """Every ``FENCE``-th key (kept with the segment; taken from the keys for a segment
-        written before it was)."""
-        kept = self.optional("kfence", np.uint64)
-        return kept if kept.shape[0] else fence_of(self.keys)
-
-    def lookup(self, keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Return (which of ``keys``, segment-local document) for every indexed match.
-
-        Many keys are best given sorted: the searches then stay near each other, which
-        is much faster for millions of keys than random order (docs/performance.md).
-        """
-        lo = np.empty(keys.shape[0], dtype=np.int64)
-        hi = np.empty(keys.shape[0], dtype=np.int64)
-        found = _ranges(self.keys, self.fence, FENCE, keys, lo, hi)
-        which = np.empty(found, dtype=np.int64)
-        at = np.empty(found, dtype=np.int64)
-        if found:  # most keys of new pages match nothing: no pass over all of them
-            _pairs(lo, hi, which, at)
-        return which, np.asarray(self.kdocs[at], dtype=np.int64)
-
-    def optional(self, name: str, dtype: type[Any]) -> NDArray[Any]:
-        """An array that only some segments hold (empty where this one does not)."""
-        if name not in self._arrays and not (self.path / f"{name}.npy").exists():
-            self._arrays[name] = np.zeros(0, dtype=dtype)
-        return self.array(name)
-
-    def heads(self) -> NDArray[np.uint64]:
-        """Each document's headline key (all 0 in a segment written before they were kept)."""
-        kept = self.optional("head", np.uint64)
-        return kept if kept.shape[0] else np.zeros(self.docs, dtype=np.uint64)
-
-    def lookup_fp(self, fp: NDArray[np.uint64], table: str = "fp") -> NDArray[np.int64]:
-        """Return the segment-local document with each fingerprint (rows of 2), or -1.
-
-        ``table`` is ``"fp"`` (the content's fingerprints) or ``"tfp"`` (the whole
-        texts', kept when matching on content; it answers index-wide numbers).
-        """
-        return self._numbers(self._find(fp, table), table)
-
-    def _numbers(self, at: NDArray[np.int64], table: str) -> NDArray[np.int64]:
-        """The documents of entries ``at`` of ``table`` (-1 where ``at`` is)."""
-        order = self.optional(f"{table}order", np.int64)
-        return np.where(at >= 0, order[np.maximum(at, 0)] if order.shape[0] else -1, -1)
-
-    def lookup_text(self, fp: NDArray[np.uint64]) -> tuple[NDArray[Any], ...]:
-        """For whole-text fingerprints (rows of 2): (index-wide number or -1, similarity,
-        containment, why), how each page found was decided when it was indexed. A
-        segment written before those were kept answers exact copies."""
-        at = self._find(fp, "tfp")
-        number = self._numbers(at, "tfp")
-        sim, cont = np.ones(fp.shape[0]), np.ones(fp.shape[0])
-        why = np.full(fp.shape[0], WHY_EXACT, dtype=np.uint8)
-        hit = np.flatnonzero(at >= 0)
-        if hit.shape[0] and self.optional("tfpwhy", np.uint8).shape[0]:
-            sim[hit] = self.array("tfpsim")[at[hit]]
-            cont[hit] = self.array("tfpcont")[at[hit]]
-            why[hit] = self.array("tfpwhy")[at[hit]]
-        return number, sim, cont, why
-
-    def _find(self, fp: NDArray[np.uint64], table: str) -> NDArray[np.int64]:
-        """The entry of each fingerprint in the sorted ``table``, or -1."""
-        key, sub = self.optional(f"{table}key", np.uint64), self.optional(f"{table}sub",
-                                                                         np.uint64)
-        out = np.full(fp.shape[0], -1, dtype=np.int64)
-        if not key.shape[0] or not fp.shape[0]:
-            return out
-        if fp.shape[0] > 1024:  # many: searched in order, so the searches stay near
-            ask = np.argsort(fp[:, 0], kind="stable")
-            found = np.full(fp.shape[0], -1, dtype=np.int64)
-            _find_fp(key, sub, np.ascontiguousarray(fp[ask]), found)
-            out[ask] = found
-        else:
-            _find_fp(key, sub, np.ascontiguousarray(fp), out)
-        return out
-
-    def shingles(self, local: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-        """Return the distinct, sorted shingle sets of ``local`` documents, flat with
-        offsets (stored as sketched; made distinct here, for the few read)."""
-        from thresher.core.verify import distinct_sets
-
-        flat, offsets = self._raw_shingles(local)
-        return distinct_sets(flat, offsets)
-
-    def _raw_shingles(self, local: NDArray[np.int64]
-                      ) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-        sh, shoff = self.array("sh"), self.array("shoff")
-        counts = shoff[local + 1] - shoff[local]
-        offsets = np.zeros(local.shape[0] + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        flat = np.concatenate([np.asarray(sh[a:b]) for a, b in
-                               zip(shoff[local].tolist(), shoff[local + 1].tolist(),
-                                   strict=True)]) if local.shape[0] else \
-            np.zeros(0, dtype=np.uint32)
-        return flat.astype(np.uint32, copy=False), offsets
-
-    def batch_of(self, local: NDArray[np.int64]) -> NDArray[np.int64]:
-        """The batch that added each of ``local`` (a merged segment holds several)."""
-        batches = self.optional("batch", np.int64)
-        if batches.shape[0]:
-            return np.asarray(batches[local], dtype=np.int64)
-        return np.full(np.shape(local), self.batch, dtype=np.int64)
-
-    def table(self, columns: list[str] | None = None) -> Any:
-        import pyarrow.parquet as pq
-
-        return pq.read_table(self.path / "docs.parquet", columns=columns)
 
 
 class IndexStore:
@@ -529,131 +387,6 @@ def _shown(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def fence_of(keys: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """Every ``FENCE``-th of the sorted ``keys``, from the first."""
-    return np.ascontiguousarray(keys[::FENCE])
-
-
-def _fence_writer(path: Path) -> None:
-    """Write the fence of the segment's keys, already written beside ``path``."""
-    np.save(path, fence_of(np.load(path.with_name("keys.npy"), mmap_mode="r")),
-            allow_pickle=False)
-
-
-@njit(cache=True, nogil=True)
-def _first_at_least(table, k, lo=0, hi=-1):  # type: ignore[no-untyped-def]
-    """The first position in ``table[lo:hi]`` (all of it by default) holding ``k`` or
-    more; ``hi`` if none does."""
-    if hi < 0:
-        hi = table.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if table[mid] < k:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-_NEAR = 64
-
-
-@njit(cache=True, nogil=True)
-def _ranges(table, fence, step, keys, lo_out, hi_out):  # type: ignore[no-untyped-def]
-    """``[lo, hi)``: where each key's equal entries lie in the sorted ``table``; return
-    how many entries that makes.
-
-    ``fence`` holds ``table[::step]``: ``j`` of its entries are less than a key, so the
-    key's first place is past ``(j - 1) * step`` and at most ``j * step``.
-    """
-    n = table.shape[0]
-    lo = 0
-    found = 0
-    for i in range(keys.shape[0]):
-        k = keys[i]
-        if i and keys[i - 1] <= k and lo < n and (table[lo] >= k or (
-                lo + _NEAR < n and table[lo + _NEAR] >= k)):
-            # Keys given in order (a batch's, sorted): the place is at most _NEAR past
-            # the previous key's, on the same few cache lines.
-            lo = _first_at_least(table, k, lo, min(n, lo + _NEAR + 1))
-        else:
-            j = _first_at_least(fence, k)
-            lo = _first_at_least(table, k, max(0, (j - 1) * step + 1), min(n, j * step + 1))
-        j = lo
-        while j < n and table[j] == keys[i]:
-            j += 1
-        lo_out[i], hi_out[i] = lo, j
-        found += j - lo
-    return found
-
-
-@njit(cache=True, nogil=True)
-def _pairs(lo, hi, which, at):  # type: ignore[no-untyped-def]
-    """List every (key, entry) of the ranges ``[lo, hi)``, key by key."""
-    m = 0
-    for i in range(lo.shape[0]):
-        for e in range(lo[i], hi[i]):
-            which[m], at[m] = i, e
-            m += 1
-
-
-@njit(cache=True, nogil=True)
-def _find_fp(key, sub, fp, out):  # type: ignore[no-untyped-def]
-    """``out[i]``: the entry whose (key, sub) is row ``i`` of ``fp``, if any."""
-    n = key.shape[0]
-    for i in range(fp.shape[0]):
-        j = _first_at_least(key, fp[i, 0])
-        while j < n and key[j] == fp[i, 0]:
-            if sub[j] == fp[i, 1]:
-                out[i] = j
-                break
-            j += 1
-
-
-def open_segments(path: str | Path, entries: tuple[tuple[str, int, int, int], ...]
-                  ) -> list[Segment]:
-    """Segments named by (name, batch, documents, first number): a snapshot handed to tasks."""
-    root = Path(path) / "segments"
-    return [Segment(root / name, name, batch, docs, first)
-            for name, batch, docs, first in entries]
-
-
-def site_stats(segments: list[Segment], keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
-               ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """The indexed batches' site statistics summed: for each site block key, the pages that
-    held it (0 where none did), and for each site hash, its pages."""
-    counts = np.zeros(keys.shape[0], dtype=np.int64)
-    pages = np.zeros(ghash.shape[0], dtype=np.int64)
-    for seg in segments:
-        counts += sorted_lookup(keys, np.asarray(seg.array("tkeys")),
-                                np.asarray(seg.array("tcounts")), 0)
-        pages += sorted_lookup(ghash, np.asarray(seg.array("gkeys")),
-                               np.asarray(seg.array("gpages")), 0)
-    return counts, pages
-
-
-def summed_site_tables(segments: list[Segment]) -> dict[str, NDArray[Any]]:
-    """The segments' site statistics as one table each (keys sorted, counts summed): what
-    :func:`site_stats` sums, for an open index that answers many lone queries."""
-    out: dict[str, NDArray[Any]] = {}
-    for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):
-        out[keys_name], out[counts_name] = _summed(
-            [np.asarray(seg.array(keys_name)) for seg in segments],
-            [np.asarray(seg.array(counts_name)) for seg in segments])
-    return out
-
-
-def _summed(keys: list[NDArray[Any]], counts: list[NDArray[Any]]
-            ) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Distinct keys, sorted, each with its counts summed."""
-    both = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
-    unique, at = np.unique(both, return_inverse=True)
-    summed = np.zeros(unique.shape[0], dtype=counts[0].dtype if counts else np.int64)
-    if counts:
-        np.add.at(summed, at, np.concatenate(counts))
-    return unique, summed
-
-
 def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     """The arrays of one segment holding ``a``'s documents, then ``b``'s.
 
@@ -663,11 +396,11 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
     one byte per band key and document (which side each entry comes from) and the batch
     numbers, not the tables.
     """
-    kmask = _merge_mask(a.keys, b.keys, a.keys, b.keys, False)
+    kmask = merge_mask(a.keys, b.keys, a.keys, b.keys, False)
     a_off, b_off = np.asarray(a.array("shoff")), np.asarray(b.array("shoff"))
     out: dict[str, Any] = {
         "keys": _merge_writer(kmask, a.keys, b.keys, 0),
-        "kfence": _fence_writer,  # after the keys it is taken from
+        "kfence": fence_writer,  # after the keys it is taken from
         "kdocs": _merge_writer(kmask, a.kdocs, b.kdocs, a.docs),
         "sh": _concat_writer(a.array("sh"), b.array("sh")),
         "shoff": np.concatenate((a_off, b_off[1:] + a_off[-1])),
@@ -679,7 +412,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
         fb = [b.optional(f"{table}{part}", dtype) for part, dtype in parts]
         if table == "tfp" and not fa[0].shape[0] + fb[0].shape[0]:
             continue
-        fmask = _merge_mask(fa[0], fb[0], fa[1], fb[1], True)
+        fmask = merge_mask(fa[0], fb[0], fa[1], fb[1], True)
         merged = [("key", fa[0], fb[0], 0), ("sub", fa[1], fb[1], 0),
                   ("order", fa[2], fb[2], a.docs if table == "fp" else 0)]
         if table == "tfp":
@@ -696,44 +429,6 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
                                                    [a.array(counts_name),
                                                     b.array(counts_name)])
     return out
-
-
-@njit(cache=True, nogil=True)
-def _merge_mask(ka, kb, sa, sb, by_sub):  # type: ignore[no-untyped-def]
-    """Which side each entry of the merge of two sorted tables comes from (1: ``a``).
-
-    Sorted by key, then (``by_sub``) by the second key; ties go to ``a``.
-    """
-    n, m = ka.shape[0], kb.shape[0]
-    mask = np.empty(n + m, dtype=np.uint8)
-    i = j = 0
-    for t in range(n + m):
-        if j >= m:
-            take = True
-        elif i >= n:
-            take = False
-        elif ka[i] != kb[j]:
-            take = ka[i] < kb[j]
-        else:
-            take = (not by_sub) or sa[i] <= sb[j]
-        mask[t] = take
-        if take:
-            i += 1
-        else:
-            j += 1
-    return mask
-
-
-@njit(cache=True, nogil=True)
-def _fill(mask, a, b, b_add, out, lo, hi, i, j):  # type: ignore[no-untyped-def]
-    for t in range(lo, hi):
-        if mask[t]:
-            out[t - lo] = a[i]
-            i += 1
-        else:
-            out[t - lo] = b[j] + b_add
-            j += 1
-    return i, j
 
 
 def _decided(seg: Segment, part: str, dtype: type[Any]) -> NDArray[Any]:
@@ -756,7 +451,7 @@ def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_a
         with npy_stream(path, a.dtype, (mask.shape[0],)) as fh:
             for lo in range(0, mask.shape[0], _SLICE):
                 hi = min(lo + _SLICE, mask.shape[0])
-                i, j = _fill(mask, np.asarray(a), np.asarray(b), add, piece, lo, hi, i, j)
+                i, j = merge_fill(mask, np.asarray(a), np.asarray(b), add, piece, lo, hi, i, j)
                 fh.write(piece[:hi - lo].data)
     return write
 

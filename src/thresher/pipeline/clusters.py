@@ -10,11 +10,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.cluster import cluster_nodes
+from thresher.core.rule import EDGE_PARTIAL, EDGE_SAME_CONTENT, EDGE_TITLE, WAY_BWD, WAY_FWD
 from thresher.core.sorting import distinct
 from thresher.pipeline.match import (
-    EDGE_PARTIAL,
-    EDGE_SAME_CONTENT,
-    EDGE_TITLE,
     KIND_EXACT,
     KIND_EXACT_NEAR,
     KIND_KEPT,
@@ -23,8 +21,6 @@ from thresher.pipeline.match import (
     KIND_REJECTED,
     KIND_SAME_CONTENT,
     KIND_TITLE,
-    WAY_BWD,
-    WAY_FWD,
     overlay,
     per_doc,
 )

@@ -9,11 +9,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.core.cluster import headlines_allow, may_take
+from thresher.core.exact import exact_copies
 from thresher.core.lsh import band_keys, bucket_pairs
-from thresher.core.sorting import distinct, group_order, lex_order
+from thresher.core.rule import (
+    EDGE_PARTIAL,
+    EDGE_SAME_CONTENT,
+    WAY_BWD,
+    WAY_FWD,
+    MatchRule,
+    ways_of,
+)
+from thresher.core.sorting import distinct, group_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
-from thresher.pipeline.scope import has_site
+from thresher.executors import thread_pool
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
@@ -47,7 +55,6 @@ __all__ = [
  KIND_TITLE, KIND_SAME_CONTENT) = range(8)
 # KIND_EXACT: the same whole text (normalized); KIND_SAME_CONTENT: matching on content, the
 # same content in a different whole text (another wrapper, other chrome).
-EDGE_SAME_CONTENT = 4  # a probe's exact copy of an indexed page's content only
 VERIFY_CHUNK = 50_000  # pairs per task: bounds the shingle sets a task holds
 
 
@@ -69,8 +76,6 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
     rank puts it first (then the default order): the leader of exact copies, and the
     members a crowded LSH bucket pairs every other with, are the policy's first.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     import pyarrow as pa
 
     from thresher.pipeline.survivor import priority, sort_kind
@@ -80,7 +85,7 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
     metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", wanted)
              for s in range(n_shards)]
     table = pa.concat_tables(metas)
-    with ThreadPoolExecutor(1) as pool:
+    with thread_pool(1) as pool:
         ranked = pool.submit(record_ranks, table) if threads > 1 else None
         ok, repeated, repeated_first = _repeated_ids(table)
         fp = np.concatenate([work.load_raw(src, f"{s:05d}.fp", np.uint64, 2)
@@ -91,15 +96,7 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
                      table.num_rows)
     if first is not None:
         rank[np.lexsort((rank, first))] = np.arange(table.num_rows, dtype=np.int64)
-    key_order = active[lex_order(fp[active, 0], np.column_stack(
-        (fp[active, 1], rank[active].astype(np.uint64))))]  # ranks are not negative
-    same = np.zeros(key_order.shape[0], dtype=bool)
-    same[1:] = (fp[key_order[1:]] == fp[key_order[:-1]]).all(axis=1)
-    group_start = np.maximum.accumulate(np.where(same, 0, np.arange(key_order.shape[0])))
-    leaders = key_order[group_start]
-    members = leaders != key_order
-    order = np.argsort(key_order[members], kind="mergesort")
-    exact_doc, exact_leader = key_order[members][order], leaders[members][order]
+    exact_doc, exact_leader = exact_copies(fp, active, rank)
     # Sparse where it can be: only exact copies and repeated ids get a row.
     saved = {"ok": ok, "rank": rank, "exact_doc": exact_doc, "exact_leader": exact_leader,
              "repeated": repeated, "repeated_first": repeated_first}
@@ -349,63 +346,6 @@ class EdgeTask:
     skip: tuple[str, str] | None = None  # (stage, name) of documents to leave out
 
 
-EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE = 0, 1, 2  # why an edge was accepted
-
-
-@dataclass(frozen=True)
-class MatchRule:
-    """When a verified pair is a match (see :func:`edge_task`)."""
-
-    threshold: float
-    containment: float | None = None
-    min_shared: int = 1
-    site_containment: float | None = None
-    title_containment: float | None = None
-
-    def decide(self, sims: NDArray[np.float64], conts: NDArray[np.float64],
-               inter: NDArray[np.int64] | None,
-               sites: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
-               titles: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
-               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None, *,
-               heads: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
-               ) -> tuple[NDArray[np.bool_], NDArray[np.uint8]]:
-        """Return which pairs match, and why (``EDGE_*``)."""
-        hit = sims >= self.threshold
-        why = np.full(sims.shape[0], EDGE_NEAR, dtype=np.uint8)
-        if self.containment is None or inter is None:
-            return hit, why
-        need = np.full(sims.shape[0], self.containment)
-        shared = inter >= self.min_shared
-        same_page = _same(pages) if pages is not None else np.zeros(sims.shape[0], bool)
-        if self.site_containment is not None and sites is not None:
-            same_site = sites[0] == sites[1]
-            # Two crawls of one page share its own text, not text the site puts on many
-            # pages: they are judged as pages of different sites are. So are two records
-            # without a site key: nothing says one template laid both out.
-            need[same_site & has_site(sites[0]) & ~same_page] = self.site_containment
-            if self.title_containment is not None and titles is not None:
-                tu, tv = titles
-                titled = same_site & (tu != 0) & (tv != 0)
-                apart = titled & (tu != tv)
-                need[apart] = np.inf
-                hit &= ~apart
-                same = titled & (tu == tv) & ~hit & (conts >= self.title_containment) & shared
-                hit |= same
-                why[same] = EDGE_TITLE
-        if heads is not None:  # under different headlines containment is quoting
-            need[~headlines_allow(*heads) & ~same_page] = np.inf
-        partial = ~hit & (conts >= need) & shared
-        hit |= partial
-        why[partial] = EDGE_PARTIAL
-        return hit, why
-
-
-def _same(keys: tuple[NDArray[np.uint64], NDArray[np.uint64]]) -> NDArray[np.bool_]:
-    """Which pairs have the same key (0: no key, the same as none)."""
-    same: NDArray[np.bool_] = (keys[0] == keys[1]) & (keys[0] != 0)
-    return same
-
-
 SIMILARITY_BINS = 20  # the verified candidates' Jaccard, accepted and not, in the summary
 
 
@@ -420,7 +360,7 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     that the site puts on many pages (a product blurb, a notice, comments shown under
     several posts), so between them a partial match needs ``site_containment`` instead
     (read from the content stage's ``site`` keys; records without a site key are no
-    site's pages, see :mod:`thresher.pipeline.scope`).
+    site's pages, see :mod:`thresher.core.scope`).
 
     With ``title_containment``, the pages' titles weigh in (the content stage's ``title``
     keys, set only where a title names one article of its site). Two pages of one site
@@ -473,9 +413,6 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     return stats
 
 
-WAY_FWD, WAY_BWD = 1, 2  # bits of ``eway``: u may take v, v may take u
-
-
 def edge_ways(work: WorkDir, n_shards: int, u: NDArray[np.int64], v: NDArray[np.int64],
               why: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Return which way each match may go: a partial match (containment) only to a
@@ -492,15 +429,6 @@ def edge_ways(work: WorkDir, n_shards: int, u: NDArray[np.int64], v: NDArray[np.
         return np.full(u.shape[0], WAY_FWD | WAY_BWD, dtype=np.uint8)
     size = content_chars(work, n_shards, np.concatenate((u, v)))
     return ways_of(why, size[:u.shape[0]], size[u.shape[0]:])
-
-
-def ways_of(why: NDArray[np.uint8], su: NDArray[np.int64], sv: NDArray[np.int64]
-            ) -> NDArray[np.uint8]:
-    """Return which way each match may go (``WAY_*`` bits), given both documents'
-    content sizes: the rule of :func:`edge_ways`, without the reading."""
-    directed = why == EDGE_PARTIAL
-    return (may_take(su, sv, directed) * WAY_FWD
-            + may_take(sv, su, directed) * WAY_BWD).astype(np.uint8)
 
 
 def content_chars(work: WorkDir, n_shards: int, docs: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -15,7 +15,7 @@ containment    float64   share of the smaller set in the other (exact: 1)
 shared         int64     distinct shingles in common (exact: null)
 site_a ... b   uint64    matching on content: both records' site, title and
 title_a ... b            page keys (0: none), which the rule weighs (see
-page_a ... b             :meth:`~thresher.pipeline.match.MatchRule.decide`)
+page_a ... b             :meth:`~thresher.core.rule.MatchRule.decide`)
 =============  ========  =====================================================
 
 Candidates are kept from ``low`` (the plan's candidate threshold) on, and below it those
@@ -31,14 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE
 from thresher.io.atomic import temporary_name
-from thresher.pipeline.match import (
-    EDGE_NEAR,
-    EDGE_PARTIAL,
-    EDGE_TITLE,
-    VERIFY_CHUNK,
-    per_doc,
-)
+from thresher.pipeline.match import VERIFY_CHUNK, per_doc
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["KEYS", "PairsTask", "pairs_task", "write_pairs"]

@@ -14,16 +14,16 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from thresher._version import __version__
 from thresher.config import Config
 from thresher.core.plan import LshPlan
+from thresher.core.rule import MatchRule
 from thresher.core.sorting import distinct, stable_argsort
 from thresher.errors import ConfigError, InputError
-from thresher.executors import Executor, make_executor
+from thresher.executors import Executor, make_executor, thread_pool
 from thresher.io.atomic import write_atomically
 from thresher.io.hfdisk import finish_saved
 from thresher.io.hub import is_hub, local_paths
@@ -56,10 +56,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def match_rule(plan: MatchPlan) -> match.MatchRule:
+def match_rule(plan: MatchPlan) -> MatchRule:
     """When a verified pair is a match, by the plan: Jaccard, and matching on content
     containment (across sites, within a site, under one title) too."""
-    return match.MatchRule(plan.threshold, plan.containment, plan.min_shared,
+    return MatchRule(plan.threshold, plan.containment, plan.min_shared,
                            plan.site_containment, plan.title_containment)
 
 
@@ -483,7 +483,7 @@ def _run_stages(r: _Runner, shards: list[Shard], resumed: bool, started: float,
         # The segment is written in this process while the workers write the kept corpus
         # and the decisions: neither reads what the other writes. The workers' CPU is
         # counted by their clocks, this process's by its own.
-        with ThreadPoolExecutor(1) as side:
+        with thread_pool(1) as side:
             done = side.submit(outputs)
             added = _index_add(r, store, adding, plan, titles, src, n, time.thread_time,
                                threads=2)

@@ -20,7 +20,7 @@ def summarize(out: Path, config: Config, *, plan: dict[str, Any], read_stats: li
     """The summary of a run whose ``decisions.parquet`` is written in ``out``; ``plan`` is
     the plan it followed (:func:`~thresher.pipeline.plan.plan_data`), ``run`` its ``run``
     section (how it ran: executor, workers, seconds); ``scope``, matching on content, the
-    scope of its site evidence (:func:`~thresher.pipeline.scope.scope_counts`)."""
+    scope of its site evidence (:func:`~thresher.core.scope.scope_counts`)."""
     import numpy as np
     import pyarrow.compute as pc
     import pyarrow.parquet as pq

@@ -17,7 +17,7 @@ laid out any two of them. What only a site can tell is therefore judged per reco
   site's pages, with the pages estimated by the record's own template;
 - two such records are not two pages of one site: between them a partial match needs
   the cross-site bar (``--containment``), not ``--site-containment``
-  (:meth:`~thresher.pipeline.match.MatchRule.decide`).
+  (:meth:`~thresher.core.rule.MatchRule.decide`).
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import thresher
 from tests.conftest import write_jsonl
 from tests.pipeline.corpus import WORDS, article, edit
+from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, MatchRule
 from thresher.core.scope import NO_SITE, scope_counts, scoped
 from thresher.io.records import Fields
 from thresher.pipeline.chrome import site_hashes
-from thresher.pipeline.match import EDGE_NEAR, EDGE_PARTIAL, MatchRule
 
 MENUS = ["Home | News | Sport | Weather | Contact | About us",
          "Front page | Opinion | Culture | Travel | Login | Subscribe",

@@ -20,6 +20,7 @@ from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.warc import header_prefix
 from thresher.pipeline.clusters import shard_decisions
+from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.read import marked_file
 from thresher.pipeline.workdir import WorkDir
 
@@ -95,11 +96,11 @@ def annotate_task(task: AnnotateTask) -> dict[str, Any]:
     rep = shard_decisions(work, task.start, task.stop).rep
     marks = _marks(_decision_rows(task.decisions, task.start, task.stop),
                    _sizes(work, rep, task.records))
-    docs = (work.read_parquet("read", f"{task.first:05d}.docs.parquet", ["offset", "end"])
+    docs = (work.read_parquet("read", artifact(task.first, "docs.parquet"), ["offset", "end"])
             if task.shard.kind in ("warc", "wet") else None)
     written = write_annotated(task.shard, marks, task.root, fields=task.fields, docs=docs)
     stats = {"written": written, "records": task.stop - task.start}
-    work.mark_done("annotate", f"{task.first:05d}", stats)
+    work.mark_done("annotate", shard_key(task.first), stats)
     return stats
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -49,6 +50,7 @@ from thresher.core.titles import first_keys, head_keys, title_keys
 from thresher.io.batches import BATCH, Decoded
 from thresher.io.records import Fields, Record
 from thresher.pipeline.articles import article_rows, article_table, to_articles
+from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.pages import page_hashes
 from thresher.pipeline.read import ReadTask, sketch_rows
 from thresher.pipeline.workdir import WorkDir
@@ -257,7 +259,7 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
     """
     work = WorkDir(task.work)
     articles = article_table(work)
-    files = [work.load_raw("read", f"{s:05d}.blk{task.part:02d}", np.uint64, 2)
+    files = [work.load_raw("read", artifact(s, f"blk{task.part:02d}"), np.uint64, 2)
              for s in range(task.n_shards)]
     total = sum(f.nbytes for f in files)
     passes = max(1, -(-total // PASS_BUDGET))
@@ -289,7 +291,7 @@ def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
     """Count the pages of every site (its texts; 1 where they are all one article); save
     the sorted table."""
     keys, counts, _ = _key_counts(np.concatenate(
-        [work.load_raw("read", f"{s:05d}.grp", np.uint64, 2) for s in range(n_shards)]
+        [work.load_raw("read", artifact(s, "grp"), np.uint64, 2) for s in range(n_shards)]
         or [np.zeros((0, 2), dtype=np.uint64)]), article_table(work))
     work.save("template", "group_keys", keys)
     work.save("template", "group_pages", counts.astype(np.int64))
@@ -302,9 +304,9 @@ class ContentTask:
 
     read: ReadTask  # the shard, its fields, and how to sketch
     strip: bool
-    # A persistent index whose site statistics count too: its path and segments
-    # (name, batch, documents, first number).
-    index: tuple[str, tuple[tuple[str, int, int, int], ...]] | None = None
+    # Picklable; wraps the run's site statistics in ones that count more pages too (those
+    # of a persistent index): ``sites(tables)(keys, ghash)``.
+    sites: Callable[[Any], Any] | None = None
 
 
 class _Tables:
@@ -321,26 +323,6 @@ class _Tables:
         """Each block's count of pages on its site, and each document's site pages."""
         return (sorted_lookup(keys, self.keys, self.counts, 1),
                 sorted_lookup(ghash, self.group_keys, self.group_pages, 1))
-
-
-class _WithIndex:
-    """The run's site statistics plus those of the indexed batches: a new crawl of a site
-    is weighed against every page of it seen before."""
-
-    def __init__(self, run: _Tables, path: str,
-                 entries: tuple[tuple[str, int, int, int], ...]) -> None:
-        from thresher.index.store import open_segments
-
-        self.run = run
-        self.segments = open_segments(path, entries)
-
-    def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
-                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        from thresher.index.store import site_stats
-
-        counts, pages = self.run(keys, ghash)
-        more, more_pages = site_stats(self.segments, keys, ghash)
-        return counts + more, pages + more_pages
 
 
 def cleaned(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], ghash: NDArray[np.uint64],
@@ -472,9 +454,9 @@ def content_task(task: ContentTask) -> dict[str, Any]:
     read = task.read
     work = WorkDir(read.work)
     tables: Any = _Tables(work)
-    if task.index is not None:
-        tables = _WithIndex(tables, *task.index)
-    name = f"{read.shard.index:05d}"
+    if task.sites is not None:
+        tables = task.sites(tables)
+    name = shard_key(read.shard.index)
     kept = _Shard(work, name)
     files = {key: work.appender("content", f"{name}.{key}") for key in
              ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title", "head", "page")}

@@ -13,6 +13,7 @@ from thresher.core.cluster import headlines_allow, may_take
 from thresher.core.lsh import band_keys, bucket_pairs
 from thresher.core.sorting import distinct, group_order, lex_order
 from thresher.core.verify import distinct_sets, gather_slices, overlaps
+from thresher.pipeline.graph import artifact, numbered, shard_key
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [
@@ -52,7 +53,7 @@ VERIFY_CHUNK = 50_000  # pairs per task: bounds the shingle sets a task holds
 
 def shard_offsets(work: WorkDir, n_shards: int) -> NDArray[np.int64]:
     """Return where each shard's records start in the global numbering (and the total)."""
-    sizes = [work.load_raw("read", f"{s:05d}.mode", np.uint8).shape[0] for s in range(n_shards)]
+    sizes = [work.load_raw("read", artifact(s, "mode"), np.uint8).shape[0] for s in range(n_shards)]
     offsets = np.zeros(n_shards + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     return offsets
@@ -76,13 +77,13 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
 
     wanted = ["id", "length", "reason", "id_generated"] + (["sort_key"] if sort_kind(keep)
                                                            else [])
-    metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", wanted)
+    metas = [work.read_parquet("read", artifact(s, "meta.parquet"), wanted)
              for s in range(n_shards)]
     table = pa.concat_tables(metas)
     with ThreadPoolExecutor(1) as pool:
         ranked = pool.submit(record_ranks, table) if threads > 1 else None
         ok, repeated, repeated_first = _repeated_ids(table)
-        fp = np.concatenate([work.load_raw(src, f"{s:05d}.fp", np.uint64, 2)
+        fp = np.concatenate([work.load_raw(src, artifact(s, "fp"), np.uint64, 2)
                              for s in range(n_shards)])
         active = np.flatnonzero(ok)
         rank = record_ranks(table) if ranked is None else ranked.result()
@@ -208,10 +209,10 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     offsets = shard_offsets(work, task.n_shards)
     lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
     local = active_docs(work, lo, hi)
-    sig = work.load_raw(task.src, f"{task.shard:05d}.sig", np.uint32, task.columns)
+    sig = work.load_raw(task.src, artifact(task.shard, "sig"), np.uint32, task.columns)
     sig = np.ascontiguousarray(sig[local])
     docs = (local + lo).astype(np.uint64)  # below 2**32: pairs pack two of them
-    out = [work.appender("keys", f"{task.shard:05d}.p{p:04d}") for p in range(task.parts)]
+    out = [work.appender("keys", artifact(task.shard, f"p{p:04d}")) for p in range(task.parts)]
 
     def spill(band: int, keys: NDArray[np.uint64], owners: NDArray[np.uint64]) -> None:
         """One band's rows of the shard (they fit in cache), dealt to the parts in one
@@ -227,13 +228,13 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
                            0, task.rows), docs)
     extra = [part for part, on in (("title", task.titles), ("page", task.pages)) if on]
     for band, part in enumerate(extra, task.bands):
-        key = work.load_raw("content", f"{task.shard:05d}.{part}", np.uint64)[local]
+        key = work.load_raw("content", artifact(task.shard, part), np.uint64)[local]
         has = key != 0
         spill(band, np.ascontiguousarray(key[has]), docs[has])
     for f in out:
         f.close()
     stats = {"documents": int(local.shape[0])}
-    work.mark_done("keys", f"{task.shard:05d}", stats)
+    work.mark_done("keys", shard_key(task.shard), stats)
     return stats
 
 
@@ -253,7 +254,7 @@ def band_task(task: BandTask) -> dict[str, Any]:
     """Bucket one key range of every band and save the candidate pairs."""
     work = WorkDir(task.work)
     rank = work.load("index", "rank")
-    shards = [work.load_raw("keys", f"{s:05d}.p{task.part:04d}", np.uint64, 2)
+    shards = [work.load_raw("keys", artifact(s, f"p{task.part:04d}"), np.uint64, 2)
               for s in range(task.n_shards)]
     # Each file holds its rows band after band, in document order (see keys_task), so
     # its (band << 32 | document) column ascends: a band's rows are one slice of it.
@@ -301,8 +302,8 @@ def _gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64], src: str
     pieces: list[NDArray[np.uint32]] = []
     lengths: list[NDArray[np.int64]] = []
     for s in distinct(shard_of):
-        sh = work.load_raw(src, f"{s:05d}.sh", np.uint32)
-        shoff = work.load_raw(src, f"{s:05d}.shoff", np.int64)
+        sh = work.load_raw(src, artifact(s, "sh"), np.uint32)
+        shoff = work.load_raw(src, artifact(s, "shoff"), np.int64)
         local = docs[shard_of == s] - offsets[s]
         starts, counts = shoff[local], shoff[local + 1] - shoff[local]
         pieces.append(gather_slices(sh, starts, counts))
@@ -329,11 +330,11 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
     flat, offsets = _gather_sets(work, task.n_shards, docs, task.src)
     sims, inter, cont = overlaps(flat, offsets, np.searchsorted(docs, u),
                                  np.searchsorted(docs, v))
-    work.save("verify", f"chunk-{task.chunk:05d}", sims)
-    work.save("verify", f"cont-{task.chunk:05d}", cont)
-    work.save("verify", f"inter-{task.chunk:05d}", inter.astype(np.int64))
+    work.save("verify", numbered("chunk", task.chunk), sims)
+    work.save("verify", numbered("cont", task.chunk), cont)
+    work.save("verify", numbered("inter", task.chunk), inter.astype(np.int64))
     stats = {"pairs": int(part.shape[0])}
-    work.mark_done("verify", f"chunk-{task.chunk:05d}", stats)
+    work.mark_done("verify", numbered("chunk", task.chunk), stats)
     return stats
 
 
@@ -438,7 +439,7 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     c = task.chunk
     cand = np.asarray(work.load("verify", "cand", mmap=True)[
         c * VERIFY_CHUNK:(c + 1) * VERIFY_CHUNK])
-    sims, conts = work.load("verify", f"chunk-{c:05d}"), work.load("verify", f"cont-{c:05d}")
+    sims, conts = work.load("verify", numbered("chunk", c)), work.load("verify", numbered("cont", c))
     u = (cand >> np.uint64(32)).astype(np.int64)
     v = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
     rule = task.rule
@@ -449,24 +450,24 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
         for part in ("site", "page", *titled):
             key = per_doc(work, task.n_shards, both, part)
             keys[part] = (key[:u.shape[0]], key[u.shape[0]:])
-    inter = work.load("verify", f"inter-{c:05d}") if rule.containment is not None else None
+    inter = work.load("verify", numbered("inter", c)) if rule.containment is not None else None
     hit, why = rule.decide(sims, conts, inter, keys.get("site"), keys.get("title"),
                            keys.get("page"), heads=keys.get("head"))
     if task.skip is not None and cand.shape[0]:  # matched to an indexed document already
         skip = work.load(*task.skip)
         hit &= ~(np.isin(u, skip) | np.isin(v, skip))
     edges = np.stack((u[hit], v[hit]), axis=1)
-    work.save("cluster", f"edges-{c:05d}", edges)
-    work.save("cluster", f"esim-{c:05d}", sims[hit])
-    work.save("cluster", f"econt-{c:05d}", conts[hit])
-    work.save("cluster", f"ewhy-{c:05d}", why[hit])
-    work.save("cluster", f"eway-{c:05d}", edge_ways(work, task.n_shards, u[hit], v[hit],
+    work.save("cluster", numbered("edges", c), edges)
+    work.save("cluster", numbered("esim", c), sims[hit])
+    work.save("cluster", numbered("econt", c), conts[hit])
+    work.save("cluster", numbered("ewhy", c), why[hit])
+    work.save("cluster", numbered("eway", c), edge_ways(work, task.n_shards, u[hit], v[hit],
                                                     why[hit]))
     bins = np.minimum((sims * SIMILARITY_BINS).astype(np.int64), SIMILARITY_BINS - 1)
     stats = {"edges": int(hit.sum()),
              "accepted": np.bincount(bins[hit], minlength=SIMILARITY_BINS).tolist(),
              "rejected": np.bincount(bins[~hit], minlength=SIMILARITY_BINS).tolist()}
-    work.mark_done("edges", f"chunk-{c:05d}", stats)
+    work.mark_done("edges", numbered("chunk", c), stats)
     return stats
 
 
@@ -519,6 +520,6 @@ def per_doc(work: WorkDir, n_shards: int, docs: NDArray[np.int64], part: str,
     shard_of = np.searchsorted(offsets, docs, side="right") - 1
     for s in distinct(shard_of):
         mask = shard_of == s
-        rows = work.load_raw(stage, f"{s:05d}.{part}", dtype, width)
+        rows = work.load_raw(stage, artifact(s, part), dtype, width)
         out[mask] = rows[docs[mask] - offsets[s]]
     return out

@@ -30,6 +30,7 @@ from thresher.io.records import (
 )
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
+from thresher.pipeline.graph import shard_key
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
@@ -264,7 +265,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     """Read and sketch one shard into the work folder; return its statistics."""
 
     work = WorkDir(task.work)
-    name = f"{task.shard.index:05d}"
+    name = shard_key(task.shard.index)
     # Matching on content sketches the content later: the whole text's signatures and
     # shingles would not be read, only its fingerprint (site counts) and mode (record count).
     kept = ("fp", "mode") if task.blocks else ("sig", "fp", "mode", "sh", "shoff")

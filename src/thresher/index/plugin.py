@@ -20,13 +20,13 @@ from numpy.typing import NDArray
 
 from thresher.config import Config
 from thresher.core.sorting import distinct
-from thresher.pipeline.clusters import shard_decisions
 from thresher.pipeline.dedup import match_rule
 from thresher.pipeline.graph import Context, Stage
 from thresher.pipeline.match import KIND_KEPT, shard_offsets
 from thresher.pipeline.outdir import identity_of
 from thresher.pipeline.progress import Progress
 from thresher.pipeline.run import normal, run_dedup, stable_fingerprint
+from thresher.pipeline.stages.cluster import shard_decisions
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["IndexExtension", "IndexRun", "index_config", "run"]

@@ -49,7 +49,6 @@ from thresher.index.store import (
     npy_stream,
     open_segments,
 )
-from thresher.pipeline.clusters import ShardDecisions
 from thresher.pipeline.match import (
     EDGE_NEAR,
     EDGE_PARTIAL,
@@ -61,10 +60,11 @@ from thresher.pipeline.match import (
     KIND_SAME_CONTENT,
     KIND_TITLE,
     MatchRule,
-    _gather_sets,
     active_docs,
+    gather_sets,
     shard_offsets,
 )
+from thresher.pipeline.stages.cluster import ShardDecisions
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["EDGE_EXACT", "ProbeTask", "commit_run", "merge_probes", "probe_task",
@@ -234,7 +234,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
             return np.ascontiguousarray(np.concatenate(parts[key]))
 
         def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-            return _gather_sets(work, task.n_shards, docs[rows], task.src)
+            return gather_sets(work, task.n_shards, docs[rows], task.src)
 
         found, candidates = match_batch(
             open_segments(task.index, task.segments), joined("sig"), joined("fp"), sets_of,

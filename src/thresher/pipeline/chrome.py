@@ -5,7 +5,7 @@ shard, the pairs (site-and-block key, document fingerprint) into ``PARTITIONS`` 
 by the key's top bits, and the pairs (site key, document fingerprint); it also keeps the
 texts and their blocks for pass two.
 
-The ``articles`` stage (``pipeline/articles.py``) tells which documents of a site are
+The ``articles`` stage (``pipeline/stages/articles.py``) tells which documents of a site are
 crawls of one article. The ``template`` stage counts, one partition per task, each block
 key's support: on how many distinct documents it occurs (exact copies count once), or 1
 where they are all crawls of one article (``core/articles.py`` says why), and keeps only
@@ -49,10 +49,10 @@ from thresher.core.sorting import group_order, sorted_lookup
 from thresher.core.titles import first_keys, head_keys, title_keys
 from thresher.io.batches import BATCH, Decoded
 from thresher.io.records import Fields, Record
-from thresher.pipeline.articles import article_rows, article_table, to_articles
 from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.pages import page_hashes
 from thresher.pipeline.read import ReadTask, sketch_rows
+from thresher.pipeline.stages.articles import article_rows, article_table, to_articles
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = [

@@ -11,9 +11,10 @@ from typing import Any
 
 from thresher.errors import InputError
 from thresher.io.records import Fields
-from thresher.pipeline import annotate, articles, chrome, clusters, match
+from thresher.pipeline import chrome, match
 from thresher.pipeline.graph import Context, Extension, Stage, artifact, numbered, shard_key
 from thresher.pipeline.read import fields_of, missing_fields, read_stage_task
+from thresher.pipeline.stages import annotate, articles, cluster, edges, index, keys, lsh, verify
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["dedup_plan", "match_rule"]
@@ -64,7 +65,7 @@ def _index_stages(ctx: Context) -> list[Stage]:
             _raise_repeated_id(work, n)
 
     return [Stage(name="index", scope="global", inputs=(ctx.src,), check=check, task=lambda _: (
-        match.build_index(work, n, ctx.src, threads=min(ctx.workers, 2),
+        index.build_index(work, n, ctx.src, threads=min(ctx.workers, 2),
                           keep=cfg.cluster.keep)))]
 
 
@@ -78,19 +79,19 @@ def _match_stages(ctx: Context) -> list[Stage]:
 
     def parts(done: dict[str, Any]) -> int:
         index = done["index"]
-        return match.lsh_parts(index["records"] - index["exact_members"], bands)
+        return keys.lsh_parts(index["records"] - index["exact_members"], bands)
 
     return [
-        Stage(name="keys", task=match.keys_task, inputs=(ctx.src, "index"),
-              tasks=lambda done: [(shard_key(s), match.KeysTask(
+        Stage(name="keys", task=keys.keys_task, inputs=(ctx.src, "index"),
+              tasks=lambda done: [(shard_key(s), keys.KeysTask(
                   root, n, s, plan.bands, plan.rows, columns, parts(done), ctx.src, titles,
                   pages)) for s in range(n)]),
-        Stage(name="lsh", task=match.band_task, scope="part", inputs=("keys",),
-              tasks=lambda done: [(f"part-{p:04d}", match.BandTask(
+        Stage(name="lsh", task=lsh.band_task, scope="part", inputs=("keys",),
+              tasks=lambda done: [(f"part-{p:04d}", lsh.BandTask(
                   root, n, p, bands, mh.max_bucket_pairs, mh.bucket_heads))
                   for p in range(parts(done))]),
         Stage(name="merge", scope="global", inputs=("lsh",), task=lambda done: {
-            "candidates": match.merge_candidates(ctx.work, parts(done))}),
+            "candidates": lsh.merge_candidates(ctx.work, parts(done))}),
     ]
 
 
@@ -105,21 +106,21 @@ def _cluster_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
     rule = match_rule(ctx.matching)
     extra = None if extension is None else extension.edge_sources()
     return [
-        Stage(name="verify", task=match.verify_task, scope="part", inputs=("merge",),
-              tasks=lambda done: [(numbered("chunk", c), match.VerifyTask(
+        Stage(name="verify", task=verify.verify_task, scope="part", inputs=("merge",),
+              tasks=lambda done: [(numbered("chunk", c), verify.VerifyTask(
                   root, n, c, ctx.src)) for c in range(chunks(done))]),
-        Stage(name="edges", task=match.edge_task, scope="part", inputs=("verify",),
-              tasks=lambda done: [(numbered("chunk", c), match.EdgeTask(
+        Stage(name="edges", task=edges.edge_task, scope="part", inputs=("verify",),
+              tasks=lambda done: [(numbered("chunk", c), edges.EdgeTask(
                   root, n, c, rule, extra)) for c in range(chunks(done))]),
         Stage(name="components", scope="global", inputs=("edges",),
-              task=lambda done: clusters.component_labels(work, chunks(done))),
-        Stage(name="buckets", task=clusters.bucket_task, scope="part",
+              task=lambda done: cluster.component_labels(work, chunks(done))),
+        Stage(name="buckets", task=cluster.bucket_task, scope="part",
               inputs=("components",), tasks=lambda done: [(
-                  f"bucket-{b:03d}", clusters.BucketTask(
+                  f"bucket-{b:03d}", cluster.BucketTask(
                       root, chunks(done), b, cfg.cluster.keep != "connected"))
-                  for b in range(clusters.CLUSTER_BUCKETS)]),
+                  for b in range(cluster.CLUSTER_BUCKETS)]),
         Stage(name="cluster", scope="global", inputs=("buckets",),
-              task=lambda done: clusters.cluster_stage(
+              task=lambda done: cluster.cluster_stage(
                   work, chunks(done), old=extension is not None,
                   content_of=n if ctx.src == "content" else 0)),
     ]

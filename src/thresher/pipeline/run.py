@@ -30,7 +30,7 @@ from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
-from thresher.pipeline import annotate, match, survivor
+from thresher.pipeline import match, survivor
 from thresher.pipeline.dedup import chunks, dedup_plan, match_rule
 from thresher.pipeline.graph import Context, Extension, Stage, shard_key
 from thresher.pipeline.outdir import (
@@ -42,11 +42,12 @@ from thresher.pipeline.outdir import (
     identity_of,
     spool_stdin,
 )
-from thresher.pipeline.output import DecisionsTask, WriteTask, output_task
-from thresher.pipeline.pairs import PairsTask
 from thresher.pipeline.plan import match_plan, plan_data
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask
+from thresher.pipeline.stages import annotate
+from thresher.pipeline.stages.pairs import PairsTask
+from thresher.pipeline.stages.write import DecisionsTask, WriteTask, output_task
 from thresher.pipeline.summary import summarize
 from thresher.pipeline.workdir import WorkDir, is_url
 

@@ -16,7 +16,6 @@ from thresher.io.atomic import temporary_name
 from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
-from thresher.pipeline.clusters import shard_decisions
 from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.match import (
     KIND_EXACT,
@@ -29,7 +28,8 @@ from thresher.pipeline.match import (
     KIND_TITLE,
     shard_offsets,
 )
-from thresher.pipeline.pairs import PairsTask, pairs_task
+from thresher.pipeline.stages.cluster import shard_decisions
+from thresher.pipeline.stages.pairs import PairsTask, pairs_task
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["DecisionsTask", "WriteTask", "decisions_task", "output_task", "write_boilerplate",

@@ -19,9 +19,9 @@ from thresher.io.annotated import annotated_name, write_annotated
 from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.warc import header_prefix
-from thresher.pipeline.clusters import shard_decisions
 from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.read import marked_file
+from thresher.pipeline.stages.cluster import shard_decisions
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["AnnotateTask", "annotate_task", "check_marked", "check_names", "cluster_sizes"]

@@ -11,10 +11,22 @@ from typing import Any
 
 from thresher.errors import InputError
 from thresher.io.records import Fields
-from thresher.pipeline import chrome, match
+from thresher.pipeline import match
+from thresher.pipeline.chrome import PARTITIONS
 from thresher.pipeline.graph import Context, Extension, Stage, artifact, numbered, shard_key
 from thresher.pipeline.read import fields_of, missing_fields, read_stage_task
-from thresher.pipeline.stages import annotate, articles, cluster, edges, index, keys, lsh, verify
+from thresher.pipeline.stages import (
+    annotate,
+    articles,
+    cluster,
+    content,
+    edges,
+    index,
+    keys,
+    lsh,
+    template,
+    verify,
+)
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["dedup_plan", "match_rule"]
@@ -38,22 +50,22 @@ def dedup_plan(ctx: Context, extension: Extension | None) -> list[Stage]:
 def _read_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
     cfg, work, n = ctx.config, ctx.work, ctx.n
     root = str(work.root)
-    content = ctx.src == "content"
+    on_content = ctx.src == "content"
     sites = None if extension is None else extension.site_stats()
     return [
         Stage(name="read", task=read_stage_task, outputs=("read",),
               tasks=lambda _: [(shard_key(t.shard.index), t) for t in ctx.reads],
               check=lambda stats: _check_read(ctx, stats)),
         Stage(name="articles", task=articles.article_task, scope="part", inputs=("read",),
-              when=content, tasks=lambda _: [(f"part-{p:02d}", articles.ArticleTask(
+              when=on_content, tasks=lambda _: [(f"part-{p:02d}", articles.ArticleTask(
                   root, n, p)) for p in range(articles.PARTS)]),
-        Stage(name="template", task=chrome.template_task, scope="part", inputs=("read",),
-              when=content, tasks=lambda _: [(f"part-{p:02d}", chrome.TemplateTask(
-                  root, n, p)) for p in range(chrome.PARTITIONS)]),
-        Stage(name="groups", task=lambda _: chrome.count_groups(work, n), scope="global",
-              inputs=("read",), when=content),
-        Stage(name="content", task=chrome.content_task, inputs=("read", "template"),
-              when=content, tasks=lambda _: [(shard_key(t.shard.index), chrome.ContentTask(
+        Stage(name="template", task=template.template_task, scope="part", inputs=("read",),
+              when=on_content, tasks=lambda _: [(f"part-{p:02d}", template.TemplateTask(
+                  root, n, p)) for p in range(PARTITIONS)]),
+        Stage(name="groups", task=lambda _: template.count_groups(work, n), scope="global",
+              inputs=("read",), when=on_content),
+        Stage(name="content", task=content.content_task, inputs=("read", "template"),
+              when=on_content, tasks=lambda _: [(shard_key(t.shard.index), content.ContentTask(
                   t, cfg.content.strip_boilerplate, sites)) for t in ctx.reads]),
     ]
 

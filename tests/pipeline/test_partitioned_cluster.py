@@ -74,7 +74,8 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
         assert labels == _components(n, pairs)
         assert stats["components"] == len(set(labels.values()))
         for b in range(clusters.CLUSTER_BUCKETS):
-            clusters.bucket_task(clusters.BucketTask(str(tmp), chunks, b, keep))
+            clusters.bucket_task(clusters.BucketTask(work=str(tmp), chunks=chunks, bucket=b,
+                                                     priority=keep))
         got = {}
         for b in range(clusters.CLUSTER_BUCKETS):
             doc = work.load("cluster", f"bucket-{b:03d}-doc")

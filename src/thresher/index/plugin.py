@@ -141,8 +141,9 @@ class IndexExtension:
         def tasks(_: dict[str, Any]) -> list[tuple[str, Any]]:
             groups = probe.probe_groups(shard_offsets(ctx.work, n), ctx.workers)
             return [(f"{g[0]:05d}-{g[-1]:05d}", probe.ProbeTask(
-                root, n, g, str(self.store.path), segs, plan.bands, plan.rows, columns,
-                titles, rule, ctx.src)) for g in groups]
+                work=root, n_shards=n, shards=g, index=str(self.store.path), segments=segs,
+                bands=plan.bands, rows=plan.rows, columns=columns, titles=titles, rule=rule,
+                src=ctx.src)) for g in groups]
 
         return [Stage(name="probe", task=probe.probe_task, inputs=(ctx.src, "index"),
                       tasks=tasks),

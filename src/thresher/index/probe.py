@@ -152,7 +152,7 @@ def _deal_store_keys(sig, which, bands, rows, title, has, bits, first, fill,  # 
         fill[p] += 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProbeTask:
     """Match the documents of consecutive shards against the index's segments."""
 

@@ -6,17 +6,17 @@ by the key's top bits, and the pairs (site key, document fingerprint); it also k
 texts and their blocks for pass two.
 
 The ``articles`` stage (``stages/articles.py``) tells which documents of a site are
-crawls of one article. The ``template`` stage (``stages/template.py``) counts, one partition per task, each block
-key's support: on how many distinct documents it occurs (exact copies count once), or 1
-where they are all crawls of one article (``core/articles.py`` says why), and keeps only
-the keys on two or more: the table's size is the number of distinct repeated blocks,
-not the corpus.
-Counts are exact and sorted, so they depend neither on the order of the input nor on
-the number of workers.
+crawls of one article. The ``template`` stage (``stages/template.py``) counts, one
+partition per task, each block key's support: on how many distinct documents it occurs
+(exact copies count once), or 1 where they are all crawls of one article
+(``core/articles.py`` says why), and keeps only the keys on two or more: the table's
+size is the number of distinct repeated blocks, not the corpus. Counts are exact and
+sorted, so they depend neither on the order of the input nor on the number of workers.
 
-Pass two (the ``content`` stage, ``stages/content.py``) takes each shard's blocks as pass one kept them (the
-input is neither parsed nor cut again), looks them up in that table, scores every block
-with the shipped model, keeps the main-text span, and sketches the content for matching.
+Pass two (the ``content`` stage, ``stages/content.py``) takes each shard's blocks as
+pass one kept them (the input is neither parsed nor cut again), looks them up in that
+table, scores every block with the shipped model, keeps the main-text span, and sketches
+the content for matching.
 A document in which no content is found is matched on its whole text.
 """
 

@@ -58,15 +58,15 @@ def _read_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
               check=lambda stats: _check_read(ctx, stats)),
         Stage(name="articles", task=articles.article_task, scope="part", inputs=("read",),
               when=on_content, tasks=lambda _: [(f"part-{p:02d}", articles.ArticleTask(
-                  root, n, p)) for p in range(articles.PARTS)]),
+                  work=root, n_shards=n, part=p)) for p in range(articles.PARTS)]),
         Stage(name="template", task=template.template_task, scope="part", inputs=("read",),
               when=on_content, tasks=lambda _: [(f"part-{p:02d}", template.TemplateTask(
-                  root, n, p)) for p in range(PARTITIONS)]),
+                  work=root, n_shards=n, part=p)) for p in range(PARTITIONS)]),
         Stage(name="groups", task=lambda _: template.count_groups(work, n), scope="global",
               inputs=("read",), when=on_content),
         Stage(name="content", task=content.content_task, inputs=("read", "template"),
               when=on_content, tasks=lambda _: [(shard_key(t.shard.index), content.ContentTask(
-                  t, cfg.content.strip_boilerplate, sites)) for t in ctx.reads]),
+                  read=t, strip=cfg.content.strip_boilerplate, sites=sites)) for t in ctx.reads]),
     ]
 
 
@@ -96,12 +96,13 @@ def _match_stages(ctx: Context) -> list[Stage]:
     return [
         Stage(name="keys", task=keys.keys_task, inputs=(ctx.src, "index"),
               tasks=lambda done: [(shard_key(s), keys.KeysTask(
-                  root, n, s, plan.bands, plan.rows, columns, parts(done), ctx.src, titles,
-                  pages)) for s in range(n)]),
+                  work=root, n_shards=n, shard=s, bands=plan.bands, rows=plan.rows,
+                  columns=columns, parts=parts(done), src=ctx.src, titles=titles, pages=pages))
+                  for s in range(n)]),
         Stage(name="lsh", task=lsh.band_task, scope="part", inputs=("keys",),
               tasks=lambda done: [(f"part-{p:04d}", lsh.BandTask(
-                  root, n, p, bands, mh.max_bucket_pairs, mh.bucket_heads))
-                  for p in range(parts(done))]),
+                  work=root, n_shards=n, part=p, bands=bands, cap=mh.max_bucket_pairs,
+                  heads=mh.bucket_heads)) for p in range(parts(done))]),
         Stage(name="merge", scope="global", inputs=("lsh",), task=lambda done: {
             "candidates": lsh.merge_candidates(ctx.work, parts(done))}),
     ]
@@ -120,16 +121,18 @@ def _cluster_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
     return [
         Stage(name="verify", task=verify.verify_task, scope="part", inputs=("merge",),
               tasks=lambda done: [(numbered("chunk", c), verify.VerifyTask(
-                  root, n, c, ctx.src)) for c in range(chunks(done))]),
+                  work=root, n_shards=n, chunk=c, src=ctx.src)) for c in range(chunks(done))]),
         Stage(name="edges", task=edges.edge_task, scope="part", inputs=("verify",),
               tasks=lambda done: [(numbered("chunk", c), edges.EdgeTask(
-                  root, n, c, rule, extra)) for c in range(chunks(done))]),
+                  work=root, n_shards=n, chunk=c, rule=rule, skip=extra))
+                  for c in range(chunks(done))]),
         Stage(name="components", scope="global", inputs=("edges",),
               task=lambda done: cluster.component_labels(work, chunks(done))),
         Stage(name="buckets", task=cluster.bucket_task, scope="part",
               inputs=("components",), tasks=lambda done: [(
                   f"bucket-{b:03d}", cluster.BucketTask(
-                      root, chunks(done), b, cfg.cluster.keep != "connected"))
+                      work=root, chunks=chunks(done), bucket=b,
+                      priority=cfg.cluster.keep != "connected"))
                   for b in range(cluster.CLUSTER_BUCKETS)]),
         Stage(name="cluster", scope="global", inputs=("buckets",),
               task=lambda done: cluster.cluster_stage(

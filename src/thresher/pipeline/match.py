@@ -56,7 +56,8 @@ VERIFY_CHUNK = 50_000  # pairs per task: bounds the shingle sets a task holds
 
 def shard_offsets(work: WorkDir, n_shards: int) -> NDArray[np.int64]:
     """Return where each shard's records start in the global numbering (and the total)."""
-    sizes = [work.load_raw("read", artifact(s, "mode"), np.uint8).shape[0] for s in range(n_shards)]
+    sizes = [work.load_raw("read", artifact(s, "mode"), np.uint8).shape[0]
+             for s in range(n_shards)]
     offsets = np.zeros(n_shards + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     return offsets

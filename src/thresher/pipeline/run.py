@@ -324,8 +324,9 @@ def _run_stages(r: _Runner, shards: list[Shard], *, resumed: bool, started: floa
     warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
     content = cfg.content.match == "content"
     columns = plan.bands * plan.rows  # the signature values the bands use: all that is kept
-    reads = [ReadTask(str(r.work.root), s, r.fields, mh.num_perm, mh.ngram, mh.char_ngram,
-                      mh.shingle, mh.seed, warc, blocks=content, columns=columns,
+    reads = [ReadTask(work=str(r.work.root), shard=s, fields=r.fields, num_perm=mh.num_perm,
+                      ngram=mh.ngram, char_ngram=mh.char_ngram, shingle=mh.shingle,
+                      seed=mh.seed, warc=warc, blocks=content, columns=columns,
                       sort=survivor.sort_kind(cfg.cluster.keep))
              for s in shards]
     ctx = Context(config=cfg, work=r.work, shards=shards, matching=matching, reads=reads,
@@ -395,7 +396,8 @@ def _outputs(r: _Runner, ctx: Context, extension: Extension | None, done: dict[s
     kept_root = str(r.out / "kept")
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     decide = DecisionsTask(
-        str(work.root), n, str(r.out / "decisions.parquet"), mh.threshold, labels,
+        work=str(work.root), n_shards=n, target=str(r.out / "decisions.parquet"),
+        threshold=mh.threshold, labels=labels,
         containment=cfg.content.containment,
         title_containment=cfg.content.title_containment, content=content,
         old=None if extension is None else extension.refs(work),
@@ -403,14 +405,16 @@ def _outputs(r: _Runner, ctx: Context, extension: Extension | None, done: dict[s
         if cfg.content.strip_boilerplate else None,
         headlines=content and cfg.content.titles)
     pairs = [] if extension is not None else [("pairs", PairsTask(
-        str(work.root), n, chunks(done), str(r.out / "pairs.parquet"),
-        ctx.matching.candidate_threshold, content))]  # against an index: no sweep
+        work=str(work.root), n_shards=n, chunks=chunks(done),
+        target=str(r.out / "pairs.parquet"), low=ctx.matching.candidate_threshold,
+        content=content))]  # against an index: no sweep
     tasks: list[tuple[str, WriteTask | DecisionsTask | PairsTask]] = [
         ("decisions", decide), *pairs, *[
         (shard_key(s.index), WriteTask(
-            str(work.root), s, int(offsets[first]), int(offsets[last + 1]), kept_root,
-            cfg.output.format, r.fields,
-            tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (), name))
+            work=str(work.root), shard=s, start=int(offsets[first]),
+            stop=int(offsets[last + 1]), root=kept_root, fmt=cfg.output.format, fields=r.fields,
+            clean=tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (),
+            name=name))
         for (s, first, last), name in zip(whole, names, strict=True)]]
     os.makedirs(kept_root, exist_ok=True)  # there, empty, when nothing is kept
     written = r.stage("write", output_task, tasks)
@@ -430,8 +434,9 @@ def _annotate(r: _Runner, whole: list[tuple[Shard, int, int]], offsets: Any
     root = r.out / "annotated"
     root.mkdir(exist_ok=True)
     done = r.stage("annotate", annotate.annotate_task, [(shard_key(first), annotate.AnnotateTask(
-        str(r.work.root), shard, first, int(offsets[first]), int(offsets[last + 1]),
-        int(offsets[-1]), str(root), str(r.out / "decisions.parquet"), r.fields))
+        work=str(r.work.root), shard=shard, first=first, start=int(offsets[first]),
+        stop=int(offsets[last + 1]), records=int(offsets[-1]), root=str(root),
+        decisions=str(r.out / "decisions.parquet"), fields=r.fields))
         for shard, first, last in whole])
     written = sum(int(d.get("written", 0)) for d in done)
     return {"written": written, "left_out": int(offsets[-1]) - written}

@@ -75,7 +75,7 @@ def _marks(rows: Any, sizes: NDArray[np.int64]) -> Any:
                             pa.array(sizes, pa.int64(), mask=sizes == 0))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AnnotateTask:
     """Write one input file's records, annotated."""
 

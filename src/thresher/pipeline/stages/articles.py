@@ -64,7 +64,7 @@ def article_rows(blocks: Blocks, keys: NDArray[np.uint64], ghash: NDArray[np.uin
     return rows, long_block_sigs(blocks.doc_offsets, blocks.key, blocks.stats[:, 0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ArticleTask:
     """Join the documents of one partition of sites into articles."""
 

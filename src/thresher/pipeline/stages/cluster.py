@@ -71,7 +71,7 @@ def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
             "components": int(distinct(label).shape[0])}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BucketTask:
     """Cluster the components dealt to one bucket."""
 

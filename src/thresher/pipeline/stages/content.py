@@ -24,7 +24,7 @@ from thresher.pipeline.workdir import WorkDir
 __all__ = ["ContentTask", "content_task"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContentTask:
     """Find the content of one shard's documents and sketch it as the read stage would."""
 

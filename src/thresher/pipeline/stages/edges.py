@@ -14,7 +14,7 @@ from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["EdgeTask", "edge_task"]
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EdgeTask:
     """Decide which candidate pairs of one verified chunk are matches."""
 
@@ -56,7 +56,8 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     c = task.chunk
     cand = np.asarray(work.load("verify", "cand", mmap=True)[
         c * VERIFY_CHUNK:(c + 1) * VERIFY_CHUNK])
-    sims, conts = work.load("verify", numbered("chunk", c)), work.load("verify", numbered("cont", c))
+    sims = work.load("verify", numbered("chunk", c))
+    conts = work.load("verify", numbered("cont", c))
     u = (cand >> np.uint64(32)).astype(np.int64)
     v = (cand & np.uint64(0xFFFFFFFF)).astype(np.int64)
     rule = task.rule

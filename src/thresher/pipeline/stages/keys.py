@@ -27,7 +27,7 @@ def lsh_parts(n_active: int, bands: int) -> int:
     return max(MIN_PARTS, -(-(n_active * bands * 24) // PART_BUDGET))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KeysTask:
     """Write one shard's band keys, every band, into files by key range."""
 

@@ -15,7 +15,7 @@ from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["BandTask", "band_task", "merge_candidates"]
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BandTask:
     """One key range of every band: bucket its documents and pair them."""
 

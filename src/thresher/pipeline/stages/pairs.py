@@ -49,7 +49,7 @@ _WHY = {EDGE_NEAR: "near", EDGE_PARTIAL: "partial", EDGE_TITLE: "title"}
 ROW_GROUP = 65536
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PairsTask:
     """Write ``pairs.parquet``: a task of the write stage, beside the decisions."""
 
@@ -77,7 +77,8 @@ def _chunk(work: WorkDir, n_shards: int, c: int, *, low: float, content: bool) -
 
     cand = np.asarray(work.load("verify", "cand", mmap=True)[
         c * VERIFY_CHUNK:(c + 1) * VERIFY_CHUNK])
-    sims, conts = work.load("verify", numbered("chunk", c)), work.load("verify", numbered("cont", c))
+    sims = work.load("verify", numbered("chunk", c))
+    conts = work.load("verify", numbered("cont", c))
     inter = work.load("verify", numbered("inter", c))
     edges = work.load("cluster", numbered("edges", c))
     packed = (edges[:, 0].astype(np.uint64) << np.uint64(32)) | edges[:, 1].astype(np.uint64)

@@ -25,7 +25,7 @@ def _key_counts(a: NDArray[np.uint64], articles: NDArray[np.uint64]
     return support(np.ascontiguousarray(a[:, 0]), docs, to_articles(docs, articles))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TemplateTask:
     """Count one partition of block keys over all shards."""
 

@@ -15,7 +15,7 @@ from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["VerifyTask", "verify_task"]
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VerifyTask:
     """Compute the exact Jaccard of one chunk of candidate pairs."""
 

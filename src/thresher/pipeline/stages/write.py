@@ -54,7 +54,7 @@ def _labels() -> dict[str, Any]:
             "match": pa.array([_MATCH.get(k) for k in kinds], pa.string())}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WriteTask:
     """Write one shard's kept records."""
 
@@ -85,7 +85,7 @@ def write_task(task: WriteTask) -> dict[str, Any]:
     return stats
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DecisionsTask:
     """Write ``decisions.parquet`` (and the removed blocks): a task of the write stage, so
     that a worker writes it while the others write the kept corpus."""

@@ -1,4 +1,9 @@
-"""Run the dedup pipeline: read -> index -> lsh -> verify -> cluster -> write.
+"""Run the dedup pipeline: walk the plan (``dedup.py``: read -> index -> lsh -> verify ->
+cluster), then write.
+
+One runner (:class:`~thresher.pipeline.runner.Runner`) runs every stage: it owns completion markers, resume,
+progress and timing. An extension (``thresher.index``) adds its stages and hooks
+(see :class:`~thresher.pipeline.graph.Extension`); this module never imports it.
 
 Each stage skips the tasks whose completion marker exists, so a run killed at any point
 and started again with the same options and inputs resumes where it stopped and ends
@@ -11,22 +16,18 @@ import dataclasses
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any
 
 from thresher._version import __version__
 from thresher.config import Config
-from thresher.core.sorting import stable_argsort
 from thresher.errors import ConfigError
-from thresher.executors import Executor, make_executor
 from thresher.io.atomic import write_atomically
 from thresher.io.hfdisk import finish_saved
 from thresher.io.hub import is_hub, local_paths
-from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
@@ -45,6 +46,7 @@ from thresher.pipeline.outdir import (
 from thresher.pipeline.plan import match_plan, plan_data
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask
+from thresher.pipeline.runner import Runner
 from thresher.pipeline.stages import annotate
 from thresher.pipeline.stages.pairs import PairsTask
 from thresher.pipeline.stages.write import DecisionsTask, WriteTask, output_task
@@ -54,9 +56,6 @@ from thresher.pipeline.workdir import WorkDir, is_url
 __all__ = ["match_rule", "normal", "run_dedup", "stable_fingerprint"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
 
 def _absolute(path: str) -> str:
     """An input as the summary names it: its absolute path (``-`` for standard input)."""
@@ -87,120 +86,6 @@ def _whole_files(shards: Sequence[Shard]) -> list[tuple[Shard, int, int]]:
             whole = dataclasses.replace(s, start=0, stop=None, first_line=1)
             out.append((whole, s.index, s.index))
     return out
-
-
-class _Poller:
-    """Calls a function every half second in a thread while a stage runs."""
-
-    def __init__(self, fn: Callable[[], None]) -> None:
-        self.fn = fn
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        while not self.stop.wait(0.5):
-            self.fn()
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
-
-
-@dataclasses.dataclass(frozen=True)
-class _Timed:
-    """A stage's task function that also returns the CPU seconds its process spent on the
-    task: a stage's wall time includes waiting (on the disk, on other workers), this not."""
-
-    fn: Callable[[Any], dict[str, Any]]
-
-    def __call__(self, task: Any) -> tuple[dict[str, Any], float]:
-        start = time.process_time()
-        stats = self.fn(task)
-        return stats, time.process_time() - start
-
-
-def _load_compiled_runtime() -> None:
-    """Load numba's runtime (slow on a process's first compiled call) here, before
-    worker processes are forked from this one: they inherit it loaded."""
-    import numpy as np
-
-    stable_argsort(np.zeros(1, dtype=np.uint64))
-
-
-class _Runner:
-    """Runs the stages of one dedup, skipping finished tasks."""
-
-    def __init__(self, config: Config, progress: Progress, work: WorkDir) -> None:
-        self.config = config
-        self.progress = progress
-        self.out = Path(config.output.directory).absolute()  # tasks may run elsewhere
-        self.work = work
-        self.timings: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes
-        self.executor: Executor = make_executor(config.run.executor, config.run.workers,
-                                                address=config.run.ray_address)
-        _load_compiled_runtime()
-        self.fields = Fields(id=config.input.id_field, text=config.input.text_field,
-                             url=config.input.url_field, max_bytes=config.input.max_doc_bytes,
-                             group=config.content.group_by,
-                             mark=config.output.annotate_field if config.output.annotate
-                             else None, key=config.cluster.field,
-                             key_option="--date-field" if config.cluster.date_field
-                             else "--keep")
-
-    def run(self, stage: Stage, done: dict[str, Any]) -> Any:
-        """Run one stage of the plan (given the results of those before it, by name);
-        return its results: a global stage's statistics, another's per task."""
-        if stage.tasks is None:
-            stats: Any = self.single(stage.name, lambda: stage.task(done))
-        else:
-            stats = self.stage(stage.name, stage.task, stage.tasks(done))
-        if stage.check is not None:
-            stage.check(stats)
-        return stats
-
-    def stage(self, name: str, fn: Callable[[T], dict[str, Any]], tasks: Sequence[tuple[str, T]]
-              ) -> list[dict[str, Any]]:
-        """Run the unfinished tasks of a stage; return every task's statistics in order."""
-        start = time.perf_counter()
-        todo = [(i, t) for i, (key, t) in enumerate(tasks) if self.work.done(name, key) is None]
-        self.progress.start(name, len(tasks))
-        self.progress.advance(name, len(tasks) - len(todo))
-        with _Poller(lambda: self._note(name, start)):
-            ran = self.executor.map(_Timed(fn), [t for _, t in todo],
-                                    on_done=lambda _i: self.progress.advance(name))
-        self.cpu[name] = round(sum(cpu for _, cpu in ran), 3)
-        self._note(name, start)
-        stats = [self.work.done(name, key) or {} for key, _ in tasks]
-        self.timings[name] = round(time.perf_counter() - start, 3)
-        log.info("stage %s: %d tasks (%d reused) in %.2f s", name, len(tasks),
-                 len(tasks) - len(todo), self.timings[name])
-        self.progress.finish(name, self.timings[name])
-        return stats
-
-    def _note(self, name: str, start: float) -> None:
-        done = self.work.progress_total(name)
-        if done:
-            rate = done / max(time.perf_counter() - start, 1e-9)
-            self.progress.note(name, f"{done:,} records, {rate:,.0f}/s")
-
-    def single(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run a one-task stage in this process unless it already finished."""
-        start, cpu = time.perf_counter(), time.process_time()
-        self.progress.start(name, 1)
-        stats = self.work.done(name, name)
-        if stats is None:
-            stats = fn()
-            self.work.mark_done(name, name, stats)
-        self.progress.advance(name)
-        self.timings[name] = round(time.perf_counter() - start, 3)
-        self.cpu[name] = round(time.process_time() - cpu, 3)
-        self.progress.finish(name, self.timings[name])
-        return stats
 
 
 def run_dedup(config: Config, *, progress: Progress | None = None,
@@ -265,7 +150,7 @@ def _claimed_run(config: Config, progress: Progress | None, extension: Extension
                           "or choose another folder")
     resumed = work.prepare(fingerprint)
     outdir.begin(identity, fresh=not resumed)  # an earlier run's outputs would mix in
-    r = _Runner(config, progress or NullProgress(), work)
+    r = Runner(config, progress or NullProgress(), work)
     try:
         summary = _run_stages(r, shards, resumed=resumed, started=started,
                               extension=extension)
@@ -309,7 +194,7 @@ def normal(data: Any) -> Any:
     return json.loads(json.dumps(data, sort_keys=True))
 
 
-def _run_stages(r: _Runner, shards: list[Shard], *, resumed: bool, started: float,
+def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float,
                 extension: Extension | None) -> dict[str, Any]:
     """Walk the plan, write the outputs, and write and return the summary."""
     cfg = r.config
@@ -361,7 +246,7 @@ def _run_stages(r: _Runner, shards: list[Shard], *, resumed: bool, started: floa
     return summary
 
 
-def _write_beside(r: _Runner, ctx: Context, extension: Extension | None,
+def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
                   outputs: Callable[[], int]) -> tuple[int, dict[str, Any]]:
     """Write the outputs, and do the extension's work beside them (an index ``add``:
     commit the batch); return the kept texts' UTF-8 size and what the extension did."""
@@ -385,7 +270,7 @@ def _write_beside(r: _Runner, ctx: Context, extension: Extension | None,
     return kept_bytes, extra
 
 
-def _outputs(r: _Runner, ctx: Context, extension: Extension | None, done: dict[str, Any], *,
+def _outputs(r: Runner, ctx: Context, extension: Extension | None, done: dict[str, Any], *,
              whole: list[tuple[Shard, int, int]], names: list[str | None], offsets: Any
              ) -> int:
     """The kept corpus, and decisions.parquet (and the removed blocks) as one more task
@@ -417,7 +302,8 @@ def _outputs(r: _Runner, ctx: Context, extension: Extension | None, done: dict[s
             name=name))
         for (s, first, last), name in zip(whole, names, strict=True)]]
     os.makedirs(kept_root, exist_ok=True)  # there, empty, when nothing is kept
-    written = r.stage("write", output_task, tasks)
+    written = r.run(Stage(name="write", task=output_task, inputs=("cluster",),
+                          tasks=lambda _: tasks), {})
     if cfg.output.format == "input":  # a save_to_disk input's kept folder is one too
         finish_saved(list(ctx.shards), kept_root)
     r.timings["decisions"] = float(written[0].get("seconds", 0.0))
@@ -426,18 +312,21 @@ def _outputs(r: _Runner, ctx: Context, extension: Extension | None, done: dict[s
     return int(written[0]["kept_bytes"])
 
 
-def _annotate(r: _Runner, whole: list[tuple[Shard, int, int]], offsets: Any
+def _annotate(r: Runner, whole: list[tuple[Shard, int, int]], offsets: Any
               ) -> dict[str, Any]:
     """Write every record, its decision added, under ``annotated/``; say how many were
     written and how many could not be (see docs/outputs.md)."""
-    r.single("sizes", lambda: annotate.cluster_sizes(r.work))
+    r.run(Stage(name="sizes", scope="global", inputs=("cluster",),
+                task=lambda _: annotate.cluster_sizes(r.work)), {})
     root = r.out / "annotated"
     root.mkdir(exist_ok=True)
-    done = r.stage("annotate", annotate.annotate_task, [(shard_key(first), annotate.AnnotateTask(
-        work=str(r.work.root), shard=shard, first=first, start=int(offsets[first]),
-        stop=int(offsets[last + 1]), records=int(offsets[-1]), root=str(root),
-        decisions=str(r.out / "decisions.parquet"), fields=r.fields))
-        for shard, first, last in whole])
+    done = r.run(Stage(name="annotate", task=annotate.annotate_task, inputs=("sizes",),
+                       tasks=lambda _: [(shard_key(first), annotate.AnnotateTask(
+                           work=str(r.work.root), shard=shard, first=first,
+                           start=int(offsets[first]), stop=int(offsets[last + 1]),
+                           records=int(offsets[-1]), root=str(root),
+                           decisions=str(r.out / "decisions.parquet"), fields=r.fields))
+                           for shard, first, last in whole]), {})
     written = sum(int(d.get("written", 0)) for d in done)
     return {"written": written, "left_out": int(offsets[-1]) - written}
 

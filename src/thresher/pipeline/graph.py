@@ -125,7 +125,7 @@ class Extension(Protocol):
     """What an optional subsystem (the persistent index) adds to a run.
 
     The pipeline calls these hooks and never imports the subsystem: the caller of
-    ``run_dedup`` passes an object that has them. See ``thresher.index.plugin``.
+    ``run_dedup`` passes an object that has them. See ``index/plugin.py``.
     """
 
     def fingerprint(self) -> Any:

@@ -1,9 +1,10 @@
 """Run the dedup pipeline: walk the plan (``dedup.py``: read -> index -> lsh -> verify ->
 cluster), then write.
 
-One runner (:class:`~thresher.pipeline.runner.Runner`) runs every stage: it owns completion markers, resume,
-progress and timing. An extension (``thresher.index``) adds its stages and hooks
-(see :class:`~thresher.pipeline.graph.Extension`); this module never imports it.
+One runner (:class:`~thresher.pipeline.runner.Runner`) runs every stage: it owns
+completion markers, resume, progress and timing. An extension (the persistent index,
+``index/plugin.py``) adds its stages and hooks (see
+:class:`~thresher.pipeline.graph.Extension`); this module never imports it.
 
 Each stage skips the tasks whose completion marker exists, so a run killed at any point
 and started again with the same options and inputs resumes where it stopped and ends
@@ -92,7 +93,7 @@ def run_dedup(config: Config, *, progress: Progress | None = None,
               extension: Extension | None = None) -> dict[str, Any]:
     """Run the whole pipeline for ``config``; return the summary (also written to disk).
 
-    With ``extension`` (``thresher.index`` passes one), the run also does what it adds:
+    With ``extension`` (the persistent index passes one), the run also does what it adds:
     matching against a persistent index, and adding the kept documents to it.
     """
     started = time.perf_counter()

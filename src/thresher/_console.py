@@ -7,19 +7,12 @@ import json
 import shlex
 from typing import Any
 
+from thresher.pipeline.graph import LABELS
+
 __all__ = ["RichProgress", "add_reruns", "plan_lines", "print_summary", "rerun_argv",
            "sweep_lines"]
 
-_STAGE_LABELS = {"read": "Reading and sketching", "articles": "Finding articles",
-                 "template": "Counting site blocks",
-                 "groups": "Counting site pages", "content": "Finding content",
-                 "index": "Indexing", "keys": "Band keys", "lsh": "LSH buckets",
-                 "merge": "Merging candidates", "verify": "Verifying candidates",
-                 "edges": "Matching pairs", "components": "Finding components",
-                 "buckets": "Clustering components", "cluster": "Collecting clusters",
-                 "write": "Writing kept corpus", "probe": "Looking up the index",
-                 "probed": "Gathering index matches", "sizes": "Counting cluster sizes",
-                 "annotate": "Writing annotated records"}
+_STAGE_LABELS = LABELS
 
 
 class RichProgress:

@@ -1,7 +1,7 @@
 """``thresher sweep``: what other thresholds would do, read from one finished run.
 
 Verification computes the true similarity of every candidate, and a run keeps the pairs
-it judged (``pairs.parquet``, written by ``thresher.pipeline.pairs``). For each
+it judged (``pairs.parquet``, written by ``thresher.pipeline.stages.pairs``). For each
 threshold the sweep judges them again by the run's rule with that threshold
 (``MatchRule.decide`` and ``ways_of`` in ``thresher.core.rule``) and clusters the
 matches again (``thresher.core.cluster.cluster_nodes``: the same order and tie-breaks), so its counts are those of a run at that threshold that seeks
@@ -159,8 +159,8 @@ def _load(run: Path) -> tuple[dict[str, Any], _Judged]:
     """The run's summary, and its pairs and records as the sweep reads them."""
     import pyarrow.parquet as pq
 
-    from thresher.pipeline.match import record_ranks
-    from thresher.pipeline.pairs import KEYS
+    from thresher.pipeline.stages.index import record_ranks
+    from thresher.pipeline.stages.pairs import KEYS
 
     try:
         summary = json.loads((run / "summary.json").read_text())
@@ -216,7 +216,7 @@ def _outcome(j: _Judged, plan: MatchPlan) -> tuple[NDArray[np.bool_], tuple[int,
     duplicates and largest cluster that follow."""
     from thresher.core.cluster import cluster_nodes
     from thresher.core.rule import WAY_BWD, WAY_FWD, ways_of
-    from thresher.pipeline.run import match_rule
+    from thresher.pipeline.dedup import match_rule
 
     rule = match_rule(plan)
     hit, why = rule.decide(j.sim, j.cont, j.shared, j.keys.get("site"), j.keys.get("title"),

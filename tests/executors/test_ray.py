@@ -79,7 +79,7 @@ def test_a_restarted_driver_resumes_with_the_same_outputs(
         local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The driver dies after the Ray tasks of the first stages finished; run again, it
     reuses their files (completion markers) and ends with the outputs of a clean run."""
-    from thresher.pipeline import clusters
+    from thresher.pipeline.stages import cluster as clusters
 
     corpus = make_corpus(tmp_path / "c", files=2, per_file=120, seed=12)
     thresher.dedup(inputs=[corpus], output=tmp_path / "clean", executor="serial",

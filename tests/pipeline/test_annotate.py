@@ -257,7 +257,7 @@ def test_the_flags_map_to_the_config(tmp_path: Path) -> None:
 
 
 def test_a_range_of_decisions_is_read_from_its_row_groups(tmp_path: Path) -> None:
-    from thresher.pipeline.annotate import _decision_rows
+    from thresher.pipeline.stages.annotate import _decision_rows
 
     pq.write_table(pa.table({"id": [str(i) for i in range(10)]}), tmp_path / "d.parquet",
                    row_group_size=3)

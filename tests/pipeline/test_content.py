@@ -143,15 +143,15 @@ def test_strip_needs_content_matching() -> None:
 
 def test_site_counts_in_passes_give_the_same_results(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from thresher.pipeline import chrome
+    from thresher.pipeline.stages import template
 
     rows = [{"id": f"d{i}", "url": f"https://s{i % 3}.example/{i}",
              "text": _page(f"Report {i}", _article(f"topic{i % 7}", 4), CHROME, TAIL)}
             for i in range(60)]
     write_jsonl(tmp_path / "in.jsonl", rows)
     outs = []
-    for name, budget in (("one", chrome.PASS_BUDGET), ("many", 64)):
-        monkeypatch.setattr(chrome, "PASS_BUDGET", budget)
+    for name, budget in (("one", template.PASS_BUDGET), ("many", 64)):
+        monkeypatch.setattr(template, "PASS_BUDGET", budget)
         thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / name,
                        executor="serial", strip_boilerplate=True)
         outs.append([(tmp_path / name / f).read_bytes()

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thresher.core.cluster import cluster_nodes
-from thresher.pipeline import clusters, match
+from thresher.pipeline.stages import cluster as clusters
+from thresher.pipeline.stages import keys
 from thresher.pipeline.workdir import WorkDir
 
 
@@ -73,7 +74,8 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
         assert labels == _components(n, pairs)
         assert stats["components"] == len(set(labels.values()))
         for b in range(clusters.CLUSTER_BUCKETS):
-            clusters.bucket_task(clusters.BucketTask(str(tmp), chunks, b, keep))
+            clusters.bucket_task(clusters.BucketTask(work=str(tmp), chunks=chunks, bucket=b,
+                                                     priority=keep))
         got = {}
         for b in range(clusters.CLUSTER_BUCKETS):
             doc = work.load("cluster", f"bucket-{b:03d}-doc")
@@ -98,8 +100,8 @@ def test_band_keys_cut_into_ranges_give_the_same_results(tmp_path: Path,
 
     corpus = make_corpus(tmp_path / "c", files=2, per_file=150, seed=3)
     one = thresher.dedup(inputs=[corpus], output=tmp_path / "one", executor="serial")
-    monkeypatch.setattr(match, "PART_BUDGET", 2_000)  # type: ignore[attr-defined]
-    assert match.lsh_parts(300, 32) > 100
+    monkeypatch.setattr(keys, "PART_BUDGET", 2_000)
+    assert keys.lsh_parts(300, 32) > 100
     many = thresher.dedup(inputs=[corpus], output=tmp_path / "many", executor="serial")
     assert one["duplicates"]["near"] > 0 and many["lsh"] == one["lsh"]
     assert _outputs(tmp_path / "one") == _outputs(tmp_path / "many")

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thresher.pipeline.match import record_ranks
+from thresher.pipeline.stages.index import record_ranks
 
 
 def _arrow_ranks(table: pa.Table) -> list[int]:

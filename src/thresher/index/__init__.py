@@ -48,8 +48,8 @@ def create(path: str | Path, **options: Any) -> dict[str, Any]:
         What [`stats`][thresher.index.stats] returns.
     """
     from thresher.config import config_from_mapping
+    from thresher.index.plugin import index_config
     from thresher.index.store import IndexStore
-    from thresher.pipeline.run import index_config
 
     config = config_from_mapping({**options, **_PLACEHOLDER})
     return IndexStore.create(path, index_config(config)).stats()
@@ -71,10 +71,10 @@ def _config(path: str | Path, inputs: Any, output: str | Path, options: dict[str
 
 def _run(path: str | Path, inputs: Any, output: str | Path, mode: str,
          options: dict[str, Any], progress: Any = None) -> dict[str, Any]:
-    from thresher.pipeline.run import IndexRun, run_dedup
+    from thresher.index.plugin import IndexRun, run
 
     config = _config(path, inputs, output, options)
-    return run_dedup(config, progress=progress, index=IndexRun(str(path), mode))
+    return run(config, IndexRun(str(path), mode), progress)
 
 
 def add(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from thresher.index.probe import match_batch
 from thresher.index.segment import Segment, summed_site_tables
 from thresher.index.store import IndexStore
 from thresher.io.records import Fields
-from thresher.pipeline.read import _MODES
+from thresher.pipeline.read import MODES
 
 __all__ = ["Index", "warm_files"]
 
@@ -110,8 +110,8 @@ class Index:
                 bytes it has faulted in so far.
         """
         from thresher.config import config_from_mapping
+        from thresher.pipeline.dedup import match_rule
         from thresher.pipeline.plan import match_plan
-        from thresher.pipeline.run import match_rule
 
         self.store = IndexStore(path)
         manifest = self.store.manifest()
@@ -193,7 +193,7 @@ class Index:
                 title, heads = None, None
         mh = self.config.minhash
         s = sketch_texts(content, num_perm=mh.num_perm, ngram=mh.ngram,
-                         char_ngram=mh.char_ngram, mode=_MODES[mh.shingle], seed=mh.seed,
+                         char_ngram=mh.char_ngram, mode=MODES[mh.shingle], seed=mh.seed,
                          prepared=laid_out)
 
         def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
@@ -205,7 +205,7 @@ class Index:
             return distinct_sets(flat, offsets)
 
         tfp = sketch_texts(texts, num_perm=0, ngram=mh.ngram, char_ngram=mh.char_ngram,
-                           mode=_MODES[mh.shingle], seed=mh.seed, prepared=whole).fingerprints \
+                           mode=MODES[mh.shingle], seed=mh.seed, prepared=whole).fingerprints \
             if self.content else None  # the whole texts' (an unchanged page)
         found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
                                title, self.rule, self.plan.bands, self.plan.rows,

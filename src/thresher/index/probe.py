@@ -48,22 +48,22 @@ from thresher.core.verify import gather_slices, overlaps
 from thresher.executors import Threads, thread_pool
 from thresher.index.segment import Segment, fence_of, open_segments
 from thresher.index.store import IndexStore, npy_stream
-from thresher.pipeline.clusters import ShardDecisions
 from thresher.pipeline.match import (
     KIND_EXACT_NEAR,
     KIND_NEAR,
     KIND_PARTIAL,
     KIND_SAME_CONTENT,
     KIND_TITLE,
-    _gather_sets,
     active_docs,
+    gather_sets,
     shard_offsets,
 )
+from thresher.pipeline.stages.cluster import ShardDecisions
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["ProbeTask", "commit_run", "merge_probes", "probe_task"]
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProbeTask:
     """Match the documents of consecutive shards against the index's segments."""
 
@@ -145,7 +145,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
             return np.ascontiguousarray(np.concatenate(parts[key]))
 
         def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-            return _gather_sets(work, task.n_shards, docs[rows], task.src)
+            return gather_sets(work, task.n_shards, docs[rows], task.src)
 
         found, candidates = match_batch(
             open_segments(task.index, task.segments), joined("sig"), joined("fp"), sets_of,

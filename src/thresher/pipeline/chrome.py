@@ -5,25 +5,24 @@ shard, the pairs (site-and-block key, document fingerprint) into ``PARTITIONS`` 
 by the key's top bits, and the pairs (site key, document fingerprint); it also keeps the
 texts and their blocks for pass two.
 
-The ``articles`` stage (``pipeline/articles.py``) tells which documents of a site are
-crawls of one article. The ``template`` stage counts, one partition per task, each block
-key's support: on how many distinct documents it occurs (exact copies count once), or 1
-where they are all crawls of one article (``core/articles.py`` says why), and keeps only
-the keys on two or more: the table's size is the number of distinct repeated blocks, not the corpus.
-Counts are exact and sorted, so they depend neither on the order of the input nor on
-the number of workers.
+The ``articles`` stage (``stages/articles.py``) tells which documents of a site are
+crawls of one article. The ``template`` stage (``stages/template.py``) counts, one
+partition per task, each block key's support: on how many distinct documents it occurs
+(exact copies count once), or 1 where they are all crawls of one article
+(``core/articles.py`` says why), and keeps only the keys on two or more: the table's
+size is the number of distinct repeated blocks, not the corpus. Counts are exact and
+sorted, so they depend neither on the order of the input nor on the number of workers.
 
-Pass two (the ``content`` stage) takes each shard's blocks as pass one kept them (the
-input is neither parsed nor cut again), looks them up in that table, scores every block
-with the shipped model, keeps the main-text span, and sketches the content for matching.
+Pass two (the ``content`` stage, ``stages/content.py``) takes each shard's blocks as
+pass one kept them (the input is neither parsed nor cut again), looks them up in that
+table, scores every block with the shipped model, keeps the main-text span, and sketches
+the content for matching.
 A document in which no content is found is matched on its whole text.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,34 +31,22 @@ import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-from thresher.core.articles import support
 from thresher.core.blocks import STAT_NAMES, Blocks, word_features
-from thresher.core.cleaning import content_spans, decide, kept_content, site_keys, site_mix
-from thresher.core.content import KEEP, REASONS
-from thresher.core.lookup import sorted_lookup
-from thresher.core.scope import scope_counts
+from thresher.core.cleaning import site_keys, site_mix
 from thresher.core.sorting import group_order
 from thresher.core.titles import first_keys
-from thresher.io.batches import BATCH, Decoded
+from thresher.io.batches import Decoded
 from thresher.io.records import Fields, Record
-from thresher.pipeline.articles import article_rows, article_table, to_articles
-from thresher.pipeline.pages import page_hashes
-from thresher.pipeline.read import ReadTask, sketch_rows
-from thresher.pipeline.workdir import WorkDir
+from thresher.pipeline.stages.articles import article_rows
 
 __all__ = [
     "PARTITIONS",
-    "ContentTask",
     "Decoded",
-    "TemplateTask",
-    "content_task",
-    "count_groups",
     "group_of",
     "pass_one",
     "pass_one_files",
     "site_hashes",
     "site_of",
-    "template_task",
 ]
 
 PARTITIONS = 16
@@ -205,256 +192,3 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
     files["bword"].write(word_features(blocks))
 
 
-def _key_counts(a: NDArray[np.uint64], articles: NDArray[np.uint64]
-                ) -> tuple[NDArray[np.uint64], NDArray[np.int64], int]:
-    """Of (key, document) pairs: the distinct keys in order, each one's support (counted
-    as :func:`thresher.core.articles.support` says), and the number of distinct pairs."""
-    docs = np.ascontiguousarray(a[:, 1])
-    return support(np.ascontiguousarray(a[:, 0]), docs, to_articles(docs, articles))
-
-
-@dataclass(frozen=True)
-class TemplateTask:
-    """Count one partition of block keys over all shards."""
-
-    work: str
-    n_shards: int
-    part: int
-
-
-PASS_BUDGET = 256 << 20  # bytes of (key, fingerprint) pairs a template task holds at once
-
-
-def template_task(task: TemplateTask) -> dict[str, Any]:
-    """Keep the block keys of one partition that occur on two or more distinct documents.
-
-    A partition larger than ``PASS_BUDGET`` is counted in passes, each over a sub-range
-    of the keys (the next bits below the partition's), so memory stays within the budget
-    whatever the corpus; the result is the same, since a key's pairs all fall in one pass.
-    """
-    work = WorkDir(task.work)
-    articles = article_table(work)
-    files = [work.load_raw("read", f"{s:05d}.blk{task.part:02d}", np.uint64, 2)
-             for s in range(task.n_shards)]
-    total = sum(f.nbytes for f in files)
-    passes = max(1, -(-total // PASS_BUDGET))
-    keys_out, counts_out, blocks = [], [], 0
-    for q in range(passes):
-        chunks = []
-        for f in files:
-            if passes == 1:
-                chunks.append(np.asarray(f))
-                continue
-            sub = ((f[:, 0] << np.uint64(4)) >> np.uint64(32)).astype(np.int64) * passes >> 32
-            chunks.append(np.asarray(f[sub == q]))
-        keys, counts, distinct = _key_counts(
-            np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.uint64), articles)
-        blocks += distinct
-        repeated = counts >= 2
-        keys_out.append(keys[repeated])
-        counts_out.append(counts[repeated].astype(np.uint32))
-    keys = np.concatenate(keys_out)
-    order = np.argsort(keys)
-    work.save("template", f"keys-{task.part:02d}", keys[order])
-    work.save("template", f"counts-{task.part:02d}", np.concatenate(counts_out)[order])
-    stats = {"blocks": blocks, "repeated": int(keys.shape[0]), "passes": passes}
-    work.mark_done("template", f"part-{task.part:02d}", stats)
-    return stats
-
-
-def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
-    """Count the pages of every site (its texts; 1 where they are all one article); save
-    the sorted table."""
-    pairs = np.concatenate(
-        [work.load_raw("read", f"{s:05d}.grp", np.uint64, 2) for s in range(n_shards)]
-        or [np.zeros((0, 2), dtype=np.uint64)])
-    keys, counts, _ = _key_counts(pairs, article_table(work))
-    work.save("template", "group_keys", keys)
-    work.save("template", "group_pages", counts.astype(np.int64))
-    return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0)),
-            "scope": scope_counts(pairs[:, 0], keys)}
-
-
-@dataclass(frozen=True)
-class ContentTask:
-    """Find the content of one shard's documents and sketch it as the read stage would."""
-
-    read: ReadTask  # the shard, its fields, and how to sketch
-    strip: bool
-    # A persistent index whose site statistics count too: its path and segments
-    # (name, batch, documents, first number).
-    index: tuple[str, tuple[tuple[str, int, int, int], ...]] | None = None
-
-
-class _Tables:
-    def __init__(self, work: WorkDir) -> None:
-        self.keys = np.concatenate([work.load("template", f"keys-{p:02d}")
-                                    for p in range(PARTITIONS)])
-        self.counts = np.concatenate([work.load("template", f"counts-{p:02d}")
-                                      for p in range(PARTITIONS)])
-        self.group_keys = work.load("template", "group_keys")
-        self.group_pages = work.load("template", "group_pages")
-
-    def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
-                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Each block's count of pages on its site, and each document's site pages."""
-        return (sorted_lookup(keys, self.keys, self.counts, 1),
-                sorted_lookup(ghash, self.group_keys, self.group_pages, 1))
-
-
-class _WithIndex:
-    """The run's site statistics plus those of the indexed batches: a new crawl of a site
-    is weighed against every page of it seen before."""
-
-    def __init__(self, run: _Tables, path: str,
-                 entries: tuple[tuple[str, int, int, int], ...]) -> None:
-        from thresher.index.segment import open_segments
-
-        self.run = run
-        self.segments = open_segments(path, entries)
-
-    def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
-                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        from thresher.index.segment import site_stats
-
-        counts, pages = self.run(keys, ghash)
-        more, more_pages = site_stats(self.segments, keys, ghash)
-        return counts + more, pages + more_pages
-
-
-class _Shard:
-    """What pass one kept of a shard, a batch of records at a time."""
-
-    def __init__(self, work: WorkDir, name: str) -> None:
-        self.a = {key: work.load_raw("read", f"{name}.{key}", dtype, width)
-                  for key, (dtype, width) in _KEPT.items()}
-        doc = np.asarray(self.a["doc"])
-        self.slot = doc[:, 0].astype(bool)
-        self.chars = doc[:, 3]
-        self.text_at = np.concatenate(([0], np.cumsum(doc[:, 1])))
-        self.block_at = np.concatenate(([0], np.cumsum(doc[:, 2])))
-        self.records = doc.shape[0]
-
-    def batch(self, lo: int, hi: int) -> tuple[list[int], Blocks, NDArray[np.float64],
-                                               NDArray[np.uint64], NDArray[np.uint64],
-                                               tuple[NDArray[np.uint8], NDArray[np.int64]]]:
-        """Records lo..hi: their usable rows, blocks, word features, site keys, sites and
-        texts (as ``prepare_batch`` lays them out)."""
-        a = self.a
-        slots = np.flatnonzero(self.slot[lo:hi])
-        b0, b1 = int(self.block_at[lo]), int(self.block_at[hi])
-        t0, t1 = int(self.text_at[lo]), int(self.text_at[hi])
-        per_doc = np.asarray(a["doc"][lo:hi, 2])[slots]
-        doc_off = np.concatenate(([0], np.cumsum(per_doc))).astype(np.int64)
-        sizes = np.asarray(a["doc"][lo:hi, 1])[slots]
-        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        pos = np.asarray(a["bpos"][b0:b1])
-        blocks = Blocks(doc_off, pos[:, 0].copy(), pos[:, 1].copy(), np.zeros(0, np.uint64),
-                        np.asarray(a["bstat"][b0:b1], dtype=np.float64),
-                        np.zeros(0, np.uint64), np.zeros(1, np.int64),
-                        np.ascontiguousarray(pos[:, 2:]))
-        ghash = np.asarray(a["ghash"][lo:hi])[slots]
-        return (slots.tolist(), blocks, np.asarray(a["bword"][b0:b1]),
-                np.asarray(a["bsite"][b0:b1]), ghash,
-                (np.asarray(a["text"][t0:t1]), offsets))
-
-
-def content_task(task: ContentTask) -> dict[str, Any]:
-    """Pass two over one shard: content spans, content sketches, removed blocks."""
-    import pyarrow as pa
-
-    read = task.read
-    work = WorkDir(read.work)
-    tables: Any = _Tables(work)
-    if task.index is not None:
-        tables = _WithIndex(tables, *task.index)
-    name = f"{read.shard.index:05d}"
-    kept = _Shard(work, name)
-    files = {key: work.appender("content", f"{name}.{key}") for key in
-             ("sig", "fp", "mode", "sh", "shoff", "span", "site", "title", "head", "page")}
-    files["shoff"].write(np.zeros(1, dtype=np.int64))
-    shingles = 0
-    chars = Counter[str]()
-    removed_parts: list[Any] = []
-    cleaned: list[str | None] = []
-    meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url"])
-    ids = meta["id"] if task.strip else None
-    files["page"].write(page_hashes(meta["url"].to_pylist()))
-    reasons = pa.array([REASONS.get(k) for k in range(max(REASONS) + 1)], pa.string())
-    for lo in range(0, kept.records, BATCH):
-        hi = min(lo + BATCH, kept.records)
-        n = hi - lo
-        slots, blocks, words, keys, ghash, (data, offsets) = kept.batch(lo, hi)
-        firsts = np.asarray(kept.a["first"][lo:hi])[np.asarray(slots, dtype=np.int64)]
-        fate, titles, heads = decide(blocks, words, ghash, read.shard.kind, tables, keys,
-                                      firsts=firsts)
-        doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
-        keep = fate == KEEP
-        kept_blocks = np.flatnonzero(keep)
-        per_doc = np.bincount(doc_of[kept_blocks], minlength=len(slots))
-        content, content_off = kept_content((data, offsets), blocks, keep)
-        span = np.full((n, 2), -1, dtype=np.int64)
-        site = np.zeros(n, dtype=np.uint64)
-        title = np.zeros(n, dtype=np.uint64)
-        head = np.zeros(n, dtype=np.uint64)
-        if slots:
-            where = np.asarray(slots)
-            site[where] = ghash
-            title[where] = titles
-            head[where] = heads
-            found = per_doc > 0
-            lengths = kept.chars[lo:hi][where]
-            span[where] = content_spans(blocks, keep, lengths)
-            size = blocks.end - blocks.start
-            chars["blocks"] += int(size.sum())
-            chars["content"] += int(size[kept_blocks].sum()) + int(lengths[~found].sum())
-        texts = Decoded(content, content_off)
-        if task.strip and ids is not None:
-            gone = np.flatnonzero(~keep)
-            spans = blocks.bytes[gone] + offsets[doc_of[gone]][:, None]
-            raw = data.tobytes()
-            removed_parts.append(pa.table({
-                "id": ids.slice(lo, n).take(pa.array(np.asarray(slots)[doc_of[gone]]
-                                                     if slots else [], pa.int64())),
-                "block": pa.array(gone - blocks.doc_offsets[doc_of[gone]], pa.int32()),
-                "start": pa.array(blocks.start[gone], pa.int64()),
-                "end": pa.array(blocks.end[gone], pa.int64()),
-                "reason": reasons.take(pa.array(fate[gone].astype(np.int64))),
-                "text": pa.array([raw[a:e].decode("utf-8", "surrogatepass")
-                                  for a, e in spans.tolist()], pa.string())}))
-            clean = Decoded(*kept_content((data, offsets), blocks, keep, gaps=True))
-            by_slot = dict(zip(slots, clean[:], strict=True))
-            cleaned.extend(by_slot.get(i) for i in range(n))
-        arrays, _ = sketch_rows(read, n, slots, texts, prepared=(content, content_off))
-        for key in ("sig", "fp", "mode", "sh"):
-            files[key].write(arrays[key])
-        files["span"].write(span)
-        files["site"].write(site)
-        files["title"].write(title)
-        files["head"].write(head)
-        files["shoff"].write(shingles + np.cumsum(arrays["count"]))
-        shingles += int(arrays["count"].sum())
-        work.write_progress("content", name, hi)
-    for f in files.values():
-        f.close()
-    if task.strip:
-        removed = pa.concat_tables(removed_parts) if removed_parts else _no_removed_blocks()
-        work.write_parquet("content", f"{name}.removed.parquet", removed)
-        work.write_parquet("content", f"{name}.clean.parquet",
-                           pa.table({"text": pa.array(cleaned, pa.string())}))
-    stats = {"records": kept.records, "block_chars": int(chars["blocks"]),
-             "content_chars": int(chars["content"])}
-    work.mark_done("content", name, stats)
-    del kept  # its maps of the files below
-    # Nothing reads what pass one kept for this shard any more: the work folder then
-    # holds about as much at its fullest as when pass two read the input again.
-    work.discard("read", [f"{name}.{key}" for key in _KEPT])
-    return stats
-
-
-def _no_removed_blocks() -> Any:
-    import pyarrow as pa
-
-    return pa.table({"id": pa.array([], pa.string()), "block": pa.array([], pa.int32()),
-                     "start": pa.array([], pa.int64()), "end": pa.array([], pa.int64()),
-                     "reason": pa.array([], pa.string()), "text": pa.array([], pa.string())})

@@ -30,16 +30,17 @@ from thresher.io.records import (
 )
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
+from thresher.pipeline.graph import shard_key
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
+__all__ = ["MODES", "NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
 
 _EMPTY = Batch.of_records([])  # for the meta table's schema when a shard has no record
-_MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
+MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
 NO_TOKENS = "no letters or digits after normalization"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReadTask:
     """What a worker needs to read and sketch one shard."""
 
@@ -113,7 +114,7 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
     if not slots:
         return out, []
     s = sketch_texts(texts, num_perm=num_perm, ngram=task.ngram, char_ngram=task.char_ngram,
-                     mode=_MODES[task.shingle], seed=task.seed, prepared=prepared)
+                     mode=MODES[task.shingle], seed=task.seed, prepared=prepared)
     idx = np.asarray(slots)
     out["sig"][idx], out["fp"][idx] = s.signatures[:, :kept], s.fingerprints
     out["mode"][idx] = s.modes
@@ -134,11 +135,11 @@ def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
     out, _ = sketch_rows(task, n, [], texts, whole=False)
     if not slots:
         return blocks, out, []
-    modes = choose_modes(tokens[:, 1], tokens[:, 2], _MODES[task.shingle])
+    modes = choose_modes(tokens[:, 1], tokens[:, 2], MODES[task.shingle])
     other = np.flatnonzero(tokens[:, 3] == 0)
     if other.shape[0]:
         s = sketch_texts([texts[i] for i in other.tolist()], num_perm=0, ngram=task.ngram,
-                         char_ngram=task.char_ngram, mode=_MODES[task.shingle], seed=task.seed)
+                         char_ngram=task.char_ngram, mode=MODES[task.shingle], seed=task.seed)
         fps[other], tokens[other, 0], modes[other] = s.fingerprints, s.n_tokens, s.modes
     idx = np.asarray(slots)
     out["fp"][idx], out["mode"][idx] = fps, modes
@@ -264,7 +265,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
     """Read and sketch one shard into the work folder; return its statistics."""
 
     work = WorkDir(task.work)
-    name = f"{task.shard.index:05d}"
+    name = shard_key(task.shard.index)
     # Matching on content sketches the content later: the whole text's signatures and
     # shingles would not be read, only its fingerprint (site counts) and mode (record count).
     kept = ("fp", "mode") if task.blocks else ("sig", "fp", "mode", "sh", "shoff")

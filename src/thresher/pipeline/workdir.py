@@ -82,6 +82,7 @@ from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
 from thresher.io.atomic import atomic_path, remove_temporaries, temporary_name, write_atomically
+from thresher.pipeline.graph import STAGES as REGISTRY
 
 __all__ = ["FORMAT", "WorkDir", "is_url"]
 
@@ -90,9 +91,7 @@ PROGRESS_EVERY = 0.25  # seconds between a task's progress notes
 RUN_FILE = "run.json"  # the identity of the run whose artifacts the folder holds
 MARKER = ".thresher-work"  # written when thresher makes the folder its own
 # Every stage folder a run may write: a discarded run's are deleted by these names.
-STAGES = ("read", "articles", "template", "groups", "content", "index", "probe", "probed",
-          "keys", "lsh", "merge", "verify", "edges", "components", "buckets", "cluster", "write",
-          "sizes", "annotate")
+STAGES = tuple(REGISTRY)
 
 # 2: pass one keeps the texts and their blocks for pass two; 3: signatures keep the bands'
 # values only, band key rows pack the band with the record; 4: WARC and WET documents keep

@@ -16,7 +16,7 @@ from thresher.io.atomic import temporary_name
 from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
-from thresher.pipeline.clusters import shard_decisions
+from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.match import (
     KIND_EXACT,
     KIND_EXACT_NEAR,
@@ -28,7 +28,8 @@ from thresher.pipeline.match import (
     KIND_TITLE,
     shard_offsets,
 )
-from thresher.pipeline.pairs import PairsTask, pairs_task
+from thresher.pipeline.stages.cluster import shard_decisions
+from thresher.pipeline.stages.pairs import PairsTask, pairs_task
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["DecisionsTask", "WriteTask", "decisions_task", "output_task", "write_boilerplate",
@@ -53,7 +54,7 @@ def _labels() -> dict[str, Any]:
             "match": pa.array([_MATCH.get(k) for k in kinds], pa.string())}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WriteTask:
     """Write one shard's kept records."""
 
@@ -73,18 +74,18 @@ def write_task(task: WriteTask) -> dict[str, Any]:
 
     work = WorkDir(task.work)
     kind = shard_decisions(work, task.start, task.stop).kind
-    docs = (work.read_parquet("read", f"{task.shard.index:05d}.docs.parquet")
+    docs = (work.read_parquet("read", artifact(task.shard.index, "docs.parquet"))
             if task.shard.kind in ("warc", "wet") else None)
     texts = [t for s in task.clean for t in work.read_parquet(
-        "content", f"{s:05d}.clean.parquet")["text"].to_pylist()] if task.clean else None
+        "content", artifact(s, "clean.parquet"))["text"].to_pylist()] if task.clean else None
     written = write_kept(task.shard, kind == KIND_KEPT, task.root, fmt=task.fmt,
                          fields=task.fields, docs=docs, texts=texts, name=task.name)
     stats = {"written": written}
-    work.mark_done("write", f"{task.shard.index:05d}", stats)
+    work.mark_done("write", shard_key(task.shard.index), stats)
     return stats
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DecisionsTask:
     """Write ``decisions.parquet`` (and the removed blocks): a task of the write stage, so
     that a worker writes it while the others write the kept corpus."""
@@ -135,7 +136,7 @@ def write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
     tmp = temporary_name(target)
     writer = None
     for s in range(n_shards):
-        part = work.read_parquet("content", f"{s:05d}.removed.parquet")
+        part = work.read_parquet("content", artifact(s, "removed.parquet"))
         writer = writer or pq.ParquetWriter(tmp, part.schema)
         writer.write_table(part, row_group_size=65536)
     if writer is not None:
@@ -235,7 +236,7 @@ def _shard_table(work: WorkDir, ctx: _Context, shard: int, *, lo: int, hi: int
     """Return one shard's decisions table and the text bytes of its kept records."""
     import pyarrow as pa
 
-    meta = work.read_parquet("read", f"{shard:05d}.meta.parquet")
+    meta = work.read_parquet("read", artifact(shard, "meta.parquet"))
     d = shard_decisions(work, lo, hi)
     kind, rep = d.kind, d.rep
     rejected = kind == KIND_REJECTED
@@ -313,7 +314,7 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
     import pyarrow.parquet as pq
 
     offsets = shard_offsets(work, n_shards)
-    metas = [work.read_parquet("read", f"{s:05d}.meta.parquet", ["id", "file", "line"])
+    metas = [work.read_parquet("read", artifact(s, "meta.parquet"), ["id", "file", "line"])
              for s in range(n_shards)]
     table = pa.concat_tables(metas)
     ids = table["id"].combine_chunks()
@@ -321,12 +322,12 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         table["file"], pc.cast(table["line"], pa.string()), ":").combine_chunks()
     src = "content" if content else "read"
     ctx = _Context(
-        mode=np.concatenate([work.load_raw(src, f"{s:05d}.mode", np.uint8)
+        mode=np.concatenate([work.load_raw(src, artifact(s, "mode"), np.uint8)
                              for s in range(n_shards)]),
         ids=ids, locations=locations, labels=labels, threshold=threshold,
         containment=containment, title_containment=title_containment, old=old,
         headlines=content and headlines,
-        spans=np.concatenate([work.load_raw("content", f"{s:05d}.span", np.int64, 2)
+        spans=np.concatenate([work.load_raw("content", artifact(s, "span"), np.int64, 2)
                               for s in range(n_shards)]) if content else None)
     tmp = temporary_name(target)
     writer = None

@@ -33,6 +33,7 @@ import numpy as np
 
 from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE
 from thresher.io.atomic import temporary_name
+from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import VERIFY_CHUNK, per_doc
 from thresher.pipeline.workdir import WorkDir
 
@@ -43,7 +44,7 @@ _WHY = {EDGE_NEAR: "near", EDGE_PARTIAL: "partial", EDGE_TITLE: "title"}
 ROW_GROUP = 65536
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PairsTask:
     """Write ``pairs.parquet``: a task of the write stage, beside the decisions."""
 
@@ -71,13 +72,14 @@ def _chunk(work: WorkDir, n_shards: int, c: int, *, low: float, content: bool) -
 
     cand = np.asarray(work.load("verify", "cand", mmap=True)[
         c * VERIFY_CHUNK:(c + 1) * VERIFY_CHUNK])
-    sims, conts = work.load("verify", f"chunk-{c:05d}"), work.load("verify", f"cont-{c:05d}")
-    inter = work.load("verify", f"inter-{c:05d}")
-    edges = work.load("cluster", f"edges-{c:05d}")
+    sims = work.load("verify", numbered("chunk", c))
+    conts = work.load("verify", numbered("cont", c))
+    inter = work.load("verify", numbered("inter", c))
+    edges = work.load("cluster", numbered("edges", c))
     packed = (edges[:, 0].astype(np.uint64) << np.uint64(32)) | edges[:, 1].astype(np.uint64)
     at = np.searchsorted(cand, packed)  # the edges are the matched candidates, in order
     why = np.full(cand.shape[0], -1, dtype=np.int64)
-    why[at] = work.load("cluster", f"ewhy-{c:05d}")
+    why[at] = work.load("cluster", numbered("ewhy", c))
     keep = (sims >= low) | (why >= 0)
     u = (cand[keep] >> np.uint64(32)).astype(np.int64)
     v = (cand[keep] & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -26,6 +26,7 @@ from thresher.core.articles import (
     long_block_sigs,
 )
 from thresher.core.blocks import Blocks
+from thresher.pipeline.graph import artifact
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["PARTS", "ArticleTask", "article_rows", "article_table", "article_task",
@@ -63,7 +64,7 @@ def article_rows(blocks: Blocks, keys: NDArray[np.uint64], ghash: NDArray[np.uin
     return rows, long_block_sigs(blocks.doc_offsets, blocks.key, blocks.stats[:, 0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ArticleTask:
     """Join the documents of one partition of sites into articles."""
 
@@ -77,10 +78,10 @@ def article_task(task: ArticleTask) -> dict[str, Any]:
     work = WorkDir(task.work)
     rows, sigs = [], []
     for s in range(task.n_shards):
-        art = work.load_raw("read", f"{s:05d}.art", np.uint64, _WIDTH)
+        art = work.load_raw("read", artifact(s, "art"), np.uint64, _WIDTH)
         mine = (np.asarray(art[:, 0]) >> _SHIFT).astype(np.int64) == task.part
         rows.append(np.asarray(art[mine]))
-        sigs.append(np.asarray(work.load_raw("read", f"{s:05d}.asig", np.uint32,
+        sigs.append(np.asarray(work.load_raw("read", artifact(s, "asig"), np.uint32,
                                              SIG_WIDTH)[mine]))
     row = np.concatenate(rows) if rows else np.zeros((0, _WIDTH), dtype=np.uint64)
     sig = np.concatenate(sigs) if sigs else np.zeros((0, SIG_WIDTH), dtype=np.uint32)

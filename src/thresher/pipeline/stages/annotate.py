@@ -19,8 +19,9 @@ from thresher.io.annotated import annotated_name, write_annotated
 from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.warc import header_prefix
-from thresher.pipeline.clusters import shard_decisions
+from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.read import marked_file
+from thresher.pipeline.stages.cluster import shard_decisions
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["AnnotateTask", "annotate_task", "check_marked", "check_names", "cluster_sizes"]
@@ -74,7 +75,7 @@ def _marks(rows: Any, sizes: NDArray[np.int64]) -> Any:
                             pa.array(sizes, pa.int64(), mask=sizes == 0))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AnnotateTask:
     """Write one input file's records, annotated."""
 
@@ -95,11 +96,11 @@ def annotate_task(task: AnnotateTask) -> dict[str, Any]:
     rep = shard_decisions(work, task.start, task.stop).rep
     marks = _marks(_decision_rows(task.decisions, task.start, task.stop),
                    _sizes(work, rep, task.records))
-    docs = (work.read_parquet("read", f"{task.first:05d}.docs.parquet", ["offset", "end"])
+    docs = (work.read_parquet("read", artifact(task.first, "docs.parquet"), ["offset", "end"])
             if task.shard.kind in ("warc", "wet") else None)
     written = write_annotated(task.shard, marks, task.root, fields=task.fields, docs=docs)
     stats = {"written": written, "records": task.stop - task.start}
-    work.mark_done("annotate", f"{task.first:05d}", stats)
+    work.mark_done("annotate", shard_key(task.first), stats)
     return stats
 
 

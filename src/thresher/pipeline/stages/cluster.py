@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from thresher.core.cluster import cluster_nodes
 from thresher.core.rule import EDGE_PARTIAL, EDGE_SAME_CONTENT, EDGE_TITLE, WAY_BWD, WAY_FWD
 from thresher.core.sorting import distinct
+from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import (
     KIND_EXACT,
     KIND_EXACT_NEAR,
@@ -40,7 +41,7 @@ def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
     roots (pointer jumping), until a round changes nothing. Memory: the documents that
     have a match and one label each.
     """
-    parts = [distinct(work.load("cluster", f"edges-{c:05d}")) for c in range(chunks)]
+    parts = [distinct(work.load("cluster", numbered("edges", c))) for c in range(chunks)]
     nodes = distinct(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
     label = np.arange(nodes.shape[0], dtype=np.int64)
     rounds = 0
@@ -48,7 +49,7 @@ def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
         rounds += 1
         before = label.copy()
         for c in range(chunks):
-            e = work.load("cluster", f"edges-{c:05d}")
+            e = work.load("cluster", numbered("edges", c))
             a, b = np.searchsorted(nodes, e[:, 0]), np.searchsorted(nodes, e[:, 1])
             low = np.minimum(label[a], label[b])
             np.minimum.at(label, a, low)
@@ -66,7 +67,7 @@ def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
             "components": int(distinct(label).shape[0])}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BucketTask:
     """Cluster the components dealt to one bucket."""
 
@@ -90,15 +91,15 @@ def bucket_task(task: BucketTask) -> dict[str, Any]:
     labels = work.load("cluster", "labels", mmap=True)
     us, vs, sims, conts, whys, ways = [], [], [], [], [], []
     for c in range(task.chunks):
-        e = work.load("cluster", f"edges-{c:05d}")
+        e = work.load("cluster", numbered("edges", c))
         lab = np.asarray(labels[np.searchsorted(nodes, e[:, 0])])
         mine = (lab % CLUSTER_BUCKETS) == task.bucket
         us.append(e[mine, 0])
         vs.append(e[mine, 1])
-        sims.append(work.load("cluster", f"esim-{c:05d}")[mine])
-        conts.append(work.load("cluster", f"econt-{c:05d}")[mine])
-        whys.append(work.load("cluster", f"ewhy-{c:05d}")[mine])
-        ways.append(work.load("cluster", f"eway-{c:05d}")[mine])
+        sims.append(work.load("cluster", numbered("esim", c))[mine])
+        conts.append(work.load("cluster", numbered("econt", c))[mine])
+        whys.append(work.load("cluster", numbered("ewhy", c))[mine])
+        ways.append(work.load("cluster", numbered("eway", c))[mine])
     u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
     v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
     sim = np.concatenate(sims) if sims else np.zeros(0)
@@ -192,7 +193,7 @@ def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False,
     for name, arr in columns.items():
         work.save("cluster", name, arr[order])
     cand = work.load("verify", "cand", mmap=True)
-    edges = sum(int(work.load("cluster", f"esim-{c:05d}", mmap=True).shape[0])
+    edges = sum(int(work.load("cluster", numbered("esim", c), mmap=True).shape[0])
                 for c in range(chunks))
     return {"candidates": int(cand.shape[0]), "verified": edges}
 

@@ -1,0 +1,44 @@
+"""The stage registry, the plan's records, and the pipeline's independence of the index."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import thresher
+from thresher._console import _STAGE_LABELS
+from thresher.pipeline import graph
+from thresher.pipeline.workdir import STAGES
+
+
+def test_names_come_from_one_registry() -> None:
+    assert tuple(graph.STAGES) == STAGES
+    assert _STAGE_LABELS is graph.LABELS
+
+
+def test_artifact_names() -> None:
+    assert graph.shard_key(42) == "00042"
+    assert graph.artifact(42, "meta.parquet") == "00042.meta.parquet"
+    assert graph.numbered("chunk", 7) == "chunk-00007"
+
+
+def test_a_stage_must_be_registered() -> None:
+    with pytest.raises(ValueError, match="registry"):
+        graph.Stage(name="nowhere", task=dict, tasks=lambda _: [])
+
+
+def test_a_global_stage_has_no_task_list() -> None:
+    with pytest.raises(ValueError, match="global"):
+        graph.Stage(name="merge", task=dict, scope="global", tasks=lambda _: [])
+    assert graph.Stage(name="merge", task=dict, scope="global").label == "Merging candidates"
+
+
+def test_pipeline_never_imports_the_index() -> None:
+    root = Path(thresher.__file__).parent / "pipeline"
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.startswith("thresher.index") for n in names), path

@@ -25,7 +25,8 @@ from io import BytesIO
 from pathlib import Path
 
 from thresher.io.html import extract_page
-from thresher.io.records import Fields, read_shard
+from thresher.io.reading import read_shard
+from thresher.io.records import Fields
 from thresher.io.sources import discover
 from thresher.io.warc import WarcOptions
 

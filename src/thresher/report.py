@@ -90,7 +90,8 @@ def _pick(clusters: list[_Cluster], top: int, sample: int, seed: int) -> list[_C
 
 def _texts(summary: dict[str, Any], decisions: Any, rows: set[int]) -> dict[int, str]:
     """Read the texts of ``rows`` (decision rows) again from the run's inputs."""
-    from thresher.io.records import Fields, read_shard
+    from thresher.io.reading import read_shard
+    from thresher.io.records import Fields
     from thresher.io.sources import discover
     from thresher.io.warc import WarcOptions
 

@@ -15,7 +15,8 @@ import pytest
 from thresher.io import lines, plain
 from thresher.io.batches import Batch, read_batches
 from thresher.io.jsonscan import FAST, scan_lines
-from thresher.io.records import Fields, read_shard
+from thresher.io.reading import read_shard
+from thresher.io.records import Fields
 from thresher.io.sources import discover
 
 COLUMNS = ("ids", "urls", "files", "lines", "rejects", "generated", "groups", "lengths")

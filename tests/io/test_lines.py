@@ -15,7 +15,8 @@ import pytest
 from thresher.io import plain
 from thresher.io.batches import Batch, read_batches
 from thresher.io.lines import LineReader, too_long
-from thresher.io.records import Fields, iter_lines, read_shard
+from thresher.io.reading import read_shard
+from thresher.io.records import Fields, iter_lines
 from thresher.io.sources import discover
 from thresher.io.writers import write_kept
 

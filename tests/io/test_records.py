@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tests.io.util import compress
-from thresher.io.records import Fields, Record, iter_lines, read_shard
+from thresher.io.reading import read_shard
+from thresher.io.records import Fields, Record, iter_lines
 from thresher.io.sources import Shard, discover
 
 COMPRESSIONS = ["", ".gz", ".zst"]

@@ -11,7 +11,8 @@ import pytest
 import thresher
 from tests.conftest import SHARED, need_shared
 from thresher.io.languages import ISO_639_3_TO_1, bcp47_languages
-from thresher.io.records import Fields, read_shard
+from thresher.io.reading import read_shard
+from thresher.io.records import Fields
 from thresher.io.sources import discover
 from thresher.io.warc import WarcOptions
 

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.io.util import compress, decompress
-from thresher.io.records import Fields, read_shard
+from thresher.io.reading import read_shard
+from thresher.io.records import Fields
 from thresher.io.sources import Shard, discover
 from thresher.io.writers import write_kept
 

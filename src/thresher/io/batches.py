@@ -6,7 +6,7 @@ batch (:meth:`Batch.of_records`); plain JSONL files are read by :func:`read_batc
 faster, a block of lines at a time: :func:`~thresher.io.jsonscan.scan_lines` copies each
 text from the line into the layout, and only the lines it leaves alone go through
 :func:`~thresher.io.records.jsonl_record`. Both ways give the same records, in the same
-order, with the same line numbers, as :func:`~thresher.io.records.read_shard`.
+order, with the same line numbers, as :func:`~thresher.io.reading.read_shard`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from thresher.core.text import prepare_batch
 from thresher.io.jsonscan import ABSENT, FAST, GROUP, ID, KEY, MARK, PLAIN_STRING, URL, scan_lines
 from thresher.io.lines import too_long
 from thresher.io.plain import Long, blocks
+from thresher.io.reading import read_shard
 from thresher.io.records import (
     FOUND_GROUP,
     FOUND_ID,
@@ -40,7 +41,6 @@ from thresher.io.records import (
     group_value,
     id_value,
     jsonl_record,
-    read_shard,
 )
 from thresher.io.sources import Shard
 

@@ -21,12 +21,24 @@ import os
 import posixpath
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import xxhash
 
 from thresher.io.atomic import atomic_path, write_atomically
-from thresher.io.sources import Shard
+
+
+class SavedShard(Protocol):
+    """What :func:`finish_saved` reads of a shard (``io.sources.Shard`` has it)."""
+
+    @property
+    def dataset(self) -> bool: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def names(self) -> tuple[str, ...]: ...
+    @property
+    def files(self) -> tuple[str, ...]: ...
 
 __all__ = ["finish_saved", "listed_files"]
 
@@ -122,7 +134,7 @@ def _write_splits(source: str, kept: str, written: set[str]) -> None:
         write_atomically(os.path.join(kept, SPLITS), _dump({**splits, "splits": here}))
 
 
-def finish_saved(shards: Sequence[Shard], root: str) -> int:
+def finish_saved(shards: Sequence[SavedShard], root: str) -> int:
     """Make each save_to_disk folder among the inputs a save_to_disk folder under
     ``root`` too: write its ``state.json`` (the kept data files) and ``dataset_info.json``
     beside the kept rows, and a ``DatasetDict``'s ``dataset_dict.json`` above its splits.

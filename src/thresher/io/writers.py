@@ -24,7 +24,8 @@ from numpy.typing import NDArray
 from thresher.errors import ConfigError
 from thresher.io.atomic import atomic_path
 from thresher.io.direct import DirectFile
-from thresher.io.records import Fields, iter_lines, read_shard
+from thresher.io.reading import read_shard
+from thresher.io.records import Fields, iter_lines
 from thresher.io.sources import Shard
 
 __all__ = ["converted_names", "open_out", "write_kept"]

@@ -82,14 +82,12 @@ def test_create_commit_and_look_up(tmp_path: Path) -> None:
 def test_a_segment_begun_early_holds_its_streamed_file(tmp_path: Path) -> None:
     """A file streamed into a segment begun before the commit is in the segment; a
     stream that fails fails the commit, which then lists nothing and leaves no folder."""
-    from thresher.io.direct import save_npy
-
     store = IndexStore.create(tmp_path / "ix", CONFIG)
     batch, docs = _batch(40, 2)
     sh = batch["arrays"].pop("sh")
     with store.writer():
         segment = store.new_segment()
-        segment.stream("sh", lambda path: save_npy(path, sh))
+        segment.stream("sh", lambda path: np.save(path, sh))
         store.commit(batch["arrays"], docs, {"inputs": ["x"]}, segment=segment)
     seg = store.segments()[0]
     flat, off = seg.shingles(np.array([5]))

@@ -105,8 +105,8 @@ class Index:
             path: The index folder.
             warm: Start a thread that maps what every lookup touches (the segments'
                 tables, not their shingle sets) and faults it all in, so that queries
-                neither wait on the disk (a segment is written past the page cache) nor
-                take page faults for it. ``warming`` is that thread, ``warmed`` the
+                neither wait on the disk (segments long unread leave the page cache)
+                nor take page faults for them. ``warming`` is that thread, ``warmed`` the
                 bytes it has faulted in so far.
         """
         from thresher.config import config_from_mapping

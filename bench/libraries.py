@@ -82,7 +82,7 @@ def timed(args: list[str], env: dict[str, str]) -> dict[str, float]:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024}
 
 
-def commands(case: str, corpus: Path, out: Path, workers: int) -> tuple[list[list[str]], list[str]]:
+def commands(case: str, corpus: Path, out: Path, *, workers: int) -> tuple[list[list[str]], list[str]]:
     """The untimed set-up commands of ``case`` and the timed one."""
     py = sys.executable
     run = ["--quiet", "--workers", str(workers)]
@@ -96,11 +96,11 @@ def commands(case: str, corpus: Path, out: Path, workers: int) -> tuple[list[lis
     return [[py, "-c", CLI, "index", "create", ix], add], [py, "-c", QUERY, ix, str(corpus)]
 
 
-def one(side: dict[str, Any], case: str, corpus: Path, workers: int) -> dict[str, float]:
+def one(side: dict[str, Any], case: str, corpus: Path, *, workers: int) -> dict[str, float]:
     out = side["out"]
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    setup, cmd = commands(case, corpus, out, workers)
+    setup, cmd = commands(case, corpus, out, workers=workers)
     for args in setup:
         subprocess.run(args, env=side["env"], check=True, capture_output=True)
     return timed(cmd, side["env"])
@@ -110,15 +110,15 @@ def spread(values: list[float]) -> list[float]:
     return [round(min(values), 3), round(statistics.median(values), 3), round(max(values), 3)]
 
 
-def compare(sides: list[dict[str, Any]], case: str, corpus: Path, repeat: int,
+def compare(sides: list[dict[str, Any]], case: str, corpus: Path, *, repeat: int,
             workers: int) -> dict[str, Any]:
     """Before and after in turn, ``repeat`` times after a warm-up of each."""
     for side in sides:
-        one(side, case, corpus, workers)
+        one(side, case, corpus, workers=workers)
     runs: list[list[dict[str, float]]] = [[], []]
     for _ in range(repeat):
         for k, side in enumerate(sides):
-            runs[k].append(one(side, case, corpus, workers))
+            runs[k].append(one(side, case, corpus, workers=workers))
     result: dict[str, Any] = {"case": case}
     for k, name in enumerate(("before", "after")):
         result[name] = {f: spread([r[f] for r in runs[k]]) for f in ("wall", "cpu", "peak_mib")}
@@ -153,7 +153,7 @@ def main() -> None:
             src = export(ref, Path(tmp) / name)
             env = {**os.environ, "PYTHONPATH": str(src), **dict(e.split("=", 1) for e in extra)}
             sides.append({"env": env, "out": Path(tmp) / f"{name}-out"})
-        results = [compare(sides, case, corpus, args.repeat, args.workers)
+        results = [compare(sides, case, corpus, repeat=args.repeat, workers=args.workers)
                    for case in args.cases.split(",")]
     report = {"before": args.before, "after": args.after, "env_before": args.env_before,
               "env_after": args.env_after, "corpus": str(corpus), "workers": args.workers,

@@ -83,7 +83,7 @@ def _cases(made: dict[str, Path]) -> dict[str, list[list[str]]]:
     }
 
 
-def run(src: Path, out: Path, inputs: Path, workers: int, gen_docs: int,
+def run(src: Path, out: Path, inputs: Path, *, workers: int, gen_docs: int,
         only: list[str] | None) -> None:
     """Run every case with the source tree ``src`` into ``out``."""
     env = {**os.environ, "PYTHONPATH": str(src.resolve())}
@@ -155,7 +155,8 @@ def main() -> None:
     c.add_argument("b", type=Path)
     args = parser.parse_args()
     if args.cmd == "run":
-        run(args.src, args.out, args.inputs, args.workers, args.gen_docs, args.only)
+        run(args.src, args.out, args.inputs, workers=args.workers, gen_docs=args.gen_docs,
+            only=args.only)
     else:
         sys.exit(1 if compare(args.a, args.b) else 0)
 

@@ -15,7 +15,6 @@ from click.core import ParameterSource
 from thresher._console import RichProgress, add_reruns, plan_lines, print_summary, sweep_lines
 from thresher._exits import disk_full, nothing_read
 from thresher._kernels import kernels_cold
-from thresher._malloc import retain_freed_memory
 from thresher._version import __version__
 from thresher.config import config_from_mapping, load_toml
 from thresher.errors import ThresherError
@@ -215,7 +214,6 @@ def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool, *,
           output: Path, work_dir: str | None) -> None:
     """Run with progress bars (unless quiet or JSON), then print the summary; a run that
     fails, or reads nothing, ends with one line on stderr and a non-zero exit code."""
-    retain_freed_memory()
     progress = None if quiet or as_json else RichProgress()
     if progress is not None and kernels_cold():
         progress.console.print("compiling kernels, once (about a minute)...")

@@ -50,7 +50,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -60,7 +60,6 @@ from thresher.core.merge import merge_fill, merge_mask
 from thresher.errors import ConfigError, StageError
 from thresher.executors import thread_pool
 from thresher.index.segment import WHY_EXACT, Segment, _summed, fence_writer
-from thresher.io.direct import DirectFile, save_npy
 
 __all__ = ["FORMAT", "IndexStore", "SegmentWriter"]
 
@@ -122,7 +121,8 @@ class SegmentWriter:
 
     def save(self, key: str, array: NDArray[Any]) -> None:
         path = self.tmp / f"{key}.npy"
-        save_npy(path, array)
+        # C order always, as np.save writes a Fortran-ordered array otherwise
+        np.save(path, array if array.flags.c_contiguous else array.copy(order="C"))
         self._synced.append(self._syncer.submit(_fsync, path))
 
     def finish(self, docs: Any) -> Path:
@@ -130,9 +130,9 @@ class SegmentWriter:
         import pyarrow.parquet as pq
 
         try:
-            with DirectFile(self.tmp / "docs.parquet") as fh:  # zstd level 1: smaller than
-                pq.write_table(docs, fh, use_dictionary=["file"],  # snappy, as quick to write
-                               compression="zstd", compression_level=1)
+            # zstd level 1: smaller than snappy, as quick to write
+            pq.write_table(docs, self.tmp / "docs.parquet", use_dictionary=["file"],
+                           compression="zstd", compression_level=1)
             self._synced.append(self._syncer.submit(_fsync, self.tmp / "docs.parquet"))
             for written, path in self._streamed:
                 written.result()
@@ -457,6 +457,7 @@ def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_a
 
 
 _SLICE = 1 << 22
+_WRITE_BUFFER = 1 << 20  # a streamed .npy file is written through it, a MiB at a time
 
 
 def _concat_writer(*parts: NDArray[Any]) -> Any:
@@ -471,16 +472,15 @@ def _concat_writer(*parts: NDArray[Any]) -> Any:
     return write
 
 
-def npy_stream(path: Any, dtype: Any, shape: tuple[int, ...]) -> DirectFile:
+def npy_stream(path: Any, dtype: Any, shape: tuple[int, ...]) -> BinaryIO:
     """Open ``path`` as a ``.npy`` file of ``dtype`` and ``shape`` (its header written,
     as ``np.save`` writes it) for the caller to write the values into, in C order.
 
-    Written, not mapped: a mapped output faults at every page it fills; and past the
-    page cache (:class:`DirectFile`).
+    Written, not mapped: a mapped output faults at every page it fills.
     """
     from numpy.lib import format as npy
 
-    fh = DirectFile(path)
+    fh = open(path, "wb", buffering=_WRITE_BUFFER)  # noqa: SIM115 - the caller closes it
     npy.write_array_header_1_0(fh, {"descr": npy.dtype_to_descr(np.dtype(dtype)),
                                     "fortran_order": False, "shape": tuple(shape)})
     return fh

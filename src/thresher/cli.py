@@ -165,7 +165,9 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
 
     INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst),
     Parquet and Arrow files, WARC (.warc.gz) and WET (.warc.wet.gz) files, or folders of
-    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[/PATH].
+    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[/PATH],
+    or fsspec URLs (s3://bucket/crawl/, s3://bucket/crawl/*.warc.wet.gz), or @LIST, a
+    file of paths and URLs one a line. -o and --work-dir may be URLs too.
     """
     from thresher.pipeline.run import run_dedup
 

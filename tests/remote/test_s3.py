@@ -212,3 +212,14 @@ def test_a_missing_bucket_and_a_bad_listing_line_are_one_line(s3_server: S3,
         result = CliRunner().invoke(main, ["dedup", given, "-o", str(tmp_path / "o"), "-q"])
         lines = result.stderr.strip().splitlines()
         assert result.exit_code != 0 and len(lines) == 1 and url in lines[0], lines
+
+
+def test_an_output_or_work_url_inside_an_input_url_is_refused(s3_server: S3,
+                                                              tmp_path: Path) -> None:
+    s3_server.fs.pipe_file(f"{s3_server.bucket}/crawl/a.jsonl", b'{"text": "x y z"}\n')
+    for args in (["-o", s3_server.url("crawl", "out")],
+                 ["-o", str(tmp_path / "o"), "--work-dir", s3_server.url("crawl", "w")]):
+        result = CliRunner().invoke(main, ["dedup", s3_server.url("crawl", "*.jsonl"),
+                                           *args, "-q"])
+        assert result.exit_code != 0 and "overlap" in result.stderr, result.stderr
+    assert s3_server.keys("crawl") == ["a.jsonl"]

@@ -115,21 +115,20 @@ def run_dedup(config: Config, *, progress: Progress | None = None,
     at_url = remote.is_remote(config.output.directory)
     out = Path(config.output.directory)
     work_dir = config.output.work_dir
-    if at_url:
-        check_apart_remote(config.input.paths, output=config.output.directory, work=work_dir)
-        if "-" in config.input.paths:
-            raise ConfigError("input - (standard input) needs a local output folder")
-    else:
+    check_apart_remote(config.input.paths, output=config.output.directory, work=work_dir)
+    if at_url and "-" in config.input.paths:
+        raise ConfigError("input - (standard input) needs a local output folder")
+    if not at_url:
         check_apart(config.input.paths, output=out, work=work_dir)
     spool = str(out.absolute() / STDIN) if "-" in config.input.paths else None
     found = {p: f for p in config.input.paths if (f := expand(p)) is not None}
-    local = [p for p in (str(out), work_dir or str(out)) if not remote.is_remote(p)]
+    local = [p for p in (config.output.directory, work_dir or config.output.directory)
+             if not remote.is_remote(p)]
     shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard,
                       skip=tuple(local), split_bytes=config.input.split_bytes, stdin=spool,
                       found=found)
-    if not at_url:  # links found inside the inputs
-        check_found([f for s in shards for f in s.files
-                     if f != spool and not remote.is_remote(f)], output=out, work=work_dir)
+    check_found([f for s in shards for f in s.files  # links found inside the inputs
+                 if f != spool and not remote.is_remote(f)], output=out, work=work_dir)
     outdir: OutputDir | RemoteOutputDir = (RemoteOutputDir(config.output.directory)
                                            if at_url else OutputDir(out))
     marker = outdir.claim()

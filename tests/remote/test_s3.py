@@ -24,6 +24,9 @@ _WHERE_WHEN = {"seconds", "stage_seconds", "stage_cpu_seconds", "added", "create
                "output", "inputs", "resumed", "executor", "workers", "paths", "directory",
                "work_dir"}
 
+# every output a run may write at a URL: kept/ (converted), annotated/, the tables
+_OPTIONS: dict[str, Any] = {"output_format": "jsonl", "annotate": True}
+
 
 def _wet(records: list[tuple[str, str]]) -> bytes:
     from warcio.warcwriter import WARCWriter
@@ -105,9 +108,12 @@ def local_run(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     """The corpus and the outputs of a local run of it."""
     corpus = _corpus(tmp_path / "crawl")
     out = tmp_path / "local"
-    summary = _run([str(corpus)], str(out), output_format="jsonl")
-    assert summary["counts"]["duplicate"] > 0  # the comparison below compares something
-    return corpus, _files(out)
+    summary = _run([str(corpus)], str(out), **_OPTIONS)
+    assert summary["counts"]["duplicate"] > 0  # the comparisons compare something
+    files = _files(out)
+    assert {"kept", "annotated", "decisions.parquet", "pairs.parquet"} <= {
+        name.split("/")[0] for name in files}
+    return corpus, files
 
 
 @pytest.mark.slow
@@ -116,7 +122,7 @@ def test_a_run_from_and_to_s3_writes_the_bytes_a_local_run_writes(
     corpus, local = local_run
     _upload(s3_server, corpus, "crawl")
     out = s3_server.url("runs", "one")
-    summary = _run([s3_server.url("crawl") + "/"], out, output_format="jsonl",
+    summary = _run([s3_server.url("crawl") + "/"], out, **_OPTIONS,
                    work_dir=s3_server.url("work"), executor="local", workers=2)
     assert summary["run"]["output"] == out
     keys = s3_server.keys("runs", "one")
@@ -125,7 +131,7 @@ def test_a_run_from_and_to_s3_writes_the_bytes_a_local_run_writes(
                                               ".thresher-run.json"))
     assert marker["finished"] is True
     _same_outputs(local, _download(s3_server, "runs/one", tmp_path / "got"))
-    again = _run([s3_server.url("crawl") + "/"], out, output_format="jsonl",
+    again = _run([s3_server.url("crawl") + "/"], out, **_OPTIONS,
                  work_dir=s3_server.url("work"))
     assert again.get("up_to_date") is True
 
@@ -135,14 +141,14 @@ def test_globs_and_listings_name_files_as_a_local_folder_does(
     corpus, local = local_run
     _upload(s3_server, corpus, "crawl")
     # a glob: the files below crawl/ that match, named below crawl/
-    _run([s3_server.url("crawl", "**")], str(tmp_path / "glob"), output_format="jsonl")
+    _run([s3_server.url("crawl", "**")], str(tmp_path / "glob"), **_OPTIONS)
     _same_outputs(local, _files(tmp_path / "glob"))
     # a listing at a URL: relative lines are below the listing's folder
     names = sorted(str(p.relative_to(corpus)) for p in corpus.rglob("*") if p.is_file())
     s3_server.fs.pipe_file(f"{s3_server.bucket}/crawl.paths.gz", gzip.compress(
         ("# the crawl\n" + "".join(f"crawl/{n}\n" for n in names)).encode()))
     _run(["@" + s3_server.url("crawl.paths.gz")], str(tmp_path / "listed"),
-         output_format="jsonl")
+         **_OPTIONS)
     _same_outputs(local, _files(tmp_path / "listed"))
 
 
@@ -162,7 +168,7 @@ def test_a_run_killed_before_it_finished_resumes_and_ends_the_same(
     corpus, local = local_run
     _upload(s3_server, corpus, "crawl")
     out, work = s3_server.url("out"), s3_server.url("work")
-    args = {"output_format": "jsonl", "work_dir": work}
+    args = {**_OPTIONS, "work_dir": work}
     _run([s3_server.url("crawl")], out, **args)
     # as a kill in the write stage leaves it: the marker unfinished, a kept file and
     # the summary missing, their tasks not done

@@ -163,27 +163,43 @@ def test_a_glob_takes_only_what_matches_in_a_fixed_order(s3_server: S3,
 
 
 @pytest.mark.slow
-def test_a_run_killed_before_it_finished_resumes_and_ends_the_same(
-        s3_server: S3, local_run: tuple[Path, dict[str, bytes]], tmp_path: Path) -> None:
+def test_a_run_that_fails_while_writing_resumes_and_ends_the_same(
+        s3_server: S3, local_run: tuple[Path, dict[str, bytes]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import thresher.pipeline.read as read_stage
+    import thresher.pipeline.stages.write as write_stage
+
     corpus, local = local_run
     _upload(s3_server, corpus, "crawl")
     out, work = s3_server.url("out"), s3_server.url("work")
     args = {**_OPTIONS, "work_dir": work}
-    _run([s3_server.url("crawl")], out, **args)
-    # as a kill in the write stage leaves it: the marker unfinished, a kept file and
-    # the summary missing, their tasks not done
-    bucket = s3_server.bucket
-    marker = json.loads(s3_server.fs.cat_file(f"{bucket}/out/.thresher-run.json"))
-    s3_server.fs.pipe_file(f"{bucket}/out/.thresher-run.json",
-                           json.dumps({**marker, "finished": False}).encode())
-    s3_server.fs.rm_file(f"{bucket}/out/summary.json")
-    s3_server.fs.rm_file(f"{bucket}/out/kept/sub/b.jsonl")  # the fourth shard's, by name
-    s3_server.fs.rm_file(f"{bucket}/work/write/00003.done")
-    done = len(s3_server.keys("work", "read"))
+    real, calls = write_stage.write_kept, []
+
+    def fail_third(*a: Any, **k: Any) -> int:  # the serial executor: in this process
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        return real(*a, **k)
+
+    monkeypatch.setattr(write_stage, "write_kept", fail_third)
+    with pytest.raises(RuntimeError, match="killed"):
+        _run([s3_server.url("crawl")], out, **args)
+    keys = s3_server.keys("out")
+    marker = json.loads(s3_server.fs.cat_file(f"{s3_server.bucket}/out/.thresher-run.json"))
+    assert marker["finished"] is False and "summary.json" not in keys
+    assert len([k for k in keys if k.startswith("kept/")]) == 2  # the two tasks done
+    assert not any(TEMPORARY_MARK in k for k in keys)
+    monkeypatch.setattr(write_stage, "write_kept", real)
+
+    def no_reading(*a: Any, **k: Any) -> Any:
+        raise AssertionError("a finished read task ran again")
+
+    monkeypatch.setattr(read_stage, "read_batches", no_reading)
     summary = _run([s3_server.url("crawl")], out, **args)
     assert summary["run"]["resumed"] is True
-    assert len(s3_server.keys("work", "read")) == done  # the read stage was not run again
     _same_outputs(local, _download(s3_server, "out", tmp_path / "got"))
+    marker = json.loads(s3_server.fs.cat_file(f"{s3_server.bucket}/out/.thresher-run.json"))
+    assert marker["finished"] is True
 
 
 def test_an_output_url_holding_other_objects_is_refused_and_left_alone(

@@ -82,7 +82,8 @@ _STRIP = click.option("--strip-boilerplate", is_flag=True, default=None,
                            "blocks in OUTPUT/boilerplate.parquet.")
 # a str, not a Path: an output at a URL (s3://bucket/run) keeps its double slash
 _OUTPUT = click.option("-o", "--output", type=click.Path(), required=True,
-                       help="Folder for kept/, decisions.parquet and summary.json.")
+                       help="Folder (or fsspec URL) for kept/, decisions.parquet, "
+                            "summary.json and (not against an index) pairs.parquet.")
 _EXECUTION = [
     click.option("--executor", type=click.Choice(["serial", "local", "ray"]),
                  help="Run tasks in this process, in worker processes, or as Ray tasks "
@@ -165,7 +166,7 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
 
     INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst),
     Parquet and Arrow files, WARC (.warc.gz) and WET (.warc.wet.gz) files, or folders of
-    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[/PATH],
+    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[@REV][/PATH],
     or fsspec URLs (s3://bucket/crawl/, s3://bucket/crawl/*.warc.wet.gz), or @LIST, a
     file of paths and URLs one a line. -o and --work-dir may be URLs too.
     """
@@ -392,7 +393,7 @@ def index_stats(path: Path, as_json: bool) -> None:
     per = stats["bytes_per_document"]
     retired = stats["retired_bytes"]
     click.echo(f"{stats['path']}: {stats['documents']:,} documents in {stats['batches']} "
-               f"batches, {stats['disk_bytes']:,} bytes on disk"
+               f"batch{'' if stats['batches'] == 1 else 'es'}, {stats['disk_bytes']:,} bytes on disk"
                + (f" ({per:,.0f} per document)" if per else "")
                + (f", of which {retired:,} in segments merged away (removed by a later "
                   "add once readers are done with them)" if retired else ""))

@@ -79,9 +79,10 @@ _QUIET_JSON = [
 _STRIP = click.option("--strip-boilerplate", is_flag=True, default=None,
                       help="Write kept documents as their content only; list the removed "
                            "blocks in OUTPUT/boilerplate.parquet.")
-_OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-                       help="Folder for kept/, decisions.parquet, summary.json and "
-                            "(not against an index) pairs.parquet.")
+# a str, not a Path: an output at a URL (s3://bucket/run) keeps its double slash
+_OUTPUT = click.option("-o", "--output", type=click.Path(), required=True,
+                       help="Folder (or fsspec URL) for kept/, decisions.parquet, "
+                            "summary.json and (not against an index) pairs.parquet.")
 _EXECUTION = [
     click.option("--executor", type=click.Choice(["serial", "local", "ray"]),
                  help="Run tasks in this process, in worker processes, or as Ray tasks "
@@ -164,7 +165,9 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
 
     INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst),
     Parquet and Arrow files, WARC (.warc.gz) and WET (.warc.wet.gz) files, or folders of
-    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[@REV][/PATH].
+    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[@REV][/PATH],
+    or fsspec URLs (s3://bucket/crawl/, s3://bucket/crawl/*.warc.wet.gz), or @LIST, a
+    file of paths and URLs one a line. -o and --work-dir may be URLs too.
     """
     from thresher.pipeline.run import run_dedup
 
@@ -175,7 +178,7 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
 
     def run(progress: RichProgress | None) -> dict[str, Any]:
         summary = run_dedup(config, progress=progress)
-        return _finished(summary, Path(config.output.directory), report)
+        return _finished(summary, config.output.directory, report)
 
     _show(run, quiet, as_json, output=Path(config.output.directory),
           work_dir=config.output.work_dir)
@@ -200,8 +203,11 @@ def _given(config_file: Path | None, options: dict[str, Any]) -> dict[str, Any]:
 _FLAG_TABLES = {"output": ("output", "directory")}
 
 
-def _finished(summary: dict[str, Any], output: Path, report: bool) -> dict[str, Any]:
+def _finished(summary: dict[str, Any], output: str | Path, report: bool) -> dict[str, Any]:
     """The summary of a run, with the report written after it if asked for."""
+    if report and "://" in str(output):
+        raise click.ClickException("--report writes into a local output folder: run "
+                                   "thresher report on a local copy of the output")
     if report:
         from thresher.report import write_report
 
@@ -329,11 +335,12 @@ def index_create(path: Path, as_json: bool, **options: Any) -> None:
     click.echo(json.dumps(stats, indent=2) if as_json else f"created {stats['path']}")
 
 
-def _index_run(mode: str, path: Path, inputs: tuple[str, ...], output: Path, *,
+def _index_run(mode: str, path: Path, inputs: tuple[str, ...], given_output: str, *,
                flags: dict[str, Any], options: dict[str, Any]) -> None:
     """Run ``index add`` or ``query``; ``flags``: config_file, report, quiet, as_json."""
     from thresher import index
 
+    output = Path(given_output)
     try:
         given = _given(flags["config_file"], options)
     except ThresherError as exc:
@@ -352,7 +359,7 @@ _FLAGS = ("config_file", "report", "quiet", "as_json")
 
 @index_group.command("add")
 @_with(_RUNNING)
-def index_add(path: Path, inputs: tuple[str, ...], output: Path, **options: Any) -> None:
+def index_add(path: Path, inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Deduplicate INPUTS against themselves and the index at PATH, write OUTPUT as dedup
     does, and add the kept documents to the index as one batch."""
     flags = {k: options.pop(k) for k in _FLAGS}
@@ -361,7 +368,7 @@ def index_add(path: Path, inputs: tuple[str, ...], output: Path, **options: Any)
 
 @index_group.command("query")
 @_with(_RUNNING)
-def index_query(path: Path, inputs: tuple[str, ...], output: Path, **options: Any) -> None:
+def index_query(path: Path, inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Like add, but leave the index as it is: report only."""
     flags = {k: options.pop(k) for k in _FLAGS}
     _index_run("query", path, inputs, output, flags=flags, options=options)

@@ -79,8 +79,8 @@ def check_apart(inputs: tuple[str, ...], *, output: Path, work: str | None) -> N
     if local is not None:
         _check_work_place(folders[1][1], folders[0][1], local)
     for given in inputs:
-        if given == "-" or "://" in given:
-            continue
+        if given == "-" or "://" in given or given.startswith("@"):
+            continue  # a listing's local files are checked once found (check_found)
         _check_input(given, _real(given), folders)
 
 

@@ -15,6 +15,7 @@ from thresher.config import Config
 from thresher.core.sorting import stable_argsort
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
+from thresher.io.remote import is_remote
 from thresher.pipeline.graph import Stage
 from thresher.pipeline.progress import Progress
 from thresher.pipeline.workdir import WorkDir
@@ -74,7 +75,8 @@ class Runner:
     def __init__(self, config: Config, progress: Progress, work: WorkDir) -> None:
         self.config = config
         self.progress = progress
-        self.out = Path(config.output.directory).absolute()  # tasks may run elsewhere
+        directory = config.output.directory  # absolute: tasks may run elsewhere
+        self.out = directory if is_remote(directory) else str(Path(directory).absolute())
         self.work = work
         self.timings: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from thresher.core.blocks import split_blocks
-from thresher.core.titles import first_keys, head_keys
+from thresher.core.titles import HEADLINE, first_keys, head_keys, same_line
 
 
 def _heads(texts: list[str], counts: list[int] | None = None, pages: int = 1) -> list[int]:
@@ -26,11 +26,17 @@ def test_one_headline_has_one_key_on_every_site_case_and_numbers_aside() -> None
 
 def test_no_headline_for_a_single_line_a_template_or_a_paragraph() -> None:
     long_line = " ".join(["word"] * 31)
-    assert _heads(["just one line", f"{long_line}\nbody", "—\nbody"]) == [0, 0, 0]
+    one, paragraph, rule = _heads(["just one line", f"{long_line}\nbody", "—\nbody"])
+    assert one == paragraph == 0  # their start tells nothing
+    assert rule != 0 and not rule & int(HEADLINE)  # a line of no words names nothing
     # on most of a site's 8 pages: its template; on a site too small to tell, a headline
     template, own = _heads(["Latest news\nbody", "Harbours report\nbody"], [5, 1], pages=8)
-    assert template == 0 and own != 0
-    assert _heads(["Latest news\nbody"], [2], pages=2)[0] != 0
+    assert template != 0 and not template & int(HEADLINE) and own & int(HEADLINE)
+    small = _heads(["Latest news\nbody"], [2], pages=2)[0]
+    assert small & int(HEADLINE)
+    # the same line, a headline on one site and the template of another
+    assert same_line(np.array([template], np.uint64), np.array([small], np.uint64)).all()
+    assert not same_line(np.array([template], np.uint64), np.array([own], np.uint64)).any()
 
 
 def test_first_keys_are_the_first_blocks_own_keys() -> None:

@@ -25,6 +25,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.sorting import distinct
+from thresher.core.titles import HEADLINE, same_line
 
 __all__ = ["CONTAIN_MARGIN", "cluster_nodes", "greedy_clusters", "headlines_allow", "may_take"]
 
@@ -56,14 +57,22 @@ def headlines_allow(head_u: NDArray[np.uint64], head_v: NDArray[np.uint64]
 
     A copied article keeps its headline: a page that contains another's text under a
     different one is another article that quotes it, or that shares lines many pages
-    reuse (a short page is often largely contained in a long one by chance). Where
-    either has no headline (key 0) nothing tells them apart, and containment decides.
+    reuse (a short page is often largely contained in a long one by chance). So where
+    either page has a headline, the other must start with the same line, headline or
+    not (:func:`~thresher.core.titles.head_keys`): a page that starts with a short line
+    naming no article (its site's name, a number, a rule) does not start with the
+    other's headline either. Where neither has one, or either start tells nothing (key
+    0: one line, a paragraph first), containment decides.
 
     Example:
-        >>> headlines_allow(np.array([7, 7, 0], np.uint64), np.array([7, 9, 9], np.uint64)).tolist()
-        [True, False, True]
+        >>> h, n = 4 * np.uint64(7) + 1, 4 * np.uint64(9) + 2  # a headline; a nameless line
+        >>> headlines_allow(np.array([h, h, 0, n, 4 * 7 + 2], np.uint64),
+        ...                 np.array([h, n, n, n + 4, h], np.uint64)).tolist()
+        [True, False, True, True, True]
     """
-    allow: NDArray[np.bool_] = (head_u == 0) | (head_v == 0) | (head_u == head_v)
+    neither = ((head_u & HEADLINE) == 0) & ((head_v & HEADLINE) == 0)
+    allow: NDArray[np.bool_] = (head_u == 0) | (head_v == 0) | neither | same_line(head_u,
+                                                                                    head_v)
     return allow
 
 

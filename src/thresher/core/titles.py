@@ -14,9 +14,11 @@ from numpy.typing import NDArray
 
 from thresher.core.blocks import MIN_SITE_PAGES, Blocks
 
-__all__ = ["TITLE_MAX_WORDS", "first_keys", "head_keys", "title_keys"]
+__all__ = ["HEADLINE", "TITLE_MAX_WORDS", "first_keys", "head_keys", "same_line", "title_keys"]
 
 TITLE_MAX_WORDS = 30  # a longer first line is a paragraph, not a title
+# The low bits of a headline key: a headline, or a short first line that names no article.
+HEADLINE, _NAMELESS = np.uint64(1), np.uint64(2)
 
 
 def first_keys(blocks: Blocks) -> NDArray[np.uint64]:
@@ -30,18 +32,27 @@ def first_keys(blocks: Blocks) -> NDArray[np.uint64]:
 
 
 def _first_lines(blocks: Blocks, counts: NDArray[np.int64], pages: NDArray[np.int64]
-                 ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-    """Each document's first block, and whether it may be a title: the document has more
-    than one line, the line has 1 to ``TITLE_MAX_WORDS`` words, and it is not the
-    template of a site large enough to tell (more than half of its pages carry it)."""
+                 ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.bool_]]:
+    """Each document's first block, whether it may be a title, and whether it is a short
+    line that names no article.
+
+    It may be a title where the document has more than one line, the line has 1 to
+    ``TITLE_MAX_WORDS`` words, and it is not the template of a site large enough to tell
+    (more than half of its pages carry it). A first line of no words (a rule, a symbol),
+    or a short one that is its site's template (the site's name, a menu entry, a number
+    its chrome repeats), stands where a title would and names none.
+    """
     first = blocks.doc_offsets[:-1]
     has = blocks.doc_offsets[1:] > first + 1
     at = np.minimum(first, max(blocks.start.shape[0] - 1, 0))
     if not blocks.start.shape[0]:
-        return at, np.zeros(first.shape[0], dtype=bool)
+        none = np.zeros(first.shape[0], dtype=bool)
+        return at, none, none.copy()
     words = blocks.stats[at, 0]
     template = (pages >= MIN_SITE_PAGES) & (2 * counts[at] > pages)
-    return at, has & (words >= 1) & (words <= TITLE_MAX_WORDS) & ~template
+    short = has & (words <= TITLE_MAX_WORDS)
+    title = short & (words >= 1) & ~template
+    return at, title, short & ~title
 
 
 def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int64],
@@ -55,7 +66,7 @@ def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int6
     the template, one that a single page carries ("Pricing") names that page. ``keys``
     are the blocks' site keys, so that a title key stands for one title on one site.
     """
-    at, ok = _first_lines(blocks, counts, pages)
+    at, ok, _ = _first_lines(blocks, counts, pages)
     out = np.zeros(at.shape[0], dtype=np.uint64)
     if not keys.shape[0]:
         return out
@@ -75,16 +86,31 @@ def head_keys(blocks: Blocks, firsts: NDArray[np.uint64], counts: NDArray[np.int
     the documents' first blocks' own keys (:func:`first_keys`: case-folded words, digit
     runs masked), the same on every site.
 
+    The low bits say what the first line is: ``HEADLINE`` set, a headline; clear, a short
+    first line that names no article (see :func:`_first_lines`), which still tells that
+    the page does not start with another page's headline; 0, a page whose start tells
+    nothing (one line, or a paragraph first). The bits above identify the line
+    (:func:`same_line`).
+
     Example:
         >>> from thresher.core.blocks import split_blocks
         >>> b = split_blocks(["Storm hits coast\\nbody", "STORM hits coast\\nother",
-        ...                   "one line"])
+        ...                   "one line", "***\\nbody"])
         >>> k = head_keys(b, first_keys(b), np.ones(b.key.shape[0], np.int64),
-        ...               np.ones(3, np.int64))
-        >>> bool(k[0] == k[1] != 0), int(k[2])
-        (True, 0)
+        ...               np.ones(4, np.int64))
+        >>> bool(k[0] == k[1] != 0), int(k[2]), int(k[3] & HEADLINE), int(k[3]) != 0
+        (True, 0, 0, True)
     """
-    at, ok = _first_lines(blocks, counts, pages)
+    at, ok, nameless = _first_lines(blocks, counts, pages)
     out = np.zeros(at.shape[0], dtype=np.uint64)
-    out[ok] = firsts[ok] | np.uint64(1)  # never 0
+    line = firsts & ~np.uint64(3)
+    out[ok] = line[ok] | HEADLINE
+    out[nameless] = line[nameless] | _NAMELESS  # never 0
     return out
+
+
+def same_line(head_u: NDArray[np.uint64], head_v: NDArray[np.uint64]) -> NDArray[np.bool_]:
+    """Whether two headline keys (:func:`head_keys`) stand for the same first line,
+    whatever each line is (a headline or not)."""
+    same: NDArray[np.bool_] = (head_u >> np.uint64(2)) == (head_v >> np.uint64(2))
+    return same

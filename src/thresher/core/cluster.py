@@ -25,7 +25,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.sorting import distinct
-from thresher.core.titles import HEADLINE, same_line
+from thresher.core.titles import HEADLINE
 
 __all__ = ["CONTAIN_MARGIN", "cluster_nodes", "greedy_clusters", "headlines_allow", "may_take"]
 
@@ -57,22 +57,20 @@ def headlines_allow(head_u: NDArray[np.uint64], head_v: NDArray[np.uint64]
 
     A copied article keeps its headline: a page that contains another's text under a
     different one is another article that quotes it, or that shares lines many pages
-    reuse (a short page is often largely contained in a long one by chance). So where
-    either page has a headline, the other must start with the same line, headline or
-    not (:func:`~thresher.core.titles.head_keys`): a page that starts with a short line
-    naming no article (its site's name, a number, a rule) does not start with the
-    other's headline either. Where neither has one, or either start tells nothing (key
-    0: one line, a paragraph first), containment decides.
+    reuse (a short page is often largely contained in a long one by chance). A page that
+    starts with a short line without letters (a number, a rule; its key has ``HEADLINE``
+    clear, :func:`~thresher.core.titles.head_keys`) has no headline, but it does not
+    start with another page's either: it is kept apart from a page under a headline,
+    not from another such page. Where either has no headline key (0) nothing tells them
+    apart, and containment decides.
 
     Example:
-        >>> h, n = 4 * np.uint64(7) + 1, 4 * np.uint64(9) + 2  # a headline; a nameless line
-        >>> headlines_allow(np.array([h, h, 0, n, 4 * 7 + 2], np.uint64),
-        ...                 np.array([h, n, n, n + 4, h], np.uint64)).tolist()
-        [True, False, True, True, True]
+        >>> headlines_allow(np.array([7, 7, 0, 7, 2], np.uint64),
+        ...                 np.array([7, 9, 9, 6, 10], np.uint64)).tolist()
+        [True, False, True, False, True]
     """
-    neither = ((head_u & HEADLINE) == 0) & ((head_v & HEADLINE) == 0)
-    allow: NDArray[np.bool_] = (head_u == 0) | (head_v == 0) | neither | same_line(head_u,
-                                                                                    head_v)
+    letterless = ((head_u & HEADLINE) == 0) & ((head_v & HEADLINE) == 0)
+    allow: NDArray[np.bool_] = (head_u == 0) | (head_v == 0) | (head_u == head_v) | letterless
     return allow
 
 

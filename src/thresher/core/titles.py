@@ -12,13 +12,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.core.blocks import MIN_SITE_PAGES, Blocks
+from thresher.core.blocks import MIN_SITE_PAGES, STAT_NAMES, Blocks
 
-__all__ = ["HEADLINE", "TITLE_MAX_WORDS", "first_keys", "head_keys", "same_line", "title_keys"]
+__all__ = ["HEADLINE", "TITLE_MAX_WORDS", "first_keys", "head_keys", "title_keys"]
 
 TITLE_MAX_WORDS = 30  # a longer first line is a paragraph, not a title
-# The low bits of a headline key: a headline, or a short first line that names no article.
-HEADLINE, _NAMELESS = np.uint64(1), np.uint64(2)
+# The low bits of a headline key: a headline, or a short first line without letters.
+HEADLINE, _LETTERLESS = np.uint64(1), np.uint64(2)
+_WORD_CHARS, _DIGITS = STAT_NAMES.index("word_chars"), STAT_NAMES.index("digits")
 
 
 def first_keys(blocks: Blocks) -> NDArray[np.uint64]:
@@ -34,13 +35,14 @@ def first_keys(blocks: Blocks) -> NDArray[np.uint64]:
 def _first_lines(blocks: Blocks, counts: NDArray[np.int64], pages: NDArray[np.int64]
                  ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.bool_]]:
     """Each document's first block, whether it may be a title, and whether it is a short
-    line that names no article.
+    line without letters.
 
     It may be a title where the document has more than one line, the line has 1 to
     ``TITLE_MAX_WORDS`` words, and it is not the template of a site large enough to tell
-    (more than half of its pages carry it). A first line of no words (a rule, a symbol),
-    or a short one that is its site's template (the site's name, a menu entry, a number
-    its chrome repeats), stands where a title would and names none.
+    (more than half of its pages carry it). Within a site any such line tells one page
+    from another, "#10" from "Reviews"; across sites a short first line without letters
+    (a number, a rule, a symbol: a list's first item, a counter, a page number) is no
+    headline (:func:`head_keys`).
     """
     first = blocks.doc_offsets[:-1]
     has = blocks.doc_offsets[1:] > first + 1
@@ -49,10 +51,11 @@ def _first_lines(blocks: Blocks, counts: NDArray[np.int64], pages: NDArray[np.in
         none = np.zeros(first.shape[0], dtype=bool)
         return at, none, none.copy()
     words = blocks.stats[at, 0]
+    # digits are counted among a word's characters: none left over, no letters
+    letterless = blocks.stats[at, _WORD_CHARS] <= blocks.stats[at, _DIGITS]
     template = (pages >= MIN_SITE_PAGES) & (2 * counts[at] > pages)
     short = has & (words <= TITLE_MAX_WORDS)
-    title = short & (words >= 1) & ~template
-    return at, title, short & ~title
+    return at, short & (words >= 1) & ~template, short & letterless
 
 
 def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int64],
@@ -86,31 +89,22 @@ def head_keys(blocks: Blocks, firsts: NDArray[np.uint64], counts: NDArray[np.int
     the documents' first blocks' own keys (:func:`first_keys`: case-folded words, digit
     runs masked), the same on every site.
 
-    The low bits say what the first line is: ``HEADLINE`` set, a headline; clear, a short
-    first line that names no article (see :func:`_first_lines`), which still tells that
-    the page does not start with another page's headline; 0, a page whose start tells
-    nothing (one line, or a paragraph first). The bits above identify the line
-    (:func:`same_line`).
+    A short first line without letters (:func:`_first_lines`) has a key too, with
+    ``HEADLINE`` clear: it names no article, but it tells that the page does not start
+    with another page's headline either.
 
     Example:
         >>> from thresher.core.blocks import split_blocks
         >>> b = split_blocks(["Storm hits coast\\nbody", "STORM hits coast\\nother",
-        ...                   "one line", "***\\nbody"])
+        ...                   "one line", "17\\nbody"])
         >>> k = head_keys(b, first_keys(b), np.ones(b.key.shape[0], np.int64),
         ...               np.ones(4, np.int64))
         >>> bool(k[0] == k[1] != 0), int(k[2]), int(k[3] & HEADLINE), int(k[3]) != 0
         (True, 0, 0, True)
     """
-    at, ok, nameless = _first_lines(blocks, counts, pages)
+    at, ok, letterless = _first_lines(blocks, counts, pages)
     out = np.zeros(at.shape[0], dtype=np.uint64)
-    line = firsts & ~np.uint64(3)
-    out[ok] = line[ok] | HEADLINE
-    out[nameless] = line[nameless] | _NAMELESS  # never 0
+    ok &= ~letterless
+    out[ok] = firsts[ok] | HEADLINE  # never 0
+    out[letterless] = (firsts[letterless] & ~HEADLINE) | _LETTERLESS  # never 0
     return out
-
-
-def same_line(head_u: NDArray[np.uint64], head_v: NDArray[np.uint64]) -> NDArray[np.bool_]:
-    """Whether two headline keys (:func:`head_keys`) stand for the same first line,
-    whatever each line is (a headline or not)."""
-    same: NDArray[np.bool_] = (head_u >> np.uint64(2)) == (head_v >> np.uint64(2))
-    return same

@@ -81,7 +81,8 @@ _STRIP = click.option("--strip-boilerplate", is_flag=True, default=None,
                       help="Write kept documents as their content only; list the removed "
                            "blocks in OUTPUT/boilerplate.parquet.")
 _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-                       help="Folder for kept/, decisions.parquet and summary.json.")
+                       help="Folder for kept/, decisions.parquet, summary.json and "
+                            "(not against an index) pairs.parquet.")
 _EXECUTION = [
     click.option("--executor", type=click.Choice(["serial", "local", "ray"]),
                  help="Run tasks in this process, in worker processes, or as Ray tasks "
@@ -164,7 +165,7 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
 
     INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst),
     Parquet and Arrow files, WARC (.warc.gz) and WET (.warc.wet.gz) files, or folders of
-    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[/PATH].
+    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[@REV][/PATH].
     """
     from thresher.pipeline.run import run_dedup
 
@@ -385,7 +386,7 @@ def index_stats(path: Path, as_json: bool) -> None:
     per = stats["bytes_per_document"]
     retired = stats["retired_bytes"]
     click.echo(f"{stats['path']}: {stats['documents']:,} documents in {stats['batches']} "
-               f"batches, {stats['disk_bytes']:,} bytes on disk"
+               f"batch{'' if stats['batches'] == 1 else 'es'}, {stats['disk_bytes']:,} bytes on disk"
                + (f" ({per:,.0f} per document)" if per else "")
                + (f", of which {retired:,} in segments merged away (removed by a later "
                   "add once readers are done with them)" if retired else ""))

@@ -130,8 +130,8 @@ class SegmentWriter:
         import pyarrow.parquet as pq
 
         try:
-            with DirectFile(self.tmp / "docs.parquet") as fh:  # zstd: 40 % smaller than
-                pq.write_table(docs, fh, use_dictionary=["file"],  # snappy, as quick
+            with DirectFile(self.tmp / "docs.parquet") as fh:  # zstd level 1: smaller than
+                pq.write_table(docs, fh, use_dictionary=["file"],  # snappy, as quick to write
                                compression="zstd", compression_level=1)
             self._synced.append(self._syncer.submit(_fsync, self.tmp / "docs.parquet"))
             for written, path in self._streamed:

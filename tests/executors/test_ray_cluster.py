@@ -1,17 +1,19 @@
 """Nodes that disappear: a three-node Ray cluster loses a worker node in the middle of each
 heavy stage, and the run still ends with the local executor's outputs, byte for byte.
 
-The nodes run on this machine (``ray.cluster_utils.Cluster``) but share no folder: the
-work folder is a ``file://`` URL, so every artifact is written whole and read whole through
-fsspec, as on an object store (the ``work_root`` fixture is where an ``s3://`` root goes).
-Which task dies is chosen, not timed: the first task of a chosen stage tells the test its
-node (a file in a folder the test watches) and waits; the test kills that node's
-processes (``remove_node``, no grace) and adds a fresh node. Ray runs the task again
-elsewhere. Half of the kills come before the task wrote anything, half after it finished
-its writes and its completion marker but before its result reached the driver (the
-content stage then deletes what it read: a second run must not need it).
+The nodes run on this machine (``ray.cluster_utils.Cluster``), so they see the same input
+and output folders, as nodes on a shared file system would; the work folder, though, is a
+``file://`` URL, so every artifact is written whole and read whole through fsspec, as on
+an object store (``work_root`` is where an ``s3://`` root goes). Which task dies is
+chosen, not timed: the first task of a chosen stage tells the test its node (a file in a
+folder the test watches) and waits; the test kills that node's processes
+(``remove_node``, no grace) and adds a fresh node. Ray runs the task again elsewhere.
+Four of the seven kills come before the task wrote anything, three after it finished its
+writes and its completion marker but before its result reached the driver (the content
+stage then deletes what it read: a second run must not need it).
 
-Select with ``-m cluster``; about a minute on two loaded cores.
+Select with ``-m cluster``; one and a half to two and a half minutes on two cores shared with other
+jobs.
 """
 
 from __future__ import annotations
@@ -174,10 +176,12 @@ def three_nodes() -> Iterator[Any]:
         cluster.shutdown()
 
 
-@pytest.fixture
-def work_root(tmp_path: Path) -> str:
-    """Where the cluster's work folders go: a URL, so nothing is shared as POSIX files."""
-    return f"file://{tmp_path}/work"
+@pytest.fixture(params=["file"])
+def work_root(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the cluster's work folders go: a URL, so nothing is shared as POSIX files
+    (an object store's URL is one more parameter)."""
+    roots = {"file": f"file://{tmp_path}/work"}
+    return roots[request.param]
 
 
 @pytest.fixture(scope="module")

@@ -183,7 +183,11 @@ class OutputDir:
                 path.unlink(missing_ok=True)
 
     def finish(self, identity: dict[str, Any]) -> None:
-        """Record that the outputs are complete (after summary.json is written)."""
+        """Record that the outputs are complete (after summary.json is written).
+
+        What a task lost mid-write left (its node died; another ran it again) goes first.
+        """
+        remove_temporaries(self.root, skip=(self.root / "_work",))
         write_atomically(self.root / MARKER, _encode({**identity, "finished": True}))
 
     def summary(self) -> dict[str, Any] | None:

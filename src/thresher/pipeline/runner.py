@@ -51,13 +51,23 @@ class _Poller:
 @dataclasses.dataclass(frozen=True)
 class _Timed:
     """A stage's task function that also returns the CPU seconds its process spent on the
-    task: a stage's wall time includes waiting (on the disk, on other workers), this not."""
+    task: a stage's wall time includes waiting (on the disk, on other workers), this not.
+
+    A task whose completion marker exists returns the statistics it recorded: an executor
+    that runs a task again (Ray, after the node that ran it died before its result came
+    back) gets them without redoing work whose inputs the first attempt may have deleted.
+    """
 
     fn: Callable[[Any], dict[str, Any]]
+    work: str  # the work folder, a path or URL
+    stage: str
 
-    def __call__(self, task: Any) -> tuple[dict[str, Any], float]:
+    def __call__(self, keyed: tuple[str, Any]) -> tuple[dict[str, Any], float]:
+        key, task = keyed
         start = time.process_time()
-        stats = self.fn(task)
+        stats = WorkDir(self.work).done(self.stage, key)
+        if stats is None:
+            stats = self.fn(task)
         return stats, time.process_time() - start
 
 
@@ -110,7 +120,8 @@ class Runner:
         self.progress.start(name, len(tasks))
         self.progress.advance(name, len(tasks) - len(todo))
         with _Poller(lambda: self._note(name, start)):
-            ran = self.executor.map(_Timed(fn), [t for _, t in todo],
+            ran = self.executor.map(_Timed(fn, str(self.work.root), name),
+                                    [(tasks[i][0], t) for i, t in todo],
                                     on_done=lambda _i: self.progress.advance(name))
         self.cpu[name] = round(sum(cpu for _, cpu in ran), 3)
         self._note(name, start)

@@ -1,10 +1,11 @@
 """Nodes that disappear: a three-node Ray cluster loses a worker node in the middle of each
 heavy stage, and the run still ends with the local executor's outputs, byte for byte.
 
-The nodes run on this machine (``ray.cluster_utils.Cluster``), so they see the same input
-and output folders, as nodes on a shared file system would; the work folder, though, is a
-``file://`` URL, so every artifact is written whole and read whole through fsspec, as on
-an object store (``work_root`` is where an ``s3://`` root goes). Which task dies is
+The nodes run on this machine (``ray.cluster_utils.Cluster``). In the first test they see
+the same input and output folders, as nodes on a shared file system would, and the work
+folder is a ``file://`` URL, so every artifact is written whole and read whole through
+fsspec; in the second, inputs, work folder and outputs are all in a bucket of an S3
+server on loopback (moto's server mode), the only thing the nodes share. Which task dies is
 chosen, not timed: the first task of a chosen stage tells the test its node (a file in a
 folder the test watches) and waits; the test kills that node's processes
 (``remove_node``, no grace) and adds a fresh node. Ray runs the task again elsewhere.
@@ -70,14 +71,19 @@ def _identity() -> Any:
 IDENTITY = _identity()
 
 
-def _listing(out: Path) -> list[str]:
+def _listing(out: Path, *, where: bool = False) -> list[str]:
     """Every output's hash as tools/identity.py lists it; summary.json without its ``run``
-    section (the executor's name, the output path, the workers) and the index's path."""
+    section (the executor's name, the output path, the workers) and the index's path, and
+    with ``where`` without the input paths and the work folder either (an object store's
+    URLs against a local run's paths)."""
     lines = [line for line in IDENTITY._hashes(out, "out")
              if not line.endswith("/summary.json")]
     summary = json.loads((out / "summary.json").read_text())
     summary.pop("run")
     summary.get("index", {}).pop("path", None)
+    if where:
+        summary["config"]["input"].pop("paths")
+        summary["config"].pop("work_dir", None)
     return [*lines, json.dumps(IDENTITY._untimed(summary), sort_keys=True)]
 
 
@@ -156,8 +162,12 @@ class _Killer:
 
 
 @pytest.fixture(scope="module")
-def three_nodes() -> Iterator[Any]:
+def three_nodes(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A head node that runs no task (the driver's) and two worker nodes of one CPU."""
+    try:  # the S3 server first, where there is one: its address reaches every node
+        request.getfixturevalue("_moto_endpoint")
+    except pytest.skip.Exception:
+        pass
     fast = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 1000,
             "health_check_timeout_ms": 1000, "health_check_failure_threshold": 3}
     # Nodes are added from a thread: no exit hooks (signal handlers need the main one).
@@ -236,3 +246,27 @@ def test_a_node_lost_in_each_heavy_stage_costs_a_retry(
     assert _listing(tmp_path / "ray-b") == _listing(tmp_path / "ref-b")
     assert IDENTITY._index_hashes(tmp_path / "ix") == IDENTITY._index_hashes(
         tmp_path / "ix-ref")
+
+
+@pytest.mark.slow
+def test_a_run_held_in_an_object_store_survives_lost_nodes(
+        three_nodes: Any, corpus: dict[str, Path], tmp_path: Path, s3_server: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    options = {"split_bytes": SPLIT, "match": "content"}
+    ref = tmp_path / "ref"
+    thresher.dedup(inputs=[corpus["all"]], output=ref, executor="local", workers=2,
+                   **options)
+    s3_server.fs.put_file(str(corpus["all"]), f"{s3_server.bucket}/crawl/all.jsonl")
+
+    kills = ["read", "write"]  # the two stages that read inputs and write outputs
+    _doom(monkeypatch, tmp_path / "signals", kills)
+    with _Killer(three_nodes, tmp_path / "signals") as killer:
+        thresher.dedup(inputs=[s3_server.url("crawl") + "/"], output=s3_server.url("out"),
+                       executor="ray", work_dir=s3_server.url("work"), **options)
+    assert not killer.failed and killer.killed == kills
+    got = tmp_path / "got"
+    for key in s3_server.keys("out"):
+        (got / key).parent.mkdir(parents=True, exist_ok=True)
+        s3_server.fs.get_file(f"{s3_server.bucket}/out/{key}", str(got / key))
+    assert (got / "kept" / "all.jsonl").is_file()
+    assert _listing(got, where=True) == _listing(ref, where=True)

@@ -14,7 +14,7 @@ from click.core import ParameterSource
 
 from thresher._console import RichProgress, add_reruns, plan_lines, print_summary, sweep_lines
 from thresher._exits import disk_full, nothing_read
-from thresher._kernels import kernels_cold
+from thresher._kernels import EVERY_RUN, INDEX_RUN, kernels_cold
 from thresher._version import __version__
 from thresher.config import config_from_mapping, load_toml
 from thresher.errors import ThresherError
@@ -217,12 +217,12 @@ def _finished(summary: dict[str, Any], output: str | Path, report: bool) -> dict
 
 
 def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool, *,
-          output: Path, work_dir: str | None) -> None:
+          output: Path, work_dir: str | None, kernels: tuple[str, ...] = EVERY_RUN) -> None:
     """Run with progress bars (unless quiet or JSON), then print the summary; a run that
     fails, or reads nothing, ends with one line on stderr and a non-zero exit code."""
     progress = None if quiet or as_json else RichProgress()
-    if progress is not None and kernels_cold():
-        progress.console.print("compiling kernels, once (about a minute)...")
+    if progress is not None and kernels_cold(kernels):
+        progress.console.print("compiling kernels, once (a minute or more)...")
     try:
         summary = run(progress)
     except (ThresherError, OSError) as exc:
@@ -350,7 +350,7 @@ def _index_run(mode: str, path: Path, inputs: tuple[str, ...], given_output: str
         summary = index._run(path, list(inputs), output, mode, given, progress)
         return _finished(summary, output, flags["report"])
 
-    _show(run, flags["quiet"], flags["as_json"], output=output,
+    _show(run, flags["quiet"], flags["as_json"], output=output, kernels=INDEX_RUN,
           work_dir=given.get("work_dir") or given.get("output", {}).get("work_dir"))
 
 

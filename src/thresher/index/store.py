@@ -59,7 +59,7 @@ from thresher._version import __version__
 from thresher.core.merge import merge_fill, merge_mask
 from thresher.errors import ConfigError, StageError
 from thresher.executors import thread_pool
-from thresher.index.segment import WHY_EXACT, Segment, _summed, fence_writer
+from thresher.index.segment import WHY_EXACT, Segment, fence_writer, summed_counts
 from thresher.io.direct import DirectFile, save_npy
 
 __all__ = ["FORMAT", "IndexStore", "SegmentWriter"]
@@ -425,7 +425,7 @@ def _merged(a: Segment, b: Segment) -> dict[str, Any]:
         out[name] = _concat_writer(a.array(name), b.array(name))
     out["head"] = _concat_writer(a.heads(), b.heads())
     for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):
-        out[keys_name], out[counts_name] = _summed([a.array(keys_name), b.array(keys_name)],
+        out[keys_name], out[counts_name] = summed_counts([a.array(keys_name), b.array(keys_name)],
                                                    [a.array(counts_name),
                                                     b.array(counts_name)])
     return out

@@ -29,8 +29,8 @@ import crawlbench_eval
 import train_blocks
 
 from thresher.core import cleaning as core_cleaning
-from thresher.core.blocks import block_features
 from thresher.core.content import predict
+from thresher.core.features import block_features
 from thresher.pipeline import chrome
 
 

@@ -16,8 +16,9 @@ import xxhash
 from numba import njit
 from numpy.typing import NDArray
 
-from thresher.core.blocks import FEATURES, Blocks, block_features, headings
+from thresher.core.blocks import Blocks
 from thresher.core.content import KEEP, load_model, predict, select_content
+from thresher.core.features import FEATURES, block_features, headings
 from thresher.core.scope import scoped
 from thresher.core.titles import first_keys, head_keys, title_keys
 

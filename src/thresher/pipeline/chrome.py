@@ -30,8 +30,9 @@ from urllib.parse import urlsplit
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.core.blocks import STAT_NAMES, Blocks, word_features
+from thresher.core.blocks import STAT_NAMES, Blocks
 from thresher.core.cleaning import group_hashes, site_keys, site_mix
+from thresher.core.features import word_features
 from thresher.core.sorting import group_order
 from thresher.core.titles import first_keys
 from thresher.io.batches import Decoded

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from numpy.typing import NDArray
 
+from thresher.core.articles import article_rows
 from thresher.core.blocks import STAT_NAMES, Blocks
 from thresher.core.cleaning import group_hashes, site_keys, site_mix
 from thresher.core.features import word_features
@@ -37,7 +38,6 @@ from thresher.core.sorting import group_order
 from thresher.core.titles import first_keys
 from thresher.io.batches import Decoded
 from thresher.io.records import Fields, Record
-from thresher.pipeline.stages.articles import article_rows
 
 __all__ = [
     "PARTITIONS",

@@ -156,8 +156,8 @@ class IndexExtension:
     def refs(self, work: WorkDir) -> dict[int, tuple[str, int, tuple[int, int]]]:
         return _indexed_refs(work, self.store)
 
-    def writes_beside(self) -> bool:
-        return self.ixrun.mode == "add"
+    def beside_name(self) -> str | None:
+        return "index-add" if self.ixrun.mode == "add" else None
 
     def beside_write(self, ctx: Context, clock: Callable[[], float], threads: int
                      ) -> tuple[dict[str, Any], float, float]:

@@ -19,8 +19,9 @@ from thresher.core.rule import EDGE_EXACT, EDGE_NEAR, EDGE_PARTIAL, EDGE_SAME_CO
 from thresher.core.sorting import part_bits, sort_dealt, stable_argsort
 from thresher.core.verify import gather_slices
 from thresher.executors import Threads, thread_pool
+from thresher.index.merging import npy_stream
 from thresher.index.segment import fence_of
-from thresher.index.store import IndexStore, npy_stream
+from thresher.index.store import IndexStore
 from thresher.pipeline.match import (
     KIND_EXACT_NEAR,
     KIND_NEAR,

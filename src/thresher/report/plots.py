@@ -37,7 +37,14 @@ def plots_of(summary: dict[str, Any], sizes: list[int], sites: list[tuple[str, f
                                 "font.size": 9})
     import matplotlib.pyplot as plt
 
-    plots: dict[str, str] = {}
+    plots = {"sizes": _sizes(plt, sizes), "similarity": _similarity(plt, summary),
+             "lsh": _lsh(plt, summary)}
+    if sites:
+        plots["sites"] = _sites(plt, sites)
+    return plots
+
+
+def _sizes(plt: Any, sizes: list[int]) -> str:
     fig, ax = plt.subplots(figsize=(4.6, 2.8))
     if sizes and max(sizes) <= 40:
         count = Counter(sizes)
@@ -53,10 +60,11 @@ def plots_of(summary: dict[str, Any], sizes: list[int], sites: list[tuple[str, f
     ax.set_xlabel("documents in the cluster")
     ax.set_ylabel("clusters")
     ax.set_title("Cluster sizes")
-    plots["sizes"] = svg_of(fig)
+    return svg_of(fig)
 
-    lsh = summary.get("lsh", {})
-    sim = lsh.get("similarity", {})
+
+def _similarity(plt: Any, summary: dict[str, Any]) -> str:
+    sim = summary.get("lsh", {}).get("similarity", {})
     fig, ax = plt.subplots(figsize=(4.6, 2.8))
     acc, rej = sim.get("accepted", []), sim.get("rejected", [])
     if not any(acc) and not any(rej):
@@ -73,8 +81,11 @@ def plots_of(summary: dict[str, Any], sizes: list[int], sites: list[tuple[str, f
     ax.set_xlabel("Jaccard similarity of the verified candidate")
     ax.set_ylabel("pairs")
     ax.set_title("Verified candidates")
-    plots["similarity"] = svg_of(fig)
+    return svg_of(fig)
 
+
+def _lsh(plt: Any, summary: dict[str, Any]) -> str:
+    lsh = summary.get("lsh", {})
     fig, ax = plt.subplots(figsize=(4.6, 2.8))
     b, r = int(lsh.get("bands", 1)), int(lsh.get("rows", 1))
     xs = [i / 200 for i in range(201)]
@@ -89,13 +100,13 @@ def plots_of(summary: dict[str, Any], sizes: list[int], sites: list[tuple[str, f
     ax.set_ylabel("probability of being a candidate")
     ax.set_title("LSH detection curve")
     ax.legend(frameon=False, loc="lower right")
-    plots["lsh"] = svg_of(fig)
+    return svg_of(fig)
 
-    if sites:
-        fig, ax = plt.subplots(figsize=(4.6, 0.25 * len(sites) + 0.8))
-        names = [s for s, _, _ in sites][::-1]
-        ax.barh(names, [100 * v for _, v, _ in sites][::-1], color="#dd8452")
-        ax.set_xlabel("share of the text removed as boilerplate (%)")
-        ax.set_title(f"Boilerplate per site (the {len(sites)} largest sites)")
-        plots["sites"] = svg_of(fig)
-    return plots
+
+def _sites(plt: Any, sites: list[tuple[str, float, int]]) -> str:
+    fig, ax = plt.subplots(figsize=(4.6, 0.25 * len(sites) + 0.8))
+    names = [s for s, _, _ in sites][::-1]
+    ax.barh(names, [100 * v for _, v, _ in sites][::-1], color="#dd8452")
+    ax.set_xlabel("share of the text removed as boilerplate (%)")
+    ax.set_title(f"Boilerplate per site (the {len(sites)} largest sites)")
+    return svg_of(fig)

@@ -1,7 +1,7 @@
 """Whether numba's on-disk cache holds thresher's compiled kernels.
 
-A run on a cold cache spends a minute or more compiling them (docs/cli.md: 50 s serially
-on 2 cores); the CLI says so rather than sit silent.
+A run on a cold cache spends a long while compiling them first (docs/cli.md gives a
+measured figure); the CLI says so rather than sit silent.
 """
 
 from __future__ import annotations

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.merge import merge_fill, merge_mask
 from thresher.index.segment import WHY_EXACT, Segment, fence_writer, summed_counts
-from thresher.io.direct import DirectFile
 
 __all__ = ["merged_arrays", "npy_stream"]
 
@@ -85,6 +84,7 @@ def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_a
 
 
 _SLICE = 1 << 22
+_WRITE_BUFFER = 1 << 20  # a streamed .npy file is written through it, a MiB at a time
 
 
 def _concat_writer(*parts: NDArray[Any]) -> Any:
@@ -99,16 +99,15 @@ def _concat_writer(*parts: NDArray[Any]) -> Any:
     return write
 
 
-def npy_stream(path: Any, dtype: Any, shape: tuple[int, ...]) -> DirectFile:
+def npy_stream(path: Any, dtype: Any, shape: tuple[int, ...]) -> BinaryIO:
     """Open ``path`` as a ``.npy`` file of ``dtype`` and ``shape`` (its header written,
     as ``np.save`` writes it) for the caller to write the values into, in C order.
 
-    Written, not mapped: a mapped output faults at every page it fills; and past the
-    page cache (:class:`DirectFile`).
+    Written, not mapped: a mapped output faults at every page it fills.
     """
     from numpy.lib import format as npy
 
-    fh = DirectFile(path)
+    fh = open(path, "wb", buffering=_WRITE_BUFFER)  # noqa: SIM115 - the caller closes it
     npy.write_array_header_1_0(fh, {"descr": npy.dtype_to_descr(np.dtype(dtype)),
                                     "fortran_order": False, "shape": tuple(shape)})
     return fh

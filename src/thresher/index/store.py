@@ -52,6 +52,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 from thresher._version import __version__
@@ -59,7 +60,6 @@ from thresher.errors import ConfigError, StageError
 from thresher.executors import thread_pool
 from thresher.index.merging import merged_arrays
 from thresher.index.segment import Segment
-from thresher.io.direct import DirectFile, save_npy
 
 __all__ = ["FORMAT", "IndexStore", "SegmentWriter"]
 
@@ -121,7 +121,8 @@ class SegmentWriter:
 
     def save(self, key: str, array: NDArray[Any]) -> None:
         path = self.tmp / f"{key}.npy"
-        save_npy(path, array)
+        # C order always, as np.save writes a Fortran-ordered array otherwise
+        np.save(path, array if array.flags.c_contiguous else array.copy(order="C"))
         self._synced.append(self._syncer.submit(_fsync, path))
 
     def finish(self, docs: Any) -> Path:
@@ -129,9 +130,9 @@ class SegmentWriter:
         import pyarrow.parquet as pq
 
         try:
-            with DirectFile(self.tmp / "docs.parquet") as fh:  # zstd: 40 % smaller than
-                pq.write_table(docs, fh, use_dictionary=["file"],  # snappy, as quick
-                               compression="zstd", compression_level=1)
+            # zstd level 1: smaller than snappy, as quick to write
+            pq.write_table(docs, self.tmp / "docs.parquet", use_dictionary=["file"],
+                           compression="zstd", compression_level=1)
             self._synced.append(self._syncer.submit(_fsync, self.tmp / "docs.parquet"))
             for written, path in self._streamed:
                 written.result()

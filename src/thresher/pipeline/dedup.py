@@ -12,6 +12,7 @@ from typing import Any
 from thresher.core.rule import MatchRule
 from thresher.errors import InputError
 from thresher.io.records import Fields
+from thresher.io.remote import local_copy
 from thresher.pipeline import match
 from thresher.pipeline.chrome import PARTITIONS
 from thresher.pipeline.graph import Context, Extension, Stage, artifact, numbered, shard_key
@@ -156,7 +157,8 @@ def _check_named_fields(read_stats: list[dict[str, Any]], fields: Fields) -> Non
     missing = missing_fields(read_stats, fields)
     if missing is not None:
         path, option, field = missing
-        have = ", ".join(fields_of(path)) or "none"
+        with local_copy(path) as local:  # an input at a URL: a local copy
+            have = ", ".join(fields_of(local)) or "none"
         raise InputError(f"no record has the field {field!r} named by {option} "
                          f"(the records' fields: {have})", path=path)
 

@@ -28,6 +28,7 @@ from thresher.io.records import (
     Record,
     iter_lines,
 )
+from thresher.io.remote import local_shard
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
 from thresher.pipeline.graph import shard_key
@@ -279,24 +280,26 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
 
         files.update({key: work.appender("read", f"{name}.{key}") for key in pass_one_files()})
     found: Counter[str] = Counter()
-    for batch in read_batches(task.shard, task.fields, skipped=skipped, warc=task.warc):
-        found.update({_FOUND[b]: c for b, c in (batch.found or {}).items()})
-        if docs is not None:
-            docs.write(batch.records or [])
-        arrays, reasons = _batch_arrays(task, batch, files)
-        nbytes = arrays["bytes"]
-        table = _meta_table(batch, reasons, nbytes, _sort_values(task, batch))
-        writer.write_table(table)
-        for key in ("sig", "fp", "mode", "sh"):
-            if key in files:
-                files[key].write(arrays[key])
-        if "shoff" in files:
-            files["shoff"].write(shingles + np.cumsum(arrays["count"]))
-        shingles += int(arrays["count"].sum())
-        records += len(batch)
-        work.write_progress("read", name, records)
-        rejected += sum(r is not None for r in reasons)
-        text_bytes += int(nbytes.sum())
+    with local_shard(task.shard) as shard:  # an input at a URL: read from a local copy
+        batches = read_batches(shard, task.fields, skipped=skipped, warc=task.warc)
+        for batch in batches:
+            found.update({_FOUND[b]: c for b, c in (batch.found or {}).items()})
+            if docs is not None:
+                docs.write(batch.records or [])
+            arrays, reasons = _batch_arrays(task, batch, files)
+            nbytes = arrays["bytes"]
+            table = _meta_table(batch, reasons, nbytes, _sort_values(task, batch))
+            writer.write_table(table)
+            for key in ("sig", "fp", "mode", "sh"):
+                if key in files:
+                    files[key].write(arrays[key])
+            if "shoff" in files:
+                files["shoff"].write(shingles + np.cumsum(arrays["count"]))
+            shingles += int(arrays["count"].sum())
+            records += len(batch)
+            work.write_progress("read", name, records)
+            rejected += sum(r is not None for r in reasons)
+            text_bytes += int(nbytes.sum())
     writer.close(_meta_table(_EMPTY, [], np.zeros(0, np.int64)).schema)
     for f in files.values():
         f.close()

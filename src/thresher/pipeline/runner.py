@@ -17,6 +17,7 @@ from thresher.core.sorting import stable_argsort
 from thresher.errors import StageError
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
+from thresher.io.remote import is_remote
 from thresher.pipeline.graph import Stage
 from thresher.pipeline.progress import Progress
 from thresher.pipeline.workdir import WorkDir
@@ -52,13 +53,23 @@ class _Poller:
 @dataclasses.dataclass(frozen=True)
 class _Timed:
     """A stage's task function that also returns the CPU seconds its process spent on the
-    task: a stage's wall time includes waiting (on the disk, on other workers), this not."""
+    task: a stage's wall time includes waiting (on the disk, on other workers), this not.
+
+    A task whose completion marker exists returns the statistics it recorded: an executor
+    that runs a task again (Ray, after the node that ran it died before its result came
+    back) gets them without redoing work whose inputs the first attempt may have deleted.
+    """
 
     fn: Callable[[Any], dict[str, Any]]
+    work: str  # the work folder, a path or URL
+    stage: str
 
-    def __call__(self, task: Any) -> tuple[dict[str, Any], float]:
+    def __call__(self, keyed: tuple[str, Any]) -> tuple[dict[str, Any], float]:
+        key, task = keyed
         start = time.process_time()
-        stats = self.fn(task)
+        stats = WorkDir(self.work).done(self.stage, key)
+        if stats is None:
+            stats = self.fn(task)
         return stats, time.process_time() - start
 
 
@@ -76,7 +87,8 @@ class Runner:
     def __init__(self, config: Config, progress: Progress, work: WorkDir) -> None:
         self.config = config
         self.progress = progress
-        self.out = Path(config.output.directory).absolute()  # tasks may run elsewhere
+        directory = config.output.directory  # absolute: tasks may run elsewhere
+        self.out = directory if is_remote(directory) else str(Path(directory).absolute())
         self.work = work
         self.timings: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes
@@ -115,7 +127,8 @@ class Runner:
         self.progress.start(name, len(tasks))
         self.progress.advance(name, len(tasks) - len(todo))
         with _Poller(lambda: self._note(name, start)):
-            ran = self.executor.map(_Timed(fn), [t for _, t in todo],
+            ran = self.executor.map(_Timed(fn, str(self.work.root), name),
+                                    [(tasks[i][0], t) for i, t in todo],
                                     on_done=lambda _i: self.progress.advance(name))
         self.cpu[name] = round(sum(cpu for _, cpu in ran), 3)
         self._note(name, start)

@@ -10,11 +10,12 @@ from typing import Any
 
 from thresher._version import __version__
 from thresher.config import Config
+from thresher.io.remote import join, open_file
 
 __all__ = ["summarize"]
 
 
-def summarize(out: Path, config: Config, *, plan: dict[str, Any], read_stats: list[dict[str, Any]],
+def summarize(out: str | Path, config: Config, *, plan: dict[str, Any], read_stats: list[dict[str, Any]],
               cluster: dict[str, Any], kept_bytes: int, content_stats: list[dict[str, Any]],
               run: dict[str, Any], scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """The summary of a run whose ``decisions.parquet`` is written in ``out``; ``plan`` is
@@ -25,8 +26,9 @@ def summarize(out: Path, config: Config, *, plan: dict[str, Any], read_stats: li
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    dec = pq.read_table(out / "decisions.parquet",
-                        columns=["decision", "match", "reason", "cluster", "file", "line"])
+    with open_file(join(out, "decisions.parquet")) as fh:  # a local file, or at a URL
+        dec = pq.read_table(fh, columns=["decision", "match", "reason", "cluster", "file",
+                                         "line"])
     decisions, matches = _value_counts(dec["decision"]), _value_counts(dec["match"])
     rejected_rows = dec.filter(pc.equal(dec["decision"], "rejected"))
     rejected = rejected_rows["reason"].to_pylist()

@@ -347,7 +347,8 @@ def _index_run(mode: str, path: Path, inputs: tuple[str, ...], given_output: str
         raise click.ClickException(str(exc)) from None
 
     def run(progress: RichProgress | None) -> dict[str, Any]:
-        summary = index._run(path, list(inputs), output, mode, given, progress)
+        summary = index.run_batch(path, list(inputs), output, mode=mode, options=given,
+                                  progress=progress)
         return _finished(summary, output, flags["report"])
 
     _show(run, flags["quiet"], flags["as_json"], output=output, kernels=INDEX_RUN,

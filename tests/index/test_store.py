@@ -289,7 +289,7 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
     from thresher.core.lsh import count_store_keys, store_keys
     from thresher.core.sorting import part_bits
     from thresher.executors import thread_pool
-    from thresher.index.probe import _sorted_keys
+    from thresher.index.commit import _sorted_keys
     from thresher.pipeline.workdir import WorkDir
 
     rng = np.random.default_rng(8)

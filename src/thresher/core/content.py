@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from thresher.core.blocks import FEATURES
+from thresher.core.features import FEATURES
 
 __all__ = ["KEEP", "REASONS", "TreeModel", "load_model", "predict", "select_content"]
 

@@ -24,11 +24,11 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["distinct", "group_order", "lex_order", "part_bits", "sort_dealt", "stable_argsort",
-           "stable_sort"]
+__all__ = ["MAX_DIRECTORY_BITS", "distinct", "group_order", "key_directory", "lex_order",
+           "part_bits", "sort_dealt", "stable_argsort", "stable_sort"]
 
 _PER_BUCKET = 8  # keys per bucket aimed at
-_MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
+MAX_DIRECTORY_BITS = 22  # at most 4M buckets (32 MiB of counts)
 _INSERTION = 32  # larger buckets are merge sorted
 _IN_CACHE = 1 << 15  # keys sorted in one go; more are first dealt into parts of about this
 _MAX_PART_BITS = 12  # at most 4096 parts: their write positions stay in the cache
@@ -66,7 +66,7 @@ def _count_range(keys, lo, hi, common, bits):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _directory(table, common, bits):  # type: ignore[no-untyped-def]
+def key_directory(table, common, bits):  # type: ignore[no-untyped-def]
     """Where the entries of ``table`` with each value of their ``bits`` bits after the
     ``common`` leading ones start, once dealt (sorted, where ``table`` is)."""
     starts = np.zeros((1 << bits) + 1, dtype=np.int64)
@@ -92,7 +92,7 @@ def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
     """Deal ``keys`` into ``2**bits`` buckets by their bits after the ``common`` leading
     ones, in input order: return where each bucket starts, the order and the keys dealt."""
     n = keys.shape[0]
-    starts = _directory(keys, common, bits)
+    starts = key_directory(keys, common, bits)
     order = np.empty(n, dtype=np.int64)
     dealt = np.empty(n, dtype=np.uint64)
     _deal_range(keys, 0, n, common, bits, starts[:-1].copy(), order, dealt)
@@ -144,7 +144,7 @@ def _bucket_sort(keys):  # type: ignore[no-untyped-def]
     if common == 64:
         return np.arange(n), keys.copy()
     bits = 1
-    while (1 << bits) * _PER_BUCKET < n and bits < _MAX_BITS:
+    while (1 << bits) * _PER_BUCKET < n and bits < MAX_DIRECTORY_BITS:
         bits += 1
     starts, order, dealt = _deal(keys, common, bits)
     for b in range(1 << bits):

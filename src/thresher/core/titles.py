@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.core.blocks import MIN_SITE_PAGES, STAT_NAMES, Blocks
+from thresher.core.blocks import STAT_NAMES, Blocks
+from thresher.core.features import MIN_SITE_PAGES
 
 __all__ = ["HEADLINE", "TITLE_MAX_WORDS", "first_keys", "head_keys", "title_keys"]
 

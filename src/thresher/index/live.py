@@ -26,14 +26,13 @@ from thresher.core.rule import (
     EDGE_TITLE,
     best_matches,
 )
-from thresher.core.sketch import sketch_texts
+from thresher.core.sketch import sketch_as
 from thresher.core.text import prepare_batch
 from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import match_batch
 from thresher.index.segment import Segment, summed_site_tables
 from thresher.index.store import IndexStore
 from thresher.io.records import Fields
-from thresher.pipeline.read import MODES
 
 __all__ = ["Index", "warm_files"]
 
@@ -166,14 +165,14 @@ class Index:
             ``similarity``, ``containment``, and ``match``: ``exact``,
             ``same-content``, ``near``, ``partial`` or ``title``.
         """
-        from thresher.core.cleaning import cleaned, content_spans
-        from thresher.core.content import KEEP
-        from thresher.pipeline.chrome import Decoded, _group_hash, site_of
+        from thresher.core.blocks import split_prepared
+        from thresher.core.cleaning import find_content, group_hashes
+        from thresher.pipeline.chrome import Decoded, site_of
 
         n = len(texts)
         if groups is None:
             groups = [site_of(u, None, Fields()) for u in (urls or [None] * n)]
-        ghash = _group_hash(groups)
+        ghash = group_hashes(groups)
         title: NDArray[np.uint64] | None = None
         heads: NDArray[np.uint64] | None = None
         whole = prepare_batch(texts)  # encoded once: for the blocks and the fingerprint
@@ -181,18 +180,16 @@ class Index:
         laid_out = whole
         chars: NDArray[np.int64] | None = None
         if self.content:
-            blocks, fate, title, heads, laid_out = cleaned(whole, ghash, "text",
-                                                           self._site_stats)
-            span = content_spans(blocks, fate == KEEP, np.array([len(t) for t in texts],
-                                                                dtype=np.int64))
-            chars = span[:, 1] - span[:, 0]
+            page = find_content(whole, split_prepared(*whole), ghash=ghash, kind="text",
+                                tables=self._site_stats,
+                                lengths=np.array([len(t) for t in texts], dtype=np.int64))
+            chars = page.spans[:, 1] - page.spans[:, 0]
+            laid_out = page.text
             content = Decoded(*laid_out)
-            if not self.titles:
-                title, heads = None, None
+            if self.titles:
+                title, heads = page.titles, page.heads
         mh = self.config.minhash
-        s = sketch_texts(content, num_perm=mh.num_perm, ngram=mh.ngram,
-                         char_ngram=mh.char_ngram, mode=MODES[mh.shingle], seed=mh.seed,
-                         prepared=laid_out)
+        s = sketch_as(content, mh, prepared=laid_out)
 
         def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
             off = s.shingle_offsets
@@ -202,9 +199,9 @@ class Index:
             np.cumsum(counts, out=offsets[1:])
             return distinct_sets(flat, offsets)
 
-        tfp = sketch_texts(texts, num_perm=0, ngram=mh.ngram, char_ngram=mh.char_ngram,
-                           mode=MODES[mh.shingle], seed=mh.seed, prepared=whole).fingerprints \
-            if self.content else None  # the whole texts' (an unchanged page)
+        # the whole texts' fingerprints (an unchanged page)
+        tfp = sketch_as(texts, mh, num_perm=0, prepared=whole).fingerprints \
+            if self.content else None
         found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
                                title, self.rule, self.plan.bands, self.plan.rows,
                                content=self.content, tfp=tfp, chars=chars, heads=heads)

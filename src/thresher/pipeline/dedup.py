@@ -55,18 +55,19 @@ def _read_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
     on_content = ctx.src == "content"
     sites = None if extension is None else extension.site_stats()
     return [
-        Stage(name="read", task=read_stage_task, outputs=("read",),
+        Stage(name="read", task=read_stage_task,
               tasks=lambda _: [(shard_key(t.shard.index), t) for t in ctx.reads],
               check=lambda stats: _check_read(ctx, stats)),
         Stage(name="articles", task=articles.article_task, scope="part", inputs=("read",),
               when=on_content, tasks=lambda _: [(f"part-{p:02d}", articles.ArticleTask(
                   work=root, n_shards=n, part=p)) for p in range(articles.PARTS)]),
-        Stage(name="template", task=template.template_task, scope="part", inputs=("read",),
+        Stage(name="template", task=template.template_task, scope="part",
+              inputs=("read", "articles"),
               when=on_content, tasks=lambda _: [(f"part-{p:02d}", template.TemplateTask(
                   work=root, n_shards=n, part=p)) for p in range(PARTITIONS)]),
         Stage(name="groups", task=lambda _: template.count_groups(work, n), scope="global",
-              inputs=("read",), when=on_content),
-        Stage(name="content", task=content.content_task, inputs=("read", "template"),
+              inputs=("read", "articles"), when=on_content),
+        Stage(name="content", task=content.content_task, inputs=("read", "template", "groups"),
               when=on_content, tasks=lambda _: [(shard_key(t.shard.index), content.ContentTask(
                   read=t, strip=cfg.content.strip_boilerplate, sites=sites)) for t in ctx.reads]),
     ]

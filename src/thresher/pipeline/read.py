@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.blocks import Blocks, split_counted
-from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, choose_modes, sketch_texts
+from thresher.core.sketch import SHINGLE_MODES, choose_modes, sketch_as
 from thresher.io.batches import Batch, read_batches
 from thresher.io.records import (
     FOUND_GROUP,
@@ -34,10 +34,9 @@ from thresher.io.warc import WarcOptions
 from thresher.pipeline.graph import shard_key
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["MODES", "NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
+__all__ = ["NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
 
 _EMPTY = Batch.of_records([])  # for the meta table's schema when a shard has no record
-MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
 NO_TOKENS = "no letters or digits after normalization"
 
 
@@ -114,8 +113,7 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
         "bytes": np.zeros(n, dtype=np.int64)}
     if not slots:
         return out, []
-    s = sketch_texts(texts, num_perm=num_perm, ngram=task.ngram, char_ngram=task.char_ngram,
-                     mode=MODES[task.shingle], seed=task.seed, prepared=prepared)
+    s = sketch_as(texts, task, num_perm=num_perm, prepared=prepared)
     idx = np.asarray(slots)
     out["sig"][idx], out["fp"][idx] = s.signatures[:, :kept], s.fingerprints
     out["mode"][idx] = s.modes
@@ -136,11 +134,10 @@ def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
     out, _ = sketch_rows(task, n, [], texts, whole=False)
     if not slots:
         return blocks, out, []
-    modes = choose_modes(tokens[:, 1], tokens[:, 2], MODES[task.shingle])
+    modes = choose_modes(tokens[:, 1], tokens[:, 2], SHINGLE_MODES[task.shingle])
     other = np.flatnonzero(tokens[:, 3] == 0)
     if other.shape[0]:
-        s = sketch_texts([texts[i] for i in other.tolist()], num_perm=0, ngram=task.ngram,
-                         char_ngram=task.char_ngram, mode=MODES[task.shingle], seed=task.seed)
+        s = sketch_as([texts[i] for i in other.tolist()], task, num_perm=0)
         fps[other], tokens[other, 0], modes[other] = s.fingerprints, s.n_tokens, s.modes
     idx = np.asarray(slots)
     out["fp"][idx], out["mode"][idx] = fps, modes

@@ -285,10 +285,10 @@ def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
                   outputs: Callable[[], int]) -> tuple[int, dict[str, Any]]:
     """Write the outputs, and do the extension's work beside them (an index ``add``:
     commit the batch); return the kept texts' UTF-8 size and what the extension did."""
-    extra: dict[str, Any] = {}
-    beside = extension is not None and extension.writes_beside()
-    if beside and extension is not None and r.executor.workers > 1 and len(
-            _whole_files(ctx.shards)) > 1:
+    name = None if extension is None else extension.beside_name()
+    if extension is None or name is None:
+        return outputs(), {}
+    if r.executor.workers > 1 and len(_whole_files(ctx.shards)) > 1:
         # The extension writes in this process while the workers write the kept corpus
         # and the decisions: neither reads what the other writes. The workers' CPU is
         # counted by their clocks, this process's by its own.
@@ -296,12 +296,10 @@ def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
             running = side.submit(outputs)
             extra, wall, cpu = extension.beside_write(ctx, time.thread_time, 2)
             kept_bytes = running.result()
-        r.timings["index-add"], r.cpu["index-add"] = wall, cpu  # listed last, as it ends
     else:
         kept_bytes = outputs()
-        if beside and extension is not None:
-            extra, wall, cpu = extension.beside_write(ctx, time.process_time, 1)
-            r.timings["index-add"], r.cpu["index-add"] = wall, cpu
+        extra, wall, cpu = extension.beside_write(ctx, time.process_time, 1)
+    r.timings[name], r.cpu[name] = wall, cpu  # listed last, as it ends
     return kept_bytes, extra
 
 

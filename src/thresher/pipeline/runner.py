@@ -1,5 +1,6 @@
 """The runner: runs a plan's stages on an executor, skipping the tasks whose completion
-marker exists, and keeps each stage's progress, wall and CPU seconds."""
+marker exists, and keeps each stage's progress, wall and CPU seconds. A stage runs only
+after the stages it reads (its ``inputs``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any, Self, TypeVar
 
 from thresher.config import Config
 from thresher.core.sorting import stable_argsort
+from thresher.errors import StageError
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
 from thresher.io.remote import is_remote
@@ -90,6 +92,7 @@ class Runner:
         self.work = work
         self.timings: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes
+        self.ran: list[str] = []  # the stages run (or found finished), in order
         self.executor: Executor = make_executor(config.run.executor, config.run.workers,
                                                 address=config.run.ray_address)
         _load_compiled_runtime()
@@ -104,12 +107,16 @@ class Runner:
     def run(self, stage: Stage, done: dict[str, Any]) -> Any:
         """Run one stage of the plan (given the results of those before it, by name);
         return its results: a global stage's statistics, another's per task."""
+        if missing := [i for i in stage.inputs if i not in self.ran]:
+            raise StageError(f"stage {stage.name!r} reads the work files of {missing}, "
+                             "which this run has not run: the plan lists it too early")
         if stage.tasks is None:
             stats: Any = self._single(stage.name, lambda: stage.task(done))
         else:
             stats = self._map(stage.name, stage.task, stage.tasks(done))
         if stage.check is not None:
             stage.check(stats)
+        self.ran.append(stage.name)
         return stats
 
     def _map(self, name: str, fn: Callable[[T], dict[str, Any]], tasks: Sequence[tuple[str, T]]

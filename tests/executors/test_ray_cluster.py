@@ -15,7 +15,7 @@ Four of the seven kills come before the task wrote anything, three after it fini
 writes and its completion marker but before its result reached the driver (the content
 stage then deletes what it read: a second run must not need it).
 
-Select with ``-m cluster``; one and a half to two and a half minutes on two cores shared with other
+Select with ``-m cluster``; two and a half to four minutes on two cores shared with other
 jobs.
 """
 
@@ -245,6 +245,7 @@ def test_a_node_lost_in_each_heavy_stage_costs_a_retry(
                   split_bytes=SPLIT, work_dir=f"{work_root}/add")
     assert not killer.failed
     assert killer.killed == [*dedup_kills, "probe"]
+    _drop_copies([p.read_bytes() for p in tmp_path.glob("work/add/probe/segments/*/shipped.json")])
     assert summary["run"]["executor"] == "ray" and summary["duplicates"]["near"] > 0
     assert _listing(out) == _listing(ref)
     assert _listing(tmp_path / "ray-b") == _listing(tmp_path / "ref-b")
@@ -313,8 +314,13 @@ def test_an_index_add_held_in_an_object_store_needs_no_index_on_the_nodes(
     assert _listing(got, where=True) == _listing(tmp_path / "ref", where=True)
     assert IDENTITY._index_hashes(tmp_path / "ix") == IDENTITY._index_hashes(
         tmp_path / "ix-ref")
-    for key in s3_server.keys("work", "probe", "segments"):  # the nodes' copies
-        if key.endswith("/shipped.json"):
-            listing = json.loads(s3_server.fs.cat_file(
-                f"{s3_server.bucket}/work/probe/segments/{key}"))
-            shutil.rmtree(cache_root() / listing["copy"], ignore_errors=True)
+    _drop_copies([s3_server.fs.cat_file(f"{s3_server.bucket}/work/probe/segments/{key}")
+                  for key in s3_server.keys("work", "probe", "segments")
+                  if key.endswith("/shipped.json")])
+
+
+def _drop_copies(listings: list[bytes]) -> None:
+    """Delete the nodes' copies of the segments a run shipped (one temporary folder for
+    all the nodes of this machine)."""
+    for listing in listings:
+        shutil.rmtree(cache_root() / json.loads(listing)["copy"], ignore_errors=True)

@@ -340,7 +340,8 @@ def _index_run(mode: str, path: Path, inputs: tuple[str, ...], given_output: str
     """Run ``index add`` or ``query``; ``flags``: config_file, report, quiet, as_json."""
     from thresher import index
 
-    output = Path(given_output)
+    # -o may be a URL, as dedup's: kept as given (a Path would fold its "//")
+    output: str | Path = given_output if "://" in given_output else Path(given_output)
     try:
         given = _given(flags["config_file"], options)
     except ThresherError as exc:
@@ -351,7 +352,7 @@ def _index_run(mode: str, path: Path, inputs: tuple[str, ...], given_output: str
                                   progress=progress)
         return _finished(summary, output, flags["report"])
 
-    _show(run, flags["quiet"], flags["as_json"], output=output, kernels=INDEX_RUN,
+    _show(run, flags["quiet"], flags["as_json"], output=Path(output), kernels=INDEX_RUN,
           work_dir=given.get("work_dir") or given.get("output", {}).get("work_dir"))
 
 

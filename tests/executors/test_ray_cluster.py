@@ -5,7 +5,9 @@ The nodes run on this machine (``ray.cluster_utils.Cluster``). In the first test
 the same input and output folders, as nodes on a shared file system would, and the work
 folder is a ``file://`` URL, so every artifact is written whole and read whole through
 fsspec; in the second, inputs, work folder and outputs are all in a bucket of an S3
-server on loopback (moto's server mode), the only thing the nodes share. Which task dies is
+server on loopback (moto's server mode), the only thing the nodes share; the third runs an
+``index add`` so, the index in the driver's folder alone (an audit hook in every worker
+refuses to open it: ``tests/noindex.py``). Which task dies is
 chosen, not timed: the first task of a chosen stage tells the test its node (a file in a
 folder the test watches) and waits; the test kills that node's processes
 (``remove_node``, no grace) and adds a fresh node. Ray runs the task again elsewhere.
@@ -13,7 +15,7 @@ Four of the seven kills come before the task wrote anything, three after it fini
 writes and its completion marker but before its result reached the driver (the content
 stage then deletes what it read: a second run must not need it).
 
-Select with ``-m cluster``; one and a half to two and a half minutes on two cores shared with other
+Select with ``-m cluster``; two and a half to four minutes on two cores shared with other
 jobs.
 """
 
@@ -35,7 +37,9 @@ from typing import Any, Self
 import pytest
 
 import thresher
+from tests.noindex import guard
 from thresher import index
+from thresher.index.shipped import cache_root
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
@@ -241,6 +245,7 @@ def test_a_node_lost_in_each_heavy_stage_costs_a_retry(
                   split_bytes=SPLIT, work_dir=f"{work_root}/add")
     assert not killer.failed
     assert killer.killed == [*dedup_kills, "probe"]
+    _drop_copies([p.read_bytes() for p in tmp_path.glob("work/add/probe/segments/*/shipped.json")])
     assert summary["run"]["executor"] == "ray" and summary["duplicates"]["near"] > 0
     assert _listing(out) == _listing(ref)
     assert _listing(tmp_path / "ray-b") == _listing(tmp_path / "ref-b")
@@ -270,3 +275,52 @@ def test_a_run_held_in_an_object_store_survives_lost_nodes(
         s3_server.fs.get_file(f"{s3_server.bucket}/out/{key}", str(got / key))
     assert (got / "kept" / "all.jsonl").is_file()
     assert _listing(got, where=True) == _listing(ref, where=True)
+
+
+def test_an_index_add_held_in_an_object_store_needs_no_index_on_the_nodes(
+        three_nodes: Any, corpus: dict[str, Path], tmp_path: Path, s3_server: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inputs, work folder and outputs in the bucket, the index in the driver's folder: the
+    workers read its segments through the work folder (an audit hook in each refuses the
+    index folder), a node lost in the probe stage costs a retry on a fresh node (with no
+    copy of the segments yet), and index and outputs are the local executor's."""
+    for half in ("a", "b"):
+        s3_server.fs.put_file(str(corpus[half]), f"{s3_server.bucket}/crawl/{half}.jsonl")
+    options = {"split_bytes": SPLIT}
+    index.create(tmp_path / "ix-ref", match="content")
+    index.add(tmp_path / "ix-ref", [s3_server.url("crawl", "a.jsonl")], tmp_path / "ref-a",
+              executor="local", workers=2, **options)
+    shutil.copytree(tmp_path / "ix-ref", tmp_path / "ix")  # both hold batch a, alike
+    index.add(tmp_path / "ix-ref", [s3_server.url("crawl", "b.jsonl")], tmp_path / "ref",
+              executor="local", workers=2, **options)
+
+    signals, guarded = tmp_path / "signals", tmp_path / "guarded"
+    signals.mkdir()
+    module, name, when = DOOMED["probe"]
+    guard(monkeypatch, tmp_path / "ix", guarded,
+          {stage: (module, name) for stage, (module, name, _) in DOOMED.items()},
+          inner={"probe": _LoseNode(module, name, "probe", when, str(signals))})
+    with _Killer(three_nodes, signals) as killer:
+        summary = index.add(tmp_path / "ix", [s3_server.url("crawl", "b.jsonl")],
+                            s3_server.url("out"), executor="ray",
+                            work_dir=s3_server.url("work"), **options)
+    assert not killer.failed and killer.killed == ["probe"]
+    assert summary["index"]["matched"] > 0 and summary["index"]["added"] > 0
+    assert {"content", "probe"} <= {p.name.split("-")[0] for p in guarded.iterdir()}
+    got = tmp_path / "got"
+    for key in s3_server.keys("out"):
+        (got / key).parent.mkdir(parents=True, exist_ok=True)
+        s3_server.fs.get_file(f"{s3_server.bucket}/out/{key}", str(got / key))
+    assert _listing(got, where=True) == _listing(tmp_path / "ref", where=True)
+    assert IDENTITY._index_hashes(tmp_path / "ix") == IDENTITY._index_hashes(
+        tmp_path / "ix-ref")
+    _drop_copies([s3_server.fs.cat_file(f"{s3_server.bucket}/work/probe/segments/{key}")
+                  for key in s3_server.keys("work", "probe", "segments")
+                  if key.endswith("/shipped.json")])
+
+
+def _drop_copies(listings: list[bytes]) -> None:
+    """Delete the nodes' copies of the segments a run shipped (one temporary folder for
+    all the nodes of this machine)."""
+    for listing in listings:
+        shutil.rmtree(cache_root() / json.loads(listing)["copy"], ignore_errors=True)

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from thresher.config import Config
 from thresher.core.sorting import distinct
+from thresher.io import remote
 from thresher.pipeline.dedup import match_rule
 from thresher.pipeline.graph import Context, Stage
 from thresher.pipeline.match import KIND_KEPT, shard_offsets
@@ -103,11 +104,14 @@ class IndexExtension:
         self.store = store
         self.ixrun = ixrun
         self.entries: list[dict[str, Any]] = store.manifest()["segments"]
+        self.work: WorkDir | None = None
+        self.shipped: str | None = None
 
     def fingerprint(self) -> Any:
         return [str(self.store.path), self.ixrun.mode, self.entries]
 
     def begin(self, work: WorkDir, fingerprint: dict[str, Any]) -> dict[str, Any]:
+        self.work = work
         if self.ixrun.mode != "add":
             return fingerprint
         fingerprint, self.ixrun = _committed_add(work, self.store, self.ixrun, fingerprint)
@@ -126,8 +130,18 @@ class IndexExtension:
         return tuple((s.name, s.batch, s.docs, s.first)
                      for s in self.store.segments({"segments": self.entries}))
 
+    def _source(self) -> str:
+        """Where the workers read the segments: the index folder, or (a work folder at a
+        URL, whose nodes need not mount the index) the work folder's copy of them."""
+        if self.shipped is None:
+            from thresher.index.shipped import ship
+
+            self.shipped = (str(self.store.path) if self.work is None
+                            else ship(self.store.path, self._segments(), self.work))
+        return self.shipped
+
     def site_stats(self) -> Callable[[Any], Any] | None:
-        return IndexSites(str(self.store.path), self._segments())
+        return IndexSites(self._source(), self._segments())
 
     def stages(self, ctx: Context) -> list[Stage]:
         from thresher.index import probe
@@ -141,7 +155,7 @@ class IndexExtension:
         def tasks(_: dict[str, Any]) -> list[tuple[str, Any]]:
             groups = probe.probe_groups(shard_offsets(ctx.work, n), ctx.workers)
             return [(f"{g[0]:05d}-{g[-1]:05d}", probe.ProbeTask(
-                work=root, n_shards=n, shards=g, index=str(self.store.path), segments=segs,
+                work=root, n_shards=n, shards=g, index=self._source(), segments=segs,
                 bands=plan.bands, rows=plan.rows, columns=columns, titles=titles, rule=rule,
                 src=ctx.src)) for g in groups]
 
@@ -249,4 +263,4 @@ def _index_add(ctx: Context, store: Any, ixrun: IndexRun, clock: Callable[[], fl
 
 def _absolute(path: str) -> str:
     """An input as the summary names it: its absolute path (``-`` for standard input)."""
-    return path if path == "-" else str(Path(path).absolute())
+    return path if path == "-" or remote.is_remote(path) else str(Path(path).absolute())

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from thresher.core.lookup import fenced_lookup, pair_lookup, sorted_lookup
 from thresher.core.rule import EDGE_EXACT
+from thresher.io import remote
 
 __all__ = ["FENCE", "WHY_EXACT", "Segment", "fence_of", "fence_writer", "open_segments",
            "site_stats", "summed_counts", "summed_site_tables"]
@@ -156,7 +157,14 @@ def fence_writer(path: Path) -> None:
 
 def open_segments(path: str | Path, entries: tuple[tuple[str, int, int, int], ...]
                   ) -> list[Segment]:
-    """Segments named by (name, batch, documents, first number): a snapshot handed to tasks."""
+    """Segments named by (name, batch, documents, first number): a snapshot handed to tasks.
+
+    ``path`` is the index folder, or the URL :func:`thresher.index.shipped.ship` gave."""
+    if remote.is_remote(path):  # shipped through a work folder at a URL (``shipped.py``)
+        from thresher.index.shipped import fetched
+
+        return [Segment(fetched(str(path), name), name, batch, docs, first)
+                for name, batch, docs, first in entries]
     root = Path(path) / "segments"
     return [Segment(root / name, name, batch, docs, first)
             for name, batch, docs, first in entries]

@@ -48,6 +48,7 @@ from thresher.core.verify import gather_slices, overlaps
 from thresher.executors import Threads, thread_pool
 from thresher.index.segment import Segment, fence_of, open_segments
 from thresher.index.store import IndexStore, npy_stream
+from thresher.pipeline.counts import Counts
 from thresher.pipeline.match import (
     KIND_EXACT_NEAR,
     KIND_NEAR,
@@ -61,7 +62,25 @@ from thresher.pipeline.match import (
 from thresher.pipeline.stages.cluster import ShardDecisions
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["ProbeTask", "commit_run", "merge_probes", "probe_task"]
+__all__ = ["ProbeCounts", "ProbeTask", "ProbedCounts", "commit_run", "merge_probes",
+           "probe_task"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeCounts(Counts):
+    """One group of shards looked up: documents matched, candidates verified."""
+
+    matched: int = 0
+    candidates: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbedCounts(Counts):
+    """The index matches gathered: documents matched, of which exact and near."""
+
+    matched: int = 0
+    exact: int = 0
+    near: int = 0
 
 @dataclass(frozen=True, kw_only=True)
 class ProbeTask:
@@ -103,7 +122,7 @@ def probe_groups(offsets: NDArray[np.int64], workers: int) -> list[tuple[int, ..
     return [tuple(range(a, b)) for a, b in pairwise(bounds) if b > a]
 
 
-def probe_task(task: ProbeTask) -> dict[str, Any]:
+def probe_task(task: ProbeTask) -> ProbeCounts:
     """Save, per matched document of the shards, its best indexed match
     (``probe/NNNNN-*`` per shard)."""
     work = WorkDir(task.work)
@@ -158,7 +177,7 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
         for part, arr in (("doc", matched), ("ref", ref), ("sim", sim), ("cont", cont),
                           ("why", why)):
             work.save("probe", f"{shard:05d}-{part}", arr[a:b])
-    stats = {"matched": int(mine.shape[0]), "candidates": candidates}
+    stats = ProbeCounts(matched=int(mine.shape[0]), candidates=candidates)
     work.mark_done("probe", name, stats)
     return stats
 
@@ -247,7 +266,7 @@ def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[
     return (mine[hit], seg.first + old[hit], sims[hit], conts[hit], why[hit])
 
 
-def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
+def merge_probes(work: WorkDir, n_shards: int) -> ProbedCounts:
     """Put the shards' matches together (sorted by document): ``probe/all-*``."""
     out = {}
     for part in ("doc", "ref", "sim", "cont", "why"):
@@ -257,9 +276,9 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
     kinds = np.bincount(out["why"].astype(np.int64), minlength=5) if out["why"].shape[0] \
         else np.zeros(5, dtype=np.int64)
     # "exact": found by a fingerprint, not verified (the same text or the same content)
-    return {"matched": int(out["doc"].shape[0]),
-            "exact": int(kinds[EDGE_EXACT] + kinds[EDGE_SAME_CONTENT]),
-            "near": int(kinds[EDGE_NEAR])}
+    return ProbedCounts(matched=int(out["doc"].shape[0]),
+                        exact=int(kinds[EDGE_EXACT] + kinds[EDGE_SAME_CONTENT]),
+                        near=int(kinds[EDGE_NEAR]))
 
 
 def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,

@@ -30,6 +30,7 @@ from thresher.io.records import (
 )
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
+from thresher.pipeline.counts import ReadCounts
 from thresher.pipeline.graph import shard_key
 from thresher.pipeline.workdir import WorkDir
 
@@ -210,28 +211,23 @@ _FOUND = {FOUND_OBJECT: "object", FOUND_ID: "id", FOUND_URL: "url", FOUND_GROUP:
           FOUND_MARK: "mark", FOUND_KEY: "key"}
 
 
-def missing_fields(stats: list[dict[str, Any]], fields: Fields) -> tuple[str, str, str] | None:
+def missing_fields(stats: list[ReadCounts], fields: Fields) -> tuple[str, str, str] | None:
     """Return (file, option, field) for the first file none of whose records holds a field
     named other than by default (``Fields.named``), from the read tasks' statistics."""
-    per_file: dict[str, Counter[str]] = {}
-    for st in stats:
-        found = dict(st.get("found") or {})
-        if found:
-            per_file.setdefault(found.pop("file"), Counter()).update(found)
-    for path, counts in per_file.items():
+    for path, counts in ReadCounts.total(stats).found.items():
         for bit, (option, name) in fields.named().items():
-            if counts["object"] and not counts[_FOUND[bit]]:
+            if counts.get("object") and not counts.get(_FOUND[bit]):
                 return path, option, name
     return None
 
 
-def marked_file(stats: list[dict[str, Any]]) -> tuple[str, int] | None:
+def marked_file(stats: list[ReadCounts]) -> tuple[str, int] | None:
     """The first file with records that already hold the field ``--annotate`` adds, and
     how many of its shard's records do, from the read tasks' statistics."""
     for st in stats:
-        found = st.get("found") or {}
-        if found.get("mark"):
-            return str(found["file"]), int(found["mark"])
+        for path, counts in st.found.items():
+            if counts.get("mark"):
+                return path, int(counts["mark"])
     return None
 
 
@@ -261,7 +257,7 @@ def fields_of(path: str, limit: int = 20) -> list[str]:
     return names[:limit] + (["..."] if len(names) > limit else [])
 
 
-def read_stage_task(task: ReadTask) -> dict[str, Any]:
+def read_stage_task(task: ReadTask) -> ReadCounts:
     """Read and sketch one shard into the work folder; return its statistics."""
 
     work = WorkDir(task.work)
@@ -305,9 +301,9 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         f.close()
     if docs is not None:
         docs.close()
-    stats = {"records": records, "rejected": rejected, "text_bytes": text_bytes,
-             "skipped": dict(sorted(skipped.items())),
-             "found": {"file": task.shard.files[0], **found}
-             if found["object"] or found["mark"] else {}}
+    stats = ReadCounts(records=records, rejected=rejected, text_bytes=text_bytes,
+                       skipped=dict(sorted(skipped.items())),
+                       found={task.shard.files[0]: dict(found)}
+                       if found["object"] or found["mark"] else {})
     work.mark_done("read", name, stats)
     return stats

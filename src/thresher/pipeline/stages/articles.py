@@ -13,7 +13,6 @@ crawls of one article counts once, as a block on ten exact copies always did.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +25,7 @@ from thresher.core.articles import (
     long_block_sigs,
 )
 from thresher.core.blocks import Blocks
+from thresher.pipeline.counts import ArticleCounts
 from thresher.pipeline.graph import artifact
 from thresher.pipeline.workdir import WorkDir
 
@@ -73,7 +73,7 @@ class ArticleTask:
     part: int
 
 
-def article_task(task: ArticleTask) -> dict[str, Any]:
+def article_task(task: ArticleTask) -> ArticleCounts:
     """Save the documents of this partition's sites that belong to a larger article."""
     work = WorkDir(task.work)
     rows, sigs = [], []
@@ -87,7 +87,7 @@ def article_task(task: ArticleTask) -> dict[str, Any]:
     sig = np.concatenate(sigs) if sigs else np.zeros((0, SIG_WIDTH), dtype=np.uint32)
     keys, articles = article_of(row[:, 3], row[:, 1:3], sig)
     work.save("articles", f"map-{task.part:02d}", np.stack((keys, articles), axis=1))
-    stats = {"documents": int(row.shape[0]), "joined": int(keys.shape[0])}
+    stats = ArticleCounts(documents=int(row.shape[0]), joined=int(keys.shape[0]))
     work.mark_done("articles", f"part-{task.part:02d}", stats)
     return stats
 

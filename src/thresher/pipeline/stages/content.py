@@ -17,6 +17,7 @@ from thresher.core.content import KEEP, REASONS
 from thresher.core.lookup import sorted_lookup
 from thresher.io.batches import BATCH, Decoded
 from thresher.pipeline.chrome import _KEPT, PARTITIONS
+from thresher.pipeline.counts import ContentCounts
 from thresher.pipeline.graph import shard_key
 from thresher.pipeline.pages import page_hashes
 from thresher.pipeline.read import ReadTask, sketch_rows
@@ -89,7 +90,7 @@ class _Shard:
                 (np.asarray(a["text"][t0:t1]), offsets))
 
 
-def content_task(task: ContentTask) -> dict[str, Any]:
+def content_task(task: ContentTask) -> ContentCounts:
     """Pass two over one shard: content spans, content sketches, removed blocks."""
     import pyarrow as pa
 
@@ -172,8 +173,8 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         work.write_parquet("content", f"{name}.removed.parquet", removed)
         work.write_parquet("content", f"{name}.clean.parquet",
                            pa.table({"text": pa.array(cleaned, pa.string())}))
-    stats = {"records": kept.records, "block_chars": int(chars["blocks"]),
-             "content_chars": int(chars["content"])}
+    stats = ContentCounts(records=kept.records, block_chars=int(chars["blocks"]),
+                          content_chars=int(chars["content"]))
     work.mark_done("content", name, stats)
     del kept  # its maps of the files below
     # Nothing reads what pass one kept for this shard any more: the work folder then

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from thresher.pipeline.counts import EdgeCounts
 from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import SIMILARITY_BINS, VERIFY_CHUNK, MatchRule, edge_ways, per_doc
 from thresher.pipeline.workdir import WorkDir
@@ -25,7 +25,7 @@ class EdgeTask:
     skip: tuple[str, str] | None = None  # (stage, name) of documents to leave out
 
 
-def edge_task(task: EdgeTask) -> dict[str, Any]:
+def edge_task(task: EdgeTask) -> EdgeCounts:
     """Save the chunk's matching pairs (``edges-N``: u, v, similarity, containment, why,
     and ``eway-N``: which way each may go, see :func:`edge_ways`).
 
@@ -82,8 +82,9 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     work.save("cluster", numbered("eway", c), edge_ways(work, task.n_shards, u[hit], v[hit],
                                                     why[hit]))
     bins = np.minimum((sims * SIMILARITY_BINS).astype(np.int64), SIMILARITY_BINS - 1)
-    stats = {"edges": int(hit.sum()),
-             "accepted": np.bincount(bins[hit], minlength=SIMILARITY_BINS).tolist(),
-             "rejected": np.bincount(bins[~hit], minlength=SIMILARITY_BINS).tolist()}
+    stats = EdgeCounts(
+        edges=int(hit.sum()),
+        accepted=tuple(np.bincount(bins[hit], minlength=SIMILARITY_BINS).tolist()),
+        rejected=tuple(np.bincount(bins[~hit], minlength=SIMILARITY_BINS).tolist()))
     work.mark_done("edges", numbered("chunk", c), stats)
     return stats

@@ -33,6 +33,7 @@ import numpy as np
 
 from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE
 from thresher.io.atomic import temporary_name
+from thresher.pipeline.counts import WriteCounts
 from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import VERIFY_CHUNK, per_doc
 from thresher.pipeline.workdir import WorkDir
@@ -56,12 +57,12 @@ class PairsTask:
     content: bool
 
 
-def pairs_task(task: PairsTask) -> dict[str, Any]:
+def pairs_task(task: PairsTask) -> WriteCounts:
     """Write the pairs; return how many were written."""
     work = WorkDir(task.work)
     rows = write_pairs(work, task.n_shards, task.chunks, task.target, low=task.low,
                        content=task.content)
-    stats = {"pairs": rows}
+    stats = WriteCounts(pairs=rows)
     work.mark_done("write", "pairs", stats)
     return stats
 

@@ -4,13 +4,13 @@ how many pages each site has (the site statistics the content stage weighs block
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.articles import support
 from thresher.core.scope import scope_counts
+from thresher.pipeline.counts import GroupCounts, TemplateCounts
 from thresher.pipeline.graph import artifact
 from thresher.pipeline.stages.articles import article_table, to_articles
 from thresher.pipeline.workdir import WorkDir
@@ -38,7 +38,7 @@ class TemplateTask:
 PASS_BUDGET = 256 << 20  # bytes of (key, fingerprint) pairs a template task holds at once
 
 
-def template_task(task: TemplateTask) -> dict[str, Any]:
+def template_task(task: TemplateTask) -> TemplateCounts:
     """Keep the block keys of one partition that occur on two or more distinct documents.
 
     A partition larger than ``PASS_BUDGET`` is counted in passes, each over a sub-range
@@ -70,12 +70,12 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
     order = np.argsort(keys)
     work.save("template", f"keys-{task.part:02d}", keys[order])
     work.save("template", f"counts-{task.part:02d}", np.concatenate(counts_out)[order])
-    stats = {"blocks": blocks, "repeated": int(keys.shape[0]), "passes": passes}
+    stats = TemplateCounts(blocks=blocks, repeated=int(keys.shape[0]), passes=passes)
     work.mark_done("template", f"part-{task.part:02d}", stats)
     return stats
 
 
-def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
+def count_groups(work: WorkDir, n_shards: int) -> GroupCounts:
     """Count the pages of every site (its texts; 1 where they are all one article); save
     the sorted table."""
     pairs = np.concatenate(
@@ -84,5 +84,5 @@ def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
     keys, counts, _ = _key_counts(pairs, article_table(work))
     work.save("template", "group_keys", keys)
     work.save("template", "group_pages", counts.astype(np.int64))
-    return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0)),
-            "scope": scope_counts(pairs[:, 0], keys)}
+    return GroupCounts(groups=int(keys.shape[0]), largest=int(counts.max(initial=0)),
+                       scope=scope_counts(pairs[:, 0], keys))

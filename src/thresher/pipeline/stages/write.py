@@ -16,6 +16,7 @@ from thresher.io.atomic import temporary_name
 from thresher.io.records import Fields
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
+from thresher.pipeline.counts import WriteCounts
 from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.match import (
     KIND_EXACT,
@@ -69,7 +70,7 @@ class WriteTask:
     name: str | None = None  # the converted file's name, distinct across the run's inputs
 
 
-def write_task(task: WriteTask) -> dict[str, Any]:
+def write_task(task: WriteTask) -> WriteCounts:
     """Write the kept records of one shard under the output's ``kept/`` folder."""
 
     work = WorkDir(task.work)
@@ -80,7 +81,7 @@ def write_task(task: WriteTask) -> dict[str, Any]:
         "content", artifact(s, "clean.parquet"))["text"].to_pylist()] if task.clean else None
     written = write_kept(task.shard, kind == KIND_KEPT, task.root, fmt=task.fmt,
                          fields=task.fields, docs=docs, texts=texts, name=task.name)
-    stats = {"written": written}
+    stats = WriteCounts(written=written)
     work.mark_done("write", shard_key(task.shard.index), stats)
     return stats
 
@@ -103,7 +104,7 @@ class DecisionsTask:
     headlines: bool = False  # partial matches were refused under different headlines
 
 
-def decisions_task(task: DecisionsTask) -> dict[str, Any]:
+def decisions_task(task: DecisionsTask) -> WriteCounts:
     """Write the decisions; return the kept texts' UTF-8 size and the time it took."""
     start, cpu = time.perf_counter(), time.process_time()
     work = WorkDir(task.work)
@@ -114,13 +115,13 @@ def decisions_task(task: DecisionsTask) -> dict[str, Any]:
                                  content=task.content, old=task.old, headlines=task.headlines)
     if task.boilerplate is not None:
         write_boilerplate(work, task.n_shards, Path(task.boilerplate))
-    stats = {"kept_bytes": kept_bytes, "seconds": round(time.perf_counter() - start, 3),
-             "cpu": round(time.process_time() - cpu, 3)}
+    stats = WriteCounts(kept_bytes=kept_bytes, seconds=round(time.perf_counter() - start, 3),
+                        cpu=round(time.process_time() - cpu, 3))
     work.mark_done("write", "decisions", stats)
     return stats
 
 
-def output_task(task: WriteTask | DecisionsTask | PairsTask) -> dict[str, Any]:
+def output_task(task: WriteTask | DecisionsTask | PairsTask) -> WriteCounts:
     """A task of the write stage: one shard's kept records, the decisions, or the pairs."""
     if isinstance(task, DecisionsTask):
         return decisions_task(task)
@@ -144,7 +145,7 @@ def write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
         os.replace(tmp, target)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Rows:
     """One shard's columns that the reasons are written from."""
 
@@ -205,7 +206,7 @@ def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
     return rows.meta_reason[i]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Context:
     """What every shard's decisions table is written with."""
 

@@ -224,7 +224,8 @@ def test_the_read_stage_counts_in_the_split_what_the_sketch_counts(shingle: str)
     from thresher.io.sources import Shard
     from thresher.pipeline.read import ReadTask, counted_rows, sketch_rows
 
-    task = ReadTask(work="", shard=Shard(0, "jsonl", (), ()), fields=Fields(), num_perm=16,
+    task = ReadTask(work="", shard=Shard(index=0, kind="jsonl", files=(), names=()),
+                    fields=Fields(), num_perm=16,
                     ngram=5, char_ngram=5, shingle=shingle, seed=7, blocks=True)
     texts = ["Plain text.\nTwo lines", "Stra\xdfe und Br\xfccke", "...!", "Brand\u2122 name",
              "\u65e5\u672c\u8a9e\u306e\u6587\u7ae0", "Ｗｉｄｅ ｔｅｘｔ", "e\u0301\u0323 x"]

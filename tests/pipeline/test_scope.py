@@ -129,7 +129,7 @@ def test_records_with_sites_are_left_as_their_sites_say() -> None:
 
 
 def test_two_records_without_a_site_need_the_cross_site_bar() -> None:
-    rule = MatchRule(0.8, containment=0.55, site_containment=0.9, title_containment=0.5)
+    rule = MatchRule(threshold=0.8, containment=0.55, site_containment=0.9, title_containment=0.5)
     sims, conts = np.array([0.5, 0.5, 0.85]), np.array([0.7, 0.7, 0.9])
     inter = np.array([100, 100, 100])
     sites = (np.array([NO_SITE, 5, NO_SITE], dtype=np.uint64),

@@ -33,7 +33,7 @@ _MODEL = Path(__file__).with_name("blocks-model.npz")
 MIN_CONTENT_WORDS = 5
 
 
-@dataclass(frozen=True, eq=False)  # hashed by identity: its evaluation form is cached
+@dataclass(frozen=True, eq=False, kw_only=True)  # hashed by identity: its evaluation form is cached
 class TreeModel:
     """A binary gradient-boosted tree ensemble as flat arrays (one row per node)."""
 
@@ -60,16 +60,18 @@ class TreeModel:
 def load_model(path: Path = _MODEL) -> TreeModel:
     """Load a tree model; the shipped one by default."""
     with np.load(path) as z:
-        model = TreeModel(z["feature"], z["threshold"], z["left"], z["right"], z["value"],
-                          z["roots"], float(z["baseline"]), tuple(str(x) for x in z["features"]),
-                          float(z["cut"]), float(z["drop"]))
+        model = TreeModel(feature=z["feature"], threshold=z["threshold"], left=z["left"],
+                          right=z["right"], value=z["value"], roots=z["roots"],
+                          baseline=float(z["baseline"]),
+                          features=tuple(str(x) for x in z["features"]),
+                          cut=float(z["cut"]), drop=float(z["drop"]))
     if model.features != FEATURES:
         raise RuntimeError(f"{path} was trained on other features; retrain it with "
                            "tools/train_blocks.py")
     return model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Complete:
     """The ensemble with every tree grown to the same depth, for branch-free traversal.
 
@@ -112,7 +114,7 @@ def _complete(model: TreeModel) -> _Complete:
 
     for t, root in enumerate(model.roots):
         fill(t, int(root), 0, 0)
-    return _Complete(d, feature, threshold, value)
+    return _Complete(depth=d, feature=feature, threshold=threshold, value=value)
 
 
 @njit(cache=True, nogil=True)

@@ -24,7 +24,7 @@ EDGE_EXACT = 3  # a probe's copy of an indexed document: the same fingerprint (o
 EDGE_SAME_CONTENT = 4  # a probe's exact copy of an indexed page's content only
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MatchRule:
     """When a verified pair is a match (see :func:`~thresher.pipeline.match.edge_task`)."""
 

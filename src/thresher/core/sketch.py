@@ -51,7 +51,7 @@ _MAX_PROBES = 64
 _UNNORMALIZED = 255  # a mode for a text the first pass leaves to unicodedata.normalize
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sketches:
     """What :func:`sketch_texts` computes for a batch of ``n`` documents."""
 
@@ -331,7 +331,9 @@ def sketch_texts(
                                              for i in redo.tolist()]), False, num_perm, args)
         sigs[redo], fps[redo], n_tokens[redo], modes[redo] = again[:4]
         sh_flat, sh_off = _splice(sh_flat, sh_off, redo, *again[4:])
-    return Sketches(sigs, fps, n_tokens, np.diff(offsets) - 1, modes, sh_flat, sh_off)
+    return Sketches(signatures=sigs, fingerprints=fps, n_tokens=n_tokens,
+                    n_bytes=np.diff(offsets) - 1, modes=modes, shingles=sh_flat,
+                    shingle_offsets=sh_off)
 
 
 def _sketch_pass(data: NDArray[np.uint8], offsets: NDArray[np.int64], nfkc: bool,

@@ -74,7 +74,7 @@ def _run(path: str | Path, inputs: Any, output: str | Path, mode: str,
     from thresher.index.plugin import IndexRun, run
 
     config = _config(path, inputs, output, options)
-    return run(config, IndexRun(str(path), mode), progress)
+    return run(config, IndexRun(path=str(path), mode=mode), progress)
 
 
 def add(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:

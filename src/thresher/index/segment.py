@@ -22,7 +22,7 @@ WHY_EXACT = EDGE_EXACT  # the probe's "exact copy", as the index keeps it (tfpwh
 FENCE = 512  # keys per fence entry: one 4 KiB page of keys
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Segment:
     """One batch's documents, read-only (arrays memory-mapped on first use)."""
 
@@ -158,7 +158,7 @@ def open_segments(path: str | Path, entries: tuple[tuple[str, int, int, int], ..
                   ) -> list[Segment]:
     """Segments named by (name, batch, documents, first number): a snapshot handed to tasks."""
     root = Path(path) / "segments"
-    return [Segment(root / name, name, batch, docs, first)
+    return [Segment(path=root / name, name=name, batch=batch, docs=docs, first=first)
             for name, batch, docs, first in entries]
 
 

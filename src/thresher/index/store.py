@@ -224,8 +224,8 @@ class IndexStore:
             self._check_segments(m["segments"])
         out, first = [], 0
         for s in m["segments"]:
-            out.append(Segment(self.path / "segments" / s["name"], s["name"], int(s["batch"]),
-                               int(s["docs"]), first))
+            out.append(Segment(path=self.path / "segments" / s["name"], name=s["name"],
+                               batch=int(s["batch"]), docs=int(s["docs"]), first=first))
             first += int(s["docs"])
         return out
 

@@ -46,7 +46,8 @@ def annotated_name(shard: Shard) -> str:
     of ``.txt`` files (copied under their own names) its sidecar's.
 
     Example:
-        >>> annotated_name(Shard(0, "txt", ("/d/a/b.txt",), ("a/b.txt",), "crawl/"))
+        >>> annotated_name(Shard(index=0, kind="txt", files=("/d/a/b.txt",),
+        ...                      names=("a/b.txt",), prefix="crawl/"))
         'crawl/texts-from-a_b.thresher.jsonl'
     """
     if shard.kind == "txt":

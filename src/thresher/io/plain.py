@@ -25,7 +25,7 @@ _BOM = b"\xef\xbb\xbf"
 _ENDING = 2  # room past the limit for a line's "\r\n"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Block:
     """Whole lines in ``buf``: the ``count`` lines there, of which those not blank start
     at ``starts``, end (without their line ending) at ``ends`` and are the ``index``-th."""
@@ -37,7 +37,7 @@ class Block:
     count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Long:
     """One line over the limit, read past: its ``size`` (without the line ending)."""
 
@@ -94,9 +94,10 @@ def _block(buf: bytearray, cut: int) -> Block:
         parts.append((starts, ends, index + count))
         lo, count = hi, count + lines
     if len(parts) == 1:
-        return Block(buf, *parts[0], count)
-    starts, ends, index = (np.concatenate([p[k] for p in parts]) for k in range(3))
-    return Block(buf, starts, ends, index, count)
+        starts, ends, index = parts[0]
+    else:
+        starts, ends, index = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    return Block(buf=buf, starts=starts, ends=ends, index=index, count=count)
 
 
 def _read_past(fh: FileIO, buf: bytearray, have: int) -> tuple[Long, int, int, bool]:
@@ -116,11 +117,11 @@ def _read_past(fh: FileIO, buf: bytearray, have: int) -> tuple[Long, int, int, b
             before = buf[nl - 1] if nl else before
             rest = got - nl - 1
             buf[:rest] = buf[nl + 1:got]
-            return Long(size - (before == 0x0D), blank), size + 1, rest, False
+            return Long(size=size - (before == 0x0D), blank=blank), size + 1, rest, False
         size += got
         blank = blank and _blank(buf, got)
         before = buf[got - 1]
-    return Long(size, blank), size, 0, True
+    return Long(size=size, blank=blank), size, 0, True
 
 
 def _blank(buf: bytearray, end: int) -> bool:

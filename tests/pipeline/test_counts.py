@@ -52,7 +52,7 @@ def test_mappings_add_key_by_key_in_the_order_first_seen() -> None:
 
 def test_counts_of_two_kinds_do_not_add() -> None:
     with pytest.raises(TypeError):
-        _ = PairCounts(pairs=1) + WriteCounts(pairs=1)  # type: ignore[operator]
+        _ = PairCounts(pairs=1) + WriteCounts(pairs=1)
     with pytest.raises(TypeError):
         PairCounts.total([PairCounts(pairs=1), WriteCounts(pairs=1)])
     with pytest.raises(TypeError):

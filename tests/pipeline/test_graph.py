@@ -10,6 +10,7 @@ import pytest
 import thresher
 from thresher._console import _STAGE_LABELS
 from thresher.pipeline import graph
+from thresher.pipeline.counts import MergeCounts
 from thresher.pipeline.workdir import STAGES
 
 
@@ -26,13 +27,16 @@ def test_artifact_names() -> None:
 
 def test_a_stage_must_be_registered() -> None:
     with pytest.raises(ValueError, match="registry"):
-        graph.Stage(name="nowhere", task=dict, tasks=lambda _: [])
+        graph.Stage(name="nowhere", task=lambda _: MergeCounts(), counts=MergeCounts,
+                    tasks=lambda _: [])
 
 
 def test_a_global_stage_has_no_task_list() -> None:
     with pytest.raises(ValueError, match="global"):
-        graph.Stage(name="merge", task=dict, scope="global", tasks=lambda _: [])
-    assert graph.Stage(name="merge", task=dict, scope="global").label == "Merging candidates"
+        graph.Stage(name="merge", task=lambda _: MergeCounts(), counts=MergeCounts,
+                    scope="global", tasks=lambda _: [])
+    assert graph.Stage(name="merge", task=lambda _: MergeCounts(), counts=MergeCounts,
+                       scope="global").label == "Merging candidates"
 
 
 def test_pipeline_never_imports_the_index() -> None:

@@ -222,11 +222,11 @@ def _outcome(j: _Judged, plan: MatchPlan) -> tuple[NDArray[np.bool_], tuple[int,
     from thresher.pipeline.dedup import match_rule
 
     rule = match_rule(plan)
-    hit, why = rule.decide(j.sim, j.cont, j.shared, j.keys.get("site"), j.keys.get("title"),
-                           j.keys.get("page"))
+    hit, why = rule.decide(j.sim, j.cont, j.shared, sites=j.keys.get("site"),
+                           titles=j.keys.get("title"), pages=j.keys.get("page"))
     u, v = j.a[hit], j.b[hit]
     way = ways_of(why[hit], j.size[u], j.size[v])
-    members, rep, _ = cluster_nodes(j.rank, u, v, j.sim[hit], fwd=(way & WAY_FWD) != 0,
+    members, rep, _ = cluster_nodes(j.rank, u, v, sim=j.sim[hit], fwd=(way & WAY_FWD) != 0,
                                     bwd=(way & WAY_BWD) != 0)
     # An exact copy follows its leader, to the leader's representative (as the run does).
     final = np.arange(j.rank.shape[0], dtype=np.int64)

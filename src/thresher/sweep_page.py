@@ -39,7 +39,7 @@ def write_sweep_page(sweep: Sweep, target: str | Path, *, rerun: dict[float, lis
     wanted = {x for pairs in sweep.samples.values() for p in pairs for x in (p.a, p.b)}
     texts = _texts(summary, decisions, wanted)
     cols.chrome_of({cols.ids[r] for r in wanted})
-    bands = "".join(_band_html(sweep, edge, pairs, cols, texts)
+    bands = "".join(_band_html(sweep, edge, pairs, cols=cols, texts=texts)
                     for edge, pairs in reversed(sweep.samples.items()))
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>thresher sweep: {_e(sweep.run.name)}</title>
@@ -107,7 +107,7 @@ def _table_html(sweep: Sweep, rerun: dict[float, list[str]]) -> str:
             f"</th></tr>{rows}</table>{below}")
 
 
-def _band_html(sweep: Sweep, edge: float, pairs: tuple[SampledPair, ...], cols: _Records,
+def _band_html(sweep: Sweep, edge: float, pairs: tuple[SampledPair, ...], *, cols: _Records,
                texts: dict[int, str]) -> str:
     top = min(round(edge + sweep.band_width, 4), 1.0)
     head = (f"<h3>Jaccard {edge} to {top}: {sweep.in_band[edge]:,} verified pairs, "

@@ -13,7 +13,7 @@ def _heads(texts: list[str], counts: list[int] | None = None, pages: int = 1) ->
     c = np.ones(blocks.key.shape[0], dtype=np.int64)
     if counts is not None:
         c[blocks.doc_offsets[:-1]] = counts  # the site's pages that carry each first line
-    keys = head_keys(blocks, first_keys(blocks), c, np.full(len(texts), pages, np.int64))
+    keys = head_keys(blocks, first_keys(blocks), c, pages=np.full(len(texts), pages, np.int64))
     return [int(k) for k in keys]
 
 

@@ -121,7 +121,8 @@ def test_ordinary_lines_take_the_fast_path() -> None:
     buf = np.frombuffer(b"".join(lines), dtype=np.uint8)
     ends = np.cumsum([len(line) for line in lines]).astype(np.int64)
     starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
-    out, at, status, spans, chars = scan_lines(buf, starts, ends, [b"id", b"text", b"url", None])
+    out, at, status, spans, chars = scan_lines(buf, starts, ends,
+                                               names=[b"id", b"text", b"url", None])
     assert (status == FAST).all()
     for i, line in enumerate(lines):
         text = orjson.loads(line)["text"]
@@ -137,7 +138,7 @@ def test_ordinary_lines_take_the_fast_path() -> None:
 def test_lines_outside_the_subset_are_left_to_orjson(line: bytes) -> None:
     buf = np.frombuffer(line, dtype=np.uint8)
     bounds = np.array([0], dtype=np.int64), np.array([len(line)], dtype=np.int64)
-    _, _, status, _, _ = scan_lines(buf, *bounds, [b"id", b"text", b"url", None])
+    _, _, status, _, _ = scan_lines(buf, *bounds, names=[b"id", b"text", b"url", None])
     assert status[0] != FAST
 
 

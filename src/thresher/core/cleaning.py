@@ -38,7 +38,7 @@ def site_mix(keys: NDArray[np.uint64], ghash: NDArray[np.uint64]) -> NDArray[np.
 
 
 def cleaned(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], ghash: NDArray[np.uint64],
-            kind: str, tables: Any) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64],
+            kind: str, *, tables: Any) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64],
                                              NDArray[np.uint64],
                                              tuple[NDArray[np.uint8], NDArray[np.int64]]]:
     """Cut texts (as ``prepare_batch`` lays them out) into blocks and decide each block's
@@ -48,13 +48,14 @@ def cleaned(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], ghash: NDArra
     pages holding it, and each document's count of site pages.
     """
     blocks = split_prepared(*prepared)
-    fate, titles, heads = decide(blocks, None, ghash, kind, tables, firsts=first_keys(blocks))
+    fate, titles, heads = decide(blocks, None, ghash, kind=kind, tables=tables,
+                                 firsts=first_keys(blocks))
     return blocks, fate, titles, heads, kept_content(prepared, blocks, fate == KEEP)
 
 
-def decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.uint64],
-            kind: str, tables: Any, keys: NDArray[np.uint64] | None = None, *,
-            firsts: NDArray[np.uint64]
+def decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.uint64], *,
+           kind: str, tables: Any, keys: NDArray[np.uint64] | None = None,
+           firsts: NDArray[np.uint64]
             ) -> tuple[NDArray[np.uint8], NDArray[np.uint64], NDArray[np.uint64]]:
     """Each block's fate and each document's title and headline keys (``keys``: the
     blocks' site keys, when kept; ``words``: their word features, when kept; ``firsts``:
@@ -66,15 +67,15 @@ def decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.
     if keys is None:
         keys = site_keys(blocks, ghash)
     counts, pages = tables(keys, ghash)
-    scope = scoped(blocks.doc_offsets, counts, pages, ghash, words=blocks.stats[:, 0])
+    scope = scoped(blocks.doc_offsets, counts, pages, ghash=ghash, words=blocks.stats[:, 0])
     model = load_model()
     x = block_features(blocks, counts, scope.pages, words)
     p = np.where(scope.chrome, 0.0, predict(model, x))
     fate = select_content(blocks.doc_offsets, p, blocks.stats[:, 0], cut=model.cut,
                           drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
                           heading=headings(blocks))
-    return (fate, title_keys(blocks, keys, counts, scope.title_pages),
-            head_keys(blocks, firsts, counts, scope.title_pages))
+    return (fate, title_keys(blocks, keys, counts, pages=scope.title_pages),
+            head_keys(blocks, firsts, counts, pages=scope.title_pages))
 
 
 @njit(cache=True, nogil=True)

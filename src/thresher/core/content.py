@@ -100,20 +100,20 @@ def _complete(model: TreeModel) -> _Complete:
     threshold = np.full((n, inner), np.inf)
     value = np.zeros((n, 1 << d), dtype=np.float64)
 
-    def fill(t: int, node: int, at: int, level: int) -> None:
+    def fill(t: int, node: int, at: int, *, level: int) -> None:
         if level == d:
             value[t, at - inner] = model.value[node]
             return
         if model.left[node] < 0:  # a leaf early: always left, value copied below
-            fill(t, node, 2 * at + 1, level + 1)
-            fill(t, node, 2 * at + 2, level + 1)
+            fill(t, node, 2 * at + 1, level=level + 1)
+            fill(t, node, 2 * at + 2, level=level + 1)
             return
         feature[t, at], threshold[t, at] = model.feature[node], model.threshold[node]
-        fill(t, int(model.left[node]), 2 * at + 1, level + 1)
-        fill(t, int(model.right[node]), 2 * at + 2, level + 1)
+        fill(t, int(model.left[node]), 2 * at + 1, level=level + 1)
+        fill(t, int(model.right[node]), 2 * at + 2, level=level + 1)
 
     for t, root in enumerate(model.roots):
-        fill(t, int(root), 0, 0)
+        fill(t, int(root), 0, level=0)
     return _Complete(depth=d, feature=feature, threshold=threshold, value=value)
 
 

@@ -35,10 +35,10 @@ class MatchRule:
     title_containment: float | None = None
 
     def decide(self, sims: NDArray[np.float64], conts: NDArray[np.float64],
-               inter: NDArray[np.int64] | None,
+               inter: NDArray[np.int64] | None, *,
                sites: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
                titles: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
-               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None, *,
+               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
                heads: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
                ) -> tuple[NDArray[np.bool_], NDArray[np.uint8]]:
         """Return which pairs match, and why (``EDGE_*``)."""

@@ -219,7 +219,7 @@ def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None,
                           starts[:-1] + first, carried, dealt)
     _deal_range(keys, values, 0, half, common, bits, starts[:-1].copy(), carried, dealt)
     dealing.result()
-    sort_dealt(starts, carried, dealt, pool)
+    sort_dealt(starts, carried, dealt, pool=pool)
     return carried, dealt
 
 
@@ -230,7 +230,7 @@ def part_bits(n: int) -> int:
 
 
 def sort_dealt(starts: NDArray[np.int64], carried: NDArray[Any], dealt: NDArray[np.uint64],
-               pool: Executor | None = None) -> None:
+               *, pool: Executor | None = None) -> None:
     """Sort, in place, keys ``dealt`` into parts by their top bits (part ``p`` is
     ``dealt[starts[p]:starts[p + 1]]``, in input order), each with what it ``carried``:
     the parts in order then hold all the keys in stable order. With a thread ``pool``, the

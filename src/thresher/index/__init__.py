@@ -55,7 +55,7 @@ def create(path: str | Path, **options: Any) -> dict[str, Any]:
     return IndexStore.create(path, index_config(config)).stats()
 
 
-def _config(path: str | Path, inputs: Any, output: str | Path, options: dict[str, Any]
+def _config(path: str | Path, inputs: Any, output: str | Path, *, options: dict[str, Any]
             ) -> Any:
     from thresher.config import config_from_mapping
     from thresher.index.store import IndexStore
@@ -69,11 +69,11 @@ def _config(path: str | Path, inputs: Any, output: str | Path, options: dict[str
     return config_from_mapping({**merged, **flat, "inputs": inputs, "output": output})
 
 
-def _run(path: str | Path, inputs: Any, output: str | Path, mode: str,
+def _run(path: str | Path, inputs: Any, output: str | Path, *, mode: str,
          options: dict[str, Any], progress: Any = None) -> dict[str, Any]:
     from thresher.index.plugin import IndexRun, run
 
-    config = _config(path, inputs, output, options)
+    config = _config(path, inputs, output, options=options)
     return run(config, IndexRun(path=str(path), mode=mode), progress)
 
 
@@ -94,12 +94,12 @@ def add(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> di
     Returns:
         The run summary; its ``index`` section says what was matched and added.
     """
-    return _run(path, inputs, output, "add", options)
+    return _run(path, inputs, output, mode="add", options=options)
 
 
 def query(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:
     """Like [`add`][thresher.index.add], but the index is left as it is: a report only."""
-    return _run(path, inputs, output, "query", options)
+    return _run(path, inputs, output, mode="query", options=options)
 
 
 def stats(path: str | Path) -> dict[str, Any]:

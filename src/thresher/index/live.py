@@ -151,8 +151,8 @@ class Index:
                     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Counts over the indexed batches, the queried page itself included."""
         t = self._sites
-        return (sorted_lookup(keys, t["tkeys"], t["tcounts"], 0) + 1,
-                sorted_lookup(ghash, t["gkeys"], t["gpages"], 0) + 1)
+        return (sorted_lookup(keys, t["tkeys"], t["tcounts"], default=0) + 1,
+                sorted_lookup(ghash, t["gkeys"], t["gpages"], default=0) + 1)
 
     def query(self, texts: list[str], urls: list[str | None] | None = None,
               groups: list[str] | None = None) -> list[dict[str, Any] | None]:
@@ -184,7 +184,7 @@ class Index:
         chars: NDArray[np.int64] | None = None
         if self.content:
             blocks, fate, title, heads, laid_out = cleaned(whole, ghash, "text",
-                                                           self._site_stats)
+                                                           tables=self._site_stats)
             span = content_spans(blocks, fate == KEEP, np.array([len(t) for t in texts],
                                                                 dtype=np.int64))
             chars = span[:, 1] - span[:, 0]
@@ -207,9 +207,10 @@ class Index:
         tfp = sketch_texts(texts, num_perm=0, ngram=mh.ngram, char_ngram=mh.char_ngram,
                            mode=MODES[mh.shingle], seed=mh.seed, prepared=whole).fingerprints \
             if self.content else None  # the whole texts' (an unchanged page)
-        found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
-                               title, self.rule, self.plan.bands, self.plan.rows,
-                               content=self.content, tfp=tfp, chars=chars, heads=heads)
+        found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of=sets_of,
+                               site=ghash, title=title, rule=self.rule, bands=self.plan.bands,
+                               rows=self.plan.rows, content=self.content, tfp=tfp,
+                               chars=chars, heads=heads)
         rows, ref, sim, cont, why = best_matches(found)
         out: list[dict[str, Any] | None] = [None] * n
         for row, r, si, co, w in zip(rows.tolist(), ref.tolist(), sim.tolist(), cont.tolist(),

@@ -110,7 +110,8 @@ class IndexExtension:
     def begin(self, work: WorkDir, fingerprint: dict[str, Any]) -> dict[str, Any]:
         if self.ixrun.mode != "add":
             return fingerprint
-        fingerprint, self.ixrun = _committed_add(work, self.store, self.ixrun, fingerprint)
+        fingerprint, self.ixrun = _committed_add(work, self.store, self.ixrun,
+                                                 fingerprint=fingerprint)
         self.entries = fingerprint["index"][2]
         return fingerprint
 
@@ -161,7 +162,7 @@ class IndexExtension:
 
     def beside_write(self, ctx: Context, clock: Callable[[], float], threads: int
                      ) -> tuple[dict[str, Any], float, float]:
-        return _index_add(ctx, self.store, self.ixrun, clock, threads=threads)
+        return _index_add(ctx, self.store, self.ixrun, clock=clock, threads=threads)
 
     def summary(self, done: Results, extra: dict[str, Any]) -> dict[str, Any]:
         """What the index did: what the probe matched and (``add``) what was added."""
@@ -174,7 +175,7 @@ class IndexExtension:
                 "documents_before": sum(int(e["docs"]) for e in self.entries), **extra}
 
 
-def _committed_add(work: WorkDir, store: Any, ixrun: IndexRun, fingerprint: dict[str, Any]
+def _committed_add(work: WorkDir, store: Any, ixrun: IndexRun, *, fingerprint: dict[str, Any]
                    ) -> tuple[dict[str, Any], IndexRun]:
     """Give an ``add`` its commit token; notice an earlier attempt that already committed.
 
@@ -217,7 +218,7 @@ def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[
     return out
 
 
-def _index_add(ctx: Context, store: Any, ixrun: IndexRun, clock: Callable[[], float], *,
+def _index_add(ctx: Context, store: Any, ixrun: IndexRun, *, clock: Callable[[], float],
                threads: int = 1) -> tuple[dict[str, Any], float, float]:
     """Add the kept documents to the index as a new segment; say what was added, in
     how many seconds and CPU seconds (with ``threads`` > 1, helper threads share the
@@ -232,7 +233,7 @@ def _index_add(ctx: Context, store: Any, ixrun: IndexRun, clock: Callable[[], fl
     decided = shard_decisions(work, 0, records)
     kept = decided.kind == KIND_KEPT
     if ixrun.committed is None:
-        manifest = commit_run(work, store, n, kept, bands=plan.bands, rows=plan.rows,
+        manifest = commit_run(work, store, n, kept=kept, bands=plan.bands, rows=plan.rows,
                               columns=plan.bands * plan.rows, titles=titles, src=ctx.src,
                               info={"inputs": [_absolute(p) for p in ctx.config.input.paths],
                                     "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",

@@ -139,8 +139,9 @@ def probe_task(task: ProbeTask) -> ProbeCounts:
             continue
         at = f"{shard:05d}"
         parts["sig"].append(np.asarray(work.load_raw(task.src, f"{at}.sig", np.uint32,
-                                                     task.columns)[local]))
-        parts["fp"].append(np.asarray(work.load_raw(task.src, f"{at}.fp", np.uint64, 2)[local]))
+                                                     width=task.columns)[local]))
+        parts["fp"].append(np.asarray(work.load_raw(task.src, f"{at}.fp", np.uint64,
+                                                    width=2)[local]))
         if task.titles and content:
             for key in ("title", "head"):
                 parts[key].append(np.asarray(work.load_raw("content", f"{at}.{key}",
@@ -149,9 +150,9 @@ def probe_task(task: ProbeTask) -> ProbeCounts:
                                         [local]) if content else
                              np.zeros(local.shape[0], dtype=np.uint64))
         if content:
-            parts["tfp"].append(np.asarray(work.load_raw("read", f"{at}.fp", np.uint64, 2)
+            parts["tfp"].append(np.asarray(work.load_raw("read", f"{at}.fp", np.uint64, width=2)
                                            [local]))
-            span = work.load_raw("content", f"{at}.span", np.int64, 2)[local]
+            span = work.load_raw("content", f"{at}.span", np.int64, width=2)[local]
             parts["chars"].append(span[:, 1] - span[:, 0])
     docs = np.concatenate(parts["docs"])
     found: list[tuple[NDArray[Any], ...]] = []
@@ -164,12 +165,13 @@ def probe_task(task: ProbeTask) -> ProbeCounts:
             return np.ascontiguousarray(np.concatenate(parts[key]))
 
         def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-            return gather_sets(work, task.n_shards, docs[rows], task.src)
+            return gather_sets(work, task.n_shards, docs[rows], src=task.src)
 
         found, candidates = match_batch(
-            open_segments(task.index, task.segments), joined("sig"), joined("fp"), sets_of,
-            joined("site"), joined("title"), task.rule, task.bands, task.rows,
-            content=content, tfp=joined("tfp"), chars=joined("chars"), heads=joined("head"))
+            open_segments(task.index, task.segments), joined("sig"), joined("fp"),
+            sets_of=sets_of, site=joined("site"), title=joined("title"), rule=task.rule,
+            bands=task.bands, rows=task.rows, content=content, tfp=joined("tfp"),
+            chars=joined("chars"), heads=joined("head"))
     mine, ref, sim, cont, why = best_matches(found)
     matched = docs[mine]
     for shard in task.shards:  # per shard, as the later stages read them
@@ -183,8 +185,8 @@ def probe_task(task: ProbeTask) -> ProbeCounts:
 
 
 def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np.uint64],
-                sets_of: Any, site: NDArray[np.uint64], title: NDArray[np.uint64] | None,
-                rule: MatchRule, bands: int, rows: int, *, content: bool,
+                *, sets_of: Any, site: NDArray[np.uint64], title: NDArray[np.uint64] | None,
+                rule: MatchRule, bands: int, rows: int, content: bool,
                 tfp: NDArray[np.uint64] | None = None, chars: NDArray[np.int64] | None = None,
                 heads: NDArray[np.uint64] | None = None
                 ) -> tuple[list[tuple[NDArray[Any], ...]], int]:
@@ -219,7 +221,7 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
             if hit.shape[0]:
                 copied[hit] = True
                 found.append((hit, number[hit], sim[hit], cont[hit], why[hit]))
-    keys, owner = store_keys(sig, bands, rows, title)
+    keys, owner = store_keys(sig, bands, rows, title=title)
     left = ~copied[owner]
     keys, owner = keys[left], owner[left]
     ask = stable_argsort(keys)
@@ -232,13 +234,13 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
         pair = distinct((owner[which] << np.int64(32)) | old)
         mine, old = pair >> np.int64(32), pair & np.int64(0xFFFFFFFF)
         candidates += int(pair.shape[0])
-        found.append(_verify(seg, sets_of, (mine, old), site, title, rule, content=content,
-                             chars=chars, heads=heads))
+        found.append(_verify(seg, sets_of, (mine, old), site=site, title=title, rule=rule,
+                             content=content, chars=chars, heads=heads))
     return found, candidates
 
 
 def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[np.int64]],
-            site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule, *,
+            *, site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule,
             content: bool, chars: NDArray[np.int64] | None,
             heads: NDArray[np.uint64] | None = None) -> tuple[NDArray[Any], ...]:
     """Verify (document, indexed) pairs; return the matching ones as probe rows.
@@ -255,11 +257,12 @@ def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[
     offsets = np.concatenate((new_off, new_off[-1] + old_off[1:]))
     iu = np.searchsorted(new_docs, mine)
     iv = new_docs.shape[0] + np.searchsorted(old_docs, old)
-    sims, inter, conts = overlaps(flat, offsets, iu, iv)
+    sims, inter, conts = overlaps(flat, offsets, iu, right=iv)
     sites = (site[mine], np.asarray(seg.array("site")[old])) if content else None
     titles = (title[mine], np.asarray(seg.array("title")[old])) if title is not None else None
     pair_heads = (heads[mine], seg.heads()[old]) if heads is not None else None
-    hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites, titles, heads=pair_heads)
+    hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites=sites, titles=titles,
+                           heads=pair_heads)
     if chars is not None:
         span = np.asarray(seg.array("span")[old])
         hit &= may_take(span[:, 1] - span[:, 0], chars[mine], why == EDGE_PARTIAL)
@@ -281,7 +284,7 @@ def merge_probes(work: WorkDir, n_shards: int) -> ProbedCounts:
                         near=int(kinds[EDGE_NEAR]))
 
 
-def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
+def commit_run(work: WorkDir, store: IndexStore, n_shards: int, *, kept: NDArray[np.bool_],
                bands: int, rows: int, columns: int, titles: bool, src: str,
                info: dict[str, Any], token: str = "",
                decided: ShardDecisions | None = None, threads: int = 1,
@@ -297,7 +300,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     """
     helpers = thread_pool(threads - 1)
     try:
-        return _commit_run(work, store, n_shards, kept, bands=bands, rows=rows,
+        return _commit_run(work, store, n_shards, kept=kept, bands=bands, rows=rows,
                            columns=columns, titles=titles, src=src, info=info, token=token,
                            decided=decided, helpers=helpers)
     finally:
@@ -306,7 +309,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
             cpu.append(helpers.cpu)
 
 
-def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *, bands: int,
+def _shard_columns(work: WorkDir, src: str, s: int, *, local: NDArray[np.int64], bands: int,
                    rows: int, columns: int, titled: tuple[NDArray[np.uint64], NDArray[np.int64]],
                    bits: int, counts: NDArray[np.int64]) -> dict[str, Any]:
     """The columns of the segment that shard ``s``'s kept documents (``local``) fill; how
@@ -317,26 +320,26 @@ def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *,
     content = src == "content"
     name = f"{s:05d}"
     n = local.shape[0]
-    sig = np.asarray(work.load_raw(src, f"{name}.sig", np.uint32, columns))  # the map
+    sig = np.asarray(work.load_raw(src, f"{name}.sig", np.uint32, width=columns))  # the map
     count_store_keys(sig, local, bands, rows, titled[0], titled[1], bits, counts)
     shoff = work.load_raw(src, f"{name}.shoff", np.int64)
     meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
     return {
-        "fp": np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]),
+        "fp": np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, width=2)[local]),
         "title": titled[0],
         "head": np.asarray(work.load_raw("content", f"{name}.head", np.uint64)[local])
         if content else np.zeros(n, np.uint64),
         "site": np.asarray(work.load_raw("content", f"{name}.site", np.uint64)[local])
         if content else np.zeros(n, np.uint64),
-        "span": np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)[local])
+        "span": np.asarray(work.load_raw("content", f"{name}.span", np.int64, width=2)[local])
         if content else np.zeros((n, 2), np.int64),
         "count": np.asarray(shoff[local + 1] - shoff[local]),
         "table": meta.take(pa.array(local))}
 
 
 def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
-                 titled: list[tuple[NDArray[np.uint64], NDArray[np.int64]]],
-                 counts: NDArray[np.int64], *, bands: int, rows: int, columns: int,
+                 *, titled: list[tuple[NDArray[np.uint64], NDArray[np.int64]]],
+                 counts: NDArray[np.int64], bands: int, rows: int, columns: int,
                  bits: int, helpers: Threads) -> tuple[NDArray[np.uint32], NDArray[np.uint64]]:
     """The keys of every shard's kept documents (:func:`store_keys`'s, shard after shard,
     owners numbered across the shards) in stable order, and their owners in that order.
@@ -356,7 +359,7 @@ def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
     firsts = np.cumsum([0] + [int(x.shape[0]) for x in locals_])
 
     def deal(s: int) -> None:
-        sig = np.asarray(work.load_raw(src, f"{s:05d}.sig", np.uint32, columns))
+        sig = np.asarray(work.load_raw(src, f"{s:05d}.sig", np.uint32, width=columns))
         deal_store_keys(sig, locals_[s], bands, rows, titled[s][0], titled[s][1], bits,
                          int(firsts[s]), fills[s], dealt, owners)
 
@@ -365,11 +368,11 @@ def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
         deal(s)
     for done in odd:
         done.result()
-    sort_dealt(starts, owners, dealt, helpers.threaded)
+    sort_dealt(starts, owners, dealt, pool=helpers.threaded)
     return owners, dealt
 
 
-def _titled(work: WorkDir, src: str, s: int, local: NDArray[np.int64], titles: bool
+def _titled(work: WorkDir, src: str, s: int, *, local: NDArray[np.int64], titles: bool
             ) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
     """Shard ``s``'s title keys of its kept documents, and which of them have one (none
     where titles are not matched)."""
@@ -378,7 +381,7 @@ def _titled(work: WorkDir, src: str, s: int, local: NDArray[np.int64], titles: b
     return title, np.flatnonzero(title != 0) if titles else np.zeros(0, np.int64)
 
 
-def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
+def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, *, kept: NDArray[np.bool_],
                 bands: int, rows: int, columns: int, titles: bool, src: str,
                 info: dict[str, Any], token: str, decided: ShardDecisions | None,
                 helpers: Threads) -> dict[str, Any]:
@@ -392,13 +395,13 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     template_tables = helpers.submit(_template_tables, work, src)
     locals_ = [np.flatnonzero(kept[int(offsets[s]):int(offsets[s + 1])])
                for s in range(n_shards)]
-    titled = [_titled(work, src, s, locals_[s], titles) for s in range(n_shards)]
+    titled = [_titled(work, src, s, local=locals_[s], titles=titles) for s in range(n_shards)]
     bits = part_bits(sum(bands * x.shape[0] + t[1].shape[0]
                          for x, t in zip(locals_, titled, strict=True)))
     counts = np.zeros((n_shards, 1 << bits), dtype=np.int64)
 
     def columns_of(s: int) -> dict[str, Any]:
-        return _shard_columns(work, src, s, locals_[s], bands=bands, rows=rows,
+        return _shard_columns(work, src, s, local=locals_[s], bands=bands, rows=rows,
                               columns=columns, titled=titled[s], bits=bits, counts=counts[s])
 
     # the odd shards to a helper, the even ones made here meanwhile
@@ -422,14 +425,14 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
                 if buffer.shape[0] < int(sizes.sum()):
                     buffer = np.empty(int(sizes.sum()), dtype=np.uint32)
                 fh.write(gather_slices(np.asarray(work.load_raw(src, f"{s:05d}.sh", np.uint32)),
-                                       np.asarray(raw_off[local]), sizes, buffer).data)
+                                       np.asarray(raw_off[local]), sizes, buffer=buffer).data)
 
     # The shingle sets (the segment's largest file) are written from now, on a thread of
     # their own, while the keys are dealt and sorted.
     segment = store.new_segment()
     try:
         segment.stream("sh", write_sh)
-        kdocs, keys = _sorted_keys(work, src, locals_, titled, counts, bands=bands,
+        kdocs, keys = _sorted_keys(work, src, locals_, titled=titled, counts=counts, bands=bands,
                                    rows=rows, columns=columns, bits=bits, helpers=helpers)
         fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
         arrays: dict[str, Any] = {
@@ -447,7 +450,7 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
 
 
 def _text_tables(work: WorkDir, n_shards: int, kept: NDArray[np.bool_],
-                 decided: ShardDecisions | None, before: int) -> dict[str, NDArray[Any]]:
+                 *, decided: ShardDecisions | None, before: int) -> dict[str, NDArray[Any]]:
     """The whole-text fingerprints of the batch's pages, sorted, each with the index-wide
     number of the indexed page it stands for: itself if kept, else its representative
     (kept in this batch or indexed before), and how the page was decided against it (an
@@ -466,7 +469,7 @@ def _text_tables(work: WorkDir, n_shards: int, kept: NDArray[np.bool_],
         number[dup] = np.where(r >= records, r - records, number[np.minimum(r, records - 1)])
         sim[dup], cont[dup] = decided.sim[dup], decided.cont[dup]
         why[dup] = _WHY_OF_KIND[decided.kind[dup]]
-    fps = np.concatenate([np.asarray(work.load_raw("read", f"{s:05d}.fp", np.uint64, 2))
+    fps = np.concatenate([np.asarray(work.load_raw("read", f"{s:05d}.fp", np.uint64, width=2))
                           for s in range(n_shards)]) if n_shards else np.zeros((0, 2))
     has = np.flatnonzero(number >= 0)
     tables = fp_tables(np.ascontiguousarray(fps[has]).astype(np.uint64))

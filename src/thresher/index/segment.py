@@ -62,7 +62,7 @@ class Segment:
         Many keys are best given sorted: the searches then stay near each other, which
         is much faster for millions of keys than random order (docs/performance.md).
         """
-        which, at = fenced_lookup(keys, self.keys, self.fence, FENCE)
+        which, at = fenced_lookup(keys, self.keys, self.fence, step=FENCE)
         return which, np.asarray(self.kdocs[at], dtype=np.int64)
 
     def optional(self, name: str, dtype: type[Any]) -> NDArray[Any]:
@@ -170,9 +170,9 @@ def site_stats(segments: list[Segment], keys: NDArray[np.uint64], ghash: NDArray
     pages = np.zeros(ghash.shape[0], dtype=np.int64)
     for seg in segments:
         counts += sorted_lookup(keys, np.asarray(seg.array("tkeys")),
-                                np.asarray(seg.array("tcounts")), 0)
+                                np.asarray(seg.array("tcounts")), default=0)
         pages += sorted_lookup(ghash, np.asarray(seg.array("gkeys")),
-                               np.asarray(seg.array("gpages")), 0)
+                               np.asarray(seg.array("gpages")), default=0)
     return counts, pages
 
 

@@ -122,14 +122,14 @@ def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None =
     if skipped is not None:
         skipped.update(shard.passed_over)
     if shard.kind == "jsonl" and not shard.files[0].lower().endswith((".gz", ".zst")):
-        yield from _plain_jsonl(shard, shard.prefix + shard.names[0], fields, size)
+        yield from _plain_jsonl(shard, shard.prefix + shard.names[0], fields, size=size)
         return
     records = read_shard(shard, fields, skipped=skipped, warc=warc)
     while batch := list(islice(records, size)):
         yield Batch.of_records(batch)
 
 
-def _plain_jsonl(shard: Shard, name: str, fields: Fields, size: int) -> Iterator[Batch]:
+def _plain_jsonl(shard: Shard, name: str, fields: Fields, *, size: int) -> Iterator[Batch]:
     roles = [fields.id, fields.text, fields.url, fields.group, fields.mark, fields.key]
     # after the fields themselves, the first part of each dotted name: the object that
     # holds it, whose value alone orjson then reads (a key spelled as the name wins)
@@ -149,14 +149,16 @@ def _plain_jsonl(shard: Shard, name: str, fields: Fields, size: int) -> Iterator
             number += block.count
             for lo in range(0, block.starts.shape[0], size):
                 yield _batch(block.buf, block.starts[lo:lo + size], block.ends[lo:lo + size],
-                             numbers[lo:lo + size].tolist(), name, fields, names)
+                             numbers=numbers[lo:lo + size].tolist(), name=name, fields=fields,
+                             names=names)
     except OSError as exc:  # worded as iter_lines words it
         kind = "truncated or corrupt compressed stream" if number else "unreadable file"
         yield Batch.of_records([Record(f"{name}:{number + 1}", None, None, name, number + 1,
                                        f"{kind} from line {number + 1} on: {exc}", True)])
 
 
-def _value(view: memoryview, a: int, b: int, kind: int) -> Any:
+def _value(view: memoryview, span: Sequence[int]) -> Any:
+    a, b, kind = span
     if kind == PLAIN_STRING:
         return str(view[a + 1:b - 1], "utf-8")
     if kind == ABSENT:
@@ -164,15 +166,15 @@ def _value(view: memoryview, a: int, b: int, kind: int) -> Any:
     return orjson.loads(view[a:b])
 
 
-def _field(view: memoryview, at: list[list[int]], role: int, name: str | None) -> Any:
+def _field(view: memoryview, at: list[list[int]], role: int, *, name: str | None) -> Any:
     """The value of one field of a line on the fast path (``MISSING`` where it has none):
     the key itself, else for a dotted name, looked up in the object its first part names."""
     if at[role][2] != ABSENT:
-        return _value(view, *at[role])
+        return _value(view, at[role])
     head = at[role + len(at) // 2]
     if name is None or "." not in name or head[2] == ABSENT:
         return MISSING
-    inner = _value(view, *head)
+    inner = _value(view, head)
     return field_value(inner, name.partition(".")[2]) if isinstance(inner, dict) else MISSING
 
 
@@ -202,9 +204,10 @@ def _plain_strings(buf: NDArray[np.uint8], spans: NDArray[np.int64]) -> list[str
 
 
 def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
-           numbers: list[int], name: str, fields: Fields, names: list[bytes | None]) -> Batch:
+           *, numbers: list[int], name: str, fields: Fields, names: list[bytes | None]) -> Batch:
     arr = np.frombuffer(buf, dtype=np.uint8)
-    out, text_at, status, spans, chars = scan_lines(arr, starts, ends, names, fields.max_bytes)
+    out, text_at, status, spans, chars = scan_lines(arr, starts, ends, names=names,
+                                                    max_bytes=fields.max_bytes)
     view = memoryview(buf)
     n = len(numbers)
     fast = status == FAST
@@ -234,24 +237,24 @@ def _batch(buf: bytearray, starts: NDArray[np.int64], ends: NDArray[np.int64],
         if fast[k]:
             at = spans[k].tolist()
             if not plain_id[k]:
-                value = _field(view, at, ID, fields.id)
+                value = _field(view, at, ID, name=fields.id)
                 found[k] |= 0 if value is MISSING else FOUND_ID
                 ids[k], generated[k] = id_value(None if value is MISSING else value,
                                                 f"{name}:{number}")
             if url_kind[k] != PLAIN_STRING:
-                url = _field(view, at, URL, fields.url)
+                url = _field(view, at, URL, name=fields.url)
                 found[k] |= 0 if url is MISSING else FOUND_URL
                 urls[k] = url if type(url) is str else None
             if fields.group is not None:
-                group = _field(view, at, GROUP, fields.group)
+                group = _field(view, at, GROUP, name=fields.group)
                 found[k] |= 0 if group is MISSING else FOUND_GROUP
                 groups[k] = group_value(None if group is MISSING else group)
             if fields.key is not None:
-                key = _field(view, at, KEY, fields.key)
+                key = _field(view, at, KEY, name=fields.key)
                 found[k] |= 0 if key is MISSING else FOUND_KEY
                 keys[k] = None if key is MISSING else key
             continue
-        rec = jsonl_record(view[int(starts[k]):int(ends[k])].tobytes(), name, number, fields)
+        rec = jsonl_record(view[int(starts[k]):int(ends[k])].tobytes(), name, number, fields=fields)
         ids[k], urls[k], rejects[k] = rec.id, rec.url, rec.reject
         generated[k], groups[k], found[k], keys[k] = (rec.id_generated, rec.group, rec.found,
                                                       rec.key)

@@ -419,7 +419,7 @@ def _scan(buf, starts, ends, names, lengths, ws, hexv, escaped, plain, out, stat
 
 
 def scan_lines(buf: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64],
-               names: list[bytes | None], max_bytes: int = 1 << 62
+               *, names: list[bytes | None], max_bytes: int = 1 << 62
                ) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.int64],
                           NDArray[np.int64], NDArray[np.int64]]:
     """Scan the lines ``buf[starts[i]:ends[i]]`` for the fields ``names`` (their UTF-8 names

@@ -168,11 +168,12 @@ def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
     blocks, out, empty = counted_rows(task, len(batch), slots, batch.texts, batch.prepared)
     for i in empty:
         reasons[i] = NO_TOKENS
-    pass_one(files, len(batch), slots, [batch.lengths[i] for i in slots],
-             site_hashes([batch.urls[i] for i in slots], [batch.groups[i] for i in slots],
-                         task.fields),
-             batch.prepared, blocks, np.ascontiguousarray(out["fp"][slots, 0]),
-             np.array([reasons[i] is None for i in slots], dtype=bool),
+    pass_one(files, len(batch), slots, chars=[batch.lengths[i] for i in slots],
+             ghash=site_hashes([batch.urls[i] for i in slots],
+                               [batch.groups[i] for i in slots], task.fields),
+             prepared=batch.prepared, blocks=blocks,
+             fps=np.ascontiguousarray(out["fp"][slots, 0]),
+             counted=np.array([reasons[i] is None for i in slots], dtype=bool),
              pages=page_hashes([batch.urls[i] for i in slots]))
     return out, reasons
 

@@ -147,7 +147,7 @@ def _claimed_run(config: Config, progress: Progress | None, extension: Extension
     identity = {"run": identity_of(normal(fingerprint)),
                 "stable": identity_of(stable_fingerprint(fingerprint)),
                 "token": None if extension is None else extension.token}
-    done = _finished_before(outdir, marker, identity, extension)
+    done = _finished_before(outdir, marker, identity, extension=extension)
     if done is not None:
         _remove_work(config, work)  # what a run killed while it cleaned up left behind
         return {**done, "up_to_date": True}
@@ -179,7 +179,7 @@ def _remove_work(config: Config, work: WorkDir) -> None:
 
 
 def _finished_before(outdir: OutputDir, marker: dict[str, Any] | None,
-                     identity: dict[str, Any], extension: Extension | None
+                     identity: dict[str, Any], *, extension: Extension | None
                      ) -> dict[str, Any] | None:
     """The summary of the finished run whose outputs are already in the folder, if it
     was this very run (for an index ``add``: the same options and inputs, and its batch
@@ -235,8 +235,8 @@ def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float
     zero = (0,) * match.SIMILARITY_BINS  # the bins, when no chunk was verified
     edges = EdgeCounts(accepted=zero, rejected=zero) + EdgeCounts.total(done["edges"])
     offsets = match.shard_offsets(r.work, ctx.n)
-    kept_bytes, extra = _write_beside(r, ctx, extension, lambda: _outputs(
-        r, ctx, extension, done, whole=whole, names=names, offsets=offsets))
+    kept_bytes, extra = _write_beside(r, ctx, extension, outputs=lambda: _outputs(
+        r, ctx, extension, done=done, whole=whole, names=names, offsets=offsets))
     annotated = _annotate(r, whole, offsets) if cfg.output.annotate else None
     content_stats = done.get("content") or []
     summary = summarize(
@@ -258,7 +258,7 @@ def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float
 
 
 def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
-                  outputs: Callable[[], int]) -> tuple[int, dict[str, Any]]:
+                  *, outputs: Callable[[], int]) -> tuple[int, dict[str, Any]]:
     """Write the outputs, and do the extension's work beside them (an index ``add``:
     commit the batch); return the kept texts' UTF-8 size and what the extension did."""
     extra: dict[str, Any] = {}
@@ -281,7 +281,7 @@ def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
     return kept_bytes, extra
 
 
-def _outputs(r: Runner, ctx: Context, extension: Extension | None, done: Results, *,
+def _outputs(r: Runner, ctx: Context, extension: Extension | None, *, done: Results,
              whole: list[tuple[Shard, int, int]], names: list[str | None], offsets: Any
              ) -> int:
     """The kept corpus, and decisions.parquet (and the removed blocks) as one more task

@@ -386,7 +386,7 @@ class WorkDir:
 
         return _Appender(Path(target), upload)
 
-    def load_raw(self, stage: str, name: str, dtype: type[Any], width: int = 0) -> NDArray[Any]:
+    def load_raw(self, stage: str, name: str, dtype: type[Any], *, width: int = 0) -> NDArray[Any]:
         """Memory-map a raw artifact as rows of ``width`` values (a flat array if 0)."""
         itemsize = np.dtype(dtype).itemsize * max(width, 1)
         if self.url:

@@ -38,7 +38,7 @@ _WIDTH = 4  # site, title lead, page lead, document key
 
 
 def article_rows(blocks: Blocks, keys: NDArray[np.uint64], ghash: NDArray[np.uint64],
-                 docs: NDArray[np.uint64], *, pages: NDArray[np.uint64],
+                 *, docs: NDArray[np.uint64], pages: NDArray[np.uint64],
                  known: NDArray[np.bool_]) -> tuple[NDArray[np.uint64], NDArray[np.uint32]]:
     """Each document's row (site, title lead, page lead, document key) and min-hashes.
 
@@ -78,11 +78,11 @@ def article_task(task: ArticleTask) -> ArticleCounts:
     work = WorkDir(task.work)
     rows, sigs = [], []
     for s in range(task.n_shards):
-        art = work.load_raw("read", artifact(s, "art"), np.uint64, _WIDTH)
+        art = work.load_raw("read", artifact(s, "art"), np.uint64, width=_WIDTH)
         mine = (np.asarray(art[:, 0]) >> _SHIFT).astype(np.int64) == task.part
         rows.append(np.asarray(art[mine]))
         sigs.append(np.asarray(work.load_raw("read", artifact(s, "asig"), np.uint32,
-                                             SIG_WIDTH)[mine]))
+                                             width=SIG_WIDTH)[mine]))
     row = np.concatenate(rows) if rows else np.zeros((0, _WIDTH), dtype=np.uint64)
     sig = np.concatenate(sigs) if sigs else np.zeros((0, SIG_WIDTH), dtype=np.uint32)
     keys, articles = article_of(row[:, 3], row[:, 1:3], sig)

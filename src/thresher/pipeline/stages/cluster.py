@@ -108,7 +108,7 @@ def bucket_task(task: BucketTask) -> BucketCounts:
     why = np.concatenate(whys) if whys else np.zeros(0, dtype=np.uint8)
     way = np.concatenate(ways) if ways else np.zeros(0, dtype=np.uint8)
     first = work.load("index", "priority", mmap=True) if task.priority else None
-    members, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sim,
+    members, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sim=sim,
                                           fwd=(way & WAY_FWD) != 0, bwd=(way & WAY_BWD) != 0,
                                           priority=first)
     near = rep != members
@@ -177,9 +177,10 @@ def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False,
         lead_rep[via], lead_sim[via] = near_rep[at[via]], near_sim[at[via]]
     exact_kind = np.where(via, KIND_EXACT_NEAR, KIND_EXACT).astype(np.uint8)
     if content_of:
-        other = ~via & (per_doc(work, content_of, exact_doc, "fp", np.uint64, 2, stage="read")
-                        != per_doc(work, content_of, leader, "fp", np.uint64, 2, stage="read")
-                        ).any(axis=1)
+        other = ~via & (per_doc(work, content_of, exact_doc, part="fp", dtype=np.uint64,
+                                width=2, stage="read")
+                        != per_doc(work, content_of, leader, part="fp", dtype=np.uint64,
+                                   width=2, stage="read")).any(axis=1)
         exact_kind[other] = KIND_SAME_CONTENT
     doc = np.concatenate((near_doc, exact_doc))
     order = np.argsort(doc, kind="mergesort")

@@ -49,15 +49,15 @@ class _Tables:
     def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Each block's count of pages on its site, and each document's site pages."""
-        return (sorted_lookup(keys, self.keys, self.counts, 1),
-                sorted_lookup(ghash, self.group_keys, self.group_pages, 1))
+        return (sorted_lookup(keys, self.keys, self.counts, default=1),
+                sorted_lookup(ghash, self.group_keys, self.group_pages, default=1))
 
 
 class _Shard:
     """What pass one kept of a shard, a batch of records at a time."""
 
     def __init__(self, work: WorkDir, name: str) -> None:
-        self.a = {key: work.load_raw("read", f"{name}.{key}", dtype, width)
+        self.a = {key: work.load_raw("read", f"{name}.{key}", dtype, width=width)
                   for key, (dtype, width) in _KEPT.items()}
         doc = np.asarray(self.a["doc"])
         self.slot = doc[:, 0].astype(bool)
@@ -117,8 +117,8 @@ def content_task(task: ContentTask) -> ContentCounts:
         n = hi - lo
         slots, blocks, words, keys, ghash, (data, offsets) = kept.batch(lo, hi)
         firsts = np.asarray(kept.a["first"][lo:hi])[np.asarray(slots, dtype=np.int64)]
-        fate, titles, heads = decide(blocks, words, ghash, read.shard.kind, tables, keys,
-                                      firsts=firsts)
+        fate, titles, heads = decide(blocks, words, ghash, kind=read.shard.kind, tables=tables,
+                                     keys=keys, firsts=firsts)
         doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
         keep = fate == KEEP
         kept_blocks = np.flatnonzero(keep)

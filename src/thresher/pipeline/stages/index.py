@@ -15,7 +15,7 @@ from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["build_index", "record_ranks"]
 
-def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 1,
+def build_index(work: WorkDir, n_shards: int, src: str = "read", *, threads: int = 1,
                 keep: str = "connected") -> IndexCounts:
     """Rank records, reject repeated ids, and group exact duplicates; save global arrays.
 
@@ -37,7 +37,7 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
     with thread_pool(1) as pool:
         ranked = pool.submit(record_ranks, table) if threads > 1 else None
         ok, repeated, repeated_first = _repeated_ids(table)
-        fp = np.concatenate([work.load_raw(src, artifact(s, "fp"), np.uint64, 2)
+        fp = np.concatenate([work.load_raw(src, artifact(s, "fp"), np.uint64, width=2)
                              for s in range(n_shards)])
         active = np.flatnonzero(ok)
         rank = record_ranks(table) if ranked is None else ranked.result()

@@ -59,7 +59,7 @@ def keys_task(task: KeysTask) -> KeyCounts:
     offsets = shard_offsets(work, task.n_shards)
     lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
     local = active_docs(work, lo, hi)
-    sig = work.load_raw(task.src, artifact(task.shard, "sig"), np.uint32, task.columns)
+    sig = work.load_raw(task.src, artifact(task.shard, "sig"), np.uint32, width=task.columns)
     sig = np.ascontiguousarray(sig[local])
     docs = (local + lo).astype(np.uint64)  # below 2**32: pairs pack two of them
     out = [work.appender("keys", artifact(task.shard, f"p{p:04d}")) for p in range(task.parts)]

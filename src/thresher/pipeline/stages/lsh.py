@@ -31,7 +31,7 @@ def band_task(task: BandTask) -> PairCounts:
     """Bucket one key range of every band and save the candidate pairs."""
     work = WorkDir(task.work)
     rank = work.load("index", "rank")
-    shards = [work.load_raw("keys", artifact(s, f"p{task.part:04d}"), np.uint64, 2)
+    shards = [work.load_raw("keys", artifact(s, f"p{task.part:04d}"), np.uint64, width=2)
               for s in range(task.n_shards)]
     # Each file holds its rows band after band, in document order (see keys_task), so
     # its (band << 32 | document) column ascends: a band's rows are one slice of it.

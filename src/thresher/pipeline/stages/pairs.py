@@ -60,7 +60,7 @@ class PairsTask:
 def pairs_task(task: PairsTask) -> WriteCounts:
     """Write the pairs; return how many were written."""
     work = WorkDir(task.work)
-    rows = write_pairs(work, task.n_shards, task.chunks, task.target, low=task.low,
+    rows = write_pairs(work, task.n_shards, task.chunks, target=task.target, low=task.low,
                        content=task.content)
     stats = WriteCounts(pairs=rows)
     work.mark_done("write", "pairs", stats)
@@ -92,7 +92,7 @@ def _chunk(work: WorkDir, n_shards: int, c: int, *, low: float, content: bool) -
     if content:
         both = np.concatenate((u, v))
         for part in KEYS:
-            key = per_doc(work, n_shards, both, part)
+            key = per_doc(work, n_shards, both, part=part)
             columns[f"{part}_a"] = pa.array(key[:u.shape[0]], pa.uint64())
             columns[f"{part}_b"] = pa.array(key[u.shape[0]:], pa.uint64())
     return pa.table(columns)
@@ -117,7 +117,7 @@ def _exact(work: WorkDir, *, content: bool) -> Any:
     return pa.table(columns)
 
 
-def write_pairs(work: WorkDir, n_shards: int, chunks: int, target: str, *, low: float,
+def write_pairs(work: WorkDir, n_shards: int, chunks: int, *, target: str, low: float,
                 content: bool) -> int:
     """Write ``pairs.parquet`` (see the module); return its rows."""
     import pyarrow.parquet as pq

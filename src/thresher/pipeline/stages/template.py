@@ -47,7 +47,7 @@ def template_task(task: TemplateTask) -> TemplateCounts:
     """
     work = WorkDir(task.work)
     articles = article_table(work)
-    files = [work.load_raw("read", artifact(s, f"blk{task.part:02d}"), np.uint64, 2)
+    files = [work.load_raw("read", artifact(s, f"blk{task.part:02d}"), np.uint64, width=2)
              for s in range(task.n_shards)]
     total = sum(f.nbytes for f in files)
     passes = max(1, -(-total // PASS_BUDGET))
@@ -79,7 +79,7 @@ def count_groups(work: WorkDir, n_shards: int) -> GroupCounts:
     """Count the pages of every site (its texts; 1 where they are all one article); save
     the sorted table."""
     pairs = np.concatenate(
-        [work.load_raw("read", artifact(s, "grp"), np.uint64, 2) for s in range(n_shards)]
+        [work.load_raw("read", artifact(s, "grp"), np.uint64, width=2) for s in range(n_shards)]
         or [np.zeros((0, 2), dtype=np.uint64)])
     keys, counts, _ = _key_counts(pairs, article_table(work))
     work.save("template", "group_keys", keys)

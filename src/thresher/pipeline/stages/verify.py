@@ -37,9 +37,9 @@ def verify_task(task: VerifyTask) -> PairCounts:
     u = (part >> np.uint64(32)).astype(np.int64)
     v = (part & np.uint64(0xFFFFFFFF)).astype(np.int64)
     docs = distinct(np.concatenate((u, v)))
-    flat, offsets = gather_sets(work, task.n_shards, docs, task.src)
+    flat, offsets = gather_sets(work, task.n_shards, docs, src=task.src)
     sims, inter, cont = overlaps(flat, offsets, np.searchsorted(docs, u),
-                                 np.searchsorted(docs, v))
+                                 right=np.searchsorted(docs, v))
     work.save("verify", numbered("chunk", task.chunk), sims)
     work.save("verify", numbered("cont", task.chunk), cont)
     work.save("verify", numbered("inter", task.chunk), inter.astype(np.int64))

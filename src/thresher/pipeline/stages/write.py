@@ -328,7 +328,7 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         ids=ids, locations=locations, labels=labels, threshold=threshold,
         containment=containment, title_containment=title_containment, old=old,
         headlines=content and headlines,
-        spans=np.concatenate([work.load_raw("content", artifact(s, "span"), np.int64, 2)
+        spans=np.concatenate([work.load_raw("content", artifact(s, "span"), np.int64, width=2)
                               for s in range(n_shards)]) if content else None)
     tmp = temporary_name(target)
     writer = None

@@ -390,8 +390,8 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, *, kept: NDArra
     offsets = shard_offsets(work, n_shards)
     content = src == "content"
     # the whole texts' fingerprints too: see _text_tables
-    text_tables = helpers.submit(_text_tables, work, n_shards, kept, decided,
-                                 int(store.manifest()["documents"])) if content else None
+    text_tables = helpers.submit(_text_tables, work, n_shards, kept, decided=decided,
+                                 before=int(store.manifest()["documents"])) if content else None
     template_tables = helpers.submit(_template_tables, work, src)
     locals_ = [np.flatnonzero(kept[int(offsets[s]):int(offsets[s + 1])])
                for s in range(n_shards)]

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from thresher.core.blocks import FEATURES, block_features, headings, split_blocks
+from thresher.core.blocks import split_blocks
 from thresher.core.content import load_model, predict, select_content
+from thresher.core.features import FEATURES, block_features, headings
 from thresher.core.sketch import sketch_texts
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "crawlbench-dev"

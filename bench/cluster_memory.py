@@ -24,7 +24,8 @@ def main() -> None:
     parser.add_argument("corpus")
     parser.add_argument("--threshold", type=float, default=0.8)
     args = parser.parse_args()
-    from thresher.pipeline.match import VERIFY_CHUNK, cluster_stage
+    from thresher.pipeline.match import VERIFY_CHUNK
+    from thresher.pipeline.stages.cluster import cluster_stage
     from thresher.pipeline.workdir import WorkDir
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -35,9 +36,9 @@ def main() -> None:
         summary = json.loads((out / "summary.json").read_text())
         work = WorkDir(out / "_work")
         chunks = -(-summary["lsh"]["candidates"] // VERIFY_CHUNK)
-        cluster_stage(work, chunks, args.threshold)  # loads the compiled kernels first
+        cluster_stage(work, chunks)  # loads the compiled kernels first
         tracemalloc.start()
-        cluster_stage(work, chunks, args.threshold)
+        cluster_stage(work, chunks)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     n = summary["counts"]["read"]

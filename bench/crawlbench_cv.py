@@ -29,8 +29,8 @@ import crawlbench_eval
 import train_blocks
 
 from thresher.core import cleaning as core_cleaning
-from thresher.core.blocks import block_features
 from thresher.core.content import predict
+from thresher.core.features import block_features
 from thresher.pipeline import chrome
 
 
@@ -75,7 +75,7 @@ def main() -> None:
     options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
     models, fold_of = fold_models(args.folds)
     by_hash = {int(h): fold_of[s] for s, h in zip(
-        fold_of, chrome._group_hash(list(fold_of)), strict=True)}
+        fold_of, core_cleaning.group_hashes(list(fold_of)), strict=True)}
     site_of_block: list[np.ndarray] = []
     real_site_keys = core_cleaning.site_keys
 

@@ -36,3 +36,8 @@ def unfinish(out: Path) -> None:
     resumed by the next run with the same options, not found done."""
     marker = out / ".thresher-run.json"
     marker.write_text(json.dumps({**json.loads(marker.read_text()), "finished": False}))
+
+
+# An S3-API server on loopback (moto's server mode) and a fresh bucket on it: tests of
+# object-store paths, anywhere under tests/, take ``s3_server`` (see tests/s3server.py).
+from tests.s3server import _moto_endpoint, s3_server  # noqa: F401

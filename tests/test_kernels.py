@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 import thresher.cli
-from thresher._kernels import kernels_cold
+from thresher._kernels import INDEX_RUN, kernels_cold
 from thresher.cli import main
 
 from .conftest import write_jsonl
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-COLD = "compiling kernels, once (about a minute)..."
+COLD = "compiling kernels, once (a minute or more)..."
 
 
 def test_a_fresh_copy_of_the_sources_is_cold(tmp_path: Path) -> None:
@@ -47,6 +47,25 @@ def test_a_run_warms_the_cache_and_says_so_only_when_cold(tmp_path: Path,
     dedup("-q")
     assert not kernels_cold()
     assert COLD not in dedup()
-    monkeypatch.setattr(thresher.cli, "kernels_cold", lambda: True)
+    monkeypatch.setattr(thresher.cli, "kernels_cold", lambda modules: True)
     assert dedup().startswith(COLD + "\n")
     assert COLD not in dedup("-q") and COLD not in dedup("--json")
+
+
+def test_an_index_run_warms_what_an_index_run_needs(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": f"words {i} " * 9}
+                                              for i in range(3)])
+    runner = CliRunner()
+    assert runner.invoke(main, ["index", "create", str(tmp_path / "ix")]).exit_code == 0
+    result = runner.invoke(main, ["index", "add", str(tmp_path / "ix"), str(src), "-o",
+                                  str(tmp_path / "out"), "--executor", "serial", "-q"])
+    assert result.exit_code == 0, result.output
+    assert not kernels_cold(INDEX_RUN)
+    asked: list[tuple[str, ...]] = []
+    monkeypatch.setattr(thresher.cli, "kernels_cold",
+                        lambda modules: asked.append(modules) or True)
+    result = runner.invoke(main, ["index", "query", str(tmp_path / "ix"), str(src), "-o",
+                                  str(tmp_path / "q"), "--executor", "serial"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(COLD + "\n") and asked == [INDEX_RUN]

@@ -1,4 +1,4 @@
-"""Quality gate on ../shared/crawlbench-dev: CI fails when a change lowers these figures.
+"""Quality gate on ../shared/crawlbench-dev: CI fails when a figure falls below its floor.
 
 Two runs: the default (matching on content, boilerplate stripped) and whole-text matching
 (``--match full``). Floors are what each reaches, less a small margin. The cleaned-text
@@ -24,12 +24,15 @@ from tests.conftest import CRAWLBENCH, need_shared
 FLOORS = {
     "content": {
         "precision": 0.995,  # reached: 1.000 (0.998 before partial matches needed headlines)
-        "f1": 0.96,  # reached: 0.966 (0.970 before partial matches were directed)
+        "recall": 0.925,  # reached: 0.933
+        "f1": 0.96,  # reached: 0.9655 (0.970 before partial matches were directed)
         "recrawl_recall": 0.955,  # reached: 0.963 (0.968 before)
         "syndicated_recall": 0.895,  # reached: 0.897 (0.905 before)
         "exact_recall": 1.0,  # reached: 1.000
         "high_similarity_recall": 0.99,  # reached: 0.996
-        "cleaned_token_f1": 0.86,  # reached: 0.867 (the documents as given: 0.690)
+        # the mean over every page of each kind, weighted by their counts (crawlbench's
+        # own headline, re-crawled pages only, is 0.850)
+        "cleaned_token_f1": 0.86,  # reached: 0.866 (the documents as given: 0.690)
     },
     "full": {
         "precision": 0.97,  # reached: 0.974

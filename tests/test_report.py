@@ -153,12 +153,12 @@ def _clusters_of(report: Path) -> str:
 
 
 def test_blocks_changed_in_place_mark_the_words_that_differ() -> None:
-    from thresher.report import _blocks, _compare
+    from thresher.report.compare import compare_blocks, text_blocks
 
     a = "Title\nThe council met on Monday and voted for the bridge.\nSame closing line.\nMenu"
     b = "Title\nThe council met on Tuesday and voted against the bridge.\nSame closing line."
-    rep, other = _blocks(a, [(a.index("Menu"), len(a))], None), _blocks(b, [], None)
-    ma, mb, wa, wb = _compare(rep, other)
+    rep, other = text_blocks(a, [(a.index("Menu"), len(a))], None), text_blocks(b, [], None)
+    ma, mb, wa, wb = compare_blocks(rep, other)
     assert ma == ["shared", "diff", "shared", "chrome"] and mb == ["shared", "diff", "shared"]
     assert "<mark>Monday</mark>" in wa[1] and "<mark>for</mark>" in wa[1]
     assert "<mark>Tuesday</mark>" in wb[1] and "<mark>against</mark>" in wb[1]

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from thresher.core.blocks import FEATURES, block_features, headings, split_blocks
+from thresher.core.blocks import split_blocks
 from thresher.core.content import KEEP, TreeModel, predict, select_content
+from thresher.core.features import FEATURES, block_features, headings
 from thresher.io.records import Fields
 from thresher.pipeline.chrome import site_of
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from thresher._version import __version__
 from thresher.config import (
+    ClusterConfig,
     Config,
+    ContentConfig,
     InputConfig,
     MinHashConfig,
     OutputConfig,
@@ -28,8 +31,10 @@ from thresher.pipeline.plan import MatchPlan
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ClusterConfig",
     "Config",
     "ConfigError",
+    "ContentConfig",
     "InputConfig",
     "InputError",
     "LshPlan",
@@ -114,12 +119,26 @@ def plan(config: Config | Mapping[str, Any] | None = None, /, **options: Any) ->
     return match_plan(config)
 
 
-def write_report(run_dir: Any, target: Any = None, **options: Any) -> Any:
+def write_report(run_dir: str | Path, target: str | Path | None = None,
+                 *, clusters: int = 2000, sample: int = 500, text_budget: int = 8_000_000,
+                 seed: int = 0) -> Path:
     """Write the HTML report of a finished run (``thresher report``); return its path.
 
-    The arguments are those of [`thresher.report.write_report`][thresher.report.write_report]
-    (needs ``pip install 'thresher[report]'``).
+    Needs ``pip install 'thresher[report]'``.
+
+    Args:
+        run_dir: A finished run's output folder.
+        target: The HTML file to write; ``RUN_DIR/report.html`` by default.
+        clusters: How many of the largest clusters the page lists.
+        sample: How many other clusters, drawn at random (seeded by ``seed``), it lists.
+        text_budget: Characters of document text the page may embed: the largest listed
+            clusters it allows are shown side by side.
+        seed: Seed of the random sample.
+
+    Returns:
+        The path of the page written.
     """
     from thresher.report import write_report as write
 
-    return write(run_dir, target, **options)
+    return write(run_dir, target, clusters=clusters, sample=sample,
+                 text_budget=text_budget, seed=seed)

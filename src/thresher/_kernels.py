@@ -1,7 +1,7 @@
 """Whether numba's on-disk cache holds thresher's compiled kernels.
 
-A run on a cold cache spends a minute or more compiling them (docs/cli.md: 50 s serially
-on 2 cores); the CLI says so rather than sit silent.
+A run on a cold cache spends a long while compiling them first (docs/cli.md gives a
+measured figure); the CLI says so rather than sit silent.
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["kernels_cold"]
+__all__ = ["EVERY_RUN", "INDEX_RUN", "kernels_cold"]
 
 # Modules whose kernels every dedup run calls, whatever the input format and options.
-_EVERY_RUN = ("thresher.core.sketch", "thresher.core.lsh", "thresher.core.sorting")
+EVERY_RUN = ("thresher.core.sketch", "thresher.core.lsh", "thresher.core.sorting")
+# A run against an index also looks its keys up in the index's sorted tables.
+INDEX_RUN = (*EVERY_RUN, "thresher.core.lookup")
 
 
-def kernels_cold() -> bool:
-    """Return whether a module every run uses has none of its kernels cached on disk."""
+def kernels_cold(modules: tuple[str, ...] = EVERY_RUN) -> bool:
+    """Return whether one of ``modules`` has none of its kernels cached on disk."""
     try:
-        return not all(_any_cached(importlib.import_module(name)) for name in _EVERY_RUN)
+        return not all(_any_cached(importlib.import_module(name)) for name in modules)
     except (AttributeError, OSError, ImportError):
         return False  # a hint only: never let it stop a run
 

@@ -14,8 +14,7 @@ from click.core import ParameterSource
 
 from thresher._console import RichProgress, add_reruns, plan_lines, print_summary, sweep_lines
 from thresher._exits import disk_full, nothing_read
-from thresher._kernels import kernels_cold
-from thresher._malloc import retain_freed_memory
+from thresher._kernels import EVERY_RUN, INDEX_RUN, kernels_cold
 from thresher._version import __version__
 from thresher.config import config_from_mapping, load_toml
 from thresher.errors import ThresherError
@@ -80,8 +79,10 @@ _QUIET_JSON = [
 _STRIP = click.option("--strip-boilerplate", is_flag=True, default=None,
                       help="Write kept documents as their content only; list the removed "
                            "blocks in OUTPUT/boilerplate.parquet.")
-_OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-                       help="Folder for kept/, decisions.parquet and summary.json.")
+# a str, not a Path: an output at a URL (s3://bucket/run) keeps its double slash
+_OUTPUT = click.option("-o", "--output", type=click.Path(), required=True,
+                       help="Folder (or fsspec URL) for kept/, decisions.parquet, "
+                            "summary.json and (not against an index) pairs.parquet.")
 _EXECUTION = [
     click.option("--executor", type=click.Choice(["serial", "local", "ray"]),
                  help="Run tasks in this process, in worker processes, or as Ray tasks "
@@ -164,7 +165,9 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, *, report: bool,
 
     INPUTS are folders of .txt files, JSONL files (.jsonl, .jsonl.gz, .jsonl.zst),
     Parquet and Arrow files, WARC (.warc.gz) and WET (.warc.wet.gz) files, or folders of
-    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[/PATH].
+    them (a Hugging Face save_to_disk folder too), or hf://datasets/OWNER/NAME[@REV][/PATH],
+    or fsspec URLs (s3://bucket/crawl/, s3://bucket/crawl/*.warc.wet.gz), or @LIST, a
+    file of paths and URLs one a line. -o and --work-dir may be URLs too.
     """
     from thresher.pipeline.run import run_dedup
 
@@ -175,7 +178,7 @@ def dedup(config_file: Path | None, quiet: bool, as_json: bool, *, report: bool,
 
     def run(progress: RichProgress | None) -> dict[str, Any]:
         summary = run_dedup(config, progress=progress)
-        return _finished(summary, Path(config.output.directory), report)
+        return _finished(summary, config.output.directory, report)
 
     _show(run, quiet, as_json, output=Path(config.output.directory),
           work_dir=config.output.work_dir)
@@ -200,8 +203,11 @@ def _given(config_file: Path | None, options: dict[str, Any]) -> dict[str, Any]:
 _FLAG_TABLES = {"output": ("output", "directory")}
 
 
-def _finished(summary: dict[str, Any], output: Path, report: bool) -> dict[str, Any]:
+def _finished(summary: dict[str, Any], output: str | Path, report: bool) -> dict[str, Any]:
     """The summary of a run, with the report written after it if asked for."""
+    if report and "://" in str(output):
+        raise click.ClickException("--report writes into a local output folder: run "
+                                   "thresher report on a local copy of the output")
     if report:
         from thresher.report import write_report
 
@@ -211,13 +217,12 @@ def _finished(summary: dict[str, Any], output: Path, report: bool) -> dict[str, 
 
 
 def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool, *,
-          output: Path, work_dir: str | None) -> None:
+          output: Path, work_dir: str | None, kernels: tuple[str, ...] = EVERY_RUN) -> None:
     """Run with progress bars (unless quiet or JSON), then print the summary; a run that
     fails, or reads nothing, ends with one line on stderr and a non-zero exit code."""
-    retain_freed_memory()
     progress = None if quiet or as_json else RichProgress()
-    if progress is not None and kernels_cold():
-        progress.console.print("compiling kernels, once (about a minute)...")
+    if progress is not None and kernels_cold(kernels):
+        progress.console.print("compiling kernels, once (a minute or more)...")
     try:
         summary = run(progress)
     except (ThresherError, OSError) as exc:
@@ -330,22 +335,23 @@ def index_create(path: Path, as_json: bool, **options: Any) -> None:
     click.echo(json.dumps(stats, indent=2) if as_json else f"created {stats['path']}")
 
 
-def _index_run(mode: str, path: Path, inputs: tuple[str, ...], *, output: Path,
+def _index_run(mode: str, path: Path, inputs: tuple[str, ...], *, given_output: str,
                flags: dict[str, Any], options: dict[str, Any]) -> None:
     """Run ``index add`` or ``query``; ``flags``: config_file, report, quiet, as_json."""
     from thresher import index
 
+    output = Path(given_output)
     try:
         given = _given(flags["config_file"], options)
     except ThresherError as exc:
         raise click.ClickException(str(exc)) from None
 
     def run(progress: RichProgress | None) -> dict[str, Any]:
-        summary = index._run(path, list(inputs), output, mode=mode, options=given,
-                             progress=progress)
+        summary = index.run_batch(path, list(inputs), output, mode=mode, options=given,
+                                  progress=progress)
         return _finished(summary, output, flags["report"])
 
-    _show(run, flags["quiet"], flags["as_json"], output=output,
+    _show(run, flags["quiet"], flags["as_json"], output=output, kernels=INDEX_RUN,
           work_dir=given.get("work_dir") or given.get("output", {}).get("work_dir"))
 
 
@@ -354,19 +360,19 @@ _FLAGS = ("config_file", "report", "quiet", "as_json")
 
 @index_group.command("add")
 @_with(_RUNNING)
-def index_add(path: Path, inputs: tuple[str, ...], output: Path, **options: Any) -> None:
+def index_add(path: Path, inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Deduplicate INPUTS against themselves and the index at PATH, write OUTPUT as dedup
     does, and add the kept documents to the index as one batch."""
     flags = {k: options.pop(k) for k in _FLAGS}
-    _index_run("add", path, inputs, output=output, flags=flags, options=options)
+    _index_run("add", path, inputs, given_output=output, flags=flags, options=options)
 
 
 @index_group.command("query")
 @_with(_RUNNING)
-def index_query(path: Path, inputs: tuple[str, ...], output: Path, **options: Any) -> None:
+def index_query(path: Path, inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Like add, but leave the index as it is: report only."""
     flags = {k: options.pop(k) for k in _FLAGS}
-    _index_run("query", path, inputs, output=output, flags=flags, options=options)
+    _index_run("query", path, inputs, given_output=output, flags=flags, options=options)
 
 
 @index_group.command("stats")
@@ -386,7 +392,7 @@ def index_stats(path: Path, as_json: bool) -> None:
     per = stats["bytes_per_document"]
     retired = stats["retired_bytes"]
     click.echo(f"{stats['path']}: {stats['documents']:,} documents in {stats['batches']} "
-               f"batches, {stats['disk_bytes']:,} bytes on disk"
+               f"batch{'' if stats['batches'] == 1 else 'es'}, {stats['disk_bytes']:,} bytes on disk"
                + (f" ({per:,.0f} per document)" if per else "")
                + (f", of which {retired:,} in segments merged away (removed by a later "
                   "add once readers are done with them)" if retired else ""))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thresher.core.blocks import FEATURES, block_features, headings, split_blocks
+from thresher.core.blocks import split_blocks
 from thresher.core.content import (
     HEADER,
     INLINE,
@@ -19,6 +19,7 @@ from thresher.core.content import (
     predict,
     select_content,
 )
+from thresher.core.features import FEATURES, block_features, headings
 
 
 def test_blocks_are_visible_lines_with_python_offsets() -> None:
@@ -146,7 +147,7 @@ def test_block_byte_spans_hold_the_blocks_text(texts: list[str]) -> None:
 
 
 def test_kept_word_features_give_the_same_rows() -> None:
-    from thresher.core.blocks import word_features
+    from thresher.core.features import word_features
 
     b = split_blocks([("Flooding in the valley\nRiver flooding closed the valley road today.\n"
                       "Menu | Home\nThe valley road reopens when the river falls."), "one"])

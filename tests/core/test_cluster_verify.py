@@ -85,6 +85,14 @@ def test_different_headlines_forbid_containment_and_a_missing_one_does_not() -> 
     assert headlines_allow(b, a).tolist() == headlines_allow(a, b).tolist()  # symmetric
 
 
+def test_a_first_line_without_letters_keeps_apart_from_a_headline_only() -> None:
+    # keys with the low bit clear: first lines without letters ("1", "17", a rule)
+    a = np.array([5, 2, 10], dtype=np.uint64)
+    b = np.array([2, 6, 2], dtype=np.uint64)
+    assert headlines_allow(a, b).tolist() == [False, True, True]
+    assert headlines_allow(b, a).tolist() == headlines_allow(a, b).tolist()
+
+
 def test_margin_lets_either_of_two_similar_sizes_take_the_other() -> None:
     directed = np.array([True])
     assert may_take(np.array([900]), np.array([1_000]), directed).tolist() == [True]

@@ -49,15 +49,6 @@ def test_the_order_is_numpys_stable_order(name: str) -> None:
     assert np.array_equal(got, np.argsort(keys, kind="stable"))
     order, ordered = stable_sort(keys)
     assert np.array_equal(order, got) and np.array_equal(ordered, keys[got])
-    values = (np.arange(keys.shape[0], dtype=np.uint32) * np.uint32(7)) ^ np.uint32(0x5A5A)
-    with ThreadPoolExecutor(1) as pool:  # both halves dealt and sorted side by side
-        order, ordered = stable_sort(keys, pool)
-        carried, ordered_too = stable_sort(keys, pool, values=values)
-    assert np.array_equal(order, got) and np.array_equal(ordered, keys[got])
-    # values carried along instead of positions: the same as gathering them by the order
-    assert carried.dtype == np.uint32 and np.array_equal(carried, values[got])
-    assert np.array_equal(ordered_too, keys[got])
-    assert np.array_equal(stable_sort(keys, values=values)[0], values[got])
 
 
 @pytest.mark.parametrize("name", list(_cases()))

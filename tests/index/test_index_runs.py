@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import signal
@@ -201,7 +202,7 @@ def test_a_warmed_index_faults_in_every_lookup_table_and_answers_alike(
     from thresher.index.live import warm_files
 
     if not madvise:
-        monkeypatch.setattr(live, "_MADVISE", None)
+        monkeypatch.setattr(live, "_MADVISE", False)
     data, ix = _indexed(tmp_path, 80, 37)
     warm, cold = index.Index(ix, warm=True), index.Index(ix)
     assert warm.warming is not None and cold.warming is None
@@ -213,6 +214,7 @@ def test_a_warmed_index_faults_in_every_lookup_table_and_answers_alike(
     (seg,) = warm.segments
     assert set(seg._arrays) == {f.stem for f in files}  # the mappings the queries use
     assert warm.warmed == sum(seg.array(f.stem).nbytes for f in files) > 0
+    assert all(type(live._mapping(seg.array(f.stem))) is mmap.mmap for f in files)
     texts = [json.loads(x)["text"] for x in data.read_text().splitlines()[:30]]
     assert warm.query(texts) == cold.query(texts)
 

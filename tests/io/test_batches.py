@@ -1,5 +1,5 @@
-"""read_batches: plain JSONL read through the compiled scanner gives exactly the records
-read_shard gives (orjson), whatever the lines hold, how the file is cut and read."""
+"""read_batches: the records of read_shard, whatever the lines hold and however the file
+is cut, batched, their texts laid out for the sketches; bad lines are one-line reasons."""
 
 from __future__ import annotations
 
@@ -8,20 +8,17 @@ import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import orjson
 import pytest
 
-from thresher.io import lines, plain
+from thresher.io import lines
 from thresher.io.batches import Batch, read_batches
-from thresher.io.jsonscan import FAST, scan_lines
 from thresher.io.reading import read_shard
 from thresher.io.records import Fields
 from thresher.io.sources import discover
 
 COLUMNS = ("ids", "urls", "files", "lines", "rejects", "generated", "groups", "lengths")
 
-# Lines at the edges of the scanner's subset of JSON, and past them.
+# Lines at the edges of JSON, and past them.
 EDGES = [
     b'{"id":"a","text":"hello world","url":"http://a.org/x"}', b"", b"   ", b"\t\r",
     b'{"id":"b","text":"x"}\r', b'{"id": 5, "text": "five"}', b'{"id": 5.0, "text": "f"}',
@@ -99,47 +96,35 @@ def _columns(batches_: list[Batch]) -> tuple[dict[str, list[Any]], bytes, list[s
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("fields", [Fields(), Fields(group="site", max_bytes=400),
                                     Fields(id="text")], ids=["default", "group", "id=text"])
-@pytest.mark.parametrize("block", [1 << 24, 64, 1000])
-def test_the_scanner_gives_orjsons_records(tmp_path: Path, seed: int, fields: Fields,
-                                           block: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plain, "_BLOCK", block)  # lines across and longer than a block
-    monkeypatch.setattr(lines, "_CHUNK", block)  # and the same for the line reader
+def test_batches_hold_read_shards_records(tmp_path: Path, seed: int, fields: Fields,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lines, "_CHUNK", 1000)  # lines across and longer than a chunk
     path = _file(tmp_path, seed)
     for split in (1 << 40, 20_000, 3_000):  # whole, and cut into byte ranges
         for shard in discover((str(path),), txt_per_shard=100, split_bytes=split):
-            want = _columns([Batch.of_records(list(read_shard(shard, fields)))])
+            records = list(read_shard(shard, fields))
             got = _columns(list(read_batches(shard, fields, size=7)))
-            assert got[0] == want[0]
-            assert got[1] == want[1]  # the texts laid out for the sketches
-            assert got[2] == want[2]
+            assert got[0] == _columns([Batch.of_records(records)])[0]
+            usable = [r.text for r in records if r.reject is None and r.text is not None]
+            assert got[2] == usable
+            assert got[1] == b"".join(t.encode("utf-8", "surrogatepass") + b"\n" for t in usable)
 
 
-def test_ordinary_lines_take_the_fast_path() -> None:
-    lines = [orjson.dumps({"id": f"d{i}", "text": f"Line {i}\n\u00e9t\u00e9 \"q\" \\ \u4e2d\U0001F600",
-                           "url": f"https://ex.org/{i}", "meta": {"a": [1, 2.5, None]}})
-             for i in range(50)]
-    buf = np.frombuffer(b"".join(lines), dtype=np.uint8)
-    ends = np.cumsum([len(line) for line in lines]).astype(np.int64)
-    starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
-    out, at, status, spans, chars = scan_lines(buf, starts, ends,
-                                               names=[b"id", b"text", b"url", None])
-    assert (status == FAST).all()
-    for i, line in enumerate(lines):
-        text = orjson.loads(line)["text"]
-        assert out[at[i]:at[i + 1] - 1].tobytes() == text.encode("utf-8")
-        assert chars[i] == len(text)
-        a, b, _ = spans[i, 0]
-        assert orjson.loads(buf[a:b].tobytes()) == f"d{i}"
-
-
-@pytest.mark.parametrize("line", [
-    b'{"text":"x", "n": 1e999}', b'{"text":"\\ud800"}', b'{"text":"a\xffb"}', b'{"text":"  "}',
-    b'{"text":"x","text":"y"}', b'{"te\\u0078t":"x"}', b'{"text":"x"} y', b'[{"text":"x"}]'])
-def test_lines_outside_the_subset_are_left_to_orjson(line: bytes) -> None:
-    buf = np.frombuffer(line, dtype=np.uint8)
-    bounds = np.array([0], dtype=np.int64), np.array([len(line)], dtype=np.int64)
-    _, _, status, _, _ = scan_lines(buf, *bounds, names=[b"id", b"text", b"url", None])
-    assert status[0] != FAST
+def test_bad_lines_are_one_line_reasons_naming_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"id":"a","text":"ok"}\n{"id":"b","text":"cut\n\n[1]\n'
+                     b'{"id":"c","text":"bad \xff"}\n{"text":5}\n')
+    shard = discover((str(path),), txt_per_shard=100)[0]
+    [batch] = list(read_batches(shard, Fields()))
+    assert batch.lines == [1, 2, 4, 5, 6]
+    assert batch.ids == ["a", "bad.jsonl:2", "bad.jsonl:4", "bad.jsonl:5", "bad.jsonl:6"]
+    reasons = batch.rejects
+    assert reasons[0] is None and batch.slots == [0]
+    assert reasons[1] is not None and reasons[1].startswith("invalid JSON")
+    assert reasons[2] == "not a JSON object but list"
+    assert reasons[3] == "invalid UTF-8 at byte 22"
+    assert reasons[4] == "field 'text' is int, not a string"
+    assert all("\n" not in r for r in reasons if r is not None)
 
 
 def test_a_long_line_is_left_to_the_size_check(tmp_path: Path) -> None:

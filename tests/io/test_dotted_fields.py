@@ -25,7 +25,7 @@ def _rows(*, number_id: bool = True) -> list[dict[str, Any]]:
         for i in range(12)]
     rows[5]["metadata"] = {"id": "m5"}  # no URL: None for this one, as today
     rows[7]["metadata"]["id"] = 7 if number_id else "7"  # a number: its JSON text
-    rows[8]["metadata"]["note"] = "a \u00e9 \\ \" escaped value"  # off the plain fast path
+    rows[8]["metadata"]["note"] = "a \u00e9 \\ \" escaped value"  # escapes inside an object
     return rows
 
 

@@ -12,7 +12,6 @@ from typing import IO, Any
 import numpy as np
 import pytest
 
-from thresher.io import plain
 from thresher.io.batches import Batch, read_batches
 from thresher.io.lines import LineReader, too_long
 from thresher.io.reading import read_shard
@@ -22,7 +21,7 @@ from thresher.io.writers import write_kept
 
 LIMIT = 1 << 20
 GIANT = 48 << 20  # a line 48 times the limit: holding it once would break the bound below
-BOUND = 16 * LIMIT  # the limit, a buffer of the limit, a window's line arrays
+BOUND = 16 * LIMIT  # the limit, a chunk, a line
 BLANKS = 8 << 20  # blank lines after it
 HEAD, TAIL = b'{"id": "a", "text": "first record"}\n', b'{"id": "b", "text": "last record"}\n'
 
@@ -67,8 +66,7 @@ def _rows(batches: list[Batch]) -> list[tuple[int, str, str | None]]:
 
 
 @pytest.fixture(autouse=True)
-def _small_blocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(plain, "_BLOCK", 1 << 20)  # the plain reader's buffer, for the bound
+def _warm(tmp_path: Path) -> None:
     warm = tmp_path / "warm" / "warm.jsonl"  # loading the compiled code is not the reader's
     warm.parent.mkdir()
     warm.write_bytes(HEAD + b"\n" + TAIL)
@@ -91,7 +89,7 @@ def test_a_giant_line_is_rejected_without_being_held(tmp_path: Path, suffix: str
 
 
 def test_the_record_readers_agree_on_a_giant_line(tmp_path: Path) -> None:
-    path = _bomb(tmp_path / "bomb.jsonl")  # read_shard takes the line reader, not the blocks
+    path = _bomb(tmp_path / "bomb.jsonl")
     shard = discover((str(path),), txt_per_shard=1)[0]
     fields = Fields(max_bytes=LIMIT)
     rows, peak = _peak(lambda: [(r.line, r.id, r.reject) for r in read_shard(shard, fields)])

@@ -459,7 +459,7 @@ def test_a_scalar_id_becomes_its_json_text(value: object, want: str) -> None:
     assert id_value(value, "f:1") == (want, False)
 
 
-@pytest.mark.parametrize("suffix", ["", ".gz"])  # the fast plain path and the line reader
+@pytest.mark.parametrize("suffix", ["", ".gz"])  # a plain file and a compressed one
 def test_json_ids_read_as_json_text_on_both_paths(tmp_path: Path, suffix: str) -> None:
     from thresher.io.batches import read_batches
 

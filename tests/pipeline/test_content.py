@@ -243,17 +243,18 @@ def test_the_site_of_a_url_is_its_host_as_urlsplit_reads_it(url: str) -> None:
 
 @pytest.mark.parametrize("extra", [[], [None], ["https://bad\ud800.example/x", None]])
 def test_site_hashes_of_many_are_those_of_each_site(extra: list[str | None]) -> None:
+    from thresher.core.cleaning import group_hashes
     from thresher.io.records import Fields
-    from thresher.pipeline.chrome import _group_hash, site_hashes, site_of
+    from thresher.pipeline.chrome import site_hashes, site_of
 
     urls: list[str | None] = [*_URLS, *_URLS[::-1], "\x00https://ctl.example/x",
                               "https://tab.example/\tx", "https://Example.org/y", *extra]
-    want = _group_hash([site_of(u, None, Fields()) for u in urls])
+    want = group_hashes([site_of(u, None, Fields()) for u in urls])
     assert np.array_equal(site_hashes(urls, [None] * len(urls), Fields()), want)
     groups = [f"g{i % 3}" for i in range(len(urls))]
     by_group = Fields(group="g")
     assert np.array_equal(site_hashes(urls, groups, by_group),
-                          _group_hash([site_of(u, g, by_group) for u, g in zip(urls, groups)]))
+                          group_hashes([site_of(u, g, by_group) for u, g in zip(urls, groups)]))
     assert site_hashes([], [], Fields()).shape == (0,)
 
 

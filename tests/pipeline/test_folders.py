@@ -142,6 +142,28 @@ def test_a_resumed_run_removes_the_temporaries_of_the_killed_one(corpus: Path,
     assert not [p for p in stale if p.exists()]
 
 
+def test_what_a_lost_task_left_mid_write_is_gone_when_the_run_ends(
+        corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write task whose node died mid-write leaves its temporary; the task is run again
+    elsewhere (Ray) and the run finishes: the temporary does not stay among the outputs."""
+    from thresher.pipeline import run
+
+    clean = thresher.dedup(inputs=[corpus], output=tmp_path / "clean", executor="serial")
+    out = tmp_path / "o"
+    stray = out / "kept" / "part-1.jsonl.thresher-tmp-4242"
+    real = run.output_task
+
+    def lost_then_retried(task: object) -> object:
+        stray.parent.mkdir(parents=True, exist_ok=True)
+        stray.write_bytes(b"half written")  # the first attempt, on the lost node
+        return real(task)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run, "output_task", lost_then_retried)
+    summary = thresher.dedup(inputs=[corpus], output=out, executor="serial")
+    assert summary["counts"] == clean["counts"] and not stray.exists()
+    assert _outputs(out) == _outputs(tmp_path / "clean")
+
+
 def test_the_quick_start_runs_twice(tmp_path: Path) -> None:
     sample, out = str(ROOT / "examples" / "sample"), str(tmp_path / "sample-out")
     assert _cli("dedup", sample, "-o", out, "--report", "-q")[0] == 0

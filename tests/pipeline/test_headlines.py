@@ -38,3 +38,9 @@ def test_headlines_weigh_on_containment_only() -> None:
     assert _decide(0.2, 0.95, heads=(11, 13), page=(5, 5)) == (True, EDGE_PARTIAL)
     # most text in common is a near duplicate whatever the headlines say
     assert _decide(0.85, 0.9, heads=(11, 13)) == (True, EDGE_NEAR)
+
+
+def test_a_headline_keeps_apart_from_a_start_without_letters() -> None:
+    # head keys with the low bit clear: first lines without letters ("1", "17", a rule)
+    assert _decide(0.2, 0.95, heads=(13, 10)) == (False, EDGE_NEAR)
+    assert _decide(0.2, 0.95, heads=(10, 18)) == (True, EDGE_PARTIAL)  # neither a headline

@@ -36,11 +36,12 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from thresher.core.blocks import Blocks
 from thresher.core.hashing import fmix64
 from thresher.core.sorting import stable_sort
 
 __all__ = ["HEADS", "LONG_WORDS", "SAME_ARTICLE", "SIG_WIDTH", "TITLE_MAX_WORDS",
-           "TITLE_MIN_WORDS", "article_of", "long_block_sigs", "support"]
+           "TITLE_MIN_WORDS", "article_of", "article_rows", "long_block_sigs", "support"]
 
 LONG_WORDS = 8  # a block of this many words can be a paragraph of the article
 SIG_WIDTH = 16  # min-hashes per document: enough to tell 0.5 from 0.2 with few errors
@@ -78,6 +79,33 @@ def long_block_sigs(doc_offsets: NDArray[np.int64], keys: NDArray[np.uint64],
     out = np.full((doc_offsets.shape[0] - 1, SIG_WIDTH), _EMPTY, dtype=np.uint32)
     _sigs(doc_offsets, keys, words, LONG_WORDS, SIG_WIDTH, out)
     return out
+
+
+def article_rows(blocks: Blocks, keys: NDArray[np.uint64], ghash: NDArray[np.uint64],
+                 *, docs: NDArray[np.uint64], pages: NDArray[np.uint64],
+                 known: NDArray[np.bool_]) -> tuple[NDArray[np.uint64], NDArray[np.uint32]]:
+    """Each document's row (site, title lead, page lead, document key) and min-hashes.
+
+    ``keys``: the blocks' site keys; ``docs``: the documents' keys; ``pages``: their page
+    keys (0: none); ``known``: whether their site is known. The title lead is the site
+    key of the first line, where the document has more lines and that one is
+    title-sized; leads are 0 where absent, and where the site is not known: among pages
+    of every site at once, a shared title and paragraphs are the mark of a copy (which
+    matching finds), not of another crawl of one page.
+    """
+    first = blocks.doc_offsets[:-1]
+    has = blocks.doc_offsets[1:] > first + 1
+    at = np.minimum(first, max(keys.shape[0] - 1, 0))
+    title = np.zeros(first.shape[0], dtype=np.uint64)
+    if keys.shape[0]:
+        words = blocks.stats[at, 0]
+        ok = has & known & (words >= TITLE_MIN_WORDS) & (words <= TITLE_MAX_WORDS)
+        title[ok] = keys[at[ok]] | np.uint64(1)
+    with np.errstate(over="ignore"):
+        page = np.where((pages != 0) & known, (pages ^ ghash) * np.uint64(0x9E3779B97F4A7C15) | 1,
+                        0).astype(np.uint64)
+    rows = np.stack((ghash, title, page, docs), axis=1).astype(np.uint64)
+    return rows, long_block_sigs(blocks.doc_offsets, blocks.key, blocks.stats[:, 0])
 
 
 @njit(cache=True, nogil=True)

@@ -8,21 +8,31 @@ from the caller, which reads them from the run's tables or the index's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xxhash
 from numba import njit
 from numpy.typing import NDArray
 
-from thresher.core.blocks import FEATURES, Blocks, block_features, headings, split_prepared
+from thresher.core.blocks import Blocks
 from thresher.core.content import KEEP, load_model, predict, select_content
+from thresher.core.features import FEATURES, block_features, headings
 from thresher.core.scope import scoped
 from thresher.core.titles import first_keys, head_keys, title_keys
 
-__all__ = ["cleaned", "content_spans", "decide", "kept_content", "site_keys", "site_mix"]
+__all__ = ["Content", "content_spans", "decide", "find_content", "group_hashes", "kept_content", "site_keys",
+           "site_mix"]
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 TITLE_OVERLAP = FEATURES.index("title_overlap")
+
+
+def group_hashes(groups: list[str]) -> NDArray[np.uint64]:
+    """The hash of each site's name (``""``: no site), which site keys are mixed with."""
+    return np.fromiter((xxhash.xxh3_64_intdigest(g.encode("utf-8", "surrogatepass"))
+                        for g in groups), dtype=np.uint64, count=len(groups))
 
 
 def site_keys(blocks: Blocks, ghash: NDArray[np.uint64]) -> NDArray[np.uint64]:
@@ -37,20 +47,48 @@ def site_mix(keys: NDArray[np.uint64], ghash: NDArray[np.uint64]) -> NDArray[np.
     return k ^ (k >> np.uint64(29))
 
 
-def cleaned(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], ghash: NDArray[np.uint64],
-            kind: str, *, tables: Any) -> tuple[Blocks, NDArray[np.uint8], NDArray[np.uint64],
-                                             NDArray[np.uint64],
-                                             tuple[NDArray[np.uint8], NDArray[np.int64]]]:
-    """Cut texts (as ``prepare_batch`` lays them out) into blocks and decide each block's
-    fate; return also the title and headline keys and the contents, laid out the same way.
+@dataclass(frozen=True, kw_only=True)
+class Content:
+    """What :func:`find_content` finds in a batch of pages."""
 
+    fate: NDArray[np.uint8]  # per block: ``KEEP``, or why it is not content
+    titles: NDArray[np.uint64]  # per page: its title's key (0: none)
+    heads: NDArray[np.uint64]  # per page: its headline's key (0: none)
+    text: tuple[NDArray[np.uint8], NDArray[np.int64]]  # the contents, as sketches read them
+    spans: NDArray[np.int64]  # per page: (start, end) of its content, in code points
+
+    @property
+    def keep(self) -> NDArray[np.bool_]:
+        """Which blocks are content."""
+        keep: NDArray[np.bool_] = self.fate == KEEP
+        return keep
+
+
+def find_content(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], blocks: Blocks, *,
+                 ghash: NDArray[np.uint64], kind: str, tables: Any,
+                 lengths: NDArray[np.int64], firsts: NDArray[np.uint64] | None = None,
+                 keys: NDArray[np.uint64] | None = None,
+                 words: NDArray[np.float64] | None = None) -> Content:
+    """The content of pages: texts (as ``prepare_batch`` lays them out) cut into
+    ``blocks``, each block's fate, the pages' title and headline keys, the contents laid
+    out the same way, and their spans (the whole text, of ``lengths`` code points, where
+    no block is content).
+
+    The one flow from blocks to content, for a run's content stage and an index's lone
+    queries alike. ``ghash``: the pages' site hashes; ``kind``: the input's kind;
     ``tables(site keys, site hashes)`` gives the site statistics: each block's count of
-    pages holding it, and each document's count of site pages.
+    pages holding it, and each page's count of site pages. ``firsts`` (the pages' first
+    blocks' own keys), ``keys`` (the blocks' site keys) and ``words`` (their word
+    features): what is at hand already, made from ``blocks`` when not given.
     """
-    blocks = split_prepared(*prepared)
-    fate, titles, heads = decide(blocks, None, ghash, kind=kind, tables=tables,
-                                 firsts=first_keys(blocks))
-    return blocks, fate, titles, heads, kept_content(prepared, blocks, fate == KEEP)
+    if firsts is None:
+        firsts = first_keys(blocks)
+    fate, titles, heads = decide(blocks, words, ghash, kind=kind, tables=tables, keys=keys,
+                                 firsts=firsts)
+    keep = fate == KEEP
+    return Content(fate=fate, titles=titles, heads=heads,
+                   text=kept_content(prepared, blocks, keep),
+                   spans=content_spans(blocks, keep, lengths))
 
 
 def decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.uint64], *,

@@ -25,6 +25,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from thresher.core.sorting import distinct
+from thresher.core.titles import HEADLINE
 
 __all__ = ["CONTAIN_MARGIN", "cluster_nodes", "greedy_clusters", "headlines_allow", "may_take"]
 
@@ -56,14 +57,20 @@ def headlines_allow(head_u: NDArray[np.uint64], head_v: NDArray[np.uint64]
 
     A copied article keeps its headline: a page that contains another's text under a
     different one is another article that quotes it, or that shares lines many pages
-    reuse (a short page is often largely contained in a long one by chance). Where
-    either has no headline (key 0) nothing tells them apart, and containment decides.
+    reuse (a short page is often largely contained in a long one by chance). A page that
+    starts with a short line without letters (a number, a rule; its key has ``HEADLINE``
+    clear, :func:`~thresher.core.titles.head_keys`) has no headline, but it does not
+    start with another page's either: it is kept apart from a page under a headline,
+    not from another such page. Where either has no headline key (0) nothing tells them
+    apart, and containment decides.
 
     Example:
-        >>> headlines_allow(np.array([7, 7, 0], np.uint64), np.array([7, 9, 9], np.uint64)).tolist()
-        [True, False, True]
+        >>> headlines_allow(np.array([7, 7, 0, 7, 2], np.uint64),
+        ...                 np.array([7, 9, 9, 6, 10], np.uint64)).tolist()
+        [True, False, True, False, True]
     """
-    allow: NDArray[np.bool_] = (head_u == 0) | (head_v == 0) | (head_u == head_v)
+    letterless = ((head_u & HEADLINE) == 0) & ((head_v & HEADLINE) == 0)
+    allow: NDArray[np.bool_] = (head_u == 0) | (head_v == 0) | (head_u == head_v) | letterless
     return allow
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from thresher.core.blocks import FEATURES
+from thresher.core.features import FEATURES
 
 __all__ = ["KEEP", "REASONS", "TreeModel", "load_model", "predict", "select_content"]
 
@@ -122,8 +122,9 @@ def _predict(x, depth, feature, threshold, value, baseline, out):  # type: ignor
     """Sum the trees in order for every row; each step is a comparison, not a branch.
 
     Eight rows walk each tree side by side: a walk is a chain of dependent loads, and
-    eight independent chains keep the core busy while each waits (372 ns a block against
-    473 with four). Every row's sum is taken in tree order, as one row alone would take it.
+    eight independent chains keep the core busy while each waits (more than four did; the
+    measurement is in docs/performance.md). Every row's sum is taken in tree order, as one
+    row alone would take it.
     """
     inner = (1 << depth) - 1
     n = x.shape[0]

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from thresher.core.sorting import _MAX_BITS, _directory, lex_order
+from thresher.core.sorting import MAX_DIRECTORY_BITS, key_directory, lex_order
 
 __all__ = ["fenced_lookup", "fp_tables", "pair_lookup", "sorted_lookup"]
 
@@ -140,8 +140,8 @@ def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: N
         out[keys == table[0]] = values[0]
         return out
     common = 64 - (first ^ last).bit_length()  # leading bits every entry shares
-    bits = max(1, min(_MAX_BITS, int(table.shape[0]).bit_length()))
-    _directed_lookup(keys, table, _directory(table, common, bits), common, bits,
+    bits = max(1, min(MAX_DIRECTORY_BITS, int(table.shape[0]).bit_length()))
+    _directed_lookup(keys, table, key_directory(table, common, bits), common, bits,
                      np.ascontiguousarray(values, dtype=np.int64), default, out)
     return out
 

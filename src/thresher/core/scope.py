@@ -29,7 +29,7 @@ import xxhash
 from numpy.typing import NDArray
 
 from thresher.core.articles import LONG_WORDS
-from thresher.core.blocks import MIN_SITE_PAGES
+from thresher.core.features import MIN_SITE_PAGES
 
 __all__ = ["NO_SITE", "Scoped", "has_site", "scope_counts", "scoped"]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numba import njit
@@ -40,10 +40,11 @@ from thresher.core.text import (
     prepare_batch,
 )
 
-__all__ = ["MODE_AUTO", "MODE_CHAR", "MODE_WORD", "Sketches", "choose_modes", "next_code_point",
-           "sketch_texts"]
+__all__ = ["MODE_AUTO", "MODE_CHAR", "MODE_WORD", "SHINGLE_MODES", "SketchOptions", "Sketches",
+           "choose_modes", "next_code_point", "sketch_as", "sketch_texts"]
 
 MODE_AUTO, MODE_WORD, MODE_CHAR = 0, 1, 2
+SHINGLE_MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}  # by option value
 _EMPTY = np.uint32(0xFFFFFFFF)
 _CHAR_SALT = np.uint64(0x5BD1E9955BD1E995)
 _CONTINUOUS_SHARE = 0.3
@@ -335,6 +336,32 @@ def sketch_texts(
     return Sketches(signatures=sigs, fingerprints=fps, n_tokens=n_tokens,
                     n_bytes=np.diff(offsets) - 1, modes=modes, shingles=sh_flat,
                     shingle_offsets=sh_off)
+
+
+class SketchOptions(Protocol):
+    """How a run sketches: its ``[minhash]`` table, or a task that carries those values."""
+
+    @property
+    def num_perm(self) -> int: ...
+    @property
+    def ngram(self) -> int: ...
+    @property
+    def char_ngram(self) -> int: ...
+    @property
+    def shingle(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+
+
+def sketch_as(texts: Sequence[str], options: SketchOptions, *, num_perm: int | None = None,
+              prepared: tuple[NDArray[np.uint8], NDArray[np.int64]] | None = None
+              ) -> Sketches:
+    """:func:`sketch_texts` with a run's ``options`` (``num_perm``, when given, instead
+    of theirs: 0 for fingerprints alone), so that a run and a lone query sketch alike."""
+    return sketch_texts(texts, num_perm=options.num_perm if num_perm is None else num_perm,
+                        ngram=options.ngram, char_ngram=options.char_ngram,
+                        mode=SHINGLE_MODES[options.shingle], seed=options.seed,
+                        prepared=prepared)
 
 
 def _sketch_pass(data: NDArray[np.uint8], offsets: NDArray[np.int64], nfkc: bool,

@@ -9,7 +9,10 @@ clustered keys makes large is sorted by merge sort instead. More keys than the c
 hold are first dealt, in input order, into a few thousand parts by their top bits, and
 each part is then sorted as above inside the cache: dealing millions of keys straight
 into millions of buckets misses the cache at every key. The result is the same
-permutation as ``np.argsort(keys, kind="stable")``, several times faster on hashes.
+permutation as ``np.argsort(keys, kind="stable")``, several times faster on hashes. It
+stays because whole runs with numpy in its place, measured side by side, were slower at
+a million pages by more than hand-written code must save to stay (``bench/libraries.py``;
+``docs/performance.md``, "Libraries where they serve").
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["distinct", "group_order", "lex_order", "part_bits", "sort_dealt", "stable_argsort",
-           "stable_sort"]
+__all__ = ["MAX_DIRECTORY_BITS", "distinct", "group_order", "key_directory", "lex_order",
+           "part_bits", "sort_dealt", "stable_argsort", "stable_sort"]
 
 _PER_BUCKET = 8  # keys per bucket aimed at
-_MAX_BITS = 22  # at most 4M buckets (32 MiB of counts)
+MAX_DIRECTORY_BITS = 22  # at most 4M buckets (32 MiB of counts)
 _INSERTION = 32  # larger buckets are merge sorted
 _IN_CACHE = 1 << 15  # keys sorted in one go; more are first dealt into parts of about this
 _MAX_PART_BITS = 12  # at most 4096 parts: their write positions stay in the cache
@@ -63,7 +66,7 @@ def _count_range(keys, lo, hi, common, bits):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _directory(table, common, bits):  # type: ignore[no-untyped-def]
+def key_directory(table, common, bits):  # type: ignore[no-untyped-def]
     """Where the entries of ``table`` with each value of their ``bits`` bits after the
     ``common`` leading ones start, once dealt (sorted, where ``table`` is)."""
     starts = np.zeros((1 << bits) + 1, dtype=np.int64)
@@ -72,17 +75,14 @@ def _directory(table, common, bits):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _deal_range(keys, values, lo, hi, common, bits, fill, carried, dealt):  # type: ignore[no-untyped-def]
+def _deal_range(keys, lo, hi, common, bits, fill, order, dealt):  # type: ignore[no-untyped-def]
     """Deal keys[lo:hi] in input order to the places ``fill`` says, bucket by bucket,
-    each with its position in ``carried`` (with ``values[i]`` instead, given values)."""
+    each with its position in ``order``."""
     drop, shift = np.uint64(common), np.uint64(64 - bits)
     for i in range(lo, hi):
         k = keys[i]
         at = np.int64((k << drop) >> shift)
-        if values is None:
-            carried[fill[at]] = i
-        else:
-            carried[fill[at]] = values[i]
+        order[fill[at]] = i
         dealt[fill[at]] = k
         fill[at] += 1
 
@@ -92,10 +92,10 @@ def _deal(keys, common, bits):  # type: ignore[no-untyped-def]
     """Deal ``keys`` into ``2**bits`` buckets by their bits after the ``common`` leading
     ones, in input order: return where each bucket starts, the order and the keys dealt."""
     n = keys.shape[0]
-    starts = _directory(keys, common, bits)
+    starts = key_directory(keys, common, bits)
     order = np.empty(n, dtype=np.int64)
     dealt = np.empty(n, dtype=np.uint64)
-    _deal_range(keys, None, 0, n, common, bits, starts[:-1].copy(), order, dealt)
+    _deal_range(keys, 0, n, common, bits, starts[:-1].copy(), order, dealt)
     return starts, order, dealt
 
 
@@ -144,7 +144,7 @@ def _bucket_sort(keys):  # type: ignore[no-untyped-def]
     if common == 64:
         return np.arange(n), keys.copy()
     bits = 1
-    while (1 << bits) * _PER_BUCKET < n and bits < _MAX_BITS:
+    while (1 << bits) * _PER_BUCKET < n and bits < MAX_DIRECTORY_BITS:
         bits += 1
     starts, order, dealt = _deal(keys, common, bits)
     for b in range(1 << bits):
@@ -179,48 +179,16 @@ def stable_argsort(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
     return order
 
 
-def stable_sort(keys: NDArray[np.uint64], pool: Executor | None = None,
-                values: NDArray[Any] | None = None) -> tuple[NDArray[Any], NDArray[np.uint64]]:
-    """Return :func:`stable_argsort` of ``keys`` and the keys sorted (no second gather);
-    given ``values`` (one per key), those values in that order instead of the argsort.
-
-    With a thread ``pool``, many keys are dealt into their parts once, and the first and
-    second half of the parts are sorted side by side (the kernels release the GIL).
+def stable_sort(keys: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:
+    """Return :func:`stable_argsort` of ``keys`` and the keys sorted (no second gather).
 
     Examples:
         >>> order, ordered = stable_sort(np.array([5, 1, 5, 0], dtype=np.uint64))
         >>> order.tolist(), ordered.tolist()
         ([3, 1, 0, 2], [0, 1, 5, 5])
-        >>> stable_sort(np.array([5, 1, 5, 0], dtype=np.uint64),
-        ...             values=np.array([7, 8, 9, 6], dtype=np.uint32))[0].tolist()
-        [6, 8, 7, 9]
     """
-    keys = np.ascontiguousarray(keys, dtype=np.uint64)
-    n = keys.shape[0]
-    if pool is None or n <= _IN_CACHE:
-        order, ordered = _stable_sort(keys)
-        return (order if values is None else values[order]), ordered
-    common = int(_common_bits(keys))
-    if common == 64:
-        return (np.arange(n) if values is None else values.copy()), keys.copy()
-    bits = int(_part_bits(n))
-    # Each half of the keys is counted and dealt by its own thread: in every part, the
-    # first half's keys go before the second's, so the deal keeps input order.
-    half = n // 2
-    counted = pool.submit(_count_range, keys, half, n, common, bits)
-    first = _count_range(keys, 0, half, common, bits)
-    second_counts = counted.result()
-    starts = np.zeros((1 << bits) + 1, dtype=np.int64)
-    np.cumsum(first + second_counts, out=starts[1:])
-    dealt = np.empty(n, dtype=np.uint64)
-    values = None if values is None else np.ascontiguousarray(values)
-    carried = np.empty(n, dtype=np.int64 if values is None else values.dtype)
-    dealing = pool.submit(_deal_range, keys, values, half, n, common, bits,
-                          starts[:-1] + first, carried, dealt)
-    _deal_range(keys, values, 0, half, common, bits, starts[:-1].copy(), carried, dealt)
-    dealing.result()
-    sort_dealt(starts, carried, dealt, pool=pool)
-    return carried, dealt
+    order, ordered = _stable_sort(np.ascontiguousarray(keys, dtype=np.uint64))
+    return order, ordered
 
 
 def part_bits(n: int) -> int:

@@ -1,8 +1,13 @@
 """Run tasks as Ray tasks, on a local Ray instance or a cluster (``pip install 'thresher[ray]'``).
 
-Tasks read and write the work folder, so every node must see it at the same path (a
-shared file system). Results come back in task order, so outputs are byte-identical to
-the serial and local executors'.
+Tasks read and write the work folder, so every node must see it: at the same path (a
+shared file system) or at an fsspec URL. Results come back in task order, so outputs
+are byte-identical to the serial and local executors'.
+
+A task whose worker process or node dies is run again (``RETRIES`` times), on whatever
+node is left or joins: stage tasks write under temporary names and rename, and one whose
+completion marker exists returns what it recorded, so a second run of a task changes no
+byte. An error the task itself raises is not retried: it would only fail again.
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from thresher.errors import ConfigError, ThresherError
+from thresher.errors import ConfigError, ThresherError, WorkerError
 
-__all__ = ["RayExecutor"]
+__all__ = ["RETRIES", "RayExecutor"]
+
+RETRIES = 5  # runs of a task after its worker or node died, before the run stops
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,13 +38,18 @@ def _call(fn: Callable[[Any], Any], task: Any) -> Any:
 
 
 def _result(ray: Any, ref: Any) -> Any:
-    """Return a task's result; a thresher error raised in the task is raised as itself."""
+    """Return a task's result; a thresher error raised in the task is raised as itself,
+    a task lost with every retry (its nodes died) as a :class:`WorkerError`."""
     try:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
         if isinstance(exc.cause, ThresherError):
             raise exc.cause from None
         raise
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+            ray.exceptions.ObjectLostError) as exc:
+        raise WorkerError(f"a Ray task was lost {RETRIES + 1} times ({type(exc).__name__}); "
+                          "rerun the same command to resume") from exc
 
 
 class RayExecutor:
@@ -55,7 +67,9 @@ class RayExecutor:
                 options["num_cpus"] = workers
             ray.init(**options)
         self.workers = int(ray.cluster_resources().get("CPU", 1))
-        self._remote = ray.remote(_call)
+        # Lost to a dead worker or node: run again (Ray's own retry); failed by raising:
+        # not (retry_exceptions), the error is the task's.
+        self._remote = ray.remote(max_retries=RETRIES, retry_exceptions=False)(_call)
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T], *,
             on_done: Callable[[int], None] | None = None) -> list[R]:

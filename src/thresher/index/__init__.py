@@ -69,8 +69,10 @@ def _config(path: str | Path, inputs: Any, output: str | Path, *, options: dict[
     return config_from_mapping({**merged, **flat, "inputs": inputs, "output": output})
 
 
-def _run(path: str | Path, inputs: Any, output: str | Path, *, mode: str,
-         options: dict[str, Any], progress: Any = None) -> dict[str, Any]:
+def run_batch(path: str | Path, inputs: Any, output: str | Path, *, mode: str,
+              options: dict[str, Any], progress: Any = None) -> dict[str, Any]:
+    """:func:`add` (``mode="add"``) or :func:`query` (``"query"``) with ``options`` as a
+    dict, showing progress on ``progress`` (the CLI's front door)."""
     from thresher.index.plugin import IndexRun, run
 
     config = _config(path, inputs, output, options=options)
@@ -94,12 +96,12 @@ def add(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> di
     Returns:
         The run summary; its ``index`` section says what was matched and added.
     """
-    return _run(path, inputs, output, mode="add", options=options)
+    return run_batch(path, inputs, output, mode="add", options=options)
 
 
 def query(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:
     """Like [`add`][thresher.index.add], but the index is left as it is: a report only."""
-    return _run(path, inputs, output, mode="query", options=options)
+    return run_batch(path, inputs, output, mode="query", options=options)
 
 
 def stats(path: str | Path) -> dict[str, Any]:

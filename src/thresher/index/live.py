@@ -9,9 +9,7 @@ lookups in every segment, verification and the run's match rule.
 
 from __future__ import annotations
 
-import ctypes
 import mmap
-import sys
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -28,14 +26,13 @@ from thresher.core.rule import (
     EDGE_TITLE,
     best_matches,
 )
-from thresher.core.sketch import sketch_texts
+from thresher.core.sketch import sketch_as
 from thresher.core.text import prepare_batch
 from thresher.core.verify import distinct_sets, gather_slices
 from thresher.index.probe import match_batch
 from thresher.index.segment import Segment, summed_site_tables
 from thresher.index.store import IndexStore
 from thresher.io.records import Fields
-from thresher.pipeline.read import MODES
 
 __all__ = ["Index", "warm_files"]
 
@@ -45,33 +42,33 @@ _MATCH = {EDGE_EXACT: "exact", EDGE_SAME_CONTENT: "same-content", EDGE_PARTIAL: 
 
 def _populate(table: NDArray[Any]) -> int:
     """Fault every page of a memory-mapped ``table`` into this process (reading it from
-    the disk where it is not cached): ``MADV_POPULATE_READ`` where the kernel has it
-    (Linux 5.14), else a read of one byte a page. A query then takes no page fault on
-    it (about 19 a query on a 10M-page index, a third of its p99). Returns the bytes."""
+    the disk where it is not cached): ``MADV_POPULATE_READ`` on its mapping where the
+    kernel has it (Linux 5.14), else a read of one byte a page. A query then takes no
+    page fault on it (about 19 a query on a 10M-page index, a third of its p99). Returns
+    the bytes."""
     if table.nbytes == 0:
         return 0
-    page = mmap.PAGESIZE
-    start = table.ctypes.data - table.ctypes.data % page
-    length = table.ctypes.data + table.nbytes - start
-    if _MADVISE is not None and _MADVISE(start, length, _POPULATE_READ) == 0:
-        return int(table.nbytes)
+    mapping = _mapping(table)
+    if _MADVISE and mapping is not None:
+        try:
+            mapping.madvise(_POPULATE_READ)
+            return int(table.nbytes)
+        except OSError:  # a kernel older than the flag
+            pass
     flat = table.reshape(-1).view(np.uint8)
-    int(flat[::page].sum())  # one byte a page
+    int(flat[::mmap.PAGESIZE].sum())  # one byte a page
     return int(table.nbytes)
 
 
-def _madvise() -> Any:
-    if sys.platform != "linux":
-        return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes, fn.restype = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int), ctypes.c_int
-    return fn
+def _mapping(table: NDArray[Any]) -> mmap.mmap | None:
+    """The ``mmap`` that ``table`` (a view of ``np.load(..., mmap_mode=...)``) lies in."""
+    base: Any = table
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    return base
 
 
-_MADVISE = _madvise()
+_MADVISE = hasattr(mmap.mmap, "madvise")  # Linux, and some other systems
 _POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux's number, 5.14 on
 
 
@@ -105,8 +102,8 @@ class Index:
             path: The index folder.
             warm: Start a thread that maps what every lookup touches (the segments'
                 tables, not their shingle sets) and faults it all in, so that queries
-                neither wait on the disk (a segment is written past the page cache) nor
-                take page faults for it. ``warming`` is that thread, ``warmed`` the
+                neither wait on the disk (segments long unread leave the page cache)
+                nor take page faults for them. ``warming`` is that thread, ``warmed`` the
                 bytes it has faulted in so far.
         """
         from thresher.config import config_from_mapping
@@ -168,14 +165,14 @@ class Index:
             ``similarity``, ``containment``, and ``match``: ``exact``,
             ``same-content``, ``near``, ``partial`` or ``title``.
         """
-        from thresher.core.cleaning import cleaned, content_spans
-        from thresher.core.content import KEEP
-        from thresher.pipeline.chrome import Decoded, _group_hash, site_of
+        from thresher.core.blocks import split_prepared
+        from thresher.core.cleaning import find_content, group_hashes
+        from thresher.pipeline.chrome import Decoded, site_of
 
         n = len(texts)
         if groups is None:
             groups = [site_of(u, None, Fields()) for u in (urls or [None] * n)]
-        ghash = _group_hash(groups)
+        ghash = group_hashes(groups)
         title: NDArray[np.uint64] | None = None
         heads: NDArray[np.uint64] | None = None
         whole = prepare_batch(texts)  # encoded once: for the blocks and the fingerprint
@@ -183,18 +180,16 @@ class Index:
         laid_out = whole
         chars: NDArray[np.int64] | None = None
         if self.content:
-            blocks, fate, title, heads, laid_out = cleaned(whole, ghash, "text",
-                                                           tables=self._site_stats)
-            span = content_spans(blocks, fate == KEEP, np.array([len(t) for t in texts],
-                                                                dtype=np.int64))
-            chars = span[:, 1] - span[:, 0]
+            page = find_content(whole, split_prepared(*whole), ghash=ghash, kind="text",
+                                tables=self._site_stats,
+                                lengths=np.array([len(t) for t in texts], dtype=np.int64))
+            chars = page.spans[:, 1] - page.spans[:, 0]
+            laid_out = page.text
             content = Decoded(*laid_out)
-            if not self.titles:
-                title, heads = None, None
+            if self.titles:
+                title, heads = page.titles, page.heads
         mh = self.config.minhash
-        s = sketch_texts(content, num_perm=mh.num_perm, ngram=mh.ngram,
-                         char_ngram=mh.char_ngram, mode=MODES[mh.shingle], seed=mh.seed,
-                         prepared=laid_out)
+        s = sketch_as(content, mh, prepared=laid_out)
 
         def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
             off = s.shingle_offsets
@@ -204,9 +199,9 @@ class Index:
             np.cumsum(counts, out=offsets[1:])
             return distinct_sets(flat, offsets)
 
-        tfp = sketch_texts(texts, num_perm=0, ngram=mh.ngram, char_ngram=mh.char_ngram,
-                           mode=MODES[mh.shingle], seed=mh.seed, prepared=whole).fingerprints \
-            if self.content else None  # the whole texts' (an unchanged page)
+        # the whole texts' fingerprints (an unchanged page)
+        tfp = sketch_as(texts, mh, num_perm=0, prepared=whole).fingerprints \
+            if self.content else None
         found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of=sets_of,
                                site=ghash, title=title, rule=self.rule, bands=self.plan.bands,
                                rows=self.plan.rows, content=self.content, tfp=tfp,

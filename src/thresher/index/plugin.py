@@ -157,8 +157,8 @@ class IndexExtension:
     def refs(self, work: WorkDir) -> dict[int, tuple[str, int, tuple[int, int]]]:
         return _indexed_refs(work, self.store)
 
-    def writes_beside(self) -> bool:
-        return self.ixrun.mode == "add"
+    def beside_name(self) -> str | None:
+        return "index-add" if self.ixrun.mode == "add" else None
 
     def beside_write(self, ctx: Context, clock: Callable[[], float], threads: int
                      ) -> tuple[dict[str, Any], float, float]:
@@ -223,7 +223,7 @@ def _index_add(ctx: Context, store: Any, ixrun: IndexRun, *, clock: Callable[[],
     """Add the kept documents to the index as a new segment; say what was added, in
     how many seconds and CPU seconds (with ``threads`` > 1, helper threads share the
     work, and their CPU is counted too)."""
-    from thresher.index.probe import commit_run
+    from thresher.index.commit import commit_run
 
     plan, work, n = ctx.matching.lsh, ctx.work, ctx.n
     titles = "title" in ctx.matching.extra_bands

@@ -16,7 +16,7 @@ from thresher.core.lookup import fenced_lookup, pair_lookup, sorted_lookup
 from thresher.core.rule import EDGE_EXACT
 
 __all__ = ["FENCE", "WHY_EXACT", "Segment", "fence_of", "fence_writer", "open_segments",
-           "site_stats", "summed_site_tables"]
+           "site_stats", "summed_counts", "summed_site_tables"]
 
 WHY_EXACT = EDGE_EXACT  # the probe's "exact copy", as the index keeps it (tfpwhy)
 FENCE = 512  # keys per fence entry: one 4 KiB page of keys
@@ -181,13 +181,13 @@ def summed_site_tables(segments: list[Segment]) -> dict[str, NDArray[Any]]:
     :func:`site_stats` sums, for an open index that answers many lone queries."""
     out: dict[str, NDArray[Any]] = {}
     for keys_name, counts_name in (("tkeys", "tcounts"), ("gkeys", "gpages")):
-        out[keys_name], out[counts_name] = _summed(
+        out[keys_name], out[counts_name] = summed_counts(
             [np.asarray(seg.array(keys_name)) for seg in segments],
             [np.asarray(seg.array(counts_name)) for seg in segments])
     return out
 
 
-def _summed(keys: list[NDArray[Any]], counts: list[NDArray[Any]]
+def summed_counts(keys: list[NDArray[Any]], counts: list[NDArray[Any]]
             ) -> tuple[NDArray[Any], NDArray[Any]]:
     """Distinct keys, sorted, each with its counts summed."""
     both = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)

@@ -8,6 +8,7 @@ import logging
 import os
 import stat
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -283,7 +284,8 @@ def input_names(paths: tuple[str, ...]) -> list[str]:
     """
     if len(paths) < 2:
         return [""] * len(paths)
-    own = ["stdin.jsonl" if p == "-" else shown(os.path.basename(os.path.abspath(p)))
+    own = ["stdin.jsonl" if p == "-" else shown(_url_name(p) if _not_local(p) else
+                                                os.path.basename(os.path.abspath(p)))
            or f"input~{i}" for i, p in enumerate(paths, 1)]
     seen = Counter(name.casefold() for name in own)
     names = [_numbered(name, i) if seen[name.casefold()] > 1 else name
@@ -294,13 +296,34 @@ def input_names(paths: tuple[str, ...]) -> list[str]:
     return names
 
 
+def _not_local(path: str) -> bool:
+    """An input named by a URL or a listing (``@FILE``), found by ``io/listing.py``."""
+    return "://" in path or path.startswith("@")
+
+
+def _url_name(path: str) -> str:
+    """An input at a URL or a listing's own name: the last name of its folder (before a
+    wildcard) or object, or the listing file's.
+
+    Example:
+        >>> _url_name("s3://b/crawl/*.jsonl.gz"), _url_name("s3://b/x.jsonl/")
+        ('crawl', 'x.jsonl')
+    """
+    path = path.removeprefix("@")
+    if any(c in path for c in "*?["):
+        path = path[:min(path.index(c) for c in "*?[" if c in path)].rsplit("/", 1)[0]
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _numbered(name: str, position: int) -> str:
     stem = strip_suffix(name)
     return f"{stem}~{position}{name[len(stem):]}"
 
 
 def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...] = (),
-             split_bytes: int = 0, stdin: str | None = None) -> list[Shard]:
+             split_bytes: int = 0, stdin: str | None = None,
+             found: Mapping[str, tuple[list[tuple[str, str]], bool]] | None = None
+             ) -> list[Shard]:
     """Return the shards of the inputs, in a fixed order: inputs as given; in each, the
     files other than ``.txt`` sorted, then the ``.txt`` files sorted (in groups).
 
@@ -313,31 +336,37 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
     over with a warning, and counted by the read stage of the input's first shard; an
     input named directly that cannot be read is a :class:`ConfigError`. The input ``-``
     is standard input as one JSONL file (one shard), named ``stdin.jsonl``, read from
-    the file ``stdin`` (where the run spools it; it need not exist yet).
+    the file ``stdin`` (where the run spools it; it need not exist yet). Inputs at URLs
+    and listings come found, in ``found`` (``io/listing.py``): their files as
+    ``(location, name)`` and whether the input stands for a folder; they are not split.
     """
     if paths.count("-") > 1:
         raise ConfigError("input - (standard input) is given twice; it can be read once")
     skipped = frozenset(os.path.realpath(p) for p in skip)
     shards: list[Shard] = []
     for path, name in zip(paths, input_names(paths), strict=True):
-        folder = os.path.isdir(path)
+        given = (found or {}).get(path)
+        folder = given[1] if given is not None else os.path.isdir(path)
         prefix = f"{name}/" if name and folder else ""
         texts: list[tuple[str, str]] = []
         passed: list[str] = []
         first = len(shards)
-        for full, rel in _stdin(stdin) if path == "-" else _files_of(path, skipped, passed):
+        files = (given[0] if given is not None else _stdin(stdin) if path == "-"
+                 else _files_of(path, skipped, passed))
+        for full, rel in files:
             rel = name if name and not folder else rel
             kind = kind_of(rel)
             if kind == "txt":
                 texts.append((full, rel))
-            elif kind == "jsonl" and split_bytes and path != "-" and rel.lower().endswith(
-                    _PLAIN_JSONL) and (
+            elif kind == "jsonl" and split_bytes and path != "-" and given is None and (
+                    rel.lower().endswith(_PLAIN_JSONL)) and (
                     os.path.getsize(full) > split_bytes):
                 for start, stop, line in split_ranges(full, os.path.getsize(full), split_bytes):
                     shards.append(Shard(index=len(shards), kind=kind, files=(full,),
                                         names=(rel,), prefix=prefix, start=start, stop=stop,
                                         first_line=line))
-            elif kind == "parquet" and split_bytes and os.path.getsize(full) > split_bytes:
+            elif kind == "parquet" and split_bytes and given is None and (
+                    os.path.getsize(full) > split_bytes):
                 for start, stop, row in _row_group_ranges(full, split_bytes):
                     shards.append(Shard(index=len(shards), kind=kind, files=(full,),
                                         names=(rel,), prefix=prefix, start=start, stop=stop,

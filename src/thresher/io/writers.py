@@ -23,20 +23,20 @@ from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
 from thresher.io.atomic import atomic_path
-from thresher.io.direct import DirectFile
 from thresher.io.reading import read_shard
 from thresher.io.records import Fields, iter_lines
 from thresher.io.sources import Shard
 
 __all__ = ["converted_names", "open_out", "write_kept"]
 
+_WRITE_BUFFER = 1 << 20  # an output file is written through it, a MiB at a time
+
 
 @contextmanager
 def open_out(path: str, name: str) -> Iterator[IO[bytes]]:
     """Open ``path`` for writing, compressing as the suffix of ``name`` (the final name) says."""
     lower = name.lower()
-    with DirectFile(path) as direct:
-        raw = cast(IO[bytes], direct)
+    with open(path, "wb", buffering=_WRITE_BUFFER) as raw:
         if lower.endswith(".gz"):
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                 yield cast(IO[bytes], gz)

@@ -28,19 +28,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-import xxhash
 from numpy.typing import NDArray
 
-from thresher.core.blocks import STAT_NAMES, Blocks, word_features
-from thresher.core.cleaning import site_keys, site_mix
+from thresher.core.articles import article_rows
+from thresher.core.blocks import STAT_NAMES, Blocks
+from thresher.core.cleaning import group_hashes, site_keys, site_mix
+from thresher.core.features import word_features
 from thresher.core.sorting import group_order
 from thresher.core.titles import first_keys
 from thresher.io.batches import Decoded
 from thresher.io.records import Fields, Record
-from thresher.pipeline.stages.articles import article_rows
 
 __all__ = [
     "PARTITIONS",
+    "PASS_ONE_KEPT",
     "Decoded",
     "group_of",
     "pass_one",
@@ -94,11 +95,11 @@ def site_hashes(urls: list[str | None], groups: list[str | None], fields: Fields
     import pyarrow.compute as pc
 
     if fields.group is not None or not urls:
-        return _group_hash([site_of(u, g, fields) for u, g in zip(urls, groups, strict=True)])
+        return group_hashes([site_of(u, g, fields) for u, g in zip(urls, groups, strict=True)])
     try:
         url = pa.array(urls, pa.string())
     except (pa.ArrowException, UnicodeEncodeError):  # a lone surrogate: one at a time
-        return _group_hash([site_of(u, None, fields) for u in urls])
+        return group_hashes([site_of(u, None, fields) for u in urls])
     head = pc.struct_field(pc.extract_regex(url, "^(?P<h>" + _SCHEME_NETLOC.pattern + ")"), [0])
     # as site_of: a URL that urlsplit would clean first is split whole (one that starts
     # with a blank or a control has no head: a scheme starts with a letter)
@@ -106,7 +107,7 @@ def site_hashes(urls: list[str | None], groups: list[str | None], fields: Fields
     key = pc.fill_null(pc.if_else(whole, url, head), "")
     codes = pc.dictionary_encode(key)
     hosts = [_host_of(k) if k else "" for k in codes.dictionary.to_pylist()]
-    out: NDArray[np.uint64] = _group_hash(hosts)[codes.indices.to_numpy()]
+    out: NDArray[np.uint64] = group_hashes(hosts)[codes.indices.to_numpy()]
     return out
 
 
@@ -119,18 +120,13 @@ def _host_of(url: str) -> str:
     return host.removeprefix("www.")
 
 
-def _group_hash(groups: list[str]) -> NDArray[np.uint64]:
-    return np.fromiter((xxhash.xxh3_64_intdigest(g.encode("utf-8", "surrogatepass"))
-                        for g in groups), dtype=np.uint64, count=len(groups))
-
-
 # What pass one keeps of every shard for pass two, which then reads neither the input
 # nor cuts it again: the usable texts as UTF-8 (each followed by a newline, as
 # ``prepare_batch`` lays them out) and, per record, (usable, UTF-8 bytes with that
 # newline, blocks, code points), its site and its first block's own key (for its
 # headline); per block, its place (code points, then bytes, in its document), site key,
 # raw counts and word features.
-_KEPT: dict[str, tuple[Any, int]] = {
+PASS_ONE_KEPT: dict[str, tuple[Any, int]] = {
     "text": (np.uint8, 0), "doc": (np.int64, 4), "ghash": (np.uint64, 0),
     "first": (np.uint64, 0),
     "bpos": (np.int64, 4), "bsite": (np.uint64, 0), "bstat": (np.int32, len(STAT_NAMES)),
@@ -139,7 +135,7 @@ _KEPT: dict[str, tuple[Any, int]] = {
 
 def pass_one_files() -> list[str]:
     """The artifacts pass one writes per shard (besides its fingerprints)."""
-    return [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp", "art", "asig", *_KEPT]
+    return [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp", "art", "asig", *PASS_ONE_KEPT]
 
 
 def pass_one(files: dict[str, Any], n: int, slots: list[int], *, chars: list[int],
@@ -168,7 +164,7 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], *, chars: list[int
         files[f"blk{p:02d}"].write(pairs[bounds[p]:bounds[p + 1]])
     files["grp"].write(np.stack((ghash[counted], docs[counted]), axis=1))
     art, sigs = article_rows(blocks, keys, ghash, docs=docs, pages=pages,
-                             known=ghash != _group_hash([""])[0])
+                             known=ghash != group_hashes([""])[0])
     files["art"].write(art[counted])
     files["asig"].write(sigs[counted])
     doc = np.zeros((n, 4), dtype=np.int64)

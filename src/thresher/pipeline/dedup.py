@@ -12,6 +12,7 @@ from typing import Any
 from thresher.core.rule import MatchRule
 from thresher.errors import InputError
 from thresher.io.records import Fields
+from thresher.io.remote import local_copy
 from thresher.pipeline import match
 from thresher.pipeline.chrome import PARTITIONS
 from thresher.pipeline.counts import (
@@ -78,19 +79,21 @@ def _read_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
     on_content = ctx.src == "content"
     sites = None if extension is None else extension.site_stats()
     return [
-        Stage(name="read", task=read_stage_task, counts=ReadCounts, outputs=("read",),
+        Stage(name="read", task=read_stage_task, counts=ReadCounts,
               tasks=lambda _: [(shard_key(t.shard.index), t) for t in ctx.reads],
               check=lambda stats: _check_read(ctx, stats)),
         Stage(name="articles", task=articles.article_task, counts=ArticleCounts, scope="part",
               inputs=("read",), when=on_content, tasks=lambda _: [(f"part-{p:02d}", articles.ArticleTask(
                   work=root, n_shards=n, part=p)) for p in range(articles.PARTS)]),
         Stage(name="template", task=template.template_task, counts=TemplateCounts,
-              scope="part", inputs=("read",), when=on_content, tasks=lambda _: [(f"part-{p:02d}", template.TemplateTask(
+              scope="part", inputs=("read", "articles"),
+              when=on_content, tasks=lambda _: [(f"part-{p:02d}", template.TemplateTask(
                   work=root, n_shards=n, part=p)) for p in range(PARTITIONS)]),
         Stage(name="groups", task=lambda _: template.count_groups(work, n), counts=GroupCounts,
-              scope="global", inputs=("read",), when=on_content),
+              scope="global", inputs=("read", "articles"), when=on_content),
         Stage(name="content", task=content.content_task, counts=ContentCounts,
-              inputs=("read", "template"), when=on_content, tasks=lambda _: [(shard_key(t.shard.index), content.ContentTask(
+              inputs=("read", "template", "groups"),
+              when=on_content, tasks=lambda _: [(shard_key(t.shard.index), content.ContentTask(
                   read=t, strip=cfg.content.strip_boilerplate, sites=sites)) for t in ctx.reads]),
     ]
 
@@ -184,7 +187,8 @@ def _check_named_fields(read_stats: list[ReadCounts], fields: Fields) -> None:
     missing = missing_fields(read_stats, fields)
     if missing is not None:
         path, option, field = missing
-        have = ", ".join(fields_of(path)) or "none"
+        with local_copy(path) as local:  # an input at a URL: a local copy
+            have = ", ".join(fields_of(local)) or "none"
         raise InputError(f"no record has the field {field!r} named by {option} "
                          f"(the records' fields: {have})", path=path)
 

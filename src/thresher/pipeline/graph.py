@@ -80,8 +80,8 @@ class Stage:
     stage's tasks as ``(key, task)`` pairs; ``task`` runs one of them and returns its
     statistics, of the kind ``counts`` (which reads its completion markers back). A
     ``"global"`` stage has no tasks: ``task`` is called once, with ``done``, in the run's
-    own process. ``inputs`` and ``outputs`` name the stages whose work files it reads
-    and the folder it writes (its own name, unless said otherwise).
+    own process. ``inputs`` names the stages whose work files it reads: the runner
+    refuses to run it before they ran (it writes the work folder of its own name).
     """
 
     name: str
@@ -90,7 +90,6 @@ class Stage:
     tasks: Callable[[Results], Sequence[tuple[str, Any]]] | None = None
     scope: Scope = "shard"
     inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
     when: bool = True  # whether this run runs it
     # Called with the stage's results before the next stage runs: raises to stop the run.
     check: Callable[[Any], None] | None = None
@@ -99,6 +98,8 @@ class Stage:
         if self.name not in STAGES:
             raise ValueError(f"stage {self.name!r} is not in the registry; add it to "
                              "thresher.pipeline.graph.STAGES")
+        if unknown := [i for i in self.inputs if i not in STAGES]:
+            raise ValueError(f"stage {self.name!r} reads {unknown}, which are not stages")
         if (self.scope == "global") != (self.tasks is None):
             raise ValueError(f"stage {self.name!r}: a global stage has no task list, "
                              "any other has one")
@@ -168,8 +169,9 @@ class Extension(Protocol):
         """Work done in the run's process while (or after) the outputs are written;
         returns what it did, its wall seconds and CPU seconds."""
 
-    def writes_beside(self) -> bool:
-        """Whether ``beside_write`` does any work."""
+    def beside_name(self) -> str | None:
+        """The name ``beside_write``'s seconds are listed under among the stages'
+        (``None``: it does no work)."""
 
     def summary(self, done: Results, extra: dict[str, Any]) -> dict[str, Any]:
         """The extension's section of the summary."""

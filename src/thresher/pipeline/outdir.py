@@ -79,8 +79,8 @@ def check_apart(inputs: tuple[str, ...], *, output: Path, work: str | None) -> N
     if local is not None:
         _check_work_place(folders[1][1], folders[0][1], local)
     for given in inputs:
-        if given == "-" or "://" in given:
-            continue
+        if given == "-" or "://" in given or given.startswith("@"):
+            continue  # a listing's local files are checked once found (check_found)
         _check_input(given, _real(given), folders)
 
 
@@ -183,7 +183,11 @@ class OutputDir:
                 path.unlink(missing_ok=True)
 
     def finish(self, identity: dict[str, Any]) -> None:
-        """Record that the outputs are complete (after summary.json is written)."""
+        """Record that the outputs are complete (after summary.json is written).
+
+        What a task lost mid-write left (its node died; another ran it again) goes first.
+        """
+        remove_temporaries(self.root, skip=(self.root / "_work",))
         write_atomically(self.root / MARKER, _encode({**identity, "finished": True}))
 
     def summary(self) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.blocks import Blocks, split_counted
-from thresher.core.sketch import MODE_AUTO, MODE_CHAR, MODE_WORD, choose_modes, sketch_texts
+from thresher.core.sketch import SHINGLE_MODES, choose_modes, sketch_as
 from thresher.io.batches import Batch, read_batches
 from thresher.io.records import (
     FOUND_GROUP,
@@ -28,16 +28,16 @@ from thresher.io.records import (
     Record,
     iter_lines,
 )
+from thresher.io.remote import local_shard
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
 from thresher.pipeline.counts import ReadCounts
 from thresher.pipeline.graph import shard_key
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["MODES", "NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
+__all__ = ["NO_TOKENS", "ReadTask", "marked_file", "read_stage_task", "sketch_rows"]
 
 _EMPTY = Batch.of_records([])  # for the meta table's schema when a shard has no record
-MODES = {"auto": MODE_AUTO, "word": MODE_WORD, "char": MODE_CHAR}
 NO_TOKENS = "no letters or digits after normalization"
 
 
@@ -114,8 +114,7 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
         "bytes": np.zeros(n, dtype=np.int64)}
     if not slots:
         return out, []
-    s = sketch_texts(texts, num_perm=num_perm, ngram=task.ngram, char_ngram=task.char_ngram,
-                     mode=MODES[task.shingle], seed=task.seed, prepared=prepared)
+    s = sketch_as(texts, task, num_perm=num_perm, prepared=prepared)
     idx = np.asarray(slots)
     out["sig"][idx], out["fp"][idx] = s.signatures[:, :kept], s.fingerprints
     out["mode"][idx] = s.modes
@@ -136,11 +135,10 @@ def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
     out, _ = sketch_rows(task, n, [], texts, whole=False)
     if not slots:
         return blocks, out, []
-    modes = choose_modes(tokens[:, 1], tokens[:, 2], MODES[task.shingle])
+    modes = choose_modes(tokens[:, 1], tokens[:, 2], SHINGLE_MODES[task.shingle])
     other = np.flatnonzero(tokens[:, 3] == 0)
     if other.shape[0]:
-        s = sketch_texts([texts[i] for i in other.tolist()], num_perm=0, ngram=task.ngram,
-                         char_ngram=task.char_ngram, mode=MODES[task.shingle], seed=task.seed)
+        s = sketch_as([texts[i] for i in other.tolist()], task, num_perm=0)
         fps[other], tokens[other, 0], modes[other] = s.fingerprints, s.n_tokens, s.modes
     idx = np.asarray(slots)
     out["fp"][idx], out["mode"][idx] = fps, modes
@@ -279,24 +277,26 @@ def read_stage_task(task: ReadTask) -> ReadCounts:
 
         files.update({key: work.appender("read", f"{name}.{key}") for key in pass_one_files()})
     found: Counter[str] = Counter()
-    for batch in read_batches(task.shard, task.fields, skipped=skipped, warc=task.warc):
-        found.update({_FOUND[b]: c for b, c in (batch.found or {}).items()})
-        if docs is not None:
-            docs.write(batch.records or [])
-        arrays, reasons = _batch_arrays(task, batch, files)
-        nbytes = arrays["bytes"]
-        table = _meta_table(batch, reasons, nbytes, _sort_values(task, batch))
-        writer.write_table(table)
-        for key in ("sig", "fp", "mode", "sh"):
-            if key in files:
-                files[key].write(arrays[key])
-        if "shoff" in files:
-            files["shoff"].write(shingles + np.cumsum(arrays["count"]))
-        shingles += int(arrays["count"].sum())
-        records += len(batch)
-        work.write_progress("read", name, records)
-        rejected += sum(r is not None for r in reasons)
-        text_bytes += int(nbytes.sum())
+    with local_shard(task.shard) as shard:  # an input at a URL: read from a local copy
+        batches = read_batches(shard, task.fields, skipped=skipped, warc=task.warc)
+        for batch in batches:
+            found.update({_FOUND[b]: c for b, c in (batch.found or {}).items()})
+            if docs is not None:
+                docs.write(batch.records or [])
+            arrays, reasons = _batch_arrays(task, batch, files)
+            nbytes = arrays["bytes"]
+            table = _meta_table(batch, reasons, nbytes, _sort_values(task, batch))
+            writer.write_table(table)
+            for key in ("sig", "fp", "mode", "sh"):
+                if key in files:
+                    files[key].write(arrays[key])
+            if "shoff" in files:
+                files["shoff"].write(shingles + np.cumsum(arrays["count"]))
+            shingles += int(arrays["count"].sum())
+            records += len(batch)
+            work.write_progress("read", name, records)
+            rejected += sum(r is not None for r in reasons)
+            text_bytes += int(nbytes.sum())
     writer.close(_meta_table(_EMPTY, [], np.zeros(0, np.int64)).schema)
     for f in files.values():
         f.close()

@@ -26,9 +26,11 @@ from thresher._version import __version__
 from thresher.config import Config
 from thresher.errors import ConfigError
 from thresher.executors import thread_pool
+from thresher.io import remote
 from thresher.io.atomic import write_atomically
 from thresher.io.hfdisk import finish_saved
 from thresher.io.hub import is_hub, local_paths
+from thresher.io.listing import expand
 from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
@@ -57,6 +59,7 @@ from thresher.pipeline.outdir import (
 from thresher.pipeline.plan import match_plan, plan_data
 from thresher.pipeline.progress import NullProgress, Progress
 from thresher.pipeline.read import ReadTask
+from thresher.pipeline.remote_out import RemoteOutputDir, check_apart_remote
 from thresher.pipeline.runner import Runner
 from thresher.pipeline.stages import annotate
 from thresher.pipeline.stages.pairs import PairsTask
@@ -69,16 +72,25 @@ __all__ = ["match_rule", "normal", "run_dedup", "stable_fingerprint"]
 log = logging.getLogger(__name__)
 
 def _absolute(path: str) -> str:
-    """An input as the summary names it: its absolute path (``-`` for standard input)."""
-    return path if path == "-" else str(Path(path).absolute())
+    """An input as the summary names it: its absolute path (``-`` for standard input, a
+    URL as given, a listing ``@`` and its own path)."""
+    if path == "-" or remote.is_remote(path):
+        return path
+    if path.startswith("@"):
+        return "@" + _absolute(path[1:])
+    return str(Path(path).absolute())
 
 
 def _manifest(shards: Sequence[Shard], digests: dict[str, str]) -> list[list[Any]]:
     """Each input file's path, size and modification time (standard input: ``-``, its
-    size and its SHA-256, in ``digests`` by the file it was spooled to)."""
+    size and its SHA-256, in ``digests`` by the file it was spooled to; an object at a
+    URL: its URL, size and ETag or modification time)."""
     out: list[list[Any]] = []
     for shard in shards:
         for path in shard.files:
+            if remote.is_remote(path):
+                out.append([path, *remote.info(path)])
+                continue
             st = os.stat(path)
             if path in digests:
                 out.append(["-", st.st_size, digests[path]])
@@ -110,18 +122,28 @@ def run_dedup(config: Config, *, progress: Progress | None = None,
     if any(is_hub(p) for p in config.input.paths):  # read from their local copies
         config = dataclasses.replace(config, input=dataclasses.replace(
             config.input, paths=local_paths(config.input.paths)))
+    at_url = remote.is_remote(config.output.directory)
     out = Path(config.output.directory)
-    check_apart(config.input.paths, output=out, work=config.output.work_dir)
+    work_dir = config.output.work_dir
+    check_apart_remote(config.input.paths, output=config.output.directory, work=work_dir)
+    if at_url and "-" in config.input.paths:
+        raise ConfigError("input - (standard input) needs a local output folder")
+    if not at_url:
+        check_apart(config.input.paths, output=out, work=work_dir)
     spool = str(out.absolute() / STDIN) if "-" in config.input.paths else None
+    found = {p: f for p in config.input.paths if (f := expand(p)) is not None}
+    local = [p for p in (config.output.directory, work_dir or config.output.directory)
+             if not remote.is_remote(p)]
     shards = discover(config.input.paths, txt_per_shard=config.input.txt_files_per_shard,
-                      skip=(str(out), config.output.work_dir or str(out)),
-                      split_bytes=config.input.split_bytes, stdin=spool)
-    check_found([f for s in shards for f in s.files if f != spool], output=out,
-                work=config.output.work_dir)  # links found inside the inputs
-    outdir = OutputDir(out)
+                      skip=tuple(local), split_bytes=config.input.split_bytes, stdin=spool,
+                      found=found)
+    check_found([f for s in shards for f in s.files  # links found inside the inputs
+                 if f != spool and not remote.is_remote(f)], output=out, work=work_dir)
+    outdir: OutputDir | RemoteOutputDir = (RemoteOutputDir(config.output.directory)
+                                           if at_url else OutputDir(out))
     marker = outdir.claim()
     try:
-        digests = {} if spool is None else {spool: spool_stdin(outdir.root)}
+        digests = {} if spool is None else {spool: spool_stdin(out)}
         return _claimed_run(config, progress, extension, shards=shards, outdir=outdir,
                             marker=marker, started=started, digests=digests)
     finally:
@@ -131,16 +153,18 @@ def run_dedup(config: Config, *, progress: Progress | None = None,
 
 
 def _claimed_run(config: Config, progress: Progress | None, extension: Extension | None, *,
-                 shards: list[Shard], outdir: OutputDir, marker: dict[str, Any] | None,
+                 shards: list[Shard], outdir: OutputDir | RemoteOutputDir,
+                 marker: dict[str, Any] | None,
                  started: float, digests: dict[str, str]) -> dict[str, Any]:
     """Run in an output folder this run holds: finish it, resume it, or start afresh."""
-    work_at = config.output.work_dir or outdir.root.absolute() / "_work"
+    root = _root(outdir)
+    work_at = config.output.work_dir or remote.join(root, "_work")
     work = WorkDir(work_at if is_url(work_at) else Path(work_at).absolute())
     fingerprint: dict[str, Any] = {
         "version": __version__, "config": config.results_fingerprint(),
         "inputs": _manifest(shards, digests),
         # the write stage's files are there: another output starts afresh
-        "output": str(outdir.root.absolute()),
+        "output": root,
         "index": None if extension is None else extension.fingerprint()}
     if extension is not None:
         fingerprint = extension.begin(work, fingerprint)
@@ -172,13 +196,18 @@ def _claimed_run(config: Config, progress: Progress | None, extension: Extension
     return summary
 
 
+def _root(outdir: OutputDir | RemoteOutputDir) -> str:
+    """The output folder as the fingerprint and summary name it: absolute, or a URL."""
+    return outdir.root if isinstance(outdir.root, str) else str(outdir.root.absolute())
+
+
 def _remove_work(config: Config, work: WorkDir) -> None:
     """Remove the work folder after a finished run, unless the user named or kept it."""
     if not config.output.keep_work and config.output.work_dir is None:
         work.remove()
 
 
-def _finished_before(outdir: OutputDir, marker: dict[str, Any] | None,
+def _finished_before(outdir: OutputDir | RemoteOutputDir, marker: dict[str, Any] | None,
                      identity: dict[str, Any], *, extension: Extension | None
                      ) -> dict[str, Any] | None:
     """The summary of the finished run whose outputs are already in the folder, if it
@@ -216,6 +245,10 @@ def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float
                             cfg.content.strip_boilerplate)
     if cfg.output.annotate:
         annotate.check_names([s for s, _, _ in whole])
+    if remote.is_remote(r.out) and cfg.output.format == "input" and any(
+            s.dataset for s in shards):
+        raise ConfigError("a save_to_disk input's kept folder is written to local folders "
+                          "only: pass --output-format parquet for an output at a URL")
     survivor.check_inputs(cfg.cluster, [s.kind for s in shards])
     warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
     content = cfg.content.match == "content"
@@ -253,7 +286,7 @@ def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float
         summary["annotated"] = annotated
     if extension is not None:
         summary["index"] = extension.summary(done, extra)
-    _write_json(r.out / "summary.json", summary)
+    _write_json(remote.join(r.out, "summary.json"), summary)
     return summary
 
 
@@ -261,10 +294,10 @@ def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
                   *, outputs: Callable[[], int]) -> tuple[int, dict[str, Any]]:
     """Write the outputs, and do the extension's work beside them (an index ``add``:
     commit the batch); return the kept texts' UTF-8 size and what the extension did."""
-    extra: dict[str, Any] = {}
-    beside = extension is not None and extension.writes_beside()
-    if beside and extension is not None and r.executor.workers > 1 and len(
-            _whole_files(ctx.shards)) > 1:
+    name = None if extension is None else extension.beside_name()
+    if extension is None or name is None:
+        return outputs(), {}
+    if r.executor.workers > 1 and len(_whole_files(ctx.shards)) > 1:
         # The extension writes in this process while the workers write the kept corpus
         # and the decisions: neither reads what the other writes. The workers' CPU is
         # counted by their clocks, this process's by its own.
@@ -272,12 +305,10 @@ def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
             running = side.submit(outputs)
             extra, wall, cpu = extension.beside_write(ctx, time.thread_time, 2)
             kept_bytes = running.result()
-        r.timings["index-add"], r.cpu["index-add"] = wall, cpu  # listed last, as it ends
     else:
         kept_bytes = outputs()
-        if beside and extension is not None:
-            extra, wall, cpu = extension.beside_write(ctx, time.process_time, 1)
-            r.timings["index-add"], r.cpu["index-add"] = wall, cpu
+        extra, wall, cpu = extension.beside_write(ctx, time.process_time, 1)
+    r.timings[name], r.cpu[name] = wall, cpu  # listed last, as it ends
     return kept_bytes, extra
 
 
@@ -289,20 +320,20 @@ def _outputs(r: Runner, ctx: Context, extension: Extension | None, *, done: Resu
     the kept texts' UTF-8 size."""
     cfg, work, n = r.config, r.work, ctx.n
     mh, content = cfg.minhash, ctx.src == "content"
-    kept_root = str(r.out / "kept")
+    kept_root = remote.join(r.out, "kept")
     labels = (f"word {mh.ngram}-grams", f"character {mh.char_ngram}-grams")
     decide = DecisionsTask(
-        work=str(work.root), n_shards=n, target=str(r.out / "decisions.parquet"),
+        work=str(work.root), n_shards=n, target=remote.join(r.out, "decisions.parquet"),
         threshold=mh.threshold, labels=labels,
         containment=cfg.content.containment,
         title_containment=cfg.content.title_containment, content=content,
         old=None if extension is None else extension.refs(work),
-        boilerplate=str(r.out / "boilerplate.parquet")
+        boilerplate=remote.join(r.out, "boilerplate.parquet")
         if cfg.content.strip_boilerplate else None,
         headlines=content and cfg.content.titles)
     pairs = [] if extension is not None else [("pairs", PairsTask(
         work=str(work.root), n_shards=n, chunks=chunks(done),
-        target=str(r.out / "pairs.parquet"), low=ctx.matching.candidate_threshold,
+        target=remote.join(r.out, "pairs.parquet"), low=ctx.matching.candidate_threshold,
         content=content))]  # against an index: no sweep
     tasks: list[tuple[str, WriteTask | DecisionsTask | PairsTask]] = [
         ("decisions", decide), *pairs, *[
@@ -312,10 +343,12 @@ def _outputs(r: Runner, ctx: Context, extension: Extension | None, *, done: Resu
             clean=tuple(range(first, last + 1)) if cfg.content.strip_boilerplate else (),
             name=name))
         for (s, first, last), name in zip(whole, names, strict=True)]]
-    os.makedirs(kept_root, exist_ok=True)  # there, empty, when nothing is kept
+    if not remote.is_remote(kept_root):  # there, empty, when nothing is kept
+        os.makedirs(kept_root, exist_ok=True)
     written = r.run(Stage(name="write", task=output_task, counts=WriteCounts,
                           inputs=("cluster",), tasks=lambda _: tasks), {})
-    if cfg.output.format == "input":  # a save_to_disk input's kept folder is one too
+    if cfg.output.format == "input" and not remote.is_remote(kept_root):
+        # a save_to_disk input's kept folder is one too
         finish_saved(list(ctx.shards), kept_root)
     decided = WriteCounts.of(written[0] if isinstance(written, list) else written)
     r.timings["decisions"] = float(decided.seconds)
@@ -330,19 +363,24 @@ def _annotate(r: Runner, whole: list[tuple[Shard, int, int]], offsets: Any
     written and how many could not be (see docs/outputs.md)."""
     r.run(Stage(name="sizes", scope="global", inputs=("cluster",), counts=SizeCounts,
                 task=lambda _: annotate.cluster_sizes(r.work)), {})
-    root = r.out / "annotated"
-    root.mkdir(exist_ok=True)
+    root = remote.join(r.out, "annotated")
+    if not remote.is_remote(root):
+        os.makedirs(root, exist_ok=True)
     done = r.run(Stage(name="annotate", task=annotate.annotate_task, counts=AnnotateCounts,
                        inputs=("sizes",),
                        tasks=lambda _: [(shard_key(first), annotate.AnnotateTask(
                            work=str(r.work.root), shard=shard, first=first,
                            start=int(offsets[first]), stop=int(offsets[last + 1]),
-                           records=int(offsets[-1]), root=str(root),
-                           decisions=str(r.out / "decisions.parquet"), fields=r.fields))
+                           records=int(offsets[-1]), root=root,
+                           decisions=remote.join(r.out, "decisions.parquet"), fields=r.fields))
                            for shard, first, last in whole]), {})
     written = AnnotateCounts.total(done).written
     return {"written": written, "left_out": int(offsets[-1]) - written}
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    write_atomically(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    text = (json.dumps(data, indent=2, sort_keys=False) + "\n").encode()
+    if remote.is_remote(path):
+        remote.write_bytes(path, text)
+    else:
+        write_atomically(path, text)

@@ -1,5 +1,6 @@
 """The runner: runs a plan's stages on an executor, skipping the tasks whose completion
-marker exists, and keeps each stage's progress, wall and CPU seconds."""
+marker exists, and keeps each stage's progress, wall and CPU seconds. A stage runs only
+after the stages it reads (its ``inputs``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any, Self
 
 from thresher.config import Config
 from thresher.core.sorting import stable_argsort
+from thresher.errors import StageError
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
+from thresher.io.remote import is_remote
 from thresher.pipeline.counts import Counts
 from thresher.pipeline.graph import Results, Stage
 from thresher.pipeline.progress import Progress
@@ -49,13 +52,24 @@ class _Poller:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class _Timed:
     """A stage's task function that also returns the CPU seconds its process spent on the
-    task: a stage's wall time includes waiting (on the disk, on other workers), this not."""
+    task: a stage's wall time includes waiting (on the disk, on other workers), this not.
+
+    A task whose completion marker exists returns the statistics it recorded: an executor
+    that runs a task again (Ray, after the node that ran it died before its result came
+    back) gets them without redoing work whose inputs the first attempt may have deleted.
+    """
 
     fn: Callable[[Any], Counts]
+    kind: type[Counts]  # what the task returns, and its marker holds
+    work: str  # the work folder, a path or URL
+    stage: str
 
-    def __call__(self, task: Any) -> tuple[Counts, float]:
+    def __call__(self, keyed: tuple[str, Any]) -> tuple[Counts, float]:
+        key, task = keyed
         start = time.process_time()
-        stats = self.fn(task)
+        stats = WorkDir(self.work).done(self.stage, key, self.kind)
+        if stats is None:
+            stats = self.fn(task)
         return stats, time.process_time() - start
 
 
@@ -73,10 +87,12 @@ class Runner:
     def __init__(self, config: Config, progress: Progress, work: WorkDir) -> None:
         self.config = config
         self.progress = progress
-        self.out = Path(config.output.directory).absolute()  # tasks may run elsewhere
+        directory = config.output.directory  # absolute: tasks may run elsewhere
+        self.out = directory if is_remote(directory) else str(Path(directory).absolute())
         self.work = work
         self.timings: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes
+        self.ran: list[str] = []  # the stages run (or found finished), in order
         self.executor: Executor = make_executor(config.run.executor, config.run.workers,
                                                 address=config.run.ray_address)
         _load_compiled_runtime()
@@ -91,6 +107,9 @@ class Runner:
     def run(self, stage: Stage, done: Results) -> Counts | list[Counts]:
         """Run one stage of the plan (given the results of those before it, by name);
         return its results: a global stage's statistics, another's per task."""
+        if missing := [i for i in stage.inputs if i not in self.ran]:
+            raise StageError(f"stage {stage.name!r} reads the work files of {missing}, "
+                             "which this run has not run: the plan lists it too early")
         stats: Counts | list[Counts]
         if stage.tasks is None:
             stats = self._single(stage, lambda: stage.task(done))
@@ -98,6 +117,7 @@ class Runner:
             stats = self._map(stage, stage.tasks(done))
         if stage.check is not None:
             stage.check(stats)
+        self.ran.append(stage.name)
         return stats
 
     def _map(self, stage: Stage, tasks: Sequence[tuple[str, Any]]) -> list[Counts]:
@@ -109,7 +129,9 @@ class Runner:
         self.progress.start(name, len(tasks))
         self.progress.advance(name, len(tasks) - len(todo))
         with _Poller(lambda: self._note(name, start)):
-            ran = self.executor.map(_Timed(fn=stage.task), [t for _, t in todo],
+            ran = self.executor.map(_Timed(fn=stage.task, kind=kind, work=str(self.work.root),
+                                           stage=name),
+                                    [(tasks[i][0], t) for i, t in todo],
                                     on_done=lambda _i: self.progress.advance(name))
         self.cpu[name] = round(sum(cpu for _, cpu in ran), 3)
         self._note(name, start)

@@ -11,12 +11,13 @@ from typing import Any
 
 from thresher._version import __version__
 from thresher.config import Config
+from thresher.io.remote import join, open_file
 from thresher.pipeline.counts import ClusterCounts, ContentCounts, EdgeCounts, ReadCounts
 
 __all__ = ["summarize"]
 
 
-def summarize(out: Path, config: Config, *, plan: dict[str, Any], read: ReadCounts,
+def summarize(out: str | Path, config: Config, *, plan: dict[str, Any], read: ReadCounts,
               cluster: ClusterCounts, edges: EdgeCounts, kept_bytes: int,
               content: ContentCounts | None, run: dict[str, Any],
               scope: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -30,8 +31,9 @@ def summarize(out: Path, config: Config, *, plan: dict[str, Any], read: ReadCoun
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    dec = pq.read_table(out / "decisions.parquet",
-                        columns=["decision", "match", "reason", "cluster", "file", "line"])
+    with open_file(join(out, "decisions.parquet")) as fh:  # a local file, or at a URL
+        dec = pq.read_table(fh, columns=["decision", "match", "reason", "cluster", "file",
+                                         "line"])
     decisions, matches = _value_counts(dec["decision"]), _value_counts(dec["match"])
     rejected_rows = dec.filter(pc.equal(dec["decision"], "rejected"))
     rejected = rejected_rows["reason"].to_pylist()

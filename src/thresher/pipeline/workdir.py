@@ -190,7 +190,8 @@ class WorkDir:
                 raise ConfigError(f"a work folder at a URL ({root}) needs fsspec: "
                                   "pip install 'thresher[remote]'") from exc
             try:
-                self.fs, base = fsspec.core.url_to_fs(str(root))
+                # no listings cache: the workers write where this process lists
+                self.fs, base = fsspec.core.url_to_fs(str(root), use_listings_cache=False)
             except (ImportError, ValueError) as exc:
                 raise ConfigError(f"cannot open the work folder {root}: {exc}") from exc
             self._base = str(base).rstrip("/")

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from thresher.errors import ConfigError, InputError
 from thresher.io.annotated import annotated_name, write_annotated
 from thresher.io.records import Fields
+from thresher.io.remote import local_shard, open_file, staged_folder
 from thresher.io.sources import Shard
 from thresher.io.warc import header_prefix
 from thresher.pipeline.counts import AnnotateCounts, ReadCounts, SizeCounts
@@ -51,10 +52,15 @@ def _sizes(work: WorkDir, rep: NDArray[np.int64], records: int) -> NDArray[np.in
 
 def _decision_rows(path: str, lo: int, hi: int) -> Any:
     """Rows ``lo`` to ``hi`` of ``decisions.parquet``, reading only their row groups."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    with open_file(path) as fh:  # a local file, or at a URL
+        return _rows_of(pq.ParquetFile(fh), lo, hi)
+
+
+def _rows_of(pf: Any, lo: int, hi: int) -> Any:
+    import pyarrow as pa
+
     first, parts, seen = None, [], 0
     for g in range(pf.metadata.num_row_groups):
         rows = pf.metadata.row_group(g).num_rows
@@ -99,7 +105,9 @@ def annotate_task(task: AnnotateTask) -> AnnotateCounts:
                    _sizes(work, rep, task.records))
     docs = (work.read_parquet("read", artifact(task.first, "docs.parquet"), ["offset", "end"])
             if task.shard.kind in ("warc", "wet") else None)
-    written = write_annotated(task.shard, marks, task.root, fields=task.fields, docs=docs)
+    # at URLs: the input read from a local copy, the output published once written
+    with staged_folder(task.root) as root, local_shard(task.shard) as shard:
+        written = write_annotated(shard, marks, root, fields=task.fields, docs=docs)
     stats = AnnotateCounts(written=written, records=task.stop - task.start)
     work.mark_done("annotate", shard_key(task.first), stats)
     return stats

@@ -12,11 +12,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.blocks import Blocks
-from thresher.core.cleaning import content_spans, decide, kept_content
-from thresher.core.content import KEEP, REASONS
+from thresher.core.cleaning import find_content, kept_content
+from thresher.core.content import REASONS
 from thresher.core.lookup import sorted_lookup
 from thresher.io.batches import BATCH, Decoded
-from thresher.pipeline.chrome import _KEPT, PARTITIONS
+from thresher.pipeline.chrome import PARTITIONS, PASS_ONE_KEPT
 from thresher.pipeline.counts import ContentCounts
 from thresher.pipeline.graph import shard_key
 from thresher.pipeline.pages import page_hashes
@@ -58,7 +58,7 @@ class _Shard:
 
     def __init__(self, work: WorkDir, name: str) -> None:
         self.a = {key: work.load_raw("read", f"{name}.{key}", dtype, width=width)
-                  for key, (dtype, width) in _KEPT.items()}
+                  for key, (dtype, width) in PASS_ONE_KEPT.items()}
         doc = np.asarray(self.a["doc"])
         self.slot = doc[:, 0].astype(bool)
         self.chars = doc[:, 3]
@@ -116,30 +116,29 @@ def content_task(task: ContentTask) -> ContentCounts:
         hi = min(lo + BATCH, kept.records)
         n = hi - lo
         slots, blocks, words, keys, ghash, (data, offsets) = kept.batch(lo, hi)
-        firsts = np.asarray(kept.a["first"][lo:hi])[np.asarray(slots, dtype=np.int64)]
-        fate, titles, heads = decide(blocks, words, ghash, kind=read.shard.kind, tables=tables,
-                                     keys=keys, firsts=firsts)
+        where = np.asarray(slots, dtype=np.int64)
+        found = find_content((data, offsets), blocks, ghash=ghash, kind=read.shard.kind,
+                             tables=tables, lengths=kept.chars[lo:hi][where],
+                             firsts=np.asarray(kept.a["first"][lo:hi])[where], keys=keys,
+                             words=words)
+        fate, keep = found.fate, found.keep
         doc_of = np.repeat(np.arange(len(slots)), np.diff(blocks.doc_offsets))
-        keep = fate == KEEP
         kept_blocks = np.flatnonzero(keep)
-        per_doc = np.bincount(doc_of[kept_blocks], minlength=len(slots))
-        content, content_off = kept_content((data, offsets), blocks, keep)
         span = np.full((n, 2), -1, dtype=np.int64)
         site = np.zeros(n, dtype=np.uint64)
         title = np.zeros(n, dtype=np.uint64)
         head = np.zeros(n, dtype=np.uint64)
         if slots:
-            where = np.asarray(slots)
             site[where] = ghash
-            title[where] = titles
-            head[where] = heads
-            found = per_doc > 0
-            lengths = kept.chars[lo:hi][where]
-            span[where] = content_spans(blocks, keep, lengths)
+            title[where] = found.titles
+            head[where] = found.heads
+            some = np.bincount(doc_of[kept_blocks], minlength=len(slots)) > 0
+            span[where] = found.spans
             size = blocks.end - blocks.start
             chars["blocks"] += int(size.sum())
-            chars["content"] += int(size[kept_blocks].sum()) + int(lengths[~found].sum())
-        texts = Decoded(content, content_off)
+            chars["content"] += (int(size[kept_blocks].sum())
+                                 + int(kept.chars[lo:hi][where][~some].sum()))
+        texts = Decoded(*found.text)
         if task.strip and ids is not None:
             gone = np.flatnonzero(~keep)
             spans = blocks.bytes[gone] + offsets[doc_of[gone]][:, None]
@@ -156,7 +155,7 @@ def content_task(task: ContentTask) -> ContentCounts:
             clean = Decoded(*kept_content((data, offsets), blocks, keep, gaps=True))
             by_slot = dict(zip(slots, clean[:], strict=True))
             cleaned.extend(by_slot.get(i) for i in range(n))
-        arrays, _ = sketch_rows(read, n, slots, texts, prepared=(content, content_off))
+        arrays, _ = sketch_rows(read, n, slots, texts, prepared=found.text)
         for key in ("sig", "fp", "mode", "sh"):
             files[key].write(arrays[key])
         files["span"].write(span)
@@ -179,7 +178,7 @@ def content_task(task: ContentTask) -> ContentCounts:
     del kept  # its maps of the files below
     # Nothing reads what pass one kept for this shard any more: the work folder then
     # holds about as much at its fullest as when pass two read the input again.
-    work.discard("read", [f"{name}.{key}" for key in _KEPT])
+    work.discard("read", [f"{name}.{key}" for key in PASS_ONE_KEPT])
     return stats
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE
 from thresher.io.atomic import temporary_name
+from thresher.io.remote import staged_file
 from thresher.pipeline.counts import WriteCounts
 from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import VERIFY_CHUNK, per_doc
@@ -60,8 +61,9 @@ class PairsTask:
 def pairs_task(task: PairsTask) -> WriteCounts:
     """Write the pairs; return how many were written."""
     work = WorkDir(task.work)
-    rows = write_pairs(work, task.n_shards, task.chunks, target=task.target, low=task.low,
-                       content=task.content)
+    with staged_file(task.target) as target:  # at a URL: published once written
+        rows = write_pairs(work, task.n_shards, task.chunks, target=target, low=task.low,
+                           content=task.content)
     stats = WriteCounts(pairs=rows)
     work.mark_done("write", "pairs", stats)
     return stats

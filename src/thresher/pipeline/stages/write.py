@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from thresher.io.atomic import temporary_name
 from thresher.io.records import Fields
+from thresher.io.remote import local_shard, staged_file, staged_folder
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
 from thresher.pipeline.counts import WriteCounts
@@ -79,8 +80,11 @@ def write_task(task: WriteTask) -> WriteCounts:
             if task.shard.kind in ("warc", "wet") else None)
     texts = [t for s in task.clean for t in work.read_parquet(
         "content", artifact(s, "clean.parquet"))["text"].to_pylist()] if task.clean else None
-    written = write_kept(task.shard, kind == KIND_KEPT, task.root, fmt=task.fmt,
-                         fields=task.fields, docs=docs, texts=texts, name=task.name)
+    # an output at a URL: written to a local folder, each file published before the
+    # task is marked done; an input at a URL: read from a local copy
+    with staged_folder(task.root) as root, local_shard(task.shard) as shard:
+        written = write_kept(shard, kind == KIND_KEPT, root, fmt=task.fmt,
+                             fields=task.fields, docs=docs, texts=texts, name=task.name)
     stats = WriteCounts(written=written)
     work.mark_done("write", shard_key(task.shard.index), stats)
     return stats
@@ -108,13 +112,16 @@ def decisions_task(task: DecisionsTask) -> WriteCounts:
     """Write the decisions; return the kept texts' UTF-8 size and the time it took."""
     start, cpu = time.perf_counter(), time.process_time()
     work = WorkDir(task.work)
-    os.makedirs(os.path.dirname(task.target) or ".", exist_ok=True)
-    kept_bytes = write_decisions(work, task.n_shards, task.target, threshold=task.threshold,
-                                 labels=task.labels, containment=task.containment,
-                                 title_containment=task.title_containment,
-                                 content=task.content, old=task.old, headlines=task.headlines)
+    with staged_file(task.target) as target:
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        kept_bytes = write_decisions(work, task.n_shards, target, threshold=task.threshold,
+                                     labels=task.labels, containment=task.containment,
+                                     title_containment=task.title_containment,
+                                     content=task.content, old=task.old,
+                                     headlines=task.headlines)
     if task.boilerplate is not None:
-        write_boilerplate(work, task.n_shards, Path(task.boilerplate))
+        with staged_file(task.boilerplate) as target:
+            write_boilerplate(work, task.n_shards, Path(target))
     stats = WriteCounts(kept_bytes=kept_bytes, seconds=round(time.perf_counter() - start, 3),
                         cpu=round(time.process_time() - cpu, 3))
     work.mark_done("write", "decisions", stats)

@@ -120,7 +120,7 @@ def _pair_html(p: SampledPair, cols: _Records, texts: dict[int, str]) -> str:
     ma, mb, wa, wb = compare_blocks(left, right)
     return (f'{head}<div class="pair"><div class="doc"><h4>{esc(cols.ids[p.a])} '
             f'<span class="note">{esc(cols.urls[p.a] or "")}</span></h4>'
-            f"{side_html(left, ma, DOC_CHARS, wa)}</div>"
+            f"{side_html(left, ma, DOC_CHARS, words=wa)}</div>"
             f'<div class="doc"><h4>{esc(cols.ids[p.b])} <span class="note">'
-            f'{esc(cols.urls[p.b] or "")}</span></h4>{side_html(right, mb, DOC_CHARS, wb)}</div>'
+            f'{esc(cols.urls[p.b] or "")}</span></h4>{side_html(right, mb, DOC_CHARS, words=wb)}</div>'
             "</div>")

@@ -107,7 +107,7 @@ def decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.
     counts, pages = tables(keys, ghash)
     scope = scoped(blocks.doc_offsets, counts, pages, ghash=ghash, words=blocks.stats[:, 0])
     model = load_model()
-    x = block_features(blocks, counts, scope.pages, words)
+    x = block_features(blocks, counts, scope.pages, words=words)
     p = np.where(scope.chrome, 0.0, predict(model, x))
     fate = select_content(blocks.doc_offsets, p, blocks.stats[:, 0], cut=model.cut,
                           drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),

@@ -62,7 +62,7 @@ class ReadTask:
     sort: str | None = None  # what --keep sorts by: "date", "number" (see survivor.py)
 
 
-def _meta_table(b: Batch, reasons: list[str | None], nbytes: NDArray[np.int64],
+def _meta_table(b: Batch, reasons: list[str | None], nbytes: NDArray[np.int64], *,
                 sort: NDArray[np.float64] | None = None) -> Any:
     import pyarrow as pa
 
@@ -94,7 +94,7 @@ def _sort_values(task: ReadTask, batch: Batch) -> NDArray[np.float64] | None:
     return sort_values(values, task.sort)
 
 
-def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], *,
+def sketch_rows(task: ReadTask, n: int, slots: list[int], *, texts: Sequence[str],
                 whole: bool = True,
                 prepared: tuple[NDArray[np.uint8], NDArray[np.int64]] | None = None
                 ) -> tuple[dict[str, NDArray[Any]], list[int]]:
@@ -124,7 +124,7 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
     return out, idx[s.n_tokens == 0].tolist()
 
 
-def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
+def counted_rows(task: ReadTask, n: int, slots: list[int], *, texts: Sequence[str],
                  prepared: tuple[NDArray[np.uint8], NDArray[np.int64]]
                  ) -> tuple[Blocks, dict[str, NDArray[Any]], list[int]]:
     """The blocks of ``texts`` (rows ``slots`` of a batch of ``n``, laid out as
@@ -132,7 +132,7 @@ def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
     them where it can (``split_counted``); the few texts that pass leaves are sketched.
     """
     blocks, fps, tokens = split_counted(*prepared)
-    out, _ = sketch_rows(task, n, [], texts, whole=False)
+    out, _ = sketch_rows(task, n, [], texts=texts, whole=False)
     if not slots:
         return blocks, out, []
     modes = choose_modes(tokens[:, 1], tokens[:, 2], SHINGLE_MODES[task.shingle])
@@ -156,14 +156,16 @@ def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
     slots = batch.slots
     reasons = list(batch.rejects)
     if not task.blocks:
-        out, empty = sketch_rows(task, len(batch), slots, batch.texts, prepared=batch.prepared)
+        out, empty = sketch_rows(task, len(batch), slots, texts=batch.texts,
+                                 prepared=batch.prepared)
         for i in empty:
             reasons[i] = NO_TOKENS
         return out, reasons
     from thresher.pipeline.chrome import pass_one, site_hashes
     from thresher.pipeline.pages import page_hashes
 
-    blocks, out, empty = counted_rows(task, len(batch), slots, batch.texts, batch.prepared)
+    blocks, out, empty = counted_rows(task, len(batch), slots, texts=batch.texts,
+                                      prepared=batch.prepared)
     for i in empty:
         reasons[i] = NO_TOKENS
     pass_one(files, len(batch), slots, chars=[batch.lengths[i] for i in slots],
@@ -285,7 +287,7 @@ def read_stage_task(task: ReadTask) -> ReadCounts:
                 docs.write(batch.records or [])
             arrays, reasons = _batch_arrays(task, batch, files)
             nbytes = arrays["bytes"]
-            table = _meta_table(batch, reasons, nbytes, _sort_values(task, batch))
+            table = _meta_table(batch, reasons, nbytes, sort=_sort_values(task, batch))
             writer.write_table(table)
             for key in ("sig", "fp", "mode", "sh"):
                 if key in files:

@@ -155,7 +155,7 @@ def content_task(task: ContentTask) -> ContentCounts:
             clean = Decoded(*kept_content((data, offsets), blocks, keep, gaps=True))
             by_slot = dict(zip(slots, clean[:], strict=True))
             cleaned.extend(by_slot.get(i) for i in range(n))
-        arrays, _ = sketch_rows(read, n, slots, texts, prepared=found.text)
+        arrays, _ = sketch_rows(read, n, slots, texts=texts, prepared=found.text)
         for key in ("sig", "fp", "mode", "sh"):
             files[key].write(arrays[key])
         files["span"].write(span)

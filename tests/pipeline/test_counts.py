@@ -96,3 +96,25 @@ def test_a_marker_of_fewer_fields_reads_back_with_zeros(tmp_path: Path) -> None:
     work = WorkDir(tmp_path)
     assert work.done("write", "00000", WriteCounts) == WriteCounts(written=7)
     assert work.done("write", "00001", ReadCounts) == ReadCounts(records=1)
+
+
+def test_a_task_run_again_returns_its_recorded_counts_typed(tmp_path: Path) -> None:
+    """An executor that runs a finished task again (a Ray retry) gets the counts its
+    marker holds, of the stage's kind, and the task is not run a second time."""
+    from thresher.pipeline.runner import _Timed
+
+    ran: list[str] = []
+
+    def task(name: str) -> EdgeCounts:
+        ran.append(name)
+        return EdgeCounts(edges=1, accepted=(1, 0), rejected=(0, 0))
+
+    work = WorkDir(tmp_path)
+    recorded = EdgeCounts(edges=5, accepted=(2, 3), rejected=(4, 0))
+    work.mark_done("edges", "chunk-00000", recorded)
+    timed = _Timed(fn=task, kind=EdgeCounts, work=str(tmp_path), stage="edges")
+    again, _ = timed(("chunk-00000", "first"))
+    assert again == recorded and type(again) is EdgeCounts and ran == []
+    fresh, _ = timed(("chunk-00001", "second"))
+    assert fresh == EdgeCounts(edges=1, accepted=(1, 0), rejected=(0, 0))
+    assert ran == ["second"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import errno
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from thresher.cli import main
+from thresher.pipeline.counts import Counts
 from thresher.pipeline.workdir import WorkDir
 
 from .conftest import write_jsonl
@@ -90,7 +90,7 @@ def full_disk_at_read(monkeypatch: pytest.MonkeyPatch, error: OSError | None = N
     they are forked from this one)."""
     real = WorkDir.mark_done
 
-    def mark_done(self: WorkDir, stage: str, task: str, stats: dict[str, Any]) -> None:
+    def mark_done(self: WorkDir, stage: str, task: str, stats: Counts) -> None:
         if stage == "read":
             where = self.path(stage, task)
             raise error or OSError(errno.ENOSPC, "No space left on device", str(where))

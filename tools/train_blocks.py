@@ -107,9 +107,11 @@ def export(clf, cut: float, drop: float) -> TreeModel:  # type: ignore[no-untype
             left.append(-1 if leaf else base + int(node["left"]))
             right.append(-1 if leaf else base + int(node["right"]))
             value.append(float(node["value"]))
-    return TreeModel(np.array(feature, np.int64), np.array(threshold), np.array(left, np.int64),
-                     np.array(right, np.int64), np.array(value), np.array(roots, np.int64),
-                     float(np.ravel(clf._baseline_prediction)[0]), FEATURES, cut, drop)
+    return TreeModel(feature=np.array(feature, np.int64), threshold=np.array(threshold),
+                     left=np.array(left, np.int64), right=np.array(right, np.int64),
+                     value=np.array(value), roots=np.array(roots, np.int64),
+                     baseline=float(np.ravel(clf._baseline_prediction)[0]), features=FEATURES,
+                     cut=cut, drop=drop)
 
 
 def main() -> None:

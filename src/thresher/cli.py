@@ -159,7 +159,7 @@ def main() -> None:
               "record that cannot be used, instead of rejecting it.")
 @_REPORT
 @_with(_QUIET_JSON)
-def dedup(config_file: Path | None, quiet: bool, as_json: bool, report: bool,
+def dedup(config_file: Path | None, quiet: bool, as_json: bool, *, report: bool,
           **options: Any) -> None:
     """Find exact and near-duplicate documents in INPUTS and write a deduplicated corpus.
 
@@ -252,7 +252,7 @@ def _show(run: Callable[[Any], dict[str, Any]], quiet: bool, as_json: bool, *,
               help="And this many others drawn at random.")
 @click.option("--text-budget", type=int, default=8_000_000, show_default=True,
               help="Characters of document text the page may embed for side-by-side views.")
-def report(run_dir: Path, output: Path | None, clusters: int, sample: int,
+def report(run_dir: Path, output: Path | None, clusters: int, *, sample: int,
            text_budget: int) -> None:
     """Write one self-contained HTML page about the run in RUN_DIR: counts, plots,
     clusters side by side, rejected records."""
@@ -296,7 +296,7 @@ def plan(config_file: Path | None, as_json: bool, **options: Any) -> None:
 @click.option("--pairs", type=int, default=4, show_default=True,
               help="Pairs drawn from each similarity band for the page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep as JSON.")
-def sweep_command(run_dir: Path, step: float, page: Path | None, pairs: int,
+def sweep_command(run_dir: Path, step: float, page: Path | None, *, pairs: int,
                   as_json: bool) -> None:
     """What other thresholds would do to the finished run in RUN_DIR: duplicates,
     clusters and the largest cluster per threshold, exactly as a rerun gives them."""
@@ -335,7 +335,7 @@ def index_create(path: Path, as_json: bool, **options: Any) -> None:
     click.echo(json.dumps(stats, indent=2) if as_json else f"created {stats['path']}")
 
 
-def _index_run(mode: str, path: Path, inputs: tuple[str, ...], given_output: str, *,
+def _index_run(mode: str, path: Path, inputs: tuple[str, ...], *, given_output: str,
                flags: dict[str, Any], options: dict[str, Any]) -> None:
     """Run ``index add`` or ``query``; ``flags``: config_file, report, quiet, as_json."""
     from thresher import index
@@ -365,7 +365,7 @@ def index_add(path: Path, inputs: tuple[str, ...], output: str, **options: Any) 
     """Deduplicate INPUTS against themselves and the index at PATH, write OUTPUT as dedup
     does, and add the kept documents to the index as one batch."""
     flags = {k: options.pop(k) for k in _FLAGS}
-    _index_run("add", path, inputs, output, flags=flags, options=options)
+    _index_run("add", path, inputs, given_output=output, flags=flags, options=options)
 
 
 @index_group.command("query")
@@ -373,7 +373,7 @@ def index_add(path: Path, inputs: tuple[str, ...], output: str, **options: Any) 
 def index_query(path: Path, inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Like add, but leave the index as it is: report only."""
     flags = {k: options.pop(k) for k in _FLAGS}
-    _index_run("query", path, inputs, output, flags=flags, options=options)
+    _index_run("query", path, inputs, given_output=output, flags=flags, options=options)
 
 
 @index_group.command("stats")
@@ -410,7 +410,7 @@ def index_stats(path: Path, as_json: bool) -> None:
 @click.option("--allow-host", "allow_hosts", multiple=True, help="Also answer requests whose "
               "Host header names this (repeat for more); others get a 403.")
 @click.option("-q", "--quiet", is_flag=True, help="No startup or access lines on stderr.")
-def serve(path: Path, host: str, port: int, allow_add: bool, token_file: Path | None,
+def serve(path: Path, host: str, port: int, *, allow_add: bool, token_file: Path | None,
           allow_hosts: tuple[str, ...], quiet: bool) -> None:
     """Serve the index at PATH over HTTP (pip install 'thresher[serve]'): POST /query with
     {"text", "url"} or {"documents": [...]}; GET /health, /stats; POST /add if allowed."""

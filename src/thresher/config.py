@@ -373,7 +373,7 @@ def _wanted(section: str, name: str) -> tuple[type[Any], bool]:
     return (str if typing.get_origin(hint) is Literal else hint), optional
 
 
-def _typed(key: str, section: str, name: str, value: Any) -> Any:
+def _typed(key: str, section: str, name: str, *, value: Any) -> Any:
     """Return ``value`` as field ``name`` of ``section`` holds it, or say which type it wants."""
     if name in _PATH_FIELDS:
         many = name == "paths" and isinstance(value, (list, tuple))
@@ -412,7 +412,7 @@ def config_from_mapping(options: Mapping[str, Any]) -> Config:
     """
     parts: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     for key, section, name, value in _items(options):
-        parts[section][name] = _typed(key, section, name, value)
+        parts[section][name] = _typed(key, section, name, value=value)
     if "paths" in parts["input"]:
         raw = parts["input"]["paths"]
         raw = [raw] if isinstance(raw, (str, os.PathLike)) else raw
@@ -460,7 +460,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
                 raise ConfigError(f"{key} is given twice (also as {seen[section, name]}): "
                                   "keep one")
             seen[section, name] = key
-            tables.setdefault(section, {})[name] = _typed(key, section, name, value)
+            tables.setdefault(section, {})[name] = _typed(key, section, name, value=value)
     except ConfigError as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
     return tables

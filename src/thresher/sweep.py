@@ -28,7 +28,7 @@ from thresher.pipeline.plan import MatchPlan, match_plan
 __all__ = ["Outcome", "SampledPair", "Sweep", "sweep", "sweep_data"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Outcome:
     """What a run at ``threshold`` gives (with the run's candidates).
 
@@ -48,7 +48,7 @@ class Outcome:
     pin: bool  # a rerun must be given the run's --bands and --rows to seek its candidates
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SampledPair:
     """A verified pair drawn from a similarity band, with the thresholds it matches at.
 
@@ -69,7 +69,7 @@ class SampledPair:
     matched_at: tuple[float, ...]  # the swept thresholds at which the rule matches it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sweep:
     """One run's outcomes over thresholds, and pairs sampled per similarity band.
 
@@ -97,7 +97,7 @@ class Sweep:
     band_width: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Judged:
     """The run's verified candidates and exact copies, and what the rule and the
     clustering read of each record."""
@@ -144,15 +144,18 @@ def sweep(run_dir: str | Path, *, step: float = 0.05, pairs_per_band: int = 4,
     for t in (x for x in grid if x >= plan.candidate_threshold):
         at = match_plan(_config(summary, t))
         hit, counts = _outcome(judged, at)
-        outcomes.append(Outcome(t, *counts, pin=not plan.chosen or (at.bands, at.rows) != (
-            plan.bands, plan.rows)))
+        duplicates, clusters, largest = counts
+        outcomes.append(Outcome(threshold=t, duplicates=duplicates, clusters=clusters,
+                                largest=largest, pin=not plan.chosen or (
+                                    at.bands, at.rows) != (plan.bands, plan.rows)))
         hits.append(hit)
     samples, in_band = _samples(judged, outcomes, hits, low=plan.candidate_threshold,
                                 width=band_width, k=pairs_per_band, seed=seed)
-    return Sweep(run, plan, tuple(outcomes),
-                 tuple(x for x in grid if x < plan.candidate_threshold),
-                 tuple(summary.get("run", {}).get("inputs") or summary["config"]["input"][
-                     "paths"]), _changed(summary["config"]), samples, in_band, band_width)
+    return Sweep(run=run, plan=plan, outcomes=tuple(outcomes),
+                 below=tuple(x for x in grid if x < plan.candidate_threshold),
+                 inputs=tuple(summary.get("run", {}).get("inputs") or summary["config"][
+                     "input"]["paths"]), options=_changed(summary["config"]),
+                 samples=samples, in_band=in_band, band_width=band_width)
 
 
 def _load(run: Path) -> tuple[dict[str, Any], _Judged]:
@@ -219,11 +222,11 @@ def _outcome(j: _Judged, plan: MatchPlan) -> tuple[NDArray[np.bool_], tuple[int,
     from thresher.pipeline.dedup import match_rule
 
     rule = match_rule(plan)
-    hit, why = rule.decide(j.sim, j.cont, j.shared, j.keys.get("site"), j.keys.get("title"),
-                           j.keys.get("page"))
+    hit, why = rule.decide(j.sim, j.cont, j.shared, sites=j.keys.get("site"),
+                           titles=j.keys.get("title"), pages=j.keys.get("page"))
     u, v = j.a[hit], j.b[hit]
     way = ways_of(why[hit], j.size[u], j.size[v])
-    members, rep, _ = cluster_nodes(j.rank, u, v, j.sim[hit], fwd=(way & WAY_FWD) != 0,
+    members, rep, _ = cluster_nodes(j.rank, u, v, sim=j.sim[hit], fwd=(way & WAY_FWD) != 0,
                                     bwd=(way & WAY_BWD) != 0)
     # An exact copy follows its leader, to the leader's representative (as the run does).
     final = np.arange(j.rank.shape[0], dtype=np.int64)
@@ -249,8 +252,10 @@ def _samples(j: _Judged, outcomes: list[Outcome], hits: list[NDArray[np.bool_]],
         inside = np.flatnonzero((j.sim >= edge) & ((j.sim < top) | (top >= 1.0)))
         picked = np.sort(rng.choice(inside, min(k, inside.shape[0]), replace=False))
         out[edge] = tuple(SampledPair(
-            int(j.a[i]), int(j.b[i]), float(j.sim[i]), float(j.cont[i]), j.match[i],
-            tuple(o.threshold for o, hit in zip(outcomes, hits, strict=True) if hit[i]))
+            a=int(j.a[i]), b=int(j.b[i]), similarity=float(j.sim[i]),
+            containment=float(j.cont[i]), match=j.match[i],
+            matched_at=tuple(o.threshold for o, hit in zip(outcomes, hits, strict=True)
+                             if hit[i]))
             for i in picked.tolist())
         counts[edge] = int(inside.shape[0])
         edge = top

@@ -31,7 +31,7 @@ def write_sweep_page(sweep: Sweep, target: str | Path, *, rerun: dict[float, lis
     wanted = {x for pairs in sweep.samples.values() for p in pairs for x in (p.a, p.b)}
     texts = read_texts(summary, decisions, wanted)
     cols.chrome_of({cols.ids[r] for r in wanted})
-    bands = "".join(_band_html(sweep, edge, pairs, cols, texts)
+    bands = "".join(_band_html(sweep, edge, pairs, cols=cols, texts=texts)
                     for edge, pairs in reversed(sweep.samples.items()))
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>thresher sweep: {esc(sweep.run.name)}</title>
@@ -100,7 +100,7 @@ def _table_html(sweep: Sweep, rerun: dict[float, list[str]]) -> str:
             f"</th></tr>{rows}</table>{below}")
 
 
-def _band_html(sweep: Sweep, edge: float, pairs: tuple[SampledPair, ...], cols: _Records,
+def _band_html(sweep: Sweep, edge: float, pairs: tuple[SampledPair, ...], *, cols: _Records,
                texts: dict[int, str]) -> str:
     top = min(round(edge + sweep.band_width, 4), 1.0)
     head = (f"<h3>Jaccard {edge} to {top}: {sweep.in_band[edge]:,} verified pairs, "
@@ -120,7 +120,7 @@ def _pair_html(p: SampledPair, cols: _Records, texts: dict[int, str]) -> str:
     ma, mb, wa, wb = compare_blocks(left, right)
     return (f'{head}<div class="pair"><div class="doc"><h4>{esc(cols.ids[p.a])} '
             f'<span class="note">{esc(cols.urls[p.a] or "")}</span></h4>'
-            f"{side_html(left, ma, DOC_CHARS, wa)}</div>"
+            f"{side_html(left, ma, DOC_CHARS, words=wa)}</div>"
             f'<div class="doc"><h4>{esc(cols.ids[p.b])} <span class="note">'
-            f'{esc(cols.urls[p.b] or "")}</span></h4>{side_html(right, mb, DOC_CHARS, wb)}</div>'
+            f'{esc(cols.urls[p.b] or "")}</span></h4>{side_html(right, mb, DOC_CHARS, words=wb)}</div>'
             "</div>")

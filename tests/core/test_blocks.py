@@ -153,7 +153,7 @@ def test_kept_word_features_give_the_same_rows() -> None:
                       "Menu | Home\nThe valley road reopens when the river falls."), "one"])
     counts, pages = np.arange(b.key.shape[0]) % 3 + 1, np.array([5, 5])
     assert (word_features(b)[:, 0] >= 0).any()  # the title's words are found
-    np.testing.assert_array_equal(block_features(b, counts, pages, word_features(b)),
+    np.testing.assert_array_equal(block_features(b, counts, pages, words=word_features(b)),
                                   block_features(b, counts, pages))
 
 
@@ -225,14 +225,16 @@ def test_the_read_stage_counts_in_the_split_what_the_sketch_counts(shingle: str)
     from thresher.io.sources import Shard
     from thresher.pipeline.read import ReadTask, counted_rows, sketch_rows
 
-    task = ReadTask(work="", shard=Shard(0, "jsonl", (), ()), fields=Fields(), num_perm=16,
+    task = ReadTask(work="", shard=Shard(index=0, kind="jsonl", files=(), names=()),
+                    fields=Fields(), num_perm=16,
                     ngram=5, char_ngram=5, shingle=shingle, seed=7, blocks=True)
     texts = ["Plain text.\nTwo lines", "Stra\xdfe und Br\xfccke", "...!", "Brand\u2122 name",
              "\u65e5\u672c\u8a9e\u306e\u6587\u7ae0", "Ｗｉｄｅ ｔｅｘｔ", "e\u0301\u0323 x"]
     slots = [0, 2, 3, 5, 6, 8, 9]
     prepared = prepare_batch(texts)
-    _, got, got_empty = counted_rows(task, 10, slots, texts, prepared)
-    want, want_empty = sketch_rows(task, 10, slots, texts, whole=False, prepared=prepared)
+    _, got, got_empty = counted_rows(task, 10, slots, texts=texts, prepared=prepared)
+    want, want_empty = sketch_rows(task, 10, slots, texts=texts, whole=False,
+                                   prepared=prepared)
     assert got_empty == want_empty == [3]
     assert got.keys() == want.keys()
     for key in want:

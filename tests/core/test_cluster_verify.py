@@ -15,7 +15,7 @@ def test_jaccard_matches_python_sets() -> None:
     offsets[1:] = np.cumsum([len(s) for s in sets])
     flat, off = distinct_sets(np.concatenate(sets), offsets)
     left, right = np.repeat(np.arange(30), 30), np.tile(np.arange(30), 30)
-    got = jaccard_pairs(flat, off, left, right)
+    got = jaccard_pairs(flat, off, left, right=right)
     for g, i, j in zip(got, left, right, strict=True):
         a, b = set(sets[i].tolist()), set(sets[j].tolist())
         assert abs(g - len(a & b) / len(a | b)) < 1e-12
@@ -25,7 +25,7 @@ def test_chain_is_cut_at_the_representative() -> None:
     # 0-1, 1-2, 2-3 all match, but only neighbours: a chain must not become one cluster
     rank = np.arange(4)
     rep, sim = greedy_clusters(rank, np.array([0, 1, 2]), np.array([1, 2, 3]),
-                               np.array([0.9, 0.85, 0.95]))
+                               sim=np.array([0.9, 0.85, 0.95]))
     assert rep.tolist() == [1, 1, 1, 3]  # 1 and 2 match two others; 1 ranks first
     assert sim.tolist() == [0.9, 1.0, 0.85, 1.0]
 
@@ -33,13 +33,13 @@ def test_chain_is_cut_at_the_representative() -> None:
 def test_most_connected_document_is_the_representative() -> None:
     # a source with two copies that do not match each other: the source is the centre
     rank = np.array([2, 0, 1])  # the copies rank before the source (say, longer)
-    rep, _ = greedy_clusters(rank, np.array([0, 0]), np.array([1, 2]), np.array([0.9, 0.9]))
+    rep, _ = greedy_clusters(rank, np.array([0, 0]), np.array([1, 2]), sim=np.array([0.9, 0.9]))
     assert rep.tolist() == [0, 0, 0]
 
 
 def test_rank_breaks_ties_between_equally_connected() -> None:
     rank = np.array([1, 0])
-    rep, _ = greedy_clusters(rank, np.array([0]), np.array([1]), np.array([0.9]))
+    rep, _ = greedy_clusters(rank, np.array([0]), np.array([1]), sim=np.array([0.9]))
     assert rep.tolist() == [1, 1]
 
 
@@ -57,7 +57,7 @@ def test_members_are_direct_neighbours_of_their_representative(
     rank = np.array(perm)
     u = np.array([a for a, _ in pairs], dtype=np.int64)
     v = np.array([b for _, b in pairs], dtype=np.int64)
-    rep, _ = greedy_clusters(rank, u, v, np.full(len(pairs), 0.9))
+    rep, _ = greedy_clusters(rank, u, v, sim=np.full(len(pairs), 0.9))
     linked = {frozenset(p) for p in pairs}
     for doc, r in enumerate(rep.tolist()):
         assert rep[r] == r  # representatives represent themselves: clusters partition
@@ -74,7 +74,7 @@ def test_containment_points_to_the_containing_document() -> None:
     directed = np.array([True, True])
     fwd = may_take(size[u], size[v], directed)
     bwd = may_take(size[v], size[u], directed)
-    rep, _ = greedy_clusters(rank, u, v, np.array([0.3, 0.3]), fwd=fwd, bwd=bwd)
+    rep, _ = greedy_clusters(rank, u, v, sim=np.array([0.3, 0.3]), fwd=fwd, bwd=bwd)
     assert rep.tolist() == [1, 1, 2]  # the short page goes to a long one; both long stay
 
 
@@ -110,7 +110,7 @@ def test_no_document_is_taken_by_a_much_shorter_one(
     size = np.array(sizes, dtype=np.int64)
     directed = np.array(kinds[:len(pairs)], dtype=bool)
     fwd, bwd = may_take(size[u], size[v], directed), may_take(size[v], size[u], directed)
-    rep, _ = greedy_clusters(np.arange(30), u, v, np.full(len(pairs), 0.9), fwd=fwd, bwd=bwd)
+    rep, _ = greedy_clusters(np.arange(30), u, v, sim=np.full(len(pairs), 0.9), fwd=fwd, bwd=bwd)
     allowed = {(a, b) for a, b, f in zip(u.tolist(), v.tolist(), fwd.tolist(), strict=True)
                if f} | {(b, a) for a, b, g in zip(u.tolist(), v.tolist(), bwd.tolist(),
                                                    strict=True) if g}
@@ -123,16 +123,16 @@ def test_priority_comes_before_connections() -> None:
     # the source matches both copies, but --keep prefers copy 2, then copy 1
     rank = np.array([0, 1, 2])
     u, v, sim = np.array([0, 0]), np.array([1, 2]), np.array([0.9, 0.95])
-    rep, s = greedy_clusters(rank, u, v, sim, priority=np.array([2, 1, 0]))
+    rep, s = greedy_clusters(rank, u, v, sim=sim, priority=np.array([2, 1, 0]))
     assert rep.tolist() == [2, 1, 2]  # 2 takes its neighbour 0; 1 matches 0 only: alone
     assert s.tolist() == [0.95, 1.0, 1.0]
-    rep, _ = greedy_clusters(rank, u, v, sim, priority=np.array([0, 0, 0]))
+    rep, _ = greedy_clusters(rank, u, v, sim=sim, priority=np.array([0, 0, 0]))
     assert rep.tolist() == [0, 0, 0]  # ties: the default order, connections first
 
 
 def test_a_contained_document_never_stands_first() -> None:
     # 1 is contained in 0 (only 0 may take it): though 1 comes first, 0 takes it
-    rep, _ = greedy_clusters(np.arange(2), np.array([0]), np.array([1]), np.array([0.6]),
+    rep, _ = greedy_clusters(np.arange(2), np.array([0]), np.array([1]), sim=np.array([0.6]),
                              fwd=np.array([True]), bwd=np.array([False]),
                              priority=np.array([1, 0]))
     assert rep.tolist() == [0, 0]
@@ -151,7 +151,7 @@ def test_any_priority_keeps_members_next_to_their_representative(
     fwd = np.array(kinds[:len(pairs)], dtype=bool)
     bwd = ~fwd | np.array(kinds[::-1][:len(pairs)], dtype=bool)  # never neither way
     prio = np.array(first)
-    rep, _ = greedy_clusters(np.arange(30), u, v, np.full(len(pairs), 0.9), fwd=fwd,
+    rep, _ = greedy_clusters(np.arange(30), u, v, sim=np.full(len(pairs), 0.9), fwd=fwd,
                              bwd=bwd, priority=prio)
     allowed = {(a, b) for a, b, f in zip(u.tolist(), v.tolist(), fwd.tolist(), strict=True)
                if f} | {(b, a) for a, b, g in zip(u.tolist(), v.tolist(), bwd.tolist(),

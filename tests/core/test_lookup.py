@@ -29,21 +29,21 @@ def test_sorted_lookup_finds_each_keys_first_entry(size: int, queries: int,
     for k, v in zip(table.tolist(), values.tolist(), strict=True):
         first.setdefault(k, v)
     expected = [first.get(k, -7) for k in keys.tolist()]
-    assert sorted_lookup(keys, table, values, -7).tolist() == expected
+    assert sorted_lookup(keys, table, values, default=-7).tolist() == expected
 
 
 def test_fenced_and_sorted_lookups_agree() -> None:
     rng = np.random.default_rng(3)
     table = np.sort(rng.integers(0, 50, 400).astype(np.uint64))
     keys = np.sort(rng.integers(0, 60, 100).astype(np.uint64))
-    which, at = fenced_lookup(keys, table, np.ascontiguousarray(table[::8]), 8)
+    which, at = fenced_lookup(keys, table, np.ascontiguousarray(table[::8]), step=8)
     first = np.full(keys.shape[0], -1)
     for i in range(keys.shape[0]):
         hits = at[which == i]
         want = np.flatnonzero(table == keys[i])
         assert hits.tolist() == want.tolist()
         first[i] = hits[0] if hits.shape[0] else -1
-    assert sorted_lookup(keys, table, np.arange(400), -1).tolist() == first.tolist()
+    assert sorted_lookup(keys, table, np.arange(400), default=-1).tolist() == first.tolist()
 
 
 def test_pair_lookup_many_rows_searched_in_order() -> None:

@@ -64,7 +64,7 @@ def test_sorting_keys_dealt_elsewhere_gives_the_same_order(name: str) -> None:
     want = np.argsort(keys, kind="stable")
     for pool in (None, ThreadPoolExecutor(1)):
         dealt, carried = keys[by_part].copy(), by_part.copy()
-        sort_dealt(starts, carried, dealt, pool)
+        sort_dealt(starts, carried, dealt, pool=pool)
         assert np.array_equal(carried, want) and np.array_equal(dealt, keys[want])
         if pool is not None:
             pool.shutdown()

@@ -14,7 +14,7 @@ def _heads(texts: list[str], counts: list[int] | None = None, pages: int = 1) ->
     c = np.ones(blocks.key.shape[0], dtype=np.int64)
     if counts is not None:
         c[blocks.doc_offsets[:-1]] = counts  # the site's pages that carry each first line
-    keys = head_keys(blocks, first_keys(blocks), c, np.full(len(texts), pages, np.int64))
+    keys = head_keys(blocks, first_keys(blocks), c, pages=np.full(len(texts), pages, np.int64))
     return [int(k) for k in keys]
 
 
@@ -57,7 +57,7 @@ def test_a_number_its_site_repeats_is_no_headline_and_keeps_a_headlined_page_apa
                            "Furniture\nshared line one\nshared line two"])
     counts = np.ones(blocks.key.shape[0], dtype=np.int64)
     counts[0] = 3
-    keys = head_keys(blocks, first_keys(blocks), counts, np.array([4, 1], np.int64))
+    keys = head_keys(blocks, first_keys(blocks), counts, pages=np.array([4, 1], np.int64))
     assert keys[0] != 0 and not keys[0] & int(HEADLINE) and keys[1] & int(HEADLINE)
     assert not headlines_allow(keys[:1], keys[1:]).any()
 
@@ -65,5 +65,5 @@ def test_a_number_its_site_repeats_is_no_headline_and_keeps_a_headlined_page_apa
 def test_within_a_site_a_first_line_without_letters_still_tells_pages_apart() -> None:
     blocks = split_blocks(["#10\nbody", "Reviews\nbody"])
     counts = np.ones(blocks.key.shape[0], dtype=np.int64)
-    titles = title_keys(blocks, blocks.key, counts, np.full(2, 8, np.int64))
+    titles = title_keys(blocks, blocks.key, counts, pages=np.full(2, 8, np.int64))
     assert titles[0] != 0 and titles[1] != 0 and titles[0] != titles[1]

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from thresher.cli import main
 from thresher.errors import WorkerError
 from thresher.executors import LocalExecutor
+from thresher.pipeline.counts import Counts
 from thresher.pipeline.workdir import WorkDir
 
 from ..conftest import write_jsonl
@@ -107,7 +107,7 @@ def test_dedup_with_a_killed_worker_prints_one_line(tmp_path: Path,
                     [{"id": f"{part}-{i}", "text": f"words {part} {i} " * 8} for i in range(3)])
     real, parent = WorkDir.mark_done, os.getpid()
 
-    def mark_done(self: WorkDir, stage: str, task: str, stats: dict[str, Any]) -> None:
+    def mark_done(self: WorkDir, stage: str, task: str, stats: Counts) -> None:
         if os.getpid() != parent:  # in a worker (forked from this process)
             os.kill(os.getpid(), signal.SIGKILL)
         real(self, stage, task, stats)

@@ -350,7 +350,7 @@ def test_probe_tasks_however_grouped_decide_alike(tmp_path: Path,
     tasks: list[tuple[int, ...]] = []
     real = probe.probe_task
 
-    def counted(task: probe.ProbeTask) -> dict[str, object]:
+    def counted(task: probe.ProbeTask) -> probe.ProbeCounts:
         tasks.append(task.shards)
         return real(task)
 

@@ -259,8 +259,8 @@ def test_summed_site_tables_answer_what_the_segments_sum_to(tmp_path: Path) -> N
     counts, pages = site_stats(segs, keys, ghash)
     assert counts.sum() > 0 and pages.sum() > 0
     t = summed_site_tables(segs)
-    assert sorted_lookup(keys, t["tkeys"], t["tcounts"], 0).tolist() == counts.tolist()
-    assert sorted_lookup(ghash, t["gkeys"], t["gpages"], 0).tolist() == pages.tolist()
+    assert sorted_lookup(keys, t["tkeys"], t["tcounts"], default=0).tolist() == counts.tolist()
+    assert sorted_lookup(ghash, t["gkeys"], t["gpages"], default=0).tolist() == pages.tolist()
 
 
 def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:
@@ -270,7 +270,7 @@ def test_store_keys_are_the_band_keys_with_the_band_mixed_in() -> None:
     rng = np.random.default_rng(4)
     sig = rng.integers(0, 2**32, size=(7, 12), dtype=np.uint64).astype(np.uint32)
     title = np.array([0, 5, 0, 0, 9, 0, 0], dtype=np.uint64)
-    keys, owners = store_keys(sig, 3, 4, title)
+    keys, owners = store_keys(sig, 3, 4, title=title)
     want = []
     for b in range(3):
         k = band_keys(np.ascontiguousarray(sig[:, b * 4:(b + 1) * 4]), 0, 4)
@@ -305,7 +305,7 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
         local = np.flatnonzero(rng.random(n) < 0.8)
         title = np.where(rng.random(local.shape[0]) < 0.3,
                          rng.integers(1, 50, local.shape[0]), 0).astype(np.uint64)
-        keys, owners = store_keys(sig[local], bands, rows, title)
+        keys, owners = store_keys(sig[local], bands, rows, title=title)
         all_keys.append(keys)
         all_owners.append(owners + first)
         first += local.shape[0]
@@ -322,8 +322,8 @@ def test_keys_dealt_shard_by_shard_are_the_stable_sort_of_all_keys(tmp_path: Pat
         count_store_keys(sig, local, bands, rows, *titled[s], bits, counts[s])
     for threads in (1, 2):
         helpers = thread_pool(threads - 1)
-        owners, got = _sorted_keys(work, "content", locals_, titled, counts, bands=bands,
-                                   rows=rows, columns=bands * rows, bits=bits,
+        owners, got = _sorted_keys(work, "content", locals_, titled=titled, counts=counts,
+                                   bands=bands, rows=rows, columns=bands * rows, bits=bits,
                                    helpers=helpers)
         helpers.shutdown()
         assert owners.dtype == np.uint32 and np.array_equal(got, want_keys)

@@ -54,7 +54,9 @@ def test_a_record_gets_its_headers_before_the_blank_line(packed: bool) -> None:
 
 
 def test_text_files_have_one_sidecar_per_group() -> None:
-    shard = Shard(0, "txt", ("/d/a/b.txt", "/d/c.txt"), ("a/b.txt", "c.txt"), "crawl/")
+    shard = Shard(index=0, kind="txt", files=("/d/a/b.txt", "/d/c.txt"),
+                  names=("a/b.txt", "c.txt"), prefix="crawl/")
     assert annotated_name(shard) == "crawl/texts-from-a_b.thresher.jsonl"
-    assert annotated_name(Shard(1, "jsonl", ("/d/x.jsonl.gz",), ("x.jsonl.gz",))) == \
+    assert annotated_name(Shard(index=1, kind="jsonl", files=("/d/x.jsonl.gz",),
+                                names=("x.jsonl.gz",))) == \
         "x.jsonl.gz"

@@ -141,13 +141,14 @@ def test_kept_folder_is_a_save_to_disk_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("url", "want"), [
-    ("hf://datasets/acme/web", HubPath("acme/web", None, "")),
-    ("hf://datasets/acme/web/data/", HubPath("acme/web", None, "data")),
-    ("hf://datasets/acme/web@v1.0/en/train", HubPath("acme/web", "v1.0", "en/train")),
-    ("hf://datasets/acme/web@refs/pr/3/x.parquet", HubPath("acme/web", "refs/pr/3",
-                                                         "x.parquet")),
+    ("hf://datasets/acme/web", HubPath(repo="acme/web", revision=None, path="")),
+    ("hf://datasets/acme/web/data/", HubPath(repo="acme/web", revision=None, path="data")),
+    ("hf://datasets/acme/web@v1.0/en/train",
+     HubPath(repo="acme/web", revision="v1.0", path="en/train")),
+    ("hf://datasets/acme/web@refs/pr/3/x.parquet",
+     HubPath(repo="acme/web", revision="refs/pr/3", path="x.parquet")),
     ("hf://datasets/acme/web@refs%2Fconvert%2Fparquet/default",
-     HubPath("acme/web", "refs/convert/parquet", "default")),
+     HubPath(repo="acme/web", revision="refs/convert/parquet", path="default")),
 ])
 def test_hub_paths_are_parsed(url: str, want: HubPath) -> None:
     assert parse_hub(url) == want

@@ -338,9 +338,11 @@ def test_converted_files_never_share_a_name(fmt: str, rewrite: bool,
                                              want: list[str | None]) -> None:
     from thresher.io.writers import converted_names
 
-    shards = [Shard(0, "warc", ("/in/crawl.warc.gz",), ("crawl.warc.gz",)),
-              Shard(1, "wet", ("/in/crawl.warc.wet.gz",), ("crawl.warc.wet.gz",)),
-              Shard(2, "jsonl", ("/in/crawl.jsonl",), ("crawl.jsonl",))]
+    shards = [Shard(index=0, kind="warc", files=("/in/crawl.warc.gz",),
+                    names=("crawl.warc.gz",)),
+              Shard(index=1, kind="wet", files=("/in/crawl.warc.wet.gz",),
+                    names=("crawl.warc.wet.gz",)),
+              Shard(index=2, kind="jsonl", files=("/in/crawl.jsonl",), names=("crawl.jsonl",))]
     assert converted_names(shards, fmt, rewrite) == want
     alone = converted_names(shards[1:2], fmt, rewrite)  # no clash: the short name
     assert alone == [None if want[1] is None else f"crawl.{want[1].rsplit('.', 1)[1]}"]
@@ -350,11 +352,12 @@ def test_a_converted_name_a_copied_file_has_is_lengthened_or_refused() -> None:
     from thresher.errors import ConfigError
     from thresher.io.writers import converted_names
 
-    warc = Shard(0, "warc", ("/in/a.warc.gz",), ("a.warc.gz",))
-    copied = Shard(1, "jsonl", ("/in/a.jsonl",), ("a.jsonl",))
+    warc = Shard(index=0, kind="warc", files=("/in/a.warc.gz",), names=("a.warc.gz",))
+    copied = Shard(index=1, kind="jsonl", files=("/in/a.jsonl",), names=("a.jsonl",))
     # the converted WARC would be a.jsonl, which the copied JSONL already is
     assert converted_names([warc, copied], "input", True)[0] == "a.warc.gz.jsonl"
-    odd = Shard(2, "jsonl", ("/in/a.warc.gz.jsonl",), ("a.warc.gz.jsonl",))
+    odd = Shard(index=2, kind="jsonl", files=("/in/a.warc.gz.jsonl",),
+                names=("a.warc.gz.jsonl",))
     with pytest.raises(ConfigError, match="same kept file"):
         converted_names([warc, copied, odd], "input", True)
 

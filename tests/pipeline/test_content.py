@@ -209,11 +209,11 @@ def test_a_title_is_evidence_only_where_it_names_one_page() -> None:
     first = blocks.doc_offsets[:-1]
     counts = np.ones(keys.shape[0], dtype=np.int64)
     counts[first] = [2, 2, 1, 5, 1, 6]  # documents of the site that carry each title
-    out = title_keys(blocks, keys, counts, np.full(6, 8, dtype=np.int64))
+    out = title_keys(blocks, keys, counts, pages=np.full(6, 8, dtype=np.int64))
     assert out[0] != 0 and out[1] != 0 and out[4] != 0  # specific titles
     assert out[2] != 0  # one word names its page where the site does not repeat it
     assert out[3] == 0 and out[5] == 0  # on more than half of the site's pages: template
-    small_site = title_keys(blocks, keys, counts, np.full(6, 2, dtype=np.int64))
+    small_site = title_keys(blocks, keys, counts, pages=np.full(6, 2, dtype=np.int64))
     assert not small_site.any()  # too few pages to tell a template from an article
 
 

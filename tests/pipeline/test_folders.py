@@ -153,7 +153,7 @@ def test_what_a_lost_task_left_mid_write_is_gone_when_the_run_ends(
     stray = out / "kept" / "part-1.jsonl.thresher-tmp-4242"
     real = run.output_task
 
-    def lost_then_retried(task: object) -> dict[str, object]:
+    def lost_then_retried(task: object) -> object:
         stray.parent.mkdir(parents=True, exist_ok=True)
         stray.write_bytes(b"half written")  # the first attempt, on the lost node
         return real(task)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import pytest
 import thresher
 from thresher._console import _STAGE_LABELS
 from thresher.pipeline import graph
+from thresher.pipeline.counts import MergeCounts, PairCounts
 from thresher.pipeline.workdir import STAGES
 
 
@@ -26,13 +27,16 @@ def test_artifact_names() -> None:
 
 def test_a_stage_must_be_registered() -> None:
     with pytest.raises(ValueError, match="registry"):
-        graph.Stage(name="nowhere", task=dict, tasks=lambda _: [])
+        graph.Stage(name="nowhere", task=lambda _: MergeCounts(), counts=MergeCounts,
+                    tasks=lambda _: [])
 
 
 def test_a_global_stage_has_no_task_list() -> None:
     with pytest.raises(ValueError, match="global"):
-        graph.Stage(name="merge", task=dict, scope="global", tasks=lambda _: [])
-    assert graph.Stage(name="merge", task=dict, scope="global").label == "Merging candidates"
+        graph.Stage(name="merge", task=lambda _: MergeCounts(), counts=MergeCounts,
+                    scope="global", tasks=lambda _: [])
+    assert graph.Stage(name="merge", task=lambda _: MergeCounts(), counts=MergeCounts,
+                       scope="global").label == "Merging candidates"
 
 
 def test_pipeline_never_imports_the_index() -> None:
@@ -46,7 +50,8 @@ def test_pipeline_never_imports_the_index() -> None:
 
 def test_a_stage_reads_only_registered_stages() -> None:
     with pytest.raises(ValueError, match="nowhere"):
-        graph.Stage(name="merge", task=dict, scope="global", inputs=("nowhere",))
+        graph.Stage(name="merge", task=lambda _: MergeCounts(), counts=MergeCounts, scope="global",
+                    inputs=("nowhere",))
 
 
 def test_a_stage_runs_only_after_the_stages_it_reads(tmp_path: Path) -> None:
@@ -60,10 +65,11 @@ def test_a_stage_runs_only_after_the_stages_it_reads(tmp_path: Path) -> None:
                                "executor": "serial"})
     work = WorkDir(tmp_path / "work")
     runner = Runner(cfg, NullProgress(), work)
-    merge = graph.Stage(name="merge", scope="global", inputs=("lsh",),
-                        task=lambda _: {"candidates": 3})
+    merge = graph.Stage(name="merge", scope="global", inputs=("lsh",), counts=MergeCounts,
+                        task=lambda _: MergeCounts(candidates=3))
     with pytest.raises(StageError, match="'lsh'"):
         runner.run(merge, {})
-    runner.run(graph.Stage(name="lsh", scope="global", task=lambda _: {}), {})
-    assert runner.run(merge, {}) == {"candidates": 3}
+    runner.run(graph.Stage(name="lsh", scope="global", counts=PairCounts,
+                           task=lambda _: PairCounts()), {})
+    assert runner.run(merge, {}) == MergeCounts(candidates=3)
     assert runner.ran == ["lsh", "merge"]

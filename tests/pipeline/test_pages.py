@@ -7,7 +7,7 @@ import numpy as np
 from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, MatchRule
 from thresher.pipeline.pages import page_hashes, page_of
 
-RULE = MatchRule(0.8, containment=0.55, min_shared=20, site_containment=0.9,
+RULE = MatchRule(threshold=0.8, containment=0.55, min_shared=20, site_containment=0.9,
                  title_containment=0.5)
 
 

@@ -72,7 +72,7 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
         labels = dict(zip(work.load("cluster", "nodes").tolist(),
                           work.load("cluster", "labels").tolist(), strict=True))
         assert labels == _components(n, pairs)
-        assert stats["components"] == len(set(labels.values()))
+        assert stats.components == len(set(labels.values()))
         for b in range(clusters.CLUSTER_BUCKETS):
             clusters.bucket_task(clusters.BucketTask(work=str(tmp), chunks=chunks, bucket=b,
                                                      priority=keep))
@@ -85,7 +85,7 @@ def test_buckets_give_the_single_graph_clusters(pairs: list[tuple[int, int]], ch
                            strict=True))
     u = np.array([a for a, _ in pairs], dtype=np.int64)
     v = np.array([b for _, b in pairs], dtype=np.int64)
-    nodes, rep, rep_sim = cluster_nodes(rank, u, v, sims, fwd=(ways & 1) != 0,
+    nodes, rep, rep_sim = cluster_nodes(rank, u, v, sim=sims, fwd=(ways & 1) != 0,
                                         bwd=(ways & 2) != 0, priority=first)
     want = {d: (r, s) for d, r, s in zip(nodes.tolist(), rep.tolist(), rep_sim.tolist(),
                                          strict=True) if d != r}

@@ -115,7 +115,7 @@ def test_its_template_is_what_reaches_twice_as_far_as_its_typical_block() -> Non
     counts = np.array([40, 1, 1, 1, 40, 3, 3, 3, 3, 3, 6, 1, 6])
     words = np.array([9.0, 5, 50, 50, 3, 5, 50, 50, 50, 50, 9, 50, 9])
     ghash = np.array([NO_SITE, NO_SITE, 7], dtype=np.uint64)
-    s = scoped(off, counts, np.array([1, 1, 12]), ghash, words=words)
+    s = scoped(off, counts, np.array([1, 1, 12]), ghash=ghash, words=words)
     assert s.pages.tolist() == [1, 1, 12]  # no site counts for the block model
     assert s.title_pages.tolist() == [40, 0, 12]
     assert np.flatnonzero(s.chrome).tolist() == [0]  # the footer is too short to force
@@ -124,17 +124,17 @@ def test_its_template_is_what_reaches_twice_as_far_as_its_typical_block() -> Non
 def test_records_with_sites_are_left_as_their_sites_say() -> None:
     off = np.array([0, 2])
     counts, pages = np.array([9, 1]), np.array([10])
-    s = scoped(off, counts, pages, np.array([5], dtype=np.uint64), words=np.array([9.0, 9]))
+    s = scoped(off, counts, pages, ghash=np.array([5], dtype=np.uint64), words=np.array([9.0, 9]))
     assert s.pages is pages and s.title_pages is pages and not s.chrome.any()
 
 
 def test_two_records_without_a_site_need_the_cross_site_bar() -> None:
-    rule = MatchRule(0.8, containment=0.55, site_containment=0.9, title_containment=0.5)
+    rule = MatchRule(threshold=0.8, containment=0.55, site_containment=0.9, title_containment=0.5)
     sims, conts = np.array([0.5, 0.5, 0.85]), np.array([0.7, 0.7, 0.9])
     inter = np.array([100, 100, 100])
     sites = (np.array([NO_SITE, 5, NO_SITE], dtype=np.uint64),
              np.array([NO_SITE, 5, NO_SITE], dtype=np.uint64))
-    hit, why = rule.decide(sims, conts, inter, sites)
+    hit, why = rule.decide(sims, conts, inter, sites=sites)
     assert hit.tolist() == [True, False, True]
     assert why.tolist() == [EDGE_PARTIAL, EDGE_NEAR, EDGE_NEAR]
 

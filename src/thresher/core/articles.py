@@ -82,7 +82,7 @@ def long_block_sigs(doc_offsets: NDArray[np.int64], keys: NDArray[np.uint64],
 
 
 def article_rows(blocks: Blocks, keys: NDArray[np.uint64], ghash: NDArray[np.uint64],
-                 docs: NDArray[np.uint64], *, pages: NDArray[np.uint64],
+                 *, docs: NDArray[np.uint64], pages: NDArray[np.uint64],
                  known: NDArray[np.bool_]) -> tuple[NDArray[np.uint64], NDArray[np.uint32]]:
     """Each document's row (site, title lead, page lead, document key) and min-hashes.
 

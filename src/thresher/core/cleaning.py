@@ -83,16 +83,17 @@ def find_content(prepared: tuple[NDArray[np.uint8], NDArray[np.int64]], blocks: 
     """
     if firsts is None:
         firsts = first_keys(blocks)
-    fate, titles, heads = decide(blocks, words, ghash, kind, tables, keys, firsts=firsts)
+    fate, titles, heads = decide(blocks, words, ghash, kind=kind, tables=tables, keys=keys,
+                                 firsts=firsts)
     keep = fate == KEEP
     return Content(fate=fate, titles=titles, heads=heads,
                    text=kept_content(prepared, blocks, keep),
                    spans=content_spans(blocks, keep, lengths))
 
 
-def decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.uint64],
-            kind: str, tables: Any, keys: NDArray[np.uint64] | None = None, *,
-            firsts: NDArray[np.uint64]
+def decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.uint64], *,
+           kind: str, tables: Any, keys: NDArray[np.uint64] | None = None,
+           firsts: NDArray[np.uint64]
             ) -> tuple[NDArray[np.uint8], NDArray[np.uint64], NDArray[np.uint64]]:
     """Each block's fate and each document's title and headline keys (``keys``: the
     blocks' site keys, when kept; ``words``: their word features, when kept; ``firsts``:
@@ -104,15 +105,15 @@ def decide(blocks: Blocks, words: NDArray[np.float64] | None, ghash: NDArray[np.
     if keys is None:
         keys = site_keys(blocks, ghash)
     counts, pages = tables(keys, ghash)
-    scope = scoped(blocks.doc_offsets, counts, pages, ghash, words=blocks.stats[:, 0])
+    scope = scoped(blocks.doc_offsets, counts, pages, ghash=ghash, words=blocks.stats[:, 0])
     model = load_model()
-    x = block_features(blocks, counts, scope.pages, words)
+    x = block_features(blocks, counts, scope.pages, words=words)
     p = np.where(scope.chrome, 0.0, predict(model, x))
     fate = select_content(blocks.doc_offsets, p, blocks.stats[:, 0], cut=model.cut,
                           drop=model.drop, title=np.ascontiguousarray(x[:, TITLE_OVERLAP]),
                           heading=headings(blocks))
-    return (fate, title_keys(blocks, keys, counts, scope.title_pages),
-            head_keys(blocks, firsts, counts, scope.title_pages))
+    return (fate, title_keys(blocks, keys, counts, pages=scope.title_pages),
+            head_keys(blocks, firsts, counts, pages=scope.title_pages))
 
 
 @njit(cache=True, nogil=True)

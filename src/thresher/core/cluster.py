@@ -110,7 +110,7 @@ def _greedy(order, cu, cv, sim, fwd, bwd, rep, rep_sim):  # type: ignore[no-unty
 
 
 def cluster_nodes(rank: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.int64],
-                  sim: NDArray[np.float64], *, fwd: NDArray[np.bool_] | None = None,
+                  *, sim: NDArray[np.float64], fwd: NDArray[np.bool_] | None = None,
                   bwd: NDArray[np.bool_] | None = None,
                   priority: NDArray[np.int64] | None = None
                   ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
@@ -152,8 +152,8 @@ def greedy_clusters(
     rank: NDArray[np.int64],
     u: NDArray[np.int64],
     v: NDArray[np.int64],
-    sim: NDArray[np.float64],
-    *,
+    *, sim: NDArray[np.float64],
+    
     fwd: NDArray[np.bool_] | None = None,
     bwd: NDArray[np.bool_] | None = None,
     priority: NDArray[np.int64] | None = None,
@@ -168,12 +168,12 @@ def greedy_clusters(
     Example:
         >>> rank = np.array([0, 1, 2, 3])  # a chain 0 - 1 - 2 - 3
         >>> u, v = np.array([0, 1, 2]), np.array([1, 2, 3])
-        >>> greedy_clusters(rank, u, v, np.array([0.9, 0.9, 0.9]))[0].tolist()
+        >>> greedy_clusters(rank, u, v, sim=np.array([0.9, 0.9, 0.9]))[0].tolist()
         [1, 1, 1, 3]
     """
     rep = np.arange(rank.shape[0], dtype=np.int64)
     rep_sim = np.ones(rank.shape[0], dtype=np.float64)
-    nodes, node_rep, node_sim = cluster_nodes(rank, u, v, sim, fwd=fwd, bwd=bwd,
+    nodes, node_rep, node_sim = cluster_nodes(rank, u, v, sim=sim, fwd=fwd, bwd=bwd,
                                               priority=priority)
     rep[nodes] = node_rep
     rep_sim[nodes] = node_sim

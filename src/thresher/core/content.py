@@ -33,7 +33,7 @@ _MODEL = Path(__file__).with_name("blocks-model.npz")
 MIN_CONTENT_WORDS = 5
 
 
-@dataclass(frozen=True, eq=False)  # hashed by identity: its evaluation form is cached
+@dataclass(frozen=True, eq=False, kw_only=True)  # hashed by identity: its evaluation form is cached
 class TreeModel:
     """A binary gradient-boosted tree ensemble as flat arrays (one row per node)."""
 
@@ -60,16 +60,18 @@ class TreeModel:
 def load_model(path: Path = _MODEL) -> TreeModel:
     """Load a tree model; the shipped one by default."""
     with np.load(path) as z:
-        model = TreeModel(z["feature"], z["threshold"], z["left"], z["right"], z["value"],
-                          z["roots"], float(z["baseline"]), tuple(str(x) for x in z["features"]),
-                          float(z["cut"]), float(z["drop"]))
+        model = TreeModel(feature=z["feature"], threshold=z["threshold"], left=z["left"],
+                          right=z["right"], value=z["value"], roots=z["roots"],
+                          baseline=float(z["baseline"]),
+                          features=tuple(str(x) for x in z["features"]),
+                          cut=float(z["cut"]), drop=float(z["drop"]))
     if model.features != FEATURES:
         raise RuntimeError(f"{path} was trained on other features; retrain it with "
                            "tools/train_blocks.py")
     return model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Complete:
     """The ensemble with every tree grown to the same depth, for branch-free traversal.
 
@@ -98,21 +100,21 @@ def _complete(model: TreeModel) -> _Complete:
     threshold = np.full((n, inner), np.inf)
     value = np.zeros((n, 1 << d), dtype=np.float64)
 
-    def fill(t: int, node: int, at: int, level: int) -> None:
+    def fill(t: int, node: int, at: int, *, level: int) -> None:
         if level == d:
             value[t, at - inner] = model.value[node]
             return
         if model.left[node] < 0:  # a leaf early: always left, value copied below
-            fill(t, node, 2 * at + 1, level + 1)
-            fill(t, node, 2 * at + 2, level + 1)
+            fill(t, node, 2 * at + 1, level=level + 1)
+            fill(t, node, 2 * at + 2, level=level + 1)
             return
         feature[t, at], threshold[t, at] = model.feature[node], model.threshold[node]
-        fill(t, int(model.left[node]), 2 * at + 1, level + 1)
-        fill(t, int(model.right[node]), 2 * at + 2, level + 1)
+        fill(t, int(model.left[node]), 2 * at + 1, level=level + 1)
+        fill(t, int(model.right[node]), 2 * at + 2, level=level + 1)
 
     for t, root in enumerate(model.roots):
-        fill(t, int(root), 0, 0)
-    return _Complete(d, feature, threshold, value)
+        fill(t, int(root), 0, level=0)
+    return _Complete(depth=d, feature=feature, threshold=threshold, value=value)
 
 
 @njit(cache=True, nogil=True)

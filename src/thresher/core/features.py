@@ -247,8 +247,8 @@ def _features(doc_off, stats, title, rec, site_count, site_pages, out):  # type:
 
 
 def block_features(blocks: Blocks, site_count: NDArray[np.int64],
-                   site_pages: NDArray[np.int64], words: NDArray[np.float64] | None = None
-                   ) -> NDArray[np.float64]:
+                   site_pages: NDArray[np.int64], *,
+                   words: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """Return the ``(m, len(FEATURES))`` feature rows of the blocks.
 
     ``site_count[b]``: on how many pages of its site (distinct texts, this one included)

@@ -112,7 +112,7 @@ def _directed_lookup(keys, table, starts, common, bits, values, default, out):  
 
 
 def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: NDArray[Any],
-                  default: int) -> NDArray[np.int64]:
+                  *, default: int) -> NDArray[np.int64]:
     """Return, for every key, the value of its first entry in the sorted ``table``, or
     ``default`` where it has none.
 
@@ -122,7 +122,7 @@ def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: N
 
     Examples:
         >>> sorted_lookup(np.array([7, 3, 9], dtype=np.uint64), np.array([3, 7, 7], dtype=np.uint64),
-        ...               np.array([10, 20, 30]), -1).tolist()
+        ...               np.array([10, 20, 30]), default=-1).tolist()
         [20, 10, -1]
     """
     out = np.full(keys.shape[0], default, dtype=np.int64)
@@ -147,7 +147,7 @@ def sorted_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64], values: N
 
 
 def fenced_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64],
-                  fence: NDArray[np.uint64], step: int
+                  fence: NDArray[np.uint64], *, step: int
                   ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Return (which of ``keys``, entry of ``table``) for every entry equal to a key, key
     by key; ``fence`` is ``table[::step]``.
@@ -158,7 +158,7 @@ def fenced_lookup(keys: NDArray[np.uint64], table: NDArray[np.uint64],
     Examples:
         >>> table = np.array([2, 5, 5, 9], dtype=np.uint64)
         >>> which, at = fenced_lookup(np.array([5, 7, 9], dtype=np.uint64), table,
-        ...                           table[::2], 2)
+        ...                           table[::2], step=2)
         >>> which.tolist(), at.tolist()
         ([0, 0, 2], [1, 2, 3])
     """

@@ -115,7 +115,7 @@ def bucket_pairs(
 
 
 def store_keys(sig: NDArray[np.uint32], bands: int, rows: int,
-               title: NDArray[np.uint64] | None) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+               *, title: NDArray[np.uint64] | None) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
     """Return every document's band keys (each band mixed in) and title key, with owners:
     band after band, then the titles.
 

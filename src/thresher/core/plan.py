@@ -27,7 +27,7 @@ def candidate_probability(s: NDArray[np.float64] | float, bands: int, rows: int)
     return np.asarray(1.0 - (1.0 - np.asarray(s, dtype=np.float64) ** rows) ** bands)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LshPlan:
     """The chosen bands and rows, with the errors they make around the threshold.
 
@@ -79,7 +79,8 @@ def choose_bands(threshold: float, num_perm: int, *, fn_weight: float = 0.9) -> 
             err = (1.0 - fn_weight) * fp + fn_weight * fn
             if err < best_err - 1e-12:
                 best_err = err
-                best = LshPlan(threshold, bands, rows, fp, fn)
+                best = LshPlan(threshold=threshold, bands=bands, rows=rows, false_positive_area=fp,
+                   false_negative_area=fn)
     if best is None:  # pragma: no cover - num_perm >= 1 always yields a plan
         raise ValueError("no LSH plan")
     return best
@@ -88,4 +89,5 @@ def choose_bands(threshold: float, num_perm: int, *, fn_weight: float = 0.9) -> 
 def plan_for(threshold: float, bands: int, rows: int) -> LshPlan:
     """Return the plan for given bands and rows, with its error areas."""
     fp, fn = _areas(threshold, bands, rows)
-    return LshPlan(threshold, bands, rows, fp, fn)
+    return LshPlan(threshold=threshold, bands=bands, rows=rows, false_positive_area=fp,
+                   false_negative_area=fn)

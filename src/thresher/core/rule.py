@@ -24,7 +24,7 @@ EDGE_EXACT = 3  # a probe's copy of an indexed document: the same fingerprint (o
 EDGE_SAME_CONTENT = 4  # a probe's exact copy of an indexed page's content only
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MatchRule:
     """When a verified pair is a match (see :func:`~thresher.pipeline.match.edge_task`)."""
 
@@ -35,10 +35,10 @@ class MatchRule:
     title_containment: float | None = None
 
     def decide(self, sims: NDArray[np.float64], conts: NDArray[np.float64],
-               inter: NDArray[np.int64] | None,
+               inter: NDArray[np.int64] | None, *,
                sites: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
                titles: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
-               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None, *,
+               pages: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
                heads: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
                ) -> tuple[NDArray[np.bool_], NDArray[np.uint8]]:
         """Return which pairs match, and why (``EDGE_*``)."""

@@ -61,7 +61,7 @@ class Scoped:
 
 
 def scoped(doc_offsets: NDArray[np.int64], counts: NDArray[np.int64],
-           pages: NDArray[np.int64], ghash: NDArray[np.uint64], *,
+           pages: NDArray[np.int64], *, ghash: NDArray[np.uint64],
            words: NDArray[np.float64]) -> Scoped:
     """Put each record of a batch in its scope (``counts``: each block's count of
     documents; ``pages``: each record's count of site pages; ``ghash``: the records' site
@@ -70,7 +70,7 @@ def scoped(doc_offsets: NDArray[np.int64], counts: NDArray[np.int64],
     Example:
         >>> off = np.array([0, 4, 6])  # a record without a site, one with
         >>> s = scoped(off, np.array([1, 40, 1, 1, 5, 2]), np.array([9, 9]),
-        ...            np.array([NO_SITE, 7], dtype=np.uint64),
+        ...            ghash=np.array([NO_SITE, 7], dtype=np.uint64),
         ...            words=np.array([9.0, 12.0, 30.0, 30.0, 20.0, 20.0]))
         >>> s.pages.tolist(), s.title_pages.tolist(), s.chrome.tolist()
         ([1, 9], [40, 9], [False, True, False, False, False, False])

@@ -52,7 +52,7 @@ _MAX_PROBES = 64
 _UNNORMALIZED = 255  # a mode for a text the first pass leaves to unicodedata.normalize
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sketches:
     """What :func:`sketch_texts` computes for a batch of ``n`` documents."""
 
@@ -325,14 +325,17 @@ def sketch_texts(
     data, offsets = prepare_batch(texts) if prepared is None else prepared
     args = (char_classes(), mode, ngram, char_ngram, seed_mix(seed, 1), seed_mix(seed, 2))
     sigs, fps, n_tokens, modes, sh_flat, sh_off = _sketch_pass(data, offsets, True,
-                                                               num_perm, args)
+                                                               num_perm=num_perm, args=args)
     redo = np.flatnonzero(modes == _UNNORMALIZED)
     if redo.shape[0]:  # texts that need NFKC's composition or reordering
-        again = _sketch_pass(*prepare_batch([unicodedata.normalize("NFKC", texts[i])
-                                             for i in redo.tolist()]), False, num_perm, args)
+        data2, offsets2 = prepare_batch([unicodedata.normalize("NFKC", texts[i])
+                                         for i in redo.tolist()])
+        again = _sketch_pass(data2, offsets2, False, num_perm=num_perm, args=args)
         sigs[redo], fps[redo], n_tokens[redo], modes[redo] = again[:4]
-        sh_flat, sh_off = _splice(sh_flat, sh_off, redo, *again[4:])
-    return Sketches(sigs, fps, n_tokens, np.diff(offsets) - 1, modes, sh_flat, sh_off)
+        sh_flat, sh_off = _splice(sh_flat, sh_off, redo, flat2=again[4], off2=again[5])
+    return Sketches(signatures=sigs, fingerprints=fps, n_tokens=n_tokens,
+                    n_bytes=np.diff(offsets) - 1, modes=modes, shingles=sh_flat,
+                    shingle_offsets=sh_off)
 
 
 class SketchOptions(Protocol):
@@ -362,7 +365,7 @@ def sketch_as(texts: Sequence[str], options: SketchOptions, *, num_perm: int | N
 
 
 def _sketch_pass(data: NDArray[np.uint8], offsets: NDArray[np.int64], nfkc: bool,
-                 num_perm: int, args: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
+                 *, num_perm: int, args: tuple[Any, ...]) -> tuple[NDArray[Any], ...]:
     """Run the kernel with :func:`folds` (``nfkc``) or :func:`case_folds` (text already
     in NFKC): (signatures, fingerprints, tokens, modes, shingles, offsets)."""
     tables = folds() if nfkc else case_folds()
@@ -393,7 +396,7 @@ def _splice_into(flat, off, redo, flat2, off2, out, out_off):  # type: ignore[no
 
 
 def _splice(flat: NDArray[np.uint32], off: NDArray[np.int64], redo: NDArray[np.int64],
-            flat2: NDArray[np.uint32], off2: NDArray[np.int64]
+            *, flat2: NDArray[np.uint32], off2: NDArray[np.int64]
             ) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
     """Put the shingles of documents ``redo`` (``flat2``, ``off2``) in their places."""
     out = np.empty(flat.shape[0] + flat2.shape[0], dtype=np.uint32)

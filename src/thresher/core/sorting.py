@@ -198,7 +198,7 @@ def part_bits(n: int) -> int:
 
 
 def sort_dealt(starts: NDArray[np.int64], carried: NDArray[Any], dealt: NDArray[np.uint64],
-               pool: Executor | None = None) -> None:
+               *, pool: Executor | None = None) -> None:
     """Sort, in place, keys ``dealt`` into parts by their top bits (part ``p`` is
     ``dealt[starts[p]:starts[p + 1]]``, in input order), each with what it ``carried``:
     the parts in order then hold all the keys in stable order. With a thread ``pool``, the

@@ -60,7 +60,7 @@ def _first_lines(blocks: Blocks, counts: NDArray[np.int64], pages: NDArray[np.in
 
 
 def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int64],
-               pages: NDArray[np.int64]) -> NDArray[np.uint64]:
+               *, pages: NDArray[np.int64]) -> NDArray[np.uint64]:
     """Return each document's title key where its title names one article of its site, else 0.
 
     The title is the first line of a document of more than one line, of 1 to
@@ -80,7 +80,7 @@ def title_keys(blocks: Blocks, keys: NDArray[np.uint64], counts: NDArray[np.int6
 
 
 def head_keys(blocks: Blocks, firsts: NDArray[np.uint64], counts: NDArray[np.int64],
-              pages: NDArray[np.int64]) -> NDArray[np.uint64]:
+              *, pages: NDArray[np.int64]) -> NDArray[np.uint64]:
     """Return each document's headline key (its first line, whatever the site), else 0.
 
     Any first line that may be a title counts, one word included: the key only ever
@@ -99,7 +99,7 @@ def head_keys(blocks: Blocks, firsts: NDArray[np.uint64], counts: NDArray[np.int
         >>> b = split_blocks(["Storm hits coast\\nbody", "STORM hits coast\\nother",
         ...                   "one line", "17\\nbody"])
         >>> k = head_keys(b, first_keys(b), np.ones(b.key.shape[0], np.int64),
-        ...               np.ones(4, np.int64))
+        ...               pages=np.ones(4, np.int64))
         >>> bool(k[0] == k[1] != 0), int(k[2]), int(k[3] & HEADLINE), int(k[3]) != 0
         (True, 0, 0, True)
     """

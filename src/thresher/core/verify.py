@@ -18,7 +18,7 @@ def _gather(src, starts, counts, out):  # type: ignore[no-untyped-def]
 
 
 def gather_slices(src: NDArray[np.uint32], starts: NDArray[np.int64], counts: NDArray[np.int64],
-                  buffer: NDArray[np.uint32] | None = None) -> NDArray[np.uint32]:
+                  *, buffer: NDArray[np.uint32] | None = None) -> NDArray[np.uint32]:
     """Concatenate ``src[starts[i]:starts[i] + counts[i]]`` for every ``i`` (into the
     start of ``buffer`` when it is given and large enough: a view of it is returned).
 
@@ -118,7 +118,7 @@ def jaccard_pairs(
     flat: NDArray[np.uint32],
     offsets: NDArray[np.int64],
     left: NDArray[np.int64],
-    right: NDArray[np.int64],
+    *, right: NDArray[np.int64],
 ) -> NDArray[np.float64]:
     """Return the Jaccard similarity of sets ``left[p]`` and ``right[p]`` for every pair.
 
@@ -126,7 +126,7 @@ def jaccard_pairs(
 
     Examples:
         >>> flat = np.array([1, 2, 3, 2, 3, 4], np.uint32)
-        >>> jaccard_pairs(flat, np.array([0, 3, 6]), np.array([0]), np.array([1])).tolist()
+        >>> jaccard_pairs(flat, np.array([0, 3, 6]), np.array([0]), right=np.array([1])).tolist()
         [0.5]
     """
     out = np.empty(left.shape[0], dtype=np.float64)
@@ -135,7 +135,7 @@ def jaccard_pairs(
 
 
 def overlaps(flat: NDArray[np.uint32], offsets: NDArray[np.int64], left: NDArray[np.int64],
-             right: NDArray[np.int64]
+             *, right: NDArray[np.int64]
              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Return, for every pair of sets (as :func:`jaccard_pairs` takes them), the Jaccard
     similarity, the shingles they share, and the containment: the share of the smaller
@@ -143,10 +143,11 @@ def overlaps(flat: NDArray[np.uint32], offsets: NDArray[np.int64], left: NDArray
 
     Examples:
         >>> flat = np.array([1, 2, 3, 2, 3, 4, 5], np.uint32)
-        >>> [x.tolist() for x in overlaps(flat, np.array([0, 3, 7]), np.array([0]), np.array([1]))]
+        >>> [x.tolist() for x in overlaps(flat, np.array([0, 3, 7]), np.array([0]),
+        ...                               right=np.array([1]))]
         [[0.4], [2.0], [0.6666666666666666]]
     """
-    sims = jaccard_pairs(flat, offsets, left, right)
+    sims = jaccard_pairs(flat, offsets, left, right=right)
     sizes = np.diff(offsets).astype(np.float64)
     a, b = sizes[left], sizes[right]
     inter = np.rint(sims * (a + b) / (1.0 + sims))

@@ -125,7 +125,7 @@ class LocalExecutor:
             return SerialExecutor().map(fn, tasks, on_done=on_done)
         pool = self._get_pool()
         try:
-            return self._map(pool, fn, tasks, on_done)
+            return self._map(pool, fn, tasks, on_done=on_done)
         except BrokenProcessPool:
             processes = dict(getattr(pool, "_processes", None) or {})  # shutdown drops them
             self.close()  # waits for the pool to reap its workers: their exit codes are final
@@ -134,7 +134,7 @@ class LocalExecutor:
 
     @staticmethod
     def _map(pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Sequence[T],
-             on_done: Callable[[int], None] | None) -> list[R]:
+             *, on_done: Callable[[int], None] | None) -> list[R]:
         futures: dict[Future[R], int] = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         results: list[R | None] = [None] * len(tasks)
         pending = set(futures)

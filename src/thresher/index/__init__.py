@@ -55,7 +55,7 @@ def create(path: str | Path, **options: Any) -> dict[str, Any]:
     return IndexStore.create(path, index_config(config)).stats()
 
 
-def _config(path: str | Path, inputs: Any, output: str | Path, options: dict[str, Any]
+def _config(path: str | Path, inputs: Any, output: str | Path, *, options: dict[str, Any]
             ) -> Any:
     from thresher.config import config_from_mapping
     from thresher.index.store import IndexStore
@@ -75,8 +75,8 @@ def run_batch(path: str | Path, inputs: Any, output: str | Path, *, mode: str,
     dict, showing progress on ``progress`` (the CLI's front door)."""
     from thresher.index.plugin import IndexRun, run
 
-    config = _config(path, inputs, output, options)
-    return run(config, IndexRun(str(path), mode), progress)
+    config = _config(path, inputs, output, options=options)
+    return run(config, IndexRun(path=str(path), mode=mode), progress)
 
 
 def add(path: str | Path, inputs: Any, output: str | Path, **options: Any) -> dict[str, Any]:

@@ -37,7 +37,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Hosts:
     """The names a request's ``Host`` may give; ``any_ip``: any IP address as well."""
 
@@ -68,7 +68,7 @@ def allowed_hosts(bind: str, extra: Iterable[str] = ()) -> Hosts:
     if wildcard or bound == "localhost" or (_is_ip(bound)
                                             and ipaddress.ip_address(bound).is_loopback):
         names |= LOOPBACK
-    return Hosts(frozenset(names - _WILDCARD), any_ip=wildcard)
+    return Hosts(names=frozenset(names - _WILDCARD), any_ip=wildcard)
 
 
 def host_name(authority: str) -> str | None:

@@ -36,7 +36,7 @@ from thresher.pipeline.workdir import WorkDir
 __all__ = ["commit_run"]
 
 
-def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
+def commit_run(work: WorkDir, store: IndexStore, n_shards: int, *, kept: NDArray[np.bool_],
                bands: int, rows: int, columns: int, titles: bool, src: str,
                info: dict[str, Any], token: str = "",
                decided: ShardDecisions | None = None, threads: int = 1,
@@ -52,7 +52,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
     """
     helpers = thread_pool(threads - 1)
     try:
-        return _commit_run(work, store, n_shards, kept, bands=bands, rows=rows,
+        return _commit_run(work, store, n_shards, kept=kept, bands=bands, rows=rows,
                            columns=columns, titles=titles, src=src, info=info, token=token,
                            decided=decided, helpers=helpers)
     finally:
@@ -61,7 +61,7 @@ def commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np
             cpu.append(helpers.cpu)
 
 
-def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *, bands: int,
+def _shard_columns(work: WorkDir, src: str, s: int, *, local: NDArray[np.int64], bands: int,
                    rows: int, columns: int, titled: tuple[NDArray[np.uint64], NDArray[np.int64]],
                    bits: int, counts: NDArray[np.int64]) -> dict[str, Any]:
     """The columns of the segment that shard ``s``'s kept documents (``local``) fill; how
@@ -72,26 +72,26 @@ def _shard_columns(work: WorkDir, src: str, s: int, local: NDArray[np.int64], *,
     content = src == "content"
     name = f"{s:05d}"
     n = local.shape[0]
-    sig = np.asarray(work.load_raw(src, f"{name}.sig", np.uint32, columns))  # the map
+    sig = np.asarray(work.load_raw(src, f"{name}.sig", np.uint32, width=columns))  # the map
     count_store_keys(sig, local, bands, rows, titled[0], titled[1], bits, counts)
     shoff = work.load_raw(src, f"{name}.shoff", np.int64)
     meta = work.read_parquet("read", f"{name}.meta.parquet", ["id", "url", "file", "line"])
     return {
-        "fp": np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, 2)[local]),
+        "fp": np.asarray(work.load_raw(src, f"{name}.fp", np.uint64, width=2)[local]),
         "title": titled[0],
         "head": np.asarray(work.load_raw("content", f"{name}.head", np.uint64)[local])
         if content else np.zeros(n, np.uint64),
         "site": np.asarray(work.load_raw("content", f"{name}.site", np.uint64)[local])
         if content else np.zeros(n, np.uint64),
-        "span": np.asarray(work.load_raw("content", f"{name}.span", np.int64, 2)[local])
+        "span": np.asarray(work.load_raw("content", f"{name}.span", np.int64, width=2)[local])
         if content else np.zeros((n, 2), np.int64),
         "count": np.asarray(shoff[local + 1] - shoff[local]),
         "table": meta.take(pa.array(local))}
 
 
 def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
-                 titled: list[tuple[NDArray[np.uint64], NDArray[np.int64]]],
-                 counts: NDArray[np.int64], *, bands: int, rows: int, columns: int,
+                 *, titled: list[tuple[NDArray[np.uint64], NDArray[np.int64]]],
+                 counts: NDArray[np.int64], bands: int, rows: int, columns: int,
                  bits: int, helpers: Threads) -> tuple[NDArray[np.uint32], NDArray[np.uint64]]:
     """The keys of every shard's kept documents (:func:`store_keys`'s, shard after shard,
     owners numbered across the shards) in stable order, and their owners in that order.
@@ -111,7 +111,7 @@ def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
     firsts = np.cumsum([0] + [int(x.shape[0]) for x in locals_])
 
     def deal(s: int) -> None:
-        sig = np.asarray(work.load_raw(src, f"{s:05d}.sig", np.uint32, columns))
+        sig = np.asarray(work.load_raw(src, f"{s:05d}.sig", np.uint32, width=columns))
         deal_store_keys(sig, locals_[s], bands, rows, titled[s][0], titled[s][1], bits,
                          int(firsts[s]), fills[s], dealt, owners)
 
@@ -120,11 +120,11 @@ def _sorted_keys(work: WorkDir, src: str, locals_: list[NDArray[np.int64]],
         deal(s)
     for done in odd:
         done.result()
-    sort_dealt(starts, owners, dealt, helpers.threaded)
+    sort_dealt(starts, owners, dealt, pool=helpers.threaded)
     return owners, dealt
 
 
-def _titled(work: WorkDir, src: str, s: int, local: NDArray[np.int64], titles: bool
+def _titled(work: WorkDir, src: str, s: int, *, local: NDArray[np.int64], titles: bool
             ) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
     """Shard ``s``'s title keys of its kept documents, and which of them have one (none
     where titles are not matched)."""
@@ -133,7 +133,7 @@ def _titled(work: WorkDir, src: str, s: int, local: NDArray[np.int64], titles: b
     return title, np.flatnonzero(title != 0) if titles else np.zeros(0, np.int64)
 
 
-def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[np.bool_], *,
+def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, *, kept: NDArray[np.bool_],
                 bands: int, rows: int, columns: int, titles: bool, src: str,
                 info: dict[str, Any], token: str, decided: ShardDecisions | None,
                 helpers: Threads) -> dict[str, Any]:
@@ -142,18 +142,18 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
     offsets = shard_offsets(work, n_shards)
     content = src == "content"
     # the whole texts' fingerprints too: see _text_tables
-    text_tables = helpers.submit(_text_tables, work, n_shards, kept, decided,
-                                 int(store.manifest()["documents"])) if content else None
+    text_tables = helpers.submit(_text_tables, work, n_shards, kept, decided=decided,
+                                 before=int(store.manifest()["documents"])) if content else None
     template_tables = helpers.submit(_template_tables, work, src)
     locals_ = [np.flatnonzero(kept[int(offsets[s]):int(offsets[s + 1])])
                for s in range(n_shards)]
-    titled = [_titled(work, src, s, locals_[s], titles) for s in range(n_shards)]
+    titled = [_titled(work, src, s, local=locals_[s], titles=titles) for s in range(n_shards)]
     bits = part_bits(sum(bands * x.shape[0] + t[1].shape[0]
                          for x, t in zip(locals_, titled, strict=True)))
     counts = np.zeros((n_shards, 1 << bits), dtype=np.int64)
 
     def columns_of(s: int) -> dict[str, Any]:
-        return _shard_columns(work, src, s, locals_[s], bands=bands, rows=rows,
+        return _shard_columns(work, src, s, local=locals_[s], bands=bands, rows=rows,
                               columns=columns, titled=titled[s], bits=bits, counts=counts[s])
 
     # the odd shards to a helper, the even ones made here meanwhile
@@ -177,14 +177,14 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
                 if buffer.shape[0] < int(sizes.sum()):
                     buffer = np.empty(int(sizes.sum()), dtype=np.uint32)
                 fh.write(gather_slices(np.asarray(work.load_raw(src, f"{s:05d}.sh", np.uint32)),
-                                       np.asarray(raw_off[local]), sizes, buffer).data)
+                                       np.asarray(raw_off[local]), sizes, buffer=buffer).data)
 
     # The shingle sets (the segment's largest file) are written from now, on a thread of
     # their own, while the keys are dealt and sorted.
     segment = store.new_segment()
     try:
         segment.stream("sh", write_sh)
-        kdocs, keys = _sorted_keys(work, src, locals_, titled, counts, bands=bands,
+        kdocs, keys = _sorted_keys(work, src, locals_, titled=titled, counts=counts, bands=bands,
                                    rows=rows, columns=columns, bits=bits, helpers=helpers)
         fp = joined["fp"].reshape(-1, 2).astype(np.uint64)
         arrays: dict[str, Any] = {
@@ -202,7 +202,7 @@ def _commit_run(work: WorkDir, store: IndexStore, n_shards: int, kept: NDArray[n
 
 
 def _text_tables(work: WorkDir, n_shards: int, kept: NDArray[np.bool_],
-                 decided: ShardDecisions | None, before: int) -> dict[str, NDArray[Any]]:
+                 *, decided: ShardDecisions | None, before: int) -> dict[str, NDArray[Any]]:
     """The whole-text fingerprints of the batch's pages, sorted, each with the index-wide
     number of the indexed page it stands for: itself if kept, else its representative
     (kept in this batch or indexed before), and how the page was decided against it (an
@@ -221,7 +221,7 @@ def _text_tables(work: WorkDir, n_shards: int, kept: NDArray[np.bool_],
         number[dup] = np.where(r >= records, r - records, number[np.minimum(r, records - 1)])
         sim[dup], cont[dup] = decided.sim[dup], decided.cont[dup]
         why[dup] = _WHY_OF_KIND[decided.kind[dup]]
-    fps = np.concatenate([np.asarray(work.load_raw("read", f"{s:05d}.fp", np.uint64, 2))
+    fps = np.concatenate([np.asarray(work.load_raw("read", f"{s:05d}.fp", np.uint64, width=2))
                           for s in range(n_shards)]) if n_shards else np.zeros((0, 2))
     has = np.flatnonzero(number >= 0)
     tables = fp_tables(np.ascontiguousarray(fps[has]).astype(np.uint64))

@@ -148,8 +148,8 @@ class Index:
                     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Counts over the indexed batches, the queried page itself included."""
         t = self._sites
-        return (sorted_lookup(keys, t["tkeys"], t["tcounts"], 0) + 1,
-                sorted_lookup(ghash, t["gkeys"], t["gpages"], 0) + 1)
+        return (sorted_lookup(keys, t["tkeys"], t["tcounts"], default=0) + 1,
+                sorted_lookup(ghash, t["gkeys"], t["gpages"], default=0) + 1)
 
     def query(self, texts: list[str], urls: list[str | None] | None = None,
               groups: list[str] | None = None) -> list[dict[str, Any] | None]:
@@ -202,9 +202,10 @@ class Index:
         # the whole texts' fingerprints (an unchanged page)
         tfp = sketch_as(texts, mh, num_perm=0, prepared=whole).fingerprints \
             if self.content else None
-        found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of, ghash,
-                               title, self.rule, self.plan.bands, self.plan.rows,
-                               content=self.content, tfp=tfp, chars=chars, heads=heads)
+        found, _ = match_batch(self.segments, s.signatures, s.fingerprints, sets_of=sets_of,
+                               site=ghash, title=title, rule=self.rule, bands=self.plan.bands,
+                               rows=self.plan.rows, content=self.content, tfp=tfp,
+                               chars=chars, heads=heads)
         rows, ref, sim, cont, why = best_matches(found)
         out: list[dict[str, Any] | None] = [None] * n
         for row, r, si, co, w in zip(rows.tolist(), ref.tolist(), sim.tolist(), cont.tolist(),

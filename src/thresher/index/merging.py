@@ -26,9 +26,9 @@ def merged_arrays(a: Segment, b: Segment) -> dict[str, Any]:
     kmask = merge_mask(a.keys, b.keys, a.keys, b.keys, False)
     a_off, b_off = np.asarray(a.array("shoff")), np.asarray(b.array("shoff"))
     out: dict[str, Any] = {
-        "keys": _merge_writer(kmask, a.keys, b.keys, 0),
+        "keys": _merge_writer(kmask, a.keys, b.keys, b_add=0),
         "kfence": fence_writer,  # after the keys it is taken from
-        "kdocs": _merge_writer(kmask, a.kdocs, b.kdocs, a.docs),
+        "kdocs": _merge_writer(kmask, a.kdocs, b.kdocs, b_add=a.docs),
         "sh": _concat_writer(a.array("sh"), b.array("sh")),
         "shoff": np.concatenate((a_off, b_off[1:] + a_off[-1])),
         "batch": np.concatenate((a.batch_of(np.arange(a.docs)), b.batch_of(np.arange(b.docs)))),
@@ -47,7 +47,7 @@ def merged_arrays(a: Segment, b: Segment) -> dict[str, Any]:
                        for part, dtype in (("sim", np.float64), ("cont", np.float64),
                                            ("why", np.uint8))]
         for part, x, y, add in merged:
-            out[f"{table}{part}"] = _merge_writer(fmask, x, y, add)
+            out[f"{table}{part}"] = _merge_writer(fmask, x, y, b_add=add)
     for name in ("fp", "site", "title", "span"):
         out[name] = _concat_writer(a.array(name), b.array(name))
     out["head"] = _concat_writer(a.heads(), b.heads())
@@ -67,7 +67,7 @@ def _decided(seg: Segment, part: str, dtype: type[Any]) -> NDArray[Any]:
                                                        dtype=dtype)
 
 
-def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], b_add: int
+def _merge_writer(mask: NDArray[np.uint8], a: NDArray[Any], b: NDArray[Any], *, b_add: int
                   ) -> Any:
     """A writer of the merge of ``a`` and ``b`` (``b_add`` added to ``b``'s values) by
     ``mask``, a slice at a time."""

@@ -22,7 +22,7 @@ from thresher.config import Config
 from thresher.core.sorting import distinct
 from thresher.io import remote
 from thresher.pipeline.dedup import match_rule
-from thresher.pipeline.graph import Context, Stage
+from thresher.pipeline.graph import Context, Results, Stage
 from thresher.pipeline.match import KIND_KEPT, shard_offsets
 from thresher.pipeline.outdir import identity_of
 from thresher.pipeline.progress import Progress
@@ -35,7 +35,7 @@ __all__ = ["IndexExtension", "IndexRun", "index_config", "run"]
 Entries = tuple[tuple[str, int, int, int], ...]  # (name, batch, documents, first) a segment
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class IndexRun:
     """Run against a persistent index: ``add`` (then add the kept documents) or ``query``."""
 
@@ -66,7 +66,7 @@ def run(config: Config, ixrun: IndexRun, progress: Progress | None = None) -> di
     return run_dedup(config, progress=progress, extension=IndexExtension(store, ixrun))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class IndexSites:
     """Wraps a run's site statistics in ones that count the indexed batches' pages too:
     a new crawl of a site is weighed against every page of it seen before."""
@@ -114,7 +114,8 @@ class IndexExtension:
         self.work = work
         if self.ixrun.mode != "add":
             return fingerprint
-        fingerprint, self.ixrun = _committed_add(work, self.store, self.ixrun, fingerprint)
+        fingerprint, self.ixrun = _committed_add(work, self.store, self.ixrun,
+                                                 fingerprint=fingerprint)
         self.entries = fingerprint["index"][2]
         return fingerprint
 
@@ -141,7 +142,7 @@ class IndexExtension:
         return self.shipped
 
     def site_stats(self) -> Callable[[Any], Any] | None:
-        return IndexSites(self._source(), self._segments())
+        return IndexSites(path=self._source(), entries=self._segments())
 
     def stages(self, ctx: Context) -> list[Stage]:
         from thresher.index import probe
@@ -152,17 +153,17 @@ class IndexExtension:
         rule = match_rule(ctx.matching)
         segs = self._segments()
 
-        def tasks(_: dict[str, Any]) -> list[tuple[str, Any]]:
+        def tasks(_: Results) -> list[tuple[str, Any]]:
             groups = probe.probe_groups(shard_offsets(ctx.work, n), ctx.workers)
             return [(f"{g[0]:05d}-{g[-1]:05d}", probe.ProbeTask(
                 work=root, n_shards=n, shards=g, index=self._source(), segments=segs,
                 bands=plan.bands, rows=plan.rows, columns=columns, titles=titles, rule=rule,
                 src=ctx.src)) for g in groups]
 
-        return [Stage(name="probe", task=probe.probe_task, inputs=(ctx.src, "index"),
-                      tasks=tasks),
+        return [Stage(name="probe", task=probe.probe_task, counts=probe.ProbeCounts,
+                      inputs=(ctx.src, "index"), tasks=tasks),
                 Stage(name="probed", scope="global", inputs=("probe",),
-                      task=lambda _: probe.merge_probes(ctx.work, n))]
+                      counts=probe.ProbedCounts, task=lambda _: probe.merge_probes(ctx.work, n))]
 
     def edge_sources(self) -> tuple[str, str] | None:
         return ("probe", "all-doc")
@@ -175,19 +176,20 @@ class IndexExtension:
 
     def beside_write(self, ctx: Context, clock: Callable[[], float], threads: int
                      ) -> tuple[dict[str, Any], float, float]:
-        return _index_add(ctx, self.store, self.ixrun, clock, threads=threads)
+        return _index_add(ctx, self.store, self.ixrun, clock=clock, threads=threads)
 
-    def summary(self, done: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    def summary(self, done: Results, extra: dict[str, Any]) -> dict[str, Any]:
         """What the index did: what the probe matched and (``add``) what was added."""
-        probed = {**done["probed"],
-                  "candidates": sum(x.get("candidates", 0) for x in done["probe"])}
+        from thresher.index.probe import ProbeCounts, ProbedCounts
+
+        probed = ProbedCounts.of(done["probed"])
         return {"path": str(self.store.path), "mode": self.ixrun.mode,
-                "matched": probed.get("matched", 0), "exact": probed.get("exact", 0),
-                "candidates": probed.get("candidates", 0),
+                "matched": probed.matched, "exact": probed.exact,
+                "candidates": ProbeCounts.total(done["probe"]).candidates,
                 "documents_before": sum(int(e["docs"]) for e in self.entries), **extra}
 
 
-def _committed_add(work: WorkDir, store: Any, ixrun: IndexRun, fingerprint: dict[str, Any]
+def _committed_add(work: WorkDir, store: Any, ixrun: IndexRun, *, fingerprint: dict[str, Any]
                    ) -> tuple[dict[str, Any], IndexRun]:
     """Give an ``add`` its commit token; notice an earlier attempt that already committed.
 
@@ -230,7 +232,7 @@ def _indexed_refs(work: WorkDir, store: Any) -> dict[int, tuple[str, int, tuple[
     return out
 
 
-def _index_add(ctx: Context, store: Any, ixrun: IndexRun, clock: Callable[[], float], *,
+def _index_add(ctx: Context, store: Any, ixrun: IndexRun, *, clock: Callable[[], float],
                threads: int = 1) -> tuple[dict[str, Any], float, float]:
     """Add the kept documents to the index as a new segment; say what was added, in
     how many seconds and CPU seconds (with ``threads`` > 1, helper threads share the
@@ -245,7 +247,7 @@ def _index_add(ctx: Context, store: Any, ixrun: IndexRun, clock: Callable[[], fl
     decided = shard_decisions(work, 0, records)
     kept = decided.kind == KIND_KEPT
     if ixrun.committed is None:
-        manifest = commit_run(work, store, n, kept, bands=plan.bands, rows=plan.rows,
+        manifest = commit_run(work, store, n, kept=kept, bands=plan.bands, rows=plan.rows,
                               columns=plan.bands * plan.rows, titles=titles, src=ctx.src,
                               info={"inputs": [_absolute(p) for p in ctx.config.input.paths],
                                     "added": time.strftime("%Y-%m-%dT%H:%M:%SZ",

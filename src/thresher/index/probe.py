@@ -39,10 +39,30 @@ from thresher.core.rule import (
 from thresher.core.sorting import distinct, stable_argsort
 from thresher.core.verify import overlaps
 from thresher.index.segment import Segment, open_segments
+from thresher.pipeline.counts import Counts
 from thresher.pipeline.match import active_docs, gather_sets, shard_offsets
 from thresher.pipeline.workdir import WorkDir
 
-__all__ = ["ProbeTask", "match_batch", "merge_probes", "probe_task"]
+__all__ = ["ProbeCounts", "ProbeTask", "ProbedCounts", "match_batch", "merge_probes",
+           "probe_task"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeCounts(Counts):
+    """One group of shards looked up: documents matched, candidates verified."""
+
+    matched: int = 0
+    candidates: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbedCounts(Counts):
+    """The index matches gathered: documents matched, of which exact and near."""
+
+    matched: int = 0
+    exact: int = 0
+    near: int = 0
+
 
 @dataclass(frozen=True, kw_only=True)
 class ProbeTask:
@@ -84,7 +104,7 @@ def probe_groups(offsets: NDArray[np.int64], workers: int) -> list[tuple[int, ..
     return [tuple(range(a, b)) for a, b in pairwise(bounds) if b > a]
 
 
-def probe_task(task: ProbeTask) -> dict[str, Any]:
+def probe_task(task: ProbeTask) -> ProbeCounts:
     """Save, per matched document of the shards, its best indexed match
     (``probe/NNNNN-*`` per shard)."""
     work = WorkDir(task.work)
@@ -101,8 +121,9 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
             continue
         at = f"{shard:05d}"
         parts["sig"].append(np.asarray(work.load_raw(task.src, f"{at}.sig", np.uint32,
-                                                     task.columns)[local]))
-        parts["fp"].append(np.asarray(work.load_raw(task.src, f"{at}.fp", np.uint64, 2)[local]))
+                                                     width=task.columns)[local]))
+        parts["fp"].append(np.asarray(work.load_raw(task.src, f"{at}.fp", np.uint64,
+                                                    width=2)[local]))
         if task.titles and content:
             for key in ("title", "head"):
                 parts[key].append(np.asarray(work.load_raw("content", f"{at}.{key}",
@@ -111,9 +132,9 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
                                         [local]) if content else
                              np.zeros(local.shape[0], dtype=np.uint64))
         if content:
-            parts["tfp"].append(np.asarray(work.load_raw("read", f"{at}.fp", np.uint64, 2)
+            parts["tfp"].append(np.asarray(work.load_raw("read", f"{at}.fp", np.uint64, width=2)
                                            [local]))
-            span = work.load_raw("content", f"{at}.span", np.int64, 2)[local]
+            span = work.load_raw("content", f"{at}.span", np.int64, width=2)[local]
             parts["chars"].append(span[:, 1] - span[:, 0])
     docs = np.concatenate(parts["docs"])
     found: list[tuple[NDArray[Any], ...]] = []
@@ -126,12 +147,13 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
             return np.ascontiguousarray(np.concatenate(parts[key]))
 
         def sets_of(rows: NDArray[np.int64]) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
-            return gather_sets(work, task.n_shards, docs[rows], task.src)
+            return gather_sets(work, task.n_shards, docs[rows], src=task.src)
 
         found, candidates = match_batch(
-            open_segments(task.index, task.segments), joined("sig"), joined("fp"), sets_of,
-            joined("site"), joined("title"), task.rule, task.bands, task.rows,
-            content=content, tfp=joined("tfp"), chars=joined("chars"), heads=joined("head"))
+            open_segments(task.index, task.segments), joined("sig"), joined("fp"),
+            sets_of=sets_of, site=joined("site"), title=joined("title"), rule=task.rule,
+            bands=task.bands, rows=task.rows, content=content, tfp=joined("tfp"),
+            chars=joined("chars"), heads=joined("head"))
     mine, ref, sim, cont, why = best_matches(found)
     matched = docs[mine]
     for shard in task.shards:  # per shard, as the later stages read them
@@ -139,14 +161,14 @@ def probe_task(task: ProbeTask) -> dict[str, Any]:
         for part, arr in (("doc", matched), ("ref", ref), ("sim", sim), ("cont", cont),
                           ("why", why)):
             work.save("probe", f"{shard:05d}-{part}", arr[a:b])
-    stats = {"matched": int(mine.shape[0]), "candidates": candidates}
+    stats = ProbeCounts(matched=int(mine.shape[0]), candidates=candidates)
     work.mark_done("probe", name, stats)
     return stats
 
 
 def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np.uint64],
-                sets_of: Any, site: NDArray[np.uint64], title: NDArray[np.uint64] | None,
-                rule: MatchRule, bands: int, rows: int, *, content: bool,
+                *, sets_of: Any, site: NDArray[np.uint64], title: NDArray[np.uint64] | None,
+                rule: MatchRule, bands: int, rows: int, content: bool,
                 tfp: NDArray[np.uint64] | None = None, chars: NDArray[np.int64] | None = None,
                 heads: NDArray[np.uint64] | None = None
                 ) -> tuple[list[tuple[NDArray[Any], ...]], int]:
@@ -181,7 +203,7 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
             if hit.shape[0]:
                 copied[hit] = True
                 found.append((hit, number[hit], sim[hit], cont[hit], why[hit]))
-    keys, owner = store_keys(sig, bands, rows, title)
+    keys, owner = store_keys(sig, bands, rows, title=title)
     left = ~copied[owner]
     keys, owner = keys[left], owner[left]
     ask = stable_argsort(keys)
@@ -194,13 +216,13 @@ def match_batch(segments: list[Segment], sig: NDArray[np.uint32], fp: NDArray[np
         pair = distinct((owner[which] << np.int64(32)) | old)
         mine, old = pair >> np.int64(32), pair & np.int64(0xFFFFFFFF)
         candidates += int(pair.shape[0])
-        found.append(_verify(seg, sets_of, (mine, old), site, title, rule, content=content,
-                             chars=chars, heads=heads))
+        found.append(_verify(seg, sets_of, (mine, old), site=site, title=title, rule=rule,
+                             content=content, chars=chars, heads=heads))
     return found, candidates
 
 
 def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[np.int64]],
-            site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule, *,
+            *, site: NDArray[np.uint64], title: NDArray[np.uint64] | None, rule: MatchRule,
             content: bool, chars: NDArray[np.int64] | None,
             heads: NDArray[np.uint64] | None = None) -> tuple[NDArray[Any], ...]:
     """Verify (document, indexed) pairs; return the matching ones as probe rows.
@@ -217,18 +239,19 @@ def _verify(seg: Segment, sets_of: Any, pairs: tuple[NDArray[np.int64], NDArray[
     offsets = np.concatenate((new_off, new_off[-1] + old_off[1:]))
     iu = np.searchsorted(new_docs, mine)
     iv = new_docs.shape[0] + np.searchsorted(old_docs, old)
-    sims, inter, conts = overlaps(flat, offsets, iu, iv)
+    sims, inter, conts = overlaps(flat, offsets, iu, right=iv)
     sites = (site[mine], np.asarray(seg.array("site")[old])) if content else None
     titles = (title[mine], np.asarray(seg.array("title")[old])) if title is not None else None
     pair_heads = (heads[mine], seg.heads()[old]) if heads is not None else None
-    hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites, titles, heads=pair_heads)
+    hit, why = rule.decide(sims, conts, inter.astype(np.int64), sites=sites, titles=titles,
+                           heads=pair_heads)
     if chars is not None:
         span = np.asarray(seg.array("span")[old])
         hit &= may_take(span[:, 1] - span[:, 0], chars[mine], why == EDGE_PARTIAL)
     return (mine[hit], seg.first + old[hit], sims[hit], conts[hit], why[hit])
 
 
-def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
+def merge_probes(work: WorkDir, n_shards: int) -> ProbedCounts:
     """Put the shards' matches together (sorted by document): ``probe/all-*``."""
     out = {}
     for part in ("doc", "ref", "sim", "cont", "why"):
@@ -238,6 +261,6 @@ def merge_probes(work: WorkDir, n_shards: int) -> dict[str, Any]:
     kinds = np.bincount(out["why"].astype(np.int64), minlength=5) if out["why"].shape[0] \
         else np.zeros(5, dtype=np.int64)
     # "exact": found by a fingerprint, not verified (the same text or the same content)
-    return {"matched": int(out["doc"].shape[0]),
-            "exact": int(kinds[EDGE_EXACT] + kinds[EDGE_SAME_CONTENT]),
-            "near": int(kinds[EDGE_NEAR])}
+    return ProbedCounts(matched=int(out["doc"].shape[0]),
+                        exact=int(kinds[EDGE_EXACT] + kinds[EDGE_SAME_CONTENT]),
+                        near=int(kinds[EDGE_NEAR]))

@@ -23,7 +23,7 @@ WHY_EXACT = EDGE_EXACT  # the probe's "exact copy", as the index keeps it (tfpwh
 FENCE = 512  # keys per fence entry: one 4 KiB page of keys
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Segment:
     """One batch's documents, read-only (arrays memory-mapped on first use)."""
 
@@ -63,7 +63,7 @@ class Segment:
         Many keys are best given sorted: the searches then stay near each other, which
         is much faster for millions of keys than random order (docs/performance.md).
         """
-        which, at = fenced_lookup(keys, self.keys, self.fence, FENCE)
+        which, at = fenced_lookup(keys, self.keys, self.fence, step=FENCE)
         return which, np.asarray(self.kdocs[at], dtype=np.int64)
 
     def optional(self, name: str, dtype: type[Any]) -> NDArray[Any]:
@@ -166,7 +166,7 @@ def open_segments(path: str | Path, entries: tuple[tuple[str, int, int, int], ..
         return [Segment(fetched(str(path), name), name, batch, docs, first)
                 for name, batch, docs, first in entries]
     root = Path(path) / "segments"
-    return [Segment(root / name, name, batch, docs, first)
+    return [Segment(path=root / name, name=name, batch=batch, docs=docs, first=first)
             for name, batch, docs, first in entries]
 
 
@@ -178,9 +178,9 @@ def site_stats(segments: list[Segment], keys: NDArray[np.uint64], ghash: NDArray
     pages = np.zeros(ghash.shape[0], dtype=np.int64)
     for seg in segments:
         counts += sorted_lookup(keys, np.asarray(seg.array("tkeys")),
-                                np.asarray(seg.array("tcounts")), 0)
+                                np.asarray(seg.array("tcounts")), default=0)
         pages += sorted_lookup(ghash, np.asarray(seg.array("gkeys")),
-                               np.asarray(seg.array("gpages")), 0)
+                               np.asarray(seg.array("gpages")), default=0)
     return counts, pages
 
 

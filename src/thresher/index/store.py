@@ -224,8 +224,8 @@ class IndexStore:
             self._check_segments(m["segments"])
         out, first = [], 0
         for s in m["segments"]:
-            out.append(Segment(self.path / "segments" / s["name"], s["name"], int(s["batch"]),
-                               int(s["docs"]), first))
+            out.append(Segment(path=self.path / "segments" / s["name"], name=s["name"],
+                               batch=int(s["batch"]), docs=int(s["docs"]), first=first))
             first += int(s["docs"])
         return out
 
@@ -260,7 +260,7 @@ class IndexStore:
             child.unlink(missing_ok=True)
 
     def commit(self, arrays: dict[str, Any], docs: Any, info: dict[str, Any],
-               token: str = "", segment: SegmentWriter | None = None) -> dict[str, Any]:
+               *, token: str = "", segment: SegmentWriter | None = None) -> dict[str, Any]:
         """Add one batch as a new segment and list it (call within :meth:`writer`).
 
         ``arrays`` holds ``ARRAYS`` for the batch's documents (segment-local numbering),

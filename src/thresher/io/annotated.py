@@ -46,7 +46,8 @@ def annotated_name(shard: Shard) -> str:
     of ``.txt`` files (copied under their own names) its sidecar's.
 
     Example:
-        >>> annotated_name(Shard(0, "txt", ("/d/a/b.txt",), ("a/b.txt",), "crawl/"))
+        >>> annotated_name(Shard(index=0, kind="txt", files=("/d/a/b.txt",),
+        ...                      names=("a/b.txt",), prefix="crawl/"))
         'crawl/texts-from-a_b.thresher.jsonl'
     """
     if shard.kind == "txt":
@@ -72,7 +73,7 @@ def _object_line(line: bytes, mark: bytes, payload: bytes, *, check: bool) -> by
     return body[:-1] + added + b"}" + (end if end.endswith(b"\n") else end + b"\n")
 
 
-def _jsonl(shard: Shard, marks: list[dict[str, Any]], target: str, fields: Fields) -> int:
+def _jsonl(shard: Shard, marks: list[dict[str, Any]], target: str, *, fields: Fields) -> int:
     mark = fields.mark or "thresher"
     key = mark.encode()
     with atomic_path(target) as tmp, open_out(tmp, target) as out:
@@ -89,7 +90,7 @@ def _jsonl(shard: Shard, marks: list[dict[str, Any]], target: str, fields: Field
     return len(marks)
 
 
-def _parquet(shard: Shard, marks: Any, target: str, mark: str) -> int:
+def _parquet(shard: Shard, marks: Any, target: str, *, mark: str) -> int:
     """Copy every row group that can be read, with the struct column added."""
     import pyarrow.parquet as pq
 
@@ -122,7 +123,7 @@ def _struct_field(name: str, schema: Any) -> Any:
     return pa.field(name, pa.struct(list(schema)))
 
 
-def _txt(shard: Shard, marks: list[dict[str, Any]], root: str, mark: str) -> int:
+def _txt(shard: Shard, marks: list[dict[str, Any]], root: str, *, mark: str) -> int:
     lines = []
     for path, name, ann in zip(shard.files, shard.names, marks, strict=True):
         target = os.path.join(root, shard.prefix + name)
@@ -164,7 +165,7 @@ def _annotated_record(data: bytes, headers: bytes) -> bytes | None:
     return gzip.compress(data, compresslevel=6, mtime=0) if packed else data
 
 
-def _warc(shard: Shard, marks: list[dict[str, Any]], target: str, docs: Any,
+def _warc(shard: Shard, marks: list[dict[str, Any]], target: str, *, docs: Any,
           mark: str) -> int:
     """Copy each document record with its headers added; a record that cannot be (no
     bytes: a broken tail, or a member that does not inflate) is left out."""
@@ -195,7 +196,7 @@ def write_annotated(shard: Shard, marks: Any, root: str, *, fields: Fields,
     target = os.path.join(root, annotated_name(shard))
     os.makedirs(os.path.dirname(target), exist_ok=True)
     if shard.kind == "parquet":
-        return _parquet(shard, marks, target, mark)
+        return _parquet(shard, marks, target, mark=mark)
     if shard.kind == "arrow":
         from thresher.io.arrow import annotate_arrow
 
@@ -204,9 +205,9 @@ def write_annotated(shard: Shard, marks: Any, root: str, *, fields: Fields,
                                   else None, tmp, name=mark)
     rows = marks.to_pylist()
     if shard.kind == "jsonl":
-        return _jsonl(shard, rows, target, fields)
+        return _jsonl(shard, rows, target, fields=fields)
     if shard.kind == "txt":
-        return _txt(shard, rows, root, mark)
+        return _txt(shard, rows, root, mark=mark)
     if docs is None:
         raise InputError("no document table for a WARC shard", path=shard.files[0])
-    return _warc(shard, rows, target, docs, mark)
+    return _warc(shard, rows, target, docs=docs, mark=mark)

@@ -72,7 +72,7 @@ def read_arrow(path: str, name: str, fields: Fields) -> Iterator[Record]:
                 continue
             for row in _rows(batch, wanted):
                 number += 1
-                rec = row_record(row, name, number, fields)
+                rec = row_record(row, name, number, fields=fields)
                 rec.found |= marked
                 yield rec
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files

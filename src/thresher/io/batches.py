@@ -56,7 +56,7 @@ class Decoded(Sequence[str]):
         return self.data[lo:hi].tobytes().decode("utf-8", "surrogatepass")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Batch:
     """Consecutive records of one shard as columns."""
 

@@ -18,7 +18,7 @@ Extractor = Literal["trafilatura", "resiliparse"]
 EXTRACTORS: tuple[Extractor, ...] = ("trafilatura", "resiliparse")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Page:
     """What extraction found in one HTML page."""
 

@@ -23,7 +23,7 @@ _FORM = "hf://datasets/OWNER/NAME[@REVISION][/PATH]"
 _SPECIAL_REFS = ("convert", "pr")  # refs/convert/parquet, refs/pr/3: a slash in a revision
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HubPath:
     """A dataset repository on the Hub, a revision of it, and a path inside it."""
 
@@ -59,8 +59,8 @@ def parse_hub(url: str) -> HubPath:
         revision, tail = "/".join(["refs", *tail[:2]]), tail[2:]
     if (at and not revision) or not name:
         raise ConfigError(f"input {url}: thresher reads Hub datasets as {_FORM}")
-    return HubPath(f"{parts[0]}/{name}", unquote(revision) if at else None,
-                   "/".join(p for p in tail if p))
+    return HubPath(repo=f"{parts[0]}/{name}", revision=unquote(revision) if at else None,
+                   path="/".join(p for p in tail if p))
 
 
 def local_copy(url: str) -> str:

@@ -72,7 +72,7 @@ def expand(given: str) -> tuple[list[tuple[str, str]], bool] | None:
         raise ConfigError(f"input {given}: cannot list it: {remote.one_line(exc)}") from None
 
 
-def _found(fs: Any, given: str, details: dict[str, dict[str, Any]], root: str
+def _found(fs: Any, given: str, details: dict[str, dict[str, Any]], *, root: str
            ) -> list[tuple[str, str]]:
     """The files among ``details`` (path -> fsspec detail) that thresher reads, named
     by their path below ``root``."""
@@ -90,12 +90,12 @@ def _found(fs: Any, given: str, details: dict[str, dict[str, Any]], root: str
 
 def _under(fs: Any, given: str, path: str) -> list[tuple[str, str]]:
     details = fs.find(path, detail=True)
-    return _found(fs, given, details, path)
+    return _found(fs, given, details, root=path)
 
 
 def _globbed(fs: Any, given: str, path: str) -> list[tuple[str, str]]:
     details = fs.glob(path, detail=True)
-    return _found(fs, given, details, _glob_root(path))
+    return _found(fs, given, details, root=_glob_root(path))
 
 
 def _lines(listing: str) -> list[str]:

@@ -36,7 +36,7 @@ def _open(path: str) -> pq.ParquetFile:
     return pq.ParquetFile(path)
 
 
-def row_record(row: dict[str, object], name: str, number: int, fields: Fields) -> Record:
+def row_record(row: dict[str, object], name: str, number: int, *, fields: Fields) -> Record:
     """The record of one row (a Parquet or Arrow row, as a dict of its columns)."""
     found, (value, url, group, key) = found_bits(row, fields)
     rid, generated = id_value(value, f"{name}:{number}")
@@ -117,7 +117,7 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
             for batch in pf.iter_batches(batch_size=_BATCH, row_groups=[group], columns=wanted):
                 for row in batch.to_pylist():
                     number += 1
-                    rec = row_record(row, name, number, fields)
+                    rec = row_record(row, name, number, fields=fields)
                     rec.found |= marked
                     yield rec
         except Exception as exc:  # noqa: BLE001 - any pyarrow failure rejects the rows

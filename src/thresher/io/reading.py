@@ -26,7 +26,7 @@ def _read_jsonl(shard: Shard, name: str, fields: Fields) -> Iterator[Record]:
         if line is None:
             yield Record(f"{name}:{number}", None, None, name, number, error, True)
         else:
-            yield jsonl_record(line, name, number, fields)
+            yield jsonl_record(line, name, number, fields=fields)
 
 
 def _read_txt(path: str, name: str, fields: Fields) -> Record:

@@ -285,7 +285,7 @@ def group_value(value: Any) -> str | None:
     return None if value is None else value if isinstance(value, str) else str(value)
 
 
-def jsonl_record(line: bytes, name: str, number: int, fields: Fields) -> Record:
+def jsonl_record(line: bytes, name: str, number: int, *, fields: Fields) -> Record:
     """The record of one JSONL line (stripped of its line ending), read with orjson."""
     if len(line) > fields.max_bytes:
         return Record(f"{name}:{number}", None, None, name, number,

@@ -59,7 +59,7 @@ def strip_suffix(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Shard:
     """A unit of work: one JSONL, Parquet or Arrow file, or a group of ``.txt`` files."""
 
@@ -362,22 +362,26 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
                     rel.lower().endswith(_PLAIN_JSONL)) and (
                     os.path.getsize(full) > split_bytes):
                 for start, stop, line in split_ranges(full, os.path.getsize(full), split_bytes):
-                    shards.append(Shard(len(shards), kind, (full,), (rel,), prefix, start,
-                                        stop, line))
+                    shards.append(Shard(index=len(shards), kind=kind, files=(full,),
+                                        names=(rel,), prefix=prefix, start=start, stop=stop,
+                                        first_line=line))
             elif kind == "parquet" and split_bytes and given is None and (
                     os.path.getsize(full) > split_bytes):
                 for start, stop, row in _row_group_ranges(full, split_bytes):
-                    shards.append(Shard(len(shards), kind, (full,), (rel,), prefix, start,
-                                        stop, row))
+                    shards.append(Shard(index=len(shards), kind=kind, files=(full,),
+                                        names=(rel,), prefix=prefix, start=start, stop=stop,
+                                        first_line=row))
             elif kind == "arrow":
-                shards.append(Shard(len(shards), kind, (full,), (rel,), prefix,
-                                    dataset=folder and _in_dataset(full)))
+                shards.append(Shard(index=len(shards), kind=kind, files=(full,), names=(rel,),
+                                    prefix=prefix, dataset=folder and _in_dataset(full)))
             elif kind is not None:
-                shards.append(Shard(len(shards), kind, (full,), (rel,), prefix))
+                shards.append(Shard(index=len(shards), kind=kind, files=(full,), names=(rel,),
+                                    prefix=prefix))
         for start in range(0, len(texts), txt_per_shard):
             group = texts[start : start + txt_per_shard]
-            shards.append(Shard(len(shards), "txt", tuple(f for f, _ in group),
-                                tuple(n for _, n in group), prefix))
+            shards.append(Shard(index=len(shards), kind="txt",
+                                files=tuple(f for f, _ in group),
+                                names=tuple(n for _, n in group), prefix=prefix))
         if passed:
             shards[first] = replace(shards[first], passed_over=tuple(passed))
     return shards

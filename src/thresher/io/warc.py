@@ -73,7 +73,7 @@ def _fastwarc() -> Any:
     return warc
 
 
-def _base(rec: Any, number: int, name: str, opts: WarcOptions) -> dict[str, Any]:
+def _base(rec: Any, number: int, name: str, *, opts: WarcOptions) -> dict[str, Any]:
     url = rec.headers.get("WARC-Target-URI")
     rid = rec.record_id if opts.id_from == "record" else url
     return {"id": rid or f"{name}:{number}", "url": url, "file": name, "line": number,
@@ -94,24 +94,24 @@ def _body_problem(body: bytes, rec: Any, fields: Fields) -> str | None:
 
 
 def _doc(base: dict[str, Any], extra: dict[str, Any], text: str | None,
-         reject: str | None) -> Record:
+         *, reject: str | None) -> Record:
     """Return the document, or the rejected record (without text) if ``reject`` says why."""
     return Record(**base, text=None if reject else text, reject=reject, extra=extra)
 
 
-def _wet_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOptions
+def _wet_record(rec: Any, number: int, name: str, *, fields: Fields, opts: WarcOptions
                 ) -> Record:
-    base = _base(rec, number, name, opts)
+    base = _base(rec, number, name, opts=opts)
     body = rec.reader.read()
     extra = _extra(rec, rec.stream_pos, language=bcp47_languages(
         rec.headers.get("WARC-Identified-Content-Language")))
     if problem := _body_problem(body, rec, fields):
-        return _doc(base, extra, None, problem)
+        return _doc(base, extra, None, reject=problem)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        return _doc(base, extra, None, f"invalid UTF-8 at byte {err.start}")
-    return _doc(base, extra, text, None if text.strip() else "empty text")
+        return _doc(base, extra, None, reject=f"invalid UTF-8 at byte {err.start}")
+    return _doc(base, extra, text, reject=None if text.strip() else "empty text")
 
 
 def _skip_reason(rec: Any, warc: Any) -> str | None:
@@ -131,23 +131,24 @@ def _skip_reason(rec: Any, warc: Any) -> str | None:
     return None
 
 
-def _html_record(rec: Any, number: int, name: str, fields: Fields, opts: WarcOptions
+def _html_record(rec: Any, number: int, name: str, *, fields: Fields, opts: WarcOptions
                  ) -> Record:
     from thresher.io.html import decode_html, extract_page
 
-    base = _base(rec, number, name, opts)
+    base = _base(rec, number, name, opts=opts)
     body = rec.reader.read()
     extra = _extra(rec, rec.stream_pos)
     if problem := _body_problem(body, rec, fields):
-        return _doc(base, extra, None, problem)
+        return _doc(base, extra, None, reject=problem)
     try:
         page = extract_page(decode_html(body, rec.http_charset), opts.extractor)  # type: ignore[arg-type]
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - a page the extractor cannot handle
-        return _doc(base, extra, None, f"cannot extract text: {exc}")
+        return _doc(base, extra, None, reject=f"cannot extract text: {exc}")
     extra |= {"title": page.title, "language": page.language, "full_text": page.full_text}
-    return _doc(base, extra, page.text, None if page.text.strip() else "no main text extracted")
+    return _doc(base, extra, page.text,
+                reject=None if page.text.strip() else "no main text extracted")
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -213,17 +214,17 @@ def _record_end(fh: BinaryIO, start: int) -> tuple[int, str | None]:
     return (_member if fh.read(2) == b"\x1f\x8b" else _plain)(fh, start)
 
 
-def _document(rec: Any, number: int, name: str, fields: Fields, opts: WarcOptions, *,
+def _document(rec: Any, number: int, name: str, *, fields: Fields, opts: WarcOptions,
               warc: Any, wet: bool, skipped: Counter[str]) -> Record | None:
     """Return the record's document (maybe rejected), or None and count why it is not one."""
     if wet:
         if rec.record_type == warc.WarcRecordType.conversion:
-            return _wet_record(rec, number, name, fields, opts)
+            return _wet_record(rec, number, name, fields=fields, opts=opts)
         skipped[f"{rec.record_type} record"] += 1
         return None
     reason = _skip_reason(rec, warc)
     if reason is None:
-        return _html_record(rec, number, name, fields, opts)
+        return _html_record(rec, number, name, fields=fields, opts=opts)
     skipped[reason] += 1
     return None
 
@@ -277,8 +278,8 @@ def read_warc(path: str, name: str, fields: Fields, *, wet: bool, opts: WarcOpti
                 held = None
                 if (stopped := _length_problem(rec)) is not None:
                     break
-                held = _document(rec, number + 1, name, fields, opts, warc=warc, wet=wet,
-                                 skipped=skipped)
+                held = _document(rec, number + 1, name, fields=fields, opts=opts, warc=warc,
+                                 wet=wet, skipped=skipped)
                 if held is not None and prefix is not None:
                     held.found |= _marked(rec, prefix)
                 number += 1

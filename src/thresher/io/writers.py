@@ -63,7 +63,7 @@ _BLOCK = 1 << 24
 _BOM = b"\xef\xbb\xbf"
 
 
-def _kept_spans(data: bytes, first: bool, keep: NDArray[np.bool_], index: int
+def _kept_spans(data: bytes, first: bool, keep: NDArray[np.bool_], *, index: int
                 ) -> tuple[list[tuple[int, int]], int]:
     """Return byte spans of kept complete lines in ``data`` and the next record index.
 
@@ -100,17 +100,17 @@ def _copy_plain_jsonl(path: str, keep: NDArray[np.bool_], out: IO[bytes]) -> Non
         while block := fh.read(_BLOCK):
             data = carry + block
             cut = data.rfind(b"\n") + 1
-            runs, index = _kept_spans(data[:cut], first, keep, index)
+            runs, index = _kept_spans(data[:cut], first, keep, index=index)
             view = memoryview(data)  # one write a block: the runs are often short
             out.write(b"".join([view[start:stop] for start, stop in runs]))
             carry, first = data[cut:], first and cut == 0
     if carry:
-        runs, index = _kept_spans(carry + b"\n", first, keep, index)
+        runs, index = _kept_spans(carry + b"\n", first, keep, index=index)
         if runs:
             out.write(carry + b"\n")
 
 
-def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields) -> int:
+def _copy_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, *, fields: Fields) -> int:
     if not keep.any():
         return 0
     target = os.path.join(root, shard.prefix + shard.names[0])
@@ -134,7 +134,7 @@ def _copy_parquet(shard: Shard, keep: NDArray[np.bool_], root: str) -> int:
         return copy_kept_rows(shard.files[0], keep, tmp)
 
 
-def _copy_arrow(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields,
+def _copy_arrow(shard: Shard, keep: NDArray[np.bool_], root: str, *, fields: Fields,
                 texts: list[str | None] | None = None) -> int:
     from thresher.io.arrow import copy_kept_arrow
 
@@ -145,7 +145,7 @@ def _copy_arrow(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields
 
 
 def _kept_records(shard: Shard, keep: NDArray[np.bool_], fields: Fields,
-                  texts: list[str | None] | None = None) -> Iterator[dict[str, str | None]]:
+                  *, texts: list[str | None] | None = None) -> Iterator[dict[str, str | None]]:
     for index, rec in enumerate(read_shard(shard, fields)):
         if keep[index] and rec.text is not None:
             text = rec.text if texts is None else texts[index]
@@ -201,12 +201,12 @@ def converted_names(shards: list[Shard], fmt: str, rewrite: bool) -> list[str | 
     return out
 
 
-def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields: Fields,
+def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str, fields: Fields,
              texts: list[str | None] | None = None, name: str | None = None) -> int:
     if not keep.any():
         return 0
     target = os.path.join(root, name or _converted_name(shard, fmt))
-    rows = _kept_records(shard, keep, fields, texts)
+    rows = _kept_records(shard, keep, fields, texts=texts)
     written = 0
     with atomic_path(target) as tmp:
         if fmt == "jsonl":
@@ -233,7 +233,7 @@ def _convert(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, fields:
     return written
 
 
-def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: Any) -> int:
+def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, *, docs: Any) -> int:
     """Copy the kept records' bytes (whole gzip members in a .warc.gz) in file order, from
     the byte spans the read stage found: the file is not parsed again, so a broken tail
     that the read stage rejected is never reached."""
@@ -249,7 +249,7 @@ def _copy_warc(shard: Shard, keep: NDArray[np.bool_], root: str, docs: Any) -> i
     return int(starts.shape[0])
 
 
-def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, docs: Any,
+def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str, docs: Any,
                   texts: list[str | None] | None = None, name: str | None = None) -> int:
     """Write kept WARC/WET documents as JSONL or Parquet with their extracted metadata."""
     import pyarrow as pa
@@ -270,7 +270,7 @@ def _convert_docs(shard: Shard, keep: NDArray[np.bool_], root: str, fmt: str, do
     return int(table.num_rows)
 
 
-def _rewrite_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields,
+def _rewrite_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, *, fields: Fields,
                    texts: list[str | None]) -> int:
     """Write kept JSONL records with their text field replaced, other fields as they were."""
     if not keep.any():
@@ -286,7 +286,7 @@ def _rewrite_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fie
     return int(keep.sum())
 
 
-def _rewrite_parquet(shard: Shard, keep: NDArray[np.bool_], root: str, fields: Fields,
+def _rewrite_parquet(shard: Shard, keep: NDArray[np.bool_], root: str, *, fields: Fields,
                      texts: list[str | None]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -303,7 +303,7 @@ def _rewrite_parquet(shard: Shard, keep: NDArray[np.bool_], root: str, fields: F
 
 
 def _rewrite_txt(shard: Shard, keep: NDArray[np.bool_], root: str,
-                 texts: list[str | None]) -> int:
+                 *, texts: list[str | None]) -> int:
     for name, flag, text in zip(shard.names, keep, texts, strict=True):
         if flag:
             with atomic_path(os.path.join(root, shard.prefix + name)) as tmp, \
@@ -326,21 +326,21 @@ def write_kept(shard: Shard, keep: NDArray[np.bool_], root: str, *, fmt: str,
     """
     if shard.kind in ("warc", "wet") and docs is not None:
         if fmt == "input" and texts is None:
-            return _copy_warc(shard, keep, root, docs)
-        return _convert_docs(shard, keep, root, "jsonl" if fmt == "input" else fmt, docs,
-                             texts, name)
+            return _copy_warc(shard, keep, root, docs=docs)
+        return _convert_docs(shard, keep, root, fmt="jsonl" if fmt == "input" else fmt, docs=docs,
+                             texts=texts, name=name)
     if fmt != "input":
-        return _convert(shard, keep, root, fmt, fields, texts, name)
+        return _convert(shard, keep, root, fmt=fmt, fields=fields, texts=texts, name=name)
     if shard.kind == "arrow":
-        return _copy_arrow(shard, keep, root, fields, texts)
+        return _copy_arrow(shard, keep, root, fields=fields, texts=texts)
     if texts is not None:
         if shard.kind == "txt":
-            return _rewrite_txt(shard, keep, root, texts)
+            return _rewrite_txt(shard, keep, root, texts=texts)
         if shard.kind == "jsonl":
-            return _rewrite_jsonl(shard, keep, root, fields, texts)
-        return _rewrite_parquet(shard, keep, root, fields, texts)
+            return _rewrite_jsonl(shard, keep, root, fields=fields, texts=texts)
+        return _rewrite_parquet(shard, keep, root, fields=fields, texts=texts)
     if shard.kind == "txt":
         return _copy_txt(shard, keep, root)
     if shard.kind == "jsonl":
-        return _copy_jsonl(shard, keep, root, fields)
+        return _copy_jsonl(shard, keep, root, fields=fields)
     return _copy_parquet(shard, keep, root)

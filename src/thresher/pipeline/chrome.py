@@ -138,9 +138,9 @@ def pass_one_files() -> list[str]:
     return [f"blk{p:02d}" for p in range(PARTITIONS)] + ["grp", "art", "asig", *PASS_ONE_KEPT]
 
 
-def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
+def pass_one(files: dict[str, Any], n: int, slots: list[int], *, chars: list[int],
              ghash: NDArray[np.uint64], prepared: tuple[NDArray[np.uint8], NDArray[np.int64]],
-             blocks: Blocks, fps: NDArray[np.uint64], counted: NDArray[np.bool_], *,
+             blocks: Blocks, fps: NDArray[np.uint64], counted: NDArray[np.bool_],
              pages: NDArray[np.uint64]) -> None:
     """Pass one for a batch of ``n`` records, whose rows ``slots`` hold the texts
     ``prepared`` (of ``chars`` code points each), cut into ``blocks``; ``ghash``: the
@@ -163,7 +163,7 @@ def pass_one(files: dict[str, Any], n: int, slots: list[int], chars: list[int],
     for p in range(PARTITIONS):
         files[f"blk{p:02d}"].write(pairs[bounds[p]:bounds[p + 1]])
     files["grp"].write(np.stack((ghash[counted], docs[counted]), axis=1))
-    art, sigs = article_rows(blocks, keys, ghash, docs, pages=pages,
+    art, sigs = article_rows(blocks, keys, ghash, docs=docs, pages=pages,
                              known=ghash != group_hashes([""])[0])
     files["art"].write(art[counted])
     files["asig"].write(sigs[counted])

@@ -15,7 +15,30 @@ from thresher.io.records import Fields
 from thresher.io.remote import local_copy
 from thresher.pipeline import match
 from thresher.pipeline.chrome import PARTITIONS
-from thresher.pipeline.graph import Context, Extension, Stage, artifact, numbered, shard_key
+from thresher.pipeline.counts import (
+    ArticleCounts,
+    BucketCounts,
+    ClusterCounts,
+    ComponentCounts,
+    ContentCounts,
+    EdgeCounts,
+    GroupCounts,
+    IndexCounts,
+    KeyCounts,
+    MergeCounts,
+    PairCounts,
+    ReadCounts,
+    TemplateCounts,
+)
+from thresher.pipeline.graph import (
+    Context,
+    Extension,
+    Results,
+    Stage,
+    artifact,
+    numbered,
+    shard_key,
+)
 from thresher.pipeline.read import fields_of, missing_fields, read_stage_task
 from thresher.pipeline.stages import (
     annotate,
@@ -37,8 +60,9 @@ __all__ = ["dedup_plan", "match_rule"]
 def match_rule(plan: Any) -> MatchRule:
     """When a verified pair is a match, by the plan: Jaccard, and matching on content
     containment (across sites, within a site, under one title) too."""
-    return MatchRule(plan.threshold, plan.containment, plan.min_shared,
-                           plan.site_containment, plan.title_containment)
+    return MatchRule(threshold=plan.threshold, containment=plan.containment,
+                     min_shared=plan.min_shared, site_containment=plan.site_containment,
+                     title_containment=plan.title_containment)
 
 
 def dedup_plan(ctx: Context, extension: Extension | None) -> list[Stage]:
@@ -55,19 +79,20 @@ def _read_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
     on_content = ctx.src == "content"
     sites = None if extension is None else extension.site_stats()
     return [
-        Stage(name="read", task=read_stage_task,
+        Stage(name="read", task=read_stage_task, counts=ReadCounts,
               tasks=lambda _: [(shard_key(t.shard.index), t) for t in ctx.reads],
               check=lambda stats: _check_read(ctx, stats)),
-        Stage(name="articles", task=articles.article_task, scope="part", inputs=("read",),
-              when=on_content, tasks=lambda _: [(f"part-{p:02d}", articles.ArticleTask(
+        Stage(name="articles", task=articles.article_task, counts=ArticleCounts, scope="part",
+              inputs=("read",), when=on_content, tasks=lambda _: [(f"part-{p:02d}", articles.ArticleTask(
                   work=root, n_shards=n, part=p)) for p in range(articles.PARTS)]),
-        Stage(name="template", task=template.template_task, scope="part",
-              inputs=("read", "articles"),
+        Stage(name="template", task=template.template_task, counts=TemplateCounts,
+              scope="part", inputs=("read", "articles"),
               when=on_content, tasks=lambda _: [(f"part-{p:02d}", template.TemplateTask(
                   work=root, n_shards=n, part=p)) for p in range(PARTITIONS)]),
-        Stage(name="groups", task=lambda _: template.count_groups(work, n), scope="global",
-              inputs=("read", "articles"), when=on_content),
-        Stage(name="content", task=content.content_task, inputs=("read", "template", "groups"),
+        Stage(name="groups", task=lambda _: template.count_groups(work, n), counts=GroupCounts,
+              scope="global", inputs=("read", "articles"), when=on_content),
+        Stage(name="content", task=content.content_task, counts=ContentCounts,
+              inputs=("read", "template", "groups"),
               when=on_content, tasks=lambda _: [(shard_key(t.shard.index), content.ContentTask(
                   read=t, strip=cfg.content.strip_boilerplate, sites=sites)) for t in ctx.reads]),
     ]
@@ -75,11 +100,12 @@ def _read_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
 
 def _index_stages(ctx: Context) -> list[Stage]:
     cfg, work, n = ctx.config, ctx.work, ctx.n
-    def check(index: dict[str, Any]) -> None:
-        if cfg.run.strict and index["repeated_ids"]:
+    def check(index: object) -> None:
+        if cfg.run.strict and IndexCounts.of(index).repeated_ids:
             _raise_repeated_id(work, n)
 
-    return [Stage(name="index", scope="global", inputs=(ctx.src,), check=check, task=lambda _: (
+    return [Stage(name="index", scope="global", inputs=(ctx.src,), check=check,
+                  counts=IndexCounts, task=lambda _: (
         index.build_index(work, n, ctx.src, threads=min(ctx.workers, 2),
                           keep=cfg.cluster.keep)))]
 
@@ -92,28 +118,29 @@ def _match_stages(ctx: Context) -> list[Stage]:
     pages = "page" in ctx.matching.extra_bands
     bands = plan.bands + len(ctx.matching.extra_bands)  # the sketches', titles', pages'
 
-    def parts(done: dict[str, Any]) -> int:
-        index = done["index"]
-        return keys.lsh_parts(index["records"] - index["exact_members"], bands)
+    def parts(done: Results) -> int:
+        index = IndexCounts.of(done["index"])
+        return keys.lsh_parts(index.records - index.exact_members, bands)
 
     return [
-        Stage(name="keys", task=keys.keys_task, inputs=(ctx.src, "index"),
+        Stage(name="keys", task=keys.keys_task, counts=KeyCounts, inputs=(ctx.src, "index"),
               tasks=lambda done: [(shard_key(s), keys.KeysTask(
                   work=root, n_shards=n, shard=s, bands=plan.bands, rows=plan.rows,
                   columns=columns, parts=parts(done), src=ctx.src, titles=titles, pages=pages))
                   for s in range(n)]),
-        Stage(name="lsh", task=lsh.band_task, scope="part", inputs=("keys",),
+        Stage(name="lsh", task=lsh.band_task, counts=PairCounts, scope="part", inputs=("keys",),
               tasks=lambda done: [(f"part-{p:04d}", lsh.BandTask(
                   work=root, n_shards=n, part=p, bands=bands, cap=mh.max_bucket_pairs,
                   heads=mh.bucket_heads)) for p in range(parts(done))]),
-        Stage(name="merge", scope="global", inputs=("lsh",), task=lambda done: {
-            "candidates": lsh.merge_candidates(ctx.work, parts(done))}),
+        Stage(name="merge", scope="global", inputs=("lsh",), counts=MergeCounts,
+              task=lambda done: MergeCounts(
+                  candidates=lsh.merge_candidates(ctx.work, parts(done)))),
     ]
 
 
-def chunks(done: dict[str, Any]) -> int:
+def chunks(done: Results) -> int:
     """How many chunks the verified candidates are cut into."""
-    return -(-int(done["merge"]["candidates"]) // match.VERIFY_CHUNK)
+    return -(-MergeCounts.of(done["merge"]).candidates // match.VERIFY_CHUNK)
 
 
 def _cluster_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
@@ -122,36 +149,39 @@ def _cluster_stages(ctx: Context, extension: Extension | None) -> list[Stage]:
     rule = match_rule(ctx.matching)
     extra = None if extension is None else extension.edge_sources()
     return [
-        Stage(name="verify", task=verify.verify_task, scope="part", inputs=("merge",),
+        Stage(name="verify", task=verify.verify_task, counts=PairCounts, scope="part",
+              inputs=("merge",),
               tasks=lambda done: [(numbered("chunk", c), verify.VerifyTask(
                   work=root, n_shards=n, chunk=c, src=ctx.src)) for c in range(chunks(done))]),
-        Stage(name="edges", task=edges.edge_task, scope="part", inputs=("verify",),
+        Stage(name="edges", task=edges.edge_task, counts=EdgeCounts, scope="part",
+              inputs=("verify",),
               tasks=lambda done: [(numbered("chunk", c), edges.EdgeTask(
                   work=root, n_shards=n, chunk=c, rule=rule, skip=extra))
                   for c in range(chunks(done))]),
-        Stage(name="components", scope="global", inputs=("edges",),
+        Stage(name="components", scope="global", inputs=("edges",), counts=ComponentCounts,
               task=lambda done: cluster.component_labels(work, chunks(done))),
-        Stage(name="buckets", task=cluster.bucket_task, scope="part",
+        Stage(name="buckets", task=cluster.bucket_task, counts=BucketCounts, scope="part",
               inputs=("components",), tasks=lambda done: [(
                   f"bucket-{b:03d}", cluster.BucketTask(
                       work=root, chunks=chunks(done), bucket=b,
                       priority=cfg.cluster.keep != "connected"))
                   for b in range(cluster.CLUSTER_BUCKETS)]),
-        Stage(name="cluster", scope="global", inputs=("buckets",),
+        Stage(name="cluster", scope="global", inputs=("buckets",), counts=ClusterCounts,
               task=lambda done: cluster.cluster_stage(
                   work, chunks(done), old=extension is not None,
                   content_of=n if ctx.src == "content" else 0)),
     ]
 
 
-def _check_read(ctx: Context, read_stats: list[dict[str, Any]]) -> None:
+def _check_read(ctx: Context, results: object) -> None:
+    read_stats = [ReadCounts.of(r) for r in results] if isinstance(results, list) else []
     _check_named_fields(read_stats, ctx.fields)
     annotate.check_marked(read_stats, ctx.fields)
     if ctx.config.run.strict:
         _raise_first_rejection(ctx.work, ctx.n)
 
 
-def _check_named_fields(read_stats: list[dict[str, Any]], fields: Fields) -> None:
+def _check_named_fields(read_stats: list[ReadCounts], fields: Fields) -> None:
     """Stop where a named id, URL or group field is in no record of a file: every record
     would silently get none (a misspelt name, or one that needs a dotted path)."""
     missing = missing_fields(read_stats, fields)

@@ -18,8 +18,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
-__all__ = ["LABELS", "STAGES", "Context", "Extension", "Stage", "artifact", "numbered",
-           "shard_key"]
+from thresher.pipeline.counts import Counts
+
+__all__ = ["LABELS", "STAGES", "Context", "Extension", "Results", "Stage", "artifact",
+           "numbered", "shard_key"]
 
 # Every stage a run may run, in the order it runs them, with its progress label. The
 # work folder has one folder per stage, deleted by these names when a run is discarded.
@@ -48,6 +50,10 @@ LABELS = STAGES  # the progress bars' labels, by stage name
 
 Scope = Literal["shard", "part", "global"]
 
+# What the stages run so far returned, by name: a global stage's counts, another's list
+# of its tasks' counts, in task order. ``Kind.total`` and ``Kind.of`` read them typed.
+Results = dict[str, Counts | list[Counts]]
+
 
 def shard_key(shard: int) -> str:
     """A per-shard task's key, and the stem of the files it writes: ``00042``."""
@@ -72,15 +78,16 @@ class Stage:
 
     ``tasks`` gives, from what the stages before it returned (by name, in ``done``), the
     stage's tasks as ``(key, task)`` pairs; ``task`` runs one of them and returns its
-    statistics. A ``"global"`` stage has no tasks: ``task`` is called once, with
-    ``done``, in the run's own process. ``inputs`` names the stages whose work files it
-    reads: the runner refuses to run it before they ran (it writes the work folder of
-    its own name).
+    statistics, of the kind ``counts`` (which reads its completion markers back). A
+    ``"global"`` stage has no tasks: ``task`` is called once, with ``done``, in the run's
+    own process. ``inputs`` names the stages whose work files it reads: the runner
+    refuses to run it before they ran (it writes the work folder of its own name).
     """
 
     name: str
-    task: Callable[[Any], dict[str, Any]]
-    tasks: Callable[[dict[str, Any]], Sequence[tuple[str, Any]]] | None = None
+    task: Callable[[Any], Counts]
+    counts: type[Counts]
+    tasks: Callable[[Results], Sequence[tuple[str, Any]]] | None = None
     scope: Scope = "shard"
     inputs: tuple[str, ...] = ()
     when: bool = True  # whether this run runs it
@@ -166,5 +173,5 @@ class Extension(Protocol):
         """The name ``beside_write``'s seconds are listed under among the stages'
         (``None``: it does no work)."""
 
-    def summary(self, done: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    def summary(self, done: Results, extra: dict[str, Any]) -> dict[str, Any]:
         """The extension's section of the summary."""

@@ -84,7 +84,7 @@ def active_docs(work: WorkDir, lo: int, hi: int) -> NDArray[np.int64]:
     return np.flatnonzero(mask)
 
 
-def gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64], src: str
+def gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64], *, src: str
                  ) -> tuple[NDArray[np.uint32], NDArray[np.int64]]:
     """Return the distinct shingle sets of ``docs`` (sorted global numbers), in that order."""
     offsets = shard_offsets(work, n_shards)
@@ -108,7 +108,7 @@ def gather_sets(work: WorkDir, n_shards: int, docs: NDArray[np.int64], src: str
 SIMILARITY_BINS = 20  # the verified candidates' Jaccard, accepted and not, in the summary
 
 
-def edge_ways(work: WorkDir, n_shards: int, u: NDArray[np.int64], v: NDArray[np.int64],
+def edge_ways(work: WorkDir, n_shards: int, u: NDArray[np.int64], *, v: NDArray[np.int64],
               why: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Return which way each match may go: a partial match (containment) only to a
     document whose content is not much shorter (:func:`~thresher.core.cluster.may_take`),
@@ -128,13 +128,13 @@ def edge_ways(work: WorkDir, n_shards: int, u: NDArray[np.int64], v: NDArray[np.
 
 def content_chars(work: WorkDir, n_shards: int, docs: NDArray[np.int64]) -> NDArray[np.int64]:
     """Return each document's content size: the characters of its content span."""
-    span = per_doc(work, n_shards, docs, "span", np.int64, 2)
+    span = per_doc(work, n_shards, docs, part="span", dtype=np.int64, width=2)
     size: NDArray[np.int64] = span[:, 1] - span[:, 0]
     return size
 
 
-def per_doc(work: WorkDir, n_shards: int, docs: NDArray[np.int64], part: str,
-            dtype: type[Any] = np.uint64, width: int = 0, *, stage: str = "content"
+def per_doc(work: WorkDir, n_shards: int, docs: NDArray[np.int64], *, part: str,
+            dtype: type[Any] = np.uint64, width: int = 0, stage: str = "content"
             ) -> NDArray[Any]:
     """Return a stage's per-record ``part`` of each document (global numbers): the
     content stage's site, title or page key, or with ``width`` a row (its span; the
@@ -145,6 +145,6 @@ def per_doc(work: WorkDir, n_shards: int, docs: NDArray[np.int64], part: str,
     shard_of = np.searchsorted(offsets, docs, side="right") - 1
     for s in distinct(shard_of):
         mask = shard_of == s
-        rows = work.load_raw(stage, artifact(s, part), dtype, width)
+        rows = work.load_raw(stage, artifact(s, part), dtype, width=width)
         out[mask] = rows[docs[mask] - offsets[s]]
     return out

@@ -31,6 +31,7 @@ from thresher.io.records import (
 from thresher.io.remote import local_shard
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
+from thresher.pipeline.counts import ReadCounts
 from thresher.pipeline.graph import shard_key
 from thresher.pipeline.workdir import WorkDir
 
@@ -61,7 +62,7 @@ class ReadTask:
     sort: str | None = None  # what --keep sorts by: "date", "number" (see survivor.py)
 
 
-def _meta_table(b: Batch, reasons: list[str | None], nbytes: NDArray[np.int64],
+def _meta_table(b: Batch, reasons: list[str | None], nbytes: NDArray[np.int64], *,
                 sort: NDArray[np.float64] | None = None) -> Any:
     import pyarrow as pa
 
@@ -93,7 +94,7 @@ def _sort_values(task: ReadTask, batch: Batch) -> NDArray[np.float64] | None:
     return sort_values(values, task.sort)
 
 
-def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], *,
+def sketch_rows(task: ReadTask, n: int, slots: list[int], *, texts: Sequence[str],
                 whole: bool = True,
                 prepared: tuple[NDArray[np.uint8], NDArray[np.int64]] | None = None
                 ) -> tuple[dict[str, NDArray[Any]], list[int]]:
@@ -123,7 +124,7 @@ def sketch_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str], 
     return out, idx[s.n_tokens == 0].tolist()
 
 
-def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
+def counted_rows(task: ReadTask, n: int, slots: list[int], *, texts: Sequence[str],
                  prepared: tuple[NDArray[np.uint8], NDArray[np.int64]]
                  ) -> tuple[Blocks, dict[str, NDArray[Any]], list[int]]:
     """The blocks of ``texts`` (rows ``slots`` of a batch of ``n``, laid out as
@@ -131,7 +132,7 @@ def counted_rows(task: ReadTask, n: int, slots: list[int], texts: Sequence[str],
     them where it can (``split_counted``); the few texts that pass leaves are sketched.
     """
     blocks, fps, tokens = split_counted(*prepared)
-    out, _ = sketch_rows(task, n, [], texts, whole=False)
+    out, _ = sketch_rows(task, n, [], texts=texts, whole=False)
     if not slots:
         return blocks, out, []
     modes = choose_modes(tokens[:, 1], tokens[:, 2], SHINGLE_MODES[task.shingle])
@@ -155,21 +156,24 @@ def _batch_arrays(task: ReadTask, batch: Batch, files: dict[str, Any]
     slots = batch.slots
     reasons = list(batch.rejects)
     if not task.blocks:
-        out, empty = sketch_rows(task, len(batch), slots, batch.texts, prepared=batch.prepared)
+        out, empty = sketch_rows(task, len(batch), slots, texts=batch.texts,
+                                 prepared=batch.prepared)
         for i in empty:
             reasons[i] = NO_TOKENS
         return out, reasons
     from thresher.pipeline.chrome import pass_one, site_hashes
     from thresher.pipeline.pages import page_hashes
 
-    blocks, out, empty = counted_rows(task, len(batch), slots, batch.texts, batch.prepared)
+    blocks, out, empty = counted_rows(task, len(batch), slots, texts=batch.texts,
+                                      prepared=batch.prepared)
     for i in empty:
         reasons[i] = NO_TOKENS
-    pass_one(files, len(batch), slots, [batch.lengths[i] for i in slots],
-             site_hashes([batch.urls[i] for i in slots], [batch.groups[i] for i in slots],
-                         task.fields),
-             batch.prepared, blocks, np.ascontiguousarray(out["fp"][slots, 0]),
-             np.array([reasons[i] is None for i in slots], dtype=bool),
+    pass_one(files, len(batch), slots, chars=[batch.lengths[i] for i in slots],
+             ghash=site_hashes([batch.urls[i] for i in slots],
+                               [batch.groups[i] for i in slots], task.fields),
+             prepared=batch.prepared, blocks=blocks,
+             fps=np.ascontiguousarray(out["fp"][slots, 0]),
+             counted=np.array([reasons[i] is None for i in slots], dtype=bool),
              pages=page_hashes([batch.urls[i] for i in slots]))
     return out, reasons
 
@@ -208,28 +212,23 @@ _FOUND = {FOUND_OBJECT: "object", FOUND_ID: "id", FOUND_URL: "url", FOUND_GROUP:
           FOUND_MARK: "mark", FOUND_KEY: "key"}
 
 
-def missing_fields(stats: list[dict[str, Any]], fields: Fields) -> tuple[str, str, str] | None:
+def missing_fields(stats: list[ReadCounts], fields: Fields) -> tuple[str, str, str] | None:
     """Return (file, option, field) for the first file none of whose records holds a field
     named other than by default (``Fields.named``), from the read tasks' statistics."""
-    per_file: dict[str, Counter[str]] = {}
-    for st in stats:
-        found = dict(st.get("found") or {})
-        if found:
-            per_file.setdefault(found.pop("file"), Counter()).update(found)
-    for path, counts in per_file.items():
+    for path, counts in ReadCounts.total(stats).found.items():
         for bit, (option, name) in fields.named().items():
-            if counts["object"] and not counts[_FOUND[bit]]:
+            if counts.get("object") and not counts.get(_FOUND[bit]):
                 return path, option, name
     return None
 
 
-def marked_file(stats: list[dict[str, Any]]) -> tuple[str, int] | None:
+def marked_file(stats: list[ReadCounts]) -> tuple[str, int] | None:
     """The first file with records that already hold the field ``--annotate`` adds, and
     how many of its shard's records do, from the read tasks' statistics."""
     for st in stats:
-        found = st.get("found") or {}
-        if found.get("mark"):
-            return str(found["file"]), int(found["mark"])
+        for path, counts in st.found.items():
+            if counts.get("mark"):
+                return path, int(counts["mark"])
     return None
 
 
@@ -259,7 +258,7 @@ def fields_of(path: str, limit: int = 20) -> list[str]:
     return names[:limit] + (["..."] if len(names) > limit else [])
 
 
-def read_stage_task(task: ReadTask) -> dict[str, Any]:
+def read_stage_task(task: ReadTask) -> ReadCounts:
     """Read and sketch one shard into the work folder; return its statistics."""
 
     work = WorkDir(task.work)
@@ -288,7 +287,7 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
                 docs.write(batch.records or [])
             arrays, reasons = _batch_arrays(task, batch, files)
             nbytes = arrays["bytes"]
-            table = _meta_table(batch, reasons, nbytes, _sort_values(task, batch))
+            table = _meta_table(batch, reasons, nbytes, sort=_sort_values(task, batch))
             writer.write_table(table)
             for key in ("sig", "fp", "mode", "sh"):
                 if key in files:
@@ -305,9 +304,9 @@ def read_stage_task(task: ReadTask) -> dict[str, Any]:
         f.close()
     if docs is not None:
         docs.close()
-    stats = {"records": records, "rejected": rejected, "text_bytes": text_bytes,
-             "skipped": dict(sorted(skipped.items())),
-             "found": {"file": task.shard.files[0], **found}
-             if found["object"] or found["mark"] else {}}
+    stats = ReadCounts(records=records, rejected=rejected, text_bytes=text_bytes,
+                       skipped=dict(sorted(skipped.items())),
+                       found={task.shard.files[0]: dict(found)}
+                       if found["object"] or found["mark"] else {})
     work.mark_done("read", name, stats)
     return stats

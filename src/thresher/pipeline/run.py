@@ -35,8 +35,18 @@ from thresher.io.sources import Shard, discover
 from thresher.io.warc import WarcOptions
 from thresher.io.writers import converted_names
 from thresher.pipeline import match, survivor
+from thresher.pipeline.counts import (
+    AnnotateCounts,
+    ClusterCounts,
+    ContentCounts,
+    EdgeCounts,
+    GroupCounts,
+    ReadCounts,
+    SizeCounts,
+    WriteCounts,
+)
 from thresher.pipeline.dedup import chunks, dedup_plan, match_rule
-from thresher.pipeline.graph import Context, Extension, Stage, shard_key
+from thresher.pipeline.graph import Context, Extension, Results, Stage, shard_key
 from thresher.pipeline.outdir import (
     STDIN,
     OutputDir,
@@ -161,7 +171,7 @@ def _claimed_run(config: Config, progress: Progress | None, extension: Extension
     identity = {"run": identity_of(normal(fingerprint)),
                 "stable": identity_of(stable_fingerprint(fingerprint)),
                 "token": None if extension is None else extension.token}
-    done = _finished_before(outdir, marker, identity, extension)
+    done = _finished_before(outdir, marker, identity, extension=extension)
     if done is not None:
         _remove_work(config, work)  # what a run killed while it cleaned up left behind
         return {**done, "up_to_date": True}
@@ -198,7 +208,7 @@ def _remove_work(config: Config, work: WorkDir) -> None:
 
 
 def _finished_before(outdir: OutputDir | RemoteOutputDir, marker: dict[str, Any] | None,
-                     identity: dict[str, Any], extension: Extension | None
+                     identity: dict[str, Any], *, extension: Extension | None
                      ) -> dict[str, Any] | None:
     """The summary of the finished run whose outputs are already in the folder, if it
     was this very run (for an index ``add``: the same options and inputs, and its batch
@@ -251,23 +261,22 @@ def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float
     ctx = Context(config=cfg, work=r.work, shards=shards, matching=matching, reads=reads,
                   fields=r.fields, workers=r.executor.workers,
                   src="content" if content else "read")
-    done: dict[str, Any] = {}
+    done: Results = {}
     for stage in dedup_plan(ctx, extension):
         if stage.when:
             done[stage.name] = r.run(stage, done)
-    edge_stats = done["edges"]
-    zero = [0] * match.SIMILARITY_BINS
-    cluster = {**done["cluster"], "similarity": {
-        key: [sum(c) for c in zip(zero, *(s.get(key, zero) for s in edge_stats), strict=True)]
-        for key in ("accepted", "rejected")}}
+    zero = (0,) * match.SIMILARITY_BINS  # the bins, when no chunk was verified
+    edges = EdgeCounts(accepted=zero, rejected=zero) + EdgeCounts.total(done["edges"])
     offsets = match.shard_offsets(r.work, ctx.n)
-    kept_bytes, extra = _write_beside(r, ctx, extension, lambda: _outputs(
-        r, ctx, extension, done, whole=whole, names=names, offsets=offsets))
+    kept_bytes, extra = _write_beside(r, ctx, extension, outputs=lambda: _outputs(
+        r, ctx, extension, done=done, whole=whole, names=names, offsets=offsets))
     annotated = _annotate(r, whole, offsets) if cfg.output.annotate else None
+    content_stats = done.get("content") or []
     summary = summarize(
-        r.out, r.config, plan=plan_data(matching), read_stats=done["read"], cluster=cluster,
-        kept_bytes=kept_bytes, content_stats=done.get("content", []),
-        scope=(done.get("groups") or {}).get("scope"),
+        r.out, r.config, plan=plan_data(matching), read=ReadCounts.total(done["read"]),
+        cluster=ClusterCounts.of(done["cluster"]), edges=edges, kept_bytes=kept_bytes,
+        content=ContentCounts.total(content_stats) if content_stats else None,
+        scope=GroupCounts.of(done["groups"]).scope if "groups" in done else None,
         run={"output": str(r.out), "executor": r.config.run.executor,
              "inputs": [_absolute(p) for p in r.config.input.paths],
              "workers": r.executor.workers, "resumed": resumed,
@@ -282,7 +291,7 @@ def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float
 
 
 def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
-                  outputs: Callable[[], int]) -> tuple[int, dict[str, Any]]:
+                  *, outputs: Callable[[], int]) -> tuple[int, dict[str, Any]]:
     """Write the outputs, and do the extension's work beside them (an index ``add``:
     commit the batch); return the kept texts' UTF-8 size and what the extension did."""
     name = None if extension is None else extension.beside_name()
@@ -303,7 +312,7 @@ def _write_beside(r: Runner, ctx: Context, extension: Extension | None,
     return kept_bytes, extra
 
 
-def _outputs(r: Runner, ctx: Context, extension: Extension | None, done: dict[str, Any], *,
+def _outputs(r: Runner, ctx: Context, extension: Extension | None, *, done: Results,
              whole: list[tuple[Shard, int, int]], names: list[str | None], offsets: Any
              ) -> int:
     """The kept corpus, and decisions.parquet (and the removed blocks) as one more task
@@ -336,34 +345,36 @@ def _outputs(r: Runner, ctx: Context, extension: Extension | None, done: dict[st
         for (s, first, last), name in zip(whole, names, strict=True)]]
     if not remote.is_remote(kept_root):  # there, empty, when nothing is kept
         os.makedirs(kept_root, exist_ok=True)
-    written = r.run(Stage(name="write", task=output_task, inputs=("cluster",),
-                          tasks=lambda _: tasks), {})
+    written = r.run(Stage(name="write", task=output_task, counts=WriteCounts,
+                          inputs=("cluster",), tasks=lambda _: tasks), {})
     if cfg.output.format == "input" and not remote.is_remote(kept_root):
         # a save_to_disk input's kept folder is one too
         finish_saved(list(ctx.shards), kept_root)
-    r.timings["decisions"] = float(written[0].get("seconds", 0.0))
-    r.cpu["decisions"] = float(written[0].get("cpu", 0.0))
+    decided = WriteCounts.of(written[0] if isinstance(written, list) else written)
+    r.timings["decisions"] = float(decided.seconds)
+    r.cpu["decisions"] = float(decided.cpu)
     r.cpu["write"] = round(r.cpu["write"] - r.cpu["decisions"], 3)
-    return int(written[0]["kept_bytes"])
+    return decided.kept_bytes
 
 
 def _annotate(r: Runner, whole: list[tuple[Shard, int, int]], offsets: Any
               ) -> dict[str, Any]:
     """Write every record, its decision added, under ``annotated/``; say how many were
     written and how many could not be (see docs/outputs.md)."""
-    r.run(Stage(name="sizes", scope="global", inputs=("cluster",),
+    r.run(Stage(name="sizes", scope="global", inputs=("cluster",), counts=SizeCounts,
                 task=lambda _: annotate.cluster_sizes(r.work)), {})
     root = remote.join(r.out, "annotated")
     if not remote.is_remote(root):
         os.makedirs(root, exist_ok=True)
-    done = r.run(Stage(name="annotate", task=annotate.annotate_task, inputs=("sizes",),
+    done = r.run(Stage(name="annotate", task=annotate.annotate_task, counts=AnnotateCounts,
+                       inputs=("sizes",),
                        tasks=lambda _: [(shard_key(first), annotate.AnnotateTask(
                            work=str(r.work.root), shard=shard, first=first,
                            start=int(offsets[first]), stop=int(offsets[last + 1]),
                            records=int(offsets[-1]), root=root,
                            decisions=remote.join(r.out, "decisions.parquet"), fields=r.fields))
                            for shard, first, last in whole]), {})
-    written = sum(int(d.get("written", 0)) for d in done)
+    written = AnnotateCounts.total(done).written
     return {"written": written, "left_out": int(offsets[-1]) - written}
 
 

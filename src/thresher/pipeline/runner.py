@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from thresher.config import Config
 from thresher.core.sorting import stable_argsort
@@ -18,15 +18,14 @@ from thresher.errors import StageError
 from thresher.executors import Executor, make_executor
 from thresher.io.records import Fields
 from thresher.io.remote import is_remote
-from thresher.pipeline.graph import Stage
+from thresher.pipeline.counts import Counts
+from thresher.pipeline.graph import Results, Stage
 from thresher.pipeline.progress import Progress
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["Runner"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 class _Poller:
@@ -50,7 +49,7 @@ class _Poller:
         self.thread.join()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class _Timed:
     """A stage's task function that also returns the CPU seconds its process spent on the
     task: a stage's wall time includes waiting (on the disk, on other workers), this not.
@@ -60,14 +59,15 @@ class _Timed:
     back) gets them without redoing work whose inputs the first attempt may have deleted.
     """
 
-    fn: Callable[[Any], dict[str, Any]]
+    fn: Callable[[Any], Counts]
+    kind: type[Counts]  # what the task returns, and its marker holds
     work: str  # the work folder, a path or URL
     stage: str
 
-    def __call__(self, keyed: tuple[str, Any]) -> tuple[dict[str, Any], float]:
+    def __call__(self, keyed: tuple[str, Any]) -> tuple[Counts, float]:
         key, task = keyed
         start = time.process_time()
-        stats = WorkDir(self.work).done(self.stage, key)
+        stats = WorkDir(self.work).done(self.stage, key, self.kind)
         if stats is None:
             stats = self.fn(task)
         return stats, time.process_time() - start
@@ -104,35 +104,38 @@ class Runner:
                              key_option="--date-field" if config.cluster.date_field
                              else "--keep")
 
-    def run(self, stage: Stage, done: dict[str, Any]) -> Any:
+    def run(self, stage: Stage, done: Results) -> Counts | list[Counts]:
         """Run one stage of the plan (given the results of those before it, by name);
         return its results: a global stage's statistics, another's per task."""
         if missing := [i for i in stage.inputs if i not in self.ran]:
             raise StageError(f"stage {stage.name!r} reads the work files of {missing}, "
                              "which this run has not run: the plan lists it too early")
+        stats: Counts | list[Counts]
         if stage.tasks is None:
-            stats: Any = self._single(stage.name, lambda: stage.task(done))
+            stats = self._single(stage, lambda: stage.task(done))
         else:
-            stats = self._map(stage.name, stage.task, stage.tasks(done))
+            stats = self._map(stage, stage.tasks(done))
         if stage.check is not None:
             stage.check(stats)
         self.ran.append(stage.name)
         return stats
 
-    def _map(self, name: str, fn: Callable[[T], dict[str, Any]], tasks: Sequence[tuple[str, T]]
-             ) -> list[dict[str, Any]]:
+    def _map(self, stage: Stage, tasks: Sequence[tuple[str, Any]]) -> list[Counts]:
         """Run the unfinished tasks of a stage; return every task's statistics in order."""
+        name, kind = stage.name, stage.counts
         start = time.perf_counter()
-        todo = [(i, t) for i, (key, t) in enumerate(tasks) if self.work.done(name, key) is None]
+        todo = [(i, t) for i, (key, t) in enumerate(tasks)
+                if self.work.done(name, key, kind) is None]
         self.progress.start(name, len(tasks))
         self.progress.advance(name, len(tasks) - len(todo))
         with _Poller(lambda: self._note(name, start)):
-            ran = self.executor.map(_Timed(fn, str(self.work.root), name),
+            ran = self.executor.map(_Timed(fn=stage.task, kind=kind, work=str(self.work.root),
+                                           stage=name),
                                     [(tasks[i][0], t) for i, t in todo],
                                     on_done=lambda _i: self.progress.advance(name))
         self.cpu[name] = round(sum(cpu for _, cpu in ran), 3)
         self._note(name, start)
-        stats = [self.work.done(name, key) or {} for key, _ in tasks]
+        stats: list[Counts] = [self.work.done(name, key, kind) or kind() for key, _ in tasks]
         self.timings[name] = round(time.perf_counter() - start, 3)
         log.info("stage %s: %d tasks (%d reused) in %.2f s", name, len(tasks),
                  len(tasks) - len(todo), self.timings[name])
@@ -145,11 +148,12 @@ class Runner:
             rate = done / max(time.perf_counter() - start, 1e-9)
             self.progress.note(name, f"{done:,} records, {rate:,.0f}/s")
 
-    def _single(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _single(self, stage: Stage, fn: Callable[[], Counts]) -> Counts:
         """Run a one-task stage in this process unless it already finished."""
+        name = stage.name
         start, cpu = time.perf_counter(), time.process_time()
         self.progress.start(name, 1)
-        stats = self.work.done(name, name)
+        stats = self.work.done(name, name, stage.counts)
         if stats is None:
             stats = fn()
             self.work.mark_done(name, name, stats)

@@ -75,16 +75,19 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
 from thresher.io.atomic import atomic_path, remove_temporaries, temporary_name, write_atomically
+from thresher.pipeline.counts import Counts
 from thresher.pipeline.graph import STAGES as REGISTRY
 
 __all__ = ["FORMAT", "WorkDir", "is_url"]
+
+C = TypeVar("C", bound=Counts)
 
 PROGRESS_EVERY = 0.25  # seconds between a task's progress notes
 
@@ -310,16 +313,19 @@ class WorkDir:
         folder.mkdir(parents=True, exist_ok=True)
         return Path(folder / name)
 
-    def done(self, stage: str, task: str) -> dict[str, Any] | None:
-        """Return the statistics of a finished task, or None if it has not finished."""
+    def done(self, stage: str, task: str, kind: type[C]) -> C | None:
+        """Return the statistics of a finished task, of ``kind``, or None if it has not
+        finished."""
         try:
-            return dict(json.loads(self._read_bytes(stage, f"{task}.done")))
+            data = json.loads(self._read_bytes(stage, f"{task}.done"))
         except (OSError, ValueError):
             return None
+        return kind.from_json(data) if isinstance(data, dict) else None
 
-    def mark_done(self, stage: str, task: str, stats: dict[str, Any]) -> None:
+    def mark_done(self, stage: str, task: str, stats: Counts) -> None:
         """Record that a task finished, with its statistics."""
-        self._write_bytes(json.dumps(stats, sort_keys=True).encode(), stage, f"{task}.done")
+        self._write_bytes(json.dumps(stats.to_json(), sort_keys=True).encode(), stage,
+                          f"{task}.done")
 
     def save(self, stage: str, name: str, array: NDArray[Any]) -> None:
         """Write an array artifact atomically."""
@@ -381,7 +387,7 @@ class WorkDir:
 
         return _Appender(Path(target), upload)
 
-    def load_raw(self, stage: str, name: str, dtype: type[Any], width: int = 0) -> NDArray[Any]:
+    def load_raw(self, stage: str, name: str, dtype: type[Any], *, width: int = 0) -> NDArray[Any]:
         """Memory-map a raw artifact as rows of ``width`` values (a flat array if 0)."""
         itemsize = np.dtype(dtype).itemsize * max(width, 1)
         if self.url:

@@ -37,7 +37,7 @@ def _norm(line: str) -> str:
     return _SPACE.sub(" ", line.casefold()).strip()
 
 
-def side_html(blocks: list[tuple[str, bool]], marks: list[str], limit: int,
+def side_html(blocks: list[tuple[str, bool]], marks: list[str], limit: int, *,
               words: dict[int, str] | None = None) -> str:
     """One document's side: its ``blocks`` as marked by :func:`compare_blocks`, at most
     ``limit`` characters, a long run of chrome cut short; ``words``: the changed lines

@@ -78,8 +78,8 @@ def _glance(summary: dict[str, Any]) -> str:
             f"{esc(json.dumps(summary['config'], indent=1, sort_keys=True))}</pre></details>")
 
 
-def _cluster_html(c: Cluster, cols: Columns, texts: dict[int, str],
-                  chrome: dict[str, list[tuple[int, int]]], with_text: bool, *,
+def _cluster_html(c: Cluster, cols: Columns, texts: dict[int, str], *,
+                  chrome: dict[str, list[tuple[int, int]]], with_text: bool,
                   past_budget: str = "") -> str:
     rep = cols.ids[c.rep]
     words = [rep, cols.urls[c.rep] or ""] + [x for m in c.members
@@ -104,10 +104,10 @@ def _cluster_html(c: Cluster, cols: Columns, texts: dict[int, str],
             pairs.append(
                 f'<div class="pair" data-member="{esc(cols.ids[m])}">'
                 f'<div class="doc rep"><h4>kept: {esc(rep)}</h4>'
-                f"{side_html(rep_blocks, ma, DOC_CHARS, wa)}</div>"
+                f"{side_html(rep_blocks, ma, DOC_CHARS, words=wa)}</div>"
                 f'<div class="doc member"><h4>{esc(cols.ids[m])}: {esc(cols.match[m])}, '
                 f"similarity {fmt(cols.sims[m])}, containment {fmt(cols.conts[m])}</h4>"
-                f"{side_html(mine, mb, DOC_CHARS, wb)}</div></div>")
+                f"{side_html(mine, mb, DOC_CHARS, words=wb)}</div></div>")
         if len(c.members) > MEMBERS_SHOWN:
             pairs.append(f'<p class="note">The first {MEMBERS_SHOWN} of {len(c.members)} '
                          "duplicates are shown side by side.</p>")
@@ -147,7 +147,7 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
     chrome = _chrome_of(removed, {cols.ids[r] for r in rows})
     plots = plots_of(summary, [c.size for c in every], site_shares(decisions, removed))
     past = _past_budget(run, text_budget)
-    cluster_html = "".join(_cluster_html(c, cols, texts, chrome, k in with_text,
+    cluster_html = "".join(_cluster_html(c, cols, texts, chrome=chrome, with_text=k in with_text,
                                          past_budget=past) for k, c in enumerate(shown))
     indexed = indexed_count(decisions)
     note = ((f"{indexed:,} documents are duplicates of documents indexed before (their "

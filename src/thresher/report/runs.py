@@ -19,7 +19,7 @@ __all__ = ["Cluster", "Columns", "columns_of", "dup_clusters", "indexed_count", 
 TOP_SITES = 20
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Cluster:
     """A cluster with duplicates, by decision row."""
 
@@ -62,7 +62,7 @@ def dup_clusters(decisions: Any) -> list[Cluster]:
     for row, cluster in zip(rows, dup["cluster"].to_pylist(), strict=True):
         if cluster is None:  # a duplicate of a document in a persistent index
             continue
-        by.setdefault(cluster, Cluster(cluster)).members.append(row)
+        by.setdefault(cluster, Cluster(rep=cluster)).members.append(row)
     return sorted(by.values(), key=lambda c: (-c.size, c.rep))
 
 
@@ -157,7 +157,7 @@ def indexed_count(decisions: Any) -> int:
     return int(pc.sum(pc.is_valid(decisions["representative_batch"])).as_py() or 0)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Columns:
     """The decisions' columns the page shows, by row (``None`` where a run has none)."""
 
@@ -183,5 +183,6 @@ def columns_of(decisions: Any) -> Columns:
             return list(decisions[name].to_pylist())
         return [None] * decisions.num_rows
 
-    return Columns(col("id"), col("url"), col("similarity"), col("containment"),
-                   col("match"), col("reason"), col("content_start"), col("content_end"))
+    return Columns(ids=col("id"), urls=col("url"), sims=col("similarity"),
+                   conts=col("containment"), match=col("match"), reasons=col("reason"),
+                   starts=col("content_start"), ends=col("content_end"))

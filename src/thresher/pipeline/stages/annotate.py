@@ -20,6 +20,7 @@ from thresher.io.records import Fields
 from thresher.io.remote import local_shard, open_file, staged_folder
 from thresher.io.sources import Shard
 from thresher.io.warc import header_prefix
+from thresher.pipeline.counts import AnnotateCounts, ReadCounts, SizeCounts
 from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.read import marked_file
 from thresher.pipeline.stages.cluster import shard_decisions
@@ -32,13 +33,13 @@ _COLUMNS = ("id", "decision", "match", "cluster", "representative", "similarity"
             "containment", "reason", "content_start", "content_end", "representative_batch")
 
 
-def cluster_sizes(work: WorkDir) -> dict[str, Any]:
+def cluster_sizes(work: WorkDir) -> SizeCounts:
     """Count each representative's duplicates (sparse: only representatives that have
     any); save them for the annotate tasks."""
     reps, counts = np.unique(work.load("cluster", "dup_rep"), return_counts=True)
     work.save("sizes", "rep", reps.astype(np.int64))
     work.save("sizes", "count", counts.astype(np.int64))
-    return {"clusters": int(reps.shape[0])}
+    return SizeCounts(clusters=int(reps.shape[0]))
 
 
 def _sizes(work: WorkDir, rep: NDArray[np.int64], records: int) -> NDArray[np.int64]:
@@ -96,7 +97,7 @@ class AnnotateTask:
     fields: Fields
 
 
-def annotate_task(task: AnnotateTask) -> dict[str, Any]:
+def annotate_task(task: AnnotateTask) -> AnnotateCounts:
     """Write the shard's records with their decisions under ``annotated/``."""
     work = WorkDir(task.work)
     rep = shard_decisions(work, task.start, task.stop).rep
@@ -107,7 +108,7 @@ def annotate_task(task: AnnotateTask) -> dict[str, Any]:
     # at URLs: the input read from a local copy, the output published once written
     with staged_folder(task.root) as root, local_shard(task.shard) as shard:
         written = write_annotated(shard, marks, root, fields=task.fields, docs=docs)
-    stats = {"written": written, "records": task.stop - task.start}
+    stats = AnnotateCounts(written=written, records=task.stop - task.start)
     work.mark_done("annotate", shard_key(task.first), stats)
     return stats
 
@@ -127,7 +128,7 @@ def check_names(shards: list[Shard]) -> None:
             seen.add(name)
 
 
-def check_marked(read_stats: list[dict[str, Any]], fields: Fields) -> None:
+def check_marked(read_stats: list[ReadCounts], fields: Fields) -> None:
     """Stop where records already hold the field (or WARC headers) ``--annotate`` adds,
     after the read stage: it never overwrites a record's own."""
     found = marked_file(read_stats) if fields.mark is not None else None

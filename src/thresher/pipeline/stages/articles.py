@@ -13,12 +13,12 @@ crawls of one article counts once, as a block on ten exact copies always did.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.articles import SIG_WIDTH, article_of
+from thresher.pipeline.counts import ArticleCounts
 from thresher.pipeline.graph import artifact
 from thresher.pipeline.workdir import WorkDir
 
@@ -39,21 +39,21 @@ class ArticleTask:
     part: int
 
 
-def article_task(task: ArticleTask) -> dict[str, Any]:
+def article_task(task: ArticleTask) -> ArticleCounts:
     """Save the documents of this partition's sites that belong to a larger article."""
     work = WorkDir(task.work)
     rows, sigs = [], []
     for s in range(task.n_shards):
-        art = work.load_raw("read", artifact(s, "art"), np.uint64, _WIDTH)
+        art = work.load_raw("read", artifact(s, "art"), np.uint64, width=_WIDTH)
         mine = (np.asarray(art[:, 0]) >> _SHIFT).astype(np.int64) == task.part
         rows.append(np.asarray(art[mine]))
         sigs.append(np.asarray(work.load_raw("read", artifact(s, "asig"), np.uint32,
-                                             SIG_WIDTH)[mine]))
+                                             width=SIG_WIDTH)[mine]))
     row = np.concatenate(rows) if rows else np.zeros((0, _WIDTH), dtype=np.uint64)
     sig = np.concatenate(sigs) if sigs else np.zeros((0, SIG_WIDTH), dtype=np.uint32)
     keys, articles = article_of(row[:, 3], row[:, 1:3], sig)
     work.save("articles", f"map-{task.part:02d}", np.stack((keys, articles), axis=1))
-    stats = {"documents": int(row.shape[0]), "joined": int(keys.shape[0])}
+    stats = ArticleCounts(documents=int(row.shape[0]), joined=int(keys.shape[0]))
     work.mark_done("articles", f"part-{task.part:02d}", stats)
     return stats
 

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from thresher.core.cluster import cluster_nodes
 from thresher.core.rule import EDGE_PARTIAL, EDGE_SAME_CONTENT, EDGE_TITLE, WAY_BWD, WAY_FWD
 from thresher.core.sorting import distinct
+from thresher.pipeline.counts import BucketCounts, ClusterCounts, ComponentCounts
 from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import (
     KIND_EXACT,
@@ -33,7 +34,7 @@ __all__ = ["CLUSTER_BUCKETS", "BucketTask", "ShardDecisions", "bucket_task", "cl
 CLUSTER_BUCKETS = 16  # clustering tasks; components are dealt to them by label
 
 
-def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
+def component_labels(work: WorkDir, chunks: int) -> ComponentCounts:
     """Label every matched document with the smallest document of its connected component.
 
     The edges are read one chunk at a time (never all at once): each round lowers both
@@ -63,8 +64,8 @@ def component_labels(work: WorkDir, chunks: int) -> dict[str, Any]:
             break
     work.save("cluster", "nodes", nodes)
     work.save("cluster", "labels", nodes[label])
-    return {"documents": int(nodes.shape[0]), "rounds": rounds,
-            "components": int(distinct(label).shape[0])}
+    return ComponentCounts(documents=int(nodes.shape[0]), rounds=rounds,
+                           components=int(distinct(label).shape[0]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,7 +78,7 @@ class BucketTask:
     priority: bool = False  # a --keep policy's priority comes first (index/priority)
 
 
-def bucket_task(task: BucketTask) -> dict[str, Any]:
+def bucket_task(task: BucketTask) -> BucketCounts:
     """Cluster one bucket's components without chaining; save members and representatives.
 
     The greedy clustering of :func:`cluster_nodes` decides a document's fate from its
@@ -107,7 +108,7 @@ def bucket_task(task: BucketTask) -> dict[str, Any]:
     why = np.concatenate(whys) if whys else np.zeros(0, dtype=np.uint8)
     way = np.concatenate(ways) if ways else np.zeros(0, dtype=np.uint8)
     first = work.load("index", "priority", mmap=True) if task.priority else None
-    members, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sim,
+    members, rep, rep_sim = cluster_nodes(work.load("index", "rank", mmap=True), u, v, sim=sim,
                                           fwd=(way & WAY_FWD) != 0, bwd=(way & WAY_BWD) != 0,
                                           priority=first)
     near = rep != members
@@ -125,13 +126,13 @@ def bucket_task(task: BucketTask) -> dict[str, Any]:
     name = f"bucket-{task.bucket:03d}"
     for part, arr in (("doc", doc), ("rep", to), ("sim", s), ("cont", c_of), ("why", why_of)):
         work.save("cluster", f"{name}-{part}", arr)
-    stats = {"documents": int(members.shape[0]), "duplicates": int(doc.shape[0])}
+    stats = BucketCounts(documents=int(members.shape[0]), duplicates=int(doc.shape[0]))
     work.mark_done("buckets", name, stats)
     return stats
 
 
 def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False,
-                  content_of: int = 0) -> dict[str, Any]:
+                  content_of: int = 0) -> ClusterCounts:
     """Put the buckets' clusters together; save one row per duplicate, sorted by record.
 
     Nothing here is sized by the corpus: only duplicates are written (``dup_doc``,
@@ -176,9 +177,10 @@ def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False,
         lead_rep[via], lead_sim[via] = near_rep[at[via]], near_sim[at[via]]
     exact_kind = np.where(via, KIND_EXACT_NEAR, KIND_EXACT).astype(np.uint8)
     if content_of:
-        other = ~via & (per_doc(work, content_of, exact_doc, "fp", np.uint64, 2, stage="read")
-                        != per_doc(work, content_of, leader, "fp", np.uint64, 2, stage="read")
-                        ).any(axis=1)
+        other = ~via & (per_doc(work, content_of, exact_doc, part="fp", dtype=np.uint64,
+                                width=2, stage="read")
+                        != per_doc(work, content_of, leader, part="fp", dtype=np.uint64,
+                                   width=2, stage="read")).any(axis=1)
         exact_kind[other] = KIND_SAME_CONTENT
     doc = np.concatenate((near_doc, exact_doc))
     order = np.argsort(doc, kind="mergesort")
@@ -195,10 +197,10 @@ def cluster_stage(work: WorkDir, chunks: int, *, old: bool = False,
     cand = work.load("verify", "cand", mmap=True)
     edges = sum(int(work.load("cluster", numbered("esim", c), mmap=True).shape[0])
                 for c in range(chunks))
-    return {"candidates": int(cand.shape[0]), "verified": edges}
+    return ClusterCounts(candidates=int(cand.shape[0]), verified=edges)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ShardDecisions:
     """Every record's fate in one record range, rebuilt from the sparse cluster output."""
 
@@ -229,4 +231,4 @@ def shard_decisions(work: WorkDir, lo: int, hi: int) -> ShardDecisions:
     repeated = work.load("index", "repeated", mmap=True)
     part = overlay(repeated, lo, hi)
     first[np.asarray(repeated[part]) - lo] = work.load("index", "repeated_first", mmap=True)[part]
-    return ShardDecisions(kind, rep, sim, lead, first, cont)
+    return ShardDecisions(kind=kind, rep=rep, sim=sim, lead=lead, repeated_first=first, cont=cont)

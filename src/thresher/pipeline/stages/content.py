@@ -17,6 +17,7 @@ from thresher.core.content import REASONS
 from thresher.core.lookup import sorted_lookup
 from thresher.io.batches import BATCH, Decoded
 from thresher.pipeline.chrome import PARTITIONS, PASS_ONE_KEPT
+from thresher.pipeline.counts import ContentCounts
 from thresher.pipeline.graph import shard_key
 from thresher.pipeline.pages import page_hashes
 from thresher.pipeline.read import ReadTask, sketch_rows
@@ -48,15 +49,15 @@ class _Tables:
     def __call__(self, keys: NDArray[np.uint64], ghash: NDArray[np.uint64]
                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Each block's count of pages on its site, and each document's site pages."""
-        return (sorted_lookup(keys, self.keys, self.counts, 1),
-                sorted_lookup(ghash, self.group_keys, self.group_pages, 1))
+        return (sorted_lookup(keys, self.keys, self.counts, default=1),
+                sorted_lookup(ghash, self.group_keys, self.group_pages, default=1))
 
 
 class _Shard:
     """What pass one kept of a shard, a batch of records at a time."""
 
     def __init__(self, work: WorkDir, name: str) -> None:
-        self.a = {key: work.load_raw("read", f"{name}.{key}", dtype, width)
+        self.a = {key: work.load_raw("read", f"{name}.{key}", dtype, width=width)
                   for key, (dtype, width) in PASS_ONE_KEPT.items()}
         doc = np.asarray(self.a["doc"])
         self.slot = doc[:, 0].astype(bool)
@@ -89,7 +90,7 @@ class _Shard:
                 (np.asarray(a["text"][t0:t1]), offsets))
 
 
-def content_task(task: ContentTask) -> dict[str, Any]:
+def content_task(task: ContentTask) -> ContentCounts:
     """Pass two over one shard: content spans, content sketches, removed blocks."""
     import pyarrow as pa
 
@@ -154,7 +155,7 @@ def content_task(task: ContentTask) -> dict[str, Any]:
             clean = Decoded(*kept_content((data, offsets), blocks, keep, gaps=True))
             by_slot = dict(zip(slots, clean[:], strict=True))
             cleaned.extend(by_slot.get(i) for i in range(n))
-        arrays, _ = sketch_rows(read, n, slots, texts, prepared=found.text)
+        arrays, _ = sketch_rows(read, n, slots, texts=texts, prepared=found.text)
         for key in ("sig", "fp", "mode", "sh"):
             files[key].write(arrays[key])
         files["span"].write(span)
@@ -171,8 +172,8 @@ def content_task(task: ContentTask) -> dict[str, Any]:
         work.write_parquet("content", f"{name}.removed.parquet", removed)
         work.write_parquet("content", f"{name}.clean.parquet",
                            pa.table({"text": pa.array(cleaned, pa.string())}))
-    stats = {"records": kept.records, "block_chars": int(chars["blocks"]),
-             "content_chars": int(chars["content"])}
+    stats = ContentCounts(records=kept.records, block_chars=int(chars["blocks"]),
+                          content_chars=int(chars["content"]))
     work.mark_done("content", name, stats)
     del kept  # its maps of the files below
     # Nothing reads what pass one kept for this shard any more: the work folder then

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from thresher.pipeline.counts import EdgeCounts
 from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import SIMILARITY_BINS, VERIFY_CHUNK, MatchRule, edge_ways, per_doc
 from thresher.pipeline.workdir import WorkDir
@@ -25,7 +25,7 @@ class EdgeTask:
     skip: tuple[str, str] | None = None  # (stage, name) of documents to leave out
 
 
-def edge_task(task: EdgeTask) -> dict[str, Any]:
+def edge_task(task: EdgeTask) -> EdgeCounts:
     """Save the chunk's matching pairs (``edges-N``: u, v, similarity, containment, why,
     and ``eway-N``: which way each may go, see :func:`edge_ways`).
 
@@ -66,11 +66,12 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
         both = np.concatenate((u, v))
         titled = ("title", "head") if rule.title_containment is not None else ()
         for part in ("site", "page", *titled):
-            key = per_doc(work, task.n_shards, both, part)
+            key = per_doc(work, task.n_shards, both, part=part)
             keys[part] = (key[:u.shape[0]], key[u.shape[0]:])
     inter = work.load("verify", numbered("inter", c)) if rule.containment is not None else None
-    hit, why = rule.decide(sims, conts, inter, keys.get("site"), keys.get("title"),
-                           keys.get("page"), heads=keys.get("head"))
+    hit, why = rule.decide(sims, conts, inter, sites=keys.get("site"),
+                           titles=keys.get("title"), pages=keys.get("page"),
+                           heads=keys.get("head"))
     if task.skip is not None and cand.shape[0]:  # matched to an indexed document already
         skip = work.load(*task.skip)
         hit &= ~(np.isin(u, skip) | np.isin(v, skip))
@@ -79,11 +80,12 @@ def edge_task(task: EdgeTask) -> dict[str, Any]:
     work.save("cluster", numbered("esim", c), sims[hit])
     work.save("cluster", numbered("econt", c), conts[hit])
     work.save("cluster", numbered("ewhy", c), why[hit])
-    work.save("cluster", numbered("eway", c), edge_ways(work, task.n_shards, u[hit], v[hit],
-                                                    why[hit]))
+    work.save("cluster", numbered("eway", c), edge_ways(work, task.n_shards, u[hit], v=v[hit],
+                                                    why=why[hit]))
     bins = np.minimum((sims * SIMILARITY_BINS).astype(np.int64), SIMILARITY_BINS - 1)
-    stats = {"edges": int(hit.sum()),
-             "accepted": np.bincount(bins[hit], minlength=SIMILARITY_BINS).tolist(),
-             "rejected": np.bincount(bins[~hit], minlength=SIMILARITY_BINS).tolist()}
+    stats = EdgeCounts(
+        edges=int(hit.sum()),
+        accepted=tuple(np.bincount(bins[hit], minlength=SIMILARITY_BINS).tolist()),
+        rejected=tuple(np.bincount(bins[~hit], minlength=SIMILARITY_BINS).tolist()))
     work.mark_done("edges", numbered("chunk", c), stats)
     return stats

@@ -9,13 +9,14 @@ from numpy.typing import NDArray
 
 from thresher.core.exact import exact_copies
 from thresher.executors import thread_pool
+from thresher.pipeline.counts import IndexCounts
 from thresher.pipeline.graph import artifact
 from thresher.pipeline.workdir import WorkDir
 
 __all__ = ["build_index", "record_ranks"]
 
-def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 1,
-                keep: str = "connected") -> dict[str, Any]:
+def build_index(work: WorkDir, n_shards: int, src: str = "read", *, threads: int = 1,
+                keep: str = "connected") -> IndexCounts:
     """Rank records, reject repeated ids, and group exact duplicates; save global arrays.
 
     With ``threads`` > 1, the records are ranked (Arrow's and numpy's sorts, which let go
@@ -36,7 +37,7 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
     with thread_pool(1) as pool:
         ranked = pool.submit(record_ranks, table) if threads > 1 else None
         ok, repeated, repeated_first = _repeated_ids(table)
-        fp = np.concatenate([work.load_raw(src, artifact(s, "fp"), np.uint64, 2)
+        fp = np.concatenate([work.load_raw(src, artifact(s, "fp"), np.uint64, width=2)
                              for s in range(n_shards)])
         active = np.flatnonzero(ok)
         rank = record_ranks(table) if ranked is None else ranked.result()
@@ -52,8 +53,8 @@ def build_index(work: WorkDir, n_shards: int, src: str = "read", threads: int = 
         saved["priority"] = first
     for name, arr in saved.items():
         work.save("index", name, arr)
-    return {"records": table.num_rows, "repeated_ids": int(repeated.shape[0]),
-            "exact_members": int(exact_doc.shape[0])}
+    return IndexCounts(records=table.num_rows, repeated_ids=int(repeated.shape[0]),
+                       exact_members=int(exact_doc.shape[0]))
 
 
 def record_ranks(table: Any) -> NDArray[np.int64]:

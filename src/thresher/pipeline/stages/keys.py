@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.lsh import band_keys
 from thresher.core.sorting import group_order
+from thresher.pipeline.counts import KeyCounts
 from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.match import active_docs, shard_offsets
 from thresher.pipeline.workdir import WorkDir
@@ -43,7 +43,7 @@ class KeysTask:
     pages: bool = False  # one more band (after the titles'): records of the same page
 
 
-def keys_task(task: KeysTask) -> dict[str, Any]:
+def keys_task(task: KeysTask) -> KeyCounts:
     """Spill the shard's (band << 32 | document, key) rows to ``parts`` files by the key's
     top bits.
 
@@ -59,7 +59,7 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
     offsets = shard_offsets(work, task.n_shards)
     lo, hi = int(offsets[task.shard]), int(offsets[task.shard + 1])
     local = active_docs(work, lo, hi)
-    sig = work.load_raw(task.src, artifact(task.shard, "sig"), np.uint32, task.columns)
+    sig = work.load_raw(task.src, artifact(task.shard, "sig"), np.uint32, width=task.columns)
     sig = np.ascontiguousarray(sig[local])
     docs = (local + lo).astype(np.uint64)  # below 2**32: pairs pack two of them
     out = [work.appender("keys", artifact(task.shard, f"p{p:04d}")) for p in range(task.parts)]
@@ -83,6 +83,6 @@ def keys_task(task: KeysTask) -> dict[str, Any]:
         spill(band, np.ascontiguousarray(key[has]), docs[has])
     for f in out:
         f.close()
-    stats = {"documents": int(local.shape[0])}
+    stats = KeyCounts(documents=int(local.shape[0]))
     work.mark_done("keys", shard_key(task.shard), stats)
     return stats

@@ -4,12 +4,12 @@ pairs; merge them into one sorted array."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from thresher.core.lsh import bucket_pairs
 from thresher.core.sorting import distinct
+from thresher.pipeline.counts import PairCounts
 from thresher.pipeline.graph import artifact
 from thresher.pipeline.workdir import WorkDir
 
@@ -27,11 +27,11 @@ class BandTask:
     heads: int  # a larger one pairs each member with this many (see bucket_pairs)
 
 
-def band_task(task: BandTask) -> dict[str, Any]:
+def band_task(task: BandTask) -> PairCounts:
     """Bucket one key range of every band and save the candidate pairs."""
     work = WorkDir(task.work)
     rank = work.load("index", "rank")
-    shards = [work.load_raw("keys", artifact(s, f"p{task.part:04d}"), np.uint64, 2)
+    shards = [work.load_raw("keys", artifact(s, f"p{task.part:04d}"), np.uint64, width=2)
               for s in range(task.n_shards)]
     # Each file holds its rows band after band, in document order (see keys_task), so
     # its (band << 32 | document) column ascends: a band's rows are one slice of it.
@@ -48,7 +48,7 @@ def band_task(task: BandTask) -> dict[str, Any]:
                                   heads=task.heads))
     out = distinct(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.uint64)
     work.save("lsh", f"part-{task.part:04d}", out)
-    stats = {"pairs": int(out.shape[0])}
+    stats = PairCounts(pairs=int(out.shape[0]))
     work.mark_done("lsh", f"part-{task.part:04d}", stats)
     return stats
 

@@ -34,6 +34,7 @@ import numpy as np
 from thresher.core.rule import EDGE_NEAR, EDGE_PARTIAL, EDGE_TITLE
 from thresher.io.atomic import temporary_name
 from thresher.io.remote import staged_file
+from thresher.pipeline.counts import WriteCounts
 from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import VERIFY_CHUNK, per_doc
 from thresher.pipeline.workdir import WorkDir
@@ -57,13 +58,13 @@ class PairsTask:
     content: bool
 
 
-def pairs_task(task: PairsTask) -> dict[str, Any]:
+def pairs_task(task: PairsTask) -> WriteCounts:
     """Write the pairs; return how many were written."""
     work = WorkDir(task.work)
     with staged_file(task.target) as target:  # at a URL: published once written
-        rows = write_pairs(work, task.n_shards, task.chunks, target, low=task.low,
+        rows = write_pairs(work, task.n_shards, task.chunks, target=target, low=task.low,
                            content=task.content)
-    stats = {"pairs": rows}
+    stats = WriteCounts(pairs=rows)
     work.mark_done("write", "pairs", stats)
     return stats
 
@@ -93,7 +94,7 @@ def _chunk(work: WorkDir, n_shards: int, c: int, *, low: float, content: bool) -
     if content:
         both = np.concatenate((u, v))
         for part in KEYS:
-            key = per_doc(work, n_shards, both, part)
+            key = per_doc(work, n_shards, both, part=part)
             columns[f"{part}_a"] = pa.array(key[:u.shape[0]], pa.uint64())
             columns[f"{part}_b"] = pa.array(key[u.shape[0]:], pa.uint64())
     return pa.table(columns)
@@ -118,7 +119,7 @@ def _exact(work: WorkDir, *, content: bool) -> Any:
     return pa.table(columns)
 
 
-def write_pairs(work: WorkDir, n_shards: int, chunks: int, target: str, *, low: float,
+def write_pairs(work: WorkDir, n_shards: int, chunks: int, *, target: str, low: float,
                 content: bool) -> int:
     """Write ``pairs.parquet`` (see the module); return its rows."""
     import pyarrow.parquet as pq

@@ -4,13 +4,13 @@ how many pages each site has (the site statistics the content stage weighs block
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.core.articles import support
 from thresher.core.scope import scope_counts
+from thresher.pipeline.counts import GroupCounts, TemplateCounts
 from thresher.pipeline.graph import artifact
 from thresher.pipeline.stages.articles import article_table, to_articles
 from thresher.pipeline.workdir import WorkDir
@@ -38,7 +38,7 @@ class TemplateTask:
 PASS_BUDGET = 256 << 20  # bytes of (key, fingerprint) pairs a template task holds at once
 
 
-def template_task(task: TemplateTask) -> dict[str, Any]:
+def template_task(task: TemplateTask) -> TemplateCounts:
     """Keep the block keys of one partition that occur on two or more distinct documents.
 
     A partition larger than ``PASS_BUDGET`` is counted in passes, each over a sub-range
@@ -47,7 +47,7 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
     """
     work = WorkDir(task.work)
     articles = article_table(work)
-    files = [work.load_raw("read", artifact(s, f"blk{task.part:02d}"), np.uint64, 2)
+    files = [work.load_raw("read", artifact(s, f"blk{task.part:02d}"), np.uint64, width=2)
              for s in range(task.n_shards)]
     total = sum(f.nbytes for f in files)
     passes = max(1, -(-total // PASS_BUDGET))
@@ -70,19 +70,19 @@ def template_task(task: TemplateTask) -> dict[str, Any]:
     order = np.argsort(keys)
     work.save("template", f"keys-{task.part:02d}", keys[order])
     work.save("template", f"counts-{task.part:02d}", np.concatenate(counts_out)[order])
-    stats = {"blocks": blocks, "repeated": int(keys.shape[0]), "passes": passes}
+    stats = TemplateCounts(blocks=blocks, repeated=int(keys.shape[0]), passes=passes)
     work.mark_done("template", f"part-{task.part:02d}", stats)
     return stats
 
 
-def count_groups(work: WorkDir, n_shards: int) -> dict[str, Any]:
+def count_groups(work: WorkDir, n_shards: int) -> GroupCounts:
     """Count the pages of every site (its texts; 1 where they are all one article); save
     the sorted table."""
     pairs = np.concatenate(
-        [work.load_raw("read", artifact(s, "grp"), np.uint64, 2) for s in range(n_shards)]
+        [work.load_raw("read", artifact(s, "grp"), np.uint64, width=2) for s in range(n_shards)]
         or [np.zeros((0, 2), dtype=np.uint64)])
     keys, counts, _ = _key_counts(pairs, article_table(work))
     work.save("template", "group_keys", keys)
     work.save("template", "group_pages", counts.astype(np.int64))
-    return {"groups": int(keys.shape[0]), "largest": int(counts.max(initial=0)),
-            "scope": scope_counts(pairs[:, 0], keys)}
+    return GroupCounts(groups=int(keys.shape[0]), largest=int(counts.max(initial=0)),
+                       scope=scope_counts(pairs[:, 0], keys))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from thresher.core.sorting import distinct
 from thresher.core.verify import overlaps
+from thresher.pipeline.counts import PairCounts
 from thresher.pipeline.graph import numbered
 from thresher.pipeline.match import VERIFY_CHUNK, gather_sets
 from thresher.pipeline.workdir import WorkDir
@@ -25,7 +25,7 @@ class VerifyTask:
     src: str = "read"
 
 
-def verify_task(task: VerifyTask) -> dict[str, Any]:
+def verify_task(task: VerifyTask) -> PairCounts:
     """Save the Jaccard similarity and containment of every candidate pair in the chunk.
 
     Containment is the share of the smaller document's distinct shingles that the other
@@ -37,12 +37,12 @@ def verify_task(task: VerifyTask) -> dict[str, Any]:
     u = (part >> np.uint64(32)).astype(np.int64)
     v = (part & np.uint64(0xFFFFFFFF)).astype(np.int64)
     docs = distinct(np.concatenate((u, v)))
-    flat, offsets = gather_sets(work, task.n_shards, docs, task.src)
+    flat, offsets = gather_sets(work, task.n_shards, docs, src=task.src)
     sims, inter, cont = overlaps(flat, offsets, np.searchsorted(docs, u),
-                                 np.searchsorted(docs, v))
+                                 right=np.searchsorted(docs, v))
     work.save("verify", numbered("chunk", task.chunk), sims)
     work.save("verify", numbered("cont", task.chunk), cont)
     work.save("verify", numbered("inter", task.chunk), inter.astype(np.int64))
-    stats = {"pairs": int(part.shape[0])}
+    stats = PairCounts(pairs=int(part.shape[0]))
     work.mark_done("verify", numbered("chunk", task.chunk), stats)
     return stats

@@ -17,6 +17,7 @@ from thresher.io.records import Fields
 from thresher.io.remote import local_shard, staged_file, staged_folder
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
+from thresher.pipeline.counts import WriteCounts
 from thresher.pipeline.graph import artifact, shard_key
 from thresher.pipeline.match import (
     KIND_EXACT,
@@ -70,7 +71,7 @@ class WriteTask:
     name: str | None = None  # the converted file's name, distinct across the run's inputs
 
 
-def write_task(task: WriteTask) -> dict[str, Any]:
+def write_task(task: WriteTask) -> WriteCounts:
     """Write the kept records of one shard under the output's ``kept/`` folder."""
 
     work = WorkDir(task.work)
@@ -84,7 +85,7 @@ def write_task(task: WriteTask) -> dict[str, Any]:
     with staged_folder(task.root) as root, local_shard(task.shard) as shard:
         written = write_kept(shard, kind == KIND_KEPT, root, fmt=task.fmt,
                              fields=task.fields, docs=docs, texts=texts, name=task.name)
-    stats = {"written": written}
+    stats = WriteCounts(written=written)
     work.mark_done("write", shard_key(task.shard.index), stats)
     return stats
 
@@ -107,7 +108,7 @@ class DecisionsTask:
     headlines: bool = False  # partial matches were refused under different headlines
 
 
-def decisions_task(task: DecisionsTask) -> dict[str, Any]:
+def decisions_task(task: DecisionsTask) -> WriteCounts:
     """Write the decisions; return the kept texts' UTF-8 size and the time it took."""
     start, cpu = time.perf_counter(), time.process_time()
     work = WorkDir(task.work)
@@ -121,13 +122,13 @@ def decisions_task(task: DecisionsTask) -> dict[str, Any]:
     if task.boilerplate is not None:
         with staged_file(task.boilerplate) as target:
             write_boilerplate(work, task.n_shards, Path(target))
-    stats = {"kept_bytes": kept_bytes, "seconds": round(time.perf_counter() - start, 3),
-             "cpu": round(time.process_time() - cpu, 3)}
+    stats = WriteCounts(kept_bytes=kept_bytes, seconds=round(time.perf_counter() - start, 3),
+                        cpu=round(time.process_time() - cpu, 3))
     work.mark_done("write", "decisions", stats)
     return stats
 
 
-def output_task(task: WriteTask | DecisionsTask | PairsTask) -> dict[str, Any]:
+def output_task(task: WriteTask | DecisionsTask | PairsTask) -> WriteCounts:
     """A task of the write stage: one shard's kept records, the decisions, or the pairs."""
     if isinstance(task, DecisionsTask):
         return decisions_task(task)
@@ -151,7 +152,7 @@ def write_boilerplate(work: WorkDir, n_shards: int, target: Path) -> None:
         os.replace(tmp, target)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Rows:
     """One shard's columns that the reasons are written from."""
 
@@ -212,7 +213,7 @@ def _reason(rows: _Rows, i: int, ctx: _Context) -> str | None:
     return rows.meta_reason[i]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Context:
     """What every shard's decisions table is written with."""
 
@@ -334,7 +335,7 @@ def write_decisions(work: WorkDir, n_shards: int, target: str, *, threshold: flo
         ids=ids, locations=locations, labels=labels, threshold=threshold,
         containment=containment, title_containment=title_containment, old=old,
         headlines=content and headlines,
-        spans=np.concatenate([work.load_raw("content", artifact(s, "span"), np.int64, 2)
+        spans=np.concatenate([work.load_raw("content", artifact(s, "span"), np.int64, width=2)
                               for s in range(n_shards)]) if content else None)
     tmp = temporary_name(target)
     writer = None

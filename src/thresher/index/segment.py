@@ -163,8 +163,8 @@ def open_segments(path: str | Path, entries: tuple[tuple[str, int, int, int], ..
     if remote.is_remote(path):  # shipped through a work folder at a URL (``shipped.py``)
         from thresher.index.shipped import fetched
 
-        return [Segment(fetched(str(path), name), name, batch, docs, first)
-                for name, batch, docs, first in entries]
+        return [Segment(path=fetched(str(path), name), name=name, batch=batch, docs=docs,
+                        first=first) for name, batch, docs, first in entries]
     root = Path(path) / "segments"
     return [Segment(path=root / name, name=name, batch=batch, docs=docs, first=first)
             for name, batch, docs, first in entries]

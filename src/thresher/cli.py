@@ -89,7 +89,7 @@ _EXECUTION = [
                  "(pip install 'thresher[ray]'). [default: local]"),
     click.option("--workers", type=int, help="Worker processes (0 = one per core). [default: 0]"),
     click.option("--work-dir", help="Folder for intermediate files (kept after the run): a path, "
-                 "or an fsspec URL such as s3://bucket/run (pip install 'thresher[remote]'), "
+                 "or an fsspec URL such as s3://bucket/run (pip install 'thresher[s3]'), "
                  "which every Ray node can reach. [default: OUTPUT/_work]"),
     click.option("--keep-work", is_flag=True, default=None, help="Keep OUTPUT/_work after success."),
     click.option("--overwrite", is_flag=True, default=None, help="Replace the outputs of an "
@@ -153,8 +153,8 @@ def main() -> None:
 @_with(_ANNOTATE)
 @_with(_EXECUTION)
 @click.option("--ray-address", help="Ray cluster to join (with --executor ray); a local "
-              "Ray instance is started if omitted. The work folder must be on a file "
-              "system every node sees.")
+              "Ray instance is started if omitted. Inputs, output and work folder must be "
+              "reachable from every node: a shared file system or URLs.")
 @click.option("--strict", is_flag=True, default=None, help="Stop with an error at the first "
               "record that cannot be used, instead of rejecting it.")
 @_REPORT

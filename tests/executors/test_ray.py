@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +19,8 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
     yield
     ray.shutdown()
 
@@ -99,3 +103,15 @@ def test_a_restarted_driver_resumes_with_the_same_outputs(
                              strip_boilerplate=True)
     assert summary["run"]["resumed"] is True
     assert _outputs(tmp_path / "o") == _outputs(tmp_path / "clean")
+
+
+def test_without_an_address_a_local_instance_starts_whatever_runs_here(tmp_path: Path) -> None:
+    """No --ray-address: a new local Ray instance, as documented, not a cluster that
+    ``ray start`` left running (stood in for by RAY_ADDRESS, which ray.init would join)."""
+    code = ("from thresher.executors.ray import RayExecutor; import ray; "
+            "ex = RayExecutor(workers=1); print(ex.workers); ex.close()")
+    env = {**os.environ, "RAY_ADDRESS": "127.0.0.1:9"}  # nothing listens there
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "1"

@@ -41,15 +41,17 @@ def _peaks(corpus: Path) -> tuple[dict[str, float], int]:
 @pytest.mark.slow
 def test_per_shard_tasks_do_not_grow_with_the_corpus(tmp_path: Path) -> None:
     """Four times the shards (5.7 MB more input): each read, content and keys task peaks
-    within 3 MiB of where it did (a worker's high-water mark settles after its first
+    less than 3 MiB above where it did (a worker's high-water mark settles after its first
     three tasks, hence four shards at least); a task that held the added input would not."""
     large_corpus = make_corpus(tmp_path / "c16", files=16, per_file=400, seed=5)
     small_corpus = tmp_path / "c4"
     small_corpus.mkdir()
     for f in range(4):  # shards the larger corpus has too
         shutil.copy(large_corpus / f"part-{f}.jsonl", small_corpus / f"part-{f}.jsonl")
+    _peaks(small_corpus)  # compiles and caches what the workers call: a first run's
+    # worker peaks with numba's compiler in it, whatever its corpus
     small, four = _peaks(small_corpus)
     large, sixteen = _peaks(large_corpus)
     assert (four, sixteen) == (4, 16)
     for stage in STAGES:
-        assert abs(large[stage] - small[stage]) < 3, (stage, small, large)
+        assert large[stage] - small[stage] < 3, (stage, small, large)

@@ -61,9 +61,10 @@ class RayExecutor:
         if self._owns:
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                        "configure_logging": False}
-            if address:
-                options["address"] = address
-            elif workers:
+            # No address: a new local instance, as documented, even where a cluster started
+            # with `ray start` is running here (ray.init would join it, and refuse num_cpus).
+            options["address"] = address or "local"
+            if not address and workers:
                 options["num_cpus"] = workers
             ray.init(**options)
         self.workers = int(ray.cluster_resources().get("CPU", 1))

@@ -4,11 +4,10 @@ parameters per function, the rest keyword-only (``tools/positional.py``)."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import thresher
+from tests.tools import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = Path(thresher.__file__).parent
@@ -18,16 +17,8 @@ SRC = Path(thresher.__file__).parent
 ALLOWED: dict[str, str] = {}
 
 
-def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("positional", ROOT / "tools" / "positional.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _over_limit() -> set[str]:
-    tool = _tool()
+    tool = load_tool("positional")
     found = set()
     for path in sorted(SRC.rglob("*.py")):
         for fn, method in tool.functions(ast.parse(path.read_text(), str(path))):
@@ -43,7 +34,7 @@ def test_functions_take_at_most_three_positional_parameters() -> None:
 
 
 def test_the_count_sees_methods_kernels_and_keyword_only_parameters() -> None:
-    tool = _tool()
+    tool = load_tool("positional")
     tree = ast.parse(
         "def a(x, y, z, w): pass\n"
         "def b(x, y, z, *, w): pass\n"

@@ -38,6 +38,7 @@ import pytest
 
 import thresher
 from tests.noindex import guard
+from tests.tools import load_tool
 from thresher import index
 from thresher.index.shipped import cache_root
 
@@ -63,16 +64,7 @@ DOOMED: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _identity() -> Any:
-    """tools/identity.py: what a refactoring must not change, hashed the way it hashes."""
-    spec = importlib.util.spec_from_file_location("identity", ROOT / "tools" / "identity.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-IDENTITY = _identity()
+IDENTITY = load_tool("identity")  # what a refactoring must not change, hashed its way
 
 
 def _listing(out: Path, *, where: bool = False) -> list[str]:

@@ -3,7 +3,6 @@ folder (``index/shipped.py``), never the index folder, and the results are a loc
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import tempfile
@@ -14,6 +13,7 @@ import pytest
 
 from tests.noindex import guard
 from tests.pipeline.corpus import make_corpus
+from tests.tools import load_tool
 from thresher import index
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,15 +24,7 @@ READERS = {"content": ("thresher.pipeline.stages.content", "content_task"),
            "probe": ("thresher.index.probe", "probe_task")}
 
 
-def _identity() -> Any:
-    spec = importlib.util.spec_from_file_location("identity", ROOT / "tools" / "identity.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-IDENTITY = _identity()
+IDENTITY = load_tool("identity")
 
 
 def _outputs(out: Path) -> list[str]:

@@ -4,6 +4,7 @@ folder (``index/shipped.py``), never the index folder, and the results are a loc
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -74,3 +75,37 @@ def test_workers_read_the_index_through_a_work_folder_at_a_url(
         index.add(tmp_path / "ix-local", [b], tmp_path / "local", work_dir=tmp_path / "w",
                   **options)
     shutil.rmtree(tmp_path / "node")
+
+
+def test_a_node_drops_the_copies_no_task_used_for_a_day(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from thresher.index import shipped
+
+    segments = tmp_path / "work" / "probe" / "segments"
+    (segments / "seg-000001").mkdir(parents=True)
+    (segments / "seg-000001" / "keys.npy").write_bytes(b"keys")
+    new_copy = "a" * 32
+    (segments / "seg-000001" / "shipped.json").write_text(
+        json.dumps({"copy": new_copy, "files": ["keys.npy"]}))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "node"))
+    root = shipped.cache_root()
+    day_and_more = shipped.KEEP_UNUSED_S + 60
+    old, recent, half = root / ("b" * 32), root / ("c" * 32), root / ".tmp-dead"
+    mine = root / "notes"  # not a name this module makes: never touched
+    for folder in (old, recent, half, mine):
+        folder.mkdir(parents=True)
+        (folder / "x.npy").write_bytes(b"x")
+    for folder in (old, half, mine):
+        stamp = folder.stat().st_mtime - day_and_more
+        os.utime(folder, (stamp, stamp))
+
+    got = shipped.fetched(f"file://{segments}", "seg-000001")
+    assert got == root / new_copy and (got / "keys.npy").read_bytes() == b"keys"
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [new_copy, recent.name, mine.name])
+
+    # asking again for a copy marks it used, so the next pruning keeps it
+    stamp = got.stat().st_mtime - day_and_more
+    os.utime(got, (stamp, stamp))
+    assert shipped.fetched(f"file://{segments}", "seg-000001") == got
+    assert got.stat().st_mtime > stamp + day_and_more - 5

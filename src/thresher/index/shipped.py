@@ -7,8 +7,10 @@ into the work folder, once per run (:func:`ship`), and hands the tasks that fold
 URL instead of the index path. A worker copies each segment it needs once into a
 folder of its node's own (:func:`fetched`), then memory-maps it as it would the index's:
 a segment never changes once listed, and every copy is kept under a name made for it
-when it was shipped, so a copy on a node is never stale. A local work folder changes
-nothing: the tasks read the index folder itself, as they always did.
+when it was shipped, so a copy on a node is never stale. Each run ships under new names,
+so a node drops the copies that no task has used for :data:`KEEP_UNUSED_S` whenever it
+makes a new one: a node that serves run after run does not fill its disk. A local work
+folder changes nothing: the tasks read the index folder itself, as they always did.
 
 Layout, under the work folder::
 
@@ -25,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,13 +35,16 @@ from typing import Any
 from thresher.errors import ConfigError
 from thresher.io import remote
 
-__all__ = ["SHIPPED", "cache_root", "fetched", "ship"]
+__all__ = ["KEEP_UNUSED_S", "SHIPPED", "cache_root", "fetched", "ship"]
 
 SHIPPED = ("probe", "segments")  # where, in the work folder, the copies go
 _LISTING = "shipped.json"
 _DRIVER_ONLY = frozenset({"docs.parquet"})  # read by the driver alone (ids, urls)
 _COPY_NAME = re.compile(r"[0-9a-f]{32}")
 _FILE_NAME = re.compile(r"[A-Za-z0-9_]+\.npy")
+# A day: longer than any task, and a copy a task uses is touched each time it is asked for,
+# so only the copies of finished runs (or of attempts that died) are that old.
+KEEP_UNUSED_S = 24 * 3600
 
 Entries = tuple[tuple[str, int, int, int], ...]  # (name, batch, documents, first)
 
@@ -93,8 +99,10 @@ def fetched(url: str, name: str) -> Path:
     root = cache_root()
     target = root / copy
     if target.is_dir():
+        os.utime(target)  # in use: kept by the next node's pruning
         return target
     root.mkdir(parents=True, exist_ok=True)
+    _prune(root, older_than=time.time() - KEEP_UNUSED_S)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
     try:
         fs.get([f"{base}/{name}/{f}" for f in files], [str(tmp / f) for f in files])
@@ -106,3 +114,19 @@ def fetched(url: str, name: str) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _prune(root: Path, *, older_than: float) -> None:
+    """Delete the copies (and half-made copies) under ``root`` last used before
+    ``older_than``. Only folders named as this module names them are touched: the cache
+    folder is this module's, but a user may have put something else there. A task that
+    still has a pruned copy's files mapped keeps reading them (the inodes live on)."""
+    for entry in root.iterdir():
+        named = (_COPY_NAME.fullmatch(entry.name) is not None
+                 or entry.name.startswith(".tmp-"))
+        try:
+            stale = named and entry.is_dir() and entry.stat().st_mtime < older_than
+        except OSError:
+            continue  # gone already: another task of this node pruned it
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)

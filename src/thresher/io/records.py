@@ -17,6 +17,7 @@ from typing import IO, Any, cast
 
 import orjson
 
+from thresher.io.exactjson import inexact, reread
 from thresher.io.lines import LineReader, too_long
 
 __all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_KEY", "FOUND_MARK", "FOUND_OBJECT", "FOUND_URL",
@@ -299,6 +300,9 @@ def jsonl_record(line: bytes, name: str, number: int, *, fields: Fields) -> Reco
         return Record(f"{name}:{number}", None, None, name, number,
                       f"not a JSON object but {type(obj).__name__}", True)
     found, (value, url, group, key) = found_bits(obj, fields)
+    if inexact(value) or inexact(group) or inexact(key):  # an integer past 64 bits
+        obj = reread(line)
+        found, (value, url, group, key) = found_bits(obj, fields)
     if type(value) is str and value:  # the common case inline: a string id
         rid, generated = value, False
     else:

@@ -22,6 +22,7 @@ import orjson
 from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
+from thresher.io import exactjson
 from thresher.io.atomic import atomic_path
 from thresher.io.reading import read_shard
 from thresher.io.records import Fields, iter_lines
@@ -280,9 +281,9 @@ def _rewrite_jsonl(shard: Shard, keep: NDArray[np.bool_], root: str, *, fields: 
         lines = iter_lines(shard.files[0], raw=True, max_bytes=fields.max_bytes)
         for index, (_, line, _) in enumerate(lines):
             if line is not None and keep[index]:
-                obj = orjson.loads(line)
+                obj = exactjson.loads(line)  # every other field as it was, digit for digit
                 obj[fields.text] = texts[index]
-                out.write(orjson.dumps(obj) + b"\n")
+                out.write(exactjson.dumps(obj) + b"\n")
     return int(keep.sum())
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from thresher.errors import InputError
+from thresher.io.ranges import open_ranged
 from thresher.io.records import (
     FOUND_MARK,
     MISSING,
@@ -20,6 +21,7 @@ from thresher.io.records import (
     group_value,
     id_value,
 )
+from thresher.io.remote import is_remote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,10 +32,10 @@ __all__ = ["column_of", "copy_kept_rows", "read_parquet", "row_group_starts", "r
 _BATCH = 4096
 
 
-def _open(path: str) -> pq.ParquetFile:
+def _open(source: str | IO[bytes]) -> pq.ParquetFile:
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(path)
+    return pq.ParquetFile(source)
 
 
 def row_record(row: dict[str, object], name: str, number: int, *, fields: Fields) -> Record:
@@ -88,9 +90,20 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
     Row groups are read one by one: the rows of a row group that cannot be read are each
     rejected, saying why, and reading goes on with the next row group. ``groups`` limits
     reading to some row groups (a shard of a large file); rows keep their file numbers.
+    A file at a URL (a shard of a large object) is read over the object: only its footer
+    and the row groups read are fetched.
     """
+    if not is_remote(path):
+        yield from _read_parquet(path, name, fields, groups=groups)
+        return
+    with open_ranged(path) as fh:
+        yield from _read_parquet(fh, name, fields, groups=groups)
+
+
+def _read_parquet(source: str | IO[bytes], name: str, fields: Fields, *,
+                  groups: range | None) -> Iterator[Record]:
     try:
-        pf = _open(path)
+        pf = _open(source)
         columns = pf.schema_arrow.names
         starts = row_group_starts(pf)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files

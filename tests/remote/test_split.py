@@ -180,3 +180,33 @@ def test_a_bad_line_in_a_later_range_names_the_url_and_its_line(s3_server: S3,
                        executor="serial")
     assert str(err.value).startswith(f"{url}:{bad}: ")
     assert (err.value.path, err.value.line) == (url, bad)
+
+
+def test_a_connection_lost_in_a_parquet_range_fails_the_task_not_its_rows(
+        s3_server: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import s3fs
+
+    import thresher.pipeline.read as read_stage
+
+    path = _parquet(tmp_path / "in")
+    s3_server.fs.put_file(str(path), f"{s3_server.bucket}/crawl/big.parquet")
+    url = s3_server.url("crawl", "big.parquet")
+    real_fetch, real_shard, lost = s3fs.core.S3File._fetch_range, read_stage.local_shard, [0]
+
+    def flaky(self: Any, start: int, end: int) -> bytes:
+        if lost[0]:
+            raise OSError("connection reset by peer")
+        data: bytes = real_fetch(self, start, end)
+        return data
+
+    @contextmanager
+    def third_loses(shard: Shard) -> Iterator[Shard]:
+        lost[0] = shard.index == 2
+        with real_shard(shard) as local:
+            yield local
+
+    monkeypatch.setattr(s3fs.core.S3File, "_fetch_range", flaky)
+    monkeypatch.setattr(read_stage, "local_shard", third_loses)
+    with pytest.raises(thresher.ConfigError, match="connection reset") as err:
+        _run([url], str(tmp_path / "o"), split_bytes=path.stat().st_size // 4)
+    assert str(err.value).startswith(f"input {url}: cannot read it")

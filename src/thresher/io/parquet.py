@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from itertools import pairwise
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.errors import InputError
-from thresher.io.ranges import open_ranged
+from thresher.errors import ConfigError, InputError
+from thresher.io.ranges import Guarded, open_ranged
 from thresher.io.records import (
     FOUND_MARK,
     MISSING,
@@ -21,7 +22,7 @@ from thresher.io.records import (
     group_value,
     id_value,
 )
-from thresher.io.remote import is_remote
+from thresher.io.remote import is_remote, one_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,7 +33,7 @@ __all__ = ["column_of", "copy_kept_rows", "read_parquet", "row_group_starts", "r
 _BATCH = 4096
 
 
-def _open(source: str | IO[bytes]) -> pq.ParquetFile:
+def _open(source: str | io.RawIOBase) -> pq.ParquetFile:
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(source)
@@ -97,10 +98,14 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
         yield from _read_parquet(path, name, fields, groups=groups)
         return
     with open_ranged(path) as fh:
-        yield from _read_parquet(fh, name, fields, groups=groups)
+        source = Guarded(fh)
+        for record in _read_parquet(source, name, fields, groups=groups):
+            if source.error is not None:  # not a defect of the file: the task fails
+                raise ConfigError(f"input {path}: cannot read it: {one_line(source.error)}")
+            yield record
 
 
-def _read_parquet(source: str | IO[bytes], name: str, fields: Fields, *,
+def _read_parquet(source: str | io.RawIOBase, name: str, fields: Fields, *,
                   groups: range | None) -> Iterator[Record]:
     try:
         pf = _open(source)

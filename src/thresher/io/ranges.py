@@ -15,12 +15,13 @@ the object itself, its footer and its own row groups fetched as pyarrow asks for
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from thresher.errors import ConfigError
 from thresher.io.remote import filesystem, is_remote, one_line
@@ -28,7 +29,7 @@ from thresher.io.remote import filesystem, is_remote, one_line
 if TYPE_CHECKING:
     from thresher.io.sources import Shard
 
-__all__ = ["local_range", "open_ranged", "row_group_ranges", "split_ranges"]
+__all__ = ["Guarded", "local_range", "open_ranged", "row_group_ranges", "split_ranges"]
 
 _SCAN = 1 << 24  # bytes read at a time: by the newline count, and a range's copy
 
@@ -50,6 +51,34 @@ def open_ranged(path: str) -> Iterator[IO[bytes]]:
         raise ConfigError(f"input {path}: cannot read it: {one_line(exc)}") from None
     with fh:
         yield fh
+
+
+class Guarded(io.RawIOBase):
+    """An object open through fsspec that keeps the first error a read raised: pyarrow
+    makes any error a rejected row group, which a lost connection must not become."""
+
+    def __init__(self, fh: Any) -> None:
+        super().__init__()
+        self._fh, self.error = fh, cast(BaseException | None, None)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return int(self._fh.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._fh.tell())
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return int(self._fh.readinto(buffer))
+        except Exception as exc:
+            self.error = self.error or exc
+            raise
 
 
 def _count_next(fh: Any, size: int) -> int:

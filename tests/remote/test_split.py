@@ -216,3 +216,28 @@ def test_a_connection_lost_in_a_parquet_range_fails_the_task_not_its_rows(
     with pytest.raises(thresher.ConfigError, match="connection reset") as err:
         _run([url], str(tmp_path / "o"), split_bytes=path.stat().st_size // 4)
     assert str(err.value).startswith(f"input {url}: cannot read it")
+
+
+def test_the_driver_reads_a_jsonl_object_once_to_cut_it(
+        s3_server: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import s3fs
+
+    from thresher.io.ranges import split_ranges
+
+    path = _jsonl(tmp_path / "in")
+    size = path.stat().st_size
+    s3_server.fs.put_file(str(path), f"{s3_server.bucket}/crawl/big.jsonl")
+    real_fetch, fetched = s3fs.core.S3File._fetch_range, []
+
+    def counting(self: Any, start: int, end: int) -> bytes:
+        data: bytes = real_fetch(self, start, end)
+        fetched.append(len(data))
+        return data
+
+    monkeypatch.setattr(s3fs.core.S3File, "_fetch_range", counting)
+    url = s3_server.url("crawl", "big.jsonl")
+    cuts = split_ranges(url, size, size // 6)
+    assert cuts == split_ranges(str(path), size, size // 6) and len(cuts) >= 5
+    # each byte once, and what a line's tail read past the cut (fsspec's own readline
+    # would have fetched a whole block, 50 MiB for s3fs, at every cut)
+    assert sum(fetched) <= size + len(cuts) * (64 << 10)

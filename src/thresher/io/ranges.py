@@ -99,6 +99,25 @@ def _count_next(fh: Any, size: int) -> int:
     return count
 
 
+def _rest_of_line(fh: Any) -> bytes:
+    """The bytes of ``fh`` from here through the next newline (or to the end), read in
+    pieces that double: fsspec's ``readline`` would fetch a whole block for a short tail."""
+    parts, size = [], 1 << 16
+    while True:
+        at = fh.tell()
+        part = fh.read(size)
+        found = part.find(b"\n")
+        if found >= 0:
+            fh.seek(at + found + 1)
+            parts.append(part[:found + 1])
+            break
+        parts.append(part)
+        if len(part) < size:  # the end of the file
+            break
+        size = min(2 * size, _SCAN)
+    return b"".join(parts)
+
+
 def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None, int]]:
     """Cut a plain JSONL file (local or at a URL) of ``size`` bytes into
     ``(start, stop, first_line)`` ranges of about ``chunk`` bytes.
@@ -111,7 +130,7 @@ def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None
     with open_ranged(path) as fh:
         while start + chunk < size:
             lines = _count_next(fh, chunk)
-            tail = fh.readline()  # the rest of the line the cut falls in
+            tail = _rest_of_line(fh)  # the rest of the line the cut falls in
             stop = start + chunk + len(tail)
             if stop >= size:
                 break

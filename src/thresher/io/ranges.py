@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any
 
 from thresher.errors import ConfigError
 from thresher.io.remote import filesystem, is_remote, one_line
@@ -59,7 +59,8 @@ class Guarded(io.RawIOBase):
 
     def __init__(self, fh: Any) -> None:
         super().__init__()
-        self._fh, self.error = fh, cast(BaseException | None, None)
+        self._fh = fh
+        self.error: BaseException | None = None
 
     def readable(self) -> bool:
         return True
@@ -128,15 +129,18 @@ def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None
     ranges: list[tuple[int, int | None, int]] = []
     start, line = 0, 1
     with open_ranged(path) as fh:
-        while start + chunk < size:
-            lines = _count_next(fh, chunk)
-            tail = _rest_of_line(fh)  # the rest of the line the cut falls in
-            stop = start + chunk + len(tail)
-            if stop >= size:
-                break
-            ranges.append((start, stop, line))
-            line += lines + tail.count(b"\n")
-            start = stop
+        try:
+            while start + chunk < size:
+                lines = _count_next(fh, chunk)
+                tail = _rest_of_line(fh)  # the rest of the line the cut falls in
+                stop = start + chunk + len(tail)
+                if stop >= size:
+                    break
+                ranges.append((start, stop, line))
+                line += lines + tail.count(b"\n")
+                start = stop
+        except OSError as exc:
+            raise ConfigError(f"input {path}: cannot read it: {one_line(exc)}") from None
     ranges.append((start, None, line))
     return ranges
 

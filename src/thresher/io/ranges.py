@@ -174,7 +174,7 @@ def row_group_ranges(path: str, chunk: int) -> list[tuple[int, int | None, int]]
     return ranges
 
 
-def _copy_range(url: str, local: str, start: int, stop: int | None) -> None:
+def _copy_range(url: str, local: str, *, start: int, stop: int | None) -> None:
     """Copy the bytes ``[start, stop)`` of the object ``url`` (to its end if ``stop`` is
     None) to the local file ``local``, a block at a time."""
     left = None if stop is None else stop - start
@@ -206,7 +206,7 @@ def local_range(shard: Shard) -> Iterator[Shard]:
         # from the newline before a later range: its first line is not the file's first,
         # which a reader would take a byte order mark off
         lead = 1 if shard.start > 0 else 0
-        _copy_range(url, local, shard.start - lead, shard.stop)
+        _copy_range(url, local, start=shard.start - lead, stop=shard.stop)
         yield dataclasses.replace(shard, files=(local,), start=lead,
                                   stop=None if shard.stop is None
                                   else lead + shard.stop - shard.start)

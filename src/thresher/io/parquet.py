@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -9,7 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from thresher.errors import InputError
+from thresher.errors import ConfigError, InputError
+from thresher.io.ranges import Guarded, open_ranged
 from thresher.io.records import (
     FOUND_MARK,
     MISSING,
@@ -20,6 +22,7 @@ from thresher.io.records import (
     group_value,
     id_value,
 )
+from thresher.io.remote import is_remote, one_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,10 +33,10 @@ __all__ = ["column_of", "copy_kept_rows", "read_parquet", "row_group_starts", "r
 _BATCH = 4096
 
 
-def _open(path: str) -> pq.ParquetFile:
+def _open(source: str | io.RawIOBase) -> pq.ParquetFile:
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(path)
+    return pq.ParquetFile(source)
 
 
 def row_record(row: dict[str, object], name: str, number: int, *, fields: Fields) -> Record:
@@ -88,9 +91,24 @@ def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None =
     Row groups are read one by one: the rows of a row group that cannot be read are each
     rejected, saying why, and reading goes on with the next row group. ``groups`` limits
     reading to some row groups (a shard of a large file); rows keep their file numbers.
+    A file at a URL (a shard of a large object) is read over the object: only its footer
+    and the row groups read are fetched.
     """
+    if not is_remote(path):
+        yield from _read_parquet(path, name, fields, groups=groups)
+        return
+    with open_ranged(path) as fh:
+        source = Guarded(fh)
+        for record in _read_parquet(source, name, fields, groups=groups):
+            if source.error is not None:  # not a defect of the file: the task fails
+                raise ConfigError(f"input {path}: cannot read it: {one_line(source.error)}")
+            yield record
+
+
+def _read_parquet(source: str | io.RawIOBase, name: str, fields: Fields, *,
+                  groups: range | None) -> Iterator[Record]:
     try:
-        pf = _open(path)
+        pf = _open(source)
         columns = pf.schema_arrow.names
         starts = row_group_starts(pf)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files

@@ -2,7 +2,8 @@
 
 Inputs at a URL are fetched, a file at a time, into a local temporary copy by the task
 that reads them (:func:`local_shard`), so every reader of every format serves them as it
-serves local files, and a worker on any node reads only its own shard. Outputs at a URL
+serves local files, and a worker on any node reads only its own shard: of a large plain
+JSONL or Parquet object cut into shards, only its range (``io/ranges.py``). Outputs at a URL
 are written into a local temporary folder and published file by file
 (:func:`staged_folder`, :func:`staged_file`) before the task records that it is done:
 on an object store one PUT makes an object visible whole or not at all, and elsewhere
@@ -227,9 +228,16 @@ def local_copy(path: str) -> Iterator[str]:
 @contextmanager
 def local_shard(shard: Shard) -> Iterator[Shard]:
     """``shard`` with its files at URLs replaced by local temporary copies, removed
-    after the block."""
+    after the block; a range of an object (a shard of a large file) is fetched alone
+    (``io/ranges.py``), so a task's local disk is bounded by its shard."""
     if not any(is_remote(f) for f in shard.files):
         yield shard
+        return
+    if not shard.whole:
+        from thresher.io.ranges import local_range
+
+        with local_range(shard) as part:
+            yield part
         return
     with ExitStack() as stack:
         files = tuple(stack.enter_context(local_copy(f)) for f in shard.files)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import io
 import logging
 import os
 import stat
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from thresher.errors import ConfigError
+from thresher.io.ranges import row_group_ranges, split_ranges
+from thresher.io.remote import info, is_remote
 
 __all__ = ["FORMATS", "Kind", "Shard", "discover", "input_names", "kind_of", "shown",
            "split_ranges", "strip_suffix"]
@@ -88,74 +89,6 @@ class Shard:
 FORMATS = (".txt, JSONL (.jsonl, .ndjson, .json.gz; plain, .gz or .zst), .parquet, "
            "Arrow (.arrow; Hugging Face save_to_disk folders), WARC (.warc, .warc.gz) and WET (.warc.wet, .warc.wet.gz, .wet.gz) files")
 _PLAIN_JSONL = (".jsonl", ".ndjson")
-_SCAN = 1 << 24
-
-
-def _count_newlines(fh: io.BufferedReader, start: int, stop: int) -> int:
-    import numpy as np
-
-    from thresher.core.blocks import line_breaks  # compiled: twice as fast as bytes.count
-
-    fh.seek(start)
-    count = 0
-    left = stop - start
-    buffer = bytearray(min(_SCAN, max(left, 0)))  # one buffer: no fresh pages per block
-    view = memoryview(buffer)
-    while left > 0:
-        got = fh.readinto(view[:min(_SCAN, left)])
-        if not got:
-            break
-        count += int(line_breaks(np.frombuffer(buffer, dtype=np.uint8, count=got)))
-        left -= got
-    return count
-
-
-def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None, int]]:
-    """Cut a plain JSONL file into ``(start, stop, first_line)`` ranges of about ``chunk`` bytes.
-
-    Cuts fall just after a newline, so every line lies in exactly one range.
-    """
-    ranges: list[tuple[int, int | None, int]] = []
-    start, line = 0, 1
-    with open(path, "rb") as fh:
-        while start + chunk < size:
-            fh.seek(start + chunk)
-            fh.readline()
-            stop = fh.tell()
-            if stop >= size:
-                break
-            ranges.append((start, stop, line))
-            line += _count_newlines(fh, start, stop)
-            start = stop
-    ranges.append((start, None, line))
-    return ranges
-
-
-def _row_group_ranges(path: str, chunk: int) -> list[tuple[int, int | None, int]]:
-    """Cut a Parquet file into runs of row groups of about ``chunk`` bytes.
-
-    Returns ``(first_group, stop_group, first_row)``, or one whole-file range ``(0, None, 1)``
-    when there is nothing to cut or the metadata cannot be read (the reader then says what
-    is wrong).
-    """
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.ParquetFile(path).metadata
-    except Exception:  # noqa: BLE001 - the reader reports a corrupt file
-        return [(0, None, 1)]
-    ranges: list[tuple[int, int | None, int]] = []
-    start, size, row, first_row = 0, 0, 0, 1
-    for g in range(meta.num_row_groups):
-        if size >= chunk:
-            ranges.append((start, g, first_row))
-            start, size, first_row = g, 0, row + 1
-        size += meta.row_group(g).total_byte_size
-        row += meta.row_group(g).num_rows
-    if not ranges:
-        return [(0, None, 1)]
-    ranges.append((start, meta.num_row_groups, first_row))
-    return ranges
 
 
 def shown(name: str) -> str:
@@ -265,6 +198,11 @@ def _files_of(path: str, skip: frozenset[str], passed: list[str]) -> list[tuple[
     return [(str(p.absolute()), shown(p.name))]
 
 
+def _size(path: str) -> int:
+    """A file's size: an object's as its listing gave it (``remote.info``)."""
+    return info(path)[0] if is_remote(path) else os.path.getsize(path)
+
+
 def _in_dataset(path: str) -> bool:
     from thresher.io.hfdisk import listed_files
 
@@ -331,14 +269,16 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
     :func:`input_names`), so that two inputs with a file of the same name never write
     to the same place.
     Folders in ``skip`` (a run's own output folder inside an input folder) are passed over.
-    Plain JSONL files larger than ``split_bytes`` (if not 0) become several shards.
+    Plain JSONL and Parquet files larger than ``split_bytes`` (if not 0) become several
+    shards: byte ranges, runs of row groups.
     Files found in a folder that cannot be read (FIFOs, devices, broken links) are passed
     over with a warning, and counted by the read stage of the input's first shard; an
     input named directly that cannot be read is a :class:`ConfigError`. The input ``-``
     is standard input as one JSONL file (one shard), named ``stdin.jsonl``, read from
     the file ``stdin`` (where the run spools it; it need not exist yet). Inputs at URLs
     and listings come found, in ``found`` (``io/listing.py``): their files as
-    ``(location, name)`` and whether the input stands for a folder; they are not split.
+    ``(location, name)`` and whether the input stands for a folder; they are split as
+    local files are (``io/ranges.py`` reads an object's cuts through ranged reads).
     """
     if paths.count("-") > 1:
         raise ConfigError("input - (standard input) is given twice; it can be read once")
@@ -358,19 +298,14 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
             kind = kind_of(rel)
             if kind == "txt":
                 texts.append((full, rel))
-            elif kind == "jsonl" and split_bytes and path != "-" and given is None and (
-                    rel.lower().endswith(_PLAIN_JSONL)) and (
-                    os.path.getsize(full) > split_bytes):
-                for start, stop, line in split_ranges(full, os.path.getsize(full), split_bytes):
+            elif (kind == "jsonl" and path != "-" and rel.lower().endswith(_PLAIN_JSONL)
+                  or kind == "parquet") and split_bytes and _size(full) > split_bytes:
+                ranges = (split_ranges(full, _size(full), split_bytes) if kind == "jsonl"
+                          else row_group_ranges(full, split_bytes))
+                for start, stop, line in ranges:
                     shards.append(Shard(index=len(shards), kind=kind, files=(full,),
                                         names=(rel,), prefix=prefix, start=start, stop=stop,
                                         first_line=line))
-            elif kind == "parquet" and split_bytes and given is None and (
-                    os.path.getsize(full) > split_bytes):
-                for start, stop, row in _row_group_ranges(full, split_bytes):
-                    shards.append(Shard(index=len(shards), kind=kind, files=(full,),
-                                        names=(rel,), prefix=prefix, start=start, stop=stop,
-                                        first_line=row))
             elif kind == "arrow":
                 shards.append(Shard(index=len(shards), kind=kind, files=(full,), names=(rel,),
                                     prefix=prefix, dataset=folder and _in_dataset(full)))

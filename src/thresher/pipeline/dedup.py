@@ -7,12 +7,14 @@ right after ``index``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from thresher.core.rule import MatchRule
 from thresher.errors import InputError
 from thresher.io.records import Fields
-from thresher.io.remote import local_copy
+from thresher.io.remote import is_remote, local_copy
+from thresher.io.sources import Shard
 from thresher.pipeline import match
 from thresher.pipeline.chrome import PARTITIONS
 from thresher.pipeline.counts import (
@@ -178,7 +180,7 @@ def _check_read(ctx: Context, results: object) -> None:
     _check_named_fields(read_stats, ctx.fields)
     annotate.check_marked(read_stats, ctx.fields)
     if ctx.config.run.strict:
-        _raise_first_rejection(ctx.work, ctx.n)
+        _raise_first_rejection(ctx.work, ctx.shards)
 
 
 def _check_named_fields(read_stats: list[ReadCounts], fields: Fields) -> None:
@@ -193,14 +195,18 @@ def _check_named_fields(read_stats: list[ReadCounts], fields: Fields) -> None:
                          f"(the records' fields: {have})", path=path)
 
 
-def _raise_first_rejection(work: WorkDir, n_shards: int) -> None:
-
-    for s in range(n_shards):
+def _raise_first_rejection(work: WorkDir, shards: Sequence[Shard]) -> None:
+    for s, shard in enumerate(shards):
         meta = work.read_parquet("read", artifact(s, "meta.parquet"),
                                  ["file", "line", "reason"]).to_pylist()
+        # a file at a URL is named by its URL: its name alone would not say where it is
+        urls = {shard.prefix + name: path for name, path in zip(shard.names, shard.files,
+                                                                strict=True)
+                if is_remote(path)}
         for row in meta:
             if row["reason"] is not None:
-                raise InputError(row["reason"], path=row["file"], line=row["line"])
+                raise InputError(row["reason"], path=urls.get(row["file"], row["file"]),
+                                 line=row["line"])
 
 
 def _raise_repeated_id(work: WorkDir, n_shards: int) -> None:

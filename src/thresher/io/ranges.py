@@ -6,7 +6,8 @@ Both read a file at an fsspec URL as they read a local one, through ranged reads
 cuts, and so the shards and their first line numbers, are the same wherever the file
 lies, and the driver holds one block of it at a time, never a copy.
 
-A task that reads a range of an object fetches only that range (:func:`local_range`):
+A task reads its shard through :func:`local_shard`: a whole object is copied whole, and
+a range of an object is fetched alone (:func:`local_range`):
 a JSONL range is copied to a local temporary file (with the newline before it, so that
 a range not at the file's start reads as it does in place), a Parquet range is read over
 the object itself, its footer and its own row groups fetched as pyarrow asks for them.
@@ -20,16 +21,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any
+from contextlib import ExitStack, contextmanager
+from typing import IO, Any
 
 from thresher.errors import ConfigError
-from thresher.io.remote import filesystem, is_remote, one_line
+from thresher.io.remote import filesystem, is_remote, local_copy, one_line
+from thresher.io.shard import Shard
 
-if TYPE_CHECKING:
-    from thresher.io.sources import Shard
-
-__all__ = ["Guarded", "local_range", "open_ranged", "row_group_ranges", "split_ranges"]
+__all__ = ["Guarded", "local_range", "local_shard", "open_ranged", "row_group_ranges",
+           "split_ranges"]
 
 _SCAN = 1 << 24  # bytes read at a time: by the newline count, and a range's copy
 
@@ -212,3 +212,20 @@ def local_range(shard: Shard) -> Iterator[Shard]:
                                   else lead + shard.stop - shard.start)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def local_shard(shard: Shard) -> Iterator[Shard]:
+    """``shard`` with its files at URLs replaced by local temporary copies, removed
+    after the block; a range of an object (a shard of a large file) is fetched alone
+    (``io/ranges.py``), so a task's local disk is bounded by its shard."""
+    if not any(is_remote(f) for f in shard.files):
+        yield shard
+        return
+    if not shard.whole:
+        with local_range(shard) as part:
+            yield part
+        return
+    with ExitStack() as stack:
+        files = tuple(stack.enter_context(local_copy(f)) for f in shard.files)
+        yield dataclasses.replace(shard, files=files)

@@ -1,7 +1,7 @@
 """Files at fsspec URLs (``s3://bucket/key``, ``gs://...``): open, stat, fetch, publish.
 
 Inputs at a URL are fetched, a file at a time, into a local temporary copy by the task
-that reads them (:func:`local_shard`), so every reader of every format serves them as it
+that reads them (``io.ranges.local_shard``), so every reader of every format serves them as it
 serves local files, and a worker on any node reads only its own shard: of a large plain
 JSONL or Parquet object cut into shards, only its range (``io/ranges.py``). Outputs at a URL
 are written into a local temporary folder and published file by file
@@ -17,22 +17,18 @@ usual settings (for S3: ``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL``, ~/.aws/...)
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from thresher.errors import ConfigError
 from thresher.io.atomic import TEMPORARY_MARK, temporary_name
 
-if TYPE_CHECKING:
-    from thresher.io.sources import Shard
-
-__all__ = ["fetch", "filesystem", "info", "is_remote", "join", "local_copy", "local_shard",
+__all__ = ["fetch", "filesystem", "info", "is_remote", "join", "local_copy",
            "one_line", "open_file", "publish", "read_bytes", "remember", "staged_file",
            "staged_folder", "write_bytes"]
 
@@ -223,22 +219,3 @@ def local_copy(path: str) -> Iterator[str]:
         yield local
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def local_shard(shard: Shard) -> Iterator[Shard]:
-    """``shard`` with its files at URLs replaced by local temporary copies, removed
-    after the block; a range of an object (a shard of a large file) is fetched alone
-    (``io/ranges.py``), so a task's local disk is bounded by its shard."""
-    if not any(is_remote(f) for f in shard.files):
-        yield shard
-        return
-    if not shard.whole:
-        from thresher.io.ranges import local_range
-
-        with local_range(shard) as part:
-            yield part
-        return
-    with ExitStack() as stack:
-        files = tuple(stack.enter_context(local_copy(f)) for f in shard.files)
-        yield dataclasses.replace(shard, files=files)

@@ -8,20 +8,19 @@ import os
 import stat
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 from thresher.errors import ConfigError
 from thresher.io.ranges import row_group_ranges, split_ranges
 from thresher.io.remote import info, is_remote
+from thresher.io.shard import Kind, Shard
 
 __all__ = ["FORMATS", "Kind", "Shard", "discover", "input_names", "kind_of", "shown",
            "split_ranges", "strip_suffix"]
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["txt", "jsonl", "parquet", "arrow", "warc", "wet"]
 
 _SUFFIXES: tuple[tuple[str, Kind], ...] = (
     (".warc.wet.gz", "wet"), (".warc.wet", "wet"), (".wet.gz", "wet"),
@@ -58,31 +57,6 @@ def strip_suffix(name: str) -> str:
         if lower.endswith(suffix):
             return name[: len(name) - len(suffix)]
     return name
-
-
-@dataclass(frozen=True, kw_only=True)
-class Shard:
-    """A unit of work: one JSONL, Parquet or Arrow file, or a group of ``.txt`` files."""
-
-    index: int
-    kind: Kind
-    files: tuple[str, ...]
-    names: tuple[str, ...]  # paths relative to the input folder (the ids of .txt files)
-    prefix: str = ""  # put before names in the output folder when there are several inputs
-    start: int = 0  # a part of a large file: byte range (plain JSONL), row groups (Parquet)
-    stop: int | None = None
-    first_line: int = 1  # line number of the range's first line
-    # why files of the input found beside this shard's were passed over (the read stage
-    # counts them with its skipped records)
-    passed_over: tuple[str, ...] = ()
-    # a data file of a ``datasets`` save_to_disk folder inside an input folder: the write
-    # stage gives its kept folder the dataset's state files too (io/hfdisk.py)
-    dataset: bool = False
-
-    @property
-    def whole(self) -> bool:
-        """True if the shard is a whole file (or a group of whole files)."""
-        return self.start == 0 and self.stop is None
 
 
 # Every format, as the errors name them (the names are those of _SUFFIXES).

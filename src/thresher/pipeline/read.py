@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from thresher.core.blocks import Blocks, split_counted
 from thresher.core.sketch import SHINGLE_MODES, choose_modes, sketch_as
 from thresher.io.batches import Batch, read_batches
+from thresher.io.ranges import local_shard
 from thresher.io.records import (
     FOUND_GROUP,
     FOUND_ID,
@@ -28,7 +29,6 @@ from thresher.io.records import (
     Record,
     iter_lines,
 )
-from thresher.io.remote import local_shard
 from thresher.io.sources import Shard
 from thresher.io.warc import WarcOptions
 from thresher.pipeline.counts import ReadCounts

@@ -70,9 +70,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, TypeVar
@@ -81,9 +79,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.errors import ConfigError
-from thresher.io.atomic import atomic_path, remove_temporaries, temporary_name, write_atomically
+from thresher.io.atomic import atomic_path, remove_temporaries, write_atomically
 from thresher.pipeline.counts import Counts
 from thresher.pipeline.graph import STAGES as REGISTRY
+from thresher.pipeline.workfiles import Appender, ParquetAppender
 
 __all__ = ["FORMAT", "WorkDir", "is_url"]
 
@@ -107,72 +106,6 @@ FORMAT = 8
 def is_url(location: str | Path) -> bool:
     """Return whether a work folder is given as an fsspec URL rather than a local path."""
     return "://" in str(location)
-
-
-class _Appender:
-    """Appends arrays to a raw file written under a temporary name until closed."""
-
-    def __init__(self, target: Path, upload: Any = None) -> None:
-        self.target = target
-        self.upload = upload  # for a URL: called with the finished local file
-        if upload is None:
-            self.tmp = Path(temporary_name(target))
-        else:
-            fd, name = tempfile.mkstemp(prefix="thresher-", suffix=".part")
-            os.close(fd)
-            self.tmp = Path(name)
-        self.fh = open(self.tmp, "wb")  # noqa: SIM115 - closed by close()
-
-    def write(self, array: NDArray[Any]) -> None:
-        """Append the array's bytes (little-endian, C order)."""
-        self.fh.write(np.ascontiguousarray(array).data)  # no copy when already contiguous
-
-    def close(self) -> None:
-        """Finish the file and move it into place."""
-        self.fh.close()
-        if self.upload is None:
-            os.replace(self.tmp, self.target)
-            return
-        try:
-            self.upload(str(self.tmp))
-        finally:
-            self.tmp.unlink(missing_ok=True)
-
-
-# Work-folder tables are read back once, soon, by this machine: they are not compressed,
-# and only their columns of few distinct values get a dictionary (ids and URLs would
-# fill one and fall back, at the cost of trying). A third of the time to write.
-_DICTIONARY = ("file", "reason")
-_WORK_PARQUET = {"compression": "none", "write_statistics": False}
-
-
-class _ParquetWriter:
-    """A Parquet file written batch by batch, in place only once closed."""
-
-    def __init__(self, work: WorkDir, stage: str, name: str) -> None:
-        self.work, self.stage, self.name = work, stage, name
-        self.writer: Any = None
-        self.appender = work.appender(stage, name, suffix="")
-
-    def write_table(self, table: Any, **options: Any) -> None:
-
-        if self.writer is None:
-            self.writer = _open_writer(self.appender.fh, table.schema)
-        self.writer.write_table(table, **options)
-
-    def close(self, schema: Any = None) -> None:
-
-        if self.writer is None:
-            self.writer = _open_writer(self.appender.fh, schema)
-        self.writer.close()
-        self.appender.close()
-
-
-def _open_writer(fh: Any, schema: Any) -> Any:
-    import pyarrow.parquet as pq
-
-    return pq.ParquetWriter(fh, schema, **_WORK_PARQUET,
-                            use_dictionary=[n for n in schema.names if n in _DICTIONARY])
 
 
 class WorkDir:
@@ -375,17 +308,17 @@ class WorkDir:
                 continue  # being replaced right now; the next poll sees it
         return total
 
-    def appender(self, stage: str, name: str, suffix: str = ".bin") -> _Appender:
+    def appender(self, stage: str, name: str, suffix: str = ".bin") -> Appender:
         """Return a writer that appends arrays to the raw artifact ``name`` of ``stage``."""
         if not self.url:
-            return _Appender(self.path(stage, f"{name}{suffix}"))
+            return Appender(self.path(stage, f"{name}{suffix}"))
         target = self._at(stage, f"{name}{suffix}")
 
         def upload(local: str) -> None:
             self.fs.makedirs(self._at(stage), exist_ok=True)
             self.fs.put_file(local, target)
 
-        return _Appender(Path(target), upload)
+        return Appender(Path(target), upload)
 
     def load_raw(self, stage: str, name: str, dtype: type[Any], *, width: int = 0) -> NDArray[Any]:
         """Memory-map a raw artifact as rows of ``width`` values (a flat array if 0)."""
@@ -400,9 +333,9 @@ class WorkDir:
             return np.zeros((0, width) if width else 0, dtype=dtype)
         return np.memmap(path, dtype=dtype, mode="r", shape=(rows, width) if width else (rows,))
 
-    def parquet_writer(self, stage: str, name: str) -> _ParquetWriter:
+    def parquet_writer(self, stage: str, name: str) -> ParquetAppender:
         """Return a Parquet writer for artifact ``name``, in place once closed."""
-        return _ParquetWriter(self, stage, name)
+        return ParquetAppender(self.appender(stage, name, suffix=""))
 
     def write_parquet(self, stage: str, name: str, table: Any) -> None:
         """Write a Parquet artifact whole."""

@@ -16,8 +16,9 @@ from numpy.typing import NDArray
 
 from thresher.errors import ConfigError, InputError
 from thresher.io.annotated import annotated_name, write_annotated
+from thresher.io.ranges import local_shard
 from thresher.io.records import Fields
-from thresher.io.remote import local_shard, open_file, staged_folder
+from thresher.io.remote import open_file, staged_folder
 from thresher.io.sources import Shard
 from thresher.io.warc import header_prefix
 from thresher.pipeline.counts import AnnotateCounts, ReadCounts, SizeCounts

@@ -13,8 +13,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from thresher.io.atomic import temporary_name
+from thresher.io.ranges import local_shard
 from thresher.io.records import Fields
-from thresher.io.remote import local_shard, staged_file, staged_folder
+from thresher.io.remote import staged_file, staged_folder
 from thresher.io.sources import Shard
 from thresher.io.writers import write_kept
 from thresher.pipeline.counts import WriteCounts

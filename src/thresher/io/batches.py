@@ -26,6 +26,7 @@ from thresher.io.records import (
     FOUND_KEY,
     FOUND_MARK,
     FOUND_OBJECT,
+    FOUND_TEXT,
     FOUND_URL,
     Fields,
     Record,
@@ -97,7 +98,8 @@ class Batch:
 def _count_found(bits: list[int]) -> dict[int, int]:
     """How many records have each ``FOUND_*`` bit."""
     return {b: sum(1 for x in bits if x & b) for b in (FOUND_OBJECT, FOUND_ID, FOUND_URL,
-                                                        FOUND_GROUP, FOUND_MARK, FOUND_KEY)}
+                                                        FOUND_GROUP, FOUND_MARK, FOUND_KEY,
+                                                        FOUND_TEXT)}
 
 
 def read_batches(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = None,

@@ -1,10 +1,12 @@
-"""Inputs named other than by a local path: URLs, globs of URLs, and listing files.
+"""Inputs named other than by a local path: URLs, globs, and listing files.
 
 * ``s3://bucket/crawl/`` (a prefix): every object under it that thresher reads, as a
   local folder's files are found;
 * ``s3://bucket/crawl/*.warc.wet.gz`` (``*``, ``?``, ``[...]``; ``**`` for any depth):
   the objects that match;
 * ``s3://bucket/crawl/part-0.jsonl.gz``: one object;
+* ``crawl/*.jsonl.gz``: a local glob that the shell left unexpanded (quoted, or from a
+  config file), the local files that match; a path that exists is never a glob;
 * ``@paths.txt`` (a local file or a URL, plain or ``.gz``): the files and URLs it lists,
   one a line, like Common Crawl's ``wet.paths.gz``. Blank lines and lines starting with
   ``#`` are passed over; a relative line is taken relative to the listing's folder.
@@ -17,6 +19,7 @@ local copy of it name every record alike.
 
 from __future__ import annotations
 
+import glob
 import gzip
 import logging
 import os
@@ -53,7 +56,10 @@ def expand(given: str) -> tuple[list[tuple[str, str]], bool] | None:
     if given.startswith(LIST_MARK):
         return _listed(given[len(LIST_MARK):]), True
     if not remote.is_remote(given):
-        return None
+        # a local glob the shell did not expand (quoted, or from a config file); a path
+        # that exists is taken as it is, whatever its characters
+        return (_local_globbed(given), True) if _is_glob(given) and not os.path.lexists(
+            given) else None
     fs, path = remote.filesystem(given)
     try:
         if _is_glob(path):
@@ -98,6 +104,19 @@ def _globbed(fs: Any, given: str, path: str) -> list[tuple[str, str]]:
     return _found(fs, given, details, root=_glob_root(path))
 
 
+def _local_globbed(given: str) -> list[tuple[str, str]]:
+    """The local files a glob matches, named by their path below the glob's folder."""
+    root = _glob_root(given) or "."
+    matched = [p for p in glob.glob(given, recursive=True) if os.path.isfile(p)]
+    if not matched:
+        raise ConfigError(f"input {given} matches no file")
+    found = [(p, os.path.relpath(p, root).replace(os.sep, "/")) for p in matched
+             if kind_of(p) is not None]
+    if not found:
+        raise ConfigError(f"no input files in {given}: thresher reads {FORMATS}")
+    return sorted(found, key=lambda item: item[1])
+
+
 def _lines(listing: str) -> list[str]:
     try:
         data = (remote.read_bytes(listing) if remote.is_remote(listing)
@@ -133,6 +152,9 @@ def _listed(listing: str) -> list[tuple[str, str]]:
     if not entries:
         raise ConfigError(f"listing {listing} names no input")
     for entry in entries:
+        if not remote.is_remote(entry) and os.path.isdir(entry):
+            raise ConfigError(f"{entry} (in {listing}) is a folder: a listing names files "
+                              "and URLs; give a folder as an input of its own")
         if kind_of(entry) is None:
             raise ConfigError(f"{entry} (in {listing}): unknown input format; thresher "
                               f"reads {FORMATS}")

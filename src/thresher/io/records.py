@@ -20,7 +20,8 @@ import orjson
 from thresher.io.exactjson import inexact, reread
 from thresher.io.lines import LineReader, too_long
 
-__all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_KEY", "FOUND_MARK", "FOUND_OBJECT", "FOUND_URL",
+__all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_KEY", "FOUND_MARK", "FOUND_OBJECT", "FOUND_TEXT",
+           "FOUND_URL",
            "MISSING", "Fields", "Record",
            "field_value", "found_bits", "group_value", "id_value", "iter_lines", "jsonl_record",
            "open_binary"]
@@ -28,8 +29,9 @@ __all__ = ["FOUND_GROUP", "FOUND_ID", "FOUND_KEY", "FOUND_MARK", "FOUND_OBJECT",
 # Bits of Record.found: the record is an object (JSON, a Parquet row), and which of the
 # id, URL and group fields it has (null counts as present: the field is there), and
 # whether it already holds the field --annotate would add (top level only), and the
-# field --keep sorts by.
+# field --keep sorts by, and the text field.
 FOUND_OBJECT, FOUND_ID, FOUND_URL, FOUND_GROUP, FOUND_MARK, FOUND_KEY = 1, 2, 4, 8, 16, 32
+FOUND_TEXT = 64
 
 
 class _Missing:
@@ -77,9 +79,11 @@ class Fields:
     key_option: str = "--date-field"  # the option that named it, for errors
 
     def named(self) -> dict[int, tuple[str, str]]:
-        """The id, URL and group fields given other than by default, which every file
-        must hold somewhere: ``FOUND_*`` bit -> (option, field)."""
+        """The text, id, URL and group fields given other than by default, which every
+        file must hold somewhere: ``FOUND_*`` bit -> (option, field)."""
         out = {}
+        if self.text != "text":
+            out[FOUND_TEXT] = ("--text-field", self.text)
         if self.id != "id":
             out[FOUND_ID] = ("--id-field", self.id)
         if self.url != "url":
@@ -251,6 +255,8 @@ def found_bits(obj: dict[str, Any], fields: Fields) -> tuple[int, list[Any]]:
         values.append(None if value is MISSING else value)
     if fields.mark is not None and fields.mark in obj:
         bits |= FOUND_MARK
+    if field_value(obj, fields.text) is not MISSING:
+        bits |= FOUND_TEXT
     return bits, values
 
 

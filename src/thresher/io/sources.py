@@ -197,7 +197,8 @@ def input_names(paths: tuple[str, ...]) -> list[str]:
     if len(paths) < 2:
         return [""] * len(paths)
     own = ["stdin.jsonl" if p == "-" else shown(_url_name(p) if _not_local(p) else
-                                                os.path.basename(os.path.abspath(p)))
+                                                os.path.basename(os.path.abspath(
+                                                    _glob_folder(p))))
            or f"input~{i}" for i, p in enumerate(paths, 1)]
     seen = Counter(name.casefold() for name in own)
     names = [_numbered(name, i) if seen[name.casefold()] > 1 else name
@@ -211,6 +212,14 @@ def input_names(paths: tuple[str, ...]) -> list[str]:
 def _not_local(path: str) -> bool:
     """An input named by a URL or a listing (``@FILE``), found by ``io/listing.py``."""
     return "://" in path or path.startswith("@")
+
+
+def _glob_folder(path: str) -> str:
+    """A local input's own path; for a glob the shell left unexpanded (``crawl/*.jsonl``,
+    found by ``io/listing.py``), its folder before the first wildcard."""
+    if os.path.lexists(path) or not any(c in path for c in "*?["):
+        return path
+    return path[:min(path.index(c) for c in "*?[" if c in path)].rpartition("/")[0] or "."
 
 
 def _url_name(path: str) -> str:

@@ -105,7 +105,7 @@ class Counts:
 class ReadCounts(Counts):
     """One shard read: records, how many were rejected, their texts' UTF-8 size, lines
     skipped by reason, and per file which named fields its records hold (``found``:
-    file -> counts of ``object``, ``id``, ``url``, ``group``, ``mark``, ``key``; only
+    file -> counts of ``object``, ``id``, ``url``, ``group``, ``mark``, ``key``, ``text``; only
     for a file with JSON objects or marked records)."""
 
     records: int = 0

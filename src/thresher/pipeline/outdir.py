@@ -81,6 +81,11 @@ def check_apart(inputs: tuple[str, ...], *, output: Path, work: str | None) -> N
     for given in inputs:
         if given == "-" or "://" in given or given.startswith("@"):
             continue  # a listing's local files are checked once found (check_found)
+        if not os.path.lexists(given) and any(c in given for c in "*?["):
+            if "**" not in given:
+                continue  # a glob's files are checked once found (check_found)
+            # a glob of any depth would find a later run's outputs in a folder under it
+            given = given[:given.index("**")].rpartition("/")[0] or "."
         _check_input(given, _real(given), folders)
 
 

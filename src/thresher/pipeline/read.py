@@ -24,6 +24,7 @@ from thresher.io.records import (
     FOUND_KEY,
     FOUND_MARK,
     FOUND_OBJECT,
+    FOUND_TEXT,
     FOUND_URL,
     Fields,
     Record,
@@ -209,7 +210,7 @@ class _DocsWriter:
 
 
 _FOUND = {FOUND_OBJECT: "object", FOUND_ID: "id", FOUND_URL: "url", FOUND_GROUP: "group",
-          FOUND_MARK: "mark", FOUND_KEY: "key"}
+          FOUND_MARK: "mark", FOUND_KEY: "key", FOUND_TEXT: "text"}
 
 
 def missing_fields(stats: list[ReadCounts], fields: Fields) -> tuple[str, str, str] | None:
@@ -217,7 +218,8 @@ def missing_fields(stats: list[ReadCounts], fields: Fields) -> tuple[str, str, s
     named other than by default (``Fields.named``), from the read tasks' statistics."""
     for path, counts in ReadCounts.total(stats).found.items():
         for bit, (option, name) in fields.named().items():
-            if counts.get("object") and not counts.get(_FOUND[bit]):
+            # a marker written before a bit was counted lacks it: nothing is known
+            if counts.get("object") and counts.get(_FOUND[bit], 1) == 0:
                 return path, option, name
     return None
 

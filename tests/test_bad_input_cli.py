@@ -156,20 +156,18 @@ def test_strict_with_clean_input_succeeds(tmp_path: Path) -> None:
     assert summary(tmp_path / "out")["counts"]["kept"] == 2
 
 
-def test_wrong_text_field_rejects_everything_helpfully(tmp_path: Path) -> None:
+def test_wrong_text_field_stops_the_run_naming_the_fields(tmp_path: Path) -> None:
+    # no record of the file has the field: a misspelt name, as for --id-field or
+    # --url-field, and every record would be rejected for it
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"".join(jl({"id": f"r{i}", "content": prose(i)}) + b"\n" for i in range(5)))
     out = tmp_path / "out"
     result = dedup(str(src), "-o", str(out), "--text-field", "body")
     no_crash(result)
-    assert result.exit_code == 3  # nothing could be read
-    assert "all 5 records were rejected, 5 for no 'body' field" in result.output
-    rows = decisions(out)
-    assert [r["decision"] for r in rows] == ["rejected"] * 5
-    for row in rows:
-        assert "'body'" in row["reason"] and "content" in row["reason"]
-        assert "--text-field" in row["reason"]
-    assert summary(out)["counts"] == {"read": 5, "kept": 0, "duplicate": 0, "rejected": 5}
+    assert result.exit_code == 1
+    (line,) = [x for x in result.output.splitlines() if x.strip()]
+    assert "in.jsonl" in line and "no record has the field 'body' named by --text-field" in line
+    assert "(the records' fields: id, content)" in line
     assert not (out / "kept" / "in.jsonl").exists()
 
 

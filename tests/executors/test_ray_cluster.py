@@ -239,6 +239,8 @@ def test_a_node_lost_in_each_heavy_stage_costs_a_retry(
     assert killer.killed == [*dedup_kills, "probe"]
     _drop_copies([p.read_bytes() for p in tmp_path.glob("work/add/probe/segments/*/shipped.json")])
     assert summary["run"]["executor"] == "ray" and summary["duplicates"]["near"] > 0
+    # each lost task ran again, and the summary says where
+    assert set(summary["run"]["reruns"]) == set(dedup_kills), summary["run"]["reruns"]
     assert _listing(out) == _listing(ref)
     assert _listing(tmp_path / "ray-b") == _listing(tmp_path / "ref-b")
     assert IDENTITY._index_hashes(tmp_path / "ix") == IDENTITY._index_hashes(

@@ -128,6 +128,25 @@ def test_resume_after_kill_9(tmp_path: Path, stage: str) -> None:
     assert _outputs(out) == _outputs(tmp_path / "clean")
 
 
+def test_the_summary_counts_the_tasks_run_again(tmp_path: Path) -> None:
+    """A task whose attempt was lost (its worker, node or run killed before it recorded
+    that it was done) runs again, and ``run.reruns`` counts it, by stage."""
+    corpus = make_corpus(tmp_path / "c", files=6, per_file=40, seed=9)
+    out = tmp_path / "o"
+    first = thresher.dedup(inputs=[corpus], output=out, executor="serial", keep_work=True)
+    assert first["run"]["reruns"] == {}
+    before = _outputs(out)
+    lost = sorted((out / "_work" / "write").glob("*.done"))[:2]
+    assert len(lost) == 2
+    for marker in lost:  # as a kill before the task finished leaves it
+        marker.unlink()
+    unfinish(out)
+    again = thresher.dedup(inputs=[corpus], output=out, executor="serial", keep_work=True)
+    assert again["run"]["resumed"] is True
+    assert again["run"]["reruns"] == {"write": 2}
+    assert _outputs(out) == before
+
+
 def test_pass_two_deletes_what_pass_one_kept_for_it(corpus: Path, tmp_path: Path) -> None:
     thresher.dedup(inputs=[corpus], output=tmp_path / "o", executor="serial", keep_work=True)
     read = tmp_path / "o" / "_work" / "read"

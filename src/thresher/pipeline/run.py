@@ -281,7 +281,7 @@ def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float
              "inputs": [_absolute(p) for p in r.config.input.paths],
              "workers": r.executor.workers, "resumed": resumed,
              "seconds": round(time.perf_counter() - started, 3),
-             "stage_seconds": r.timings, "stage_cpu_seconds": r.cpu})
+             "stage_seconds": r.timings, "stage_cpu_seconds": r.cpu, "reruns": r.reruns})
     if annotated is not None:
         summary["annotated"] = annotated
     if extension is not None:

@@ -67,7 +67,9 @@ class _Timed:
     def __call__(self, keyed: tuple[str, Any]) -> tuple[Counts, float]:
         key, task = keyed
         start = time.process_time()
-        stats = WorkDir(self.work).done(self.stage, key, self.kind)
+        work = WorkDir(self.work)
+        work.mark_attempt(self.stage, key)
+        stats = work.done(self.stage, key, self.kind)
         if stats is None:
             stats = self.fn(task)
         return stats, time.process_time() - start
@@ -93,6 +95,7 @@ class Runner:
         self.timings: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # CPU seconds per stage, over all its processes
         self.ran: list[str] = []  # the stages run (or found finished), in order
+        self.reruns: dict[str, int] = {}  # per stage, the tasks run again (where any)
         self.executor: Executor = make_executor(config.run.executor, config.run.workers,
                                                 address=config.run.ray_address)
         _load_compiled_runtime()
@@ -134,6 +137,8 @@ class Runner:
                                     [(tasks[i][0], t) for i, t in todo],
                                     on_done=lambda _i: self.progress.advance(name))
         self.cpu[name] = round(sum(cpu for _, cpu in ran), 3)
+        if todo and (reruns := self.work.reruns(name)):
+            self.reruns[name] = reruns
         self._note(name, start)
         stats: list[Counts] = [self.work.done(name, key, kind) or kind() for key, _ in tasks]
         self.timings[name] = round(time.perf_counter() - start, 3)

@@ -55,6 +55,7 @@ Layout (``FORMAT`` is bumped whenever an artifact's layout changes)::
                                         how many
     WORK/<stage>/<task>.done            JSON: the task's statistics; written last
     WORK/<stage>/<task>.progress        records done so far, for the progress display only
+    WORK/<stage>/<task>.attempt-UUID    empty: one per attempt at the task (run.reruns)
 
 An artifact counts only once its ``.done`` marker exists; every file is written under a
 temporary name and renamed, so a killed run leaves no file that looks complete.
@@ -72,6 +73,8 @@ import io
 import json
 import shutil
 import time
+import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -290,17 +293,34 @@ class WorkDir:
         self._progress_at[(stage, task)] = now
         self._write_bytes(str(count).encode(), stage, f"{task}.progress")
 
+    def _glob(self, stage: str, pattern: str) -> list[str]:
+        """The names of the files of ``stage`` that match ``pattern`` (none where the
+        stage folder cannot be listed)."""
+        if self.url:
+            try:
+                return [str(f).rsplit("/", 1)[-1]
+                        for f in self.fs.glob(self._at(stage, pattern))]
+            except OSError:
+                return []
+        return [p.name for p in (self.root / stage).glob(pattern)]
+
+    def mark_attempt(self, stage: str, task: str) -> None:
+        """Record that an attempt at ``task`` begins: an empty file of its own, so that
+        attempts on several nodes at once never write one file."""
+        self._write_bytes(b"", stage, f"{task}.attempt-{uuid.uuid4().hex}")
+
+    def reruns(self, stage: str) -> int:
+        """How many attempts at the tasks of ``stage`` came after a task's first: a
+        worker or node lost (the executor ran the task again) or the run killed (a
+        resumed run ran it again)."""
+        tasks = Counter(name.rpartition(".attempt-")[0]
+                        for name in self._glob(stage, "*.attempt-*"))
+        return sum(count - 1 for count in tasks.values())
+
     def progress_total(self, stage: str) -> int:
         """Return the units done so far by all tasks of ``stage``."""
         total = 0
-        if self.url:
-            try:
-                found = self.fs.glob(self._at(stage, "*.progress"))
-            except OSError:
-                return 0
-            names = [str(f).rsplit("/", 1)[-1] for f in found]
-        else:
-            names = [p.name for p in (self.root / stage).glob("*.progress")]
+        names = self._glob(stage, "*.progress")
         for name in names:
             try:
                 total += int(self._read_bytes(stage, name) or 0)

@@ -11,8 +11,9 @@ from click.testing import CliRunner, Result
 from tests.conftest import write_jsonl
 from thresher.cli import main
 
-WORDS = ("acorn beech cedar dogwood elm fir ginkgo hazel juniper larch maple oak pine "
-         "rowan spruce teak walnut willow yew alder").split()
+WORDS = ["acorn", "beech", "cedar", "dogwood", "elm", "fir", "ginkgo", "hazel", "juniper",
+         "larch", "maple", "oak", "pine", "rowan", "spruce", "teak", "walnut", "willow",
+         "yew", "alder"]
 
 
 def dedup(*args: str) -> Result:

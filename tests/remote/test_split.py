@@ -241,3 +241,47 @@ def test_the_driver_reads_a_jsonl_object_once_to_cut_it(
     # each byte once, and what a line's tail read past the cut (fsspec's own readline
     # would have fetched a whole block, 50 MiB for s3fs, at every cut)
     assert sum(fetched) <= size + len(cuts) * (64 << 10)
+
+
+def _rewritten(tmp_path: Path) -> dict[str, bytes]:
+    """A JSONL and a Parquet object, and another version of each (other records, another
+    size), to put in their place while a run reads them."""
+    import pyarrow.parquet as pq
+
+    jsonl, parquet = _jsonl(tmp_path / "in"), _parquet(tmp_path / "in")
+    table = pq.read_table(parquet)
+    pq.write_table(table.slice(20), tmp_path / "in" / "new.parquet", row_group_size=12)
+    return {"big.jsonl": jsonl.read_bytes(),
+            "big.jsonl.new": b"".join(_lines()[30:] + _lines()[:30]) + b"\n",
+            "big.parquet": parquet.read_bytes(),
+            "big.parquet.new": (tmp_path / "in" / "new.parquet").read_bytes()}
+
+
+@pytest.mark.parametrize("name", ["big.jsonl", "big.parquet"])
+@pytest.mark.parametrize("stage", ["read", "write"])
+def test_an_object_rewritten_during_a_run_fails_it_not_mixes_versions(
+        s3_server: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+        stage: str) -> None:
+    import thresher.pipeline.read as read_stage
+    import thresher.pipeline.stages.write as write_stage
+
+    data = _rewritten(tmp_path)
+    key = f"{s3_server.bucket}/crawl/{name}"
+    s3_server.fs.pipe_file(key, data[name])
+    url = s3_server.url("crawl", name)
+    module = read_stage if stage == "read" else write_stage
+    real = module.local_shard
+
+    @contextmanager
+    def rewriting(shard: Shard) -> Iterator[Shard]:
+        # after the run listed and cut the object: its second range, or its whole copy
+        if shard.index == (1 if stage == "read" else 0):
+            s3_server.fs.pipe_file(key, data[name + ".new"])
+        with real(shard) as local:
+            yield local
+
+    monkeypatch.setattr(module, "local_shard", rewriting)
+    with pytest.raises(thresher.ConfigError) as err:
+        _run([url], str(tmp_path / "o"), split_bytes=len(data[name]) // 4)
+    assert str(err.value).startswith(f"input {url} changed while the run read it")
+    assert "\n" not in str(err.value)

@@ -84,20 +84,20 @@ def row_group_starts(pf: pq.ParquetFile) -> list[int]:
     return starts
 
 
-def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None = None
-                 ) -> Iterator[Record]:
+def read_parquet(path: str, name: str, fields: Fields, *, groups: range | None = None,
+                 version: str = "") -> Iterator[Record]:
     """Yield one record per row; a missing text column rejects every row, saying so.
 
     Row groups are read one by one: the rows of a row group that cannot be read are each
     rejected, saying why, and reading goes on with the next row group. ``groups`` limits
     reading to some row groups (a shard of a large file); rows keep their file numbers.
     A file at a URL (a shard of a large object) is read over the object: only its footer
-    and the row groups read are fetched.
+    and the row groups read are fetched, of the object at ``version`` (if given).
     """
     if not is_remote(path):
         yield from _read_parquet(path, name, fields, groups=groups)
         return
-    with open_ranged(path) as fh:
+    with open_ranged(path, version=version) as fh:
         source = Guarded(fh)
         for record in _read_parquet(source, name, fields, groups=groups):
             if source.error is not None:  # not a defect of the file: the task fails

@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from typing import IO, Any
 
 from thresher.errors import ConfigError
-from thresher.io.remote import filesystem, is_remote, local_copy, one_line
+from thresher.io.remote import filesystem, is_remote, local_copy, one_line, version_of
 from thresher.io.shard import Shard
 
 __all__ = ["Guarded", "local_range", "local_shard", "open_ranged", "row_group_ranges",
@@ -35,9 +35,14 @@ _SCAN = 1 << 24  # bytes read at a time: by the newline count, and a range's cop
 
 
 @contextmanager
-def open_ranged(path: str) -> Iterator[IO[bytes]]:
+def open_ranged(path: str, *, version: str = "") -> Iterator[IO[bytes]]:
     """``path`` open for reading bytes: a local file, or an object at a URL whose every
-    read fetches just the bytes asked for (no read-ahead past a range's end)."""
+    read fetches just the bytes asked for (no read-ahead past a range's end).
+
+    An object whose version is not ``version`` (if given: the run's cuts are those of
+    that version) is a :class:`ConfigError`; the reads of one open object are of one
+    version (s3fs asks for the ETag it opened, and fails if the object changes since).
+    """
     if not is_remote(path):
         with open(path, "rb") as fh:
             yield fh
@@ -50,6 +55,10 @@ def open_ranged(path: str) -> Iterator[IO[bytes]]:
     except OSError as exc:
         raise ConfigError(f"input {path}: cannot read it: {one_line(exc)}") from None
     with fh:
+        now = version_of(getattr(fh, "details", None) or {})
+        if version and now and now != version:
+            raise ConfigError(f"input {path} changed while the run read it (version {version} "
+                              f"when listed, {now} now): run again to read it anew")
         yield fh
 
 
@@ -119,16 +128,18 @@ def _rest_of_line(fh: Any) -> bytes:
     return b"".join(parts)
 
 
-def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None, int]]:
+def split_ranges(path: str, size: int, chunk: int, *, version: str = ""
+                 ) -> list[tuple[int, int | None, int]]:
     """Cut a plain JSONL file (local or at a URL) of ``size`` bytes into
     ``(start, stop, first_line)`` ranges of about ``chunk`` bytes.
 
     Cuts fall just after a newline, so every line lies in exactly one range. The file is
     read once, front to back: each range's lines are counted as the cut is looked for.
+    An object is cut as it was at ``version`` (its size's), else not at all.
     """
     ranges: list[tuple[int, int | None, int]] = []
     start, line = 0, 1
-    with open_ranged(path) as fh:
+    with open_ranged(path, version=version) as fh:
         try:
             while start + chunk < size:
                 lines = _count_next(fh, chunk)
@@ -145,7 +156,8 @@ def split_ranges(path: str, size: int, chunk: int) -> list[tuple[int, int | None
     return ranges
 
 
-def row_group_ranges(path: str, chunk: int) -> list[tuple[int, int | None, int]]:
+def row_group_ranges(path: str, chunk: int, *, version: str = ""
+                     ) -> list[tuple[int, int | None, int]]:
     """Cut a Parquet file (local or at a URL: only its footer is read) into runs of row
     groups of about ``chunk`` bytes.
 
@@ -156,7 +168,7 @@ def row_group_ranges(path: str, chunk: int) -> list[tuple[int, int | None, int]]
     import pyarrow.parquet as pq
 
     try:
-        with open_ranged(path) as fh:
+        with open_ranged(path, version=version) as fh:
             meta = pq.read_metadata(fh)
     except Exception:  # noqa: BLE001 - the reader reports a corrupt or missing file
         return [(0, None, 1)]
@@ -174,11 +186,11 @@ def row_group_ranges(path: str, chunk: int) -> list[tuple[int, int | None, int]]
     return ranges
 
 
-def _copy_range(url: str, local: str, *, start: int, stop: int | None) -> None:
+def _copy_range(url: str, local: str, *, start: int, stop: int | None, version: str) -> None:
     """Copy the bytes ``[start, stop)`` of the object ``url`` (to its end if ``stop`` is
-    None) to the local file ``local``, a block at a time."""
+    None) at ``version`` to the local file ``local``, a block at a time."""
     left = None if stop is None else stop - start
-    with open_ranged(url) as src, open(local, "wb") as out:
+    with open_ranged(url, version=version) as src, open(local, "wb") as out:
         try:
             src.seek(start)
             while left is None or left > 0:
@@ -195,8 +207,10 @@ def _copy_range(url: str, local: str, *, start: int, stop: int | None) -> None:
 def local_range(shard: Shard) -> Iterator[Shard]:
     """A range of an object at a URL, as its readers read it: for plain JSONL a local
     temporary copy of the range's bytes (removed after the block), its offsets rebased;
-    for Parquet the shard itself, read over the object (``io/parquet.py``)."""
-    if shard.kind != "jsonl":
+    for Parquet the shard itself, read over the object (``io/parquet.py``). The whole
+    of a cut object (as the write stage reads it) is a local copy of any format. Every
+    copy is of the object's version that was cut (``shard.version``)."""
+    if shard.kind != "jsonl" and not shard.whole:
         yield shard
         return
     folder = tempfile.mkdtemp(prefix="thresher-in-")
@@ -206,7 +220,8 @@ def local_range(shard: Shard) -> Iterator[Shard]:
         # from the newline before a later range: its first line is not the file's first,
         # which a reader would take a byte order mark off
         lead = 1 if shard.start > 0 else 0
-        _copy_range(url, local, start=shard.start - lead, stop=shard.stop)
+        _copy_range(url, local, start=shard.start - lead, stop=shard.stop,
+                    version=shard.version)
         yield dataclasses.replace(shard, files=(local,), start=lead,
                                   stop=None if shard.stop is None
                                   else lead + shard.stop - shard.start)
@@ -222,7 +237,7 @@ def local_shard(shard: Shard) -> Iterator[Shard]:
     if not any(is_remote(f) for f in shard.files):
         yield shard
         return
-    if not shard.whole:
+    if not shard.whole or shard.version:  # a cut object: the version cut, or an error
         with local_range(shard) as part:
             yield part
         return

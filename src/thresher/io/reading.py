@@ -69,4 +69,5 @@ def read_shard(shard: Shard, fields: Fields, *, skipped: Counter[str] | None = N
         yield from read_arrow(shard.files[0], names[0], fields)
     else:
         groups = None if shard.whole else range(shard.start, shard.stop or 0)
-        yield from read_parquet(shard.files[0], names[0], fields, groups=groups)
+        yield from read_parquet(shard.files[0], names[0], fields, groups=groups,
+                                version=shard.version)

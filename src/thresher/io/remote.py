@@ -30,7 +30,7 @@ from thresher.io.atomic import TEMPORARY_MARK, temporary_name
 
 __all__ = ["fetch", "filesystem", "info", "is_remote", "join", "local_copy",
            "one_line", "open_file", "publish", "read_bytes", "remember", "staged_file",
-           "staged_folder", "write_bytes"]
+           "staged_folder", "version_of", "write_bytes"]
 
 # Object stores whose PUT makes an object visible whole or not at all: a file goes
 # straight to its name. Elsewhere it goes under a marked temporary name, then is moved.
@@ -91,7 +91,7 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _version(detail: dict[str, Any]) -> str:
+def version_of(detail: dict[str, Any]) -> str:
     """What changes when an object is rewritten: its ETag, else its modification time."""
     for key in ("ETag", "etag", "md5Hash", "mtime", "LastModified", "last_modified",
                 "created"):
@@ -102,7 +102,7 @@ def _version(detail: dict[str, Any]) -> str:
 
 def remember(url: str, detail: dict[str, Any]) -> None:
     """Keep an object's size and version, as a listing returned them."""
-    _SEEN[url] = (int(detail.get("size") or 0), _version(detail))
+    _SEEN[url] = (int(detail.get("size") or 0), version_of(detail))
 
 
 def info(url: str) -> tuple[int, str]:

@@ -29,6 +29,9 @@ class Shard:
     # a data file of a ``datasets`` save_to_disk folder inside an input folder: the write
     # stage gives its kept folder the dataset's state files too (io/hfdisk.py)
     dataset: bool = False
+    # an object at a URL cut into ranges: its version (ETag) when the run listed it, which
+    # every task that fetches it checks, so no output mixes two versions (io/ranges.py)
+    version: str = ""
 
     @property
     def whole(self) -> bool:

@@ -283,12 +283,14 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
                 texts.append((full, rel))
             elif (kind == "jsonl" and path != "-" and rel.lower().endswith(_PLAIN_JSONL)
                   or kind == "parquet") and split_bytes and _size(full) > split_bytes:
-                ranges = (split_ranges(full, _size(full), split_bytes) if kind == "jsonl"
-                          else row_group_ranges(full, split_bytes))
+                version = info(full)[1] if is_remote(full) else ""
+                ranges = (split_ranges(full, _size(full), split_bytes, version=version)
+                          if kind == "jsonl"
+                          else row_group_ranges(full, split_bytes, version=version))
                 for start, stop, line in ranges:
                     shards.append(Shard(index=len(shards), kind=kind, files=(full,),
                                         names=(rel,), prefix=prefix, start=start, stop=stop,
-                                        first_line=line))
+                                        first_line=line, version=version))
             elif kind == "arrow":
                 shards.append(Shard(index=len(shards), kind=kind, files=(full,), names=(rel,),
                                     prefix=prefix, dataset=folder and _in_dataset(full)))

@@ -26,9 +26,10 @@ SHARED = ROOT.parent / "shared"
 CRAWLBENCH = SHARED / "crawlbench-dev" / "docs.jsonl.gz"
 WARC = SHARED / "eval" / "cc-whirlwind" / "whirlwind.warc.gz"
 SAMPLE = ROOT / "examples" / "sample" / "crawl.jsonl.gz"
-# Keys whose values are clock readings (or, ``runs``, hashes of input files' times):
-# they differ from run to run.
-TIMING = {"seconds", "stage_seconds", "stage_cpu_seconds", "added", "created", "runs"}
+# Keys whose values are clock readings (or, ``runs``, hashes of input files' times;
+# ``reruns``, what befell this run's tasks): they differ from run to run.
+TIMING = {"seconds", "stage_seconds", "stage_cpu_seconds", "reruns", "added", "created",
+          "runs"}
 OUTPUTS = ("decisions.parquet", "pairs.parquet", "boilerplate.parquet", "summary.json")
 
 

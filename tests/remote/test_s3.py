@@ -20,9 +20,9 @@ from thresher.pipeline.run import run_dedup
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample" / "crawl.jsonl.gz"
 # summary.json fields that name where and when a run ran (as tools/identity.py leaves out)
-_WHERE_WHEN = {"seconds", "stage_seconds", "stage_cpu_seconds", "added", "created", "runs",
-               "output", "inputs", "resumed", "executor", "workers", "paths", "directory",
-               "work_dir"}
+_WHERE_WHEN = {"seconds", "stage_seconds", "stage_cpu_seconds", "reruns", "added", "created",
+               "runs", "output", "inputs", "resumed", "executor", "workers", "paths",
+               "directory", "work_dir"}
 
 # every output a run may write at a URL: kept/ (converted), annotated/, the tables
 _OPTIONS: dict[str, Any] = {"output_format": "jsonl", "annotate": True}

@@ -19,9 +19,9 @@ from tests.remote.test_s3 import _OPTIONS, _run
 from tests.remote.test_split import _compare, _lines, _parquet
 from tests.s3server import S3
 from thresher.io.listing import expand
+from thresher.io.ranges import local_shard
 from thresher.io.reading import read_shard
 from thresher.io.records import Fields, Record
-from thresher.io.remote import local_shard
 from thresher.io.sources import Shard, discover
 
 SRC = Path(__file__).resolve().parents[2] / "src"

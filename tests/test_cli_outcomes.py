@@ -174,3 +174,16 @@ def test_a_spooled_stdin_left_by_a_killed_run_is_not_a_foreign_file(tmp_path: Pa
                                        "serial"], input='{"text": "all of it, now"}\n')
     assert result.exit_code == 0, result.output
     assert (out / "kept" / "stdin.jsonl").read_text() == '{"text": "all of it, now"}\n'
+
+
+@pytest.mark.parametrize(("keep", "said"), [("oldest", "needs --date-field for jsonl"),
+                                            ("max:q", ".txt files have none")])
+def test_a_policy_the_inputs_cannot_serve_leaves_no_output_folder(tmp_path: Path, keep: str,
+                                                                  said: str) -> None:
+    src = two_files(tmp_path)
+    if keep.startswith("max:"):
+        (src / "a.txt").write_text("words of a text file " * 8)
+    out = tmp_path / "out"
+    result = dedup(str(src), "-o", str(out), "--keep", keep, "-q", "--executor", "serial")
+    assert said in one_line(result, 1)
+    assert not out.exists()

@@ -71,6 +71,26 @@ def test_one_matched_document_is_said_in_the_singular(tmp_path: Path) -> None:
     assert "1 matched documents" not in result.stderr
 
 
+def test_the_summary_is_headed_by_the_command_that_ran(tmp_path: Path) -> None:
+    src = two_files(tmp_path)
+    runner = CliRunner()
+    ix = tmp_path / "ix"
+    assert runner.invoke(main, ["index", "create", str(ix)]).exit_code == 0
+    for command, out in (("add", "o1"), ("query", "o2")):
+        result = runner.invoke(main, ["index", command, str(ix), str(src), "-o",
+                                      str(tmp_path / out), "--executor", "serial"])
+        assert result.exit_code == 0, result.output
+        assert headings(result) == [f"thresher index {command}"], result.stderr
+    result = dedup(str(src), "-o", str(tmp_path / "o3"), "--executor", "serial")
+    assert headings(result) == ["thresher dedup"], result.stderr
+
+
+def headings(result: Result) -> list[str]:
+    """The summary table's title: the one line of stderr that starts with the program."""
+    return [line.strip() for line in result.stderr.splitlines()
+            if line.strip().startswith("thresher ")]
+
+
 def test_empty_input_exits_4(tmp_path: Path) -> None:
     src = tmp_path / "empty.jsonl"
     src.write_bytes(b"")

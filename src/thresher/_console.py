@@ -61,7 +61,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
     c = summary["counts"]
-    table = Table(title="thresher dedup", show_header=False, box=None)
+    # an index run's summary names its index and mode: the command that ran
+    command = f"index {summary['index']['mode']}" if "index" in summary else "dedup"
+    table = Table(title=f"thresher {command}", show_header=False, box=None)
     table.add_row("read", f"{c['read']:,}")
     table.add_row("kept", f"{c['kept']:,}")
     d = summary["duplicates"]

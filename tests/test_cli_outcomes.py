@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from thresher._console import print_summary
 from thresher.cli import main
 from thresher.pipeline.counts import Counts
 from thresher.pipeline.workdir import WorkDir
@@ -89,6 +91,22 @@ def headings(result: Result) -> list[str]:
     """The summary table's title: the one line of stderr that starts with the program."""
     return [line.strip() for line in result.stderr.splitlines()
             if line.strip().startswith("thresher ")]
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_summary_counts_agree_with_their_nouns(tmp_path: Path, n: int,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert dedup(str(two_files(tmp_path)), "-o", str(out), "-q", "--executor",
+                 "serial").exit_code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    summary["output"] = str(out)  # as the command adds it
+    summary["skipped_by_reason"] = {"a request": n}
+    summary["annotated"] = {"written": n, "left_out": 0}
+    print_summary(summary)
+    said = " ".join(capsys.readouterr().err.split())
+    noun = "record" if n == 1 else "records"
+    assert f"{n} WARC {noun} skipped" in said and f"{n} {noun} in annotated/" in said, said
 
 
 def test_empty_input_exits_4(tmp_path: Path) -> None:

@@ -138,6 +138,22 @@ def test_rejected_records_are_listed_with_their_reasons(tmp_path: Path) -> None:
         assert where in rejected and reason.split(":")[0] in rejected
 
 
+def test_the_note_says_which_clusters_are_listed(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[1] / "examples" / "sample"
+    thresher.dedup(inputs=[sample], output=tmp_path / "run", executor="serial")
+    every = pq.read_table(tmp_path / "run" / "decisions.parquet").to_pandas()
+    n = every.loc[every["decision"] == "duplicate", "representative"].nunique()
+    assert n > 8
+    for top, drawn, says in ((2000, 500, f"Listed: all {n} ("),
+                             (5, 0, "Listed: the 5 largest (5 in all, "),
+                             (5, 3, ("Listed: the 5 largest and 3 drawn at random from the "
+                                     "others (8 in all, "))):
+        note = _clusters_of(thresher.write_report(tmp_path / "run", clusters=top,
+                                                  sample=drawn))
+        assert says in note and f'<span id="shown">{min(n, top + drawn)}</span>' in note
+        assert ("drawn at random" in note) == (drawn > 0 and n > top)
+
+
 def test_a_cluster_past_the_text_budget_says_why_and_how_to_see_it(tmp_path: Path) -> None:
     thresher.dedup(inputs=[SPECIMENS], output=tmp_path / "run", executor="serial")
     cluster = _clusters_of(thresher.write_report(tmp_path / "run", text_budget=10))

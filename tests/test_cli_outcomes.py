@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from thresher._console import print_summary
 from thresher.cli import main
 from thresher.pipeline.counts import Counts
 from thresher.pipeline.workdir import WorkDir
@@ -69,6 +71,42 @@ def test_one_matched_document_is_said_in_the_singular(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
     assert "1 matched document indexed before" in result.stderr, result.stderr
     assert "1 matched documents" not in result.stderr
+
+
+def test_the_summary_is_headed_by_the_command_that_ran(tmp_path: Path) -> None:
+    src = two_files(tmp_path)
+    runner = CliRunner()
+    ix = tmp_path / "ix"
+    assert runner.invoke(main, ["index", "create", str(ix)]).exit_code == 0
+    for command, out in (("add", "o1"), ("query", "o2")):
+        result = runner.invoke(main, ["index", command, str(ix), str(src), "-o",
+                                      str(tmp_path / out), "--executor", "serial"])
+        assert result.exit_code == 0, result.output
+        assert headings(result) == [f"thresher index {command}"], result.stderr
+    result = dedup(str(src), "-o", str(tmp_path / "o3"), "--executor", "serial")
+    assert headings(result) == ["thresher dedup"], result.stderr
+
+
+def headings(result: Result) -> list[str]:
+    """The summary table's title: the one line of stderr that starts with the program."""
+    return [line.strip() for line in result.stderr.splitlines()
+            if line.strip().startswith("thresher ")]
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_summary_counts_agree_with_their_nouns(tmp_path: Path, n: int,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert dedup(str(two_files(tmp_path)), "-o", str(out), "-q", "--executor",
+                 "serial").exit_code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    summary["output"] = str(out)  # as the command adds it
+    summary["skipped_by_reason"] = {"a request": n}
+    summary["annotated"] = {"written": n, "left_out": 0}
+    print_summary(summary)
+    said = " ".join(capsys.readouterr().err.split())
+    noun = "record" if n == 1 else "records"
+    assert f"{n} WARC {noun} skipped" in said and f"{n} {noun} in annotated/" in said, said
 
 
 def test_empty_input_exits_4(tmp_path: Path) -> None:
@@ -174,3 +212,16 @@ def test_a_spooled_stdin_left_by_a_killed_run_is_not_a_foreign_file(tmp_path: Pa
                                        "serial"], input='{"text": "all of it, now"}\n')
     assert result.exit_code == 0, result.output
     assert (out / "kept" / "stdin.jsonl").read_text() == '{"text": "all of it, now"}\n'
+
+
+@pytest.mark.parametrize(("keep", "said"), [("oldest", "needs --date-field for jsonl"),
+                                            ("max:q", ".txt files have none")])
+def test_a_policy_the_inputs_cannot_serve_leaves_no_output_folder(tmp_path: Path, keep: str,
+                                                                  said: str) -> None:
+    src = two_files(tmp_path)
+    if keep.startswith("max:"):
+        (src / "a.txt").write_text("words of a text file " * 8)
+    out = tmp_path / "out"
+    result = dedup(str(src), "-o", str(out), "--keep", keep, "-q", "--executor", "serial")
+    assert said in one_line(result, 1)
+    assert not out.exists()

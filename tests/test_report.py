@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,6 +137,33 @@ def test_rejected_records_are_listed_with_their_reasons(tmp_path: Path) -> None:
     for example in summary["rejected_examples"]:
         where, reason = example.split(": ", 1)
         assert where in rejected and reason.split(":")[0] in rejected
+
+
+def test_the_note_says_which_clusters_are_listed(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[1] / "examples" / "sample"
+    thresher.dedup(inputs=[sample], output=tmp_path / "run", executor="serial")
+    every = pq.read_table(tmp_path / "run" / "decisions.parquet").to_pandas()
+    n = every.loc[every["decision"] == "duplicate", "representative"].nunique()
+    assert n > 8
+    for top, drawn, says in ((2000, 500, f"Listed: all {n} ("),
+                             (5, 0, "Listed: the 5 largest (5 in all, "),
+                             (5, 3, ("Listed: the 5 largest and 3 drawn at random from the "
+                                     "others (8 in all, "))):
+        note = _clusters_of(thresher.write_report(tmp_path / "run", clusters=top,
+                                                  sample=drawn))
+        assert says in note and f'<span id="shown">{min(n, top + drawn)}</span>' in note
+        assert ("drawn at random" in note) == (drawn > 0 and n > top)
+
+
+@pytest.mark.parametrize("sizes", [[2] * 21 + [3] * 8 + [4] * 11 + [5] * 2,
+                                   [2] * 900 + [3] * 40 + list(range(41, 300))])
+def test_the_cluster_size_axes_are_labelled_in_plain_integers(sizes: list[int]) -> None:
+    from thresher.report.plots import plots_of
+
+    svg = plots_of({"config": {"minhash": {"threshold": 0.8}}}, sizes, [])["sizes"]
+    labels = {t.strip() for t in re.findall(r">([^<>]*)</text>", svg)} - {""}
+    assert "×" not in svg and "10" in labels, labels
+    assert all(t.replace(",", "").isdigit() for t in labels if t[0].isdigit()), labels
 
 
 def test_a_cluster_past_the_text_budget_says_why_and_how_to_see_it(tmp_path: Path) -> None:

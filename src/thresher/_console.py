@@ -61,7 +61,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
     c = summary["counts"]
-    table = Table(title="thresher dedup", show_header=False, box=None)
+    # an index run's summary names its index and mode: the command that ran
+    command = f"index {summary['index']['mode']}" if "index" in summary else "dedup"
+    table = Table(title=f"thresher {command}", show_header=False, box=None)
     table.add_row("read", f"{c['read']:,}")
     table.add_row("kept", f"{c['kept']:,}")
     d = summary["duplicates"]
@@ -81,7 +83,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         table.add_row("", f"  e.g. {example}")
     skipped = summary.get("skipped_by_reason", {})
     if skipped:
-        table.add_row("not documents", f"{sum(skipped.values()):,} WARC records skipped")
+        table.add_row("not documents", _count(sum(skipped.values()), "WARC record") + " skipped")
         for reason, count in list(skipped.items())[:5]:
             table.add_row("", f"  {count:,} × {reason}")
     if "plan" in summary:
@@ -99,7 +101,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     if "annotated" in summary:
         a = summary["annotated"]
         left = f"; {a['left_out']:,} left out (see docs/outputs.md)" if a["left_out"] else ""
-        table.add_row("annotated", f"{a['written']:,} records in annotated/{left}")
+        table.add_row("annotated", f"{_count(a['written'], 'record')} in annotated/{left}")
     if "report" in summary:
         table.add_row("report", summary["report"])
     if "index" in summary:

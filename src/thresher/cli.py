@@ -88,10 +88,12 @@ _EXECUTION = [
                  help="Run tasks in this process, in worker processes, or as Ray tasks "
                  "(pip install 'thresher[ray]'). [default: local]"),
     click.option("--workers", type=int, help="Worker processes (0 = one per core). [default: 0]"),
-    click.option("--work-dir", help="Folder for intermediate files (kept after the run): a path, "
-                 "or an fsspec URL such as s3://bucket/run (pip install 'thresher[s3]'), "
-                 "which every Ray node can reach. [default: OUTPUT/_work]"),
-    click.option("--keep-work", is_flag=True, default=None, help="Keep OUTPUT/_work after success."),
+    click.option("--work-dir", help="Folder for intermediate files: a path, or an fsspec URL "
+                 "such as s3://bucket/run (pip install 'thresher[s3]'), which every Ray node "
+                 "can reach. A folder named here is kept after the run; the default is "
+                 "removed after success unless --keep-work. [default: OUTPUT/_work]"),
+    click.option("--keep-work", is_flag=True, default=None, help="Keep the default work folder "
+                 "OUTPUT/_work after success (a --work-dir is always kept)."),
     click.option("--overwrite", is_flag=True, default=None, help="Replace the outputs of an "
                  "earlier finished run with other options or inputs in OUTPUT. (The same run "
                  "again finds its outputs done and changes nothing.)"),

@@ -4,7 +4,9 @@ bodies read within a bound, a token for adds, other hosts and sites refused."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -276,3 +278,13 @@ def test_the_command(client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         r = c.post("/add", json={"documents": [{"id": "b", "text": "Bees at the fair."}]},
                    headers=AUTH)
         assert r.status_code == 200, r.text
+
+
+def test_the_readmes_example_is_accepted(client: Any) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (body,) = re.findall(r"^echo '(\{.*\})' > pages\.json$", readme, flags=re.MULTILINE)
+    r = client.post("/add", content=body.encode(), headers=AUTH)
+    assert r.status_code == 200, r.text
+    decisions = r.json()["decisions"]
+    assert len(decisions) == len(json.loads(body)["documents"])
+    assert all(d["decision"] != "rejected" for d in decisions), decisions

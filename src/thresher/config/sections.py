@@ -217,7 +217,8 @@ class OutputConfig:
             ``parquet``.
         work_dir: Folder for intermediate files, a path or an fsspec URL;
             ``OUTPUT/_work`` by default.
-        keep_work: Keep the work folder after a run that succeeded.
+        keep_work: Keep the default work folder after a run that succeeded (a
+            ``work_dir`` given is always kept).
         overwrite: Replace the finished outputs of a run with other options or inputs.
     """
 

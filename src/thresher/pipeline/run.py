@@ -139,6 +139,7 @@ def run_dedup(config: Config, *, progress: Progress | None = None,
                       found=found)
     check_found([f for s in shards for f in s.files  # links found inside the inputs
                  if f != spool and not remote.is_remote(f)], output=out, work=work_dir)
+    _refuse_early(config, shards, at_url=at_url)
     outdir: OutputDir | RemoteOutputDir = (RemoteOutputDir(config.output.directory)
                                            if at_url else OutputDir(out))
     marker = outdir.claim()
@@ -150,6 +151,19 @@ def run_dedup(config: Config, *, progress: Progress | None = None,
         if spool is not None:  # read again by the next run, should this one not finish
             Path(spool).unlink(missing_ok=True)
         outdir.release()
+
+
+def _refuse_early(config: Config, shards: Sequence[Shard], *, at_url: bool) -> None:
+    """Refuse options the listed inputs cannot serve before the output folder or the work
+    folder is made, so that such an error leaves nothing behind."""
+    whole = [s for s, _, _ in _whole_files(shards)]
+    converted_names(whole, config.output.format, config.content.strip_boilerplate)
+    if config.output.annotate:
+        annotate.check_names(whole)
+    if at_url and config.output.format == "input" and any(s.dataset for s in shards):
+        raise ConfigError("a save_to_disk input's kept folder is written to local folders "
+                          "only: pass --output-format parquet for an output at a URL")
+    survivor.check_inputs(config.cluster, [s.kind for s in shards])
 
 
 def _claimed_run(config: Config, progress: Progress | None, extension: Extension | None, *,
@@ -243,13 +257,6 @@ def _run_stages(r: Runner, shards: list[Shard], *, resumed: bool, started: float
     whole = _whole_files(shards)  # the kept files' names are settled before any work
     names = converted_names([s for s, _, _ in whole], cfg.output.format,
                             cfg.content.strip_boilerplate)
-    if cfg.output.annotate:
-        annotate.check_names([s for s, _, _ in whole])
-    if remote.is_remote(r.out) and cfg.output.format == "input" and any(
-            s.dataset for s in shards):
-        raise ConfigError("a save_to_disk input's kept folder is written to local folders "
-                          "only: pass --output-format parquet for an output at a URL")
-    survivor.check_inputs(cfg.cluster, [s.kind for s in shards])
     warc = WarcOptions(id_from=cfg.input.warc_id, extractor=cfg.input.extractor)
     content = cfg.content.match == "content"
     columns = plan.bands * plan.rows  # the signature values the bands use: all that is kept

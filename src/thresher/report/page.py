@@ -152,10 +152,7 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
     indexed = indexed_count(decisions)
     note = ((f"{indexed:,} documents are duplicates of documents indexed before (their "
              "representative is in the index, not in this run). ") if indexed else "") + (
-        f"{len(every):,} clusters have duplicates. Listed: the {min(clusters, len(every)):,}"
-            f" largest and {max(len(shown) - clusters, 0):,} drawn at random from the others "
-            f"({len(shown):,} in all, <span id=\"shown\">{len(shown)}</span> matching the "
-            f"search); side by side: the first {len(with_text):,} of them.")
+        listed_note(len(every), len(shown), top=clusters, with_text=len(with_text)))
     legend = ('<p class="legend"><span class="shared">shared with the kept document</span>'
               '<span class="diff">differs (<mark>words</mark> changed)</span><span '
               'class="chrome"><s>page chrome (not content)</s></span></p>')
@@ -181,6 +178,25 @@ def write_report(run_dir: str | Path, target: str | Path | None = None, *,
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def listed_note(every: int, shown: int, *, top: int, with_text: int) -> str:
+    """What the list of clusters holds, of the ``every`` clusters with duplicates: all of
+    them, or the ``top`` largest and a random draw of the others (``shown`` in all)."""
+    if not every:  # the search script still counts into #shown
+        return 'No cluster has duplicates.<span id="shown" hidden>0</span>'
+    head = "1 cluster has" if every == 1 else f"{every:,} clusters have"
+    if shown == every:
+        listed = "it" if every == 1 else f"all {every:,}"
+        matching = f"<span id=\"shown\">{shown}</span> matching the search"
+    else:
+        largest = min(top, every)
+        listed = f"the {largest:,} largest"
+        if shown > largest:
+            listed += f" and {shown - largest:,} drawn at random from the others"
+        matching = f"{shown:,} in all, <span id=\"shown\">{shown}</span> matching the search"
+    side = "all of them" if with_text == shown else f"the first {with_text:,} of them"
+    return f"{head} duplicates. Listed: {listed} ({matching}); side by side: {side}."
 
 
 def _with_text(shown: list[Cluster], decisions: Any, text_budget: int) -> set[int]:

@@ -51,16 +51,32 @@ def _sizes(plt: Any, sizes: list[int]) -> str:
         ax.bar(list(count), list(count.values()), width=0.8, color="#4c72b0")
         ax.set_xticks(sorted(count))
         ax.set_yscale("log")
+        _plain_counts(ax.yaxis, max(count.values()))
     elif sizes:
         top = max(sizes)
         edges = sorted({round(2 * (top / 2) ** (k / 30)) for k in range(31)} | {top + 1})
-        ax.hist(sizes, bins=edges, color="#4c72b0")
+        heights, _, _ = ax.hist(sizes, bins=edges, color="#4c72b0")
         ax.set_yscale("log")
         ax.set_xscale("log")
+        _plain_counts(ax.yaxis, max(heights))
+        _plain_counts(ax.xaxis, top)
     ax.set_xlabel("documents in the cluster")
     ax.set_ylabel("clusters")
     ax.set_title("Cluster sizes")
     return svg_of(fig)
+
+
+def _plain_counts(axis: Any, top: float) -> None:
+    """Label a log axis of counts 1, 2, 5, 10, 20 ... up to ``top``: matplotlib's own
+    labels read 2×10^0, 3×10^0 over a short range. Over more than three decades, the
+    powers of ten only, lest the labels crowd."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    steps = (1, 2, 5) if top <= 1000 else (1,)
+    ticks = [m * 10 ** k for k in range(len(str(int(top))) + 1) for m in steps]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _similarity(plt: Any, summary: dict[str, Any]) -> str:

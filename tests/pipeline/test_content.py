@@ -372,3 +372,18 @@ def test_a_page_quoted_under_other_headlines_is_kept(tmp_path: Path) -> None:
     thresher.dedup(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "n", titles=False)
     short = _decisions(tmp_path / "n")["short"]
     assert short["match"] == "partial" and "other headline" not in str(short["reason"])
+
+
+def test_the_chrome_share_counts_a_page_kept_whole_as_nothing_set_aside(
+        tmp_path: Path) -> None:
+    # every line recurs on every page of the site, so no page has a block taken for
+    # content: each is kept whole, and the share set aside must be 0, not below it
+    lines = ["Home | News | Sport | Weather", "Subscribe to our newsletter today",
+             "Copyright 2026 Example Media Group", "Privacy policy and cookie settings"]
+    src = write_jsonl(tmp_path / "a.jsonl", [
+        {"id": f"a{i}", "url": f"https://ex.com/p{i}",
+         "text": "\n\n".join([*lines, f"Item {i}"])} for i in range(12)])
+    share = thresher.dedup(inputs=[src], output=tmp_path / "o",
+                           executor="serial")["boilerplate"]
+    assert 0 <= share["content_chars"] <= share["block_chars"]
+    assert 0.0 <= share["share_removed"] <= 1.0

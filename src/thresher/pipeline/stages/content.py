@@ -136,8 +136,10 @@ def content_task(task: ContentTask) -> ContentCounts:
             span[where] = found.spans
             size = blocks.end - blocks.start
             chars["blocks"] += int(size.sum())
+            # a page with no block taken for content is kept whole: none of its blocks
+            # is set aside (counted in blocks, as the total is, so the share is in [0, 1])
             chars["content"] += (int(size[kept_blocks].sum())
-                                 + int(kept.chars[lo:hi][where][~some].sum()))
+                                 + int(size[~some[doc_of]].sum()))
         texts = Decoded(*found.text)
         if task.strip and ids is not None:
             gone = np.flatnonzero(~keep)

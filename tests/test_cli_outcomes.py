@@ -107,6 +107,11 @@ def test_summary_counts_agree_with_their_nouns(tmp_path: Path, n: int,
     said = " ".join(capsys.readouterr().err.split())
     noun = "record" if n == 1 else "records"
     assert f"{n} WARC {noun} skipped" in said and f"{n} {noun} in annotated/" in said, said
+    assert "ran again" not in said  # no task was
+    summary["run"]["reruns"] = {"write": n}
+    print_summary(summary)
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"ran again {n} {'task' if n == 1 else 'tasks'} (write {n})" in said, said
 
 
 def test_empty_input_exits_4(tmp_path: Path) -> None:

@@ -94,6 +94,11 @@ def print_summary(summary: dict[str, Any]) -> None:
     run = summary["run"]
     rate = c["read"] / run["seconds"] if run["seconds"] else 0.0
     table.add_row("time", f"{run['seconds']:.1f} s ({rate:,.0f} docs/s)")
+    if run.get("reruns"):
+        by_stage = ", ".join(f"{stage} {n:,}" for stage, n in run["reruns"].items())
+        table.add_row("ran again", f"{_count(sum(run['reruns'].values()), 'task')} "
+                                   f"({by_stage}): a worker, node or run was lost; "
+                                   "the outputs are the same")
     if summary.get("up_to_date"):
         table.add_row("", "already done: the output folder holds this very run's outputs "
                           "(nothing was changed)")

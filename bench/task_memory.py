@@ -94,11 +94,11 @@ def _counting_close(real: Callable[[Any], None]) -> Callable[[Any], None]:
 @contextmanager
 def measured(notes: Path, stages: list[str]) -> Iterator[None]:
     """Wrap the named stages' tasks in :class:`Peak` while the block runs."""
-    from thresher.pipeline import workdir
+    from thresher.pipeline import workfiles
 
     notes.mkdir(parents=True, exist_ok=True)
-    real_close = workdir._Appender.close
-    workdir._Appender.close = _counting_close(real_close)  # type: ignore[method-assign]
+    real_close = workfiles.Appender.close
+    workfiles.Appender.close = _counting_close(real_close)  # type: ignore[method-assign]
     patched = []
     for stage in stages:
         module, name = STAGES[stage]
@@ -111,7 +111,7 @@ def measured(notes: Path, stages: list[str]) -> Iterator[None]:
     finally:
         for mod, name in patched:
             setattr(mod, name, _REAL[(mod.__name__, name)])
-        workdir._Appender.close = real_close  # type: ignore[method-assign]
+        workfiles.Appender.close = real_close  # type: ignore[method-assign]
 
 
 def notes_of(notes: Path, stage: str) -> list[dict[str, Any]]:

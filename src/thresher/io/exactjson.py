@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -33,12 +34,13 @@ def inexact(value: Any) -> bool:
     return type(value) is float and abs(value) >= _BEYOND and value.is_integer()
 
 
-def _holds_inexact(value: Any) -> bool:
+def _holds(value: Any, test: Callable[[Any], bool]) -> bool:
+    """True if ``test`` holds for ``value`` or for a value nested in it."""
     if type(value) is dict:
-        return any(_holds_inexact(v) for v in value.values())
+        return any(_holds(v, test) for v in value.values())
     if type(value) is list:
-        return any(_holds_inexact(v) for v in value)
-    return inexact(value)
+        return any(_holds(v, test) for v in value)
+    return test(value)
 
 
 def loads(line: bytes) -> Any:
@@ -47,7 +49,7 @@ def loads(line: bytes) -> Any:
     Raises orjson.JSONDecodeError for what orjson refuses (the standard library is
     asked only about texts orjson has already accepted)."""
     value = orjson.loads(line)
-    return json.loads(line) if _holds_inexact(value) else value
+    return json.loads(line) if _holds(value, inexact) else value
 
 
 def reread(line: bytes) -> Any:
@@ -62,14 +64,10 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
-        if not _holds_big_int(value):
+        if not _holds(value, _big_int):
             raise
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _holds_big_int(value: Any) -> bool:
-    if type(value) is dict:
-        return any(_holds_big_int(v) for v in value.values())
-    if type(value) is list:
-        return any(_holds_big_int(v) for v in value)
+def _big_int(value: Any) -> bool:
     return type(value) is int and not -(2**63) <= value < 2**64

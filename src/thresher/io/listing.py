@@ -29,24 +29,13 @@ from typing import Any
 
 from thresher.errors import ConfigError
 from thresher.io import remote
-from thresher.io.sources import FORMATS, kind_of
+from thresher.io.sources import FORMATS, glob_root, kind_of, local_glob
 
 __all__ = ["LIST_MARK", "expand"]
 
 log = logging.getLogger(__name__)
 
 LIST_MARK = "@"
-_WILDCARDS = "*?["
-
-
-def _is_glob(path: str) -> bool:
-    return any(c in path for c in _WILDCARDS)
-
-
-def _glob_root(path: str) -> str:
-    """The folder part of a glob before its first wildcard."""
-    first = min(path.index(c) for c in _WILDCARDS if c in path)
-    return path[:first].rsplit("/", 1)[0]
 
 
 def expand(given: str) -> tuple[list[tuple[str, str]], bool] | None:
@@ -56,13 +45,10 @@ def expand(given: str) -> tuple[list[tuple[str, str]], bool] | None:
     if given.startswith(LIST_MARK):
         return _listed(given[len(LIST_MARK):]), True
     if not remote.is_remote(given):
-        # a local glob the shell did not expand (quoted, or from a config file); a path
-        # that exists is taken as it is, whatever its characters
-        return (_local_globbed(given), True) if _is_glob(given) and not os.path.lexists(
-            given) else None
+        return (_local_globbed(given), True) if local_glob(given) else None
     fs, path = remote.filesystem(given)
     try:
-        if _is_glob(path):
+        if glob_root(path) is not None:
             return _globbed(fs, given, path), True
         if not fs.exists(path):
             raise ConfigError(f"input {given} does not exist")
@@ -101,12 +87,12 @@ def _under(fs: Any, given: str, path: str) -> list[tuple[str, str]]:
 
 def _globbed(fs: Any, given: str, path: str) -> list[tuple[str, str]]:
     details = fs.glob(path, detail=True)
-    return _found(fs, given, details, root=_glob_root(path))
+    return _found(fs, given, details, root=glob_root(path) or "")
 
 
 def _local_globbed(given: str) -> list[tuple[str, str]]:
     """The local files a glob matches, named by their path below the glob's folder."""
-    root = _glob_root(given) or "."
+    root = glob_root(given) or "."
     matched = [p for p in glob.glob(given, recursive=True) if os.path.isfile(p)]
     if not matched:
         raise ConfigError(f"input {given} matches no file")

@@ -17,7 +17,6 @@ from thresher.io.records import (
     MISSING,
     Fields,
     Record,
-    field_value,
     found_bits,
     group_value,
     id_value,
@@ -41,10 +40,9 @@ def _open(source: str | io.RawIOBase) -> pq.ParquetFile:
 
 def row_record(row: dict[str, object], name: str, number: int, *, fields: Fields) -> Record:
     """The record of one row (a Parquet or Arrow row, as a dict of its columns)."""
-    found, (value, url, group, key) = found_bits(row, fields)
+    found, (value, url, group, key, text) = found_bits(row, fields)
     rid, generated = id_value(value, f"{name}:{number}")
     url = url if isinstance(url, str) else None
-    text = field_value(row, fields.text)
     if not isinstance(text, str):
         what = "null" if text is None or text is MISSING else type(text).__name__
         return Record(rid, None, url, name, number, f"field {fields.text!r} is {what}, "

@@ -231,8 +231,8 @@ def _describe_json_error(line: bytes, exc: Exception) -> str:
     return f"invalid JSON: {exc}"
 
 
-def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | None]:
-    text = field_value(obj, fields.text)
+def _text_of(obj: dict[str, Any], text: Any, fields: Fields) -> tuple[str | None, str | None]:
+    """The record's text from its text field's value (MISSING where absent), or why not."""
     if text is MISSING:
         names = ", ".join(sorted(obj)[:8]) or "none"
         return None, f"no {fields.text!r} field (fields: {names}); see --text-field"
@@ -245,8 +245,9 @@ def _text_of(obj: dict[str, Any], fields: Fields) -> tuple[str | None, str | Non
 
 
 def found_bits(obj: dict[str, Any], fields: Fields) -> tuple[int, list[Any]]:
-    """Return which of the id, URL, group and key fields ``obj`` has (``FOUND_*`` bits,
-    the object's own and ``FOUND_MARK`` included), and their values (None where missing)."""
+    """Return which of the id, URL, group, key and text fields ``obj`` has (``FOUND_*``
+    bits, the object's own and ``FOUND_MARK`` included), and their values (None where
+    missing; the text MISSING, for the reader to say so)."""
     bits, values = FOUND_OBJECT, []
     for bit, name in ((FOUND_ID, fields.id), (FOUND_URL, fields.url),
                       (FOUND_GROUP, fields.group), (FOUND_KEY, fields.key)):
@@ -255,8 +256,9 @@ def found_bits(obj: dict[str, Any], fields: Fields) -> tuple[int, list[Any]]:
         values.append(None if value is MISSING else value)
     if fields.mark is not None and fields.mark in obj:
         bits |= FOUND_MARK
-    if field_value(obj, fields.text) is not MISSING:
-        bits |= FOUND_TEXT
+    text = field_value(obj, fields.text)
+    bits |= 0 if text is MISSING else FOUND_TEXT
+    values.append(text)
     return bits, values
 
 
@@ -305,15 +307,15 @@ def jsonl_record(line: bytes, name: str, number: int, *, fields: Fields) -> Reco
     if not isinstance(obj, dict):
         return Record(f"{name}:{number}", None, None, name, number,
                       f"not a JSON object but {type(obj).__name__}", True)
-    found, (value, url, group, key) = found_bits(obj, fields)
+    found, (value, url, group, key, text) = found_bits(obj, fields)
     if inexact(value) or inexact(group) or inexact(key):  # an integer past 64 bits
         obj = reread(line)
-        found, (value, url, group, key) = found_bits(obj, fields)
+        found, (value, url, group, key, text) = found_bits(obj, fields)
     if type(value) is str and value:  # the common case inline: a string id
         rid, generated = value, False
     else:
         rid, generated = id_value(value, f"{name}:{number}")
-    text, problem = _text_of(obj, fields)
+    text, problem = _text_of(obj, text, fields)
     return Record(rid, text, url if isinstance(url, str) else None, name, number, problem,
                   generated, group=group_value(group) if fields.group else None, found=found,
                   key=key)

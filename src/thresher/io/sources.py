@@ -16,8 +16,8 @@ from thresher.io.ranges import row_group_ranges, split_ranges
 from thresher.io.remote import info, is_remote
 from thresher.io.shard import Kind, Shard
 
-__all__ = ["FORMATS", "Kind", "Shard", "discover", "input_names", "kind_of", "shown",
-           "split_ranges", "strip_suffix"]
+__all__ = ["FORMATS", "Kind", "Shard", "discover", "glob_root", "input_names", "kind_of",
+           "local_glob", "shown", "split_ranges", "strip_suffix"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def strip_suffix(name: str) -> str:
 FORMATS = (".txt, JSONL (.jsonl, .ndjson, .json.gz; plain, .gz or .zst), .parquet, "
            "Arrow (.arrow; Hugging Face save_to_disk folders), WARC (.warc, .warc.gz) and WET (.warc.wet, .warc.wet.gz, .wet.gz) files")
 _PLAIN_JSONL = (".jsonl", ".ndjson")
+_WILDCARDS = "*?["
 
 
 def shown(name: str) -> str:
@@ -214,12 +215,28 @@ def _not_local(path: str) -> bool:
     return "://" in path or path.startswith("@")
 
 
+def glob_root(path: str) -> str | None:
+    """The folder part of a glob before its first wildcard (``""`` for none), or None
+    for a path without wildcards.
+
+    Example:
+        >>> glob_root("s3://b/crawl/*.jsonl.gz"), glob_root("*.txt"), glob_root("a/b.txt")
+        ('s3://b/crawl', '', None)
+    """
+    at = [path.index(c) for c in _WILDCARDS if c in path]
+    return path[:min(at)].rpartition("/")[0] if at else None
+
+
+def local_glob(path: str) -> bool:
+    """True for a local glob the shell left unexpanded (quoted, or from a config file),
+    found by ``io/listing.py``: a path that exists is never one, whatever its characters."""
+    return (not _not_local(path) and path != "-" and glob_root(path) is not None
+            and not os.path.lexists(path))
+
+
 def _glob_folder(path: str) -> str:
-    """A local input's own path; for a glob the shell left unexpanded (``crawl/*.jsonl``,
-    found by ``io/listing.py``), its folder before the first wildcard."""
-    if os.path.lexists(path) or not any(c in path for c in "*?["):
-        return path
-    return path[:min(path.index(c) for c in "*?[" if c in path)].rpartition("/")[0] or "."
+    """A local input's own path, or a local glob's folder."""
+    return (glob_root(path) or ".") if local_glob(path) else path
 
 
 def _url_name(path: str) -> str:
@@ -231,9 +248,8 @@ def _url_name(path: str) -> str:
         ('crawl', 'x.jsonl')
     """
     path = path.removeprefix("@")
-    if any(c in path for c in "*?["):
-        path = path[:min(path.index(c) for c in "*?[" if c in path)].rsplit("/", 1)[0]
-    return path.rstrip("/").rsplit("/", 1)[-1]
+    root = glob_root(path)
+    return (path if root is None else root).rstrip("/").rsplit("/", 1)[-1]
 
 
 def _numbered(name: str, position: int) -> str:
@@ -282,9 +298,10 @@ def discover(paths: tuple[str, ...], *, txt_per_shard: int, skip: tuple[str, ...
             if kind == "txt":
                 texts.append((full, rel))
             elif (kind == "jsonl" and path != "-" and rel.lower().endswith(_PLAIN_JSONL)
-                  or kind == "parquet") and split_bytes and _size(full) > split_bytes:
+                  or kind == "parquet") and split_bytes and (
+                    size := _size(full)) > split_bytes:
                 version = info(full)[1] if is_remote(full) else ""
-                ranges = (split_ranges(full, _size(full), split_bytes, version=version)
+                ranges = (split_ranges(full, size, split_bytes, version=version)
                           if kind == "jsonl"
                           else row_group_ranges(full, split_bytes, version=version))
                 for start, stop, line in ranges:

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from thresher.errors import ConfigError
 from thresher.io.atomic import remove_temporaries, write_atomically
+from thresher.io.sources import glob_root, local_glob
 
 __all__ = ["OUTPUTS", "STDIN", "OutputDir", "check_apart", "finished_same", "identity_of",
            "spool_stdin"]
@@ -81,11 +82,11 @@ def check_apart(inputs: tuple[str, ...], *, output: Path, work: str | None) -> N
     for given in inputs:
         if given == "-" or "://" in given or given.startswith("@"):
             continue  # a listing's local files are checked once found (check_found)
-        if not os.path.lexists(given) and any(c in given for c in "*?["):
+        if local_glob(given):
             if "**" not in given:
                 continue  # a glob's files are checked once found (check_found)
             # a glob of any depth would find a later run's outputs in a folder under it
-            given = given[:given.index("**")].rpartition("/")[0] or "."
+            given = glob_root(given) or "."
         _check_input(given, _real(given), folders)
 
 
